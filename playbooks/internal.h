@@ -1,0 +1,163 @@
+/*
+ * internal.h - shared between the files of playbooks/ only; never included
+ * from outside the folder.
+ */
+#ifndef TRIAGE_PB_INTERNAL_H
+#define TRIAGE_PB_INTERNAL_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <jansson.h>
+#include <pcre2.h>
+#include <stdarg.h>
+#include <time.h>
+
+#include "playbook.h"
+
+/* Limits, named so they are easy to find and document. */
+#define LOGSRC_MAX_LINE		(1024 * 1024)	/* longer lines are cut */
+#define PB_MAX_FILE		(1024 * 1024)	/* playbook JSON size cap */
+#define PB_MAX_PATTERNS		16
+#define PB_MAX_CAPTURES		32	/* distinct capture names per playbook */
+#define PB_MAX_THRESHOLD	1000
+#define PB_MAX_WINDOW		604800	/* one week, seconds */
+#define PB_MAX_DIR_FILES	10000
+#define PB_MIN_LITERAL		3
+#define PB_MATCH_LIMIT		1000000	/* PCRE2 backtracking steps per match */
+#define PB_DEPTH_LIMIT		10000
+#define PB_JIT_STACK		(1024 * 1024)
+
+void	 pb_cause(char **cause, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+char	*pb_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- logsrc.c ---- */
+struct pb_logsrc;
+int	 pb_logsrc_open(const char *path, struct pb_logsrc **out, char **cause);
+void	 pb_logsrc_close(struct pb_logsrc *);
+/* 1: a line (borrowed until the next call), 0: end, <0: error (cause). */
+int	 pb_logsrc_next(struct pb_logsrc *, const char **line, size_t *len,
+	    char **cause);
+uint64_t pb_logsrc_lineno(const struct pb_logsrc *);
+uint64_t pb_logsrc_long_lines(const struct pb_logsrc *);
+int	 pb_logsrc_binary(const struct pb_logsrc *);
+int64_t	 pb_logsrc_mtime(const struct pb_logsrc *);
+
+/* ---- literal.c ---- */
+#define LIT_MAX 8		/* alternatives per pattern */
+struct pb_litset {
+	size_t	 n;
+	char	*lit[LIT_MAX];	/* lower-cased, NUL-free */
+	size_t	 len[LIT_MAX];
+};
+/* 0 and the set, or PB_EINVAL with a reason in `why` (static string). */
+int	 pb_literals(const char *re, struct pb_litset *out, const char **why);
+void	 pb_litset_release(struct pb_litset *);
+
+/* ---- prefilter.c ---- */
+struct pb_prefilter;
+int	 pb_prefilter_new(struct pb_prefilter **out);
+void	 pb_prefilter_free(struct pb_prefilter *);
+int	 pb_prefilter_add(struct pb_prefilter *, const char *lit, size_t len,
+	    uint32_t id);
+int	 pb_prefilter_build(struct pb_prefilter *);
+/* Ids of literals found in s (may repeat); returns how many were stored. */
+size_t	 pb_prefilter_scan(const struct pb_prefilter *, const char *s, size_t n,
+	    uint32_t *ids, size_t max);
+
+/* ---- jsonpos.c ---- */
+/* Position of the value at `path` ("a.b[2].c") in JSON text; 0 if found. */
+int	 pb_jsonpos(const char *text, size_t len, const char *path,
+	    int *line, int *col);
+
+/* ---- playbook.c ---- */
+enum pb_mode { PB_MODE_ANY, PB_MODE_ALL, PB_MODE_SEQUENCE };
+
+struct pb_pattern {
+	char		*name;
+	pcre2_code	*code;
+	struct pb_litset lits;
+	int		 ncap;
+	int		 cap_group[PB_MAX_CAPTURES];	/* group number */
+	int		 cap_slot[PB_MAX_CAPTURES];	/* index in pb->capnames */
+	int		 group_by_group;		/* group number or -1 */
+};
+
+struct pb_playbook {
+	char		*path;
+	json_t		*doc;
+	const char	*id, *title;	/* borrowed from doc */
+	int		 version;
+	enum pb_severity severity;
+	struct pb_pattern pats[PB_MAX_PATTERNS];
+	size_t		 npats;
+	pcre2_code	**excl;
+	size_t		 nexcl;
+	enum pb_mode	 mode;
+	int		 threshold;
+	int		 window;	/* seconds, 0 = none */
+	int		 group_by;	/* slot in capnames or -1 */
+	char		*capnames[PB_MAX_CAPTURES];
+	size_t		 ncapnames;
+};
+
+struct pb_diags;
+/*
+ * Load and validate one playbook file.  Problems go to `diag` as complete
+ * lines; returns the playbook, or NULL after reporting at least one problem.
+ * With `examples`, every example line is matched too (lint).
+ */
+struct pb_playbook *pb_playbook_load(const char *path, int examples,
+	    pb_diag_fn diag, void *arg, int *nproblems);
+void	 pb_playbook_free(struct pb_playbook *);
+/* Does a single line match pattern i (not excluded)? 1 yes, 0 no, <0 error */
+int	 pb_playbook_match_line(const struct pb_playbook *, size_t i,
+	    const char *line, size_t len, pcre2_match_data *md,
+	    pcre2_match_context *mctx);
+int	 pb_playbook_excluded(const struct pb_playbook *, const char *line,
+	    size_t len, pcre2_match_data *md, pcre2_match_context *mctx);
+pcre2_match_context *pb_match_context_new(pcre2_jit_stack **stack);
+
+/* ---- library.c ---- */
+struct pb_gpat {
+	uint32_t	 pb;		/* playbook index */
+	uint32_t	 pat;		/* pattern index in that playbook */
+};
+
+struct pb_library {
+	struct pb_playbook **pbs;
+	size_t		 n, cap;
+	/* Built lazily by pb_library_prepare(). */
+	struct pb_prefilter *pf;
+	struct pb_gpat	*gpats;
+	size_t		 ngpats;
+	uint32_t	 kw_first;	/* prefilter ids >= this are keywords */
+	int		 prepared;
+};
+int	 pb_library_prepare(struct pb_library *);
+
+/* ---- card.c ---- */
+struct pb_card *pb_card_new(const struct pb_playbook *, size_t max_examples);
+void	 pb_card_free(struct pb_card *);
+/* Record one event line; text is copied (sanitized) only while kept. */
+int	 pb_card_add(struct pb_card *, const char *file, uint64_t lineno,
+	    const char *line, size_t len, int64_t t, uint64_t count);
+int	 pb_card_add_capture(struct pb_card *, const char *name,
+	    const char *val, size_t len);
+int	 pb_card_cmp(const void *, const void *);
+void	 pb_card_finish(struct pb_card *);
+uint64_t pb_card_seq(const struct pb_card *);
+void	 pb_card_set_seq(struct pb_card *, uint64_t);
+json_t	*pb_card_json(const struct pb_card *);
+
+/* ---- template.c ---- */
+size_t	 pb_miner_count(const struct pb_miner *);
+/* Rank templates by count; then pb_miner_rank gives the i-th id or -1. */
+void	 pb_miner_sort(struct pb_miner *);
+long	 pb_miner_rank(const struct pb_miner *, size_t i);
+uint64_t pb_miner_hits(const struct pb_miner *, long id);
+void	 pb_miner_set_example(struct pb_miner *, long id, const char *file,
+	    uint64_t lineno, const char *line, size_t len);
+const char *pb_miner_example(const struct pb_miner *, long id,
+	    const char **file, uint64_t *lineno);
+
+#endif

@@ -1,0 +1,275 @@
+/*
+ * library.c - the set of loaded playbooks.
+ *
+ * Directories are read in sorted order so results never depend on readdir.
+ * A playbook with an id already present replaces it: later paths (the
+ * user's) override earlier ones (shipped).  Before analysis the patterns are
+ * flattened into one table and their literals, plus the severity keywords
+ * that mark a line as a warning or error, go into one prefilter.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+/* Words that make an unmatched line worth showing as "unknown". */
+static const char *const keywords[] = {
+	"error", "fail", "fatal", "critical", "panic", "exception", "warn",
+	"denied", "refused", "timeout", "timed out", "unable to", "cannot",
+	"can't", "abort", "segfault", "corrupt", "unreachable", "killed",
+	"oops", "traceback", "not found", "unexpected", "invalid", "lost",
+	NULL
+};
+
+int
+pb_library_new(struct pb_library **out)
+{
+	if ((*out = calloc(1, sizeof(**out))) == NULL)
+		return PB_ENOMEM;
+	return 0;
+}
+
+void
+pb_library_free(struct pb_library *lib)
+{
+	if (lib == NULL)
+		return;
+	for (size_t i = 0; i < lib->n; i++)
+		pb_playbook_free(lib->pbs[i]);
+	free(lib->pbs);
+	free(lib->gpats);
+	pb_prefilter_free(lib->pf);
+	free(lib);
+}
+
+static int
+insert(struct pb_library *lib, struct pb_playbook *pb)
+{
+	struct pb_playbook **np;
+
+	for (size_t i = 0; i < lib->n; i++)
+		if (strcmp(lib->pbs[i]->id, pb->id) == 0) {
+			pb_playbook_free(lib->pbs[i]);
+			lib->pbs[i] = pb;
+			return 0;
+		}
+	if (lib->n == lib->cap) {
+		size_t cap = lib->cap ? lib->cap * 2 : 64;
+		if ((np = realloc(lib->pbs, cap * sizeof(*np))) == NULL)
+			return PB_ENOMEM;
+		lib->pbs = np;
+		lib->cap = cap;
+	}
+	lib->pbs[lib->n++] = pb;
+	return 0;
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * List *.json names in dir, sorted.  Hidden files (including macOS "._*"
+ * AppleDouble litter from USB sticks) are skipped.
+ */
+static int
+list_dir(const char *dir, char ***out, size_t *nout, char **cause)
+{
+	DIR *d;
+	struct dirent *e;
+	char **v = NULL, **nv;
+	size_t n = 0, cap = 0, len;
+	int rc = PB_EIO;
+
+	if ((d = opendir(dir)) == NULL) {
+		pb_cause(cause, "%s: %s", dir, strerror(errno));
+		return PB_EIO;
+	}
+	while ((e = readdir(d)) != NULL) {
+		len = strlen(e->d_name);
+		if (e->d_name[0] == '.' || len < 6 ||
+		    strcmp(e->d_name + len - 5, ".json") != 0)
+			continue;
+		if (n == PB_MAX_DIR_FILES) {
+			pb_cause(cause, "%s: more than %d playbook files", dir,
+			    PB_MAX_DIR_FILES);
+			goto out;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				goto oom;
+			v = nv;
+		}
+		if ((v[n] = pb_strdupf("%s/%s", dir, e->d_name)) == NULL)
+			goto oom;
+		n++;
+	}
+	if (n > 0)
+		qsort(v, n, sizeof(*v), cmpstr);
+	*out = v;	/* transferred */
+	*nout = n;
+	v = NULL;
+	n = 0;
+	rc = 0;
+	goto out;
+oom:
+	pb_cause(cause, "out of memory");
+	rc = PB_ENOMEM;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	closedir(d);
+	return rc;
+}
+
+/* Call fn for the file, or for every *.json in the directory. */
+static int
+each_file(const char *path, int (*fn)(void *, const char *), void *arg,
+    char **cause)
+{
+	struct stat st;
+	char **files = NULL;
+	size_t n = 0;
+	int rc, bad = 0;
+
+	if (stat(path, &st) != 0) {
+		pb_cause(cause, "%s: %s", path, strerror(errno));
+		return PB_EIO;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return fn(arg, path);
+	if ((rc = list_dir(path, &files, &n, cause)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		rc = fn(arg, files[i]);
+		if (rc < 0 && bad >= 0)
+			bad = rc;
+		else if (rc > 0 && bad >= 0)
+			bad += rc;
+		free(files[i]);
+	}
+	free(files);
+	return bad;
+}
+
+struct add_arg {
+	struct pb_library *lib;
+	pb_diag_fn	 diag;
+	void		*arg;
+	int		 lint;
+};
+
+static int
+add_one(void *p, const char *file)
+{
+	struct add_arg *a = p;
+	struct pb_playbook *pb;
+	int n = 0;
+
+	pb = pb_playbook_load(file, a->lint, a->diag, a->arg, &n);
+	if (pb == NULL)
+		return n > 0 ? n : 1;
+	if (a->lib == NULL) {		/* lint only */
+		pb_playbook_free(pb);
+		return 0;
+	}
+	if (insert(a->lib, pb) != 0) {
+		pb_playbook_free(pb);
+		return PB_ENOMEM;
+	}
+	a->lib->prepared = 0;
+	return 0;
+}
+
+/* The number of invalid files, not problems, is what callers count. */
+static int
+add_count(void *p, const char *file)
+{
+	int rc = add_one(p, file);
+	return rc > 0 ? 1 : rc;
+}
+
+int
+pb_library_add(struct pb_library *lib, const char *path, pb_diag_fn diag,
+    void *arg, char **cause)
+{
+	struct add_arg a = { lib, diag, arg, 0 };
+
+	return each_file(path, add_count, &a, cause);
+}
+
+int
+pb_lint(const char *path, pb_diag_fn diag, void *arg, char **cause)
+{
+	struct add_arg a = { NULL, diag, arg, 1 };
+
+	return each_file(path, add_one, &a, cause);
+}
+
+size_t
+pb_library_count(const struct pb_library *lib)
+{
+	return lib->n;
+}
+
+const struct pb_playbook *
+pb_library_get(const struct pb_library *lib, size_t i)
+{
+	return i < lib->n ? lib->pbs[i] : NULL;
+}
+
+int
+pb_library_prepare(struct pb_library *lib)
+{
+	struct pb_prefilter *pf = NULL;
+	struct pb_gpat *g = NULL;
+	size_t n = 0, k = 0;
+	int rc = PB_ENOMEM;
+
+	if (lib->prepared)
+		return 0;
+	for (size_t i = 0; i < lib->n; i++)
+		n += lib->pbs[i]->npats;
+	if ((g = calloc(n ? n : 1, sizeof(*g))) == NULL ||
+	    pb_prefilter_new(&pf) != 0)
+		goto out;
+	for (size_t i = 0; i < lib->n; i++) {
+		const struct pb_playbook *pb = lib->pbs[i];
+		for (size_t j = 0; j < pb->npats; j++, k++) {
+			const struct pb_litset *ls = &pb->pats[j].lits;
+			g[k].pb = (uint32_t)i;
+			g[k].pat = (uint32_t)j;
+			for (size_t l = 0; l < ls->n; l++)
+				if ((rc = pb_prefilter_add(pf, ls->lit[l],
+				    ls->len[l], (uint32_t)k)) != 0)
+					goto out;
+		}
+	}
+	for (size_t i = 0; keywords[i] != NULL; i++)
+		if ((rc = pb_prefilter_add(pf, keywords[i], strlen(keywords[i]),
+		    (uint32_t)(n + i))) != 0)
+			goto out;
+	if ((rc = pb_prefilter_build(pf)) != 0)
+		goto out;
+	free(lib->gpats);
+	pb_prefilter_free(lib->pf);
+	lib->gpats = g;
+	lib->ngpats = n;
+	lib->pf = pf;
+	lib->kw_first = (uint32_t)n;
+	lib->prepared = 1;
+	g = NULL;
+	pf = NULL;
+	rc = 0;
+out:
+	free(g);
+	pb_prefilter_free(pf);
+	return rc;
+}

@@ -1,0 +1,648 @@
+/*
+ * match.c - run every playbook over a stream of lines.
+ *
+ * Per line: one prefilter pass finds which patterns could match; only those
+ * regexes run.  Matches become events; a playbook's rule turns events into
+ * card occurrences:
+ *   any       every event counts (subject to threshold)
+ *   all       every pattern seen (within window, if set) completes one
+ *   sequence  patterns in order, first to last within window, completes one
+ *   threshold N events within window (per group_by value) before counting;
+ *             once met, each further event inside the window counts too.
+ * State per group_by value lives in a bounded table, so memory does not grow
+ * with the input.  Lines no playbook knows but that carry a warning/error
+ * keyword go to the template miner.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_HITS	256	/* prefilter hits kept per line */
+#define GROUPS		1024	/* tracked group_by values per playbook */
+#define KEY_MAX		64
+#define STAGE_TEXT	512	/* bytes of an earlier sequence line kept */
+#define MAX_TEMPLATES	10000
+
+struct stage {
+	char		 text[STAGE_TEXT];
+	size_t		 len;
+	const char	*file;
+	uint64_t	 lineno;
+	int64_t		 t;
+};
+
+struct group {
+	int		 used;
+	char		 key[KEY_MAX];
+	int64_t		 last;
+	int64_t		*ring;		/* threshold: recent event times */
+	int		 rhead, rcount;
+	int		 active;	/* threshold met, counting */
+	int		 stage;		/* sequence: next pattern expected */
+	struct stage	*stages;	/* all/sequence evidence, lazily */
+	int64_t		 seen[PB_MAX_PATTERNS];	/* all: time of last match */
+};
+
+struct pbstate {
+	struct group	*groups;	/* GROUPS entries, lazily */
+	size_t		 used;
+	struct pb_card	*card;
+	int		 warned;
+};
+
+struct pb_analysis {
+	struct pb_library *lib;
+	struct pb_options opt;
+	struct pbstate	*st;		/* one per playbook */
+	struct pb_card	**cards;	/* finished, sorted */
+	size_t		 ncards;
+	struct pb_miner	*miner;
+	uint64_t	 unknown;
+	uint64_t	 lines, bytes, seq;
+	uint32_t	*mark;		/* per pattern: line generation */
+	uint32_t	 gen;
+	pcre2_match_data *md, *md2;
+	pcre2_match_context *mc;
+	pcre2_jit_stack	*js;
+	pb_diag_fn	 warn;
+	void		*warn_arg;
+	int64_t		 last_t;	/* time of the last timestamped candidate */
+	const char	*last_file;
+	char		**names;	/* file names cards point into */
+	size_t		 nnames;
+};
+
+void
+pb_options_init(struct pb_options *o)
+{
+	o->since_ms = PB_TIME_NONE;
+	o->until_ms = PB_TIME_NONE;
+	o->unknown = 1;
+	o->max_examples = 5;
+}
+
+int
+pb_analysis_new(struct pb_library *lib, const struct pb_options *opt,
+    struct pb_analysis **out)
+{
+	struct pb_analysis *a;
+	int rc = PB_ENOMEM;
+
+	if ((rc = pb_library_prepare(lib)) != 0)
+		return rc;
+	rc = PB_ENOMEM;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return PB_ENOMEM;
+	a->lib = lib;
+	a->opt = *opt;
+	if (a->opt.max_examples < 1)
+		a->opt.max_examples = 1;
+	a->last_t = PB_TIME_NONE;
+	if ((a->st = calloc(lib->n ? lib->n : 1, sizeof(*a->st))) == NULL ||
+	    (a->mark = calloc(lib->ngpats + 64, sizeof(*a->mark))) == NULL ||
+	    (a->md = pcre2_match_data_create(256, NULL)) == NULL ||
+	    (a->md2 = pcre2_match_data_create(16, NULL)) == NULL ||
+	    (a->mc = pb_match_context_new(&a->js)) == NULL ||
+	    pb_miner_new(MAX_TEMPLATES, &a->miner) != 0)
+		goto out;
+	*out = a;	/* transferred */
+	a = NULL;
+	rc = 0;
+out:
+	pb_analysis_free(a);
+	return rc;
+}
+
+static void
+groups_free(struct pbstate *s)
+{
+	if (s->groups == NULL)
+		return;
+	for (size_t i = 0; i < GROUPS; i++) {
+		free(s->groups[i].ring);
+		free(s->groups[i].stages);
+	}
+	free(s->groups);
+	s->groups = NULL;
+	s->used = 0;
+}
+
+void
+pb_analysis_free(struct pb_analysis *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; a->st != NULL && i < a->lib->n; i++) {
+		groups_free(&a->st[i]);
+		pb_card_free(a->st[i].card);
+	}
+	free(a->st);
+	free(a->cards);
+	free(a->mark);
+	pcre2_match_data_free(a->md);
+	pcre2_match_data_free(a->md2);
+	pcre2_match_context_free(a->mc);
+	pcre2_jit_stack_free(a->js);
+	pb_miner_free(a->miner);
+	for (size_t i = 0; i < a->nnames; i++)
+		free(a->names[i]);
+	free(a->names);
+	free(a);
+}
+
+/* A copy of name owned by the analysis. */
+static const char *
+intern(struct pb_analysis *a, const char *name)
+{
+	char **nn;
+
+	for (size_t i = 0; i < a->nnames; i++)
+		if (strcmp(a->names[i], name) == 0)
+			return a->names[i];
+	if ((nn = realloc(a->names, (a->nnames + 1) * sizeof(*nn))) == NULL)
+		return NULL;
+	a->names = nn;
+	if ((nn[a->nnames] = strdup(name)) == NULL)
+		return NULL;
+	return nn[a->nnames++];
+}
+
+static uint32_t
+fnv(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+static void
+group_reset(struct group *g)
+{
+	int64_t *ring = g->ring;
+	struct stage *stages = g->stages;
+
+	memset(g, 0, sizeof(*g));
+	g->ring = ring;
+	g->stages = stages;
+	for (int i = 0; i < PB_MAX_PATTERNS; i++)
+		g->seen[i] = PB_TIME_NONE;
+}
+
+/*
+ * Find or make the group for key.  When the table fills, groups idle for
+ * longer than the window are dropped; failing that, tracking restarts.
+ */
+static struct group *
+group_get(struct pbstate *s, const struct pb_playbook *pb, const char *key,
+    size_t klen, int64_t t)
+{
+	struct group *g;
+	uint32_t h;
+
+	if (klen >= KEY_MAX)
+		klen = KEY_MAX - 1;
+	if (s->groups == NULL) {
+		if ((s->groups = calloc(GROUPS, sizeof(*s->groups))) == NULL)
+			return NULL;
+	}
+	if (s->used >= GROUPS * 3 / 4) {
+		int64_t idle = (int64_t)pb->window * 1000;
+		for (size_t i = 0; i < GROUPS; i++) {
+			g = &s->groups[i];
+			if (g->used && (pb->window == 0 || t == PB_TIME_NONE ||
+			    g->last == PB_TIME_NONE || t - g->last > idle)) {
+				group_reset(g);
+				s->used--;
+			}
+		}
+		/* Open addressing needs no tombstones: rehash survivors. */
+		if (s->used >= GROUPS * 3 / 4) {
+			for (size_t i = 0; i < GROUPS; i++)
+				if (s->groups[i].used) {
+					group_reset(&s->groups[i]);
+				}
+			s->used = 0;
+		} else {
+			struct group *old = s->groups;
+			if ((s->groups = calloc(GROUPS, sizeof(*s->groups))) == NULL) {
+				s->groups = old;
+				return NULL;
+			}
+			for (size_t i = 0; i < GROUPS; i++) {
+				if (!old[i].used) {
+					free(old[i].ring);
+					free(old[i].stages);
+					continue;
+				}
+				h = fnv(old[i].key, strlen(old[i].key)) & (GROUPS - 1);
+				while (s->groups[h].used)
+					h = (h + 1) & (GROUPS - 1);
+				s->groups[h] = old[i];
+			}
+			free(old);
+		}
+	}
+	h = fnv(key, klen) & (GROUPS - 1);
+	for (;;) {
+		g = &s->groups[h];
+		if (!g->used)
+			break;
+		if (strlen(g->key) == klen && memcmp(g->key, key, klen) == 0)
+			return g;
+		h = (h + 1) & (GROUPS - 1);
+	}
+	group_reset(g);
+	g->used = 1;
+	memcpy(g->key, key, klen);
+	g->key[klen] = '\0';
+	s->used++;
+	return g;
+}
+
+static struct pb_card *
+card_of(struct pb_analysis *a, size_t pbi)
+{
+	struct pbstate *s = &a->st[pbi];
+
+	if (s->card == NULL) {
+		s->card = pb_card_new(a->lib->pbs[pbi], a->opt.max_examples);
+		if (s->card != NULL)
+			pb_card_set_seq(s->card, a->seq);
+	}
+	return s->card;
+}
+
+/* Record the named captures of the pattern that just matched. */
+static void
+captures(struct pb_analysis *a, struct pb_card *card,
+    const struct pb_playbook *pb, const struct pb_pattern *pt,
+    const char *line)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(a->md);
+	uint32_t n = pcre2_get_ovector_count(a->md);
+
+	for (int k = 0; k < pt->ncap; k++) {
+		uint32_t gi = (uint32_t)pt->cap_group[k];
+		if (gi >= n || ov[2 * gi] == PCRE2_UNSET)
+			continue;
+		(void)pb_card_add_capture(card, pb->capnames[pt->cap_slot[k]],
+		    line + ov[2 * gi], ov[2 * gi + 1] - ov[2 * gi]);
+	}
+}
+
+static void
+stage_keep(struct group *g, int i, const char *file, uint64_t lineno,
+    const char *line, size_t len, int64_t t)
+{
+	struct stage *s;
+
+	if (g->stages == NULL &&
+	    (g->stages = calloc(PB_MAX_PATTERNS, sizeof(*g->stages))) == NULL)
+		return;
+	s = &g->stages[i];
+	s->len = len < STAGE_TEXT ? len : STAGE_TEXT;
+	memcpy(s->text, line, s->len);
+	s->file = file;
+	s->lineno = lineno;
+	s->t = t;
+}
+
+/* One event: pattern pi of playbook pbi matched this line (md holds it). */
+static void
+event(struct pb_analysis *a, size_t pbi, size_t pi, const char *file,
+    uint64_t lineno, const char *line, size_t len, int64_t t)
+{
+	const struct pb_playbook *pb = a->lib->pbs[pbi];
+	const struct pb_pattern *pt = &pb->pats[pi];
+	struct pbstate *s = &a->st[pbi];
+	struct pb_card *card;
+	struct group *g;
+	const char *key = "";
+	size_t klen = 0;
+	int64_t win = (int64_t)pb->window * 1000;
+
+	if (pt->group_by_group >= 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(a->md);
+		uint32_t gi = (uint32_t)pt->group_by_group;
+		if (gi < pcre2_get_ovector_count(a->md) && ov[2 * gi] != PCRE2_UNSET) {
+			key = line + ov[2 * gi];
+			klen = ov[2 * gi + 1] - ov[2 * gi];
+		}
+	}
+	if ((card = card_of(a, pbi)) == NULL)
+		return;
+	if (pb->mode == PB_MODE_ANY && pb->threshold <= 1) {
+		captures(a, card, pb, pt, line);
+		(void)pb_card_add(card, file, lineno, line, len, t, 1);
+		return;
+	}
+	if ((g = group_get(s, pb, key, klen, t)) == NULL)
+		return;
+	g->last = t;
+	if (pb->mode == PB_MODE_ANY) {
+		int cap = pb->threshold;
+		int64_t oldest;
+		if (g->ring == NULL &&
+		    (g->ring = calloc((size_t)cap, sizeof(*g->ring))) == NULL)
+			return;
+		g->ring[(g->rhead + g->rcount) % cap] = t;
+		if (g->rcount < cap)
+			g->rcount++;
+		else
+			g->rhead = (g->rhead + 1) % cap;
+		oldest = g->ring[g->rhead];
+		/* Lines without any time count as simultaneous. */
+		if (g->rcount == cap && (t == PB_TIME_NONE ||
+		    oldest == PB_TIME_NONE || t - oldest <= win)) {
+			captures(a, card, pb, pt, line);
+			(void)pb_card_add(card, file, lineno, line, len,
+			    g->active ? t : oldest, g->active ? 1 : (uint64_t)cap);
+			if (t != PB_TIME_NONE)
+				(void)pb_card_add(card, NULL, 0, NULL, 0, t, 0);
+			g->active = 1;
+		} else
+			g->active = 0;
+		return;
+	}
+	if (pb->mode == PB_MODE_ALL) {
+		int64_t lo = t, hi = t;
+		g->seen[pi] = t == PB_TIME_NONE ? 0 : t;
+		stage_keep(g, (int)pi, file, lineno, line, len, t);
+		captures(a, card, pb, pt, line);
+		for (size_t i = 0; i < pb->npats; i++) {
+			if (g->seen[i] == PB_TIME_NONE)
+				return;
+			if (g->seen[i] < lo) lo = g->seen[i];
+			if (g->seen[i] > hi) hi = g->seen[i];
+		}
+		if (win > 0 && t != PB_TIME_NONE && hi - lo > win)
+			return;
+	} else {				/* sequence */
+		if (g->stage > 0 && t != PB_TIME_NONE && g->stages != NULL &&
+		    g->stages[0].t != PB_TIME_NONE && t - g->stages[0].t > win)
+			g->stage = 0;		/* too late: start over */
+		if (pi == 0)
+			g->stage = 0;		/* the most recent start counts */
+		if ((int)pi != g->stage)
+			return;
+		stage_keep(g, (int)pi, file, lineno, line, len, t);
+		captures(a, card, pb, pt, line);
+		if (++g->stage < (int)pb->npats)
+			return;
+		g->stage = 0;
+	}
+	/* Completed: earlier stages become evidence, this line the count. */
+	for (size_t i = 0; g->stages != NULL && i < pb->npats; i++) {
+		if (i == pi)
+			continue;
+		struct stage *st = &g->stages[i];
+		(void)pb_card_add(card, st->file, st->lineno, st->text, st->len,
+		    st->t, 0);
+	}
+	(void)pb_card_add(card, file, lineno, line, len, t, 1);
+	for (int i = 0; i < PB_MAX_PATTERNS; i++)
+		g->seen[i] = PB_TIME_NONE;
+}
+
+static void
+limit_warning(struct pb_analysis *a, size_t pbi, size_t pi, int rc,
+    const char *file, uint64_t lineno)
+{
+	char msg[160], *s;
+
+	if (a->st[pbi].warned || a->warn == NULL)
+		return;
+	a->st[pbi].warned = 1;
+	pcre2_get_error_message(rc, (PCRE2_UCHAR *)msg, sizeof(msg));
+	s = pb_strdupf("%s: playbook %s, pattern %s: %s at %s:%llu; line "
+	    "skipped (reported once)", a->lib->pbs[pbi]->path,
+	    a->lib->pbs[pbi]->id, a->lib->pbs[pbi]->pats[pi].name, msg, file,
+	    (unsigned long long)lineno);
+	if (s != NULL) {
+		a->warn(a->warn_arg, s);
+		free(s);
+	}
+}
+
+void
+pb_analysis_feed_line(struct pb_analysis *a, const char *file,
+    uint64_t lineno, const char *line, size_t len, int64_t ref)
+{
+	const struct pb_library *lib = a->lib;
+	uint32_t ids[MAX_HITS], cand[MAX_HITS];
+	size_t nids, ncand = 0, i, j;
+	int keyword = 0, matched = 0;
+	int64_t t;
+
+	a->lines++;
+	a->bytes += len + 1;
+	a->seq++;
+	if (file != a->last_file) {
+		a->last_file = file;
+		a->last_t = PB_TIME_NONE;
+	}
+	nids = pb_prefilter_scan(lib->pf, line, len, ids, MAX_HITS);
+	if (nids == 0)
+		return;
+	if (++a->gen == 0) {			/* wrapped: clear marks */
+		memset(a->mark, 0, (lib->ngpats + 64) * sizeof(*a->mark));
+		a->gen = 1;
+	}
+	for (i = 0; i < nids; i++) {
+		if (ids[i] >= lib->kw_first) {
+			keyword = 1;
+			continue;
+		}
+		if (a->mark[ids[i]] == a->gen)
+			continue;
+		a->mark[ids[i]] = a->gen;
+		/* Insertion sort keeps one playbook's patterns together. */
+		for (j = ncand; j > 0 && cand[j - 1] > ids[i]; j--)
+			cand[j] = cand[j - 1];
+		cand[j] = ids[i];
+		ncand++;
+	}
+	if (ncand == 0 && !(keyword && a->opt.unknown))
+		return;
+	t = pb_time_parse(line, len, ref);
+	if (t == PB_TIME_NONE)
+		t = a->last_t;
+	else
+		a->last_t = t;
+	if (t != PB_TIME_NONE && ((a->opt.since_ms != PB_TIME_NONE &&
+	    t < a->opt.since_ms) || (a->opt.until_ms != PB_TIME_NONE &&
+	    t > a->opt.until_ms)))
+		return;
+	for (i = 0; i < ncand; ) {
+		uint32_t pbi = lib->gpats[cand[i]].pb;
+		const struct pb_playbook *pb = lib->pbs[pbi];
+		int excluded = -1, done = 0;
+		for (; i < ncand && lib->gpats[cand[i]].pb == pbi; i++) {
+			uint32_t pi = lib->gpats[cand[i]].pat;
+			int rc;
+			if (done)
+				continue;
+			rc = pb_playbook_match_line(pb, pi, line, len, a->md, a->mc);
+			if (rc < 0)
+				limit_warning(a, pbi, pi, rc, file, lineno);
+			if (rc <= 0)
+				continue;
+			if (excluded < 0)
+				excluded = pb_playbook_excluded(pb, line, len,
+				    a->md2, a->mc);
+			if (excluded) {
+				done = 1;
+				continue;
+			}
+			matched = 1;
+			event(a, pbi, pi, file, lineno, line, len, t);
+			if (pb->mode == PB_MODE_ANY)
+				done = 1;
+		}
+	}
+	if (!matched && keyword && a->opt.unknown) {
+		long id = pb_miner_add(a->miner, line, len);
+		a->unknown++;
+		if (id >= 0 && pb_miner_hits(a->miner, id) == 1)
+			pb_miner_set_example(a->miner, id, file, lineno, line, len);
+	}
+}
+
+int
+pb_analysis_feed_file(struct pb_analysis *a, const char *path,
+    pb_diag_fn warn, void *arg, char **cause)
+{
+	struct pb_logsrc *ls;
+	const char *line, *name;
+	size_t len;
+	int rc;
+
+	a->warn = warn;
+	a->warn_arg = arg;
+	if ((rc = pb_logsrc_open(path, &ls, cause)) != 0)
+		return rc;
+	/* Cards keep pointers to the file name for the analysis' lifetime. */
+	name = strcmp(path, "-") == 0 ? "(stdin)" : path;
+	if ((name = intern(a, name)) == NULL) {
+		pb_logsrc_close(ls);
+		return PB_ENOMEM;
+	}
+	while ((rc = pb_logsrc_next(ls, &line, &len, cause)) == 1)
+		pb_analysis_feed_line(a, name, pb_logsrc_lineno(ls), line, len,
+		    pb_logsrc_mtime(ls));
+	if (rc == 0 && warn != NULL) {
+		char *s = NULL;
+		if (pb_logsrc_binary(ls))
+			s = pb_strdupf("%s: contains NUL bytes (binary data?); "
+			    "matched as text", name);
+		if (s != NULL) {
+			warn(arg, s);
+			free(s);
+			s = NULL;
+		}
+		if (pb_logsrc_long_lines(ls) > 0)
+			s = pb_strdupf("%s: %llu line(s) longer than %d bytes were "
+			    "matched on their first %d bytes", name,
+			    (unsigned long long)pb_logsrc_long_lines(ls),
+			    LOGSRC_MAX_LINE, LOGSRC_MAX_LINE);
+		if (s != NULL) {
+			warn(arg, s);
+			free(s);
+		}
+	}
+	pb_logsrc_close(ls);
+	return rc;
+}
+
+void
+pb_analysis_finish(struct pb_analysis *a)
+{
+	size_t n = 0;
+
+	free(a->cards);
+	a->cards = calloc(a->lib->n ? a->lib->n : 1, sizeof(*a->cards));
+	if (a->cards == NULL) {
+		a->ncards = 0;
+		return;
+	}
+	for (size_t i = 0; i < a->lib->n; i++)
+		if (a->st[i].card != NULL && pb_card_count(a->st[i].card) > 0) {
+			pb_card_finish(a->st[i].card);
+			a->cards[n++] = a->st[i].card;
+		}
+	qsort(a->cards, n, sizeof(*a->cards), pb_card_cmp);
+	a->ncards = n;
+	pb_miner_sort(a->miner);
+}
+
+uint64_t pb_analysis_lines(const struct pb_analysis *a) { return a->lines; }
+uint64_t pb_analysis_bytes(const struct pb_analysis *a) { return a->bytes; }
+size_t pb_analysis_ncards(const struct pb_analysis *a) { return a->ncards; }
+uint64_t pb_analysis_unknown_lines(const struct pb_analysis *a) { return a->unknown; }
+
+const struct pb_card *
+pb_analysis_card(const struct pb_analysis *a, size_t i)
+{
+	return i < a->ncards ? a->cards[i] : NULL;
+}
+
+size_t
+pb_analysis_ntemplates(const struct pb_analysis *a)
+{
+	return pb_miner_count(a->miner);
+}
+
+const char *
+pb_analysis_template(const struct pb_analysis *a, size_t i, uint64_t *count,
+    const char **example, const char **file, uint64_t *lineno)
+{
+	long id = pb_miner_rank(a->miner, i);
+
+	if (id < 0)
+		return NULL;
+	*count = pb_miner_hits(a->miner, id);
+	*example = pb_miner_example(a->miner, id, file, lineno);
+	return pb_miner_text(a->miner, id);
+}
+
+int
+pb_analysis_write_json(const struct pb_analysis *a, FILE *fp)
+{
+	json_t *doc, *cards, *tmpls, *files;
+	const char *file, *ex, *text;
+	uint64_t count, lineno;
+	int rc;
+
+	doc = json_object();
+	json_object_set_new(doc, "format", json_integer(1));
+	files = json_array();
+	for (size_t i = 0; i < a->nnames; i++)
+		json_array_append_new(files, json_string(a->names[i]));
+	json_object_set_new(doc, "files", files);
+	json_object_set_new(doc, "lines", json_integer((json_int_t)a->lines));
+	json_object_set_new(doc, "bytes", json_integer((json_int_t)a->bytes));
+	json_object_set_new(doc, "playbooks",
+	    json_integer((json_int_t)a->lib->n));
+	cards = json_array();
+	for (size_t i = 0; i < a->ncards; i++)
+		json_array_append_new(cards, pb_card_json(a->cards[i]));
+	json_object_set_new(doc, "cards", cards);
+	tmpls = json_array();
+	for (size_t i = 0; i < pb_analysis_ntemplates(a); i++) {
+		text = pb_analysis_template(a, i, &count, &ex, &file, &lineno);
+		if (text == NULL)
+			break;
+		json_array_append_new(tmpls, json_pack("{s:s,s:I,s:{s:s,s:I,s:s}}",
+		    "template", text, "count", (json_int_t)count, "example",
+		    "file", file, "line", (json_int_t)lineno, "text", ex));
+	}
+	json_object_set_new(doc, "unknown", json_pack("{s:I,s:o}", "lines",
+	    (json_int_t)a->unknown, "templates", tmpls));
+	rc = json_dumpf(doc, fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
+	    fputc('\n', fp) != EOF ? 0 : PB_EIO;
+	json_decref(doc);
+	return rc;
+}

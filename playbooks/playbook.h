@@ -1,0 +1,189 @@
+/*
+ * playbook.h - the playbooks module: log lines -> matcher -> cards.
+ *
+ * Files, in the order data flows through them:
+ *   logsrc.c     streams lines from a file, pipe or compressed log (never mmap)
+ *   tstamp.c     parses the timestamp at the head of a line
+ *   playbook.c   loads and validates one playbook JSON file (format 1)
+ *   jsonpos.c    maps a field path back to line:column for diagnostics
+ *   literal.c    finds the literals every match of a regex must contain
+ *   prefilter.c  one pass over a line for all those literals at once
+ *   library.c    the set of playbooks: directories, overrides, compiled patterns
+ *   match.c      runs rules (any/all/sequence, threshold in a window) per line
+ *   card.c       aggregates events into cards; placeholders; JSON document
+ *   template.c   groups lines no playbook knows into masked templates
+ *   sanitize.c   makes untrusted log text safe for a terminal or JSON
+ *
+ * Everything here is plain C over jansson and PCRE2; nothing includes curses.
+ * Functions return 0 on success or a negative PB_E* code and, where a
+ * `char **cause` is taken, a one-line sentence the caller shows and frees.
+ */
+#ifndef TRIAGE_PLAYBOOK_H
+#define TRIAGE_PLAYBOOK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define PB_FORMAT 1
+
+enum {
+	PB_OK = 0,
+	PB_ENOMEM = -1,
+	PB_EIO = -2,	/* file could not be opened or read */
+	PB_EINVAL = -3,	/* bad input: playbook, argument, time */
+};
+
+enum pb_severity {
+	PB_SEV_CRITICAL = 0,
+	PB_SEV_HIGH,
+	PB_SEV_MEDIUM,
+	PB_SEV_LOW,
+	PB_SEV_INFO,
+};
+const char	*pb_severity_name(enum pb_severity);
+
+/* A diagnostic sink: gets one finished line, "file:line:col: path: message". */
+typedef void	(*pb_diag_fn)(void *arg, const char *line);
+
+/* ---- time ---------------------------------------------------------------- */
+
+#define PB_TIME_NONE INT64_MIN
+
+/*
+ * Parse a log line's timestamp.  `ref` is the reference time (seconds since
+ * the epoch) used to infer a missing year.  Returns milliseconds on the log
+ * clock (zone-less times are taken as UTC) or PB_TIME_NONE.
+ */
+int64_t	 pb_time_parse(const char *line, size_t len, int64_t ref);
+/* Parse a --since/--until argument: any format above, or "YYYY-MM-DD". */
+int	 pb_time_arg(const char *s, int64_t ref, int64_t *out_ms);
+/* Format milliseconds as "YYYY-MM-DDTHH:MM:SS" into buf (>= 24 bytes). */
+void	 pb_time_format(int64_t ms, char *buf, size_t size);
+
+/* ---- the playbook library ------------------------------------------------ */
+
+struct pb_playbook;
+struct pb_library;
+
+int	 pb_library_new(struct pb_library **out);
+void	 pb_library_free(struct pb_library *);
+/*
+ * Load a playbook file or every *.json file in a directory.  A playbook whose
+ * id is already loaded replaces the earlier one (user over shipped).  Invalid
+ * playbooks are reported through `diag` once and skipped.  Returns the number
+ * of invalid files (>= 0), or PB_EIO if `path` itself cannot be read (cause
+ * set).
+ */
+int	 pb_library_add(struct pb_library *, const char *path,
+	    pb_diag_fn diag, void *arg, char **cause);
+size_t	 pb_library_count(const struct pb_library *);
+/* Borrowed; valid until the library is freed. */
+const struct pb_playbook *pb_library_get(const struct pb_library *, size_t i);
+
+const char	*pb_playbook_id(const struct pb_playbook *);
+const char	*pb_playbook_title(const struct pb_playbook *);
+const char	*pb_playbook_path(const struct pb_playbook *);
+int		 pb_playbook_version(const struct pb_playbook *);
+enum pb_severity pb_playbook_severity(const struct pb_playbook *);
+/* The validated JSON document (a jansson json_t *), borrowed. */
+const void	*pb_playbook_json(const struct pb_playbook *);
+
+/*
+ * Lint: validate a file or directory of playbooks and run every example.
+ * Each problem is one diag line.  Returns the number of problems, or
+ * PB_EIO with `cause` set when a path cannot be read.
+ */
+int	 pb_lint(const char *path, pb_diag_fn diag, void *arg, char **cause);
+
+/* ---- analysis ------------------------------------------------------------ */
+
+struct pb_analysis;
+struct pb_card;
+
+struct pb_options {
+	int64_t	 since_ms;	/* PB_TIME_NONE: no lower bound */
+	int64_t	 until_ms;	/* PB_TIME_NONE: no upper bound */
+	int	 unknown;	/* group unmatched warning/error lines */
+	size_t	 max_examples;	/* evidence lines kept per card (>= 1) */
+};
+void	 pb_options_init(struct pb_options *);
+
+/* The library must outlive the analysis. */
+int	 pb_analysis_new(struct pb_library *, const struct pb_options *,
+	    struct pb_analysis **out);
+void	 pb_analysis_free(struct pb_analysis *);
+/*
+ * Stream a whole file ("-" is standard input) through the matcher.  Returns
+ * 0, or PB_EIO with `cause` naming the file and the problem.  `warn` gets
+ * one-line notes that do not stop the run (binary data, long lines, a
+ * pattern hitting its match limit).
+ */
+int	 pb_analysis_feed_file(struct pb_analysis *, const char *path,
+	    pb_diag_fn warn, void *arg, char **cause);
+/* Feed one line (no newline); `file` must stay valid while the analysis lives. */
+void	 pb_analysis_feed_line(struct pb_analysis *, const char *file,
+	    uint64_t lineno, const char *line, size_t len, int64_t ref);
+/* Sort cards by severity then first seen; call once after feeding. */
+void	 pb_analysis_finish(struct pb_analysis *);
+
+uint64_t pb_analysis_lines(const struct pb_analysis *);
+uint64_t pb_analysis_bytes(const struct pb_analysis *);
+size_t	 pb_analysis_ncards(const struct pb_analysis *);
+const struct pb_card *pb_analysis_card(const struct pb_analysis *, size_t i);
+
+/* Card accessors; pointers borrowed from the analysis. */
+const struct pb_playbook *pb_card_playbook(const struct pb_card *);
+uint64_t pb_card_count(const struct pb_card *);
+int64_t	 pb_card_first(const struct pb_card *);	/* ms or PB_TIME_NONE */
+int64_t	 pb_card_last(const struct pb_card *);
+size_t	 pb_card_nexamples(const struct pb_card *);
+/* Example i: sanitized text, its file and 1-based line number. */
+const char *pb_card_example(const struct pb_card *, size_t i,
+	    const char **file, uint64_t *lineno);
+/* Named captures seen: name i, and its values by falling count. */
+size_t	 pb_card_ncaptures(const struct pb_card *);
+const char *pb_card_capture(const struct pb_card *, size_t i,
+	    size_t nth, const char **value, uint64_t *count);
+/*
+ * Fill {{name}} placeholders in `tmpl` with the most frequent value of each
+ * capture (and {{file}} with the evidence file).  With `shell`, values that
+ * are not plain words are single-quoted, so a hostile log cannot smuggle
+ * shell syntax into a command the technician copies.  Returns a new string
+ * the caller frees, or NULL on out-of-memory.  Missing values become <name>.
+ */
+char	*pb_card_fill(const struct pb_card *, const char *tmpl, int shell);
+
+/* Unmatched warning/error lines, grouped into templates, most frequent first. */
+uint64_t pb_analysis_unknown_lines(const struct pb_analysis *);
+size_t	 pb_analysis_ntemplates(const struct pb_analysis *);
+const char *pb_analysis_template(const struct pb_analysis *, size_t i,
+	    uint64_t *count, const char **example, const char **file,
+	    uint64_t *lineno);
+
+/* Write the stable JSON document (see triage(1), JSON OUTPUT). */
+int	 pb_analysis_write_json(const struct pb_analysis *, FILE *);
+
+/* ---- template mining (also used by tests to measure agreement) ----------- */
+
+struct pb_miner;
+int	 pb_miner_new(size_t max_templates, struct pb_miner **out);
+void	 pb_miner_free(struct pb_miner *);
+/*
+ * Add a line's message (caller strips nothing: the leading timestamp is
+ * skipped here).  Returns the template id (>= 0) the line joined, or -1 when
+ * the table is full.
+ */
+long	 pb_miner_add(struct pb_miner *, const char *line, size_t len);
+const char *pb_miner_text(const struct pb_miner *, long id);
+
+/* ---- text safety --------------------------------------------------------- */
+
+/*
+ * Copy untrusted bytes into valid, printable UTF-8: control characters, ESC
+ * sequences, C1, bidi and line-separator code points become visible escapes;
+ * invalid UTF-8 becomes \xNN.  Returns a new string or NULL (out of memory).
+ */
+char	*pb_sanitize(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * template.c - group lines into templates ("Invalid user <*> from <*>").
+ *
+ * Two steps, after Drain (He et al., ICWS 2017):
+ *   1. mask: every run of letters/digits that holds a digit, hex numbers,
+ *      paths and month/day names become <*>; runs of masks joined by
+ *      punctuation collapse to one <*> (10.0.0.1:22 -> <*>).
+ *   2. merge: lines with the same token count and the same first two
+ *      constant tokens join the most similar template if at least
+ *      SIMILARITY of their tokens agree; differing tokens become <*>.
+ * Everything is bounded: tokens per line, templates per miner.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_TOKENS	64
+#define LINE_MAX_BYTES	4096	/* longer lines are templated on their head */
+#define SIMILARITY	0.6
+#define BUCKETS		4096
+#define EXAMPLE_BYTES	1024
+
+static const char MASK[] = "<*>";
+
+struct tmpl {
+	char		*tok[MAX_TOKENS];
+	size_t		 ntok;
+	uint64_t	 hits;
+	char		*example;
+	const char	*file;
+	uint64_t	 lineno;
+	long		 next;		/* bucket chain */
+};
+
+struct pb_miner {
+	struct tmpl	*t;
+	size_t		 n, cap, max;
+	long		 bucket[BUCKETS];
+	long		*rank;
+	size_t		 nrank;
+};
+
+int
+pb_miner_new(size_t max, struct pb_miner **out)
+{
+	struct pb_miner *m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return PB_ENOMEM;
+	m->max = max;
+	for (size_t i = 0; i < BUCKETS; i++)
+		m->bucket[i] = -1;
+	*out = m;
+	return 0;
+}
+
+void
+pb_miner_free(struct pb_miner *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		for (size_t j = 0; j < m->t[i].ntok; j++)
+			free(m->t[i].tok[j]);
+		free(m->t[i].example);
+	}
+	free(m->t);
+	free(m->rank);
+	free(m);
+}
+
+static int
+is_word(int c)
+{
+	return isalnum(c) || c == '_';
+}
+
+static int
+is_name(const char *s, size_t n)
+{
+	static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec"
+	    "MonTueWedThuFriSatSun";
+
+	if (n != 3)
+		return 0;
+	for (size_t i = 0; i + 3 <= sizeof(names) - 1; i += 3)
+		if (memcmp(s, names + i, 3) == 0)
+			return 1;
+	return 0;
+}
+
+/* Mask one whitespace-free token into out (cap bytes); returns length. */
+static size_t
+mask_token(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t o = 0, i = 0;
+	int last_mask = 0;
+
+	if ((n > 1 && s[0] == '/' && memchr(s + 1, '/', n - 1) != NULL) ||
+	    is_name(s, n)) {
+		memcpy(out, MASK, 3);
+		return 3;
+	}
+	while (i < n && o + 4 < cap) {
+		if (is_word((unsigned char)s[i]) ||
+		    (s[i] == '-' && i + 1 < n && isdigit((unsigned char)s[i + 1]))) {
+			size_t j = i + 1, digit = isdigit((unsigned char)s[i]);
+			while (j < n && is_word((unsigned char)s[j])) {
+				digit |= isdigit((unsigned char)s[j]);
+				j++;
+			}
+			if (digit) {
+				/* Collapse "<*>.<*>" and "<*>:<*>" into one. */
+				if (last_mask && o > 0 && strchr(".:-/", out[o - 1])) {
+					o--;
+				} else {
+					memcpy(out + o, MASK, 3);
+					o += 3;
+				}
+				last_mask = 1;
+			} else {
+				size_t k = j - i < cap - o - 1 ? j - i : cap - o - 1;
+				memcpy(out + o, s + i, k);
+				o += k;
+				last_mask = 0;
+			}
+			i = j;
+		} else
+			out[o++] = s[i++];
+	}
+	return o;
+}
+
+static uint32_t
+hash_key(size_t ntok, char **tok)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)ntok;
+	size_t used = 0;
+
+	for (size_t i = 0; i < ntok && used < 2; i++) {
+		if (strcmp(tok[i], MASK) == 0)
+			continue;
+		for (const char *p = tok[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 16777619u;
+		h = (h ^ ' ') * 16777619u;
+		used++;
+	}
+	return h % BUCKETS;
+}
+
+static double
+similarity(const struct tmpl *t, char **tok, size_t ntok)
+{
+	size_t same = 0;
+
+	for (size_t i = 0; i < ntok; i++)
+		if (strcmp(t->tok[i], tok[i]) == 0)
+			same++;
+	return (double)same / (double)ntok;
+}
+
+#define BUF_BYTES (LINE_MAX_BYTES * 2)
+
+static long
+add(struct pb_miner *m, const char *line, size_t len, char *buf, char **tok)
+{
+	char *p;
+	size_t ntok = 0, o = 0, i = 0, j;
+	long best = -1, id;
+	double bsim = 0, s;
+	uint32_t b;
+
+	if (len > LINE_MAX_BYTES)
+		len = LINE_MAX_BYTES;
+
+	/* Tokenize and mask into buf; the last token takes any excess. */
+	while (i < len) {
+		while (i < len && isspace((unsigned char)line[i]))
+			i++;
+		if (i == len)
+			break;
+		j = i;
+		while (j < len && (ntok == MAX_TOKENS - 1 ||
+		    !isspace((unsigned char)line[j])))
+			j++;
+		tok[ntok++] = buf + o;
+		o += mask_token(line + i, j - i, buf + o, BUF_BYTES - o - 1);
+		buf[o++] = '\0';
+		i = j;
+	}
+	if (ntok == 0)
+		return -1;
+	b = hash_key(ntok, tok);
+	for (id = m->bucket[b]; id >= 0; id = m->t[id].next) {
+		if (m->t[id].ntok != ntok)
+			continue;
+		s = similarity(&m->t[id], tok, ntok);
+		if (s > bsim) {
+			bsim = s;
+			best = id;
+		}
+	}
+	if (best >= 0 && bsim >= SIMILARITY) {
+		struct tmpl *t = &m->t[best];
+		for (i = 0; i < ntok; i++)
+			if (strcmp(t->tok[i], tok[i]) != 0 &&
+			    strcmp(t->tok[i], MASK) != 0) {
+				if ((p = strdup(MASK)) == NULL)
+					return -1;
+				free(t->tok[i]);
+				t->tok[i] = p;
+			}
+		t->hits++;
+		return best;
+	}
+	if (m->n == m->max)
+		return -1;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct tmpl *nt = realloc(m->t, cap * sizeof(*nt));
+		if (nt == NULL)
+			return -1;
+		m->t = nt;
+		m->cap = cap;
+	}
+	struct tmpl *t = &m->t[m->n];
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < ntok; i++)
+		if ((t->tok[i] = strdup(tok[i])) == NULL) {
+			for (j = 0; j < i; j++)
+				free(t->tok[j]);
+			return -1;
+		}
+	t->ntok = ntok;
+	t->hits = 1;
+	t->next = m->bucket[b];
+	m->bucket[b] = (long)m->n;
+	return (long)m->n++;
+}
+
+long
+pb_miner_add(struct pb_miner *m, const char *raw, size_t rawlen)
+{
+	static __thread char buf[BUF_BYTES];
+	char *tok[MAX_TOKENS], *line;
+	long rc;
+
+	/* Templates are shown and written as JSON: work on safe text. */
+	if ((line = pb_sanitize(raw, rawlen < LINE_MAX_BYTES ? rawlen :
+	    LINE_MAX_BYTES)) == NULL)
+		return -1;
+	rc = add(m, line, strlen(line), buf, tok);
+	free(line);
+	return rc;
+}
+
+const char *
+pb_miner_text(const struct pb_miner *m, long id)
+{
+	static __thread char out[LINE_MAX_BYTES * 2];
+	size_t o = 0, n;
+
+	if (id < 0 || (size_t)id >= m->n)
+		return NULL;
+	out[0] = '\0';
+	for (size_t i = 0; i < m->t[id].ntok; i++) {
+		n = strlen(m->t[id].tok[i]);
+		if (o + n + 2 >= sizeof(out))
+			break;
+		if (i > 0)
+			out[o++] = ' ';
+		memcpy(out + o, m->t[id].tok[i], n);
+		o += n;
+		out[o] = '\0';
+	}
+	return out;
+}
+
+size_t pb_miner_count(const struct pb_miner *m) { return m->n; }
+
+uint64_t
+pb_miner_hits(const struct pb_miner *m, long id)
+{
+	return id >= 0 && (size_t)id < m->n ? m->t[id].hits : 0;
+}
+
+void
+pb_miner_set_example(struct pb_miner *m, long id, const char *file,
+    uint64_t lineno, const char *line, size_t len)
+{
+	struct tmpl *t = &m->t[id];
+
+	free(t->example);
+	t->example = pb_sanitize(line, len < EXAMPLE_BYTES ? len : EXAMPLE_BYTES);
+	t->file = file;
+	t->lineno = lineno;
+}
+
+const char *
+pb_miner_example(const struct pb_miner *m, long id, const char **file,
+    uint64_t *lineno)
+{
+	*file = m->t[id].file;
+	*lineno = m->t[id].lineno;
+	return m->t[id].example != NULL ? m->t[id].example : "";
+}
+
+static const struct pb_miner *sort_m;	/* qsort has no context argument */
+
+static int
+rank_cmp(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	if (sort_m->t[x].hits != sort_m->t[y].hits)
+		return sort_m->t[x].hits < sort_m->t[y].hits ? 1 : -1;
+	return x < y ? -1 : 1;
+}
+
+void
+pb_miner_sort(struct pb_miner *m)
+{
+	free(m->rank);
+	m->nrank = 0;
+	if ((m->rank = calloc(m->n ? m->n : 1, sizeof(*m->rank))) == NULL)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		m->rank[i] = (long)i;
+	sort_m = m;
+	qsort(m->rank, m->n, sizeof(*m->rank), rank_cmp);
+	m->nrank = m->n;
+}
+
+long
+pb_miner_rank(const struct pb_miner *m, size_t i)
+{
+	return i < m->nrank ? m->rank[i] : -1;
+}

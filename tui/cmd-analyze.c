@@ -1,0 +1,353 @@
+/*
+ * cmd-analyze.c - `triage analyze`: stream logs through the playbooks and
+ * print cards, most severe first, then what no playbook knows.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tui.h"
+
+#define MAX_PLAYBOOK_DIRS 32
+
+static const char usage_text[] =
+"usage: triage analyze [--json] [--playbooks DIR] [--since TIME] [--until TIME]\n"
+"                      [--color WHEN] [--examples N] [--top N] [--no-unknown]\n"
+"                      FILE... | -\n"
+"\n"
+"Read log files (or - for standard input; gzip/xz/bzip2/zstd are decompressed)\n"
+"and print a troubleshooting card for each known problem found, ordered by\n"
+"severity, then first seen.  Then list warning and error lines that no\n"
+"playbook knows, grouped into templates.\n"
+"\n"
+"  --json           print the JSON document described in triage(1)\n"
+"  --playbooks DIR  use the playbooks in DIR (file or directory; repeatable)\n"
+"                   instead of the shipped and user library\n"
+"  --since TIME     ignore lines before TIME (YYYY-MM-DD or a log timestamp)\n"
+"  --until TIME     ignore lines after TIME\n"
+"  --color WHEN     auto (default), always or never; NO_COLOR is honoured\n"
+"  --examples N     evidence lines per card (default 5)\n"
+"  --top N          unknown templates shown (default 10; 0 for all)\n"
+"  --no-unknown     do not group unmatched warning/error lines\n"
+"\n"
+"Exit status: 0 cards found, 1 no cards, 2 an error occurred.\n";
+
+static const char *
+sev_colour(enum pb_severity s)
+{
+	switch (s) {
+	case PB_SEV_CRITICAL:
+	case PB_SEV_HIGH:
+		return col(C_RED);
+	case PB_SEV_MEDIUM:
+		return col(C_YELLOW);
+	default:
+		return col(C_CYAN);
+	}
+}
+
+static void
+upper(char *dst, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n && s[i]; i++)
+		dst[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
+	dst[i] = '\0';
+}
+
+static void
+print_list(const struct pb_card *c, const char *head, json_t *arr, int numbered)
+{
+	json_t *v;
+	size_t i;
+	char *s;
+
+	if (json_array_size(arr) == 0)
+		return;
+	printf("  %s%s%s\n", col(C_BOLD), head, col(C_RESET));
+	json_array_foreach(arr, i, v) {
+		if ((s = pb_card_fill(c, json_string_value(v), 0)) == NULL)
+			continue;
+		if (numbered)
+			printf("    %zu. %s\n", i + 1, s);
+		else
+			printf("    - %s\n", s);
+		free(s);
+	}
+}
+
+static void
+print_card(const struct pb_card *c, size_t idx)
+{
+	const struct pb_playbook *pb = pb_card_playbook(c);
+	const json_t *doc = pb_playbook_json(pb);
+	json_t *checks, *v, *esc;
+	char sev[16], first[32], last[32], *s;
+	const char *file, *name, *val;
+	uint64_t lineno, n;
+	size_t i;
+
+	upper(sev, pb_severity_name(pb_playbook_severity(pb)), sizeof(sev));
+	pb_time_format(pb_card_first(c), first, sizeof(first));
+	pb_time_format(pb_card_last(c), last, sizeof(last));
+	printf("%s%s[%zu] %-8s%s %s%s%s  %s(%s)%s\n", col(C_BOLD),
+	    sev_colour(pb_playbook_severity(pb)), idx, sev, col(C_RESET),
+	    col(C_BOLD), pb_playbook_title(pb), col(C_RESET), col(C_DIM),
+	    pb_playbook_id(pb), col(C_RESET));
+	printf("  seen %llu time%s, first %s, last %s\n",
+	    (unsigned long long)pb_card_count(c), pb_card_count(c) == 1 ? "" : "s",
+	    first, last);
+	for (i = 0; i < pb_card_ncaptures(c); i++) {
+		name = pb_card_capture(c, i, 0, &val, &n);
+		printf("  %s%s:%s", col(C_DIM), name, col(C_RESET));
+		for (size_t k = 0; k < 5; k++) {
+			if (pb_card_capture(c, i, k, &val, &n) == NULL || val == NULL)
+				break;
+			printf("%s %s (%llu)", k ? "," : "", val, (unsigned long long)n);
+		}
+		if (pb_card_capture(c, i, 5, &val, &n) != NULL && val != NULL)
+			printf(", ...");
+		printf("\n");
+	}
+	printf("  %sEvidence%s\n", col(C_BOLD), col(C_RESET));
+	for (i = 0; i < pb_card_nexamples(c); i++) {
+		const char *text = pb_card_example(c, i, &file, &lineno);
+		printf("    %s%s:%llu%s  %s\n", col(C_MAGENTA), file,
+		    (unsigned long long)lineno, col(C_RESET), text);
+	}
+	if ((s = pb_card_fill(c, json_string_value(json_object_get(doc,
+	    "explanation")), 0)) != NULL) {
+		printf("  %sWhat it is%s\n    %s\n", col(C_BOLD), col(C_RESET), s);
+		free(s);
+	}
+	print_list(c, "Likely causes", json_object_get(doc, "causes"), 1);
+	checks = json_object_get(doc, "checks");
+	printf("  %sChecks%s\n", col(C_BOLD), col(C_RESET));
+	json_array_foreach(checks, i, v) {
+		const char *keys[3] = { "do", "command", "expect" };
+		for (int k = 0; k < 3; k++) {
+			json_t *f = json_object_get(v, keys[k]);
+			if (f == NULL)
+				continue;
+			if ((s = pb_card_fill(c, json_string_value(f), k == 1)) == NULL)
+				continue;
+			if (k == 0)
+				printf("    %zu. %s\n", i + 1, s);
+			else if (k == 1)
+				printf("       %s$ %s%s\n", col(C_GREEN), s, col(C_RESET));
+			else
+				printf("       expect: %s\n", s);
+			free(s);
+		}
+	}
+	print_list(c, "Fix", json_object_get(doc, "fix"), 1);
+	print_list(c, "Verify", json_object_get(doc, "verify"), 0);
+	esc = json_object_get(doc, "escalate");
+	printf("  %sEscalate%s when %s\n", col(C_BOLD), col(C_RESET),
+	    json_string_value(json_object_get(esc, "when")));
+	print_list(c, "Attach", json_object_get(esc, "attach"), 0);
+	print_list(c, "References", json_object_get(doc, "references"), 0);
+	print_list(c, "Known false positives",
+	    json_object_get(doc, "false_positives"), 0);
+	printf("\n");
+}
+
+static void
+print_unknown(const struct pb_analysis *a, size_t top)
+{
+	size_t n = pb_analysis_ntemplates(a), shown;
+	const char *text, *ex, *file;
+	uint64_t count, lineno;
+
+	if (n == 0)
+		return;
+	shown = top == 0 || top > n ? n : top;
+	printf("%sWarnings and errors no playbook knows%s: %llu line%s in %zu "
+	    "template%s%s\n", col(C_BOLD), col(C_RESET),
+	    (unsigned long long)pb_analysis_unknown_lines(a),
+	    pb_analysis_unknown_lines(a) == 1 ? "" : "s", n, n == 1 ? "" : "s",
+	    shown < n ? " (most frequent first)" : "");
+	for (size_t i = 0; i < shown; i++) {
+		if ((text = pb_analysis_template(a, i, &count, &ex, &file,
+		    &lineno)) == NULL)
+			break;
+		printf("  %7llu  %s\n", (unsigned long long)count, text);
+		printf("           %se.g. %s:%llu%s\n", col(C_DIM), file,
+		    (unsigned long long)lineno, col(C_RESET));
+	}
+	printf("\n");
+}
+
+static void
+print_summary(const struct pb_analysis *a, int nfiles)
+{
+	size_t by[5] = { 0 }, n = pb_analysis_ncards(a);
+	int first = 1;
+
+	for (size_t i = 0; i < n; i++)
+		by[pb_playbook_severity(pb_card_playbook(pb_analysis_card(a, i)))]++;
+	printf("%s%zu card%s%s", col(C_BOLD), n, n == 1 ? "" : "s", col(C_RESET));
+	for (int s = 0; s < 5; s++)
+		if (by[s] > 0) {
+			printf("%s%zu %s", first ? " (" : ", ", by[s],
+			    pb_severity_name((enum pb_severity)s));
+			first = 0;
+		}
+	printf("%s from %llu lines in %d file%s\n", first ? "" : ")",
+	    (unsigned long long)pb_analysis_lines(a), nfiles,
+	    nfiles == 1 ? "" : "s");
+}
+
+static int
+positive(const char *s, long max, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+cmd_analyze(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "playbooks", required_argument, NULL, 'p' },
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "color", required_argument, NULL, 'c' },
+		{ "colour", required_argument, NULL, 'c' },
+		{ "examples", required_argument, NULL, 'e' },
+		{ "top", required_argument, NULL, 't' },
+		{ "no-unknown", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *dirs[MAX_PLAYBOOK_DIRS], *colour = NULL;
+	struct pb_library *lib = NULL;
+	struct pb_analysis *a = NULL;
+	struct pb_options o;
+	int ndirs = 0, json = 0, ch, rc = EXIT_TROUBLE, trouble = 0;
+	long top = 10, v;
+	char *cause = NULL;
+	int64_t now = (int64_t)time(NULL);
+
+	pb_options_init(&o);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "hjp:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			json = 1;
+			break;
+		case 'p':
+			if (ndirs == MAX_PLAYBOOK_DIRS) {
+				fprintf(stderr, "triage: too many --playbooks\n");
+				return EXIT_TROUBLE;
+			}
+			dirs[ndirs++] = optarg;
+			break;
+		case 's':
+		case 'u':
+			if (pb_time_arg(optarg, now, ch == 's' ? &o.since_ms :
+			    &o.until_ms) != 0) {
+				fprintf(stderr, "triage: --%s: cannot read time \"%s\" "
+				    "(try YYYY-MM-DD or 2024-06-14T15:16:01)\n",
+				    ch == 's' ? "since" : "until", optarg);
+				return EXIT_TROUBLE;
+			}
+			if (ch == 'u' && strlen(optarg) == 10)
+				o.until_ms += 86400 * 1000LL - 1;	/* whole day */
+			break;
+		case 'c':
+			colour = optarg;
+			break;
+		case 'e':
+			if (positive(optarg, 100, &v) != 0 || v == 0) {
+				fprintf(stderr, "triage: --examples: need 1..100\n");
+				return EXIT_TROUBLE;
+			}
+			o.max_examples = (size_t)v;
+			break;
+		case 't':
+			if (positive(optarg, 1000000, &top) != 0) {
+				fprintf(stderr, "triage: --top: need a number\n");
+				return EXIT_TROUBLE;
+			}
+			break;
+		case 'n':
+			o.unknown = 0;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_FOUND;
+		default:
+			fputs(usage_text, stderr);
+			return EXIT_TROUBLE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "triage: analyze: no input (give FILE... or - for "
+		    "standard input)\n");
+		fputs(usage_text, stderr);
+		return EXIT_TROUBLE;
+	}
+	if (out_colour_init(colour, stdout) != 0) {
+		fprintf(stderr, "triage: --color: must be auto, always or never\n");
+		return EXIT_TROUBLE;
+	}
+	if (json)
+		out_colour = 0;
+	if (pb_library_new(&lib) != 0)
+		goto oom;
+	if (ndirs == 0)
+		(void)library_default(lib, warn_line, NULL);
+	for (int i = 0; i < ndirs; i++)
+		if (pb_library_add(lib, dirs[i], warn_line, NULL, &cause) < 0) {
+			fprintf(stderr, "triage: %s\n", cause);
+			free(cause);
+			cause = NULL;
+			trouble = 1;
+		}
+	if (pb_library_count(lib) == 0) {
+		fprintf(stderr, "triage: no usable playbooks (see triage-playbook(5))\n");
+		goto out;
+	}
+	if (pb_analysis_new(lib, &o, &a) != 0)
+		goto oom;
+	for (int i = optind; i < argc; i++) {
+		if (pb_analysis_feed_file(a, argv[i], warn_line, NULL, &cause) != 0) {
+			fprintf(stderr, "triage: %s\n", cause ? cause : argv[i]);
+			free(cause);
+			cause = NULL;
+			trouble = 1;
+		}
+	}
+	pb_analysis_finish(a);
+	if (json) {
+		if (pb_analysis_write_json(a, stdout) != 0)
+			trouble = 1;
+	} else {
+		for (size_t i = 0; i < pb_analysis_ncards(a); i++)
+			print_card(pb_analysis_card(a, i), i + 1);
+		if (o.unknown)
+			print_unknown(a, (size_t)top);
+		print_summary(a, argc - optind);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout))
+		trouble = 1;
+	rc = trouble ? EXIT_TROUBLE :
+	    pb_analysis_ncards(a) > 0 ? EXIT_FOUND : EXIT_NONE;
+	goto out;
+oom:
+	fprintf(stderr, "triage: out of memory\n");
+out:
+	pb_analysis_free(a);
+	pb_library_free(lib);
+	return rc;
+}

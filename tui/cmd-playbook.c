@@ -1,0 +1,98 @@
+/*
+ * cmd-playbook.c - `triage playbook lint|list`: for knowledge owners.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui.h"
+
+static const char usage_text[] =
+"usage: triage playbook lint DIR|FILE...\n"
+"       triage playbook list [--playbooks DIR]\n"
+"\n"
+"lint  validate every field of each playbook and run its examples; each\n"
+"      problem is printed as FILE:LINE:COL: FIELD: MESSAGE.  Exit 1 if any.\n"
+"list  show the playbooks in use (shipped, then the user's, which override)\n"
+"      with severity, id, version and title.\n";
+
+static int
+lint(int argc, char **argv)
+{
+	int problems = 0, trouble = 0, n;
+	char *cause = NULL;
+
+	if (argc < 1) {
+		fputs(usage_text, stderr);
+		return EXIT_TROUBLE;
+	}
+	for (int i = 0; i < argc; i++) {
+		n = pb_lint(argv[i], diag_line, stdout, &cause);
+		if (n < 0) {
+			fprintf(stderr, "triage: %s\n", cause ? cause : argv[i]);
+			free(cause);
+			cause = NULL;
+			trouble = 1;
+		} else
+			problems += n;
+	}
+	if (trouble)
+		return EXIT_TROUBLE;
+	if (problems > 0) {
+		fprintf(stderr, "triage: %d problem%s\n", problems,
+		    problems == 1 ? "" : "s");
+		return 1;
+	}
+	return 0;
+}
+
+static int
+list(int argc, char **argv)
+{
+	struct pb_library *lib;
+	char *cause = NULL;
+	int rc = 0;
+
+	if (pb_library_new(&lib) != 0)
+		return EXIT_TROUBLE;
+	if (argc >= 2 && strcmp(argv[0], "--playbooks") == 0) {
+		if (pb_library_add(lib, argv[1], warn_line, NULL, &cause) < 0) {
+			fprintf(stderr, "triage: %s\n", cause);
+			free(cause);
+			rc = EXIT_TROUBLE;
+		}
+	} else if (argc != 0) {
+		fputs(usage_text, stderr);
+		rc = EXIT_TROUBLE;
+	} else
+		(void)library_default(lib, warn_line, NULL);
+	for (size_t i = 0; rc == 0 && i < pb_library_count(lib); i++) {
+		const struct pb_playbook *pb = pb_library_get(lib, i);
+		printf("%-8s  %-32s  v%-3d  %s\n",
+		    pb_severity_name(pb_playbook_severity(pb)), pb_playbook_id(pb),
+		    pb_playbook_version(pb), pb_playbook_title(pb));
+	}
+	pb_library_free(lib);
+	return rc;
+}
+
+int
+cmd_playbook(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_TROUBLE : 0;
+	}
+	if (strcmp(argv[1], "lint") == 0) {
+		if (argc > 2 && (strcmp(argv[2], "--help") == 0)) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		return lint(argc - 2, argv + 2);
+	}
+	if (strcmp(argv[1], "list") == 0)
+		return list(argc - 2, argv + 2);
+	fprintf(stderr, "triage: playbook: unknown command \"%s\"\n", argv[1]);
+	fputs(usage_text, stderr);
+	return EXIT_TROUBLE;
+}

@@ -1,0 +1,47 @@
+/*
+ * main.c - triage: offline log triage for field technicians.
+ */
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui.h"
+
+static const char usage_text[] =
+"usage: triage [--help | --version]\n"
+"       triage analyze [options] FILE... | -\n"
+"       triage playbook lint DIR|FILE...\n"
+"       triage playbook list [--playbooks DIR]\n"
+"\n"
+"Commands:\n"
+"  analyze   find known problems in logs and print troubleshooting cards\n"
+"  playbook  check and list the playbooks that describe those problems\n"
+"\n"
+"Run 'triage COMMAND --help' for a command's options; man triage for more.\n"
+"Exit status: 0 found, 1 nothing found (or lint problems), 2 trouble.\n";
+
+int
+main(int argc, char **argv)
+{
+	setlocale(LC_ALL, "");
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return EXIT_TROUBLE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("triage %s\n", TRIAGE_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "analyze") == 0)
+		return cmd_analyze(argc - 1, argv + 1);
+	if (strcmp(argv[1], "playbook") == 0)
+		return cmd_playbook(argc - 1, argv + 1);
+	fprintf(stderr, "triage: unknown command \"%s\"\n", argv[1]);
+	fputs(usage_text, stderr);
+	return EXIT_TROUBLE;
+}

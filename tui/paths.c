@@ -1,0 +1,127 @@
+/*
+ * paths.c - where data lives (XDG base directories).
+ *
+ *   shipped playbooks   $TRIAGE_DATADIR/playbooks, else <dir of the binary>/share/playbooks
+ *                       when running from a source tree, else DATADIR/playbooks
+ *                       (DATADIR is PREFIX/share/triage at build time)
+ *   user playbooks      $XDG_DATA_HOME/triage/playbooks (~/.local/share/triage/playbooks)
+ *   config              $XDG_CONFIG_HOME/triage/config (~/.config/triage/config)
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tui.h"
+
+#ifndef DATADIR
+#define DATADIR "/usr/local/share/triage"
+#endif
+
+static char *
+join(const char *a, const char *b)
+{
+	char *s;
+
+	if (asprintf(&s, "%s/%s", a, b) < 0)
+		return NULL;
+	return s;
+}
+
+static int
+is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+char *
+path_shipped_playbooks(void)
+{
+	const char *env = getenv("TRIAGE_DATADIR");
+	char exe[PATH_MAX], *slash, *p;
+	ssize_t n;
+
+	if (env != NULL && *env != '\0')
+		return join(env, "playbooks");
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		/* The binary may be ./triage or build/<variant>/triage. */
+		for (int up = 0; up < 3 && (slash = strrchr(exe, '/')) != NULL; up++) {
+			*slash = '\0';
+			if ((p = join(exe, "share/playbooks")) == NULL)
+				return NULL;
+			if (is_dir(p) && access(p, R_OK) == 0) {
+				char *mk = join(exe, "Makefile");
+				int src = mk != NULL && access(mk, R_OK) == 0;
+				free(mk);
+				if (src)
+					return p;
+			}
+			free(p);
+		}
+	}
+	return join(DATADIR, "playbooks");
+}
+
+static char *
+xdg(const char *var, const char *fallback, const char *leaf)
+{
+	const char *v = getenv(var), *home = getenv("HOME");
+	char *s;
+
+	if (v != NULL && v[0] == '/') {		/* relative values are ignored */
+		if (asprintf(&s, "%s/triage/%s", v, leaf) < 0)
+			return NULL;
+		return s;
+	}
+	if (home == NULL || *home == '\0')
+		return NULL;
+	if (asprintf(&s, "%s/%s/triage/%s", home, fallback, leaf) < 0)
+		return NULL;
+	return s;
+}
+
+char *
+path_user_playbooks(void)
+{
+	return xdg("XDG_DATA_HOME", ".local/share", "playbooks");
+}
+
+char *
+path_config_file(void)
+{
+	return xdg("XDG_CONFIG_HOME", ".config", "config");
+}
+
+int
+library_default(struct pb_library *lib, pb_diag_fn diag, void *arg)
+{
+	char *shipped = path_shipped_playbooks(), *user = path_user_playbooks();
+	char *cause = NULL;
+	int rc = 0;
+
+	if (shipped == NULL) {
+		rc = -1;
+		goto out;
+	}
+	if (pb_library_add(lib, shipped, diag, arg, &cause) < 0) {
+		diag(arg, cause != NULL ? cause : shipped);
+		free(cause);
+		cause = NULL;
+	}
+	if (user != NULL && is_dir(user) &&
+	    pb_library_add(lib, user, diag, arg, &cause) < 0) {
+		diag(arg, cause != NULL ? cause : user);
+		free(cause);
+	}
+out:
+	free(shipped);
+	free(user);
+	return rc;
+}

@@ -1,0 +1,46 @@
+/*
+ * tui.h - the triage program: command dispatch and presentation.
+ *
+ *   main.c          options common to every command, dispatch, exit codes
+ *   paths.c         XDG data and config locations, shipped data directory
+ *   cmd-analyze.c   `triage analyze`: cards as text or JSON
+ *   cmd-playbook.c  `triage playbook lint|list|show`
+ *   out.c           colour and terminal-safe text output
+ */
+#ifndef TRIAGE_TUI_H
+#define TRIAGE_TUI_H
+
+#include <stdio.h>
+
+#include "../playbooks/playbook.h"
+
+#ifndef TRIAGE_VERSION
+#define TRIAGE_VERSION "0.1.0"
+#endif
+
+/* Exit statuses, like grep(1). */
+#define EXIT_FOUND	0
+#define EXIT_NONE	1
+#define EXIT_TROUBLE	2
+
+int	 cmd_analyze(int argc, char **argv);
+int	 cmd_playbook(int argc, char **argv);
+
+/* paths.c: each returns a new string (caller frees) or NULL. */
+char	*path_shipped_playbooks(void);
+char	*path_user_playbooks(void);
+char	*path_config_file(void);
+/* Load the default library: shipped, then the user's (which override). */
+int	 library_default(struct pb_library *, pb_diag_fn, void *);
+
+/* out.c */
+enum colour { C_RESET, C_BOLD, C_DIM, C_RED, C_YELLOW, C_CYAN, C_MAGENTA,
+	C_GREEN };
+extern int out_colour;
+/* Decide colour from --color=WHEN, NO_COLOR and isatty; 0 ok, -1 bad WHEN. */
+int	 out_colour_init(const char *when, FILE *fp);
+const char *col(enum colour);
+void	 warn_line(void *arg, const char *line);	/* "triage: ..." */
+void	 diag_line(void *arg, const char *line);	/* plain, stdout */
+
+#endif
