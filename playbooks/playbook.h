@@ -56,6 +56,9 @@ typedef void	(*pb_diag_fn)(void *arg, const char *line);
  * clock (zone-less times are taken as UTC) or PB_TIME_NONE.
  */
 int64_t	 pb_time_parse(const char *line, size_t len, int64_t ref);
+/* The same, also giving the offset just past the timestamp (0 if none). */
+int64_t	 pb_time_parse_end(const char *line, size_t len, int64_t ref,
+	    size_t *endoff);
 /* Parse a --since/--until argument: any format above, or "YYYY-MM-DD". */
 int	 pb_time_arg(const char *s, int64_t ref, int64_t *out_ms);
 /* Format milliseconds as "YYYY-MM-DDTHH:MM:SS" into buf (>= 24 bytes). */

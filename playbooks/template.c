@@ -18,7 +18,7 @@
 
 #define MAX_TOKENS	64
 #define LINE_MAX_BYTES	4096	/* longer lines are templated on their head */
-#define SIMILARITY	0.6
+#define SIMILARITY	0.8
 #define BUCKETS		4096
 #define EXAMPLE_BYTES	1024
 
@@ -102,6 +102,15 @@ mask_token(const char *s, size_t n, char *out, size_t cap)
 	    is_name(s, n)) {
 		memcpy(out, MASK, 3);
 		return 3;
+	}
+	/* A token with a digit is a variable (R02-M1-N0, 0x1f, sshd[42]:),
+	 * except key=value, where only the value varies. */
+	if (memchr(s, '=', n) == NULL) {
+		for (size_t k = 0; k < n; k++)
+			if (isdigit((unsigned char)s[k])) {
+				memcpy(out, MASK, 3);
+				return 3;
+			}
 	}
 	while (i < n && o + 4 < cap) {
 		if (is_word((unsigned char)s[i]) ||
@@ -245,8 +254,16 @@ pb_miner_add(struct pb_miner *m, const char *raw, size_t rawlen)
 {
 	static __thread char buf[BUF_BYTES];
 	char *tok[MAX_TOKENS], *line;
+	size_t off = 0;
 	long rc;
 
+	/* The timestamp says nothing about the message: skip it. */
+	if (pb_time_parse_end(raw, rawlen, 0, &off) != PB_TIME_NONE) {
+		while (off < rawlen && (raw[off] == ']' || raw[off] == ' '))
+			off++;
+		raw += off;
+		rawlen -= off;
+	}
 	/* Templates are shown and written as JSON: work on safe text. */
 	if ((line = pb_sanitize(raw, rawlen < LINE_MAX_BYTES ? rawlen :
 	    LINE_MAX_BYTES)) == NULL)

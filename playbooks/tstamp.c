@@ -61,6 +61,16 @@ struct cur {
 	const char	*end;
 };
 
+/* Where the last successful parse ended (for pb_time_parse_end). */
+static __thread const char *ts_end;
+
+static int64_t
+done(const struct cur *c, int64_t t)
+{
+	ts_end = c->p;
+	return t;
+}
+
 /* Read exactly n digits. */
 static int
 digits(struct cur *c, int n, int *out)
@@ -232,7 +242,7 @@ try_iso(struct cur c)
 	}
 	if (!valid(y, mo, d, h, mi, s))
 		return PB_TIME_NONE;
-	return make(y, mo, d, h, mi, s, ms, zone(&c, 1));
+	return done(&c, make(y, mo, d, h, mi, s, ms, zone(&c, 1)));
 }
 
 /* [YYYY ]Mon DD [YYYY ]HH:MM:SS[.frac][ YYYY] */
@@ -269,11 +279,11 @@ try_syslog(struct cur c, int64_t ref)
 	if (y < 0) {
 		if (!valid(2000, mo, d, h, mi, s))
 			return PB_TIME_NONE;
-		return infer_year(mo, d, h, mi, s, ms, ref);
+		return done(&c, infer_year(mo, d, h, mi, s, ms, ref));
 	}
 	if (!valid(y, mo, d, h, mi, s))
 		return PB_TIME_NONE;
-	return make(y, mo, d, h, mi, s, ms, zone(&c, 1));
+	return done(&c, make(y, mo, d, h, mi, s, ms, zone(&c, 1)));
 }
 
 /* Www Mon DD HH:MM:SS[.frac] YYYY  (Apache error log, ctime) */
@@ -304,7 +314,7 @@ try_access(struct cur c)
 		return PB_TIME_NONE;
 	if (!valid(y, mo, d, h, mi, s))
 		return PB_TIME_NONE;
-	return make(y, mo, d, h, mi, s, ms, zone(&c, 1));
+	return done(&c, make(y, mo, d, h, mi, s, ms, zone(&c, 1)));
 }
 
 /* yy/MM/dd HH:MM:SS (Spark), yyMMdd HHmmss (HDFS), MM-dd HH:MM:SS.mmm (logcat) */
@@ -319,20 +329,20 @@ try_short(struct cur c, int64_t ref)
 	    digits(&t, 2, &d) == 0 && lit(&t, ' ') == 0 &&
 	    clock_hms(&t, &h, &mi, &s, &ms) == 0 &&
 	    valid(2000 + y, mo, d, h, mi, s))
-		return make(2000 + y, mo, d, h, mi, s, ms, 0);
+		return done(&t, make(2000 + y, mo, d, h, mi, s, ms, 0));
 	t = c;
 	if (digits(&t, 2, &y) == 0 && digits(&t, 2, &mo) == 0 &&
 	    digits(&t, 2, &d) == 0 && lit(&t, ' ') == 0 &&
 	    digits(&t, 2, &h) == 0 && digits(&t, 2, &mi) == 0 &&
 	    digits(&t, 2, &s) == 0 && (t.p == t.end || *t.p == ' ') &&
 	    valid(2000 + y, mo, d, h, mi, s))
-		return make(2000 + y, mo, d, h, mi, s, 0, 0);
+		return done(&t, make(2000 + y, mo, d, h, mi, s, 0, 0));
 	t = c;
 	if (digits(&t, 2, &mo) == 0 && lit(&t, '-') == 0 &&
 	    digits(&t, 2, &d) == 0 && lit(&t, ' ') == 0 &&
 	    clock_hms(&t, &h, &mi, &s, &ms) == 0 &&
 	    valid(2000, mo, d, h, mi, s))
-		return infer_year(mo, d, h, mi, s, ms, ref);
+		return done(&t, infer_year(mo, d, h, mi, s, ms, ref));
 	return PB_TIME_NONE;
 }
 
@@ -352,7 +362,7 @@ try_epoch(struct cur c)
 	ms = fraction(&c);
 	if (c.p < c.end && *c.p != ' ' && *c.p != ']' && *c.p != '\t')
 		return PB_TIME_NONE;
-	return v * 1000 + ms;
+	return done(&c, v * 1000 + ms);
 }
 
 static int64_t
@@ -378,6 +388,15 @@ try_at(const char *p, const char *end, int64_t ref)
 	    (t = try_ctime(c, ref)) != PB_TIME_NONE)
 		return t;
 	return PB_TIME_NONE;
+}
+
+int64_t
+pb_time_parse_end(const char *line, size_t len, int64_t ref, size_t *endoff)
+{
+	int64_t t = pb_time_parse(line, len, ref);
+
+	*endoff = t != PB_TIME_NONE ? (size_t)(ts_end - line) : 0;
+	return t;
 }
 
 int64_t
