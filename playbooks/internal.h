@@ -57,10 +57,12 @@ void	 pb_litset_release(struct pb_litset *);
 struct pb_prefilter;
 int	 pb_prefilter_new(struct pb_prefilter **out);
 void	 pb_prefilter_free(struct pb_prefilter *);
+/* Add a literal (deduplicated, case-folded); *idx gets its index. */
 int	 pb_prefilter_add(struct pb_prefilter *, const char *lit, size_t len,
-	    uint32_t id);
+	    uint32_t *idx);
 int	 pb_prefilter_build(struct pb_prefilter *);
-/* Ids of literals found in s (may repeat); returns how many were stored. */
+size_t	 pb_prefilter_count(const struct pb_prefilter *);
+/* Indices of literals found in s (may repeat); returns how many stored. */
 size_t	 pb_prefilter_scan(const struct pb_prefilter *, const char *s, size_t n,
 	    uint32_t *ids, size_t max);
 
@@ -130,7 +132,9 @@ struct pb_library {
 	struct pb_prefilter *pf;
 	struct pb_gpat	*gpats;
 	size_t		 ngpats;
-	uint32_t	 kw_first;	/* prefilter ids >= this are keywords */
+	uint32_t	*litstart;	/* literal i -> gpats litgp[litstart[i]..] */
+	uint32_t	*litgp;
+	uint8_t		*litkw;		/* literal i is a severity keyword */
 	int		 prepared;
 };
 int	 pb_library_prepare(struct pb_library *);

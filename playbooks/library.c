@@ -41,6 +41,9 @@ pb_library_free(struct pb_library *lib)
 		pb_playbook_free(lib->pbs[i]);
 	free(lib->pbs);
 	free(lib->gpats);
+	free(lib->litstart);
+	free(lib->litgp);
+	free(lib->litkw);
 	pb_prefilter_free(lib->pf);
 	free(lib);
 }
@@ -225,51 +228,100 @@ pb_library_get(const struct pb_library *lib, size_t i)
 	return i < lib->n ? lib->pbs[i] : NULL;
 }
 
+/*
+ * Flatten patterns into gpats, put every literal in one prefilter and map
+ * each literal back to the patterns (and keyword flag) it stands for.
+ */
 int
 pb_library_prepare(struct pb_library *lib)
 {
 	struct pb_prefilter *pf = NULL;
 	struct pb_gpat *g = NULL;
-	size_t n = 0, k = 0;
+	uint32_t *pairs = NULL, *start = NULL, *items = NULL, idx;
+	uint8_t *kw = NULL;
+	size_t n = 0, k = 0, np = 0, nl;
 	int rc = PB_ENOMEM;
 
 	if (lib->prepared)
 		return 0;
 	for (size_t i = 0; i < lib->n; i++)
-		n += lib->pbs[i]->npats;
+		for (size_t j = 0; j < lib->pbs[i]->npats; j++, n++)
+			np += lib->pbs[i]->pats[j].lits.n;
+	/* pairs: (literal index, gpat) for every literal of every pattern */
 	if ((g = calloc(n ? n : 1, sizeof(*g))) == NULL ||
+	    (pairs = calloc(2 * (np ? np : 1), sizeof(*pairs))) == NULL ||
 	    pb_prefilter_new(&pf) != 0)
 		goto out;
+	np = 0;
 	for (size_t i = 0; i < lib->n; i++) {
 		const struct pb_playbook *pb = lib->pbs[i];
 		for (size_t j = 0; j < pb->npats; j++, k++) {
 			const struct pb_litset *ls = &pb->pats[j].lits;
 			g[k].pb = (uint32_t)i;
 			g[k].pat = (uint32_t)j;
-			for (size_t l = 0; l < ls->n; l++)
+			for (size_t l = 0; l < ls->n; l++) {
 				if ((rc = pb_prefilter_add(pf, ls->lit[l],
-				    ls->len[l], (uint32_t)k)) != 0)
+				    ls->len[l], &idx)) != 0)
 					goto out;
+				pairs[2 * np] = idx;
+				pairs[2 * np++ + 1] = (uint32_t)k;
+			}
 		}
 	}
 	for (size_t i = 0; keywords[i] != NULL; i++)
 		if ((rc = pb_prefilter_add(pf, keywords[i], strlen(keywords[i]),
-		    (uint32_t)(n + i))) != 0)
+		    &idx)) != 0)
 			goto out;
+	rc = PB_ENOMEM;
+	nl = pb_prefilter_count(pf);
+	if ((start = calloc(nl + 1, sizeof(*start))) == NULL ||
+	    (items = calloc(np ? np : 1, sizeof(*items))) == NULL ||
+	    (kw = calloc(nl ? nl : 1, 1)) == NULL)
+		goto out;
+	for (size_t i = 0; keywords[i] != NULL; i++) {
+		(void)pb_prefilter_add(pf, keywords[i], strlen(keywords[i]), &idx);
+		kw[idx] = 1;
+	}
+	for (size_t i = 0; i < np; i++)
+		start[pairs[2 * i] + 1]++;
+	for (size_t i = 0; i < nl; i++)
+		start[i + 1] += start[i];
+	/* Fill in order, so each literal's patterns stay sorted by gpat. */
+	{
+		uint32_t *fill = calloc(nl ? nl : 1, sizeof(*fill));
+		if (fill == NULL)
+			goto out;
+		for (size_t i = 0; i < np; i++) {
+			uint32_t li = pairs[2 * i];
+			items[start[li] + fill[li]++] = pairs[2 * i + 1];
+		}
+		free(fill);
+	}
 	if ((rc = pb_prefilter_build(pf)) != 0)
 		goto out;
 	free(lib->gpats);
+	free(lib->litstart);
+	free(lib->litgp);
+	free(lib->litkw);
 	pb_prefilter_free(lib->pf);
 	lib->gpats = g;
 	lib->ngpats = n;
+	lib->litstart = start;
+	lib->litgp = items;
+	lib->litkw = kw;
 	lib->pf = pf;
-	lib->kw_first = (uint32_t)n;
 	lib->prepared = 1;
 	g = NULL;
 	pf = NULL;
+	start = items = NULL;
+	kw = NULL;
 	rc = 0;
 out:
 	free(g);
+	free(pairs);
+	free(start);
+	free(items);
+	free(kw);
 	pb_prefilter_free(pf);
 	return rc;
 }

@@ -61,6 +61,7 @@ struct pb_analysis {
 	uint64_t	 unknown;
 	uint64_t	 lines, bytes, seq;
 	uint32_t	*mark;		/* per pattern: line generation */
+	uint32_t	*cand;		/* candidate patterns of this line */
 	uint32_t	 gen;
 	pcre2_match_data *md, *md2;
 	pcre2_match_context *mc;
@@ -100,7 +101,8 @@ pb_analysis_new(struct pb_library *lib, const struct pb_options *opt,
 		a->opt.max_examples = 1;
 	a->last_t = PB_TIME_NONE;
 	if ((a->st = calloc(lib->n ? lib->n : 1, sizeof(*a->st))) == NULL ||
-	    (a->mark = calloc(lib->ngpats + 64, sizeof(*a->mark))) == NULL ||
+	    (a->mark = calloc(lib->ngpats + 1, sizeof(*a->mark))) == NULL ||
+	    (a->cand = calloc(lib->ngpats + 1, sizeof(*a->cand))) == NULL ||
 	    (a->md = pcre2_match_data_create(256, NULL)) == NULL ||
 	    (a->md2 = pcre2_match_data_create(16, NULL)) == NULL ||
 	    (a->mc = pb_match_context_new(&a->js)) == NULL ||
@@ -140,6 +142,7 @@ pb_analysis_free(struct pb_analysis *a)
 	free(a->st);
 	free(a->cards);
 	free(a->mark);
+	free(a->cand);
 	pcre2_match_data_free(a->md);
 	pcre2_match_data_free(a->md2);
 	pcre2_match_context_free(a->mc);
@@ -427,12 +430,20 @@ limit_warning(struct pb_analysis *a, size_t pbi, size_t pi, int rc,
 	}
 }
 
+static int
+cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
 void
 pb_analysis_feed_line(struct pb_analysis *a, const char *file,
     uint64_t lineno, const char *line, size_t len, int64_t ref)
 {
 	const struct pb_library *lib = a->lib;
-	uint32_t ids[MAX_HITS], cand[MAX_HITS];
+	uint32_t ids[MAX_HITS], *cand = a->cand;
 	size_t nids, ncand = 0, i, j;
 	int keyword = 0, matched = 0;
 	int64_t t;
@@ -448,23 +459,30 @@ pb_analysis_feed_line(struct pb_analysis *a, const char *file,
 	if (nids == 0)
 		return;
 	if (++a->gen == 0) {			/* wrapped: clear marks */
-		memset(a->mark, 0, (lib->ngpats + 64) * sizeof(*a->mark));
+		memset(a->mark, 0, (lib->ngpats + 1) * sizeof(*a->mark));
 		a->gen = 1;
 	}
 	for (i = 0; i < nids; i++) {
-		if (ids[i] >= lib->kw_first) {
-			keyword = 1;
-			continue;
+		uint32_t li = ids[i];
+		keyword |= lib->litkw[li];
+		for (uint32_t k = lib->litstart[li]; k < lib->litstart[li + 1]; k++) {
+			uint32_t gp = lib->litgp[k];
+			if (a->mark[gp] == a->gen)
+				continue;
+			a->mark[gp] = a->gen;
+			cand[ncand++] = gp;
 		}
-		if (a->mark[ids[i]] == a->gen)
-			continue;
-		a->mark[ids[i]] = a->gen;
-		/* Insertion sort keeps one playbook's patterns together. */
-		for (j = ncand; j > 0 && cand[j - 1] > ids[i]; j--)
-			cand[j] = cand[j - 1];
-		cand[j] = ids[i];
-		ncand++;
 	}
+	/* Sorted, one playbook's patterns sit together and run in order. */
+	if (ncand > 16)
+		qsort(cand, ncand, sizeof(*cand), cmp_u32);
+	else
+		for (i = 1; i < ncand; i++) {
+			uint32_t v = cand[i];
+			for (j = i; j > 0 && cand[j - 1] > v; j--)
+				cand[j] = cand[j - 1];
+			cand[j] = v;
+		}
 	if (ncand == 0 && !(keyword && a->opt.unknown))
 		return;
 	t = pb_time_parse(line, len, ref);

@@ -17,7 +17,6 @@
 struct lit {
 	char		*s;
 	size_t		 len;
-	uint32_t	 id;
 };
 
 struct pb_prefilter {
@@ -33,6 +32,15 @@ static inline uint32_t
 hash3(uint32_t k)
 {
 	return (k * 2654435761u) >> (32 - BITS_LOG);
+}
+
+static int
+eq_fold(const unsigned char *fold, const char *a, const char *lit, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fold[(unsigned char)a[i]] != (unsigned char)lit[i])
+			return 0;
+	return 1;
 }
 
 int
@@ -64,12 +72,20 @@ pb_prefilter_free(struct pb_prefilter *pf)
 
 int
 pb_prefilter_add(struct pb_prefilter *pf, const char *s, size_t len,
-    uint32_t id)
+    uint32_t *idx)
 {
 	struct lit *nl;
 
 	if (len < 3)
 		return PB_EINVAL;
+	/* Many patterns share literals ("error", "sshd"): store each once.
+	 * Adding happens once per library load, so a linear search is fine
+	 * up to tens of thousands of literals. */
+	for (size_t i = 0; i < pf->n; i++)
+		if (pf->lits[i].len == len && eq_fold(pf->fold, s, pf->lits[i].s, len)) {
+			*idx = (uint32_t)i;
+			return 0;
+		}
 	if (pf->n == pf->cap) {
 		size_t cap = pf->cap ? pf->cap * 2 : 64;
 		if ((nl = realloc(pf->lits, cap * sizeof(*nl))) == NULL)
@@ -82,8 +98,7 @@ pb_prefilter_add(struct pb_prefilter *pf, const char *s, size_t len,
 	for (size_t i = 0; i < len; i++)
 		pf->lits[pf->n].s[i] = (char)pf->fold[(unsigned char)s[i]];
 	pf->lits[pf->n].len = len;
-	pf->lits[pf->n].id = id;
-	pf->n++;
+	*idx = (uint32_t)pf->n++;
 	return 0;
 }
 
@@ -128,15 +143,6 @@ pb_prefilter_build(struct pb_prefilter *pf)
 	return 0;
 }
 
-static int
-eq_fold(const unsigned char *fold, const char *a, const char *lit, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (fold[(unsigned char)a[i]] != (unsigned char)lit[i])
-			return 0;
-	return 1;
-}
-
 size_t
 pb_prefilter_scan(const struct pb_prefilter *pf, const char *s, size_t n,
     uint32_t *ids, size_t max)
@@ -159,8 +165,14 @@ pb_prefilter_scan(const struct pb_prefilter *pf, const char *s, size_t n,
 			const struct lit *l = &pf->lits[pf->bitems[j]];
 			if (l->len <= n - i && eq_fold(fold, s + i, l->s, l->len) &&
 			    found < max)
-				ids[found++] = l->id;
+				ids[found++] = pf->bitems[j];
 		}
 	}
 	return found;
+}
+
+size_t
+pb_prefilter_count(const struct pb_prefilter *pf)
+{
+	return pf->n;
 }

@@ -1,0 +1,202 @@
+#!/bin/bash
+# tests/cli.sh - command-line integration tests for the triage binary.
+# Run by `make check` with TRIAGE (the binary) and B (the build dir) set.
+# Each test states what a user would notice; the summary line is
+# "cli: N passed, N failed".
+set -u
+TRIAGE=${TRIAGE:-$PWD/triage}
+B=${B:-build/rel}
+JSONGET=$PWD/$B/tests/jsonget
+LOGGEN=$PWD/$B/tests/loggen
+SHARED=${SHARED:-$PWD/../shared}
+LOGHUB=$SHARED/samples/loghub
+LIB=$PWD/share/playbooks
+T=$(mktemp -d)
+trap 'chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
+pass=0 fail=0
+
+ok()   { pass=$((pass + 1)); }
+bad()  { fail=$((fail + 1)); echo "FAIL: $1"; [ -n "${2:-}" ] && echo "      $2"; }
+
+# run NAME EXPECTED_STATUS CMD...: runs CMD, keeps out/err in $T.
+run() {
+	local name=$1 want=$2; shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	local got=$?
+	if [ "$got" -ne "$want" ]; then
+		bad "$name" "exit $got, expected $want; stderr: $(head -c 300 "$T/err")"
+		return 1
+	fi
+	ok
+	return 0
+}
+has()    { grep -qE -- "$2" "$T/$1"; }
+check()  { local name=$1; shift; if "$@"; then ok; else bad "$name"; fi; }
+
+export NO_COLOR=
+unset XDG_DATA_HOME XDG_CONFIG_HOME
+export HOME=$T/home
+mkdir -p "$HOME"
+
+# --- a small playbook used by the bad-input tests -------------------------
+mkdir -p "$T/pb"
+cat >"$T/pb/disk-full.json" <<'JSON'
+{
+  "format": 1, "id": "disk-full", "version": 1,
+  "title": "Disk full: writes fail with No space left on device",
+  "severity": "critical", "tags": ["disk"], "sources": ["syslog"],
+  "match": { "patterns": [ { "name": "enospc", "regex": "No space left on device(?: on (?<mount>/\\S*))?" } ] },
+  "explanation": "A filesystem is full.",
+  "causes": ["Logs grew"],
+  "checks": [ { "do": "See usage", "command": "df -h {{mount}}", "expect": "100% use" } ],
+  "fix": ["Free space"], "verify": ["df shows room"],
+  "escalate": { "when": "Cannot free space", "attach": ["df -h output"] },
+  "references": ["df(1)"],
+  "examples": {
+    "match": ["a No space left on device", "b No space left on device on /var", "c: No space left on device"],
+    "no_match": ["space left", "No space", "device ok"]
+  }
+}
+JSON
+
+# --- help, version, usage errors ------------------------------------------
+run "--help exits 0" 0 "$TRIAGE" --help && check "--help lists commands" has out "analyze"
+run "--version exits 0" 0 "$TRIAGE" --version && check "--version prints version" has out "^triage [0-9]+\.[0-9]+"
+run "analyze --help" 0 "$TRIAGE" analyze --help && check "analyze --help documents --json" has out -- "--json"
+run "playbook --help" 0 "$TRIAGE" playbook --help
+run "unknown command is an error" 2 "$TRIAGE" frobnicate && check "unknown command named" has err "frobnicate"
+run "analyze without input is an error" 2 "$TRIAGE" analyze
+run "bad --since is an error" 2 "$TRIAGE" analyze --since yesterday-ish "$T/pb/disk-full.json"
+
+# --- exit status like grep --------------------------------------------------
+printf 'Mar 14 08:00:00 h app[1]: write failed: No space left on device on /var\n' >"$T/full.log"
+printf 'Mar 14 08:00:00 h app[1]: all good\n' >"$T/fine.log"
+run "card found exits 0" 0 "$TRIAGE" analyze --playbooks "$T/pb" "$T/full.log"
+check "card shows title" has out "Disk full"
+check "placeholder filled from capture" has out 'df -h /var'
+run "no card exits 1" 1 "$TRIAGE" analyze --playbooks "$T/pb" "$T/fine.log"
+run "error exits 2 even with cards" 2 "$TRIAGE" analyze --playbooks "$T/pb" "$T/full.log" "$T/missing.log"
+check "cards still printed when one file is missing" has out "Disk full"
+
+# --- bad input ---------------------------------------------------------------
+run "missing file" 2 "$TRIAGE" analyze --playbooks "$T/pb" "$T/nope.log"
+check "missing file: one line naming it" bash -c "[ \$(wc -l <'$T/err') -eq 1 ] && grep -q 'nope.log: No such file or directory' '$T/err'"
+run "directory" 2 "$TRIAGE" analyze --playbooks "$T/pb" "$T"
+check "directory named" has err "is a directory"
+run "device refused, no hang" 2 timeout 10 "$TRIAGE" analyze --playbooks "$T/pb" /dev/zero
+check "device named" has err "/dev/zero: not a regular file"
+printf 'x No space left on device\n' >"$T/secret.log"; chmod 000 "$T/secret.log"
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+	chmod 755 "$T"
+	run "no permission" 2 setpriv --reuid=65534 --regid=65534 --clear-groups "$TRIAGE" analyze --playbooks "$T/pb" "$T/secret.log"
+else
+	run "no permission" 2 "$TRIAGE" analyze --playbooks "$T/pb" "$T/secret.log"
+fi
+check "permission error named" has err "secret.log: Permission denied"
+: >"$T/empty.log"
+run "empty file: no cards" 1 "$TRIAGE" analyze --playbooks "$T/pb" "$T/empty.log"
+run "binary file" 1 "$TRIAGE" analyze --playbooks "$T/pb" /bin/ls
+check "binary file noted" has err "NUL bytes"
+printf 'a\0b No space left on device\0\n' >"$T/nul.log"
+run "NUL bytes in a matching line" 0 "$TRIAGE" analyze --playbooks "$T/pb" --color=never "$T/nul.log"
+check "NUL shown escaped" has out 'a\\x00b No space'
+printf 'Mar 14 08:00:00 h app: \xff\xfe bad \xc0\x80 utf8 \x1b[2J\x1b]0;pwned\x07 \xe2\x80\xae No space left on device\n' >"$T/hostile.log"
+run "hostile bytes" 0 "$TRIAGE" analyze --playbooks "$T/pb" --color=never "$T/hostile.log"
+check "no raw ESC reaches the terminal" bash -c "! grep -q \$'\\x1b' '$T/out'"
+check "output is valid UTF-8" iconv -f UTF-8 -t UTF-8 "$T/out" -o /dev/null
+check "bidi override escaped" has out '\\u202e'
+run "hostile bytes as JSON" 0 "$TRIAGE" analyze --json --playbooks "$T/pb" "$T/hostile.log"
+check "JSON valid despite invalid UTF-8" bash -c "'$JSONGET' cards.0.evidence.0.text <'$T/out' >/dev/null"
+{ head -c 1500000 /dev/zero | tr '\0' 'x'; printf '\nMar 14 08:00:01 h app: No space left on device\n'; } >"$T/long.log"
+run "1.5 MB line then a match" 0 "$TRIAGE" analyze --json --playbooks "$T/pb" "$T/long.log"
+check "match found on line 2" bash -c "[ \"\$('$JSONGET' cards.0.evidence.0.line <'$T/out')\" = 2 ]"
+printf 'Mar 14 08:00:00 h app: No space left on device on /srv\r\n' >"$T/crlf.log"
+run "CRLF" 0 "$TRIAGE" analyze --json --playbooks "$T/pb" "$T/crlf.log"
+check "CR not part of capture" bash -c "[ \"\$('$JSONGET' cards.0.captures.mount.0.value <'$T/out')\" = /srv ]"
+gzip -c "$T/full.log" >"$T/full.log.gz"
+run "gzip input" 0 "$TRIAGE" analyze --playbooks "$T/pb" "$T/full.log.gz"
+run "stdin" 0 bash -c "cat '$T/full.log' | '$TRIAGE' analyze --playbooks '$T/pb' -"
+check "stdin named" has out "\(stdin\):1"
+
+# Growing and truncated while read: correct output or clean exit, never a crash.
+"$LOGGEN" 30000000 >"$T/big.log"
+( for i in $(seq 200); do echo "Mar 14 08:00:00 h app: No space left on device" >>"$T/big.log"; done ) &
+run "file growing while read" 0 "$TRIAGE" analyze --playbooks "$T/pb" "$T/big.log"
+wait
+cp "$T/big.log" "$T/trunc.log"
+( sleep 0.05; : >"$T/trunc.log" ) &
+"$TRIAGE" analyze --playbooks "$T/pb" "$T/trunc.log" >/dev/null 2>"$T/err"; st=$?
+wait
+check "file truncated while read: exit 0 or 1, no crash (got $st)" test "$st" -le 1
+
+# Catastrophic regex: PCRE2 limits turn it into a warning, not a hang.
+mkdir -p "$T/redos"
+sed -e 's/"id": "disk-full"/"id": "redos"/' \
+    -e 's|"regex": "No space left on device(?: on (?<mount>/\\\\S\*))?"|"regex": "boom(a+)+$"|' \
+    -e 's/df -h {{mount}}/df -h/' "$T/pb/disk-full.json" >"$T/redos/redos.json"
+{ printf 'boom'; head -c 20000 /dev/zero | tr '\0' a; printf 'b\n'; } >"$T/redos.log"
+run "catastrophic regex finishes" 1 timeout 60 "$TRIAGE" analyze --playbooks "$T/redos" "$T/redos.log"
+check "match limit reported once" bash -c "[ \$(grep -c 'match limit' '$T/err') -eq 1 ]"
+
+# A directory of a thousand playbooks, one of them broken.
+mkdir -p "$T/many"
+for i in $(seq 1000); do
+	sed -e "s/\"id\": \"disk-full\"/\"id\": \"p$i\"/" "$T/pb/disk-full.json" >"$T/many/p$i.json"
+done
+echo '{ "format": 1, ' >"$T/many/p1000.json"
+run "1000 playbooks, one broken" 0 timeout 60 "$TRIAGE" analyze --json --playbooks "$T/many" "$T/full.log"
+check "broken playbook reported once" bash -c "[ \$(grep -c 'p1000.json' '$T/err') -eq 1 ]"
+check "the other 999 work" bash -c "[ \"\$('$JSONGET' cards.# <'$T/out')\" = 999 ]"
+
+# --- lint --------------------------------------------------------------------
+mkdir -p "$T/lint"
+sed -e 's/df -h {{mount}}/df -h {{mnt}}/' "$T/pb/disk-full.json" >"$T/lint/disk-full.json"
+run "lint finds unknown placeholder" 1 "$TRIAGE" playbook lint "$T/lint"
+check "lint message has file:line:col: path" has out "disk-full.json:8:47: checks\[0\]\.command: unknown placeholder \{\{mnt\}\}"
+run "lint clean playbook" 0 "$TRIAGE" playbook lint "$T/pb/disk-full.json"
+run "lint missing path" 2 "$TRIAGE" playbook lint "$T/nowhere"
+
+# --- data locations and overrides ----------------------------------------------
+mkdir -p "$HOME/.local/share/triage/playbooks"
+sed -e 's/"title": "Disk full[^"]*"/"title": "User override of the disk-full card"/' \
+    "$T/pb/disk-full.json" >"$HOME/.local/share/triage/playbooks/disk-full.json"
+run "user playbook overrides shipped" 0 env TRIAGE_DATADIR="$T" "$TRIAGE" analyze --playbooks "$T/pb" "$T/full.log"
+run "user playbook overrides shipped (default library)" 0 env TRIAGE_DATADIR="$PWD/share" "$TRIAGE" analyze "$T/full.log"
+check "user title shown" has out "User override of the disk-full card"
+run "XDG_DATA_HOME honoured" 2 env XDG_DATA_HOME="$T/xdg" TRIAGE_DATADIR="$T/none" "$TRIAGE" analyze "$T/full.log" 
+check "no playbooks message" has err "no usable playbooks"
+rm -rf "$HOME/.local/share/triage"
+
+# --- colour --------------------------------------------------------------------
+run "--color=always" 0 "$TRIAGE" analyze --color=always --playbooks "$T/pb" "$T/full.log"
+check "colour codes with --color=always" grep -q $'\x1b\[' "$T/out"
+if command -v script >/dev/null; then
+	NO_COLOR=1 script -qec "'$TRIAGE' analyze --playbooks '$T/pb' '$T/full.log'" /dev/null >"$T/out" 2>&1
+	check "NO_COLOR honoured on a terminal" bash -c "! grep -q \$'\\x1b\\[3' '$T/out'"
+	script -qec "'$TRIAGE' analyze --playbooks '$T/pb' '$T/full.log'" /dev/null >"$T/out" 2>&1
+	check "colour on a terminal by default" grep -q $'\x1b\[' "$T/out"
+fi
+run "--color=never on JSON" 0 "$TRIAGE" analyze --json --color=always --playbooks "$T/pb" "$T/full.log"
+check "JSON never coloured" bash -c "! grep -q \$'\\x1b' '$T/out'"
+
+# --- the shipped library and real logs ----------------------------------------
+if [ -d "$LIB" ]; then
+	run "shipped sample has cards" 0 "$TRIAGE" analyze --playbooks "$LIB" share/samples/field-laptop.log
+	run "--since/--until narrow the sample" 0 "$TRIAGE" analyze --json --playbooks "$LIB" \
+		--since "Mar 14 08:13:30" --until "Mar 14 08:14:30" share/samples/field-laptop.log
+fi
+if [ -d "$LOGHUB" ] && [ -d "$LIB" ]; then
+	for f in "$LOGHUB"/*.log; do
+		"$TRIAGE" analyze --json --playbooks "$LIB" "$f" >"$T/out" 2>"$T/err"; st=$?
+		check "$(basename "$f"): runs cleanly (exit $st)" test "$st" -le 1 -a ! -s "$T/err"
+		check "$(basename "$f"): valid JSON" bash -c "'$JSONGET' cards <'$T/out' >/dev/null"
+		"$JSONGET" cards <"$T/out" | grep -o '"id":"[a-z0-9-]*"' | cut -d'"' -f4 | sort -u >"$T/ids.$(basename "$f")"
+	done
+	# expect FILE ID... / reject FILE ID...: the cards that must (not) appear.
+	expect() { local f=$1; shift; for id; do check "$f: card $id" grep -qx "$id" "$T/ids.$f"; done; }
+	reject() { local f=$1; shift; for id; do check "$f: no card $id" bash -c "! grep -qx '$id' '$T/ids.$f'"; done; }
+	. tests/loghub-expect.sh
+fi
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
