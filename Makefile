@@ -34,7 +34,7 @@ TEST_SRC = $(wildcard tests/test-*.c)
 PB_OBJ   = $(PB_SRC:%.c=$(B)/%.o)
 TUI_OBJ  = $(TUI_SRC:%.c=$(B)/%.o)
 TESTS    = $(TEST_SRC:tests/%.c=$(B)/tests/%)
-TOOLS    = $(B)/tests/tmpl-eval $(B)/tests/loggen $(B)/tests/jsonget
+TOOLS    = $(B)/tests/tmpl-eval $(B)/tests/loggen $(B)/tests/jsonget $(B)/tests/runstat
 LIBPB    = $(B)/libplaybooks.a
 MANPAGES = $(wildcard man/*.[1-9])
 

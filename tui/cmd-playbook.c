@@ -1,6 +1,7 @@
 /*
  * cmd-playbook.c - `triage playbook lint|list`: for knowledge owners.
  */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,12 +9,13 @@
 
 static const char usage_text[] =
 "usage: triage playbook lint DIR|FILE...\n"
-"       triage playbook list [--playbooks DIR]\n"
+"       triage playbook list [--patterns] [--playbooks DIR]\n"
 "\n"
 "lint  validate every field of each playbook and run its examples; each\n"
 "      problem is printed as FILE:LINE:COL: FIELD: MESSAGE.  Exit 1 if any.\n"
 "list  show the playbooks in use (shipped, then the user's, which override)\n"
-"      with severity, id, version and title.\n";
+"      with severity, id, version and title; with --patterns, print\n"
+"      ID<TAB>REGEX for every pattern instead ((?i) marks icase).\n";
 
 static int
 lint(int argc, char **argv)
@@ -50,8 +52,13 @@ list(int argc, char **argv)
 {
 	struct pb_library *lib;
 	char *cause = NULL;
-	int rc = 0;
+	int rc = 0, patterns = 0;
 
+	if (argc >= 1 && strcmp(argv[0], "--patterns") == 0) {
+		patterns = 1;
+		argc--;
+		argv++;
+	}
 	if (pb_library_new(&lib) != 0)
 		return EXIT_TROUBLE;
 	if (argc >= 2 && strcmp(argv[0], "--playbooks") == 0) {
@@ -67,6 +74,17 @@ list(int argc, char **argv)
 		(void)library_default(lib, warn_line, NULL);
 	for (size_t i = 0; rc == 0 && i < pb_library_count(lib); i++) {
 		const struct pb_playbook *pb = pb_library_get(lib, i);
+		if (patterns) {
+			json_t *v;
+			size_t k;
+			json_array_foreach(json_object_get(json_object_get(
+			    pb_playbook_json(pb), "match"), "patterns"), k, v)
+				printf("%s\t%s%s\n", pb_playbook_id(pb),
+				    json_is_true(json_object_get(v, "icase")) ?
+				    "(?i)" : "", json_string_value(
+				    json_object_get(v, "regex")));
+			continue;
+		}
 		printf("%-8s  %-32s  v%-3d  %s\n",
 		    pb_severity_name(pb_playbook_severity(pb)), pb_playbook_id(pb),
 		    pb_playbook_version(pb), pb_playbook_title(pb));
