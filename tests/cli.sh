@@ -179,6 +179,17 @@ fi
 run "--color=never on JSON" 0 "$TRIAGE" analyze --json --color=always --playbooks "$T/pb" "$T/full.log"
 check "JSON never coloured" bash -c "! grep -q \$'\\x1b' '$T/out'"
 
+# --- config file ------------------------------------------------------------------
+mkdir -p "$T/cfg/triage"
+printf '# defaults\ncolor = always\nexamples = 1\nbogus = 1\n' >"$T/cfg/triage/config"
+printf 'Mar 14 08:00:0%d h app: No space left on device\n' 1 2 3 >"$T/three.log"
+run "config file read" 0 env XDG_CONFIG_HOME="$T/cfg" "$TRIAGE" analyze --playbooks "$T/pb" "$T/three.log"
+check "config: color = always" grep -q $'\x1b\\[' "$T/out"
+check "config: examples = 1 keeps one evidence line" bash -c "[ \$(grep -c 'three.log:' '$T/out') -eq 1 ]"
+check "config: bad key reported with line number" has err "config:4: bad setting \"bogus\""
+run "options override config" 0 env XDG_CONFIG_HOME="$T/cfg" "$TRIAGE" analyze --color=never --playbooks "$T/pb" "$T/three.log"
+check "--color=never beats config" bash -c "! grep -q \$'\\x1b' '$T/out'"
+
 # --- the shipped library and real logs ----------------------------------------
 if [ -d "$LIB" ]; then
 	run "shipped sample has cards" 0 "$TRIAGE" analyze --playbooks "$LIB" share/samples/field-laptop.log

@@ -238,7 +238,13 @@ cmd_analyze(int argc, char **argv)
 	char *cause = NULL;
 	int64_t now = (int64_t)time(NULL);
 
+	struct config cfg;
+
 	pb_options_init(&o);
+	config_load(&cfg);
+	colour = cfg.colour;
+	o.max_examples = cfg.examples;
+	top = (long)cfg.top;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "hjp:", opts, NULL)) != -1) {
 		switch (ch) {

@@ -5,6 +5,7 @@
  *   paths.c         XDG data and config locations, shipped data directory
  *   cmd-analyze.c   `triage analyze`: cards as text or JSON
  *   cmd-playbook.c  `triage playbook lint|list|show`
+ *   config.c        $XDG_CONFIG_HOME/triage/config defaults
  *   out.c           colour and terminal-safe text output
  */
 #ifndef TRIAGE_TUI_H
@@ -32,6 +33,14 @@ char	*path_user_playbooks(void);
 char	*path_config_file(void);
 /* Load the default library: shipped, then the user's (which override). */
 int	 library_default(struct pb_library *, pb_diag_fn, void *);
+
+/* config.c: defaults for options; problems are reported, never fatal. */
+struct config {
+	const char	*colour;	/* NULL: auto */
+	size_t		 examples;
+	size_t		 top;
+};
+void	 config_load(struct config *);
 
 /* out.c */
 enum colour { C_RESET, C_BOLD, C_DIM, C_RED, C_YELLOW, C_CYAN, C_MAGENTA,

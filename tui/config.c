@@ -1,0 +1,86 @@
+/*
+ * config.c - $XDG_CONFIG_HOME/triage/config: "key = value" lines, '#'
+ * comments.  Keys: color (auto|always|never), examples (1..100), top
+ * (0..1000000).  Command-line options win.  A bad line is reported with
+ * its line number and ignored: a typo must not stop a technician.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui.h"
+
+#define CONFIG_LINE_MAX 512
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && strchr(" \t\r\n", e[-1]) != NULL)
+		*--e = '\0';
+	return s;
+}
+
+static int
+number(const char *v, long min, long max, long *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+void
+config_load(struct config *cfg)
+{
+	char *path = path_config_file(), line[CONFIG_LINE_MAX], *k, *v, *eq;
+	FILE *fp;
+	int n = 0;
+	long x;
+
+	cfg->colour = NULL;
+	cfg->examples = 5;
+	cfg->top = 10;
+	if (path == NULL || (fp = fopen(path, "r")) == NULL) {
+		if (path != NULL && errno != ENOENT)
+			fprintf(stderr, "triage: %s: %s\n", path, strerror(errno));
+		free(path);
+		return;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		n++;
+		k = trim(line);
+		if (*k == '#' || *k == '\0')
+			continue;
+		if ((eq = strchr(k, '=')) == NULL) {
+			fprintf(stderr, "triage: %s:%d: expected key = value\n", path, n);
+			continue;
+		}
+		*eq = '\0';
+		k = trim(k);
+		v = trim(eq + 1);
+		if (strcmp(k, "color") == 0 && (strcmp(v, "auto") == 0 ||
+		    strcmp(v, "always") == 0 || strcmp(v, "never") == 0))
+			cfg->colour = strcmp(v, "auto") == 0 ? NULL :
+			    v[1] == 'l' ? "always" : "never";
+		else if (strcmp(k, "examples") == 0 && number(v, 1, 100, &x) == 0)
+			cfg->examples = (size_t)x;
+		else if (strcmp(k, "top") == 0 && number(v, 0, 1000000, &x) == 0)
+			cfg->top = (size_t)x;
+		else
+			fprintf(stderr, "triage: %s:%d: bad setting \"%s\"; ignored\n",
+			    path, n, k);
+	}
+	fclose(fp);
+	free(path);
+}
