@@ -256,21 +256,54 @@ append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 	return 0;
 }
 
+/*
+ * Quote a value for where it lands in a shell command: bare words stay,
+ * anything else is single-quoted; inside the template's own '...' or "..."
+ * only the characters that would end that quoting are escaped.  Why: a log
+ * line is attacker-controlled and the technician may paste the command.
+ */
+enum quote { Q_NONE, Q_SINGLE, Q_DOUBLE };
+
 static int
-append_value(char **buf, size_t *len, size_t *cap, const char *v, int shell)
+append_value(char **buf, size_t *len, size_t *cap, const char *v, int shell,
+    enum quote q)
 {
-	if (!shell || shell_safe(v))
+	if (!shell || (q == Q_NONE && shell_safe(v)))
 		return append(buf, len, cap, v, strlen(v));
-	if (append(buf, len, cap, "'", 1) != 0)
+	if (q == Q_NONE && append(buf, len, cap, "'", 1) != 0)
 		return -1;
 	for (; *v; v++) {
-		if (*v == '\'') {
-			if (append(buf, len, cap, "'\\''", 4) != 0)
-				return -1;
-		} else if (append(buf, len, cap, v, 1) != 0)
+		int rc;
+		if (q != Q_DOUBLE && *v == '\'')
+			rc = append(buf, len, cap, "'\\''", 4);
+		else if (q == Q_DOUBLE && strchr("\"$`\\", *v) != NULL) {
+			char esc[2] = { '\\', *v };
+			rc = append(buf, len, cap, esc, 2);
+		} else
+			rc = append(buf, len, cap, v, 1);
+		if (rc != 0)
 			return -1;
 	}
-	return append(buf, len, cap, "'", 1);
+	return q == Q_NONE ? append(buf, len, cap, "'", 1) : 0;
+}
+
+/* Shell quoting state after the template text [p, e). */
+static enum quote
+quote_after(enum quote q, const char *p, const char *e)
+{
+	for (; p < e; p++) {
+		if (q == Q_NONE && *p == '\\' && p + 1 < e)
+			p++;
+		else if (q == Q_DOUBLE && *p == '\\' && p + 1 < e)
+			p++;
+		else if (q == Q_NONE && *p == '\'')
+			q = Q_SINGLE;
+		else if (q == Q_NONE && *p == '"')
+			q = Q_DOUBLE;
+		else if ((q == Q_SINGLE && *p == '\'') || (q == Q_DOUBLE && *p == '"'))
+			q = Q_NONE;
+	}
+	return q;
 }
 
 char *
@@ -279,12 +312,14 @@ pb_card_fill(const struct pb_card *c, const char *tmpl, int shell)
 	char *buf = NULL, name[80];
 	size_t len = 0, cap = 0, n;
 	const char *p = tmpl, *o, *e, *v;
+	enum quote q = Q_NONE;
 
 	if (append(&buf, &len, &cap, "", 0) != 0)
 		return NULL;
 	while ((o = strstr(p, "{{")) != NULL && (e = strstr(o + 2, "}}")) != NULL) {
 		if (append(&buf, &len, &cap, p, (size_t)(o - p)) != 0)
 			goto fail;
+		q = quote_after(q, p, o);
 		n = (size_t)(e - o - 2);
 		if (n >= sizeof(name))
 			n = sizeof(name) - 1;
@@ -297,7 +332,7 @@ pb_card_fill(const struct pb_card *c, const char *tmpl, int shell)
 			if (strcmp(c->caps[i].name, name) == 0 && c->caps[i].n > 0)
 				v = c->caps[i].vals[0].val;
 		if (v != NULL) {
-			if (append_value(&buf, &len, &cap, v, shell) != 0)
+			if (append_value(&buf, &len, &cap, v, shell, q) != 0)
 				goto fail;
 		} else {
 			char ph[96];
@@ -387,7 +422,8 @@ pb_card_json(const struct pb_card *c)
 		json_object_set_new(o, "explanation", json_string(s));
 		free(s);
 	}
-	json_object_set(o, "causes", json_object_get(doc, "causes"));
+	json_object_set_new(o, "causes",
+	    filled_array(c, json_object_get(doc, "causes"), 0));
 	checks = json_array();
 	json_array_foreach(json_object_get(doc, "checks"), i, v) {
 		json_t *ck = json_object();
@@ -408,9 +444,10 @@ pb_card_json(const struct pb_card *c)
 	json_object_set_new(o, "verify",
 	    filled_array(c, json_object_get(doc, "verify"), 0));
 	esc = json_object_get(doc, "escalate");
-	json_object_set_new(o, "escalate", json_pack("{s:O,s:o}", "when",
-	    json_object_get(esc, "when"), "attach",
-	    filled_array(c, json_object_get(esc, "attach"), 0)));
+	s = pb_card_fill(c, json_string_value(json_object_get(esc, "when")), 0);
+	json_object_set_new(o, "escalate", json_pack("{s:s?,s:o}", "when", s,
+	    "attach", filled_array(c, json_object_get(esc, "attach"), 0)));
+	free(s);
 	json_object_set(o, "references", json_object_get(doc, "references"));
 	v = json_object_get(doc, "false_positives");
 	json_object_set_new(o, "false_positives",

@@ -32,13 +32,19 @@ struct stage {
 	int64_t		 t;
 };
 
+struct tick {
+	int64_t		 t;
+	uint64_t	 n;
+};
+
 struct group {
 	int		 used;
 	char		 key[KEY_MAX];
 	int64_t		 last;
-	int64_t		*ring;		/* threshold: recent event times */
+	struct tick	*ring;		/* threshold: recent events */
 	int		 rhead, rcount;
-	int		 active;	/* threshold met, counting */
+	uint64_t	 nev;		/* events seen in this group */
+	uint64_t	 counted;	/* events up to this one are on the card */
 	int		 stage;		/* sequence: next pattern expected */
 	struct stage	*stages;	/* all/sequence evidence, lazily */
 	int64_t		 seen[PB_MAX_PATTERNS];	/* all: time of last match */
@@ -184,7 +190,7 @@ fnv(const char *s, size_t n)
 static void
 group_reset(struct group *g)
 {
-	int64_t *ring = g->ring;
+	struct tick *ring = g->ring;
 	struct stage *stages = g->stages;
 
 	memset(g, 0, sizeof(*g));
@@ -347,27 +353,37 @@ event(struct pb_analysis *a, size_t pbi, size_t pi, const char *file,
 	g->last = t;
 	if (pb->mode == PB_MODE_ANY) {
 		int cap = pb->threshold;
-		int64_t oldest;
+		struct tick *old;
 		if (g->ring == NULL &&
 		    (g->ring = calloc((size_t)cap, sizeof(*g->ring))) == NULL)
 			return;
-		g->ring[(g->rhead + g->rcount) % cap] = t;
+		g->nev++;
+		g->ring[(g->rhead + g->rcount) % cap] = (struct tick){ t, g->nev };
 		if (g->rcount < cap)
 			g->rcount++;
 		else
 			g->rhead = (g->rhead + 1) % cap;
-		oldest = g->ring[g->rhead];
+		old = &g->ring[g->rhead];
 		/* Lines without any time count as simultaneous. */
-		if (g->rcount == cap && (t == PB_TIME_NONE ||
-		    oldest == PB_TIME_NONE || t - oldest <= win)) {
-			captures(a, card, pb, pt, line);
-			(void)pb_card_add(card, file, lineno, line, len,
-			    g->active ? t : oldest, g->active ? 1 : (uint64_t)cap);
-			if (t != PB_TIME_NONE)
-				(void)pb_card_add(card, NULL, 0, NULL, 0, t, 0);
-			g->active = 1;
-		} else
-			g->active = 0;
+		if (g->rcount < cap || (t != PB_TIME_NONE &&
+		    old->t != PB_TIME_NONE && t - old->t > win))
+			return;
+		/* Met: every event in the window not yet on the card counts
+		 * once, so overlapping bursts are not counted twice. */
+		uint64_t add = 0;
+		int64_t first = t;
+		for (int i = 0; i < cap; i++) {
+			struct tick *k = &g->ring[(g->rhead + i) % cap];
+			if (k->n <= g->counted)
+				continue;
+			if (add++ == 0)
+				first = k->t;
+		}
+		g->counted = g->nev;
+		captures(a, card, pb, pt, line);
+		(void)pb_card_add(card, file, lineno, line, len, first, add);
+		if (t != PB_TIME_NONE)
+			(void)pb_card_add(card, NULL, 0, NULL, 0, t, 0);
 		return;
 	}
 	if (pb->mode == PB_MODE_ALL) {

@@ -396,6 +396,9 @@ match_section(struct ctx *c, json_t *root)
 	pb->window = int_field(c, m, "window", "match", 0, 1, PB_MAX_WINDOW, 0);
 	if (pb->threshold > 1 && pb->window == 0)
 		problem(c, "match.window", "required when threshold is above 1");
+	if (pb->mode != PB_MODE_ANY && pb->threshold > 1)
+		problem(c, "match.threshold", "only mode any counts a threshold; "
+		    "all and sequence count completions");
 	if (pb->mode == PB_MODE_SEQUENCE && pb->window == 0)
 		problem(c, "match.window", "required for mode sequence");
 	if (pb->mode != PB_MODE_ANY && json_array_size(pats) < 2)
@@ -472,7 +475,10 @@ checks_section(struct ctx *c, json_t *root)
 			snprintf(cp, sizeof(cp), "%s.command", p);
 			placeholders(c, s, cp);
 		}
-		(void)str_field(c, v, "expect", p, 1, 1, TEXT_MAX);
+		if ((s = str_field(c, v, "expect", p, 1, 1, TEXT_MAX)) != NULL) {
+			snprintf(cp, sizeof(cp), "%s.expect", p);
+			placeholders(c, s, cp);
+		}
 	}
 }
 
@@ -565,7 +571,7 @@ validate(struct ctx *c, json_t *root, int run_examples)
 	match_section(c, root);
 	if ((s = str_field(c, root, "explanation", "", 1, 1, TEXT_MAX)) != NULL)
 		placeholders(c, s, "explanation");
-	str_array(c, root, "causes", "", 1, 1, 16, 0, 0);
+	str_array(c, root, "causes", "", 1, 1, 16, 1, 0);
 	checks_section(c, root);
 	str_array(c, root, "fix", "", 1, 1, 32, 1, 0);
 	str_array(c, root, "verify", "", 1, 1, 16, 1, 0);
@@ -576,7 +582,8 @@ validate(struct ctx *c, json_t *root, int run_examples)
 	else {
 		static const char *const keys[] = { "when", "attach", NULL };
 		unknown_keys(c, esc, "escalate", keys);
-		(void)str_field(c, esc, "when", "escalate", 1, 1, TEXT_MAX);
+		if ((s = str_field(c, esc, "when", "escalate", 1, 1, TEXT_MAX)) != NULL)
+			placeholders(c, s, "escalate.when");
 		str_array(c, esc, "attach", "escalate", 1, 1, 16, 1, 0);
 	}
 	str_array(c, root, "references", "", 1, 1, 16, 0, 0);

@@ -146,12 +146,13 @@ print_card(const struct pb_card *c, size_t idx)
 	print_list(c, "Fix", json_object_get(doc, "fix"), 1);
 	print_list(c, "Verify", json_object_get(doc, "verify"), 0);
 	esc = json_object_get(doc, "escalate");
-	printf("  %sEscalate%s when %s\n", col(C_BOLD), col(C_RESET),
-	    json_string_value(json_object_get(esc, "when")));
+	if ((s = pb_card_fill(c, json_string_value(json_object_get(esc,
+	    "when")), 0)) != NULL) {
+		printf("  %sEscalate%s when %s\n", col(C_BOLD), col(C_RESET), s);
+		free(s);
+	}
 	print_list(c, "Attach", json_object_get(esc, "attach"), 0);
 	print_list(c, "References", json_object_get(doc, "references"), 0);
-	print_list(c, "Known false positives",
-	    json_object_get(doc, "false_positives"), 0);
 	printf("\n");
 }
 
@@ -233,7 +234,7 @@ cmd_analyze(int argc, char **argv)
 	struct pb_library *lib = NULL;
 	struct pb_analysis *a = NULL;
 	struct pb_options o;
-	int ndirs = 0, json = 0, ch, rc = EXIT_TROUBLE, trouble = 0;
+	int ndirs = 0, json = 0, ch, rc = EXIT_TROUBLE, trouble = 0, nread = 0;
 	long top = 10, v;
 	char *cause = NULL;
 	int64_t now = (int64_t)time(NULL);
@@ -332,7 +333,8 @@ cmd_analyze(int argc, char **argv)
 			free(cause);
 			cause = NULL;
 			trouble = 1;
-		}
+		} else
+			nread++;
 	}
 	pb_analysis_finish(a);
 	if (json) {
@@ -343,7 +345,7 @@ cmd_analyze(int argc, char **argv)
 			print_card(pb_analysis_card(a, i), i + 1);
 		if (o.unknown)
 			print_unknown(a, (size_t)top);
-		print_summary(a, argc - optind);
+		print_summary(a, nread);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		trouble = 1;

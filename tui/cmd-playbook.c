@@ -52,25 +52,28 @@ list(int argc, char **argv)
 {
 	struct pb_library *lib;
 	char *cause = NULL;
-	int rc = 0, patterns = 0;
+	int rc = 0, patterns = 0, dirs = 0;
 
-	if (argc >= 1 && strcmp(argv[0], "--patterns") == 0) {
-		patterns = 1;
-		argc--;
-		argv++;
-	}
 	if (pb_library_new(&lib) != 0)
 		return EXIT_TROUBLE;
-	if (argc >= 2 && strcmp(argv[0], "--playbooks") == 0) {
-		if (pb_library_add(lib, argv[1], warn_line, NULL, &cause) < 0) {
-			fprintf(stderr, "triage: %s\n", cause);
-			free(cause);
+	for (int i = 0; rc == 0 && i < argc; i++) {
+		if (strcmp(argv[i], "--patterns") == 0)
+			patterns = 1;
+		else if (strcmp(argv[i], "--playbooks") == 0 && i + 1 < argc) {
+			dirs++;
+			if (pb_library_add(lib, argv[++i], warn_line, NULL,
+			    &cause) < 0) {
+				fprintf(stderr, "triage: %s\n", cause);
+				free(cause);
+				cause = NULL;
+				rc = EXIT_TROUBLE;
+			}
+		} else {
+			fputs(usage_text, stderr);
 			rc = EXIT_TROUBLE;
 		}
-	} else if (argc != 0) {
-		fputs(usage_text, stderr);
-		rc = EXIT_TROUBLE;
-	} else
+	}
+	if (rc == 0 && dirs == 0)
 		(void)library_default(lib, warn_line, NULL);
 	for (size_t i = 0; rc == 0 && i < pb_library_count(lib); i++) {
 		const struct pb_playbook *pb = pb_library_get(lib, i);
@@ -108,8 +111,13 @@ cmd_playbook(int argc, char **argv)
 		}
 		return lint(argc - 2, argv + 2);
 	}
-	if (strcmp(argv[1], "list") == 0)
+	if (strcmp(argv[1], "list") == 0) {
+		if (argc > 2 && strcmp(argv[2], "--help") == 0) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
 		return list(argc - 2, argv + 2);
+	}
 	fprintf(stderr, "triage: playbook: unknown command \"%s\"\n", argv[1]);
 	fputs(usage_text, stderr);
 	return EXIT_TROUBLE;

@@ -4,7 +4,7 @@
  *   main.c          options common to every command, dispatch, exit codes
  *   paths.c         XDG data and config locations, shipped data directory
  *   cmd-analyze.c   `triage analyze`: cards as text or JSON
- *   cmd-playbook.c  `triage playbook lint|list|show`
+ *   cmd-playbook.c  `triage playbook lint|list`
  *   config.c        $XDG_CONFIG_HOME/triage/config defaults
  *   out.c           colour and terminal-safe text output
  */

@@ -1,0 +1,590 @@
+/*
+ * test-playbook.c - loading and validating playbooks: pb_lint and
+ * pb_library_add (playbook.c, jsonpos.c, library.c).
+ *
+ * Fixtures in tests/fixtures/ (the working directory is tests/) each hold
+ * one defect, named by outcome: good-*.json, bad-*.json.  Tests that need
+ * many files or a huge one build them in a temporary directory.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "playbook.h"
+
+#define FIX "fixtures/"
+
+/* ---- diagnostics sink ---------------------------------------------------- */
+
+#define MAX_DIAGS 64
+
+struct diags {
+	char	*line[MAX_DIAGS];
+	int	 n;
+};
+
+static void
+diag_cb(void *arg, const char *line)
+{
+	struct diags *d = arg;
+
+	if (d->n < MAX_DIAGS)
+		d->line[d->n] = strdup(line);
+	d->n++;
+}
+
+static void
+diags_free(struct diags *d)
+{
+	for (int i = 0; i < d->n && i < MAX_DIAGS; i++)
+		free(d->line[i]);
+	d->n = 0;
+}
+
+/* Exactly one diagnostic was reported, and it is `want`. */
+static void
+expect_one_diag(struct diags *d, const char *want)
+{
+	if (d->n != 1)
+		fail_msg("%d diagnostics, expected 1; first: %s", d->n,
+		    d->n > 0 ? d->line[0] : "(none)");
+	assert_string_equal(d->line[0], want);
+}
+
+/* Exactly one diagnostic, containing every string in the NULL-ended list. */
+static void
+expect_one_diag_with(struct diags *d, ...)
+{
+	va_list ap;
+	const char *s;
+
+	if (d->n != 1)
+		fail_msg("%d diagnostics, expected 1; first: %s", d->n,
+		    d->n > 0 ? d->line[0] : "(none)");
+	va_start(ap, d);
+	while ((s = va_arg(ap, const char *)) != NULL)
+		if (strstr(d->line[0], s) == NULL)
+			fail_msg("diagnostic \"%s\" lacks \"%s\"", d->line[0], s);
+	va_end(ap);
+}
+
+/*
+ * Where `needle` first occurs in a file, as 1-based line and column; the
+ * column counts UTF-8 characters, as an editor does.
+ */
+static void
+position_in_file(const char *path, const char *needle, int *line, int *col)
+{
+	static char text[65536];
+	FILE *fp = fopen(path, "rb");
+	size_t n;
+	const char *hit;
+
+	assert_non_null(fp);
+	n = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[n] = '\0';
+	hit = strstr(text, needle);
+	if (hit == NULL)
+		fail_msg("%s does not contain %s", path, needle);
+	*line = 1;
+	*col = 1;
+	for (const char *p = text; p < hit; p++) {
+		if (*p == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)*p & 0xc0) != 0x80)
+			(*col)++;
+	}
+}
+
+/* ---- temporary directories and generated playbooks ----------------------- */
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+rm_rf(const char *dir)
+{
+	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *
+make_tmpdir(void)
+{
+	char *dir = strdup("/tmp/triage-test-playbook.XXXXXX");
+
+	assert_non_null(dir);
+	assert_non_null(mkdtemp(dir));
+	return dir;
+}
+
+static void
+write_file(const char *path, const char *text, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+
+	assert_non_null(fp);
+	assert_int_equal(fwrite(text, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* A complete, valid playbook <dir>/<id>.json. */
+static void
+write_playbook(const char *dir, const char *id, int version, const char *title)
+{
+	char path[512], text[4096];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/%s.json", dir, id);
+	n = snprintf(text, sizeof(text),
+	    "{\n"
+	    "  \"format\": 1, \"id\": \"%s\", \"version\": %d,\n"
+	    "  \"title\": \"%s\", \"severity\": \"medium\",\n"
+	    "  \"tags\": [\"test\"], \"sources\": [\"any\"],\n"
+	    "  \"match\": { \"patterns\": [ { \"name\": \"p\", "
+	    "\"regex\": \"generated event (?<n>\\\\d+)\" } ] },\n"
+	    "  \"explanation\": \"A generated playbook.\",\n"
+	    "  \"causes\": [\"the test\"],\n"
+	    "  \"checks\": [ { \"do\": \"look\", \"command\": \"grep {{n}} {{file}}\", "
+	    "\"expect\": \"lines\" } ],\n"
+	    "  \"fix\": [\"nothing\"], \"verify\": [\"nothing\"],\n"
+	    "  \"escalate\": { \"when\": \"never\", \"attach\": [\"{{file}}\"] },\n"
+	    "  \"references\": [\"triage(1)\"],\n"
+	    "  \"examples\": {\n"
+	    "    \"match\": [\"x generated event 1\", \"x generated event 22\", "
+	    "\"x generated event 333\"],\n"
+	    "    \"no_match\": [\"x generated event\", \"x generated\", \"event 1\"]\n"
+	    "  }\n"
+	    "}\n", id, version, title);
+	assert_true(n > 0 && (size_t)n < sizeof(text));
+	write_file(path, text, (size_t)n);
+}
+
+/* ---- lint: fixtures ---------------------------------------------------- */
+
+static void
+test_lint_good_playbook_has_no_problems(void **state)
+{
+	struct diags d = { 0 };
+	char *cause = NULL;
+
+	(void)state;
+	/* It also holds an "x-notes" field, which must be accepted. */
+	assert_int_equal(pb_lint(FIX "good-ssh-brute-force.json", diag_cb, &d, &cause), 0);
+	assert_int_equal(d.n, 0);
+	assert_null(cause);
+}
+
+static void
+test_lint_duplicate_key_rejected(void **state)
+{
+	struct diags d = { 0 };
+
+	(void)state;
+	assert_int_equal(pb_lint(FIX "bad-duplicate-key.json", diag_cb, &d, NULL), 1);
+	expect_one_diag_with(&d, FIX "bad-duplicate-key.json:7:", "json: ",
+	    "duplicate object key", "title", NULL);
+	diags_free(&d);
+}
+
+static void
+test_lint_unknown_field_rejected_at_its_position(void **state)
+{
+	struct diags d = { 0 };
+	char want[256];
+	int line, col;
+
+	(void)state;
+	position_in_file(FIX "bad-unknown-field.json", "\"red\"", &line, &col);
+	snprintf(want, sizeof(want), FIX "bad-unknown-field.json:%d:%d: colour: "
+	    "unknown field (custom notes must start with \"x-\")", line, col);
+	assert_int_equal(pb_lint(FIX "bad-unknown-field.json", diag_cb, &d, NULL), 1);
+	expect_one_diag(&d, want);
+	diags_free(&d);
+}
+
+static void
+test_lint_missing_top_level_field_reported_at_root(void **state)
+{
+	struct diags d = { 0 };
+
+	(void)state;
+	assert_int_equal(pb_lint(FIX "bad-missing-title.json", diag_cb, &d, NULL), 1);
+	expect_one_diag(&d, FIX "bad-missing-title.json:1:1: title: missing");
+	diags_free(&d);
+}
+
+static void
+test_lint_missing_nested_field_reported_at_parent(void **state)
+{
+	struct diags d = { 0 };
+	char want[256];
+	int line, col;
+
+	(void)state;
+	position_in_file(FIX "bad-missing-when.json", "{ \"attach\"", &line, &col);
+	snprintf(want, sizeof(want), FIX "bad-missing-when.json:%d:%d: "
+	    "escalate.when: missing", line, col);
+	assert_int_equal(pb_lint(FIX "bad-missing-when.json", diag_cb, &d, NULL), 1);
+	expect_one_diag(&d, want);
+	diags_free(&d);
+}
+
+static void
+test_lint_bad_regex_reported_with_offset(void **state)
+{
+	struct diags d = { 0 };
+	char want[256];
+	int line, col;
+
+	(void)state;
+	/* "Invalid user (?<user>\S+ from (?<ip>[0-9a-fA-F:.]+)": 51 bytes,
+	 * the group opened at "(?<user>" never closes. */
+	position_in_file(FIX "bad-regex.json", "\"Invalid user (?<user>", &line, &col);
+	snprintf(want, sizeof(want), FIX "bad-regex.json:%d:%d: match.patterns[1].regex: "
+	    "missing closing parenthesis at offset 51", line, col);
+	assert_int_equal(pb_lint(FIX "bad-regex.json", diag_cb, &d, NULL), 1);
+	expect_one_diag(&d, want);
+	diags_free(&d);
+}
+
+static void
+test_lint_unknown_placeholder_reported_at_command(void **state)
+{
+	struct diags d = { 0 };
+	char want[256];
+	int line, col;
+
+	(void)state;
+	/* The line holds a non-ASCII "é" before the command: columns count
+	 * characters, so this is 25:55 (25:56 if bytes were counted). */
+	position_in_file(FIX "bad-placeholder.json", "\"grep {{usr}}", &line, &col);
+	assert_int_equal(line, 25);
+	assert_int_equal(col, 55);
+	snprintf(want, sizeof(want), FIX "bad-placeholder.json:%d:%d: "
+	    "checks[1].command: unknown placeholder {{usr}}", line, col);
+	assert_int_equal(pb_lint(FIX "bad-placeholder.json", diag_cb, &d, NULL), 1);
+	expect_one_diag(&d, want);
+	diags_free(&d);
+}
+
+static void
+test_lint_id_must_match_file_name(void **state)
+{
+	struct diags d = { 0 };
+	char want[256];
+	int line, col;
+
+	(void)state;
+	position_in_file(FIX "bad-id-mismatch.json", "\"ssh-brute-force\"", &line, &col);
+	snprintf(want, sizeof(want), FIX "bad-id-mismatch.json:%d:%d: id: "
+	    "\"ssh-brute-force\" does not match the file name", line, col);
+	assert_int_equal(pb_lint(FIX "bad-id-mismatch.json", diag_cb, &d, NULL), 1);
+	expect_one_diag(&d, want);
+	diags_free(&d);
+}
+
+static void
+test_lint_example_that_does_not_match_reported(void **state)
+{
+	struct diags d = { 0 };
+
+	(void)state;
+	/* "invalid user" in lower case: the pattern is case-sensitive. */
+	assert_int_equal(pb_lint(FIX "bad-example-nomatch.json", diag_cb, &d, NULL), 1);
+	expect_one_diag_with(&d, FIX "bad-example-nomatch.json:",
+	    "examples.match[2]: does not match any pattern", NULL);
+	diags_free(&d);
+}
+
+static void
+test_lint_invalid_utf8_rejected(void **state)
+{
+	struct diags d = { 0 };
+
+	(void)state;
+	assert_int_equal(pb_lint(FIX "bad-utf8.json", diag_cb, &d, NULL), 1);
+	expect_one_diag_with(&d, FIX "bad-utf8.json:5:", "json: ", "0xff", NULL);
+	diags_free(&d);
+}
+
+static void
+test_lint_missing_file_is_eio_with_cause(void **state)
+{
+	struct diags d = { 0 };
+	char *cause = NULL;
+
+	(void)state;
+	assert_int_equal(pb_lint(FIX "no-such-playbook.json", diag_cb, &d, &cause), PB_EIO);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "no-such-playbook.json"));
+	assert_int_equal(d.n, 0);
+	free(cause);
+}
+
+/* ---- lint: generated files ----------------------------------------------- */
+
+static void
+test_lint_file_over_size_cap_rejected_before_parsing(void **state)
+{
+	char *dir = make_tmpdir(), path[512];
+	size_t size = 1024 * 1024 + 1;
+	char *text = malloc(size);
+	struct diags d = { 0 };
+
+	(void)state;
+	assert_non_null(text);
+	/* Not JSON at all: a parse would say "json: ...". */
+	memset(text, '{', size);
+	snprintf(path, sizeof(path), "%s/huge.json", dir);
+	write_file(path, text, size);
+	free(text);
+	assert_int_equal(pb_lint(path, diag_cb, &d, NULL), 1);
+	expect_one_diag_with(&d, path, "larger than 1048576 bytes", NULL);
+	assert_null(strstr(d.line[0], ": json: "));
+	diags_free(&d);
+	rm_rf(dir);
+	free(dir);
+}
+
+static void
+test_lint_threshold_without_window_rejected(void **state)
+{
+	char *dir = make_tmpdir(), path[512], want[700];
+	struct diags d = { 0 };
+	int line, col;
+	static const char text[] =
+	    "{\"format\": 1, \"id\": \"thr\", \"version\": 1,\n"
+	    " \"title\": \"Threshold with no window at all\", \"severity\": \"low\",\n"
+	    " \"tags\": [\"t\"], \"sources\": [\"any\"],\n"
+	    " \"match\": {\"patterns\": [{\"name\": \"p\", \"regex\": \"disk error\"}],\n"
+	    "   \"threshold\": 3},\n"
+	    " \"explanation\": \"x\", \"causes\": [\"x\"],\n"
+	    " \"checks\": [{\"do\": \"x\", \"expect\": \"x\"}], \"fix\": [\"x\"],\n"
+	    " \"verify\": [\"x\"], \"escalate\": {\"when\": \"x\", \"attach\": [\"x\"]},\n"
+	    " \"references\": [\"x\"],\n"
+	    " \"examples\": {\"match\": [\"disk error\", \"a disk error\", \"disk error b\"],\n"
+	    "   \"no_match\": [\"disk\", \"error\", \"disk ok\"]}}\n";
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/thr.json", dir);
+	write_file(path, text, sizeof(text) - 1);
+	assert_int_equal(pb_lint(path, diag_cb, &d, NULL), 1);
+	/* "window" is absent: reported where the match object starts. */
+	position_in_file(path, "{\"patterns\"", &line, &col);
+	snprintf(want, sizeof(want), "%s:%d:%d: match.window: required when "
+	    "threshold is above 1", path, line, col);
+	expect_one_diag(&d, want);
+	diags_free(&d);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* ---- library ------------------------------------------------------------- */
+
+static void
+test_library_add_good_playbook_loads(void **state)
+{
+	struct pb_library *lib;
+	const struct pb_playbook *pb;
+	struct diags d = { 0 };
+
+	(void)state;
+	assert_int_equal(pb_library_new(&lib), 0);
+	assert_int_equal(pb_library_add(lib, FIX "good-ssh-brute-force.json", diag_cb,
+	    &d, NULL), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(pb_library_count(lib), 1);
+	pb = pb_library_get(lib, 0);
+	assert_non_null(pb);
+	assert_string_equal(pb_playbook_id(pb), "good-ssh-brute-force");
+	assert_string_equal(pb_playbook_title(pb),
+	    "Many failed SSH logins from one address (Linux server, sshd)");
+	assert_int_equal(pb_playbook_version(pb), 3);
+	assert_int_equal(pb_playbook_severity(pb), PB_SEV_HIGH);
+	assert_string_equal(pb_playbook_path(pb), FIX "good-ssh-brute-force.json");
+	assert_non_null(pb_playbook_json(pb));
+	assert_null(pb_library_get(lib, 1));
+	pb_library_free(lib);
+}
+
+static void
+test_library_add_bad_file_counts_one_and_loads_nothing(void **state)
+{
+	struct pb_library *lib;
+	struct diags d = { 0 };
+
+	(void)state;
+	assert_int_equal(pb_library_new(&lib), 0);
+	assert_int_equal(pb_library_add(lib, FIX "bad-unknown-field.json", diag_cb,
+	    &d, NULL), 1);
+	assert_int_equal(pb_library_count(lib), 0);
+	assert_int_equal(d.n, 1);
+	diags_free(&d);
+	pb_library_free(lib);
+}
+
+static void
+test_library_add_missing_path_is_eio(void **state)
+{
+	struct pb_library *lib;
+	char *cause = NULL;
+	struct diags d = { 0 };
+
+	(void)state;
+	assert_int_equal(pb_library_new(&lib), 0);
+	assert_int_equal(pb_library_add(lib, "/nonexistent/playbooks", diag_cb, &d,
+	    &cause), PB_EIO);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "/nonexistent/playbooks"));
+	free(cause);
+	pb_library_free(lib);
+}
+
+static void
+test_library_add_directory_of_1000_playbooks(void **state)
+{
+	char *dir = make_tmpdir(), id[32];
+	struct pb_library *lib;
+	struct diags d = { 0 };
+
+	(void)state;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(id, sizeof(id), "gen-%04d", i);
+		write_playbook(dir, id, 1, "Generated playbook number one");
+	}
+	assert_int_equal(pb_library_new(&lib), 0);
+	assert_int_equal(pb_library_add(lib, dir, diag_cb, &d, NULL), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(pb_library_count(lib), 1000);
+	/* Read in sorted order, whatever readdir returns. */
+	assert_string_equal(pb_playbook_id(pb_library_get(lib, 0)), "gen-0000");
+	assert_string_equal(pb_playbook_id(pb_library_get(lib, 999)), "gen-0999");
+	pb_library_free(lib);
+	rm_rf(dir);
+	free(dir);
+}
+
+static void
+test_library_add_later_directory_overrides_same_id(void **state)
+{
+	char *shipped = make_tmpdir(), *user = make_tmpdir();
+	struct pb_library *lib;
+	const struct pb_playbook *pb;
+	struct diags d = { 0 };
+
+	(void)state;
+	write_playbook(shipped, "disk-full", 1, "Shipped title for disk full");
+	write_playbook(shipped, "other", 1, "Another shipped playbook");
+	write_playbook(user, "disk-full", 7, "User override for disk full");
+	assert_int_equal(pb_library_new(&lib), 0);
+	assert_int_equal(pb_library_add(lib, shipped, diag_cb, &d, NULL), 0);
+	assert_int_equal(pb_library_add(lib, user, diag_cb, &d, NULL), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(pb_library_count(lib), 2);
+	pb = pb_library_get(lib, 0);
+	assert_string_equal(pb_playbook_id(pb), "disk-full");
+	assert_int_equal(pb_playbook_version(pb), 7);
+	assert_string_equal(pb_playbook_title(pb), "User override for disk full");
+	assert_string_equal(pb_playbook_title(pb_library_get(lib, 1)),
+	    "Another shipped playbook");
+	pb_library_free(lib);
+	rm_rf(shipped);
+	rm_rf(user);
+	free(shipped);
+	free(user);
+}
+
+static void
+test_library_add_directory_with_one_bad_file_loads_the_rest(void **state)
+{
+	char *dir = make_tmpdir(), path[512];
+	struct pb_library *lib;
+	struct diags d = { 0 };
+	static const char broken[] = "{ \"format\": 1, \"id\": \"b-broken\", }";
+
+	(void)state;
+	write_playbook(dir, "a-first", 1, "First good playbook here");
+	snprintf(path, sizeof(path), "%s/b-broken.json", dir);
+	write_file(path, broken, sizeof(broken) - 1);
+	write_playbook(dir, "c-third", 1, "Third good playbook here");
+	assert_int_equal(pb_library_new(&lib), 0);
+	assert_int_equal(pb_library_add(lib, dir, diag_cb, &d, NULL), 1);
+	assert_int_equal(pb_library_count(lib), 2);
+	assert_string_equal(pb_playbook_id(pb_library_get(lib, 0)), "a-first");
+	assert_string_equal(pb_playbook_id(pb_library_get(lib, 1)), "c-third");
+	expect_one_diag_with(&d, "b-broken.json:1:", "json: ", NULL);
+	diags_free(&d);
+	pb_library_free(lib);
+	rm_rf(dir);
+	free(dir);
+}
+
+static void
+test_library_add_directory_skips_hidden_and_non_json(void **state)
+{
+	char *dir = make_tmpdir(), path[512];
+	struct pb_library *lib;
+	struct diags d = { 0 };
+
+	(void)state;
+	write_playbook(dir, "real", 1, "The only real playbook");
+	/* macOS AppleDouble litter and notes are not playbooks. */
+	snprintf(path, sizeof(path), "%s/._real.json", dir);
+	write_file(path, "\0\5\26\7", 4);
+	snprintf(path, sizeof(path), "%s/README.txt", dir);
+	write_file(path, "notes", 5);
+	assert_int_equal(pb_library_new(&lib), 0);
+	assert_int_equal(pb_library_add(lib, dir, diag_cb, &d, NULL), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(pb_library_count(lib), 1);
+	pb_library_free(lib);
+	rm_rf(dir);
+	free(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lint_good_playbook_has_no_problems),
+		cmocka_unit_test(test_lint_duplicate_key_rejected),
+		cmocka_unit_test(test_lint_unknown_field_rejected_at_its_position),
+		cmocka_unit_test(test_lint_missing_top_level_field_reported_at_root),
+		cmocka_unit_test(test_lint_missing_nested_field_reported_at_parent),
+		cmocka_unit_test(test_lint_bad_regex_reported_with_offset),
+		cmocka_unit_test(test_lint_unknown_placeholder_reported_at_command),
+		cmocka_unit_test(test_lint_id_must_match_file_name),
+		cmocka_unit_test(test_lint_example_that_does_not_match_reported),
+		cmocka_unit_test(test_lint_invalid_utf8_rejected),
+		cmocka_unit_test(test_lint_missing_file_is_eio_with_cause),
+		cmocka_unit_test(test_lint_file_over_size_cap_rejected_before_parsing),
+		cmocka_unit_test(test_lint_threshold_without_window_rejected),
+		cmocka_unit_test(test_library_add_good_playbook_loads),
+		cmocka_unit_test(test_library_add_bad_file_counts_one_and_loads_nothing),
+		cmocka_unit_test(test_library_add_missing_path_is_eio),
+		cmocka_unit_test(test_library_add_directory_of_1000_playbooks),
+		cmocka_unit_test(test_library_add_later_directory_overrides_same_id),
+		cmocka_unit_test(test_library_add_directory_with_one_bad_file_loads_the_rest),
+		cmocka_unit_test(test_library_add_directory_skips_hidden_and_non_json),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

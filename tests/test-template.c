@@ -1,0 +1,242 @@
+/*
+ * test-template.c - pb_miner_* (template.c): lines no playbook knows are
+ * grouped into templates with variable parts masked as <*>.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+
+static int
+setup(void **state)
+{
+	struct pb_miner *m;
+
+	if (pb_miner_new(100, &m) != 0)
+		return -1;
+	*state = m;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	pb_miner_free(*state);
+	return 0;
+}
+
+static long
+add(void **state, const char *line)
+{
+	return pb_miner_add(*state, line, strlen(line));
+}
+
+/* Add one line to a fresh template and return its text. */
+static const char *
+text_of(void **state, const char *line)
+{
+	long id = add(state, line);
+
+	assert_true(id >= 0);
+	return pb_miner_text(*state, id);
+}
+
+static void
+test_miner_add_masks_numbers(void **state)
+{
+	assert_string_equal(text_of(state, "worker exited with status 137 after 42 retries"),
+	    "worker exited with status <*> after <*> retries");
+}
+
+static void
+test_miner_add_masks_ip_and_port_as_one(void **state)
+{
+	assert_string_equal(text_of(state, "Connection from 10.0.0.1:22 closed"),
+	    "Connection from <*> closed");
+}
+
+static void
+test_miner_add_masks_hex(void **state)
+{
+	assert_string_equal(text_of(state, "segfault at 0x7f3a9c0b ip deadbeef01 sp cafe"),
+	    "segfault at <*> ip <*> sp cafe");
+}
+
+static void
+test_miner_add_masks_paths(void **state)
+{
+	assert_string_equal(text_of(state, "cannot open /var/lib/app/state.db for writing"),
+	    "cannot open <*> for writing");
+}
+
+static void
+test_miner_add_masks_tokens_with_digits(void **state)
+{
+	assert_string_equal(text_of(state, "web sshd[2231]: node R02-M1-N0 down"),
+	    "web <*> node <*> down");
+}
+
+static void
+test_miner_add_keeps_key_of_key_value(void **state)
+{
+	assert_string_equal(text_of(state, "request failed status=503 path=/api"),
+	    "request failed status=<*> path=/api");
+}
+
+static void
+test_miner_add_skips_leading_timestamp(void **state)
+{
+	long a = add(state, "Jun 14 15:16:01 disk quota exceeded for bob");
+	long b = add(state, "2024-06-14T15:16:01.123+02:00 disk quota exceeded for alice");
+	long c = add(state, "[Sun Dec 04 04:47:44 2005] disk quota exceeded for carol");
+
+	assert_true(a >= 0);
+	assert_int_equal(b, a);
+	assert_int_equal(c, a);
+	assert_string_equal(pb_miner_text(*state, a), "disk quota exceeded for <*>");
+}
+
+static void
+test_miner_add_same_shape_joins_one_template(void **state)
+{
+	long a = add(state, "Invalid user admin from 1.2.3.4 port 5022");
+	long b = add(state, "Invalid user oracle from 5.6.7.8 port 6011");
+	long c = add(state, "Invalid user test from 9.9.9.9 port 1");
+
+	assert_true(a >= 0);
+	assert_int_equal(b, a);
+	assert_int_equal(c, a);
+	assert_string_equal(pb_miner_text(*state, a), "Invalid user <*> from <*> port <*>");
+	assert_int_equal(pb_miner_hits(*state, a), 3);
+	assert_int_equal(pb_miner_count(*state), 1);
+}
+
+static void
+test_miner_add_different_messages_stay_apart(void **state)
+{
+	long a = add(state, "Connection reset by peer 10.0.0.1");
+	long b = add(state, "Connection closed by peer 10.0.0.2");
+	long c = add(state, "Disk quota exceeded for user bob");
+	long d = add(state, "Connection reset by peer 10.0.0.3");
+
+	assert_true(a >= 0 && b >= 0 && c >= 0);
+	assert_int_not_equal(a, b);
+	assert_int_not_equal(a, c);
+	assert_int_not_equal(b, c);
+	assert_int_equal(d, a);
+	assert_string_equal(pb_miner_text(*state, a), "Connection reset by peer <*>");
+	assert_string_equal(pb_miner_text(*state, b), "Connection closed by peer <*>");
+	assert_int_equal(pb_miner_count(*state), 3);
+}
+
+static void
+test_miner_add_different_token_count_stays_apart(void **state)
+{
+	long a = add(state, "backup job failed");
+	long b = add(state, "backup job failed again today");
+
+	assert_int_not_equal(a, b);
+}
+
+static void
+test_miner_add_sanitizes_text(void **state)
+{
+	const char *t = text_of(state, "bad \x1b[H request");
+
+	/* The ESC becomes the text "\x1b[H" (then masked): never raw. */
+	assert_null(strchr(t, '\x1b'));
+	assert_string_equal(t, "bad <*> request");
+}
+
+static void
+test_miner_add_empty_line_is_rejected(void **state)
+{
+	assert_int_equal(add(state, ""), -1);
+	assert_int_equal(add(state, "   \t "), -1);
+	assert_int_equal(pb_miner_count(*state), 0);
+}
+
+static void
+test_miner_add_table_full_returns_minus_one(void **state)
+{
+	struct pb_miner *m;
+	long a, b;
+
+	(void)state;
+	assert_int_equal(pb_miner_new(2, &m), 0);
+	a = pb_miner_add(m, "alpha service stopped", 21);
+	b = pb_miner_add(m, "beta queue overflowed", 21);
+	assert_true(a >= 0 && b >= 0 && a != b);
+	assert_int_equal(pb_miner_add(m, "gamma disk unmounted", 20), -1);
+	/* A line that joins an existing template still gets its id. */
+	assert_int_equal(pb_miner_add(m, "alpha service stopped", 21), a);
+	assert_int_equal(pb_miner_hits(m, a), 2);
+	assert_int_equal(pb_miner_count(m), 2);
+	pb_miner_free(m);
+}
+
+static void
+test_miner_sort_ranks_by_hits(void **state)
+{
+	long once = add(state, "alpha service stopped");
+	long thrice = add(state, "beta queue overflowed 1");
+
+	add(state, "beta queue overflowed 2");
+	add(state, "beta queue overflowed 3");
+	pb_miner_sort(*state);
+	assert_int_equal(pb_miner_rank(*state, 0), thrice);
+	assert_int_equal(pb_miner_rank(*state, 1), once);
+	assert_int_equal(pb_miner_rank(*state, 2), -1);
+}
+
+static void
+test_miner_text_unknown_id_is_null(void **state)
+{
+	assert_null(pb_miner_text(*state, 0));
+	assert_null(pb_miner_text(*state, -1));
+}
+
+static void
+test_miner_add_long_line_is_bounded(void **state)
+{
+	static char line[20000];
+	long id;
+
+	for (size_t i = 0; i + 1 < sizeof(line); i++)
+		line[i] = i % 8 == 7 ? ' ' : 'w';
+	id = pb_miner_add(*state, line, sizeof(line) - 1);
+	assert_true(id >= 0);
+	assert_true(strlen(pb_miner_text(*state, id)) < sizeof(line));
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_miner_add_masks_numbers),
+		T(test_miner_add_masks_ip_and_port_as_one),
+		T(test_miner_add_masks_hex),
+		T(test_miner_add_masks_paths),
+		T(test_miner_add_masks_tokens_with_digits),
+		T(test_miner_add_keeps_key_of_key_value),
+		T(test_miner_add_skips_leading_timestamp),
+		T(test_miner_add_same_shape_joins_one_template),
+		T(test_miner_add_different_messages_stay_apart),
+		T(test_miner_add_different_token_count_stays_apart),
+		T(test_miner_add_sanitizes_text),
+		T(test_miner_add_empty_line_is_rejected),
+		T(test_miner_add_table_full_returns_minus_one),
+		T(test_miner_sort_ranks_by_hits),
+		T(test_miner_text_unknown_id_is_null),
+		T(test_miner_add_long_line_is_bounded),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
