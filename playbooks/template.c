@@ -5,7 +5,7 @@
  *   1. mask: every run of letters/digits that holds a digit, hex numbers,
  *      paths and month/day names become <*>; runs of masks joined by
  *      punctuation collapse to one <*> (10.0.0.1:22 -> <*>).
- *   2. merge: lines with the same token count and the same first two
+ *   2. merge: lines with the same token count and the same first KEY_TOKENS
  *      constant tokens join the most similar template if at least
  *      SIMILARITY of their tokens agree; differing tokens become <*>.
  * Everything is bounded: tokens per line, templates per miner.
@@ -18,7 +18,8 @@
 
 #define MAX_TOKENS	64
 #define LINE_MAX_BYTES	4096	/* longer lines are templated on their head */
-#define SIMILARITY	0.8
+#define SIMILARITY	0.8	/* share of equal tokens to join */
+#define KEY_TOKENS	4	/* leading constant tokens that must agree */
 #define BUCKETS		4096
 #define EXAMPLE_BYTES	1024
 
@@ -103,7 +104,24 @@ mask_token(const char *s, size_t n, char *out, size_t cap)
 		memcpy(out, MASK, 3);
 		return 3;
 	}
-	/* A token with a digit is a variable (R02-M1-N0, 0x1f, sshd[42]:),
+	/* "sshd[42]:" keeps the program name: it is what a reader scans for. */
+	const char *br = memchr(s, '[', n);
+	if (br != NULL && br > s && isalpha((unsigned char)s[0]) &&
+	    (size_t)(br - s) + 8 < cap && n - (size_t)(br - s) < 16) {
+		size_t k = (size_t)(br - s) + 1, d = 0;
+		while (k < n && isdigit((unsigned char)s[k]))
+			k++, d++;
+		if (d > 0 && k < n && s[k] == ']' && (k + 1 == n ||
+		    (k + 2 == n && s[k + 1] == ':'))) {
+			memcpy(out, s, (size_t)(br - s) + 1);
+			o = (size_t)(br - s) + 1;
+			memcpy(out + o, "<*>", 3);
+			o += 3;
+			memcpy(out + o, s + k, n - k);
+			return o + n - k;
+		}
+	}
+	/* A token with a digit is a variable (R02-M1-N0, 0x1f, 10.0.0.1:22),
 	 * except key=value, where only the value varies. */
 	if (memchr(s, '=', n) == NULL) {
 		for (size_t k = 0; k < n; k++)
@@ -148,7 +166,7 @@ hash_key(size_t ntok, char **tok)
 	uint32_t h = 2166136261u ^ (uint32_t)ntok;
 	size_t used = 0;
 
-	for (size_t i = 0; i < ntok && used < 2; i++) {
+	for (size_t i = 0; i < ntok && used < KEY_TOKENS; i++) {
 		if (strcmp(tok[i], MASK) == 0)
 			continue;
 		for (const char *p = tok[i]; *p; p++)
