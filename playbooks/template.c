@@ -5,8 +5,8 @@
  *   1. mask: every run of letters/digits that holds a digit, hex numbers,
  *      paths and month/day names become <*>; runs of masks joined by
  *      punctuation collapse to one <*> (10.0.0.1:22 -> <*>).
- *   2. merge: lines with the same token count and the same first KEY_TOKENS
- *      constant tokens join the most similar template if at least
+ *   2. merge: lines with the same token count, program and first KEY_TOKENS
+ *      constant message tokens join the most similar template if at least
  *      SIMILARITY of their tokens agree; differing tokens become <*>.
  * Everything is bounded: tokens per line, templates per miner.
  */
@@ -19,7 +19,8 @@
 #define MAX_TOKENS	64
 #define LINE_MAX_BYTES	4096	/* longer lines are templated on their head */
 #define SIMILARITY	0.8	/* share of equal tokens to join */
-#define KEY_TOKENS	4	/* leading constant tokens that must agree */
+#define KEY_TOKENS	2	/* leading constant message tokens that agree */
+#define HEADER_MAX	5	/* where to look for the "program:" token */
 #define BUCKETS		4096
 #define EXAMPLE_BYTES	1024
 
@@ -160,13 +161,27 @@ mask_token(const char *s, size_t n, char *out, size_t cap)
 	return o;
 }
 
+/*
+ * Bucket key: token count, the "program:" token that ends a syslog-style
+ * header (if one of the first HEADER_MAX tokens ends in ':'), and the first
+ * KEY_TOKENS constant tokens of the message after it.
+ */
 static uint32_t
 hash_key(size_t ntok, char **tok)
 {
 	uint32_t h = 2166136261u ^ (uint32_t)ntok;
-	size_t used = 0;
+	size_t used = 0, start = 0;
 
-	for (size_t i = 0; i < ntok && used < KEY_TOKENS; i++) {
+	for (size_t i = 0; i < ntok && i < HEADER_MAX; i++) {
+		size_t n = strlen(tok[i]);
+		if (n > 1 && tok[i][n - 1] == ':') {
+			for (const char *p = tok[i]; *p; p++)
+				h = (h ^ (unsigned char)*p) * 16777619u;
+			start = i + 1;
+			break;
+		}
+	}
+	for (size_t i = start; i < ntok && used < KEY_TOKENS; i++) {
 		if (strcmp(tok[i], MASK) == 0)
 			continue;
 		for (const char *p = tok[i]; *p; p++)

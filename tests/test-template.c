@@ -79,7 +79,7 @@ static void
 test_miner_add_masks_tokens_with_digits(void **state)
 {
 	assert_string_equal(text_of(state, "web sshd[2231]: node R02-M1-N0 down"),
-	    "web <*> node <*> down");
+	    "web sshd[<*>]: node <*> down");
 }
 
 static void
