@@ -12,28 +12,33 @@ int
 main(int argc, char **argv)
 {
 	json_error_t err;
-	json_t *v = json_loadf(stdin, JSON_REJECT_DUPLICATES, &err);
+	json_t *root = json_loadf(stdin, JSON_REJECT_DUPLICATES, &err), *v = root;
 	char *path, *tok, *save = NULL;
+	int rc = 1;
 
 	if (v == NULL) {
 		fprintf(stderr, "jsonget: invalid JSON: %d:%d: %s\n", err.line,
 		    err.column, err.text);
 		return 1;
 	}
-	if (argc < 2)
+	if (argc < 2) {
+		json_decref(root);
 		return 0;
+	}
 	path = strdup(argv[1]);
 	for (tok = strtok_r(path, ".", &save); tok && v; tok = strtok_r(NULL, ".", &save)) {
 		if (strcmp(tok, "#") == 0) {
 			printf("%zu\n", json_is_array(v) ? json_array_size(v) :
 			    json_object_size(v));
-			return 0;
+			rc = 0;
+			goto out;
 		}
 		v = json_is_array(v) ? json_array_get(v, strtoul(tok, NULL, 10)) :
 		    json_object_get(v, tok);
 	}
 	if (v == NULL)
-		return 1;
+		goto out;
+	rc = 0;
 	if (json_is_string(v))
 		printf("%s\n", json_string_value(v));
 	else {
@@ -41,5 +46,8 @@ main(int argc, char **argv)
 		printf("%s\n", s);
 		free(s);
 	}
-	return 0;
+out:
+	free(path);
+	json_decref(root);
+	return rc;
 }

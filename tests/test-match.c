@@ -527,6 +527,37 @@ test_card_fill_escapes_single_quotes_for_shell(void **state)
 }
 
 static void
+test_card_fill_inside_single_quotes_escapes_only_the_quote(void **state)
+{
+	struct fx *f = *state;
+	char *s;
+
+	playbook(f, "inv", "high", INVALID_USER);
+	start(f);
+	feed_at(f, 0, "sshd[1]: Invalid user o'brien $(reboot) from 10.0.0.1");
+	/* The template already quotes: no second pair of quotes. */
+	s = pb_card_fill(only_card(f), "grep -c '{{user}}' {{file}}", 1);
+	assert_non_null(s);
+	assert_string_equal(s, "grep -c 'o'\\''brien $(reboot)' test.log");
+	free(s);
+}
+
+static void
+test_card_fill_inside_double_quotes_escapes_specials(void **state)
+{
+	struct fx *f = *state;
+	char *s;
+
+	playbook(f, "inv", "high", INVALID_USER);
+	start(f);
+	feed_at(f, 0, "sshd[1]: Invalid user say \"hi\" $HOME `id` from 10.0.0.1");
+	s = pb_card_fill(only_card(f), "grep \"{{user}}\" /var/log/auth.log", 1);
+	assert_non_null(s);
+	assert_string_equal(s, "grep \"say \\\"hi\\\" \\$HOME \\`id\\`\" /var/log/auth.log");
+	free(s);
+}
+
+static void
 test_card_fill_sanitizes_control_characters(void **state)
 {
 	struct fx *f = *state;
@@ -1009,6 +1040,8 @@ main(void)
 		T(test_card_capture_values_by_falling_count),
 		T(test_card_fill_uses_most_frequent_value_and_quotes_for_shell),
 		T(test_card_fill_escapes_single_quotes_for_shell),
+		T(test_card_fill_inside_single_quotes_escapes_only_the_quote),
+		T(test_card_fill_inside_double_quotes_escapes_specials),
 		T(test_card_fill_sanitizes_control_characters),
 		T(test_feed_line_since_until_filter_events),
 		T(test_analysis_finish_orders_by_severity_then_first_seen),

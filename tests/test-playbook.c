@@ -397,6 +397,35 @@ test_lint_threshold_without_window_rejected(void **state)
 	free(dir);
 }
 
+static void
+test_lint_threshold_in_sequence_mode_rejected(void **state)
+{
+	char *dir = make_tmpdir(), path[512];
+	struct diags d = { 0 };
+	static const char text[] =
+	    "{\"format\": 1, \"id\": \"seq\", \"version\": 1,\n"
+	    " \"title\": \"Sequence with a threshold set\", \"severity\": \"low\",\n"
+	    " \"tags\": [\"t\"], \"sources\": [\"any\"],\n"
+	    " \"match\": {\"patterns\": [{\"name\": \"a\", \"regex\": \"job started\"},\n"
+	    "   {\"name\": \"b\", \"regex\": \"job failed\"}],\n"
+	    "   \"mode\": \"sequence\", \"window\": 60, \"threshold\": 3},\n"
+	    " \"explanation\": \"x\", \"causes\": [\"x\"],\n"
+	    " \"checks\": [{\"do\": \"x\", \"expect\": \"x\"}], \"fix\": [\"x\"],\n"
+	    " \"verify\": [\"x\"], \"escalate\": {\"when\": \"x\", \"attach\": [\"x\"]},\n"
+	    " \"references\": [\"x\"],\n"
+	    " \"examples\": {\"match\": [\"job started\", \"job failed\", \"a job failed\"],\n"
+	    "   \"no_match\": [\"job\", \"started\", \"failed\"]}}\n";
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/seq.json", dir);
+	write_file(path, text, sizeof(text) - 1);
+	assert_int_equal(pb_lint(path, diag_cb, &d, NULL), 1);
+	expect_one_diag_with(&d, ":6:", "match.threshold: only mode any", NULL);
+	diags_free(&d);
+	rm_rf(dir);
+	free(dir);
+}
+
 /* ---- library ------------------------------------------------------------- */
 
 static void
@@ -577,6 +606,7 @@ main(void)
 		cmocka_unit_test(test_lint_missing_file_is_eio_with_cause),
 		cmocka_unit_test(test_lint_file_over_size_cap_rejected_before_parsing),
 		cmocka_unit_test(test_lint_threshold_without_window_rejected),
+		cmocka_unit_test(test_lint_threshold_in_sequence_mode_rejected),
 		cmocka_unit_test(test_library_add_good_playbook_loads),
 		cmocka_unit_test(test_library_add_bad_file_counts_one_and_loads_nothing),
 		cmocka_unit_test(test_library_add_missing_path_is_eio),
