@@ -23,7 +23,8 @@ struct example {
 };
 
 struct capval {
-	char		*val;
+	char		*val;		/* sanitized, for display */
+	char		*raw;		/* as captured, for counting */
 	size_t		 len;
 	uint64_t	 count;
 };
@@ -74,8 +75,10 @@ pb_card_free(struct pb_card *c)
 	}
 	free(c->ex);
 	for (size_t i = 0; i < c->ncaps; i++)
-		for (size_t j = 0; j < c->caps[i].n; j++)
+		for (size_t j = 0; j < c->caps[i].n; j++) {
 			free(c->caps[i].vals[j].val);
+			free(c->caps[i].vals[j].raw);
+		}
 	free(c);
 }
 
@@ -134,7 +137,7 @@ pb_card_add_capture(struct pb_card *c, const char *name, const char *val,
 		cp->name = name;
 	}
 	for (size_t i = 0; i < cp->n; i++)
-		if (cp->vals[i].len == len && memcmp(cp->vals[i].val, val, len) == 0) {
+		if (cp->vals[i].len == len && memcmp(cp->vals[i].raw, val, len) == 0) {
 			cp->vals[i].count++;
 			return 0;
 		}
@@ -142,8 +145,13 @@ pb_card_add_capture(struct pb_card *c, const char *name, const char *val,
 		cp->other++;
 		return 0;
 	}
-	if ((cp->vals[cp->n].val = pb_sanitize(val, len)) == NULL)
+	if ((cp->vals[cp->n].raw = malloc(len ? len : 1)) == NULL)
 		return PB_ENOMEM;
+	memcpy(cp->vals[cp->n].raw, val, len);
+	if ((cp->vals[cp->n].val = pb_sanitize(val, len)) == NULL) {
+		free(cp->vals[cp->n].raw);
+		return PB_ENOMEM;
+	}
 	cp->vals[cp->n].len = len;
 	cp->vals[cp->n++].count = 1;
 	return 0;

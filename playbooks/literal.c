@@ -199,6 +199,17 @@ group(struct walk *w, const char *p, const char *end)
 		in++;
 		if (in < close && *in == '#')		/* comment */
 			return close + 1;
+		/* Recursion, subroutine calls and back references: (?R) (?1)
+		 * (?-1) (?&name) (?P>name) (?P=name) match unknown text. */
+		if (in < close && (*in == 'R' || *in == '&' || isdigit((unsigned char)*in) ||
+		    ((*in == '+' || *in == '-') && in + 1 < close &&
+		    isdigit((unsigned char)in[1])) ||
+		    (*in == 'P' && in + 1 < close && (in[1] == '>' || in[1] == '=')))) {
+			flush(w);
+			after = close + 1;
+			(void)quantifier(&after, end, &had);
+			return after;
+		}
 		if (in < close && (*in == '=' || *in == '!' ||
 		    (*in == '<' && in + 1 < close && (in[1] == '=' || in[1] == '!')))) {
 			flush(w);			/* lookaround */

@@ -226,6 +226,14 @@ pb_logsrc_next(struct pb_logsrc *ls, const char **line, size_t *len,
 		}
 		if (nl != NULL) {
 			n = (size_t)(nl - (ls->buf + ls->start));
+			if (n > LOGSRC_MAX_LINE) {	/* cut, drop the rest */
+				*line = ls->buf + ls->start;
+				*len = LOGSRC_MAX_LINE;
+				ls->start += n + 1;
+				ls->long_lines++;
+				ls->lineno++;
+				return 1;
+			}
 			break;
 		}
 		if (avail >= LOGSRC_MAX_LINE) {

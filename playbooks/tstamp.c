@@ -177,8 +177,14 @@ zone(struct cur *c, int allow_space)
 static int
 valid(int y, int mo, int d, int h, int mi, int s)
 {
-	return y >= 1970 && y <= 2200 && mo >= 1 && mo <= 12 && d >= 1 &&
-	    d <= 31 && h <= 23 && mi <= 59 && s <= 60;
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 ||
+	    d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
+		return 0;
+	return h <= 23 && mi <= 59 && s <= 60;
 }
 
 static int64_t

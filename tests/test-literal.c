@@ -208,10 +208,21 @@ test_literals_more_than_eight_alternatives_rejected(void **state)
 	expect_rejected("aaa|bbb|ccc|ddd|eee|fff|ggg|hhh|iii", "at most 8");
 }
 
+static void
+test_literals_subroutine_calls_break_the_run(void **state)
+{
+	(void)state;
+	/* (?P>w) matches "foo" again, not the text "w" */
+	expect_one("(?<w>foo)(?P>w) barbaz", " barbaz");
+	expect_one("xyz(?R)?abcd", "abcd");
+	expect_one("(a)(?1)qwerty", "qwerty");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_literals_subroutine_calls_break_the_run),
 		cmocka_unit_test(test_literals_simple_text_is_the_literal),
 		cmocka_unit_test(test_literals_are_lowercased),
 		cmocka_unit_test(test_literals_longest_run_between_escapes_wins),

@@ -125,14 +125,37 @@ rm_rf(const char *dir)
 	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static char *
-make_tmpdir(void)
+/* Tests that write files get a fresh temporary directory as *state. */
+static int
+tmp_setup(void **state)
 {
 	char *dir = strdup("/tmp/triage-test-playbook.XXXXXX");
 
-	assert_non_null(dir);
-	assert_non_null(mkdtemp(dir));
-	return dir;
+	if (dir == NULL || mkdtemp(dir) == NULL) {
+		free(dir);
+		return -1;
+	}
+	*state = dir;
+	return 0;
+}
+
+static int
+tmp_teardown(void **state)
+{
+	rm_rf(*state);
+	free(*state);
+	return 0;
+}
+
+/* A new subdirectory of the test's directory; the caller frees the path. */
+static char *
+subdir(void **state, const char *name)
+{
+	char *path = NULL;
+
+	assert_true(asprintf(&path, "%s/%s", (char *)*state, name) > 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	return path;
 }
 
 static void
@@ -344,12 +367,12 @@ test_lint_missing_file_is_eio_with_cause(void **state)
 static void
 test_lint_file_over_size_cap_rejected_before_parsing(void **state)
 {
-	char *dir = make_tmpdir(), path[512];
+	const char *dir = *state;
+	char path[512];
 	size_t size = 1024 * 1024 + 1;
 	char *text = malloc(size);
 	struct diags d = { 0 };
 
-	(void)state;
 	assert_non_null(text);
 	/* Not JSON at all: a parse would say "json: ...". */
 	memset(text, '{', size);
@@ -360,14 +383,13 @@ test_lint_file_over_size_cap_rejected_before_parsing(void **state)
 	expect_one_diag_with(&d, path, "larger than 1048576 bytes", NULL);
 	assert_null(strstr(d.line[0], ": json: "));
 	diags_free(&d);
-	rm_rf(dir);
-	free(dir);
 }
 
 static void
 test_lint_threshold_without_window_rejected(void **state)
 {
-	char *dir = make_tmpdir(), path[512], want[700];
+	const char *dir = *state;
+	char path[512], want[700];
 	struct diags d = { 0 };
 	int line, col;
 	static const char text[] =
@@ -383,7 +405,6 @@ test_lint_threshold_without_window_rejected(void **state)
 	    " \"examples\": {\"match\": [\"disk error\", \"a disk error\", \"disk error b\"],\n"
 	    "   \"no_match\": [\"disk\", \"error\", \"disk ok\"]}}\n";
 
-	(void)state;
 	snprintf(path, sizeof(path), "%s/thr.json", dir);
 	write_file(path, text, sizeof(text) - 1);
 	assert_int_equal(pb_lint(path, diag_cb, &d, NULL), 1);
@@ -393,14 +414,13 @@ test_lint_threshold_without_window_rejected(void **state)
 	    "threshold is above 1", path, line, col);
 	expect_one_diag(&d, want);
 	diags_free(&d);
-	rm_rf(dir);
-	free(dir);
 }
 
 static void
 test_lint_threshold_in_sequence_mode_rejected(void **state)
 {
-	char *dir = make_tmpdir(), path[512];
+	const char *dir = *state;
+	char path[512];
 	struct diags d = { 0 };
 	static const char text[] =
 	    "{\"format\": 1, \"id\": \"seq\", \"version\": 1,\n"
@@ -416,14 +436,11 @@ test_lint_threshold_in_sequence_mode_rejected(void **state)
 	    " \"examples\": {\"match\": [\"job started\", \"job failed\", \"a job failed\"],\n"
 	    "   \"no_match\": [\"job\", \"started\", \"failed\"]}}\n";
 
-	(void)state;
 	snprintf(path, sizeof(path), "%s/seq.json", dir);
 	write_file(path, text, sizeof(text) - 1);
 	assert_int_equal(pb_lint(path, diag_cb, &d, NULL), 1);
 	expect_one_diag_with(&d, ":6:", "match.threshold: only mode any", NULL);
 	diags_free(&d);
-	rm_rf(dir);
-	free(dir);
 }
 
 /* ---- library ------------------------------------------------------------- */
@@ -490,11 +507,11 @@ test_library_add_missing_path_is_eio(void **state)
 static void
 test_library_add_directory_of_1000_playbooks(void **state)
 {
-	char *dir = make_tmpdir(), id[32];
+	const char *dir = *state;
+	char id[32];
 	struct pb_library *lib;
 	struct diags d = { 0 };
 
-	(void)state;
 	for (int i = 0; i < 1000; i++) {
 		snprintf(id, sizeof(id), "gen-%04d", i);
 		write_playbook(dir, id, 1, "Generated playbook number one");
@@ -507,19 +524,16 @@ test_library_add_directory_of_1000_playbooks(void **state)
 	assert_string_equal(pb_playbook_id(pb_library_get(lib, 0)), "gen-0000");
 	assert_string_equal(pb_playbook_id(pb_library_get(lib, 999)), "gen-0999");
 	pb_library_free(lib);
-	rm_rf(dir);
-	free(dir);
 }
 
 static void
 test_library_add_later_directory_overrides_same_id(void **state)
 {
-	char *shipped = make_tmpdir(), *user = make_tmpdir();
+	char *shipped = subdir(state, "shipped"), *user = subdir(state, "user");
 	struct pb_library *lib;
 	const struct pb_playbook *pb;
 	struct diags d = { 0 };
 
-	(void)state;
 	write_playbook(shipped, "disk-full", 1, "Shipped title for disk full");
 	write_playbook(shipped, "other", 1, "Another shipped playbook");
 	write_playbook(user, "disk-full", 7, "User override for disk full");
@@ -535,8 +549,6 @@ test_library_add_later_directory_overrides_same_id(void **state)
 	assert_string_equal(pb_playbook_title(pb_library_get(lib, 1)),
 	    "Another shipped playbook");
 	pb_library_free(lib);
-	rm_rf(shipped);
-	rm_rf(user);
 	free(shipped);
 	free(user);
 }
@@ -544,12 +556,12 @@ test_library_add_later_directory_overrides_same_id(void **state)
 static void
 test_library_add_directory_with_one_bad_file_loads_the_rest(void **state)
 {
-	char *dir = make_tmpdir(), path[512];
+	const char *dir = *state;
+	char path[512];
 	struct pb_library *lib;
 	struct diags d = { 0 };
 	static const char broken[] = "{ \"format\": 1, \"id\": \"b-broken\", }";
 
-	(void)state;
 	write_playbook(dir, "a-first", 1, "First good playbook here");
 	snprintf(path, sizeof(path), "%s/b-broken.json", dir);
 	write_file(path, broken, sizeof(broken) - 1);
@@ -562,18 +574,16 @@ test_library_add_directory_with_one_bad_file_loads_the_rest(void **state)
 	expect_one_diag_with(&d, "b-broken.json:1:", "json: ", NULL);
 	diags_free(&d);
 	pb_library_free(lib);
-	rm_rf(dir);
-	free(dir);
 }
 
 static void
 test_library_add_directory_skips_hidden_and_non_json(void **state)
 {
-	char *dir = make_tmpdir(), path[512];
+	const char *dir = *state;
+	char path[512];
 	struct pb_library *lib;
 	struct diags d = { 0 };
 
-	(void)state;
 	write_playbook(dir, "real", 1, "The only real playbook");
 	/* macOS AppleDouble litter and notes are not playbooks. */
 	snprintf(path, sizeof(path), "%s/._real.json", dir);
@@ -585,8 +595,6 @@ test_library_add_directory_skips_hidden_and_non_json(void **state)
 	assert_int_equal(d.n, 0);
 	assert_int_equal(pb_library_count(lib), 1);
 	pb_library_free(lib);
-	rm_rf(dir);
-	free(dir);
 }
 
 int
@@ -604,16 +612,23 @@ main(void)
 		cmocka_unit_test(test_lint_example_that_does_not_match_reported),
 		cmocka_unit_test(test_lint_invalid_utf8_rejected),
 		cmocka_unit_test(test_lint_missing_file_is_eio_with_cause),
-		cmocka_unit_test(test_lint_file_over_size_cap_rejected_before_parsing),
-		cmocka_unit_test(test_lint_threshold_without_window_rejected),
-		cmocka_unit_test(test_lint_threshold_in_sequence_mode_rejected),
+		cmocka_unit_test_setup_teardown(test_lint_file_over_size_cap_rejected_before_parsing,
+		    tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_lint_threshold_without_window_rejected,
+		    tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_lint_threshold_in_sequence_mode_rejected,
+		    tmp_setup, tmp_teardown),
 		cmocka_unit_test(test_library_add_good_playbook_loads),
 		cmocka_unit_test(test_library_add_bad_file_counts_one_and_loads_nothing),
 		cmocka_unit_test(test_library_add_missing_path_is_eio),
-		cmocka_unit_test(test_library_add_directory_of_1000_playbooks),
-		cmocka_unit_test(test_library_add_later_directory_overrides_same_id),
-		cmocka_unit_test(test_library_add_directory_with_one_bad_file_loads_the_rest),
-		cmocka_unit_test(test_library_add_directory_skips_hidden_and_non_json),
+		cmocka_unit_test_setup_teardown(test_library_add_directory_of_1000_playbooks,
+		    tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_library_add_later_directory_overrides_same_id,
+		    tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_library_add_directory_with_one_bad_file_loads_the_rest,
+		    tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_library_add_directory_skips_hidden_and_non_json,
+		    tmp_setup, tmp_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -360,6 +360,16 @@ test_time_arg_accepts_full_timestamp(void **state)
 }
 
 static void
+test_time_parse_rejects_day_past_month_end(void **state)
+{
+	(void)state;
+	assert_true(pb_time_parse("2024-02-31T10:00:00Z x", 22, REF2024) ==
+	    PB_TIME_NONE);
+	assert_true(pb_time_parse("Apr 31 10:00:00 host x", 22, REF2024) ==
+	    PB_TIME_NONE);
+}
+
+static void
 test_time_arg_invalid_date_is_einval(void **state)
 {
 	int64_t t = 42;
@@ -368,7 +378,10 @@ test_time_arg_invalid_date_is_einval(void **state)
 	assert_int_equal(pb_time_arg("2024-13-01", REF2024, &t), PB_EINVAL);
 	assert_int_equal(pb_time_arg("yesterday", REF2024, &t), PB_EINVAL);
 	assert_int_equal(pb_time_arg("", REF2024, &t), PB_EINVAL);
+	assert_int_equal(pb_time_arg("2023-02-29", REF2024, &t), PB_EINVAL);
+	assert_int_equal(pb_time_arg("2024-04-31", REF2024, &t), PB_EINVAL);
 	assert_int_equal(t, 42);	/* untouched on error */
+	assert_int_equal(pb_time_arg("2024-02-29", REF2024, &t), 0);
 }
 
 static void
@@ -418,6 +431,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_time_parse_rejects_day_past_month_end),
 		cmocka_unit_test(test_time_parse_iso_positive_offset_converts_to_utc),
 		cmocka_unit_test(test_time_parse_iso_negative_offset_converts_to_utc),
 		cmocka_unit_test(test_time_parse_iso_z_is_utc),
