@@ -42,6 +42,10 @@ uint64_t pb_logsrc_long_lines(const struct pb_logsrc *);
 int	 pb_logsrc_binary(const struct pb_logsrc *);
 int64_t	 pb_logsrc_mtime(const struct pb_logsrc *);
 
+/* ---- sanitize.c ---- */
+/* pb_sanitize into out, which holds at least 4 * len + 1 bytes. */
+void	 pb_sanitize_into(const char *s, size_t len, char *out);
+
 /* ---- literal.c ---- */
 #define LIT_MAX 8		/* alternatives per pattern */
 struct pb_litset {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "playbook.h"
+#include "internal.h"
 
 /* Length of a valid UTF-8 sequence at s (<= n bytes), 0 if invalid. */
 static size_t
@@ -61,10 +61,7 @@ dangerous(unsigned cp)
 char *
 pb_sanitize(const char *str, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	char *out, *o;
-	size_t i = 0, n;
-	unsigned cp;
+	char *out;
 
 	/* Worst case: every byte becomes "\xNN" (4 bytes), or a 3-byte
 	 * code point becomes "\uNNNN" (6 bytes, 2 per input byte). */
@@ -72,7 +69,18 @@ pb_sanitize(const char *str, size_t len)
 		return NULL;
 	if ((out = malloc(len * 4 + 1)) == NULL)
 		return NULL;
-	o = out;
+	pb_sanitize_into(str, len, out);
+	return out;
+}
+
+void
+pb_sanitize_into(const char *str, size_t len, char *out)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	char *o = out;
+	size_t i = 0, n;
+	unsigned cp;
+
 	while (i < len) {
 		if (s[i] == '\t') {
 			*o++ = ' ';
@@ -98,5 +106,4 @@ pb_sanitize(const char *str, size_t len)
 		}
 	}
 	*o = '\0';
-	return out;
 }

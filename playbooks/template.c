@@ -285,10 +285,10 @@ add(struct pb_miner *m, const char *line, size_t len, char *buf, char **tok)
 long
 pb_miner_add(struct pb_miner *m, const char *raw, size_t rawlen)
 {
-	static __thread char buf[BUF_BYTES];
-	char *tok[MAX_TOKENS], *line;
+	/* Per-thread scratch, so a line costs no allocation. */
+	static __thread char buf[BUF_BYTES], line[LINE_MAX_BYTES * 4 + 1];
+	char *tok[MAX_TOKENS];
 	size_t off = 0;
-	long rc;
 
 	/* The timestamp says nothing about the message: skip it. */
 	if (pb_time_parse_end(raw, rawlen, 0, &off) != PB_TIME_NONE) {
@@ -298,12 +298,9 @@ pb_miner_add(struct pb_miner *m, const char *raw, size_t rawlen)
 		rawlen -= off;
 	}
 	/* Templates are shown and written as JSON: work on safe text. */
-	if ((line = pb_sanitize(raw, rawlen < LINE_MAX_BYTES ? rawlen :
-	    LINE_MAX_BYTES)) == NULL)
-		return -1;
-	rc = add(m, line, strlen(line), buf, tok);
-	free(line);
-	return rc;
+	pb_sanitize_into(raw, rawlen < LINE_MAX_BYTES ? rawlen : LINE_MAX_BYTES,
+	    line);
+	return add(m, line, strlen(line), buf, tok);
 }
 
 const char *
