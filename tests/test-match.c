@@ -511,66 +511,49 @@ test_card_fill_uses_most_frequent_value_and_quotes_for_shell(void **state)
 	free(s);
 }
 
+/* Feed one sshd line to the invalid-user playbook, fill tmpl for the shell. */
 static void
-test_card_fill_escapes_single_quotes_for_shell(void **state)
+expect_fill(struct fx *f, const char *line, const char *tmpl, const char *want)
 {
-	struct fx *f = *state;
 	char *s;
 
 	playbook(f, "inv", "high", INVALID_USER);
 	start(f);
-	feed_at(f, 0, "sshd[1]: Invalid user o'brien $(reboot) from 10.0.0.1");
-	s = pb_card_fill(only_card(f), "id {{user}}", 1);
+	feed_at(f, 0, line);
+	s = pb_card_fill(only_card(f), tmpl, 1);
 	assert_non_null(s);
-	assert_string_equal(s, "id 'o'\\''brien $(reboot)'");
+	assert_null(strchr(s, '\x1b'));	/* never raw ESC */
+	assert_string_equal(s, want);
 	free(s);
+}
+
+static void
+test_card_fill_escapes_single_quotes_for_shell(void **state)
+{
+	expect_fill(*state, "sshd[1]: Invalid user o'brien $(reboot) from 10.0.0.1",
+	    "id {{user}}", "id 'o'\\''brien $(reboot)'");
 }
 
 static void
 test_card_fill_inside_single_quotes_escapes_only_the_quote(void **state)
 {
-	struct fx *f = *state;
-	char *s;
-
-	playbook(f, "inv", "high", INVALID_USER);
-	start(f);
-	feed_at(f, 0, "sshd[1]: Invalid user o'brien $(reboot) from 10.0.0.1");
 	/* The template already quotes: no second pair of quotes. */
-	s = pb_card_fill(only_card(f), "grep -c '{{user}}' {{file}}", 1);
-	assert_non_null(s);
-	assert_string_equal(s, "grep -c 'o'\\''brien $(reboot)' test.log");
-	free(s);
+	expect_fill(*state, "sshd[1]: Invalid user o'brien $(reboot) from 10.0.0.1",
+	    "grep -c '{{user}}' {{file}}", "grep -c 'o'\\''brien $(reboot)' test.log");
 }
 
 static void
 test_card_fill_inside_double_quotes_escapes_specials(void **state)
 {
-	struct fx *f = *state;
-	char *s;
-
-	playbook(f, "inv", "high", INVALID_USER);
-	start(f);
-	feed_at(f, 0, "sshd[1]: Invalid user say \"hi\" $HOME `id` from 10.0.0.1");
-	s = pb_card_fill(only_card(f), "grep \"{{user}}\" /var/log/auth.log", 1);
-	assert_non_null(s);
-	assert_string_equal(s, "grep \"say \\\"hi\\\" \\$HOME \\`id\\`\" /var/log/auth.log");
-	free(s);
+	expect_fill(*state, "sshd[1]: Invalid user say \"hi\" $HOME `id` from 10.0.0.1",
+	    "grep \"{{user}}\" /var/log/auth.log", "grep \"say \\\"hi\\\" \\$HOME \\`id\\`\" /var/log/auth.log");
 }
 
 static void
 test_card_fill_sanitizes_control_characters(void **state)
 {
-	struct fx *f = *state;
-	char *s;
-
-	playbook(f, "inv", "high", INVALID_USER);
-	start(f);
-	feed_at(f, 0, "sshd[1]: Invalid user a\x1b[2Jb from 10.0.0.1");
-	s = pb_card_fill(only_card(f), "id {{user}}", 1);
-	assert_non_null(s);
-	assert_null(strchr(s, '\x1b'));
-	assert_string_equal(s, "id 'a\\x1b[2Jb'");
-	free(s);
+	expect_fill(*state, "sshd[1]: Invalid user a\x1b[2Jb from 10.0.0.1",
+	    "id {{user}}", "id 'a\\x1b[2Jb'");
 }
 
 /* ---- time filters, order, evidence --------------------------------------- */
