@@ -12,6 +12,7 @@ CC      ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS     = jansson libpcre2-8 libarchive
 TEST_PKGS = cmocka
+SYSLIBS  = -lm -pthread
 
 ifeq ($(SANITIZE),1)
 B        = build/asan
@@ -25,20 +26,34 @@ OPT     ?= -O2 -g
 WARN     = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wformat=2
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPT) $(WARN) $(SANFLAGS) \
 	-MMD -MP $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
-LDLIBS_ALL = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(LDLIBS)
+LDLIBS_ALL = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(SYSLIBS) $(LDLIBS)
 LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
 
 PB_SRC   = $(wildcard playbooks/*.c)
+ENG_SRC  = $(wildcard engine/*.c)
+BDL_SRC  = $(wildcard bundles/*.c)
 TUI_SRC  = $(wildcard tui/*.c)
 TEST_SRC = $(wildcard tests/test-*.c)
 PB_OBJ   = $(PB_SRC:%.c=$(B)/%.o)
+ENG_OBJ  = $(ENG_SRC:%.c=$(B)/%.o)
+BDL_OBJ  = $(BDL_SRC:%.c=$(B)/%.o)
 TUI_OBJ  = $(TUI_SRC:%.c=$(B)/%.o)
 TESTS    = $(TEST_SRC:tests/%.c=$(B)/tests/%)
-TOOLS    = $(B)/tests/tmpl-eval $(B)/tests/loggen $(B)/tests/jsonget $(B)/tests/runstat
+TOOLS    = $(B)/tests/tmpl-eval $(B)/tests/loggen $(B)/tests/jsonget $(B)/tests/runstat \
+	$(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/tool-*.c))
 LIBPB    = $(B)/libplaybooks.a
+LIBENG   = $(B)/libengine.a
+LIBBDL   = $(if $(BDL_SRC),$(B)/libbundles.a)
+# Order matters for static linking: users before what they use.
+LIBS     = $(LIBBDL) $(LIBENG) $(LIBPB)
+INCS     = -Iplaybooks -Iengine -Ibundles
+# Fuzz harnesses (tests/fuzz/fuzz-*.c): built with clang+libFuzzer by
+# `make fuzz`; `make check` replays their corpus with a plain driver.
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/replay-%)
 MANPAGES = $(wildcard man/*.[1-9])
 
-.PHONY: all run check bench install uninstall clean deps unit cli lint-man lint-playbooks
+.PHONY: all run check bench install uninstall clean deps unit cli lint-man lint-playbooks fuzz fuzz-replay
 
 all: triage
 
@@ -50,12 +65,25 @@ triage: $(B)/triage
 	cp $(B)/triage $@
 endif
 
-$(B)/triage: $(TUI_OBJ) $(LIBPB)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(TUI_OBJ) $(LIBPB) $(LDLIBS_ALL)
+$(B)/triage: $(TUI_OBJ) $(LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(TUI_OBJ) $(LIBS) $(LDLIBS_ALL)
 
 $(LIBPB): $(PB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
+
+$(LIBENG): $(ENG_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/libbundles.a: $(BDL_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# SIMD variants are compiled for their instruction set only; kern.c picks
+# one at run time from cpuid, so the binary still runs on any x86-64.
+$(B)/engine/kern-avx2.o: CFLAGS_ALL += -mavx2 -mfma -mf16c
+$(B)/engine/kern-avx512.o: CFLAGS_ALL += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 
 # DATADIR is compiled into paths.o only; rebuild it when PREFIX changes.
 $(B)/tui/paths.o: $(B)/.prefix
@@ -68,14 +96,39 @@ $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -DTRIAGE_VERSION='"$(VERSION)"' -DDATADIR='"$(DATADIR)"' -c -o $@ $<
 
-$(B)/tests/test-%: tests/test-%.c $(LIBPB)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) -Iplaybooks -o $@ $< \
-		$(LIBPB) $(LDFLAGS_ALL) $(LDLIBS_ALL) $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+# Test helpers shared by several tests (tests/lib-*.c) link into each test.
+TESTLIB_SRC = $(wildcard tests/lib-*.c)
+TESTLIB_OBJ = $(TESTLIB_SRC:%.c=$(B)/%.o)
 
-$(B)/tests/%: tests/%.c $(LIBPB)
+$(B)/tests/test-%: tests/test-%.c $(TESTLIB_OBJ) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Iplaybooks -o $@ $< $(LIBPB) $(LDFLAGS_ALL) $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) $(INCS) -o $@ $< \
+		$(TESTLIB_OBJ) $(LIBS) $(LDFLAGS_ALL) $(LDLIBS_ALL) $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+
+$(B)/tests/fuzz/replay-%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(INCS) -o $@ $< tests/fuzz/replay.c $(LIBS) $(LDFLAGS_ALL) $(LDLIBS_ALL)
+
+$(B)/tests/%: tests/%.c $(TESTLIB_OBJ) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(INCS) -o $@ $< $(TESTLIB_OBJ) $(LIBS) $(LDFLAGS_ALL) $(LDLIBS_ALL)
+
+$(B)/tests/lib-%.o: tests/lib-%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(INCS) -c -o $@ $<
+
+# libFuzzer builds (clang only; not part of check).  Run e.g.
+#   build/fuzz/fuzz-gguf tests/fuzz/corpus-gguf -max_total_time=60
+FUZZ_CC ?= clang
+fuzz:
+	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found"; exit 1; }
+	@mkdir -p build/fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+		echo "$(FUZZ_CC) $$f -> build/fuzz/$$n"; \
+		$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+			-fno-sanitize-recover=all $(INCS) -Iengine $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
+			-o build/fuzz/$$n $$f $(ENG_SRC) $(shell $(PKG_CONFIG) --libs $(PKGS)) $(SYSLIBS) || exit 1; \
+	done
 
 deps:
 	@sh .ci/deps
@@ -85,13 +138,22 @@ run: deps
 	./triage analyze share/samples/field-laptop.log; test $$? -le 1
 
 check: deps
-	@$(MAKE) --no-print-directory $(B)/triage $(TESTS) $(TOOLS)
-	@$(MAKE) --no-print-directory unit cli lint-man lint-playbooks
+	@$(MAKE) --no-print-directory $(B)/triage $(TESTS) $(TOOLS) $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory unit cli fuzz-replay lint-man lint-playbooks
+
+# Tests read models and vectors from ../shared beside the clone.
+SHARED  ?= $(abspath $(CURDIR)/../shared)
+export SHARED
 
 unit: $(TESTS)
 	@pass=0; fail=0; for t in $(TESTS); do \
 		if (cd tests && ../$$t); then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; \
 	done; echo "unit test binaries: $$pass passed, $$fail failed"; test $$fail -eq 0
+
+# Replays every corpus file through each harness: no crash, no leak.
+fuzz-replay: $(FUZZ_REPLAY)
+	@for r in $(FUZZ_REPLAY); do n=$${r##*/replay-fuzz-}; \
+		$$r tests/fuzz/corpus-$$n || exit 1; done
 
 cli: $(B)/triage
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/cli.sh
@@ -123,4 +185,4 @@ uninstall:
 clean:
 	rm -rf build triage
 
--include $(PB_OBJ:.o=.d) $(TUI_OBJ:.o=.d)
+-include $(PB_OBJ:.o=.d) $(ENG_OBJ:.o=.d) $(BDL_OBJ:.o=.d) $(TUI_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d)

@@ -1,17 +1,200 @@
 /*
- * engine.h - the in-process language model (issue #3, not implemented yet).
+ * engine.h - the in-process language model: GGUF file -> tokens -> text.
  *
- * Planned files, in the order data flows through them:
- *   gguf.c      bounded reader for GGUF v2/v3 over mmap
- *   model.c     architecture table (llama, qwen2, qwen3), tensor binding
- *   vocab.c     SentencePiece and byte-level BPE tokenizers
- *   quant.c     reference (scalar) kernels per tensor type: the spec
- *   kern.c      runtime dispatch; kern-avx2.c, kern-avx512.c SIMD variants
- *   session.c   KV cache and forward pass, one token at a time
- *   sampler.c   greedy, temperature, top-k/p, min-p, repetition penalty
- * Everything will be behind the eng_ prefix and opaque structs.  Until
- * then triage works without a model: playbooks are the fallback path.
+ * Files, in the order data flows through them:
+ *   gguf.c       bounded reader for GGUF v2/v3 over mmap (gguf.h)
+ *   quant.c      tensor types: reference dequantize/quantize/dot (quant.h)
+ *   kern.c       matmul dispatch and thread pool; kern-avx2.c SIMD (kern.h)
+ *   model.c      architecture table (llama, qwen2, qwen3), hparams, tensors
+ *   vocab.c      SentencePiece and byte-level BPE tokenizers (vocab.h)
+ *   pretok.c     BPE pre-tokenizer regexes (PCRE2)
+ *   chat.c       chat template families (chat.h)
+ *   forward.c    KV cache and the transformer forward pass
+ *   sampler.c    greedy, temperature, top-k/p, min-p, repetition penalty
+ *   gen.c        streaming generation on a worker thread, with cancel
+ *
+ * Everything public is behind the eng_ prefix with opaque structs.
+ * Fallible functions return 0 or a negative ENG_E* code and, where they
+ * take `char **cause`, a malloc'd one-line sentence naming the file and
+ * the problem.  Nothing here exits or aborts on file content.
  */
 #ifndef TRIAGE_ENGINE_H
 #define TRIAGE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	ENG_OK = 0,
+	ENG_ENOMEM = -1,
+	ENG_EIO = -2,		/* cannot open/read/map the file */
+	ENG_EFORMAT = -3,	/* not a valid GGUF, or inconsistent */
+	ENG_EUNSUPPORTED = -4,	/* valid, but an architecture/type we lack */
+	ENG_ETOOBIG = -5,	/* over the memory limit */
+	ENG_EINVAL = -6,	/* bad argument */
+	ENG_ECTX = -7,		/* the context is full */
+	ENG_ECANCEL = -8,	/* stopped by eng_gen_cancel or a callback */
+};
+
+struct eng_model;
+struct eng_session;
+struct eng_gen;
+
+/* ---- models -------------------------------------------------------------- */
+
+struct eng_load_opts {
+	uint32_t	 n_ctx;		/* 0: min(model's limit, 4096) */
+	uint64_t	 mem_limit;	/* bytes; 0: 80% of physical memory */
+	int		 n_threads;	/* 0: online CPUs */
+	bool		 vocab_only;	/* tokenizer and metadata only */
+};
+
+struct eng_info {
+	char		 arch[32];	/* general.architecture */
+	char		 name[128];	/* general.name ("" if absent) */
+	char		 license[64];
+	char		 ftype[32];	/* "Q4_K_M", "F32", ... from general.file_type or the mix */
+	uint64_t	 n_params;
+	uint64_t	 file_bytes;
+	uint32_t	 n_layer, n_embd, n_ff, n_head, n_head_kv, head_dim;
+	uint32_t	 n_ctx_train;	/* the model's context limit */
+	uint32_t	 n_ctx;		/* the context this load uses */
+	uint32_t	 n_vocab;
+	char		 vocab_kind[16];	/* "SentencePiece", "BPE" */
+	char		 vocab_pre[32];
+	char		 chat_family[16];
+	float		 rope_base;
+	uint64_t	 mem_weights;	/* bytes mapped for weights */
+	uint64_t	 mem_kv;	/* KV cache at n_ctx */
+	uint64_t	 mem_scratch;	/* activations and logits */
+	/* tensor type mix: count and bytes per ggml type */
+	uint32_t	 type_count[40];
+	uint64_t	 type_bytes[40];
+};
+
+/*
+ * Open a model: parse and validate the GGUF, check the architecture,
+ * tensors, hparams and tokenizer, estimate memory and refuse past
+ * opts->mem_limit (ENG_ETOOBIG, with the estimate in *cause).  The file is
+ * mmap'd; weights are not copied.  opts may be NULL.
+ */
+int	 eng_model_open(const char *path, const struct eng_load_opts *opts,
+	    struct eng_model **out, char **cause);
+void	 eng_model_free(struct eng_model *);
+const struct eng_info *eng_model_info(const struct eng_model *);
+/* Name of a ggml tensor type ("Q4_K"), or NULL. */
+const char *eng_type_name(uint32_t type);
+/*
+ * Metadata of a model for display: calls fn once per key with the value
+ * rendered as short text (arrays summarised).  For `triage model info -v`.
+ */
+void	 eng_model_each_kv(const struct eng_model *,
+	    void (*fn)(void *arg, const char *key, const char *value), void *arg);
+
+/* ---- text <-> tokens ------------------------------------------------------ */
+
+/* Tokenize plain text (never parses special tokens).  *ids is malloc'd. */
+int	 eng_tokenize(const struct eng_model *, const char *text, size_t len,
+	    bool add_bos, int32_t **ids, size_t *n);
+
+struct eng_msg {
+	const char	*role;		/* "system", "user", "assistant" */
+	const char	*content;
+};
+/*
+ * Render a conversation with the model's chat template and tokenize it:
+ * template text may hold special tokens, message contents never do.
+ * *ids is malloc'd; *text (if not NULL) gets the rendering, malloc'd.
+ */
+int	 eng_chat_tokenize(const struct eng_model *, const struct eng_msg *msgs,
+	    size_t n, int32_t **ids, size_t *nids, char **text, char **cause);
+/* Bytes of one token, see vocab_piece(). */
+int	 eng_token_piece(const struct eng_model *, int32_t id, char *buf,
+	    size_t cap);
+bool	 eng_token_is_eog(const struct eng_model *, int32_t id);
+
+/* ---- sessions: KV cache and forward pass --------------------------------- */
+
+/* A session owns the KV cache (n_ctx positions) and all scratch buffers. */
+int	 eng_session_new(struct eng_model *, struct eng_session **out,
+	    char **cause);
+void	 eng_session_free(struct eng_session *);
+uint32_t eng_session_pos(const struct eng_session *);	/* tokens in the cache */
+uint32_t eng_session_ctx(const struct eng_session *);
+void	 eng_session_reset(struct eng_session *);
+
+/*
+ * Called between chunks of a long prefill: done of total tokens read.
+ * Return non-zero to stop (ENG_ECANCEL).
+ */
+typedef int (*eng_progress_fn)(void *arg, size_t done, size_t total);
+
+/*
+ * Feed n tokens at the current position.  If logits is not NULL it gets
+ * n_vocab floats per token when all_logits, else only the last token's.
+ * ENG_ECTX if the tokens do not fit; the cache is left unchanged then.
+ */
+int	 eng_session_decode(struct eng_session *, const int32_t *ids, size_t n,
+	    float *logits, bool all_logits, eng_progress_fn, void *arg);
+
+/* ---- streaming generation ------------------------------------------------- */
+
+struct eng_sample_params {
+	float		 temp;		/* 0: greedy */
+	int		 top_k;
+	float		 top_p;
+	float		 min_p;
+	float		 repeat_penalty;
+	int		 repeat_last_n;
+	uint64_t	 seed;
+	uint32_t	 max_tokens;	/* 0: until end of generation or context */
+};
+void	 eng_sample_defaults(struct eng_sample_params *);
+
+enum eng_event_kind {
+	ENG_EV_PROGRESS = 1,	/* prefill: done/total */
+	ENG_EV_TEXT,		/* text: whole UTF-8 characters */
+	ENG_EV_DONE,		/* status: why it ended */
+};
+
+enum eng_stop {
+	ENG_STOP_EOG = 1,	/* the model ended its turn */
+	ENG_STOP_LENGTH,	/* max_tokens reached */
+	ENG_STOP_CTX,		/* the context is full */
+	ENG_STOP_CANCEL,	/* eng_gen_cancel() */
+	ENG_STOP_ERROR,
+};
+
+struct eng_event {
+	enum eng_event_kind kind;
+	size_t		 done, total;	/* PROGRESS */
+	const char	*text;		/* TEXT: valid until the next eng_gen_next */
+	size_t		 len;
+	enum eng_stop	 stop;		/* DONE */
+	uint32_t	 n_prompt, n_gen;
+	double		 prompt_ms, gen_ms;
+};
+
+/*
+ * Start generating on a worker thread: prefill `prompt` (n tokens) after
+ * whatever the session already holds, then sample until the end of the
+ * turn, max_tokens or the context limit.  The session must not be used
+ * by the caller until eng_gen_free().
+ */
+int	 eng_gen_start(struct eng_session *, const int32_t *prompt, size_t n,
+	    const struct eng_sample_params *, struct eng_gen **out, char **cause);
+/* A descriptor that becomes readable when events are waiting (for poll). */
+int	 eng_gen_fd(const struct eng_gen *);
+/*
+ * Next event without blocking (wait = false: returns 0 if none) or
+ * blocking.  Returns 1 with *ev filled, 0 if none, and after ENG_EV_DONE
+ * keeps returning 0.
+ */
+int	 eng_gen_next(struct eng_gen *, struct eng_event *ev, bool wait);
+/* Ask it to stop; takes effect within one token (or one prefill chunk). */
+void	 eng_gen_cancel(struct eng_gen *);
+/* Cancel if running, join the thread, free. */
+void	 eng_gen_free(struct eng_gen *);
+
 #endif

@@ -1,0 +1,57 @@
+/*
+ * chat.h - chat templates, internal to engine/.
+ *
+ * The family is recognised from tokenizer.chat_template (a Jinja text we do
+ * not execute: we match it, like llama.cpp's built-in formatters).  The
+ * rendering is a list of segments so that only template text is ever
+ * parsed for special tokens; message contents never are.
+ */
+#ifndef TRIAGE_ENGINE_CHAT_H
+#define TRIAGE_ENGINE_CHAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum chat_family {
+	CHAT_FALLBACK = 0,	/* unknown template: a plain documented format */
+	CHAT_CHATML,		/* <|im_start|>role\n...<|im_end|>\n (Qwen, SmolLM) */
+	CHAT_LLAMA3,		/* <|start_header_id|>role<|end_header_id|>\n\n...<|eot_id|> */
+	CHAT_LLAMA2,		/* [INST] <<SYS>>...<</SYS>> ... [/INST] */
+	CHAT_MISTRAL,		/* [INST] ... [/INST] (system folded into the first user turn) */
+	CHAT_ZEPHYR,		/* <|system|>\n...</s>\n<|user|>\n... */
+	CHAT_PHI3,		/* <|system|>\n...<|end|>\n<|user|>\n... */
+};
+
+struct chat_msg {
+	const char	*role;		/* "system", "user", "assistant" */
+	const char	*content;
+};
+
+struct chat_seg {
+	size_t		 off;		/* into chat_out.text */
+	size_t		 len;
+	bool		 special;	/* template text: parse special tokens */
+};
+
+struct chat_out {
+	char		*text;		/* the whole rendering, NUL-terminated */
+	size_t		 len;
+	struct chat_seg	*segs;
+	size_t		 nsegs;
+};
+
+/* Family of a template text (NULL or empty: CHAT_FALLBACK). */
+enum chat_family chat_detect(const char *tmpl);
+const char *chat_family_name(enum chat_family);
+
+/*
+ * Render msgs in family f; add_assistant appends the opening of the
+ * assistant's turn.  bos_text is the BOS token text when the family writes
+ * it into the text (NULL: the tokenizer adds BOS).  Returns 0, or -1 with
+ * *cause for out of memory or an unknown role.  Release with chat_out_release.
+ */
+int	 chat_render(enum chat_family f, const struct chat_msg *msgs, size_t n,
+	    bool add_assistant, struct chat_out *out, char **cause);
+void	 chat_out_release(struct chat_out *);
+
+#endif

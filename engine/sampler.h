@@ -1,0 +1,35 @@
+/*
+ * sampler.h - choosing the next token from logits, internal to engine/.
+ * Deterministic for a given seed (its own PRNG, no rand()).
+ */
+#ifndef TRIAGE_ENGINE_SAMPLER_H
+#define TRIAGE_ENGINE_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sampler_params {
+	float		 temp;		/* <= 0: greedy (ties -> lowest id) */
+	int		 top_k;		/* <= 0: off */
+	float		 top_p;		/* >= 1: off */
+	float		 min_p;		/* <= 0: off */
+	float		 repeat_penalty;	/* 1: off */
+	int		 repeat_last_n;	/* how many recent tokens it looks at */
+	uint64_t	 seed;
+};
+
+struct sampler;
+
+/* Scratch for n_vocab candidates is allocated here, once. NULL on ENOMEM. */
+struct sampler *sampler_new(const struct sampler_params *, size_t n_vocab);
+void	 sampler_free(struct sampler *);
+/*
+ * Pick a token.  logits (n_vocab) are read, not kept; hist/nhist are the
+ * tokens so far (for the repetition penalty).  Order (llama.cpp's default
+ * chain): repetition penalty, then greedy, or top-k, top-p, min-p,
+ * temperature, draw.
+ */
+int32_t	 sampler_sample(struct sampler *, const float *logits,
+	    const int32_t *hist, size_t nhist);
+
+#endif
