@@ -169,7 +169,9 @@ enum eng_stop {
 struct eng_event {
 	enum eng_event_kind kind;
 	size_t		 done, total;	/* PROGRESS */
-	const char	*text;		/* TEXT: valid until the next eng_gen_next */
+	const char	*text;		/* TEXT: the text; DONE: a reason ("" or
+					 * e.g. "the context is full").  Valid
+					 * until the next eng_gen_next. */
 	size_t		 len;
 	enum eng_stop	 stop;		/* DONE */
 	uint32_t	 n_prompt, n_gen;

@@ -1,0 +1,580 @@
+/*
+ * model.c - open a GGUF model: the architecture table, hparams, tensor
+ * binding with shape checks, the memory estimate, and model info.
+ *
+ * Nothing here trusts the file: every hparam is range-checked, every
+ * tensor's type and shape is compared with what the hparams imply before
+ * the forward pass may index into it.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chat.h"
+#include "gguf.h"
+#include "model.h"
+#include "quant.h"
+#include "vocab.h"
+
+/*
+ * The architectures we run.  Adding a family that differs only in these
+ * switches (say, another llama variant) is a new row; phi3 or gemma need
+ * a row plus their few extra tensors in bind_layer().
+ */
+static const struct arch arches[] = {
+	{ "llama", ROPE_NORM, false, false, 1e-5f },
+	{ "qwen2", ROPE_NEOX, true,  false, 1e-6f },
+	{ "qwen3", ROPE_NEOX, false, true,  1e-6f },
+};
+
+/* Physical memory share a model may use when the caller gives no limit. */
+#define MEM_LIMIT_PERCENT	80
+#define DEFAULT_CTX		4096
+
+static int
+fail(char **cause, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cause != NULL) {
+		va_start(ap, fmt);
+		if (vasprintf(cause, fmt, ap) < 0)
+			*cause = NULL;
+		va_end(ap);
+	}
+	return code;
+}
+
+static const struct arch *
+arch_find(const char *name, size_t n)
+{
+	for (size_t i = 0; i < sizeof arches / sizeof arches[0]; i++)
+		if (strlen(arches[i].name) == n &&
+		    memcmp(arches[i].name, name, n) == 0)
+			return &arches[i];
+	return NULL;
+}
+
+/* "{arch}.suffix" as a key. */
+static const char *
+akey(char *buf, size_t cap, const struct arch *a, const char *suffix)
+{
+	snprintf(buf, cap, "%s.%s", a->name, suffix);
+	return buf;
+}
+
+static int
+get_u32(const struct gguf *g, const struct arch *a, const char *suffix,
+    bool required, uint32_t def, uint32_t min, uint32_t max, uint32_t *v,
+    char **cause)
+{
+	char key[96];
+
+	akey(key, sizeof key, a, suffix);
+	if (gguf_find(g, key) < 0) {
+		if (required)
+			return fail(cause, ENG_EFORMAT, "missing metadata key %s", key);
+		*v = def;
+		return 0;
+	}
+	if (gguf_get_u32(g, key, v) != 0)
+		return fail(cause, ENG_EFORMAT, "%s: not an unsigned integer", key);
+	if (*v < min || *v > max)
+		return fail(cause, ENG_EFORMAT, "%s: %" PRIu32 " is outside %" PRIu32
+		    "..%" PRIu32, key, *v, min, max);
+	return 0;
+}
+
+static int
+get_f32(const struct gguf *g, const struct arch *a, const char *suffix,
+    float def, float *v, char **cause)
+{
+	char key[96];
+
+	akey(key, sizeof key, a, suffix);
+	if (gguf_find(g, key) < 0) {
+		*v = def;
+		return 0;
+	}
+	if (gguf_get_f32(g, key, v) != 0)
+		return fail(cause, ENG_EFORMAT, "%s: not a float", key);
+	if (!(*v > 0) || *v > 1e30f)	/* also rejects NaN */
+		return fail(cause, ENG_EFORMAT, "%s: %g is not a usable value",
+		    key, (double)*v);
+	return 0;
+}
+
+static int
+load_hparams(struct eng_model *m, char **cause)
+{
+	const struct gguf *g = m->g;
+	const struct arch *a = m->arch;
+	struct hparams *hp = &m->hp;
+	uint32_t kl, vl;
+	int rc;
+
+	if ((rc = get_u32(g, a, "embedding_length", true, 0, 1, MODEL_MAX_EMBD,
+	    &hp->n_embd, cause)) ||
+	    (rc = get_u32(g, a, "feed_forward_length", true, 0, 1, 1u << 20,
+	    &hp->n_ff, cause)) ||
+	    (rc = get_u32(g, a, "block_count", true, 0, 1, MODEL_MAX_LAYERS,
+	    &hp->n_layer, cause)) ||
+	    (rc = get_u32(g, a, "attention.head_count", true, 0, 1,
+	    MODEL_MAX_HEADS, &hp->n_head, cause)) ||
+	    (rc = get_u32(g, a, "attention.head_count_kv", false, hp->n_head, 1,
+	    MODEL_MAX_HEADS, &hp->n_head_kv, cause)) ||
+	    (rc = get_u32(g, a, "context_length", true, 0, 1, MODEL_MAX_CTX,
+	    &hp->n_ctx_train, cause)))
+		return rc;
+	if (hp->n_head % hp->n_head_kv != 0)
+		return fail(cause, ENG_EFORMAT, "%s.attention.head_count %" PRIu32
+		    " is not a multiple of head_count_kv %" PRIu32, a->name,
+		    hp->n_head, hp->n_head_kv);
+	if (hp->n_embd % hp->n_head != 0 &&
+	    gguf_find(g, akey((char[96]){0}, 96, a, "attention.key_length")) < 0)
+		return fail(cause, ENG_EFORMAT, "%s.embedding_length %" PRIu32
+		    " is not a multiple of head_count %" PRIu32, a->name,
+		    hp->n_embd, hp->n_head);
+	if ((rc = get_u32(g, a, "attention.key_length", false,
+	    hp->n_embd / hp->n_head, 2, MODEL_MAX_HEAD_DIM, &kl, cause)) ||
+	    (rc = get_u32(g, a, "attention.value_length", false, kl, 2,
+	    MODEL_MAX_HEAD_DIM, &vl, cause)))
+		return rc;
+	if (kl != vl || kl % 2 != 0)
+		return fail(cause, ENG_EUNSUPPORTED, "%s.attention.key_length %"
+		    PRIu32 " and value_length %" PRIu32 " must be equal and even",
+		    a->name, kl, vl);
+	hp->head_dim = kl;
+	if ((rc = get_u32(g, a, "rope.dimension_count", false, kl, 2, kl,
+	    &hp->n_rot, cause)))
+		return rc;
+	if (hp->n_rot % 2 != 0)
+		return fail(cause, ENG_EFORMAT, "%s.rope.dimension_count %" PRIu32
+		    " is odd", a->name, hp->n_rot);
+	if ((rc = get_f32(g, a, "attention.layer_norm_rms_epsilon", a->rms_eps,
+	    &hp->rms_eps, cause)) ||
+	    (rc = get_f32(g, a, "rope.freq_base", 10000.0f, &hp->rope_base,
+	    cause)))
+		return rc;
+
+	/* Rope scaling: none, or linear; llama3-style scaling comes as the
+	 * rope_freqs tensor.  Others (yarn, longrope) change every angle, and
+	 * guessing would give plausible but wrong text: refuse. */
+	hp->rope_scale = 1.0f;
+	{
+		char key[96];
+		struct gguf_str s;
+		float f;
+
+		akey(key, sizeof key, a, "rope.scaling.type");
+		if (gguf_get_str(g, key, &s) == 0 && !(s.n == 4 &&
+		    memcmp(s.p, "none", 4) == 0)) {
+			if (!(s.n == 6 && memcmp(s.p, "linear", 6) == 0))
+				return fail(cause, ENG_EUNSUPPORTED,
+				    "%s: rope scaling \"%.*s\" is not supported "
+				    "(none and linear are)", key, (int)(s.n > 32 ? 32 : s.n), s.p);
+			if (get_f32(g, a, "rope.scaling.factor", 1.0f, &f, cause))
+				return ENG_EFORMAT;
+			hp->rope_scale = 1.0f / f;
+		}
+	}
+	return 0;
+}
+
+/* Bind one tensor, checking its type and shape: (ne0) or (ne0, ne1). */
+static int
+bind(struct eng_model *m, struct wt *w, const char *name, uint64_t ne0,
+    uint64_t ne1, bool required, bool f32_only, char **cause)
+{
+	const struct gguf_tensor *t = gguf_tensor_find(m->g, name);
+	const struct qtype_info *ti;
+
+	memset(w, 0, sizeof *w);
+	if (t == NULL) {
+		if (required)
+			return fail(cause, ENG_EFORMAT, "tensor '%s' is missing", name);
+		return 0;
+	}
+	ti = quant_info(t->type);
+	if (ti == NULL || !ti->supported)
+		return fail(cause, ENG_EUNSUPPORTED, "tensor '%s' has type %s, "
+		    "which triage cannot compute with (it supports F32 F16 BF16 "
+		    "Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K)", name,
+		    ti ? ti->name : "unknown");
+	if (f32_only && t->type != QT_F32)
+		return fail(cause, ENG_EUNSUPPORTED, "tensor '%s' has type %s; "
+		    "norms and biases must be F32", name, ti->name);
+	if ((uint64_t)t->ne[0] != ne0 || (uint64_t)t->ne[1] != ne1 ||
+	    t->ne[2] != 1 || t->ne[3] != 1)
+		return fail(cause, ENG_EFORMAT, "tensor '%s' has shape (%" PRId64
+		    ", %" PRId64 ", %" PRId64 "), expected (%" PRIu64 ", %" PRIu64
+		    ")", name, t->ne[0], t->ne[1], t->ne[2], ne0, ne1);
+	w->data = t->data;
+	w->type = t->type;
+	w->ne0 = ne0;
+	w->ne1 = ne1;
+	w->row_bytes = ne1 ? t->nbytes / ne1 : 0;
+	return 0;
+}
+
+static int
+bind_tensors(struct eng_model *m, char **cause)
+{
+	const struct hparams *hp = &m->hp;
+	uint64_t qd = (uint64_t)hp->n_head * hp->head_dim;
+	uint64_t kvd = (uint64_t)hp->n_head_kv * hp->head_dim;
+	char name[GGUF_MAX_NAME];
+	int rc;
+
+	if ((rc = bind(m, &m->tok_embd, "token_embd.weight", hp->n_embd,
+	    hp->n_vocab, true, false, cause)) ||
+	    (rc = bind(m, &m->out_norm, "output_norm.weight", hp->n_embd, 1,
+	    true, true, cause)) ||
+	    (rc = bind(m, &m->output, "output.weight", hp->n_embd, hp->n_vocab,
+	    false, false, cause)))
+		return rc;
+	if (m->output.data == NULL)	/* tied embeddings */
+		m->output = m->tok_embd;
+	{
+		struct wt rf;
+
+		if ((rc = bind(m, &rf, "rope_freqs.weight", hp->n_rot / 2, 1,
+		    false, true, cause)))
+			return rc;
+		m->rope_freqs = rf.data;
+		for (uint32_t i = 0; m->rope_freqs && i < hp->n_rot / 2; i++)
+			if (!(m->rope_freqs[i] > 0) || m->rope_freqs[i] > 1e30f)
+				return fail(cause, ENG_EFORMAT, "tensor "
+				    "'rope_freqs.weight': element %" PRIu32
+				    " is not a positive number", i);
+	}
+	m->layers = calloc(hp->n_layer, sizeof *m->layers);
+	if (m->layers == NULL)
+		return fail(cause, ENG_ENOMEM, "out of memory");
+	for (uint32_t i = 0; i < hp->n_layer; i++) {
+		struct layer *l = &m->layers[i];
+		const struct arch *a = m->arch;
+#define B(field, suffix, n0, n1, req, f32) \
+		snprintf(name, sizeof name, "blk.%" PRIu32 ".%s", i, suffix); \
+		if ((rc = bind(m, &l->field, name, n0, n1, req, f32, cause))) \
+			return rc;
+		B(attn_norm, "attn_norm.weight", hp->n_embd, 1, true, true);
+		B(wq, "attn_q.weight", hp->n_embd, qd, true, false);
+		B(wk, "attn_k.weight", hp->n_embd, kvd, true, false);
+		B(wv, "attn_v.weight", hp->n_embd, kvd, true, false);
+		B(wo, "attn_output.weight", qd, hp->n_embd, true, false);
+		B(bq, "attn_q.bias", qd, 1, a->qkv_bias, true);
+		B(bk, "attn_k.bias", kvd, 1, a->qkv_bias, true);
+		B(bv, "attn_v.bias", kvd, 1, a->qkv_bias, true);
+		B(q_norm, "attn_q_norm.weight", hp->head_dim, 1, a->qk_norm, true);
+		B(k_norm, "attn_k_norm.weight", hp->head_dim, 1, a->qk_norm, true);
+		B(ffn_norm, "ffn_norm.weight", hp->n_embd, 1, true, true);
+		B(w_gate, "ffn_gate.weight", hp->n_embd, hp->n_ff, true, false);
+		B(w_up, "ffn_up.weight", hp->n_embd, hp->n_ff, true, false);
+		B(w_down, "ffn_down.weight", hp->n_ff, hp->n_embd, true, false);
+#undef B
+	}
+	return 0;
+}
+
+uint64_t
+model_kv_bytes(const struct eng_model *m, uint32_t n_ctx)
+{
+	/* K and V, f16, per layer and position */
+	return 2ull * 2 * m->hp.n_layer * (uint64_t)n_ctx * m->hp.n_head_kv *
+	    m->hp.head_dim;
+}
+
+uint64_t
+model_scratch_bytes(const struct eng_model *m, uint32_t nb)
+{
+	const struct hparams *hp = &m->hp;
+	uint64_t qd = (uint64_t)hp->n_head * hp->head_dim;
+	uint64_t kvd = (uint64_t)hp->n_head_kv * hp->head_dim;
+	uint64_t widest = hp->n_ff > qd ? hp->n_ff : qd;
+	uint64_t f = 0;
+
+	if (widest < hp->n_embd)
+		widest = hp->n_embd;
+	f += 2ull * nb * hp->n_embd;		/* x, xb */
+	f += (uint64_t)nb * (qd + 2 * kvd + qd);	/* q, k, v, attention out */
+	f += 2ull * nb * hp->n_ff;		/* gate, up */
+	f += (uint64_t)hp->n_head * m->n_ctx;	/* scores, per head */
+	f += (uint64_t)hp->n_vocab;		/* last logits */
+	/* kern scratch for activations: about one byte per element + scales */
+	return f * 4 + 2ull * nb * (widest + 64);
+}
+
+/* Name for general.file_type, as llama.cpp's llama_model_ftype_name. */
+static const char *
+ftype_name(uint32_t ft)
+{
+	static const char *names[] = {
+		[0] = "F32", [1] = "F16", [2] = "Q4_0", [3] = "Q4_1",
+		[7] = "Q8_0", [8] = "Q5_0", [9] = "Q5_1", [10] = "Q2_K",
+		[11] = "Q3_K_S", [12] = "Q3_K_M", [13] = "Q3_K_L",
+		[14] = "Q4_K_S", [15] = "Q4_K_M", [16] = "Q5_K_S",
+		[17] = "Q5_K_M", [18] = "Q6_K", [32] = "BF16",
+	};
+	if (ft < sizeof names / sizeof names[0] && names[ft] != NULL)
+		return names[ft];
+	return NULL;
+}
+
+static uint64_t
+phys_mem(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+
+	if (pages <= 0 || psz <= 0)
+		return 0;
+	return (uint64_t)pages * (uint64_t)psz;
+}
+
+static void
+strlcpy_n(char *dst, size_t cap, const char *src, size_t n)
+{
+	size_t i, j = 0;
+
+	/* metadata is untrusted text: keep printable ASCII and UTF-8 bytes */
+	for (i = 0; i < n && j + 1 < cap; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[j++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	dst[j] = '\0';
+}
+
+static void
+fill_info(struct eng_model *m)
+{
+	struct eng_info *in = &m->info;
+	const struct gguf *g = m->g;
+	struct gguf_str s;
+	uint32_t ft;
+	uint64_t best = 0;
+
+	if (gguf_get_str(g, "general.architecture", &s) == 0)
+		strlcpy_n(in->arch, sizeof in->arch, s.p, s.n);
+	if (gguf_get_str(g, "general.name", &s) == 0)
+		strlcpy_n(in->name, sizeof in->name, s.p, s.n);
+	if (gguf_get_str(g, "general.license", &s) == 0)
+		strlcpy_n(in->license, sizeof in->license, s.p, s.n);
+	in->file_bytes = gguf_file_size(g);
+	for (uint64_t i = 0; i < gguf_n_tensors(g); i++) {
+		const struct gguf_tensor *t = gguf_tensor(g, i);
+
+		in->n_params += t->nelem;
+		if (t->type < 40) {
+			in->type_count[t->type]++;
+			in->type_bytes[t->type] += t->nbytes;
+		}
+		in->mem_weights += t->nbytes;
+	}
+	if (gguf_get_u32(g, "general.file_type", &ft) == 0 && ftype_name(ft))
+		snprintf(in->ftype, sizeof in->ftype, "%s", ftype_name(ft));
+	else
+		for (uint32_t t = 0; t < 40; t++)
+			if (in->type_bytes[t] > best && quant_info(t)) {
+				best = in->type_bytes[t];
+				snprintf(in->ftype, sizeof in->ftype, "mostly %s",
+				    quant_info(t)->name);
+			}
+	if (m->vocab != NULL) {
+		in->n_vocab = vocab_size(m->vocab);
+		snprintf(in->vocab_kind, sizeof in->vocab_kind, "%s",
+		    vocab_kind(m->vocab) == VOCAB_SPM ? "SentencePiece" : "BPE");
+		snprintf(in->vocab_pre, sizeof in->vocab_pre, "%s",
+		    vocab_pre(m->vocab));
+	}
+	snprintf(in->chat_family, sizeof in->chat_family, "%s",
+	    chat_family_name((enum chat_family)m->chat_family));
+	if (m->arch != NULL) {
+		in->n_layer = m->hp.n_layer;
+		in->n_embd = m->hp.n_embd;
+		in->n_ff = m->hp.n_ff;
+		in->n_head = m->hp.n_head;
+		in->n_head_kv = m->hp.n_head_kv;
+		in->head_dim = m->hp.head_dim;
+		in->n_ctx_train = m->hp.n_ctx_train;
+		in->n_ctx = m->n_ctx;
+		in->rope_base = m->hp.rope_base;
+		in->mem_kv = model_kv_bytes(m, m->n_ctx);
+		in->mem_scratch = model_scratch_bytes(m, MODEL_CHUNK);
+	}
+}
+
+int
+eng_model_open(const char *path, const struct eng_load_opts *opts,
+    struct eng_model **out, char **cause)
+{
+	struct eng_load_opts o = { 0 };
+	struct eng_model *m = NULL;
+	struct gguf_str s;
+	char *why = NULL;
+	int rc;
+
+	if (opts != NULL)
+		o = *opts;
+	if (cause != NULL)
+		*cause = NULL;
+	if ((m = calloc(1, sizeof *m)) == NULL || (m->path = strdup(path)) == NULL) {
+		rc = fail(&why, ENG_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (gguf_open(path, NULL, &m->g, &why) != 0) {
+		rc = errno == ENOMEM ? ENG_ENOMEM : ENG_EFORMAT;
+		if (why == NULL)
+			why = strdup("cannot read the file");
+		goto out;
+	}
+	if ((rc = vocab_load(m->g, &m->vocab, &why)) != 0) {
+		rc = ENG_EFORMAT;
+		goto out;
+	}
+	{
+		struct gguf_str t;
+		char *tmpl = NULL;
+
+		if (gguf_get_str(m->g, "tokenizer.chat_template", &t) == 0 &&
+		    (tmpl = strndup(t.p, t.n)) == NULL) {
+			rc = fail(&why, ENG_ENOMEM, "out of memory");
+			goto out;
+		}
+		m->chat_family = chat_detect(tmpl);
+		free(tmpl);
+	}
+	if (model_specials_build(m) != 0) {
+		rc = fail(&why, ENG_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (gguf_get_str(m->g, "general.architecture", &s) != 0) {
+		rc = fail(&why, ENG_EFORMAT, "missing metadata key general.architecture");
+		goto out;
+	}
+	m->vocab_only = o.vocab_only;
+	if ((m->arch = arch_find(s.p, s.n)) == NULL) {
+		if (o.vocab_only)
+			goto info;	/* tokenizer only: any architecture */
+		rc = fail(&why, ENG_EUNSUPPORTED, "architecture \"%.*s\" is not "
+		    "supported (llama, qwen2 and qwen3 are)",
+		    (int)(s.n > 32 ? 32 : s.n), s.p);
+		goto out;
+	}
+	if ((rc = load_hparams(m, &why)) != 0)
+		goto out;
+	m->hp.n_vocab = vocab_size(m->vocab);
+	m->n_ctx = o.n_ctx ? o.n_ctx : DEFAULT_CTX;
+	if (m->n_ctx > m->hp.n_ctx_train)
+		m->n_ctx = m->hp.n_ctx_train;
+	m->n_threads = o.n_threads > 0 ? o.n_threads :
+	    (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (m->n_threads < 1)
+		m->n_threads = 1;
+	if (!o.vocab_only && (rc = bind_tensors(m, &why)) != 0)
+		goto out;
+info:
+	fill_info(m);
+	if (!o.vocab_only && m->arch != NULL) {
+		uint64_t limit = o.mem_limit ? o.mem_limit :
+		    phys_mem() / 100 * MEM_LIMIT_PERCENT;
+		uint64_t need = m->info.mem_weights + m->info.mem_kv +
+		    m->info.mem_scratch;
+
+		if (limit != 0 && need > limit) {
+			rc = fail(&why, ENG_ETOOBIG, "needs %.1f MiB (weights %.1f, "
+			    "KV cache %.1f at %" PRIu32 " tokens, scratch %.1f), "
+			    "over the limit of %.1f MiB", need / 1048576.0,
+			    m->info.mem_weights / 1048576.0,
+			    m->info.mem_kv / 1048576.0, m->n_ctx,
+			    m->info.mem_scratch / 1048576.0, limit / 1048576.0);
+			goto out;
+		}
+	}
+	*out = m;	/* transferred */
+	m = NULL;
+	rc = 0;
+out:
+	if (rc != 0 && cause != NULL) {
+		/* one line naming the file and the problem */
+		if (asprintf(cause, "%s: %s", path, why ? why : "error") < 0)
+			*cause = NULL;
+	}
+	free(why);
+	eng_model_free(m);
+	return rc;
+}
+
+void
+eng_model_free(struct eng_model *m)
+{
+	if (m == NULL)
+		return;
+	free(m->layers);
+	free(m->specials);
+	vocab_free(m->vocab);
+	gguf_free(m->g);
+	free(m->path);
+	free(m);
+}
+
+const struct eng_info *
+eng_model_info(const struct eng_model *m)
+{
+	return &m->info;
+}
+
+const char *
+eng_type_name(uint32_t type)
+{
+	const struct qtype_info *ti = quant_info(type);
+
+	return ti ? ti->name : NULL;
+}
+
+void
+eng_model_each_kv(const struct eng_model *m,
+    void (*fn)(void *arg, const char *key, const char *value), void *arg)
+{
+	const struct gguf *g = m->g;
+	char key[256], val[256];
+
+	for (uint64_t i = 0; i < gguf_n_kv(g); i++) {
+		struct gguf_str k = gguf_key(g, i);
+		enum gguf_vtype t = gguf_type(g, i);
+		double d;
+
+		strlcpy_n(key, sizeof key, k.p, k.n);
+		if (t == GGUF_STR) {
+			struct gguf_str s;
+
+			if (gguf_get_str(g, key, &s) != 0)
+				continue;
+			strlcpy_n(val, 81, s.p, s.n);
+			if (s.n > 80)
+				snprintf(val + 80, sizeof val - 80, "... (%" PRIu64
+				    " bytes)", s.n);
+		} else if (t == GGUF_ARR) {
+			enum gguf_vtype et;
+			uint64_t cnt;
+			int64_t idx;
+
+			if (gguf_get_arr(g, key, &et, &cnt, &idx) != 0)
+				continue;
+			snprintf(val, sizeof val, "[%s x %" PRIu64 "]",
+			    gguf_vtype_name(et), cnt);
+		} else if (gguf_scalar_f64(g, i, &d) == 0) {
+			if (t == GGUF_F32 || t == GGUF_F64)
+				snprintf(val, sizeof val, "%g", d);
+			else if (t == GGUF_BOOL)
+				snprintf(val, sizeof val, "%s", d != 0 ? "true" : "false");
+			else
+				snprintf(val, sizeof val, "%.0f", d);
+		} else
+			continue;
+		fn(arg, key, val);
+	}
+}

@@ -1,0 +1,99 @@
+/*
+ * model.h - a loaded model: architecture, hparams and bound tensors.
+ * Internal to engine/ (model.c loads, forward.c computes, gen.c streams).
+ */
+#ifndef TRIAGE_ENGINE_MODEL_H
+#define TRIAGE_ENGINE_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+struct gguf;
+struct gguf_tensor;
+struct vocab;
+
+/* Limits on hparams: anything past these is a broken or hostile file. */
+#define MODEL_MAX_LAYERS	512
+#define MODEL_MAX_EMBD		65536
+#define MODEL_MAX_HEADS		1024
+#define MODEL_MAX_HEAD_DIM	1024
+#define MODEL_MAX_CTX		(1u << 20)
+#define MODEL_MAX_VOCAB		(1u << 22)
+
+enum rope_style { ROPE_NORM, ROPE_NEOX };
+
+/* One row of the architecture table: what differs between families. */
+struct arch {
+	const char	*name;		/* general.architecture */
+	enum rope_style	 rope;
+	bool		 qkv_bias;	/* qwen2: blk.N.attn_{q,k,v}.bias */
+	bool		 qk_norm;	/* qwen3: per-head RMSNorm of Q and K */
+	float		 rms_eps;	/* default when the key is absent */
+};
+
+/* A weight: a tensor in the mapping.  ne0 is the input dimension. */
+struct wt {
+	const void	*data;
+	uint32_t	 type;
+	uint64_t	 ne0, ne1;
+	uint64_t	 row_bytes;
+};
+
+struct layer {
+	struct wt	 attn_norm;	/* (n_embd) F32 */
+	struct wt	 wq;		/* (n_embd, n_head*hd) */
+	struct wt	 wk;		/* (n_embd, n_head_kv*hd) */
+	struct wt	 wv;		/* (n_embd, n_head_kv*hd) */
+	struct wt	 wo;		/* (n_head*hd, n_embd) */
+	struct wt	 bq, bk, bv;	/* qwen2 biases, F32, or data NULL */
+	struct wt	 q_norm, k_norm;	/* qwen3 (hd) F32, or data NULL */
+	struct wt	 ffn_norm;	/* (n_embd) F32 */
+	struct wt	 w_gate;	/* (n_embd, n_ff) */
+	struct wt	 w_up;		/* (n_embd, n_ff) */
+	struct wt	 w_down;	/* (n_ff, n_embd) */
+};
+
+struct hparams {
+	uint32_t	 n_vocab, n_embd, n_ff, n_layer;
+	uint32_t	 n_head, n_head_kv, head_dim;	/* head_dim: key_length */
+	uint32_t	 n_rot;		/* rope.dimension_count (<= head_dim) */
+	uint32_t	 n_ctx_train;
+	float		 rms_eps;
+	float		 rope_base;
+	float		 rope_scale;	/* linear: positions are multiplied by it */
+};
+
+struct eng_model {
+	char		*path;
+	struct gguf	*g;
+	struct vocab	*vocab;
+	const struct arch *arch;
+	struct hparams	 hp;
+	struct layer	*layers;	/* n_layer */
+	struct wt	 tok_embd;	/* (n_embd, n_vocab) */
+	struct wt	 out_norm;	/* (n_embd) */
+	struct wt	 output;	/* (n_embd, n_vocab); = tok_embd when tied */
+	const float	*rope_freqs;	/* (n_rot/2) divisors, or NULL */
+	int		 chat_family;	/* enum chat_family */
+	int32_t		*specials;	/* control/user-defined ids, longest text first */
+	size_t		 n_specials;
+	uint32_t	 n_ctx;		/* context this load uses */
+	int		 n_threads;
+	bool		 vocab_only;
+	struct eng_info	 info;
+};
+
+/* prompt.c: list the special tokens of m->vocab (m->specials). */
+int	 model_specials_build(struct eng_model *);
+
+/* Bytes of scratch a session needs for chunks of `nb` tokens. */
+uint64_t model_scratch_bytes(const struct eng_model *, uint32_t nb);
+/* Bytes of the KV cache for n_ctx positions. */
+uint64_t model_kv_bytes(const struct eng_model *, uint32_t n_ctx);
+
+/* Tokens a session feeds through the network at once during prefill. */
+#define MODEL_CHUNK 32
+
+#endif
