@@ -10,7 +10,7 @@ DATADIR  = $(PREFIX)/share/triage
 
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS     = jansson libpcre2-8 libarchive
+PKGS     = jansson libpcre2-8 libarchive libgcrypt
 TEST_PKGS = cmocka
 SYSLIBS  = -lm -pthread
 

@@ -5,6 +5,8 @@
  *   paths.c         XDG data and config locations, shipped data directory
  *   cmd-analyze.c   `triage analyze`: cards as text or JSON
  *   cmd-playbook.c  `triage playbook lint|list`
+ *   cmd-model.c     `triage model info`: describe a GGUF model
+ *   cmd-ask.c       `triage ask`: stream an answer from the local model
  *   config.c        $XDG_CONFIG_HOME/triage/config defaults
  *   out.c           colour and terminal-safe text output
  */
@@ -26,6 +28,8 @@
 
 int	 cmd_analyze(int argc, char **argv);
 int	 cmd_playbook(int argc, char **argv);
+int	 cmd_model(int argc, char **argv);
+int	 cmd_ask(int argc, char **argv);
 
 /* paths.c: each returns a new string (caller frees) or NULL. */
 char	*path_shipped_playbooks(void);
