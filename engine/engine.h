@@ -35,6 +35,7 @@ enum {
 	ENG_EINVAL = -6,	/* bad argument */
 	ENG_ECTX = -7,		/* the context is full */
 	ENG_ECANCEL = -8,	/* stopped by eng_gen_cancel or a callback */
+	ENG_ENAN = -9,		/* the logits are not numbers (NaN weights?) */
 };
 
 struct eng_model;

@@ -351,6 +351,11 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 			    s->x + (size_t)(first_out + t) * E,
 			    m->out_norm.data, E, hp->rms_eps);
 		matmul(s, &m->output, s->xb, n_out, out);
+		/* NaN or inf weights poison every later token: stop here with
+		 * a clear status rather than sample garbage */
+		for (size_t i = 0; i < (size_t)n_out * hp->n_vocab; i++)
+			if (!isfinite(out[i]))
+				return ENG_ENAN;
 	}
 	s->pos += nb;
 	return 0;

@@ -156,7 +156,8 @@ worker(void *arg)
 	t1 = now_ms();
 	if (rc != 0) {
 		finish(g, stop_of(rc), 0, t1 - t0, 0, rc == ENG_ECTX ?
-		    "the prompt does not fit in the context" : NULL);
+		    "the prompt does not fit in the context" : rc == ENG_ENAN ?
+		    "the model computed NaN (are its weights broken?)" : NULL);
 		return NULL;
 	}
 	for (;;) {
@@ -205,7 +206,8 @@ worker(void *arg)
 	n = detok_flush(&dt, text, sizeof text);
 	post_text(g, text, n);
 	finish(g, rc == 1 ? ENG_STOP_LENGTH : stop_of(rc), n_gen, t1 - t0,
-	    t2 - t1, rc == ENG_ECTX ? "the context is full" : NULL);
+	    t2 - t1, rc == ENG_ECTX ? "the context is full" : rc == ENG_ENAN ?
+	    "the model computed NaN (are its weights broken?)" : NULL);
 	return NULL;
 }
 

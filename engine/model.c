@@ -211,8 +211,9 @@ bind(struct eng_model *m, struct wt *w, const char *name, uint64_t ne0,
 	if ((uint64_t)t->ne[0] != ne0 || (uint64_t)t->ne[1] != ne1 ||
 	    t->ne[2] != 1 || t->ne[3] != 1)
 		return fail(cause, ENG_EFORMAT, "tensor '%s' has shape (%" PRId64
-		    ", %" PRId64 ", %" PRId64 "), expected (%" PRIu64 ", %" PRIu64
-		    ")", name, t->ne[0], t->ne[1], t->ne[2], ne0, ne1);
+		    ", %" PRId64 "%s), expected (%" PRIu64 ", %" PRIu64 ")", name,
+		    t->ne[0], t->ne[1], t->ne[2] != 1 || t->ne[3] != 1 ? ", ..." : "",
+		    ne0, ne1);
 	w->data = t->data;
 	w->type = t->type;
 	w->ne0 = ne0;
