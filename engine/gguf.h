@@ -15,6 +15,19 @@
  * that remain before it is used; nothing is allocated from a size read out
  * of the file until that size has been bounded by the file length.  The
  * reader never asserts or aborts on file content.
+ *
+ * Policies (details and reasons at the top of gguf.c):
+ *   - versions 2 and 3 only; a byte-swapped version is reported as such.
+ *   - keys: non-empty, no NUL, unique; not required to be UTF-8.
+ *   - arrays nest up to lim->max_depth levels (a plain array is level 1).
+ *   - general.alignment, if present: u32, a power of two <= 1 MiB.
+ *   - tensor names: 1..63 bytes of UTF-8 without NUL, unique; n_dims 1..4;
+ *     dimensions >= 0, and 0 means an empty tensor of 0 bytes; the type
+ *     must be one quant_info() knows (the loader decides what it runs).
+ *   - the data section may be absent when there are no tensors (vocab-only
+ *     files); bytes after the last tensor are allowed and ignored.
+ * Messages name the place: "header: ...", "kv 3 'key': ...",
+ * "tensor 'name': ...", "data: ..."; file bytes in them are escaped (\xHH).
  */
 #ifndef TRIAGE_ENGINE_GGUF_H
 #define TRIAGE_ENGINE_GGUF_H
@@ -66,8 +79,12 @@ struct gguf;
  * Open and validate `path` with mmap (read-only, private).  On success *out
  * owns the mapping; free it with gguf_free().  On failure returns -1 and
  * *cause (if given) is a malloc'd one-line sentence naming the field, e.g.
- * "tensor 'blk.0.attn_q.weight': data ends past the end of the file".
- * `lim` NULL means gguf_limits_default.
+ * "tensor 'blk.0.attn_q.weight': data ends past the end of the file";
+ * the file name is not in it (the caller adds it).  Directories, devices,
+ * FIFOs and empty files are refused before mapping.  `lim` NULL means
+ * gguf_limits_default; max_depth is capped at 64 and max_kv/max_tensors
+ * at 2^30 whatever the caller asks.  The file must not shrink while it
+ * is open (reading a truncated mapping raises SIGBUS).
  */
 int	 gguf_open(const char *path, const struct gguf_limits *lim,
 	    struct gguf **out, char **cause);
@@ -86,6 +103,8 @@ const void *gguf_base(const struct gguf *);	/* start of the file bytes */
 uint64_t gguf_n_kv(const struct gguf *);
 /* Index of `key` or -1.  Lookup is by hash, so 1M keys stay fast. */
 int64_t	 gguf_find(const struct gguf *, const char *key);
+/* Key of pair i ({NULL, 0} if i >= n_kv); type of pair i (not a valid
+ * enum gguf_vtype value if i >= n_kv). */
 struct gguf_str gguf_key(const struct gguf *, uint64_t i);
 enum gguf_vtype gguf_type(const struct gguf *, uint64_t i);
 
@@ -97,6 +116,7 @@ enum gguf_vtype gguf_type(const struct gguf *, uint64_t i);
 int	 gguf_get_u32(const struct gguf *, const char *key, uint32_t *v);
 int	 gguf_get_u64(const struct gguf *, const char *key, uint64_t *v);
 int	 gguf_get_f32(const struct gguf *, const char *key, float *v);
+/* Any non-zero byte reads as true. */
 int	 gguf_get_bool(const struct gguf *, const char *key, bool *v);
 int	 gguf_get_str(const struct gguf *, const char *key, struct gguf_str *v);
 /* Scalar value of pair i widened: for display (model info). */
@@ -104,9 +124,11 @@ int	 gguf_scalar_f64(const struct gguf *, uint64_t i, double *v);
 
 /*
  * Arrays.  gguf_get_arr: element type and count of the array under `key`
- * (-1 if missing or not an array).  gguf_arr_data: the raw little-endian
- * elements of a scalar-typed array (NULL for string or nested arrays).
- * gguf_arr_str: element j of a string array, O(1).
+ * (-1 if missing or not an array); any out pointer may be NULL.
+ * gguf_arr_data: the raw little-endian elements of a scalar-typed array
+ * (NULL for string or nested arrays); they may be unaligned, so copy with
+ * memcpy.  gguf_arr_str: element j of a string array, O(1); -1 if i is
+ * not a string array or j >= count.  Pointers stay valid until gguf_free.
  */
 int	 gguf_get_arr(const struct gguf *, const char *key, enum gguf_vtype *elem,
 	    uint64_t *count, int64_t *index);
@@ -117,6 +139,7 @@ int	 gguf_arr_str(const struct gguf *, uint64_t i, uint64_t j,
 /* ---- tensors ------------------------------------------------------------- */
 
 uint64_t gguf_n_tensors(const struct gguf *);
+/* Tensor i or by name; NULL if absent.  Valid until gguf_free(). */
 const struct gguf_tensor *gguf_tensor(const struct gguf *, uint64_t i);
 const struct gguf_tensor *gguf_tensor_find(const struct gguf *, const char *name);
 
