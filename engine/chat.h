@@ -20,6 +20,13 @@ enum chat_family {
 	CHAT_MISTRAL,		/* [INST] ... [/INST] (system folded into the first user turn) */
 	CHAT_ZEPHYR,		/* <|system|>\n...</s>\n<|user|>\n... */
 	CHAT_PHI3,		/* <|system|>\n...<|end|>\n<|user|>\n... */
+	/* Variants the reference runtime tells apart by the template text: */
+	CHAT_LLAMA2_SYS,	/* Llama 2 with <<SYS>>, contents not trimmed */
+	CHAT_LLAMA2_SYS_BOS,	/* ... and <s> before each later [INST] */
+	CHAT_MISTRAL_V1,	/* " [INST] ... [/INST] ...</s>" (Mistral v0.2 and later v1) */
+	CHAT_MISTRAL_V3,	/* "[INST] ...[/INST] ...</s>" (Mistral v0.3) */
+	CHAT_MISTRAL_V3_TEKKEN,	/* "[INST]...[/INST]...</s>" (Mistral Nemo) */
+	CHAT_MISTRAL_V7,	/* [SYSTEM_PROMPT] ... [/SYSTEM_PROMPT][INST] ... */
 };
 
 struct chat_msg {
@@ -46,9 +53,11 @@ const char *chat_family_name(enum chat_family);
 
 /*
  * Render msgs in family f; add_assistant appends the opening of the
- * assistant's turn.  bos_text is the BOS token text when the family writes
- * it into the text (NULL: the tokenizer adds BOS).  Returns 0, or -1 with
- * *cause for out of memory or an unknown role.  Release with chat_out_release.
+ * assistant's turn.  No family writes BOS at the start: the tokenizer adds
+ * it (as the vocabulary's add_bos says).  Returns 0, or -1 with *cause for
+ * out of memory or a malformed conversation (see chat.c: unknown role,
+ * system not first, turns not alternating).  *out is set only on success;
+ * release it with chat_out_release.
  */
 int	 chat_render(enum chat_family f, const struct chat_msg *msgs, size_t n,
 	    bool add_assistant, struct chat_out *out, char **cause);
