@@ -10,7 +10,7 @@ DATADIR  = $(PREFIX)/share/triage
 
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS     = jansson libpcre2-8 libarchive libgcrypt
+PKGS     = jansson libpcre2-8 libarchive libgcrypt gpgme
 TEST_PKGS = cmocka
 SYSLIBS  = -lm -pthread
 
@@ -53,7 +53,7 @@ FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/replay-%)
 MANPAGES = $(wildcard man/*.[1-9])
 
-.PHONY: all run check bench install uninstall clean deps unit cli lint-man lint-playbooks fuzz fuzz-replay
+.PHONY: all run check bench install uninstall clean deps unit cli bundle-cli lint-man lint-playbooks fuzz fuzz-replay
 
 all: triage
 
@@ -139,7 +139,7 @@ run: deps
 
 check: deps
 	@$(MAKE) --no-print-directory $(B)/triage $(TESTS) $(TOOLS) $(FUZZ_REPLAY)
-	@$(MAKE) --no-print-directory unit cli fuzz-replay lint-man lint-playbooks
+	@$(MAKE) --no-print-directory unit cli bundle-cli fuzz-replay lint-man lint-playbooks
 
 # Tests read models and vectors from ../shared beside the clone.
 SHARED  ?= $(abspath $(CURDIR)/../shared)
@@ -155,8 +155,20 @@ fuzz-replay: $(FUZZ_REPLAY)
 	@for r in $(FUZZ_REPLAY); do n=$${r##*/replay-fuzz-}; \
 		$$r tests/fuzz/corpus-$$n || exit 1; done
 
+# The synthetic-model generator must write the same bytes on every machine.
+gen: $(B)/tests/tool-gguf-gen
+	@B=$(B) bash tests/gen.sh
+
 cli: $(B)/triage
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/cli.sh
+
+# Signed bundles and keys end to end, with crash tests (tests/bundle.sh).
+bundle-# The synthetic-model generator must write the same bytes on every machine.
+gen: $(B)/tests/tool-gguf-gen
+	@B=$(B) bash tests/gen.sh
+
+cli: $(B)/triage $(B)/tests/jsonget
+	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/bundle.sh
 
 lint-man:
 	@mandoc -Tlint -W warning $(MANPAGES) && echo "man pages: mandoc -Tlint clean"
@@ -167,6 +179,7 @@ lint-playbooks: $(B)/triage
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/triage $(TOOLS)
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/bench.sh
+	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/bundle-bench.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
@@ -179,7 +192,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/triage $(DESTDIR)$(MANDIR)/man1/triage.1 \
-		$(DESTDIR)$(MANDIR)/man5/triage-playbook.5
+		$(DESTDIR)$(MANDIR)/man5/triage-playbook.5 \
+		$(DESTDIR)$(MANDIR)/man5/triage-bundle.5
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:

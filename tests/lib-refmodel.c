@@ -1,0 +1,626 @@
+/*
+ * lib-refmodel.c - double-precision reference forward pass, see
+ * lib-refmodel.h.  No caching, no threads, no SIMD: every call
+ * dequantizes each weight row once and computes the whole sequence.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gguf.h"
+#include "lib-refmodel.h"
+#include "quant.h"
+
+#define REF_ARCH_MAX	16
+#define REF_KEY_MAX	128
+#define REF_MAX_DIM	(1u << 20)	/* sanity bound on any hparam */
+
+struct ref_layer {
+	const struct gguf_tensor *attn_norm;	/* (n_embd) */
+	const struct gguf_tensor *wq;		/* (n_embd, n_head * hd) */
+	const struct gguf_tensor *wk, *wv;	/* (n_embd, n_kv * hd) */
+	const struct gguf_tensor *bq;		/* (n_head * hd), qwen2 */
+	const struct gguf_tensor *bk, *bv;	/* (n_kv * hd), qwen2 */
+	const struct gguf_tensor *q_norm;	/* (hd), qwen3 */
+	const struct gguf_tensor *k_norm;	/* (hd), qwen3 */
+	const struct gguf_tensor *wo;		/* (n_head * hd, n_embd) */
+	const struct gguf_tensor *ffn_norm;	/* (n_embd) */
+	const struct gguf_tensor *wg, *wu;	/* (n_embd, n_ff) */
+	const struct gguf_tensor *wd;		/* (n_ff, n_embd) */
+};
+
+struct refmodel {
+	struct gguf		*g;
+	struct refmodel_opts	 o;
+	char			 arch[REF_ARCH_MAX];
+	bool			 neox;		/* pairs (i, i + n_rot/2) */
+	uint32_t		 n_embd, n_ff, n_layer, n_head, n_kv, hd;
+	uint32_t		 n_rot, n_vocab;
+	double			 base, eps;
+	double			*freq_div;	/* (n_rot / 2) or 1s */
+	const struct gguf_tensor *tok_embd;	/* (n_embd, n_vocab) */
+	const struct gguf_tensor *out_norm;	/* (n_embd) */
+	/* (n_embd, n_vocab); tok_embd when tied */
+	const struct gguf_tensor *output;
+	struct ref_layer	*l;		/* [n_layer] */
+	float			*row;		/* one dequantized row */
+	size_t			 row_cap;
+};
+
+static int
+fail(char **cause, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (cause == NULL)
+		return -1;
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) < 0)
+		*cause = NULL;
+	va_end(ap);
+	return -1;
+}
+
+/* ==== loading ============================================================= */
+
+static int
+hparam(struct refmodel *m, const char *suffix, uint32_t *v, uint32_t dflt,
+    bool required, char **cause)
+{
+	char	 key[REF_KEY_MAX];
+
+	snprintf(key, sizeof(key), "%s.%s", m->arch, suffix);
+	if (gguf_get_u32(m->g, key, v) == 0) {
+		if (*v == 0 || *v > REF_MAX_DIM)
+			return fail(cause, "%s = %u is out of range", key, *v);
+		return 0;
+	}
+	if (required)
+		return fail(cause, "missing %s", key);
+	*v = dflt;
+	return 0;
+}
+
+/*
+ * Tensor `name` with the given shape (ne1 0 for 1-D), of a type the
+ * reference dequantizer supports.  Optional tensors may be absent (NULL).
+ */
+static int
+want(struct refmodel *m, const char *name, int64_t ne0, int64_t ne1,
+    bool required, const struct gguf_tensor **out, char **cause)
+{
+	const struct gguf_tensor	*t = gguf_tensor_find(m->g, name);
+	const struct qtype_info		*ti;
+
+	*out = NULL;
+	if (t == NULL)
+		return required ? fail(cause, "missing tensor %s", name) : 0;
+	ti = quant_info(t->type);
+	if (ti == NULL || !ti->supported)
+		return fail(cause, "tensor %s: type %u is not supported", name,
+		    t->type);
+	if (t->ne[0] != ne0 || t->ne[1] != (ne1 != 0 ? ne1 : 1) ||
+	    t->ne[2] != 1 || t->ne[3] != 1)
+		return fail(cause, "tensor %s: shape (%lld, %lld, %lld, %lld), "
+		    "expected (%lld, %lld)", name, (long long)t->ne[0],
+		    (long long)t->ne[1], (long long)t->ne[2],
+		    (long long)t->ne[3], (long long)ne0,
+		    (long long)(ne1 != 0 ? ne1 : 1));
+	*out = t;
+	return 0;
+}
+
+static int
+load_layer(struct refmodel *m, uint32_t il, char **cause)
+{
+	struct ref_layer	*L = &m->l[il];
+	char			 n[GGUF_MAX_NAME];
+	int64_t			 e = m->n_embd, q = (int64_t)m->n_head * m->hd;
+	int64_t			 kv = (int64_t)m->n_kv * m->hd, f = m->n_ff;
+	bool			 qwen2 = strcmp(m->arch, "qwen2") == 0;
+	bool			 qwen3 = strcmp(m->arch, "qwen3") == 0;
+
+#define W(field, suffix, a, b, req) \
+	(snprintf(n, sizeof(n), "blk.%u." suffix, il), \
+	    want(m, n, a, b, req, &L->field, cause))
+	if (W(attn_norm, "attn_norm.weight", e, 0, true) != 0 ||
+	    W(wq, "attn_q.weight", e, q, true) != 0 ||
+	    W(wk, "attn_k.weight", e, kv, true) != 0 ||
+	    W(wv, "attn_v.weight", e, kv, true) != 0 ||
+	    W(bq, "attn_q.bias", q, 0, qwen2) != 0 ||
+	    W(bk, "attn_k.bias", kv, 0, qwen2) != 0 ||
+	    W(bv, "attn_v.bias", kv, 0, qwen2) != 0 ||
+	    W(q_norm, "attn_q_norm.weight", m->hd, 0, qwen3) != 0 ||
+	    W(k_norm, "attn_k_norm.weight", m->hd, 0, qwen3) != 0 ||
+	    W(wo, "attn_output.weight", q, e, true) != 0 ||
+	    W(ffn_norm, "ffn_norm.weight", e, 0, true) != 0 ||
+	    W(wg, "ffn_gate.weight", e, f, true) != 0 ||
+	    W(wu, "ffn_up.weight", e, f, true) != 0 ||
+	    W(wd, "ffn_down.weight", f, e, true) != 0)
+		return -1;
+#undef W
+	return 0;
+}
+
+/* Dequantize row r of t (ne[0] values) into m->row. */
+static int
+deq_row(struct refmodel *m, const struct gguf_tensor *t, int64_t r)
+{
+	uint64_t	 rb;
+
+	if (quant_row_bytes(t->type, (uint64_t)t->ne[0], &rb) != 0 ||
+	    (uint64_t)t->ne[0] > m->row_cap)
+		return -1;
+	return quant_dequant_row(t->type, (const uint8_t *)t->data + rb * r,
+	    m->row, (size_t)t->ne[0]);
+}
+
+/* A 1-D tensor as doubles (n = ne[0] values). */
+static int
+deq_vec(struct refmodel *m, const struct gguf_tensor *t, double *dst)
+{
+	int64_t	 i;
+
+	if (deq_row(m, t, 0) != 0)
+		return -1;
+	for (i = 0; i < t->ne[0]; i++)
+		dst[i] = m->row[i];
+	return 0;
+}
+
+int
+refmodel_open(const char *path, const struct refmodel_opts *opts,
+    struct refmodel **out, char **cause)
+{
+	struct refmodel			*m;
+	const struct gguf_tensor	*rf = NULL;
+	struct gguf_str			 a;
+	char				*err = NULL;
+	uint32_t			 kl, vl, il;
+	float				 f;
+	size_t				 i;
+	int				 rc = -1;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return fail(cause, "out of memory");
+	if (opts != NULL)
+		m->o = *opts;
+	if (gguf_open(path, NULL, &m->g, &err) != 0) {
+		fail(cause, "%s", err != NULL ? err : path);
+		goto out;
+	}
+	if (gguf_get_str(m->g, "general.architecture", &a) != 0 ||
+	    a.n >= sizeof(m->arch)) {
+		fail(cause, "%s: no usable general.architecture", path);
+		goto out;
+	}
+	memcpy(m->arch, a.p, a.n);
+	m->arch[a.n] = '\0';
+	if (strcmp(m->arch, "llama") == 0)
+		m->neox = false;
+	else if (strcmp(m->arch, "qwen2") == 0 || strcmp(m->arch, "qwen3") == 0)
+		m->neox = true;
+	else {
+		fail(cause, "%s: architecture '%s' is not llama/qwen2/qwen3",
+		    path, m->arch);
+		goto out;
+	}
+	if (hparam(m, "embedding_length", &m->n_embd, 0, true, cause) != 0 ||
+	    hparam(m, "feed_forward_length", &m->n_ff, 0, true, cause) != 0 ||
+	    hparam(m, "block_count", &m->n_layer, 0, true, cause) != 0 ||
+	    hparam(m, "attention.head_count", &m->n_head, 0, true,
+	    cause) != 0 ||
+	    hparam(m, "attention.head_count_kv", &m->n_kv, m->n_head, false,
+	    cause) != 0)
+		goto out;
+	if (m->n_head % m->n_kv != 0 || m->n_embd % m->n_head != 0) {
+		fail(cause, "%s: %u heads do not split into %u KV heads or "
+		    "n_embd %u", path, m->n_head, m->n_kv, m->n_embd);
+		goto out;
+	}
+	if (hparam(m, "attention.key_length", &kl, m->n_embd / m->n_head,
+	    false, cause) != 0 ||
+	    hparam(m, "attention.value_length", &vl, kl, false, cause) != 0)
+		goto out;
+	if (kl != vl) {
+		fail(cause, "%s: key_length %u != value_length %u", path, kl,
+		    vl);
+		goto out;
+	}
+	m->hd = kl;
+	if (hparam(m, "rope.dimension_count", &m->n_rot, m->hd, false,
+	    cause) != 0)
+		goto out;
+	if (m->n_rot % 2 != 0 || m->n_rot > m->hd) {
+		fail(cause, "%s: rope.dimension_count %u for head_dim %u", path,
+		    m->n_rot, m->hd);
+		goto out;
+	}
+	{
+		char key[REF_KEY_MAX];
+
+		snprintf(key, sizeof(key), "%s.rope.freq_base", m->arch);
+		m->base = gguf_get_f32(m->g, key, &f) == 0 ? f : 10000.0;
+		snprintf(key, sizeof(key),
+		    "%s.attention.layer_norm_rms_epsilon", m->arch);
+		m->eps = gguf_get_f32(m->g, key, &f) == 0 ? f :
+		    m->neox ? 1e-6 : 1e-5;
+	}
+
+	m->tok_embd = gguf_tensor_find(m->g, "token_embd.weight");
+	if (m->tok_embd == NULL || m->tok_embd->ne[1] <= 0 ||
+	    m->tok_embd->ne[1] > (int64_t)REF_MAX_DIM * 4) {
+		fail(cause, "%s: missing or odd token_embd.weight", path);
+		goto out;
+	}
+	m->n_vocab = (uint32_t)m->tok_embd->ne[1];
+	m->row_cap = m->n_embd;
+	if (m->n_ff > m->row_cap)
+		m->row_cap = m->n_ff;
+	if ((size_t)m->n_head * m->hd > m->row_cap)
+		m->row_cap = (size_t)m->n_head * m->hd;
+	if ((m->row = malloc(m->row_cap * sizeof(*m->row))) == NULL ||
+	    (m->l = calloc(m->n_layer, sizeof(*m->l))) == NULL ||
+	    (m->freq_div = malloc((m->n_rot / 2 + 1) *
+	    sizeof(*m->freq_div))) == NULL) {
+		fail(cause, "out of memory");
+		goto out;
+	}
+	if (want(m, "token_embd.weight", m->n_embd, m->n_vocab, true,
+	    &m->tok_embd, cause) != 0 ||
+	    want(m, "output_norm.weight", m->n_embd, 0, true, &m->out_norm,
+	    cause) != 0 ||
+	    want(m, "output.weight", m->n_embd, m->n_vocab, false, &m->output,
+	    cause) != 0 ||
+	    want(m, "rope_freqs.weight", m->n_rot / 2, 0, false, &rf,
+	    cause) != 0)
+		goto out;
+	if (m->output == NULL)
+		m->output = m->tok_embd;	/* tied embeddings */
+	for (i = 0; i < m->n_rot / 2; i++)
+		m->freq_div[i] = 1.0;
+	if (rf != NULL && deq_vec(m, rf, m->freq_div) != 0) {
+		fail(cause, "%s: cannot read rope_freqs.weight", path);
+		goto out;
+	}
+	for (il = 0; il < m->n_layer; il++)
+		if (load_layer(m, il, cause) != 0)
+			goto out;
+	*out = m;	/* transferred */
+	m = NULL;
+	rc = 0;
+out:
+	free(err);
+	refmodel_free(m);
+	return rc;
+}
+
+void
+refmodel_free(struct refmodel *m)
+{
+	if (m == NULL)
+		return;
+	gguf_free(m->g);
+	free(m->row);
+	free(m->l);
+	free(m->freq_div);
+	free(m);
+}
+
+uint32_t
+refmodel_n_vocab(const struct refmodel *m)
+{
+	return m->n_vocab;
+}
+
+uint32_t
+refmodel_n_embd(const struct refmodel *m)
+{
+	return m->n_embd;
+}
+
+uint32_t
+refmodel_n_layer(const struct refmodel *m)
+{
+	return m->n_layer;
+}
+
+/* ==== the math ============================================================ */
+
+/* dst = x / sqrt(mean(x^2) + eps) * w, n values */
+static void
+rmsnorm(double *dst, const double *x, const double *w, size_t n, double eps)
+{
+	double	 ss = 0, scale;
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		ss += x[i] * x[i];
+	scale = 1.0 / sqrt(ss / n + eps);
+	for (i = 0; i < n; i++)
+		dst[i] = x[i] * scale * w[i];
+}
+
+/*
+ * What the reference runtime feeds a matmul with weight type `type`:
+ * 8-bit blocks for quantized weights, bf16 for BF16, as is otherwise.
+ */
+static int
+round_act(uint32_t type, const double *x, double *dst, size_t n)
+{
+	struct qa_block	*b = NULL;
+	float		*xf = NULL;
+	size_t		 i;
+
+	if (type == QT_F32 || type == QT_F16) {
+		memcpy(dst, x, n * sizeof(*x));
+		return 0;
+	}
+	if (type == QT_BF16) {
+		for (i = 0; i < n; i++)
+			dst[i] = quant_bf16_to_f32(
+			    quant_f32_to_bf16((float)x[i]));
+		return 0;
+	}
+	if (n % QA_BLCK != 0 ||
+	    (xf = malloc(n * sizeof(*xf))) == NULL ||
+	    (b = malloc(n / QA_BLCK * sizeof(*b))) == NULL) {
+		free(xf);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		xf[i] = (float)x[i];
+	quant_act_q8(xf, b, n);
+	for (i = 0; i < n; i++)
+		dst[i] = (double)b[i / QA_BLCK].d *
+		    b[i / QA_BLCK].q[i % QA_BLCK];
+	free(xf);
+	free(b);
+	return 0;
+}
+
+/*
+ * Y[t] = W X[t] for t < n: W has ne = (in, out), X is n x in, Y n x out.
+ * Each weight row is dequantized once and dotted with every token.
+ */
+static int
+matmul(struct refmodel *m, const struct gguf_tensor *w, const double *x,
+    double *y, size_t n)
+{
+	size_t		 in = (size_t)w->ne[0], out = (size_t)w->ne[1];
+	double		*xa = NULL, s;
+	const double	*xs = x;
+	size_t		 r, t, k;
+	int		 rc = -1;
+
+	if (m->o.act_runtime) {
+		if ((xa = malloc(n * in * sizeof(*xa))) == NULL)
+			goto out;
+		for (t = 0; t < n; t++)
+			if (round_act(w->type, x + t * in, xa + t * in,
+			    in) != 0)
+				goto out;
+		xs = xa;
+	}
+	for (r = 0; r < out; r++) {
+		if (deq_row(m, w, (int64_t)r) != 0)
+			goto out;
+		for (t = 0; t < n; t++) {
+			s = 0;
+			for (k = 0; k < in; k++)
+				s += (double)m->row[k] * xs[t * in + k];
+			y[t * out + r] = s;
+		}
+	}
+	rc = 0;
+out:
+	free(xa);
+	return rc;
+}
+
+/* y[t] += b for t < n (b has `dim` values). */
+static int
+add_bias(struct refmodel *m, const struct gguf_tensor *b, double *y, size_t n,
+    size_t dim, double *tmp)
+{
+	size_t	 t, i;
+
+	if (b == NULL)
+		return 0;
+	if (deq_vec(m, b, tmp) != 0)
+		return -1;
+	for (t = 0; t < n; t++)
+		for (i = 0; i < dim; i++)
+			y[t * dim + i] += tmp[i];
+	return 0;
+}
+
+/* Rotate the first n_rot values of one head vector at position pos. */
+static void
+rope(const struct refmodel *m, double *v, size_t pos)
+{
+	size_t	 i, half = m->n_rot / 2, a, b;
+	double	 theta, c, s, x0, x1;
+
+	for (i = 0; i < half; i++) {
+		theta = (double)pos * pow(m->base, -2.0 * i / m->n_rot) /
+		    m->freq_div[i];
+		c = cos(theta);
+		s = sin(theta);
+		a = m->neox ? i : 2 * i;
+		b = m->neox ? i + half : 2 * i + 1;
+		x0 = v[a];
+		x1 = v[b];
+		v[a] = x0 * c - x1 * s;
+		v[b] = x0 * s + x1 * c;
+	}
+}
+
+static double
+to_f16(double v)
+{
+	return quant_f16_to_f32(quant_f32_to_f16((float)v));
+}
+
+int
+refmodel_logits(struct refmodel *m, const int32_t *ids, size_t n, float *out)
+{
+	size_t		 E = m->n_embd, F = m->n_ff, hd = m->hd;
+	size_t		 Q = (size_t)m->n_head * hd, KV = (size_t)m->n_kv * hd;
+	size_t		 V = m->n_vocab, gqa = m->n_head / m->n_kv;
+	double		*x = NULL, *h = NULL, *q = NULL, *k = NULL, *v = NULL;
+	double		*att = NULL, *o = NULL, *g = NULL, *u = NULL;
+	double		*wv = NULL, *sc = NULL, *lg = NULL;
+	double		 mx, sum, d, scale = 1.0 / sqrt((double)hd);
+	size_t		 t, j, i, hh, il, kvh, maxw;
+	int		 rc = -1;
+
+	if (n == 0 || ids == NULL || out == NULL)
+		return -1;
+	for (t = 0; t < n; t++)
+		if (ids[t] < 0 || (uint32_t)ids[t] >= m->n_vocab)
+			return -1;
+	maxw = E > F ? E : F;
+	if (Q > maxw)
+		maxw = Q;
+	if ((x = calloc(n * E, sizeof(*x))) == NULL ||
+	    (h = calloc(n * E, sizeof(*h))) == NULL ||
+	    (q = calloc(n * Q, sizeof(*q))) == NULL ||
+	    (k = calloc(n * KV, sizeof(*k))) == NULL ||
+	    (v = calloc(n * KV, sizeof(*v))) == NULL ||
+	    (att = calloc(n * Q, sizeof(*att))) == NULL ||
+	    (o = calloc(n * E, sizeof(*o))) == NULL ||
+	    (g = calloc(n * F, sizeof(*g))) == NULL ||
+	    (u = calloc(n * F, sizeof(*u))) == NULL ||
+	    (wv = calloc(maxw, sizeof(*wv))) == NULL ||
+	    (sc = calloc(n, sizeof(*sc))) == NULL ||
+	    (lg = calloc(n * V, sizeof(*lg))) == NULL)
+		goto out;
+
+	/* embeddings: row id of token_embd */
+	for (t = 0; t < n; t++) {
+		if (deq_row(m, m->tok_embd, ids[t]) != 0)
+			goto out;
+		for (i = 0; i < E; i++)
+			x[t * E + i] = m->row[i];
+	}
+
+	for (il = 0; il < m->n_layer; il++) {
+		const struct ref_layer *L = &m->l[il];
+
+		/* attention block */
+		if (deq_vec(m, L->attn_norm, wv) != 0)
+			goto out;
+		for (t = 0; t < n; t++)
+			rmsnorm(h + t * E, x + t * E, wv, E, m->eps);
+		if (matmul(m, L->wq, h, q, n) != 0 ||
+		    matmul(m, L->wk, h, k, n) != 0 ||
+		    matmul(m, L->wv, h, v, n) != 0 ||
+		    add_bias(m, L->bq, q, n, Q, wv) != 0 ||
+		    add_bias(m, L->bk, k, n, KV, wv) != 0 ||
+		    add_bias(m, L->bv, v, n, KV, wv) != 0)
+			goto out;
+		if (L->q_norm != NULL) {
+			/* qwen3: RMSNorm of each head, before RoPE */
+			if (deq_vec(m, L->q_norm, wv) != 0)
+				goto out;
+			for (t = 0; t < n * m->n_head; t++)
+				rmsnorm(q + t * hd, q + t * hd, wv, hd, m->eps);
+			if (deq_vec(m, L->k_norm, wv) != 0)
+				goto out;
+			for (t = 0; t < n * m->n_kv; t++)
+				rmsnorm(k + t * hd, k + t * hd, wv, hd, m->eps);
+		}
+		for (t = 0; t < n; t++) {
+			for (hh = 0; hh < m->n_head; hh++)
+				rope(m, q + t * Q + hh * hd, t);
+			for (hh = 0; hh < m->n_kv; hh++)
+				rope(m, k + t * KV + hh * hd, t);
+		}
+		if (m->o.kv_f16)
+			for (i = 0; i < n * KV; i++) {
+				k[i] = to_f16(k[i]);
+				v[i] = to_f16(v[i]);
+			}
+		/* causal softmax attention, GQA */
+		for (t = 0; t < n; t++) {
+			for (hh = 0; hh < m->n_head; hh++) {
+				const double *qh = q + t * Q + hh * hd;
+				double *ah = att + t * Q + hh * hd;
+
+				kvh = hh / gqa;
+				mx = -INFINITY;
+				for (j = 0; j <= t; j++) {
+					const double *kj =
+					    k + j * KV + kvh * hd;
+
+					d = 0;
+					for (i = 0; i < hd; i++)
+						d += qh[i] * kj[i];
+					sc[j] = d * scale;
+					if (sc[j] > mx)
+						mx = sc[j];
+				}
+				sum = 0;
+				for (j = 0; j <= t; j++) {
+					sc[j] = exp(sc[j] - mx);
+					sum += sc[j];
+				}
+				for (i = 0; i < hd; i++)
+					ah[i] = 0;
+				for (j = 0; j <= t; j++) {
+					const double *vj =
+					    v + j * KV + kvh * hd;
+
+					for (i = 0; i < hd; i++)
+						ah[i] += sc[j] / sum * vj[i];
+				}
+			}
+		}
+		if (matmul(m, L->wo, att, o, n) != 0)
+			goto out;
+		for (i = 0; i < n * E; i++)
+			x[i] += o[i];
+
+		/* feed-forward block: SwiGLU */
+		if (deq_vec(m, L->ffn_norm, wv) != 0)
+			goto out;
+		for (t = 0; t < n; t++)
+			rmsnorm(h + t * E, x + t * E, wv, E, m->eps);
+		if (matmul(m, L->wg, h, g, n) != 0 ||
+		    matmul(m, L->wu, h, u, n) != 0)
+			goto out;
+		for (i = 0; i < n * F; i++)
+			g[i] = g[i] / (1.0 + exp(-g[i])) * u[i];
+		if (matmul(m, L->wd, g, o, n) != 0)
+			goto out;
+		for (i = 0; i < n * E; i++)
+			x[i] += o[i];
+	}
+
+	if (deq_vec(m, m->out_norm, wv) != 0)
+		goto out;
+	for (t = 0; t < n; t++)
+		rmsnorm(h + t * E, x + t * E, wv, E, m->eps);
+	if (matmul(m, m->output, h, lg, n) != 0)
+		goto out;
+	for (i = 0; i < n * V; i++)
+		out[i] = (float)lg[i];
+	rc = 0;
+out:
+	free(x);
+	free(h);
+	free(q);
+	free(k);
+	free(v);
+	free(att);
+	free(o);
+	free(g);
+	free(u);
+	free(wv);
+	free(sc);
+	free(lg);
+	return rc;
+}
