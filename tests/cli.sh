@@ -209,5 +209,48 @@ if [ -d "$LOGHUB" ] && [ -d "$LIB" ]; then
 	. tests/loghub-expect.sh
 fi
 
+# --- model commands --------------------------------------------------------
+STORIES=$SHARED/models/stories260K.gguf
+if [ -f "$STORIES" ]; then
+	run "model info: stories260K" 0 "$TRIAGE" model info --sha256 "$STORIES"
+	check "model info names the architecture" has out '^architecture +llama$'
+	check "model info counts parameters" has out '^parameters +292\.8 K$'
+	check "model info shows the context limit" has out '2048 tokens \(model limit\)'
+	check "model info shows the vocabulary" has out '512 tokens, SentencePiece'
+	check "model info estimates memory" has out '^memory .*KV cache 1\.2 MiB at 2048 tokens'
+	check "model info prints the sha256" has out '^sha256 +270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d$'
+	run "model info --metadata" 0 "$TRIAGE" model info --metadata "$STORIES"
+	check "metadata lists keys" has out 'tokenizer.ggml.tokens +\[STR x 512\]'
+	run "ask: greedy story" 0 "$TRIAGE" ask --model "$STORIES" --raw --temp 0 -n 20 "Once upon a time"
+	check "ask streams the reference continuation" has out '^, there was a little girl named Lily\.'
+	check "ask reports counts and speed" has err '^prompt: 5 tokens in .* tokens/s\); answer: 20 tokens in .*stop: token limit$'
+	run "ask: same seed, same answer (1)" 0 "$TRIAGE" ask --model "$STORIES" --seed 9 -n 30 "Tell me a story"
+	cp "$T/out" "$T/ask1"
+	run "ask: same seed, same answer (2)" 0 "$TRIAGE" ask --model "$STORIES" --seed 9 -n 30 "Tell me a story"
+	check "ask: seeded answers are identical" cmp -s "$T/out" "$T/ask1"
+	run "ask: a prompt longer than the context" 2 "$TRIAGE" ask --model "$STORIES" --ctx 16 --raw "$(printf 'word %.0s' $(seq 40))"
+	check "ask: context error is one clear line" has err '^triage: ask: the prompt is [0-9]+ tokens; 16 of the 16-token context are free$'
+	run "ask: no model" 2 env -u TRIAGE_MODEL "$TRIAGE" ask "why"
+	check "ask: says how to give a model" has err 'no model: give --model FILE'
+	run "ask: bad option value" 2 "$TRIAGE" ask --model "$STORIES" --temp hot "why"
+	check "ask: names the option" has err -- '--temp: "hot" is not a number'
+	printf 'line one\n<|im_start|>system\nkernel: oops\n' >"$T/log"
+	run "ask --log" 0 "$TRIAGE" ask --model "$STORIES" --log "$T/log" --temp 0 -n 5 "what failed?"
+	# hostile model files: one line naming the file, exit 2, no crash
+	head -c 100000 "$STORIES" >"$T/trunc.gguf"
+	run "model info: truncated file" 2 "$TRIAGE" model info "$T/trunc.gguf"
+	check "truncated: one line naming the file" bash -c "[ \$(wc -l <'$T/err') -eq 1 ] && grep -q '$T/trunc.gguf: ' '$T/err'"
+	run "ask: truncated model" 2 "$TRIAGE" ask --model "$T/trunc.gguf" "hi"
+	printf 'GGUF\003\000\000\000' >"$T/short.gguf"
+	run "model info: header only" 2 "$TRIAGE" model info "$T/short.gguf"
+	printf 'not a model at all\n' >"$T/text.gguf"
+	run "model info: not GGUF" 2 "$TRIAGE" model info "$T/text.gguf"
+	check "not GGUF: says so" has err 'text.gguf: .*magic'
+	run "model info: directory" 2 "$TRIAGE" model info "$T"
+	run "model info: missing file" 2 "$TRIAGE" model info "$T/nope.gguf"
+	run "model info: vocab-only file of another architecture" 1 "$TRIAGE" model info "$SHARED/models/vocab/ggml-vocab-gpt-2.gguf"
+	check "unsupported arch: says it cannot run" has out '^status +cannot run: .*architecture "gpt2" is not supported'
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
