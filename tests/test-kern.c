@@ -1,0 +1,810 @@
+/*
+ * test-kern.c - kern.c and kern-*.c: every kernel variant this CPU has
+ * against the reference in quant.c, kern_matmul against a double-precision
+ * dot product, the thread pool, and dispatch.
+ *
+ * With TRIAGE_BENCH=1 in the environment a last test prints single-thread
+ * matvec timings for each variant instead of being skipped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "kern.h"
+#include "quant.h"
+
+/*
+ * Tolerances, relative to sum |w_i * x_i| of the dot product: the kernels
+ * differ from the reference only in the order of f32 additions (and
+ * FMA), so errors stay at a few f32 epsilons times sqrt(n); 2e-5 leaves
+ * room for n = 4096 while a wrong scale, min or layout is off by O(1).
+ */
+#define TOL_KERNEL_VS_REF	2e-5
+#define TOL_MATMUL_VS_DOUBLE	3e-5
+
+static const char *variant_names[] = { "scalar", "avx2", "avx512" };
+#define NVARIANTS (sizeof variant_names / sizeof variant_names[0])
+
+static const uint32_t all_types[] = {
+	QT_F32, QT_F16, QT_BF16, QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1,
+	QT_Q4_K, QT_Q5_K, QT_Q6_K,
+};
+#define NTYPES (sizeof all_types / sizeof all_types[0])
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static uint64_t
+rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static float
+rng_unif(uint64_t *s)
+{
+	return (float)((int32_t)(rng_next(s) >> 40) - (1 << 23)) * 0x1p-23f;
+}
+
+/* Weights with a per-row offset (so min/offset terms matter) and a few
+ * large values (so scales differ between blocks). */
+static void
+fill(float *x, size_t n, float sd, float offset, uint64_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		float v = rng_unif(&seed) + rng_unif(&seed) + rng_unif(&seed);
+		x[i] = v * sd + offset;
+		if (rng_next(&seed) % 97 == 0)
+			x[i] *= 8.0f;
+	}
+}
+
+static size_t
+row_bytes(uint32_t type, size_t n)
+{
+	uint64_t b;
+
+	assert_int_equal(quant_row_bytes(type, n, &b), 0);
+	return (size_t)b;
+}
+
+static int
+is_quantized(uint32_t t)
+{
+	return t != QT_F32 && t != QT_F16 && t != QT_BF16;
+}
+
+/* A weight matrix of `type`: quantized bytes and the dequantized floats. */
+struct wmat {
+	uint32_t type;
+	size_t	 nrows, n, rb;
+	uint8_t	*q;		/* nrows * rb */
+	float	*deq;		/* nrows * n */
+};
+
+static void
+wmat_make(struct wmat *m, uint32_t type, size_t nrows, size_t n,
+    uint64_t seed)
+{
+	float *row = malloc(n * sizeof *row);
+
+	m->type = type;
+	m->nrows = nrows;
+	m->n = n;
+	m->rb = row_bytes(type, n);
+	m->q = malloc(nrows * m->rb);
+	m->deq = malloc(nrows * n * sizeof *m->deq);
+	assert_true(row && m->q && m->deq);
+	for (size_t r = 0; r < nrows; r++) {
+		fill(row, n, 0.05f, (float)(r % 5) * 0.02f - 0.03f, seed + r);
+		assert_int_equal(quant_quantize_row(type, row, m->q + r * m->rb,
+		    n), 0);
+		assert_int_equal(quant_dequant_row(type, m->q + r * m->rb,
+		    m->deq + r * n, n), 0);
+	}
+	free(row);
+}
+
+static void
+wmat_free(struct wmat *m)
+{
+	free(m->q);
+	free(m->deq);
+}
+
+/* The activations as the reference runtime sees them, in double: the
+ * 8-bit blocks for quantized types, bf16 for BF16, else as they are. */
+static void
+effective_x(uint32_t type, const float *x, double *out, size_t n)
+{
+	if (is_quantized(type)) {
+		struct qa_block *a = malloc((n / QA_BLCK) * sizeof *a);
+		quant_act_q8(x, a, n);
+		for (size_t i = 0; i < n; i++)
+			out[i] = (double)a[i / 32].d * a[i / 32].q[i % 32];
+		free(a);
+	} else if (type == QT_BF16) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = quant_bf16_to_f32(quant_f32_to_bf16(x[i]));
+	} else {
+		for (size_t i = 0; i < n; i++)
+			out[i] = x[i];
+	}
+}
+
+/* The kernel table of a variant this CPU can run, else NULL. */
+static const struct kern_impl *
+impl_of(const char *name)
+{
+	if (!kern_variant_ok(name))
+		return NULL;
+	if (strcmp(name, "scalar") == 0)
+		return &kern_impl_scalar;
+	if (strcmp(name, "avx2") == 0)
+		return &kern_impl_avx2;
+	if (strcmp(name, "avx512") == 0)
+		return &kern_impl_avx512;
+	return NULL;
+}
+
+/* The table that really serves `type` in variant k (kern.c follows the
+ * fallback chain the same way). */
+static const struct kern_impl *
+serving(const struct kern_impl *k, uint32_t type)
+{
+	for (; k != NULL; k = k->fallback) {
+		if (type == QT_F32 ? k->dot_f32 != NULL :
+		    type == QT_F16 ? k->dot_f16 != NULL :
+		    type == QT_BF16 ? k->dot_bf16 != NULL :
+		    k->dot_q8[type] != NULL)
+			return k;
+	}
+	fail_msg("no kernel for type %u", type);
+	return NULL;
+}
+
+static const char *
+best_variant(void)
+{
+	return kern_variant_ok("avx512") ? "avx512" :
+	    kern_variant_ok("avx2") ? "avx2" : "scalar";
+}
+
+static void
+check_close(const char *what, double got, double want, double mag,
+    double tol)
+{
+	if (!(fabs(got - want) <= tol * mag + 1e-30))
+		fail_msg("%s: %.9g, want %.9g (|diff| %.3g, tolerance %.3g)",
+		    what, got, want, fabs(got - want), tol * mag);
+}
+
+/* ---- kernels against the reference --------------------------------------- */
+
+/*
+ * Each variant's row kernel for each type against the reference dot
+ * (quant_dot_q8 for quantized types, a double dot of the dequantized row
+ * for float types), on n = 96 (32-blocks only), 256 (one superblock),
+ * 512 and 4096.
+ */
+static void
+test_kernels_match_reference_for_every_type(void **state)
+{
+	/* 96 = 3 blocks: an odd count, for kernels that pair blocks */
+	static const size_t lens[] = { 96, 256, 512, 4096 };
+
+	(void)state;
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		const struct kern_impl *k = impl_of(variant_names[v]);
+
+		if (k == NULL)
+			continue;
+		for (size_t t = 0; t < NTYPES; t++) {
+			for (size_t li = 0; li < 4; li++) {
+				uint32_t type = all_types[t];
+				size_t n = lens[li];
+
+				if (n % quant_info(type)->blck != 0)
+					continue;
+				struct wmat m;
+				float *x = malloc(n * sizeof *x);
+				double *xe = malloc(n * sizeof *xe);
+				struct qa_block *a = malloc(n / 32 * sizeof *a);
+				float *xb = malloc(n * sizeof *xb);
+				char what[96];
+
+				wmat_make(&m, type, 3, n, 1000 * t + li);
+				fill(x, n, 1.0f, 0.0f, 77 + li);
+				effective_x(type, x, xe, n);
+				quant_act_q8(x, a, n);
+				for (size_t i = 0; i < n; i++)
+					xb[i] = (float)xe[i];
+				const struct kern_impl *kt = serving(k, type);
+
+				for (size_t r = 0; r < m.nrows; r++) {
+					const uint8_t *w = m.q + r * m.rb;
+					double want = 0, mag = 0, got;
+
+					for (size_t i = 0; i < n; i++) {
+						want += m.deq[r * n + i] * xe[i];
+						mag += fabs(m.deq[r * n + i] * xe[i]);
+					}
+					if (is_quantized(type)) {
+						got = kt->dot_q8[type](w, a, n);
+						/* the reference itself first */
+						check_close("quant_dot_q8",
+						    quant_dot_q8(type, w, a, n),
+						    want, mag, TOL_KERNEL_VS_REF);
+					} else if (type == QT_F32) {
+						got = kt->dot_f32(w, x, n);
+					} else if (type == QT_F16) {
+						got = kt->dot_f16(w, x, n);
+					} else {
+						got = kt->dot_bf16(w, xb, n);
+					}
+					snprintf(what, sizeof what, "%s (%s) %s n=%zu row %zu",
+					    variant_names[v], kt->name,
+					    quant_info(type)->name, n, r);
+					check_close(what, got, want, mag,
+					    TOL_KERNEL_VS_REF);
+				}
+				wmat_free(&m);
+				free(x);
+				free(xe);
+				free(a);
+				free(xb);
+			}
+		}
+	}
+}
+
+/*
+ * The tiled kernels (KERN_TILE activation rows per weight row) give
+ * bit-identical results to the single-row kernels, so a prompt batch
+ * and token-by-token decoding agree exactly.
+ */
+static void
+test_tiled_kernels_equal_single_row_bitwise(void **state)
+{
+	enum { N = 512 };
+
+	(void)state;
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		const struct kern_impl *k = impl_of(variant_names[v]);
+
+		if (k == NULL)
+			continue;
+		for (size_t t = 0; t < NTYPES; t++) {
+			uint32_t type = all_types[t];
+			struct wmat m;
+			float x[KERN_TILE * N], one[KERN_TILE], four[KERN_TILE];
+			struct qa_block a[KERN_TILE * N / QA_BLCK];
+			void (*dot4f)(const void *, const float *, size_t,
+			    size_t, float *) = NULL;
+			float (*dotf)(const void *, const float *, size_t);
+
+			wmat_make(&m, type, 1, N, 40 + t);
+			fill(x, KERN_TILE * N, 1.0f, 0.0f, 41 + t);
+			k = serving(impl_of(variant_names[v]), type);
+			if (is_quantized(type)) {
+				if (k->dot4_q8[type] == NULL)
+					goto next;
+				quant_act_q8(x, a, KERN_TILE * N);
+				k->dot4_q8[type](m.q, a, N / QA_BLCK, N, four);
+				for (int r = 0; r < KERN_TILE; r++)
+					one[r] = k->dot_q8[type](m.q,
+					    a + r * N / QA_BLCK, N);
+			} else {
+				dotf = type == QT_F32 ? k->dot_f32 :
+				    type == QT_F16 ? k->dot_f16 : k->dot_bf16;
+				dot4f = type == QT_F32 ? k->dot4_f32 :
+				    type == QT_F16 ? k->dot4_f16 : k->dot4_bf16;
+				if (dot4f == NULL)
+					goto next;
+				dot4f(m.q, x, N, N, four);
+				for (int r = 0; r < KERN_TILE; r++)
+					one[r] = dotf(m.q, x + r * N, N);
+			}
+			for (int r = 0; r < KERN_TILE; r++)
+				if (memcmp(&one[r], &four[r], sizeof(float)))
+					fail_msg("%s %s row %d: tiled %.9g, "
+					    "single %.9g", k->name,
+					    quant_info(type)->name, r, four[r],
+					    one[r]);
+next:
+			wmat_free(&m);
+		}
+	}
+}
+
+/* kern_matmul of a batch of 6 (a tile of 4 and 2 single rows) equals six
+ * calls with one row each, bit for bit. */
+static void
+test_matmul_batch_equals_row_by_row(void **state)
+{
+	enum { NROWS = 9, N = 512, NB = 6 };
+	float X[NB * N], Yb[NB * NROWS], Y1[NROWS];
+	void *scratch = malloc(kern_scratch_bytes(N, NB));
+	struct kern_pool *p = kern_pool_new(2);
+
+	(void)state;
+	fill(X, NB * N, 1.0f, 0.0f, 8);
+	for (size_t t = 0; t < NTYPES; t++) {
+		struct wmat m;
+
+		wmat_make(&m, all_types[t], NROWS, N, 90 + t);
+		kern_matmul(p, m.type, m.q, NROWS, N, X, NB, Yb, scratch);
+		for (int b = 0; b < NB; b++) {
+			kern_matmul(p, m.type, m.q, NROWS, N, X + b * N, 1, Y1,
+			    scratch);
+			assert_memory_equal(Y1, Yb + b * NROWS, sizeof Y1);
+		}
+		wmat_free(&m);
+	}
+	kern_pool_free(p);
+	free(scratch);
+}
+
+/* Float kernels handle lengths that are not a multiple of the vector. */
+static void
+test_float_kernels_handle_odd_lengths(void **state)
+{
+	(void)state;
+	for (size_t n = 1; n < 70; n++) {
+		for (size_t t = 0; t < 3; t++) {
+			uint32_t type = all_types[t];
+			struct wmat m;
+			float x[70];
+			double xe[70], want = 0, mag = 0;
+
+			wmat_make(&m, type, 1, n, n);
+			fill(x, n, 1.0f, 0.1f, n + 5);
+			effective_x(type, x, xe, n);
+			for (size_t i = 0; i < n; i++) {
+				want += m.deq[i] * xe[i];
+				mag += fabs(m.deq[i] * xe[i]);
+			}
+			for (size_t v = 0; v < NVARIANTS; v++) {
+				const struct kern_impl *k =
+				    impl_of(variant_names[v]);
+				float xb[70], got;
+
+				if (k == NULL)
+					continue;
+				k = serving(k, type);
+				for (size_t i = 0; i < n; i++)
+					xb[i] = (float)xe[i];
+				got = type == QT_F32 ? k->dot_f32(m.q, x, n) :
+				    type == QT_F16 ? k->dot_f16(m.q, x, n) :
+				    k->dot_bf16(m.q, xb, n);
+				check_close(k->name, got, want, mag,
+				    TOL_KERNEL_VS_REF);
+			}
+			wmat_free(&m);
+		}
+	}
+}
+
+/* Hand-made extreme blocks: Q8_0 weights of -128 and 127, activations at
+ * +-127, all nibbles 15; the sign trick and int16 pair sums must hold. */
+static void
+test_kernels_exact_on_extreme_quants(void **state)
+{
+	enum { N = 256 };
+	uint8_t w[N / 32 * 34];
+	float x[N];
+	struct qa_block a[N / 32];
+
+	(void)state;
+	for (int i = 0; i < N; i++)
+		x[i] = (i & 1) ? 1.0f : -1.0f;
+	quant_act_q8(x, a, N);
+	for (int b = 0; b < N / 32; b++) {
+		w[34 * b] = 0x00;
+		w[34 * b + 1] = 0x3c;		/* d = 1 */
+		for (int j = 0; j < 32; j++)
+			w[34 * b + 2 + j] = (j & 2) ? 0x80 : 0x7f;
+	}
+	float ref = quant_dot_q8(QT_Q8_0, w, a, N);
+	/* per pair of elements: (-1 * wa + 1 * wb) * 127 * d_a */
+	double want = 0;
+	for (int i = 0; i < N; i++) {
+		int q = ((i % 32) & 2) ? -128 : 127;
+		want += (double)q * a[i / 32].q[i % 32] * a[i / 32].d;
+	}
+	assert_true(fabs(ref - want) <= 1e-6 * fabs(want) + 1e-6);
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		const struct kern_impl *k = impl_of(variant_names[v]);
+		if (k != NULL) {
+			float got = serving(k, QT_Q8_0)->dot_q8[QT_Q8_0](w, a, N);
+			assert_true(fabs(got - want) <= 1e-6 * fabs(want) + 1e-6);
+		}
+	}
+}
+
+/* ---- kern_matmul --------------------------------------------------------- */
+
+struct mm_case {
+	size_t	 nrows, n, nb;
+};
+
+/*
+ * kern_matmul for every available variant, type, thread count 1/2/3,
+ * odd row counts and nb = 1 and 3, against a double dot of the
+ * dequantized weights with the activations as the runtime rounds them.
+ * Results must also be identical for every thread count.
+ */
+static void
+test_matmul_matches_double_reference(void **state)
+{
+	static const struct mm_case cases[] = {
+		{ 37, 512, 1 }, { 37, 512, 3 }, { 5, 256, 2 }, { 1, 1024, 1 },
+	};
+
+	(void)state;
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		if (kern_set_variant(variant_names[v]) != 0)
+			continue;
+		assert_string_equal(kern_variant(), variant_names[v]);
+		for (size_t t = 0; t < NTYPES; t++) {
+			for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+				uint32_t type = all_types[t];
+				const struct mm_case *mc = &cases[c];
+				struct wmat m;
+				float *X = malloc(mc->n * mc->nb * sizeof *X);
+				float *Y[4];
+				double *xe = malloc(mc->n * sizeof *xe);
+				void *scratch = malloc(kern_scratch_bytes(mc->n,
+				    mc->nb));
+
+				wmat_make(&m, type, mc->nrows, mc->n, 31 * t + c);
+				fill(X, mc->n * mc->nb, 1.0f, 0.0f, 500 + c);
+				for (int th = 1; th <= 3; th++) {
+					struct kern_pool *p = kern_pool_new(th);
+					assert_non_null(p);
+					assert_int_equal(kern_pool_threads(p), th);
+					Y[th] = malloc(mc->nrows * mc->nb * sizeof(float));
+					kern_matmul(p, type, m.q, mc->nrows, mc->n, X,
+					    mc->nb, Y[th], scratch);
+					kern_pool_free(p);
+				}
+				for (size_t b = 0; b < mc->nb; b++) {
+					effective_x(type, X + b * mc->n, xe, mc->n);
+					for (size_t r = 0; r < mc->nrows; r++) {
+						double want = 0, mag = 0;
+						char what[96];
+						const float *wr = m.deq + r * mc->n;
+
+						for (size_t i = 0; i < mc->n; i++) {
+							want += wr[i] * xe[i];
+							mag += fabs(wr[i] * xe[i]);
+						}
+						snprintf(what, sizeof what,
+						    "%s %s %zux%zu nb=%zu b=%zu r=%zu",
+						    variant_names[v],
+						    quant_info(type)->name,
+						    mc->nrows, mc->n, mc->nb, b, r);
+						check_close(what,
+						    Y[1][b * mc->nrows + r], want,
+						    mag, TOL_MATMUL_VS_DOUBLE);
+					}
+				}
+				for (int th = 2; th <= 3; th++)
+					assert_memory_equal(Y[1], Y[th],
+					    mc->nrows * mc->nb * sizeof(float));
+				for (int th = 1; th <= 3; th++)
+					free(Y[th]);
+				wmat_free(&m);
+				free(X);
+				free(xe);
+				free(scratch);
+			}
+		}
+	}
+	kern_set_variant(best_variant());
+}
+
+/* Weights at an odd address (a GGUF with alignment 1) give the same
+ * results as aligned ones. */
+static void
+test_matmul_accepts_unaligned_weights(void **state)
+{
+	enum { NROWS = 7, N = 256 };
+	float X[N], Y0[NROWS], Y1[NROWS];
+	void *scratch = malloc(kern_scratch_bytes(N, 1));
+
+	(void)state;
+	fill(X, N, 1.0f, 0.0f, 3);
+	for (size_t t = 0; t < NTYPES; t++) {
+		struct wmat m;
+		uint8_t *odd;
+
+		wmat_make(&m, all_types[t], NROWS, N, t);
+		odd = malloc(NROWS * m.rb + 1);
+		memcpy(odd + 1, m.q, NROWS * m.rb);
+		kern_matmul(NULL, m.type, m.q, NROWS, N, X, 1, Y0, scratch);
+		kern_matmul(NULL, m.type, odd + 1, NROWS, N, X, 1, Y1, scratch);
+		assert_memory_equal(Y0, Y1, sizeof Y0);
+		free(odd);
+		wmat_free(&m);
+	}
+	free(scratch);
+}
+
+static void
+test_matmul_unsupported_type_or_length_gives_nan(void **state)
+{
+	float X[64] = { 0 }, Y[4];
+	uint8_t W[1024] = { 0 };
+	char scratch[4096];
+
+	(void)state;
+	kern_matmul(NULL, QT_Q2_K, W, 2, 256, X, 1, Y, scratch);
+	assert_true(isnan(Y[0]) && isnan(Y[1]));
+	kern_matmul(NULL, QT_Q4_K, W, 2, 64, X, 1, Y, scratch);
+	assert_true(isnan(Y[0]) && isnan(Y[1]));
+	kern_matmul(NULL, 1234, W, 2, 32, X, 2, Y, scratch);
+	assert_true(isnan(Y[0]) && isnan(Y[3]));
+}
+
+static void
+test_scratch_bytes_cover_both_formats_and_saturate(void **state)
+{
+	(void)state;
+	assert_true(kern_scratch_bytes(4096, 3) >= 3 * 4096 * sizeof(float));
+	assert_true(kern_scratch_bytes(4096, 3) >=
+	    3 * 128 * sizeof(struct qa_block));
+	assert_int_equal(kern_scratch_bytes(SIZE_MAX / 2, 16), SIZE_MAX);
+}
+
+/* ---- thread pool --------------------------------------------------------- */
+
+struct count_arg {
+	atomic_int	*hits;
+	atomic_long	 sum;
+};
+
+static void
+count_fn(void *v, size_t i)
+{
+	struct count_arg *c = v;
+
+	atomic_fetch_add(&c->hits[i], 1);
+	atomic_fetch_add(&c->sum, (long)i);
+}
+
+static void
+test_parallel_runs_each_index_exactly_once(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 2, 3, 5, 64, 1001 };
+
+	(void)state;
+	for (int th = 1; th <= 4; th++) {
+		struct kern_pool *p = kern_pool_new(th);
+
+		for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+			size_t n = sizes[s];
+			struct count_arg c;
+
+			c.hits = calloc(n + 1, sizeof *c.hits);
+			atomic_init(&c.sum, 0);
+			kern_parallel(p, n, count_fn, &c);
+			for (size_t i = 0; i < n; i++)
+				assert_int_equal(atomic_load(&c.hits[i]), 1);
+			assert_int_equal(atomic_load(&c.sum),
+			    (long)(n * (n ? n - 1 : 0) / 2));
+			free(c.hits);
+		}
+		kern_pool_free(p);
+	}
+	kern_pool_free(NULL);
+	assert_int_equal(kern_pool_threads(NULL), 1);
+}
+
+/* Many back-to-back jobs: a lost wake-up or a worker running a stale job
+ * shows up as a wrong count or a hang. */
+static void
+test_parallel_survives_many_quick_jobs(void **state)
+{
+	struct kern_pool *p = kern_pool_new(3);
+	atomic_int hits[8];
+	struct count_arg c = { hits, 0 };
+
+	(void)state;
+	for (int i = 0; i < 8; i++)
+		atomic_init(&hits[i], 0);
+	for (int job = 0; job < 20000; job++)
+		kern_parallel(p, 1 + job % 8, count_fn, &c);
+	long total = 0;
+	for (int i = 0; i < 8; i++)
+		total += atomic_load(&hits[i]);
+	assert_int_equal(total, 20000 / 8 * (1 + 8) * 8 / 2);
+	kern_pool_free(p);
+}
+
+static void
+test_pool_create_and_free_repeatedly(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 200; i++) {
+		struct kern_pool *p = kern_pool_new(1 + i % 4);
+		struct count_arg c;
+		atomic_int hits[3] = { 0 };
+
+		assert_non_null(p);
+		c.hits = hits;
+		atomic_init(&c.sum, 0);
+		if (i % 2)	/* half of them never get a job */
+			kern_parallel(p, 3, count_fn, &c);
+		kern_pool_free(p);
+	}
+	/* absurd sizes are clamped, not trusted */
+	struct kern_pool *p = kern_pool_new(-5);
+	assert_int_equal(kern_pool_threads(p), 1);
+	kern_pool_free(p);
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+static void
+test_variant_is_the_best_the_cpu_has(void **state)
+{
+	(void)state;
+	if (getenv("TRIAGE_KERN") != NULL)
+		skip();
+	assert_string_equal(kern_variant(), best_variant());
+	assert_int_equal(kern_set_variant("nonsense"), -1);
+	assert_int_equal(kern_set_variant(NULL), -1);
+	assert_true(kern_variant_ok("scalar"));
+}
+
+/* TRIAGE_KERN is read once at start-up, so it is checked in a child. */
+static void
+test_variant_env_override(void **state)
+{
+	static const struct {
+		const char *env, *want;
+	} cases[] = {
+		{ "scalar", "scalar" },
+		{ "bogus", NULL },	/* ignored: the CPU's best */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int fd[2], status;
+		char buf[32] = { 0 };
+		pid_t pid;
+
+		assert_int_equal(pipe(fd), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			dup2(fd[1], 1);
+			setenv("TRIAGE_KERN", cases[i].env, 1);
+			execl("/proc/self/exe", "test-kern", "--print-variant",
+			    (char *)NULL);
+			_exit(127);
+		}
+		close(fd[1]);
+		ssize_t got = read(fd[0], buf, sizeof buf - 1);
+		close(fd[0]);
+		waitpid(pid, &status, 0);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		assert_true(got > 0);
+		assert_string_equal(buf, cases[i].want ? cases[i].want :
+		    best_variant());
+	}
+}
+
+/* ---- benchmark (TRIAGE_BENCH=1) ------------------------------------------ */
+
+static double
+now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Time kern_matmul of an R x N weight against nb activation rows: the
+ * best of several 50 ms rounds, since the machine may be shared. */
+static void
+bench_one(const struct wmat *m, size_t nb, const float *X, float *Y,
+    void *scratch, const char *variant)
+{
+	double best = 1e30;
+
+	kern_matmul(NULL, m->type, m->q, m->nrows, m->n, X, nb, Y, scratch);
+	for (int round = 0; round < 10; round++) {
+		int reps = 0;
+		double t0 = now_sec(), dt;
+
+		do {
+			kern_matmul(NULL, m->type, m->q, m->nrows, m->n, X, nb,
+			    Y, scratch);
+			reps++;
+		} while ((dt = now_sec() - t0) < 0.05);
+		if (dt / reps < best)
+			best = dt / reps;
+	}
+	print_message("%-5s %-6s %zux%zu nb=%-3zu 1 thread: %9.1f us, "
+	    "%6.2f GFLOP/s\n", quant_info(m->type)->name, variant, m->nrows,
+	    m->n, nb, best * 1e6, 2.0 * m->nrows * m->n * nb / best * 1e-9);
+}
+
+static void
+test_bench_matvec_2048(void **state)
+{
+	enum { R = 2048, N = 2048, NB = 24 };
+	static const uint32_t types[] = { QT_Q4_K, QT_Q8_0, QT_Q5_K, QT_Q6_K,
+	    QT_Q4_0, QT_F32, QT_F16 };
+	float *X, *Y;
+	void *scratch;
+
+	(void)state;
+	if (getenv("TRIAGE_BENCH") == NULL)
+		skip();
+	X = malloc(N * NB * sizeof *X);
+	Y = malloc(R * NB * sizeof *Y);
+	scratch = malloc(kern_scratch_bytes(N, NB));
+	fill(X, N * NB, 1.0f, 0.0f, 1);
+	for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+		struct wmat m;
+
+		wmat_make(&m, types[t], R, N, 9);
+		for (size_t v = 0; v < NVARIANTS; v++) {
+			if (kern_set_variant(variant_names[v]) != 0)
+				continue;
+			bench_one(&m, 1, X, Y, scratch, variant_names[v]);
+			bench_one(&m, NB, X, Y, scratch, variant_names[v]);
+		}
+		wmat_free(&m);
+	}
+	kern_set_variant(best_variant());
+	free(X);
+	free(Y);
+	free(scratch);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_variant_is_the_best_the_cpu_has),
+		cmocka_unit_test(test_variant_env_override),
+		cmocka_unit_test(test_kernels_match_reference_for_every_type),
+		cmocka_unit_test(test_tiled_kernels_equal_single_row_bitwise),
+		cmocka_unit_test(test_matmul_batch_equals_row_by_row),
+		cmocka_unit_test(test_float_kernels_handle_odd_lengths),
+		cmocka_unit_test(test_kernels_exact_on_extreme_quants),
+		cmocka_unit_test(test_matmul_matches_double_reference),
+		cmocka_unit_test(test_matmul_accepts_unaligned_weights),
+		cmocka_unit_test(test_matmul_unsupported_type_or_length_gives_nan),
+		cmocka_unit_test(test_scratch_bytes_cover_both_formats_and_saturate),
+		cmocka_unit_test(test_parallel_runs_each_index_exactly_once),
+		cmocka_unit_test(test_parallel_survives_many_quick_jobs),
+		cmocka_unit_test(test_pool_create_and_free_repeatedly),
+		cmocka_unit_test(test_bench_matvec_2048),
+	};
+
+	if (argc == 2 && strcmp(argv[1], "--print-variant") == 0) {
+		fputs(kern_variant(), stdout);
+		return 0;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
