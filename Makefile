@@ -53,7 +53,7 @@ FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/replay-%)
 MANPAGES = $(wildcard man/*.[1-9])
 
-.PHONY: all run check bench install uninstall clean deps unit cli bundle-cli lint-man lint-playbooks fuzz fuzz-replay
+.PHONY: all run check bench install uninstall clean deps unit cli bundle-cli gen lint-man lint-playbooks fuzz fuzz-replay
 
 all: triage
 
@@ -120,14 +120,19 @@ $(B)/tests/lib-%.o: tests/lib-%.c
 # libFuzzer builds (clang only; not part of check).  Run e.g.
 #   build/fuzz/fuzz-gguf tests/fuzz/corpus-gguf -max_total_time=60
 FUZZ_CC ?= clang
+FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	-fno-sanitize-recover=all $(INCS) $(shell $(PKG_CONFIG) --cflags $(PKGS))
 fuzz:
 	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found"; exit 1; }
-	@mkdir -p build/fuzz
+	@mkdir -p build/fuzz/obj
+	@for f in $(ENG_SRC); do o=build/fuzz/obj/$$(basename $$f .c).o; x=; \
+		case $$f in *avx2*) x="-mavx2 -mfma -mf16c";; \
+		*avx512*) x="-mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c";; esac; \
+		$(FUZZ_CC) $(FUZZ_FLAGS) $$x -c -o $$o $$f || exit 1; done
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 		echo "$(FUZZ_CC) $$f -> build/fuzz/$$n"; \
-		$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-			-fno-sanitize-recover=all $(INCS) -Iengine $(shell $(PKG_CONFIG) --cflags $(PKGS)) \
-			-o build/fuzz/$$n $$f $(ENG_SRC) $(shell $(PKG_CONFIG) --libs $(PKGS)) $(SYSLIBS) || exit 1; \
+		$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o build/fuzz/$$n $$f build/fuzz/obj/*.o \
+			$(shell $(PKG_CONFIG) --libs $(PKGS)) $(SYSLIBS) || exit 1; \
 	done
 
 deps:
@@ -139,7 +144,7 @@ run: deps
 
 check: deps
 	@$(MAKE) --no-print-directory $(B)/triage $(TESTS) $(TOOLS) $(FUZZ_REPLAY)
-	@$(MAKE) --no-print-directory unit cli bundle-cli fuzz-replay lint-man lint-playbooks
+	@$(MAKE) --no-print-directory unit cli bundle-cli gen fuzz-replay lint-man lint-playbooks
 
 # Tests read models and vectors from ../shared beside the clone.
 SHARED  ?= $(abspath $(CURDIR)/../shared)
@@ -163,11 +168,7 @@ cli: $(B)/triage
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/cli.sh
 
 # Signed bundles and keys end to end, with crash tests (tests/bundle.sh).
-bundle-# The synthetic-model generator must write the same bytes on every machine.
-gen: $(B)/tests/tool-gguf-gen
-	@B=$(B) bash tests/gen.sh
-
-cli: $(B)/triage $(B)/tests/jsonget
+bundle-cli: $(B)/triage $(B)/tests/jsonget
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/bundle.sh
 
 lint-man:
@@ -183,17 +184,19 @@ bench: deps
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-		$(DESTDIR)$(DATADIR)/playbooks $(DESTDIR)$(DATADIR)/samples
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR)/playbooks $(DESTDIR)$(DATADIR)/samples
 	install -m 755 triage $(DESTDIR)$(BINDIR)/triage
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 644 share/playbooks/*.json $(DESTDIR)$(DATADIR)/playbooks/
 	install -m 644 share/samples/* $(DESTDIR)$(DATADIR)/samples/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/triage $(DESTDIR)$(MANDIR)/man1/triage.1 \
 		$(DESTDIR)$(MANDIR)/man5/triage-playbook.5 \
-		$(DESTDIR)$(MANDIR)/man5/triage-bundle.5
+		$(DESTDIR)$(MANDIR)/man5/triage-bundle.5 \
+		$(DESTDIR)$(MANDIR)/man7/triage-model.7
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:

@@ -142,6 +142,7 @@ cmd_ask(int argc, char **argv)
 	const char *model = getenv("TRIAGE_MODEL"), *logpath = NULL;
 	const char *system = default_system;
 	char *cause = NULL, *logtext = NULL, *user = NULL;
+	char *installed = NULL, *ibundle = NULL, *fb;	/* bundle store model */
 	int32_t *ids = NULL;
 	size_t nids = 0;
 	bool raw = false, tty = isatty(STDOUT_FILENO), etty = isatty(STDERR_FILENO);
@@ -192,15 +193,28 @@ cmd_ask(int argc, char **argv)
 		fputs(ask_usage, stderr);
 		return EXIT_TROUBLE;
 	}
+	if (model == NULL || *model == '\0')
+		model = installed = bundle_model_path(&ibundle);
 	if (model == NULL || *model == '\0') {
 		fprintf(stderr, "triage: ask: no model: give --model FILE, set "
 		    "TRIAGE_MODEL, or import a model bundle\n");
 		return EXIT_TROUBLE;
 	}
 	if (eng_model_open(model, &lopt, &m, &cause) != 0) {
+		/* An installed model that fails: back to last-known-good. */
+		if (ibundle != NULL &&
+		    (fb = bundle_model_fallback(ibundle, cause)) != NULL) {
+			free(installed);
+			model = installed = fb;
+			free(cause);
+			cause = NULL;
+			if (eng_model_open(model, &lopt, &m, &cause) == 0)
+				goto loaded;
+		}
 		fprintf(stderr, "triage: %s\n", cause);
 		goto out;
 	}
+loaded:
 	if (eng_session_new(m, &s, &cause) != 0) {
 		fprintf(stderr, "triage: %s: %s\n", model, cause);
 		goto out;
@@ -289,5 +303,7 @@ out:
 	free(user);
 	free(logtext);
 	free(cause);
+	free(installed);
+	free(ibundle);
 	return status;
 }

@@ -14,12 +14,16 @@ static const char usage_text[] =
 "       triage playbook list [--playbooks DIR]\n"
 "       triage model info [--sha256] [--metadata] FILE\n"
 "       triage ask [--model FILE] [--log FILE] [options] \"question\"\n"
+"       triage bundle info|verify|import|list|rollback|remove|scan|create ...\n"
+"       triage keys add|list|remove ...\n"
 "\n"
 "Commands:\n"
 "  analyze   find known problems in logs and print troubleshooting cards\n"
 "  playbook  check and list the playbooks that describe those problems\n"
 "  model     describe a GGUF model file and what it needs to run\n"
 "  ask       ask the local model a question; the answer streams out\n"
+"  bundle    install signed playbook and model bundles (from USB), roll back\n"
+"  keys      choose whose signatures bundles must carry\n"
 "\n"
 "Run 'triage COMMAND --help' for a command's options; man triage for more.\n"
 "Exit status: 0 found, 1 nothing found (or lint problems), 2 trouble.\n";
@@ -49,6 +53,10 @@ main(int argc, char **argv)
 		return cmd_model(argc - 1, argv + 1);
 	if (strcmp(argv[1], "ask") == 0)
 		return cmd_ask(argc - 1, argv + 1);
+	if (strcmp(argv[1], "bundle") == 0)
+		return cmd_bundle(argc - 1, argv + 1);
+	if (strcmp(argv[1], "keys") == 0)
+		return cmd_keys(argc - 1, argv + 1);
 	fprintf(stderr, "triage: unknown command \"%s\"\n", argv[1]);
 	fputs(usage_text, stderr);
 	return EXIT_TROUBLE;

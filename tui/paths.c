@@ -5,7 +5,13 @@
  *                       when running from a source tree, else DATADIR/playbooks
  *                       (DATADIR is PREFIX/share/triage at build time)
  *   user playbooks      $XDG_DATA_HOME/triage/playbooks (~/.local/share/triage/playbooks)
+ *   data directory      $XDG_DATA_HOME/triage: bundles/ (the bundle store),
+ *                       gnupg/ and trusted-keys (who may sign), audit.log
  *   config              $XDG_CONFIG_HOME/triage/config (~/.config/triage/config)
+ *
+ * Playbooks load in this order, later ones replacing earlier ones with the
+ * same id: shipped < installed bundles (active versions, by bundle name)
+ * < the user's own.
  */
 #include <errno.h>
 #include <limits.h>
@@ -15,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../bundles/bundle.h"
 #include "tui.h"
 
 #ifndef DATADIR
@@ -99,6 +106,43 @@ path_config_file(void)
 	return xdg("XDG_CONFIG_HOME", ".config", "config");
 }
 
+char *
+path_data_dir(void)
+{
+	char *s = xdg("XDG_DATA_HOME", ".local/share", "");
+	size_t n;
+
+	if (s != NULL && (n = strlen(s)) > 1 && s[n - 1] == '/')
+		s[n - 1] = '\0';
+	return s;
+}
+
+/* The active playbook directories of installed bundles (see bundle.h). */
+static void
+add_bundle_playbooks(struct pb_library *lib, pb_diag_fn diag, void *arg)
+{
+	char *data = path_data_dir(), *store = NULL, *cause = NULL, **dirs = NULL;
+
+	if (data == NULL || asprintf(&store, "%s/bundles", data) < 0) {
+		free(data);
+		return;
+	}
+	if (bdl_store_active_paths(store, &dirs, NULL, NULL, &cause) < 0) {
+		diag(arg, cause != NULL ? cause : "the bundle store cannot be read");
+		free(cause);
+		cause = NULL;
+	}
+	for (size_t i = 0; dirs != NULL && dirs[i] != NULL; i++)
+		if (pb_library_add(lib, dirs[i], diag, arg, &cause) < 0) {
+			diag(arg, cause != NULL ? cause : dirs[i]);
+			free(cause);
+			cause = NULL;
+		}
+	bdl_strv_free(dirs);
+	free(store);
+	free(data);
+}
+
 int
 library_default(struct pb_library *lib, pb_diag_fn diag, void *arg)
 {
@@ -115,6 +159,7 @@ library_default(struct pb_library *lib, pb_diag_fn diag, void *arg)
 		free(cause);
 		cause = NULL;
 	}
+	add_bundle_playbooks(lib, diag, arg);
 	if (user != NULL && is_dir(user) &&
 	    pb_library_add(lib, user, diag, arg, &cause) < 0) {
 		diag(arg, cause != NULL ? cause : user);

@@ -7,6 +7,8 @@
  *   cmd-playbook.c  `triage playbook lint|list`
  *   cmd-model.c     `triage model info`: describe a GGUF model
  *   cmd-ask.c       `triage ask`: stream an answer from the local model
+ *   cmd-bundle.c    `triage bundle ...`: signed bundles, the installed store
+ *   cmd-keys.c      `triage keys add|list|remove`: who may sign bundles
  *   config.c        $XDG_CONFIG_HOME/triage/config defaults
  *   out.c           colour and terminal-safe text output
  */
@@ -30,12 +32,16 @@ int	 cmd_analyze(int argc, char **argv);
 int	 cmd_playbook(int argc, char **argv);
 int	 cmd_model(int argc, char **argv);
 int	 cmd_ask(int argc, char **argv);
+int	 cmd_bundle(int argc, char **argv);
+int	 cmd_keys(int argc, char **argv);
 
 /* paths.c: each returns a new string (caller frees) or NULL. */
 char	*path_shipped_playbooks(void);
 char	*path_user_playbooks(void);
 char	*path_config_file(void);
-/* Load the default library: shipped, then the user's (which override). */
+char	*path_data_dir(void);		/* $XDG_DATA_HOME/triage */
+/* Load the default library: shipped, installed bundles, then the user's
+ * (later ones override earlier ones). */
 int	 library_default(struct pb_library *, pb_diag_fn, void *);
 
 /* config.c: defaults for options; problems are reported, never fatal. */
@@ -45,6 +51,22 @@ struct config {
 	size_t		 top;
 };
 void	 config_load(struct config *);
+
+/* cmd-bundle.c: the installed model, from the bundle store. */
+/* Path of the active model file (malloc'd) and its bundle, or NULL. */
+char	*bundle_model_path(char **bundle);
+/*
+ * The active model of `bundle` failed to load (`reason`): switch the
+ * bundle to its last-known-good version, say so on stderr, and return the
+ * new model path (malloc'd), or NULL if there is none.
+ */
+char	*bundle_model_fallback(const char *bundle, const char *reason);
+/* Print one line (a newline is added) made safe with pb_sanitize: for
+ * text that quotes file names from a stick or key user ids. */
+void	 say_safe(FILE *fp, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* cmd-keys.c: ask "QUESTION [y/N]" on stderr; 1 yes.  assume_yes skips it. */
+int	 ask_yes(const char *question, int assume_yes);
 
 /* out.c */
 enum colour { C_RESET, C_BOLD, C_DIM, C_RED, C_YELLOW, C_CYAN, C_MAGENTA,
