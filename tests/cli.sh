@@ -220,7 +220,7 @@ if [ -f "$STORIES" ]; then
 	check "model info estimates memory" has out '^memory .*KV cache 1\.2 MiB at 2048 tokens'
 	check "model info prints the sha256" has out '^sha256 +270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d$'
 	run "model info --metadata" 0 "$TRIAGE" model info --metadata "$STORIES"
-	check "metadata lists keys" has out 'tokenizer.ggml.tokens +\[STR x 512\]'
+	check "metadata lists keys" has out 'tokenizer.ggml.tokens +\[str x 512\]'
 	run "ask: greedy story" 0 "$TRIAGE" ask --model "$STORIES" --raw --temp 0 -n 20 "Once upon a time"
 	check "ask streams the reference continuation" has out '^, there was a little girl named Lily\.'
 	check "ask reports counts and speed" has err '^prompt: 5 tokens in .* tokens/s\); answer: 20 tokens in .*stop: token limit$'
