@@ -444,7 +444,7 @@ bdl_create(const struct bdl_create_opts *o, char **out_path, char **cause)
 	struct build bd = { NULL, 0 };
 	struct bdl_manifest *check = NULL;
 	enum bdl_compress comp = o->compress;
-	const char *why, *sde = getenv("SOURCE_DATE_EPOCH");
+	const char *why = NULL, *sde = getenv("SOURCE_DATE_EPOCH");
 	char *manifest = NULL, *final = NULL, *tmp = NULL, *sigfinal = NULL;
 	char *sigtmp = NULL, *sig = NULL, *model_dst = NULL, *bn;
 	size_t siglen = 0;
