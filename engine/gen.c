@@ -144,7 +144,7 @@ worker(void *arg)
 	struct eng_session *s = g->s;
 	const struct eng_model *m = s->m;
 	struct detok dt;
-	char piece[256], text[300];
+	char piece[256], text[3 * 256 + 16];	/* U+FFFD may triple bytes */
 	double t0 = now_ms(), t1, t2;
 	uint32_t n_gen = 0;
 	size_t n;

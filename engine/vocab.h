@@ -54,8 +54,11 @@ int32_t	 vocab_find(const struct vocab *, const char *s, size_t n);
  * Tokenize text[0..len) and append the ids to *ids (a growable array with
  * *n used and *cap allocated; realloc'd as needed, caller frees).
  * add_special: add BOS (and EOS) as the vocabulary's flags say.
- * parse_special: recognise control/user-defined token texts in the text;
- * only for text the program built itself (chat templates).
+ * parse_special: recognise control token texts in the text; only for text
+ * the program built itself (chat templates).  Without it no CONTROL or
+ * UNKNOWN token ever comes out of the text.  USER_DEFINED tokens (plain
+ * added words: runs of spaces, Qwen3's <think>) are split out of any text,
+ * as the reference runtime and the HF tokenizers do.
  * Returns 0 or -1 (out of memory).
  */
 int	 vocab_tokenize(const struct vocab *, const char *text, size_t len,
@@ -74,16 +77,21 @@ int	 vocab_piece(const struct vocab *, int32_t id, bool special, char *buf,
 /*
  * Streaming detokenizer: feeds pieces in, gives out only whole UTF-8
  * characters, so a character split over two tokens never reaches the
- * screen in halves.  Invalid sequences come out as U+FFFD.
+ * screen in halves.  Invalid sequences come out as U+FFFD (one per
+ * maximal invalid subsequence, as Unicode recommends).
  */
 struct detok {
 	char	 pend[8];
 	size_t	 npend;
-	bool	 first;	/* SentencePiece: drop the space before the first word */
+	bool	 first;	/* SentencePiece: drop the space before the first
+			 * word (a leading ' ' of the first non-empty piece) */
 };
 void	 detok_init(struct detok *, const struct vocab *);
 /* Append the complete characters of piece (and pending bytes) to out
- * (cap bytes, cap >= n + 8); returns the number of bytes written. */
+ * (cap bytes, cap >= n + 8); returns the number of bytes written.  Never
+ * writes more than cap: valid UTF-8 needs at most n + 3 bytes, but each
+ * invalid byte grows to a 3-byte U+FFFD, so only cap >= 3 * n + 3 keeps
+ * every replacement of a garbage piece (the excess is dropped). */
 size_t	 detok_push(struct detok *, const char *piece, size_t n, char *out,
 	    size_t cap);
 /* Flush what is pending at the end of a stream (as U+FFFD). */
