@@ -224,6 +224,8 @@ if [ -f "$STORIES" ]; then
 	run "ask: greedy story" 0 "$TRIAGE" ask --model "$STORIES" --raw --temp 0 -n 20 "Once upon a time"
 	check "ask streams the reference continuation" has out '^, there was a little girl named Lily\.'
 	check "ask reports counts and speed" has err '^prompt: 5 tokens in .* tokens/s\); answer: 20 tokens in .*stop: token limit$'
+	run "ask: greedy from BOS" 0 "$TRIAGE" ask --model "$STORIES" --raw --temp 0 --repeat-penalty 1 -n 48 ""
+	check "ask: greedy from BOS is the reference decode" has out '^Once upon a time, there was a little girl named Lily\. She loved to play outside in the park\. One day, she saw a big, red ball\. She wanted to$'
 	run "ask: same seed, same answer (1)" 0 "$TRIAGE" ask --model "$STORIES" --seed 9 -n 30 "Tell me a story"
 	cp "$T/out" "$T/ask1"
 	run "ask: same seed, same answer (2)" 0 "$TRIAGE" ask --model "$STORIES" --seed 9 -n 30 "Tell me a story"
