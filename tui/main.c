@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "tui.h"
 
 static const char usage_text[] =
 "usage: triage [--help | --version]\n"
+"       triage [-f] [--resume] [--model FILE] [FILE... | -]\n"
 "       triage analyze [options] FILE... | -\n"
 "       triage playbook lint DIR|FILE...\n"
 "       triage playbook list [--playbooks DIR]\n"
@@ -16,6 +18,8 @@ static const char usage_text[] =
 "       triage ask [--model FILE] [--log FILE] [options] \"question\"\n"
 "       triage bundle info|verify|import|list|rollback|remove|scan|create ...\n"
 "       triage keys add|list|remove ...\n"
+"\n"
+"With no command: the full-screen interface on the files (or a paste).\n"
 "\n"
 "Commands:\n"
 "  analyze   find known problems in logs and print troubleshooting cards\n"
@@ -32,6 +36,14 @@ int
 main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
+	/* No command: the full-screen interface (tui/app.c). */
+	if (argc < 2 || app_wants(argv[1])) {
+		int rc = app_main(argc, argv);
+		if (rc >= 0)
+			return rc;
+		fputs(usage_text, stderr);
+		return EXIT_TROUBLE;
+	}
 	if (argc < 2) {
 		fputs(usage_text, stderr);
 		return EXIT_TROUBLE;

@@ -11,6 +11,8 @@
  *   cmd-keys.c      `triage keys add|list|remove`: who may sign bundles
  *   config.c        $XDG_CONFIG_HOME/triage/config defaults
  *   out.c           colour and terminal-safe text output
+ *   app.c ...       the full-screen interface (`triage [FILE...]`); its
+ *                   files are listed in app.h
  */
 #ifndef TRIAGE_TUI_H
 #define TRIAGE_TUI_H

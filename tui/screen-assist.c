@@ -1,0 +1,588 @@
+/*
+ * screen-assist.c - the assistant: a question plus the marked log lines
+ * (or the open card) goes to the local model with its chat template; the
+ * answer streams into the detail pane while the loop stays responsive.
+ *
+ * The engine generates on its own thread and makes eng_gen_fd() readable
+ * when events wait, so only this (the UI) thread touches curses.  The
+ * context budget is shown, never silent: how many tokens of log went in,
+ * how many lines were cut, how many are kept for the answer.
+ */
+#include <curses.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../engine/engine.h"
+#include "app.h"
+#include "tui.h"
+
+/* Share of the context that log text may take, in %. */
+#define LOG_CTX_PERCENT	60
+/* Tokens kept for the answer (at most a quarter of the context). */
+#define ANSWER_TOKENS	512
+/* Lines around the cursor sent when nothing is marked. */
+#define CONTEXT_LINES	40
+
+static const char system_prompt[] =
+"You are triage, an offline assistant for field technicians repairing "
+"machines. Answer briefly and concretely: the likely cause, then numbered "
+"steps to check and fix it. Say so when you are unsure.";
+
+static const char no_model_hint[] =
+"No language model is installed, so the assistant is off; cards and the "
+"log view work without it. To add one: import a signed model bundle with "
+":import /media/usb/NAME.bundle (or `triage bundle import`), or start with "
+"TRIAGE_MODEL=/path/to/model.gguf, or load a file now with :model FILE.";
+
+bool
+assist_running(struct app *a)
+{
+	return a->gen != NULL;
+}
+
+int
+assist_fd(struct app *a)
+{
+	return a->gen != NULL ? eng_gen_fd(a->gen) : -1;
+}
+
+void
+assist_free(struct app *a)
+{
+	eng_gen_free(a->gen);
+	a->gen = NULL;
+	eng_session_free(a->sess);
+	a->sess = NULL;
+	eng_model_free(a->model);
+	a->model = NULL;
+	for (size_t i = 0; i < a->nturns; i++) {
+		free(a->turns[i].question);
+		free(a->turns[i].context);
+		free(a->turns[i].answer);
+		free(a->turns[i].stats);
+	}
+	free(a->turns);
+	a->turns = NULL;
+	a->nturns = 0;
+}
+
+int
+assist_load(struct app *a, const char *path)
+{
+	struct eng_model *m = NULL;
+	struct eng_session *s = NULL;
+	char *cause = NULL;
+
+	struct eng_load_opts lo;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	/* leave one CPU to the UI thread: keys stay prompt while it runs */
+	memset(&lo, 0, sizeof(lo));
+	lo.n_threads = ncpu > 1 ? (int)ncpu - 1 : 1;
+	if (eng_model_open(path, &lo, &m, &cause) != 0 ||
+	    eng_session_new(m, &s, &cause) != 0) {
+		free(a->model_error);
+		if (asprintf(&a->model_error, "the model could not be loaded: %s",
+		    cause ? cause : path) < 0)
+			a->model_error = NULL;
+		app_message(a, true, "%s", a->model_error ? a->model_error : path);
+		free(cause);
+		eng_model_free(m);
+		return -1;
+	}
+	eng_session_free(a->sess);
+	eng_model_free(a->model);
+	a->model = m;
+	a->sess = s;
+	if (path != a->model_path) {
+		free(a->model_path);
+		a->model_path = app_xstrdup(path);
+	}
+	free(a->model_error);
+	a->model_error = NULL;
+	a->dirty |= D_DETAIL | D_STATUS;
+	return 0;
+}
+
+/* Load the configured or installed model on first use. */
+static int
+ensure_model(struct app *a)
+{
+	char *bundle = NULL, *p;
+
+	if (a->model != NULL)
+		return 0;
+	if (a->model_error != NULL)
+		return -1;
+	if (a->model_path == NULL) {
+		if ((p = bundle_model_path(&bundle)) == NULL) {
+			free(bundle);
+			return -1;
+		}
+		a->model_path = p;
+		free(bundle);
+	}
+	return assist_load(a, a->model_path);
+}
+
+static struct turn *
+turn_new(struct app *a, const char *q)
+{
+	struct turn *t = realloc(a->turns, (a->nturns + 1) * sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	a->turns = t;
+	t = &a->turns[a->nturns++];
+	memset(t, 0, sizeof(*t));
+	t->question = app_xstrdup(q);
+	return t;
+}
+
+static void
+turn_append(struct turn *t, const char *s, size_t n)
+{
+	if (t->alen + n + 1 > t->acap) {
+		size_t cap = t->acap ? t->acap : 256;
+		char *p;
+		while (cap < t->alen + n + 1)
+			cap *= 2;
+		if ((p = realloc(t->answer, cap)) == NULL)
+			return;
+		t->answer = p;
+		t->acap = cap;
+	}
+	memcpy(t->answer + t->alen, s, n);
+	t->alen += n;
+	t->answer[t->alen] = '\0';
+}
+
+/* The log lines to send, one string, oldest first; *nlines set. */
+static char *
+gather_lines(struct app *a, size_t *nlines, char **where)
+{
+	char *out = NULL, *s;
+	size_t len = 0;
+	uint64_t rows[APP_MAX_MARKS + CONTEXT_LINES];
+	size_t n = 0;
+	uint64_t total = log_nrows(a);
+	FILE *fp;
+
+	*nlines = 0;
+	if (a->lv.nmarks > 0) {
+		/* marked lines, in view order */
+		for (uint64_t r = 0; r < total && n < (size_t)a->lv.nmarks; r++) {
+			uint64_t ref = a->lv.direct ? ROW_MAKE(0, r) : a->lv.rows[r];
+			for (int i = 0; i < a->lv.nmarks; i++)
+				if (a->lv.marks[i] == ref)
+					rows[n++] = r;
+		}
+		*where = app_xstrdup("the marked lines");
+	} else if (total > 0) {
+		uint64_t from = a->lv.cur >= CONTEXT_LINES - 1 ?
+		    a->lv.cur - (CONTEXT_LINES - 1) : 0;
+		for (uint64_t r = from; r <= a->lv.cur && r < total; r++)
+			rows[n++] = r;
+		*where = app_xstrdup("the lines up to the cursor");
+	} else {
+		*where = app_xstrdup("no log lines");
+		return NULL;
+	}
+	if ((fp = open_memstream(&out, &len)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *file;
+		uint64_t lineno;
+		if ((s = log_row_text(a, rows[i], &file, &lineno)) == NULL)
+			continue;
+		fprintf(fp, "%s\n", s);
+		free(s);
+		(*nlines)++;
+	}
+	fclose(fp);
+	return out;
+}
+
+static char *
+card_text(struct app *a)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&out, &len);
+
+	if (fp == NULL)
+		return NULL;
+	for (size_t i = 0; i < a->ndl; i++)
+		fprintf(fp, "%*s%s\n", a->dl[i].indent, "", a->dl[i].text);
+	fclose(fp);
+	return out;
+}
+
+static int
+count_tokens(struct app *a, const char *s)
+{
+	int32_t *ids = NULL;
+	size_t n = 0;
+
+	if (eng_tokenize(a->model, s, strlen(s), false, &ids, &n) != 0)
+		return -1;
+	free(ids);
+	return (int)n;
+}
+
+void
+assist_ask(struct app *a, const char *question)
+{
+	struct eng_sample_params sp;
+	struct eng_msg msgs[2];
+	struct turn *t;
+	char *ctx = NULL, *where = NULL, *user = NULL, *cause = NULL;
+	int32_t *ids = NULL;
+	size_t nids = 0, nlines = 0, cut = 0;
+	uint32_t nctx, reserve, budget;
+	int ntok = 0;
+
+	bool card = a->detail == DETAIL_CARD && a->open_card != NULL;
+
+	if (a->gen != NULL) {
+		app_message(a, true, "the model is still answering (Esc stops it)");
+		return;
+	}
+	a->detail = DETAIL_ASSIST;
+	a->afollow = true;
+	a->dirty |= D_DETAIL | D_STATUS;
+	if ((t = turn_new(a, question)) == NULL)
+		return;
+	if (ensure_model(a) != 0) {
+		const char *msg = a->model_error ? a->model_error : no_model_hint;
+		turn_append(t, msg, strlen(msg));
+		t->stopped = true;
+		return;
+	}
+	nctx = eng_session_ctx(a->sess);
+	reserve = nctx / 4 < ANSWER_TOKENS ? nctx / 4 : ANSWER_TOKENS;
+	budget = nctx * LOG_CTX_PERCENT / 100;
+	if (card && a->ndl > 0) {
+		ctx = card_text(a);
+		where = app_xstrdup("the open card");
+		nlines = a->ndl;
+	} else
+		ctx = gather_lines(a, &nlines, &where);
+	/* cut the oldest lines until the log fits its share */
+	while (ctx != NULL && *ctx && (ntok = count_tokens(a, ctx)) > (int)budget) {
+		char *nl = strchr(ctx, '\n');
+		if (nl == NULL) {
+			ctx[0] = '\0';
+			break;
+		}
+		memmove(ctx, nl + 1, strlen(nl + 1) + 1);
+		cut++;
+	}
+	/* ... and until the whole prompt leaves room for the answer */
+	for (;;) {
+		free(user);
+		free(ids);
+		ids = NULL;
+		if (ctx != NULL && *ctx) {
+			if (asprintf(&user, "Here are lines from the log (%s):\n"
+			    "```\n%s```\n\n%s", where, ctx, question) < 0)
+				user = NULL;
+		} else
+			user = app_xstrdup(question);
+		if (user == NULL)
+			goto out;
+		msgs[0].role = "system";
+		msgs[0].content = system_prompt;
+		msgs[1].role = "user";
+		msgs[1].content = user;
+		if (eng_chat_tokenize(a->model, msgs, 2, &ids, &nids, NULL,
+		    &cause) != 0) {
+			const char *m = cause ? cause : "cannot build the prompt";
+			turn_append(t, m, strlen(m));
+			goto out;
+		}
+		if (nids + reserve <= nctx)
+			break;
+		if (ctx == NULL || *ctx == '\0') {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "The question alone does not fit "
+			    "the model's context (%zu tokens of %u, %u kept for the "
+			    "answer): ask it shorter.", nids, nctx, reserve);
+			turn_append(t, msg, strlen(msg));
+			goto out;
+		}
+		{
+			char *nl = strchr(ctx, '\n');
+			if (nl == NULL)
+				ctx[0] = '\0';
+			else
+				memmove(ctx, nl + 1, strlen(nl + 1) + 1);
+			cut++;
+		}
+	}
+	ntok = ctx != NULL && *ctx ? count_tokens(a, ctx) : 0;
+	free(t->context);
+	if (asprintf(&t->context, "context: %d tokens of log from %s (%zu "
+	    "line%s%s%zu cut); prompt %zu of %u tokens, %u kept for the answer",
+	    ntok > 0 ? ntok : 0, where, nlines - cut, nlines - cut == 1 ? "" :
+	    "s", ", ", cut, nids, nctx, reserve) < 0)
+		t->context = NULL;
+	free(a->budget);
+	a->budget = t->context ? app_xstrdup(t->context) : NULL;
+	eng_session_reset(a->sess);
+	eng_sample_defaults(&sp);
+	sp.max_tokens = reserve;
+	if (eng_gen_start(a->sess, ids, nids, &sp, &a->gen, &cause) != 0) {
+		app_message(a, true, "%s", cause ? cause : "cannot start");
+		a->gen = NULL;
+		goto out;
+	}
+	a->prefill_done = 0;
+	a->prefill_total = nids;
+	a->gen_t0 = 0;
+	a->gen_tokens = 0;
+out:
+	free(ctx);
+	free(where);
+	free(user);
+	free(ids);
+	free(cause);
+}
+
+void
+assist_stop(struct app *a)
+{
+	if (a->gen == NULL)
+		return;
+	eng_gen_cancel(a->gen);
+	app_message(a, false, "stopping the answer");
+}
+
+void
+assist_events(struct app *a)
+{
+	static const char *why[] = { "", "end of turn", "token limit",
+	    "context full", "stopped", "error" };
+	struct turn *t = a->nturns ? &a->turns[a->nturns - 1] : NULL;
+	struct eng_event ev;
+	int n = 0;
+
+	while (a->gen != NULL && eng_gen_next(a->gen, &ev, false) == 1) {
+		n++;
+		if (ev.kind == ENG_EV_PROGRESS) {
+			a->prefill_done = ev.done;
+			a->prefill_total = ev.total;
+		} else if (ev.kind == ENG_EV_TEXT) {
+			if (a->gen_t0 == 0)
+				a->gen_t0 = app_now();
+			a->gen_tokens++;
+			if (t != NULL)
+				turn_append(t, ev.text, ev.len);
+		} else if (ev.kind == ENG_EV_DONE) {
+			if (t != NULL) {
+				free(t->stats);
+				if (asprintf(&t->stats, "%u tokens in %.0f ms (%.1f "
+				    "tokens/s); prompt %u tokens in %.0f ms; %s%s%s",
+				    ev.n_gen, ev.gen_ms, ev.gen_ms > 0 ? ev.n_gen *
+				    1e3 / ev.gen_ms : 0, ev.n_prompt, ev.prompt_ms,
+				    why[ev.stop <= ENG_STOP_ERROR ? ev.stop : 0],
+				    ev.len ? ": " : "", ev.len ? ev.text : "") < 0)
+					t->stats = NULL;
+				t->stopped = ev.stop == ENG_STOP_CANCEL;
+			}
+			a->last_tps = ev.gen_ms > 0 ? ev.n_gen * 1e3 / ev.gen_ms : 0;
+			eng_gen_free(a->gen);
+			a->gen = NULL;
+			session_save(a);
+			if (ev.stop == ENG_STOP_CANCEL)
+				app_message(a, false, "answer stopped");
+			break;
+		}
+	}
+	if (n > 0)
+		a->dirty |= D_DETAIL | D_STATUS;
+}
+
+void
+assist_status(struct app *a, char *buf, size_t size)
+{
+	const struct eng_info *in = a->model ? eng_model_info(a->model) : NULL;
+	const char *name = in && in->name[0] ? in->name : a->model_path ?
+	    a->model_path : NULL;
+	char nm[160] = "?";
+
+	if (name != NULL) {
+		const char *b = strrchr(name, '/');
+		snprintf(nm, sizeof(nm), "%s", b ? b + 1 : name);
+	}
+	if (a->gen != NULL) {
+		double el = a->gen_t0 > 0 ? app_now() - a->gen_t0 : 0;
+		if (a->gen_tokens == 0)
+			snprintf(buf, size, "%s: reading the prompt %zu/%zu | Esc "
+			    "stops", nm, a->prefill_done, a->prefill_total);
+		else
+			snprintf(buf, size, "%s: answering, %u tokens, %.1f "
+			    "tokens/s | Esc stops", nm, a->gen_tokens,
+			    el > 0 ? a->gen_tokens * 1e3 / el : 0);
+	} else if (in != NULL)
+		snprintf(buf, size, "model %s (%s %s, ctx %u)%s", nm, in->arch,
+		    in->ftype, in->n_ctx, a->last_tps > 0 ? "" : "");
+	else if (a->model_error != NULL)
+		snprintf(buf, size, "model failed to load (see assistant)");
+	else if (a->model_path != NULL)
+		snprintf(buf, size, "model %s (loads on first question)", nm);
+	else
+		snprintf(buf, size, "no model: cards only (a to see how to add one)");
+}
+
+/* ---- drawing --------------------------------------------------------------- */
+
+struct wline {
+	const char	*s;
+	size_t		 len;
+	attr_t		 at;
+	short		 pair;
+};
+
+/* Split text at newlines and wrap each piece to width columns. */
+static void
+wrap_add(struct wline **v, size_t *n, size_t *cap, const char *s, attr_t at,
+    short pair, int width, const char *prefix)
+{
+	const char *p = s;
+
+	(void)prefix;
+	if (width < 8)
+		width = 8;
+	for (;;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		size_t off = 0;
+
+		do {
+			/* how many bytes fit in width columns */
+			size_t take = 0, cols = 0;
+			while (off + take < len) {
+				size_t cl = 1;
+				unsigned char c = (unsigned char)p[off + take];
+				if (c >= 0xf0) cl = 4;
+				else if (c >= 0xe0) cl = 3;
+				else if (c >= 0xc0) cl = 2;
+				if (off + take + cl > len)
+					cl = len - off - take;
+				size_t w = text_width(p + off + take, cl);
+				if (cols + w > (size_t)width)
+					break;
+				cols += w;
+				take += cl;
+			}
+			if (take == 0 && off < len)
+				take = 1;
+			/* break at a space when the line is cut */
+			if (off + take < len) {
+				size_t b = take;
+				while (b > 0 && p[off + b - 1] != ' ')
+					b--;
+				if (b > take / 2)
+					take = b;
+			}
+			if (*n == *cap) {
+				*cap = *cap ? *cap * 2 : 64;
+				*v = realloc(*v, *cap * sizeof(**v));
+				if (*v == NULL) {
+					*n = *cap = 0;
+					return;
+				}
+			}
+			(*v)[(*n)++] = (struct wline){ p + off, take, at, pair };
+			off += take;
+		} while (off < len);
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+}
+
+void
+assist_draw(struct app *a, WINDOW *w, const struct rect *r)
+{
+	struct wline *v = NULL;
+	char **qs;
+	size_t n = 0, cap = 0, h = r->h > 1 ? (size_t)r->h - 1 : 0, top;
+	int width = r->w - 2;
+	char intro[512];
+
+	werase(w);
+	wattron(w, a->focus == PANE_DETAIL ? A_REVERSE | A_BOLD : A_REVERSE);
+	mvwhline(w, 0, 0, ' ', r->w);
+	mvwaddnstr(w, 0, 0, " Assistant  (a asks; Esc stops an answer)", r->w);
+	wattroff(w, A_REVERSE | A_BOLD);
+	if (a->nturns == 0) {
+		const char *m = a->model_path;
+		if (a->model_error != NULL)
+			snprintf(intro, sizeof(intro), "%s", a->model_error);
+		else if (m == NULL) {
+			/* the bundle store is read once, not on every draw */
+			static int installed = -1;
+			if (installed < 0) {
+				char *b = NULL, *p = bundle_model_path(&b);
+				installed = p != NULL;
+				free(b);
+				free(p);
+			}
+			if (installed)
+				snprintf(intro, sizeof(intro), "Ask about the log "
+				    "with a, or :ask QUESTION.  Mark lines with m "
+				    "first to choose what the model sees.");
+			else
+				snprintf(intro, sizeof(intro), "%s", no_model_hint);
+		} else
+			snprintf(intro, sizeof(intro), "Ask about the log with a, "
+			    "or :ask QUESTION.  Mark lines with m first to choose "
+			    "what the model sees; with a card open, the card goes "
+			    "along.");
+		wrap_add(&v, &n, &cap, intro, 0, 0, width, NULL);
+	}
+	/* the wrapped lines point into these: they live until the end */
+	qs = calloc(a->nturns + 1, sizeof(*qs));
+	for (size_t i = 0; i < a->nturns && qs != NULL; i++) {
+		struct turn *t = &a->turns[i];
+
+		if (asprintf(&qs[i], "> %s", t->question) < 0)
+			qs[i] = NULL;
+		wrap_add(&v, &n, &cap, qs[i] ? qs[i] : ">", A_BOLD, 0, width,
+		    NULL);
+		if (t->context)
+			wrap_add(&v, &n, &cap, t->context, A_DIM, 0, width, NULL);
+		wrap_add(&v, &n, &cap, t->answer ? t->answer : (a->gen &&
+		    i + 1 == a->nturns ? "..." : ""), 0, 0, width, NULL);
+		if (t->stats)
+			wrap_add(&v, &n, &cap, t->stats, A_DIM, a->colour ? 3 : 0,
+			    width, NULL);
+		wrap_add(&v, &n, &cap, "", 0, 0, width, NULL);
+	}
+	if (a->afollow || a->atop + h > n)
+		a->atop = n > h ? n - h : 0;
+	top = a->atop;
+	for (size_t i = top, y = 1; i < n && y <= h; i++, y++) {
+		struct cell c[1024];
+		size_t nc = text_cells(v[i].s, v[i].len, c, 1024, NULL), col = 0;
+
+		if (nc > 1024)
+			nc = 1024;
+		for (size_t k = 0; k < nc && col + c[k].width <= (size_t)width; k++) {
+			cchar_t cc;
+			if (setcchar(&cc, c[k].wc, v[i].at, v[i].pair, NULL) == OK)
+				mvwadd_wch(w, (int)y, 1 + (int)col, &cc);
+			col += c[k].width;
+		}
+	}
+	free(v);
+	for (size_t i = 0; qs != NULL && i < a->nturns; i++)
+		free(qs[i]);
+	free(qs);
+	wnoutrefresh(w);
+}

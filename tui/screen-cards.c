@@ -1,0 +1,578 @@
+/*
+ * screen-cards.c - the card list (cards, then lines no playbook knows)
+ * and the detail pane that shows one card: checks to tick off, evidence
+ * to jump to, {{placeholders}} filled from the log.
+ */
+#include <curses.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../playbooks/playbook.h"
+#include "app.h"
+
+/* Unknown templates listed under the cards. */
+#define MAX_TEMPLATES	50
+
+enum dstyle { DS_TEXT, DS_TITLE, DS_HEAD, DS_EVID, DS_CHECK, DS_CMD, DS_DIM };
+
+static size_t
+n_templates(struct app *a)
+{
+	size_t n = pb_analysis_ntemplates(a->an);
+
+	return n < MAX_TEMPLATES ? n : MAX_TEMPLATES;
+}
+
+static size_t
+n_items(struct app *a)
+{
+	return pb_analysis_ncards(a->an) + n_templates(a);
+}
+
+/* ---- ticks ----------------------------------------------------------------- */
+
+bool
+tick_get(struct app *a, const char *card, int check)
+{
+	for (size_t i = 0; i < a->nticks; i++)
+		if (a->ticks[i].check == check && strcmp(a->ticks[i].card, card) == 0)
+			return true;
+	return false;
+}
+
+void
+tick_set(struct app *a, const char *card, int check, bool on)
+{
+	for (size_t i = 0; i < a->nticks; i++)
+		if (a->ticks[i].check == check && strcmp(a->ticks[i].card, card) == 0) {
+			if (!on) {
+				free(a->ticks[i].card);
+				a->ticks[i] = a->ticks[--a->nticks];
+			}
+			return;
+		}
+	if (on) {
+		struct tick *t = realloc(a->ticks, (a->nticks + 1) * sizeof(*t));
+		if (t == NULL)
+			return;
+		a->ticks = t;
+		t[a->nticks].card = app_xstrdup(card);
+		t[a->nticks].check = check;
+		a->nticks++;
+	}
+}
+
+/* ---- the detail lines ---------------------------------------------------- */
+
+static void
+dl_clear(struct app *a)
+{
+	for (size_t i = 0; i < a->ndl; i++)
+		free(a->dl[i].text);
+	free(a->dl);
+	a->dl = NULL;
+	a->ndl = 0;
+}
+
+static void
+dl_add(struct app *a, int style, int item, int indent, const char *text)
+{
+	struct dline *d = realloc(a->dl, (a->ndl + 1) * sizeof(*d));
+
+	if (d == NULL)
+		return;
+	a->dl = d;
+	d[a->ndl].text = app_xstrdup(text ? text : "");
+	d[a->ndl].style = style;
+	d[a->ndl].item = item;
+	d[a->ndl].indent = indent;
+	a->ndl++;
+}
+
+static void
+dl_addf(struct app *a, int style, int item, int indent, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+dl_addf(struct app *a, int style, int item, int indent, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	dl_add(a, style, item, indent, s);
+	free(s);
+}
+
+static void
+dl_list(struct app *a, const struct pb_card *c, const char *head,
+    json_t *arr, bool numbered)
+{
+	json_t *v;
+	size_t i;
+	char *s;
+
+	if (json_array_size(arr) == 0)
+		return;
+	dl_add(a, DS_HEAD, -1, 0, head);
+	json_array_foreach(arr, i, v) {
+		if ((s = pb_card_fill(c, json_string_value(v), 0)) == NULL)
+			continue;
+		if (numbered)
+			dl_addf(a, DS_TEXT, -1, 2, "%zu. %s", i + 1, s);
+		else
+			dl_addf(a, DS_TEXT, -1, 2, "- %s", s);
+		free(s);
+	}
+}
+
+static const struct pb_card *
+find_card(struct app *a, const char *id)
+{
+	for (size_t i = 0; i < pb_analysis_ncards(a->an); i++) {
+		const struct pb_card *c = pb_analysis_card(a->an, i);
+		if (strcmp(pb_playbook_id(pb_card_playbook(c)), id) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static void
+build_card(struct app *a, const struct pb_card *c)
+{
+	const struct pb_playbook *pb = pb_card_playbook(c);
+	const json_t *doc = pb_playbook_json(pb);
+	const char *id = pb_playbook_id(pb), *file, *name, *val;
+	char first[32], last[32], *s;
+	json_t *checks, *v, *esc;
+	uint64_t lineno, n;
+	size_t i;
+
+	dl_addf(a, DS_TITLE, -1, 0, "%s", pb_playbook_title(pb));
+	pb_time_format(pb_card_first(c), first, sizeof(first));
+	pb_time_format(pb_card_last(c), last, sizeof(last));
+	dl_addf(a, DS_DIM, -1, 0, "%s  %s  seen %llu time%s, first %s, last %s",
+	    pb_severity_name(pb_playbook_severity(pb)), id,
+	    (unsigned long long)pb_card_count(c), pb_card_count(c) == 1 ? "" :
+	    "s", first, last);
+	for (i = 0; i < pb_card_ncaptures(c); i++) {
+		char buf[512];
+		int off;
+
+		name = pb_card_capture(c, i, 0, &val, &n);
+		off = snprintf(buf, sizeof(buf), "%s:", name);
+		for (size_t k = 0; k < 5 && off < (int)sizeof(buf); k++) {
+			if (pb_card_capture(c, i, k, &val, &n) == NULL || val == NULL)
+				break;
+			off += snprintf(buf + off, sizeof(buf) - (size_t)off,
+			    "%s %s (%llu)", k ? "," : "", val,
+			    (unsigned long long)n);
+		}
+		dl_add(a, DS_DIM, -1, 2, buf);
+	}
+	dl_add(a, DS_HEAD, -1, 0, "Evidence (Enter shows the line in the log)");
+	for (i = 0; i < pb_card_nexamples(c); i++) {
+		const char *text = pb_card_example(c, i, &file, &lineno);
+		const char *b = strrchr(file, '/');
+		dl_addf(a, DS_EVID, (int)i, 2, "%s:%llu  %s", b ? b + 1 : file,
+		    (unsigned long long)lineno, text);
+	}
+	if ((s = pb_card_fill(c, json_string_value(json_object_get(doc,
+	    "explanation")), 0)) != NULL) {
+		dl_add(a, DS_HEAD, -1, 0, "What it is");
+		dl_add(a, DS_TEXT, -1, 2, s);
+		free(s);
+	}
+	dl_list(a, c, "Likely causes", json_object_get(doc, "causes"), true);
+	checks = json_object_get(doc, "checks");
+	if (json_array_size(checks) > 0)
+		dl_add(a, DS_HEAD, -1, 0, "Checks (Space ticks one off)");
+	json_array_foreach(checks, i, v) {
+		const char *keys[3] = { "do", "command", "expect" };
+		for (int k = 0; k < 3; k++) {
+			json_t *f = json_object_get(v, keys[k]);
+			if (f == NULL)
+				continue;
+			if ((s = pb_card_fill(c, json_string_value(f), k == 1)) == NULL)
+				continue;
+			if (k == 0)
+				dl_addf(a, DS_CHECK, (int)i, 2, "[%c] %zu. %s",
+				    tick_get(a, id, (int)i) ? 'x' : ' ', i + 1, s);
+			else if (k == 1)
+				dl_addf(a, DS_CMD, (int)i, 9, "$ %s", s);
+			else
+				dl_addf(a, DS_TEXT, (int)i, 9, "expect: %s", s);
+			free(s);
+		}
+	}
+	dl_list(a, c, "Fix", json_object_get(doc, "fix"), true);
+	dl_list(a, c, "Verify", json_object_get(doc, "verify"), false);
+	esc = json_object_get(doc, "escalate");
+	if ((s = pb_card_fill(c, json_string_value(json_object_get(esc,
+	    "when")), 0)) != NULL) {
+		dl_add(a, DS_HEAD, -1, 0, "Escalate when");
+		dl_add(a, DS_TEXT, -1, 2, s);
+		free(s);
+	}
+	dl_list(a, c, "Attach", json_object_get(esc, "attach"), false);
+	dl_list(a, c, "References", json_object_get(doc, "references"), false);
+}
+
+static void
+build_template(struct app *a, size_t t)
+{
+	const char *text, *ex, *file;
+	uint64_t count, lineno;
+
+	if ((text = pb_analysis_template(a->an, t, &count, &ex, &file,
+	    &lineno)) == NULL)
+		return;
+	dl_add(a, DS_TITLE, -1, 0, "A warning or error no playbook knows");
+	dl_addf(a, DS_DIM, -1, 0, "seen %llu time%s", (unsigned long long)count,
+	    count == 1 ? "" : "s");
+	dl_add(a, DS_HEAD, -1, 0, "Template");
+	dl_add(a, DS_TEXT, -1, 2, text);
+	dl_add(a, DS_HEAD, -1, 0, "Example (Enter shows the line in the log)");
+	dl_addf(a, DS_EVID, 0, 2, "%s:%llu  %s", file, (unsigned long long)lineno,
+	    ex);
+	dl_add(a, DS_TEXT, -1, 0, "");
+	dl_add(a, DS_DIM, -1, 0, "Ask the assistant about it with a, or write "
+	    "a playbook (triage-playbook(5)).");
+}
+
+void
+cards_build_detail(struct app *a)
+{
+	const struct pb_card *c;
+
+	dl_clear(a);
+	if (a->open_card == NULL)
+		return;
+	if (a->open_card[0] == '?') {
+		size_t t = (size_t)strtoul(a->open_card + 1, NULL, 10);
+		build_template(a, t);
+	} else if ((c = find_card(a, a->open_card)) != NULL)
+		build_card(a, c);
+	if (a->dsel >= a->ndl)
+		a->dsel = a->ndl ? a->ndl - 1 : 0;
+	a->dirty |= D_DETAIL;
+}
+
+void
+cards_refresh(struct app *a)
+{
+	pb_analysis_finish(a->an);
+	a->cards_stale = false;
+	if (a->card_sel >= n_items(a))
+		a->card_sel = n_items(a) ? n_items(a) - 1 : 0;
+	if (a->detail == DETAIL_CARD)
+		cards_build_detail(a);
+	a->dirty |= D_CARDS | D_DETAIL;
+}
+
+void
+cards_open(struct app *a, size_t i)
+{
+	char buf[32];
+
+	if (i >= n_items(a))
+		return;
+	free(a->open_card);
+	if (i < pb_analysis_ncards(a->an))
+		a->open_card = app_xstrdup(pb_playbook_id(pb_card_playbook(
+		    pb_analysis_card(a->an, i))));
+	else {
+		snprintf(buf, sizeof(buf), "?%zu", i - pb_analysis_ncards(a->an));
+		a->open_card = app_xstrdup(buf);
+	}
+	a->detail = DETAIL_CARD;
+	a->dsel = a->dtop = 0;
+	cards_build_detail(a);
+	/* land on the first evidence line: Enter jumps right away */
+	for (size_t k = 0; k < a->ndl; k++)
+		if (a->dl[k].style == DS_EVID) {
+			a->dsel = k;
+			break;
+		}
+	a->focus = PANE_DETAIL;
+	a->dirty |= D_ALL;
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+static void
+move_sel(size_t *sel, size_t n, enum action act, size_t page)
+{
+	if (n == 0) {
+		*sel = 0;
+		return;
+	}
+	switch (act) {
+	case ACT_UP: if (*sel > 0) (*sel)--; break;
+	case ACT_DOWN: if (*sel + 1 < n) (*sel)++; break;
+	case ACT_PGUP: case ACT_HALF_UP: *sel = *sel > page ? *sel - page : 0; break;
+	case ACT_PGDN: case ACT_HALF_DN:
+		*sel = *sel + page < n ? *sel + page : n - 1; break;
+	case ACT_TOP: *sel = 0; break;
+	case ACT_BOTTOM: *sel = n - 1; break;
+	default: break;
+	}
+}
+
+void
+cards_action(struct app *a, enum action act)
+{
+	size_t page = a->lay.pane[PANE_CARDS].h > 2 ?
+	    (size_t)a->lay.pane[PANE_CARDS].h - 2 : 1;
+
+	if (act == ACT_OPEN) {
+		cards_open(a, a->card_sel);
+		return;
+	}
+	move_sel(&a->card_sel, n_items(a), act, page);
+	a->dirty |= D_CARDS;
+}
+
+void
+detail_action(struct app *a, enum action act)
+{
+	size_t page = a->lay.pane[PANE_DETAIL].h > 2 ?
+	    (size_t)a->lay.pane[PANE_DETAIL].h - 2 : 1;
+
+	if (a->detail != DETAIL_CARD) {
+		/* the assistant transcript scrolls */
+		if (act == ACT_UP || act == ACT_PGUP || act == ACT_HALF_UP) {
+			size_t k = act == ACT_UP ? 1 : page;
+			a->atop = a->atop > k ? a->atop - k : 0;
+			a->afollow = false;
+		} else if (act == ACT_DOWN || act == ACT_PGDN || act == ACT_HALF_DN) {
+			a->atop += act == ACT_DOWN ? 1 : page;
+		} else if (act == ACT_TOP) {
+			a->atop = 0;
+			a->afollow = false;
+		} else if (act == ACT_BOTTOM)
+			a->afollow = true;
+		a->dirty |= D_DETAIL;
+		return;
+	}
+	if (act == ACT_OPEN || act == ACT_TICK) {
+		struct dline *d = a->dsel < a->ndl ? &a->dl[a->dsel] : NULL;
+		if (d == NULL || d->item < 0)
+			return;
+		if (d->style == DS_EVID && act == ACT_OPEN) {
+			const struct pb_card *c = a->open_card[0] == '?' ? NULL :
+			    find_card(a, a->open_card);
+			const char *file = NULL, *ex, *text;
+			uint64_t lineno = 0, count;
+
+			if (c != NULL)
+				pb_card_example(c, (size_t)d->item, &file, &lineno);
+			else if ((text = pb_analysis_template(a->an,
+			    strtoul(a->open_card + 1, NULL, 10), &count, &ex,
+			    &file, &lineno)) == NULL)
+				return;
+			if (file != NULL) {
+				log_goto(a, file, lineno);
+				a->focus = PANE_LOG;
+			}
+		} else if (d->style == DS_CHECK || d->style == DS_CMD ||
+		    act == ACT_TICK) {
+			if (a->open_card[0] == '?' || d->style == DS_EVID)
+				return;
+			tick_set(a, a->open_card, d->item,
+			    !tick_get(a, a->open_card, d->item));
+			cards_build_detail(a);
+			session_save(a);
+		}
+		a->dirty |= D_ALL;
+		return;
+	}
+	if (act == ACT_UP || act == ACT_DOWN) {
+		/* Up and Down go from item to item: evidence and checks */
+		size_t i = a->dsel;
+		while (act == ACT_DOWN ? i + 1 < a->ndl : i > 0) {
+			i += act == ACT_DOWN ? 1 : (size_t)-1;
+			if (a->dl[i].style == DS_EVID || a->dl[i].style == DS_CHECK) {
+				a->dsel = i;
+				break;
+			}
+		}
+		/* past the last item: the text below still scrolls into view */
+		if (i == a->dsel && act == ACT_DOWN && a->dsel + 1 < a->ndl &&
+		    a->dl[a->dsel].style != DS_EVID &&
+		    a->dl[a->dsel].style != DS_CHECK)
+			a->dsel++;
+		else if (act == ACT_DOWN && i + 1 >= a->ndl && a->dsel + 1 < a->ndl &&
+		    !(a->dl[i].style == DS_EVID || a->dl[i].style == DS_CHECK))
+			a->dsel = a->ndl - 1;
+	} else
+		move_sel(&a->dsel, a->ndl, act, page);
+	a->dirty |= D_DETAIL;
+}
+
+/* ---- drawing --------------------------------------------------------------- */
+
+static void
+header(struct app *a, WINDOW *w, int width, bool focus, const char *text)
+{
+	wattron(w, focus ? A_REVERSE | A_BOLD : A_REVERSE);
+	mvwhline(w, 0, 0, ' ', width);
+	mvwaddnstr(w, 0, 0, text, width);
+	wattroff(w, A_REVERSE | A_BOLD);
+	(void)a;
+}
+
+/* Untrusted text through the cell converter, clipped to w columns. */
+static int
+put_text(WINDOW *w, int y, int x, int width, const char *s, attr_t at,
+    short pair)
+{
+	struct cell c[512];
+	size_t n = text_cells(s, strlen(s), c, 512, NULL);
+	int col = 0;
+
+	if (n > 512)
+		n = 512;
+	for (size_t i = 0; i < n && col + c[i].width <= width; i++) {
+		cchar_t cc;
+		if (setcchar(&cc, c[i].wc, at, pair, NULL) == OK)
+			mvwadd_wch(w, y, x + col, &cc);
+		col += c[i].width;
+	}
+	return col;
+}
+
+void
+cards_draw(struct app *a, WINDOW *w, const struct rect *r)
+{
+	size_t nc = pb_analysis_ncards(a->an), n = n_items(a), h;
+	char head[128];
+
+	werase(w);
+	snprintf(head, sizeof(head), " Cards: %zu known problem%s, %zu unknown "
+	    "template%s", nc, nc == 1 ? "" : "s", n_templates(a),
+	    n_templates(a) == 1 ? "" : "s");
+	header(a, w, r->w, a->focus == PANE_CARDS, head);
+	h = r->h > 1 ? (size_t)r->h - 1 : 0;
+	if (a->card_sel < a->card_top)
+		a->card_top = a->card_sel;
+	if (h > 0 && a->card_sel >= a->card_top + h)
+		a->card_top = a->card_sel - h + 1;
+	for (size_t i = a->card_top, y = 1; i < n && y <= h; i++, y++) {
+		bool sel = i == a->card_sel;
+		attr_t at = sel ? (a->focus == PANE_CARDS ? A_REVERSE : A_BOLD) : 0;
+		short pair = 0;
+		char line[512];
+
+		if (i < nc) {
+			const struct pb_card *c = pb_analysis_card(a->an, i);
+			const struct pb_playbook *pb = pb_card_playbook(c);
+			enum pb_severity s = pb_playbook_severity(pb);
+			const char *sv[] = { "CRIT", "HIGH", "MED ", "LOW ", "INFO" };
+
+			if (a->colour)
+				pair = s <= PB_SEV_HIGH ? 1 : s == PB_SEV_MEDIUM ? 2 : 3;
+			else if (s <= PB_SEV_HIGH)
+				at |= A_BOLD;
+			snprintf(line, sizeof(line), "%s %s (%llu)", sv[s],
+			    pb_playbook_title(pb), (unsigned long long)pb_card_count(c));
+		} else {
+			const char *ex, *file;
+			uint64_t count, lineno;
+			const char *t = pb_analysis_template(a->an, i - nc, &count,
+			    &ex, &file, &lineno);
+			snprintf(line, sizeof(line), "  ?  %s (%llu)", t ? t : "",
+			    (unsigned long long)count);
+			at |= A_DIM;
+		}
+		if (sel)
+			mvwhline(w, (int)y, 0, ' ' | at, r->w);
+		put_text(w, (int)y, 1, r->w - 1, line, at, pair);
+	}
+	if (n == 0)
+		mvwaddnstr(w, 2, 2, a->nsrc ? "No known problem found (yet)." :
+		    "Cards appear here as log lines arrive.", r->w - 3);
+	wnoutrefresh(w);
+}
+
+/* Screen lines of a detail line at this width. */
+static int
+dl_height(const struct dline *d, int width)
+{
+	int avail = width - 1 - d->indent;
+	size_t cols = text_width(d->text, strlen(d->text));
+
+	if (avail < 8)
+		return 1;
+	return cols == 0 ? 1 : (int)((cols + (size_t)avail - 1) / (size_t)avail);
+}
+
+void
+detail_draw(struct app *a, WINDOW *w, const struct rect *r)
+{
+	int y = 1, h = r->h - 1;
+	static struct cell *c;
+	static size_t cc;
+
+	werase(w);
+	header(a, w, r->w, a->focus == PANE_DETAIL,
+	    " Card  (Esc closes; Enter on evidence jumps; Space ticks)");
+	/* keep the selection in view */
+	if (a->dsel < a->dtop)
+		a->dtop = a->dsel;
+	for (;;) {
+		int used = 0;
+		for (size_t i = a->dtop; i <= a->dsel && i < a->ndl; i++)
+			used += dl_height(&a->dl[i], r->w);
+		if (used <= h || a->dtop >= a->dsel)
+			break;
+		a->dtop++;
+	}
+	for (size_t i = a->dtop; i < a->ndl && y < r->h; i++) {
+		const struct dline *d = &a->dl[i];
+		size_t len = strlen(d->text), n, from = 0;
+		int avail = r->w - 1 - d->indent;
+		attr_t at = 0;
+		short pair = 0;
+
+		switch (d->style) {
+		case DS_TITLE: at = A_BOLD; break;
+		case DS_HEAD: at = A_BOLD | A_UNDERLINE; break;
+		case DS_DIM: at = A_DIM; break;
+		case DS_EVID: pair = a->colour ? 5 : 0; break;
+		case DS_CMD: pair = a->colour ? 4 : 0; break;
+		default: break;
+		}
+		if (i == a->dsel && a->focus == PANE_DETAIL)
+			at |= A_REVERSE;
+		if (avail < 8)
+			avail = r->w - 1;
+		if (len + 16 > cc) {
+			free(c);
+			cc = len * 2 + 64;
+			c = app_xmalloc(cc * sizeof(*c));
+		}
+		n = text_cells(d->text, len, c, cc, NULL);
+		if (n > cc)
+			n = cc;
+		do {
+			int col = 0;
+			if (at & A_REVERSE)
+				mvwhline(w, y, 0, ' ' | A_REVERSE, r->w);
+			while (from < n && col + c[from].width <= avail) {
+				cchar_t ch;
+				if (setcchar(&ch, c[from].wc, at, pair, NULL) == OK)
+					mvwadd_wch(w, y, 1 + d->indent + col, &ch);
+				col += c[from].width;
+				from++;
+			}
+			y++;
+		} while (from < n && y < r->h);
+	}
+	wnoutrefresh(w);
+}

@@ -1,0 +1,279 @@
+/*
+ * screen-text.c - untrusted log bytes to display cells.
+ *
+ * Why: log text goes to a terminal.  An ESC or 8-bit CSI (0x9b) in a line
+ * could move the cursor or rewrite earlier lines (rsyslog#1138); bidi
+ * overrides can make a line read differently from what it holds; invalid
+ * UTF-8 handed to waddnwstr could be mis-decoded.  Every byte becomes
+ * either a printable character whose width wcwidth() vouches for, or a
+ * visible escape like "\x1b" or "\u202e", so nothing is silently lost and
+ * nothing reaches the terminal as a control.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "app.h"
+
+/* Lines longer than this are judged for severity on their head only. */
+#define SEV_SCAN_MAX	512
+
+/* Length of a valid UTF-8 sequence at s (< n bytes), 0 if invalid. */
+static size_t
+utf8_dec(const unsigned char *s, size_t n, unsigned *cp)
+{
+	unsigned c = s[0], v;
+	size_t len;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		v = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		v = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		v = c & 0x07;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates and values past U+10FFFF */
+	if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
+	    v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+/* Code points that must not reach the terminal as themselves. */
+static int
+dangerous(unsigned cp)
+{
+	return cp < 0x20 || cp == 0x7f ||
+	    (cp >= 0x80 && cp <= 0x9f) ||		/* C1, incl. 8-bit CSI */
+	    cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x202a && cp <= 0x202e) ||		/* bidi embeddings */
+	    (cp >= 0x2066 && cp <= 0x2069) ||		/* bidi isolates */
+	    cp == 0x2028 || cp == 0x2029 ||		/* line separators */
+	    cp == 0xfeff;				/* BOM mid-line */
+}
+
+/* The decoder shared by the cell and string outputs. */
+struct sink {
+	struct cell	*out;
+	size_t		 max, n;	/* stored, and needed */
+	uint32_t	*srcoff;
+	size_t		 col;
+	char		*str;		/* text_clean output, or NULL */
+	size_t		 slen;
+};
+
+static void
+put(struct sink *k, wchar_t wc, int width, int kind, size_t off)
+{
+	if (k->str != NULL) {
+		/* text_clean writes UTF-8 whatever the locale */
+		unsigned cp = (unsigned)wc;
+		char mb[4];
+		size_t l;
+
+		if (cp < 0x80) {
+			mb[0] = (char)cp;
+			l = 1;
+		} else if (cp < 0x800) {
+			mb[0] = (char)(0xc0 | cp >> 6);
+			mb[1] = (char)(0x80 | (cp & 0x3f));
+			l = 2;
+		} else if (cp < 0x10000) {
+			mb[0] = (char)(0xe0 | cp >> 12);
+			mb[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+			mb[2] = (char)(0x80 | (cp & 0x3f));
+			l = 3;
+		} else {
+			mb[0] = (char)(0xf0 | cp >> 18);
+			mb[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+			mb[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+			mb[3] = (char)(0x80 | (cp & 0x3f));
+			l = 4;
+		}
+		memcpy(k->str + k->slen, mb, l);
+		k->slen += l;
+		return;
+	}
+	if (width == 0) {
+		/* a combining mark joins the previous cell */
+		if (k->n > 0 && k->n <= k->max) {
+			struct cell *c = &k->out[k->n - 1];
+			if (c->wc[1] == 0)
+				c->wc[1] = wc;
+			else if (c->wc[2] == 0)
+				c->wc[2] = wc;
+		}
+		return;
+	}
+	if (k->n < k->max) {
+		struct cell *c = &k->out[k->n];
+		c->wc[0] = wc;
+		c->wc[1] = c->wc[2] = 0;
+		c->width = (uint8_t)width;
+		c->kind = (uint8_t)kind;
+		if (k->srcoff != NULL)
+			k->srcoff[k->n] = (uint32_t)off;
+	}
+	k->n++;
+	k->col += (size_t)width;
+}
+
+/* "\xNN", "\uNNNN" or "\UNNNNNNNN" as escape cells. */
+static void
+put_escape(struct sink *k, char kind, unsigned v, size_t off)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "\\%c%0*x", kind,
+	    kind == 'x' ? 2 : kind == 'u' ? 4 : 8, v);
+
+	for (int i = 0; i < n; i++)
+		put(k, (wchar_t)buf[i], 1, CK_ESCAPE, off);
+}
+
+static void
+decode(struct sink *k, const char *str, size_t len, int use_wcwidth)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, n;
+	unsigned cp;
+	int w;
+
+	while (i < len) {
+		if (s[i] == '\t') {
+			size_t to = TEXT_TABSTOP - k->col % TEXT_TABSTOP;
+			for (size_t t = 0; t < to; t++)
+				put(k, L' ', 1, CK_TEXT, i);
+			i++;
+			continue;
+		}
+		n = utf8_dec(s + i, len - i, &cp);
+		if (n == 0) {
+			put_escape(k, 'x', s[i], i);
+			i++;
+			continue;
+		}
+		if (dangerous(cp)) {
+			if (cp < 0x80)
+				put_escape(k, 'x', cp, i);
+			else
+				put_escape(k, 'u', cp, i);
+			i += n;
+			continue;
+		}
+		if (cp < 0x80)
+			w = 1;
+		else if (use_wcwidth)
+			w = wcwidth((wchar_t)cp);
+		else
+			w = 1;
+		if (w < 0 || w > 2 || (w == 0 && k->n == 0 && k->str == NULL)) {
+			/* unprintable here (e.g. LANG=C), or a mark with
+			 * nothing to sit on: show it escaped */
+			put_escape(k, cp > 0xffff ? 'U' : 'u', cp, i);
+			i += n;
+			continue;
+		}
+		put(k, (wchar_t)cp, w, CK_TEXT, i);
+		i += n;
+	}
+}
+
+size_t
+text_cells(const char *s, size_t len, struct cell *out, size_t max,
+    uint32_t *srcoff)
+{
+	struct sink k = { out, max, 0, srcoff, 0, NULL, 0 };
+
+	decode(&k, s, len, 1);
+	return k.n;
+}
+
+size_t
+text_width(const char *s, size_t len)
+{
+	struct sink k = { NULL, 0, 0, NULL, 0, NULL, 0 };
+
+	decode(&k, s, len, 1);
+	return k.col;
+}
+
+char *
+text_clean(const char *s, size_t len)
+{
+	struct sink k = { NULL, 0, 0, NULL, 0, NULL, 0 };
+
+	/* worst case: a byte becomes "\xNN" (4), a tab 8 spaces */
+	if (len > (SIZE_MAX - 1) / 10)
+		return NULL;
+	if ((k.str = malloc(len * 10 + 1)) == NULL)
+		return NULL;
+	decode(&k, s, len, 0);
+	k.str[k.slen] = '\0';
+	return k.str;
+}
+
+/* Is the word at s[i..i+n) a whole word, case-insensitively `w`? */
+static int
+word_at(const char *s, size_t len, size_t i, const char *w)
+{
+	size_t n = strlen(w);
+
+	if (i + n > len || strncasecmp(s + i, w, n) != 0)
+		return 0;
+	if (i > 0 && isalnum((unsigned char)s[i - 1]))
+		return 0;
+	if (i + n < len && isalnum((unsigned char)s[i + n]))
+		return 0;
+	return 1;
+}
+
+enum line_sev
+text_severity(const char *s, size_t len)
+{
+	static const struct { const char *w; enum line_sev sev; } words[] = {
+		{ "emerg", SEV_ERROR }, { "alert", SEV_ERROR },
+		{ "crit", SEV_ERROR }, { "critical", SEV_ERROR },
+		{ "fatal", SEV_ERROR }, { "panic", SEV_ERROR },
+		{ "error", SEV_ERROR }, { "err", SEV_ERROR },
+		{ "errors", SEV_ERROR }, { "failed", SEV_ERROR },
+		{ "failure", SEV_ERROR }, { "fail", SEV_ERROR },
+		{ "warn", SEV_WARN }, { "warning", SEV_WARN },
+		{ "debug", SEV_DEBUG }, { "trace", SEV_DEBUG },
+		{ "info", SEV_INFO }, { "notice", SEV_INFO },
+	};
+	enum line_sev best = SEV_NONE;
+
+	if (len > SEV_SCAN_MAX)
+		len = SEV_SCAN_MAX;
+	for (size_t i = 0; i < len; i++) {
+		int c = (unsigned char)s[i] | 0x20;
+		if (c != 'e' && c != 'a' && c != 'c' && c != 'f' && c != 'p' &&
+		    c != 'w' && c != 'd' && c != 't' && c != 'i' && c != 'n')
+			continue;
+		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+			if (words[k].sev > best && word_at(s, len, i, words[k].w)) {
+				best = words[k].sev;
+				if (best == SEV_ERROR)
+					return best;
+			}
+	}
+	return best;
+}
