@@ -53,7 +53,7 @@ FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/replay-%)
 MANPAGES = $(wildcard man/*.[1-9])
 
-.PHONY: all run check bench install uninstall clean deps unit cli screen bundle-cli gen lint-man lint-playbooks fuzz fuzz-replay
+.PHONY: all run check bench install uninstall clean deps unit kern-paths cli screen bundle-cli gen lint-man lint-playbooks fuzz fuzz-replay
 
 all: triage
 
@@ -157,7 +157,7 @@ run: deps
 
 check: deps
 	@$(MAKE) --no-print-directory $(B)/triage $(TESTS) $(TOOLS) $(FUZZ_REPLAY)
-	@$(MAKE) --no-print-directory unit cli screen bundle-cli gen fuzz-replay lint-man lint-playbooks
+	@$(MAKE) --no-print-directory unit kern-paths cli screen bundle-cli gen fuzz-replay lint-man lint-playbooks
 
 # Tests read models and vectors from ../shared beside the clone.
 SHARED  ?= $(abspath $(CURDIR)/../shared)
@@ -172,6 +172,15 @@ unit: $(TESTS)
 fuzz-replay: $(FUZZ_REPLAY)
 	@for r in $(FUZZ_REPLAY); do n=$${r##*/replay-fuzz-}; \
 		$$r tests/fuzz/corpus-$$n || exit 1; done
+
+# OpenBLAS, if installed, only for the prefill comparison tool (make bench).
+BLAS_LIBS := $(shell $(PKG_CONFIG) --libs openblas 2>/dev/null)
+$(B)/tests/tool-prefill-blas: CFLAGS += $(shell $(PKG_CONFIG) --cflags openblas 2>/dev/null) $(if $(BLAS_LIBS),-DHAVE_OPENBLAS)
+$(B)/tests/tool-prefill-blas: LDLIBS += $(BLAS_LIBS)
+
+# The engine tests again with each kernel variant the CPU has forced.
+kern-paths: $(B)/tests/test-kern $(B)/tests/test-forward $(B)/tests/test-engine
+	@B=$(B) bash tests/kern-paths.sh
 
 # The synthetic-model generator must write the same bytes on every machine.
 gen: $(B)/tests/tool-gguf-gen
@@ -198,6 +207,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(B)/triage $(TOOLS)
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/bench.sh
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/bundle-bench.sh
+	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/engine-bench.sh
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/tui-bench.sh
 
 install: all

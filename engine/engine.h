@@ -4,11 +4,14 @@
  * Files, in the order data flows through them:
  *   gguf.c       bounded reader for GGUF v2/v3 over mmap (gguf.h)
  *   quant.c      tensor types: reference dequantize/quantize/dot (quant.h)
- *   kern.c       matmul dispatch and thread pool; kern-avx2.c SIMD (kern.h)
+ *   kern.c       matmul and attention drivers, thread pool, dispatch;
+ *                kern-avx2.c, kern-avx512.c SIMD (+ -vnni builds) (kern.h)
  *   model.c      architecture table (llama, qwen2, qwen3), hparams, tensors
  *   vocab.c      SentencePiece and byte-level BPE tokenizers (vocab.h)
- *   pretok.c     BPE pre-tokenizer regexes (PCRE2)
+ *   pretok.c     BPE pre-tokenizers, as llama.cpp splits (pretok.h, PCRE2)
+ *   unicode-data.c  Unicode general categories for the pre-tokenizers
  *   chat.c       chat template families (chat.h)
+ *   prompt.c     text and chat conversations to tokens
  *   forward.c    KV cache and the transformer forward pass
  *   sampler.c    greedy, temperature, top-k/p, min-p, repetition penalty
  *   gen.c        streaming generation on a worker thread, with cancel
@@ -86,6 +89,8 @@ void	 eng_model_free(struct eng_model *);
 const struct eng_info *eng_model_info(const struct eng_model *);
 /* Name of a ggml tensor type ("Q4_K"), or NULL. */
 const char *eng_type_name(uint32_t type);
+/* The matrix kernels in use on this CPU ("avx512-vnni", "avx2", ...). */
+const char *eng_backend(void);
 /*
  * Metadata of a model for display: calls fn once per key with the value
  * rendered as short text (arrays summarised).  For `triage model info -v`.

@@ -15,11 +15,18 @@
  *     x += (silu(xb Wgate) * xb Wup) Wdown
  *   logits = rmsnorm(x) * output_norm Wout
  *
+ * A long prompt goes through in chunks of MODEL_CHUNK tokens: every
+ * weight is read once per chunk and multiplied with all its tokens (the
+ * tile kernels of kern.c), so prefill is bound by arithmetic, not by
+ * memory; decoding is one token per pass and bound by memory.  The K
+ * cache is kept per KV head as (position, head_dim) and the V cache
+ * transposed as (head_dim, position), so that both products of the
+ * attention read the cache sequentially.
+ *
  * Every buffer is allocated once in eng_session_new(), so decoding never
  * allocates and cannot fail half-way for lack of memory.
  */
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,15 +37,32 @@
 #include "quant.h"
 #include "session.h"
 
-/* f16 -> f32 by table: the attention loop converts every cached value. */
-static float f16tab[65536];
-static pthread_once_t f16once = PTHREAD_ONCE_INIT;
+#define FWD_ALIGN	64	/* a cache line */
 
-static void
-f16tab_init(void)
+/* The widest activation row a matmul of the model takes. */
+static uint64_t
+widest_row(const struct hparams *hp)
 {
-	for (uint32_t i = 0; i < 65536; i++)
-		f16tab[i] = quant_f16_to_f32((uint16_t)i);
+	uint64_t qd = (uint64_t)hp->n_head * hp->head_dim, w = hp->n_ff;
+
+	if (w < qd)
+		w = qd;
+	if (w < hp->n_embd)
+		w = hp->n_embd;
+	return w;
+}
+
+/* n zeroed floats on a cache line of their own, or NULL. */
+static float *
+falloc(size_t n)
+{
+	size_t bytes = (n * sizeof(float) + FWD_ALIGN - 1) / FWD_ALIGN *
+	    FWD_ALIGN;
+	float *p = aligned_alloc(FWD_ALIGN, bytes ? bytes : FWD_ALIGN);
+
+	if (p != NULL)
+		memset(p, 0, bytes);
+	return p;
 }
 
 int
@@ -46,10 +70,9 @@ eng_session_new(struct eng_model *m, struct eng_session **out, char **cause)
 {
 	struct eng_session *s = NULL;
 	const struct hparams *hp = &m->hp;
-	uint64_t qd = (uint64_t)hp->n_head * hp->head_dim;
-	uint64_t kvd = (uint64_t)hp->n_head_kv * hp->head_dim;
-	uint64_t widest = hp->n_ff;
-	uint32_t nb = MODEL_CHUNK;
+	size_t qd = (size_t)hp->n_head * hp->head_dim;
+	size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
+	size_t nb = MODEL_CHUNK, widest;
 	int rc = ENG_ENOMEM;
 
 	if (cause != NULL)
@@ -60,11 +83,7 @@ eng_session_new(struct eng_model *m, struct eng_session **out, char **cause)
 			*cause = strdup("the model was opened for its tokenizer only");
 		goto out;
 	}
-	pthread_once(&f16once, f16tab_init);
-	if (widest < qd)
-		widest = qd;
-	if (widest < hp->n_embd)
-		widest = hp->n_embd;
+	widest = (size_t)widest_row(hp);
 	if ((s = calloc(1, sizeof *s)) == NULL)
 		goto out;
 	s->m = m;
@@ -72,21 +91,22 @@ eng_session_new(struct eng_model *m, struct eng_session **out, char **cause)
 	s->kv_dim = kvd;
 	s->kcache = calloc((size_t)hp->n_layer * s->n_ctx * kvd, sizeof(uint16_t));
 	s->vcache = calloc((size_t)hp->n_layer * s->n_ctx * kvd, sizeof(uint16_t));
-	s->x = calloc((size_t)nb * hp->n_embd, sizeof(float));
-	s->xb = calloc((size_t)nb * widest, sizeof(float));
-	s->q = calloc((size_t)nb * qd, sizeof(float));
-	s->k = calloc((size_t)nb * kvd, sizeof(float));
-	s->v = calloc((size_t)nb * kvd, sizeof(float));
-	s->att = calloc((size_t)nb * qd, sizeof(float));
-	s->gate = calloc((size_t)nb * hp->n_ff, sizeof(float));
-	s->up = calloc((size_t)nb * hp->n_ff, sizeof(float));
-	s->scores = calloc((size_t)hp->n_head * s->n_ctx, sizeof(float));
-	s->logits = calloc(hp->n_vocab, sizeof(float));
+	/* matmul outputs on cache lines: threads write neighbouring rows */
+	s->x = falloc(nb * hp->n_embd);
+	s->xb = falloc(nb * hp->n_embd);
+	s->q = falloc(nb * qd);
+	s->k = falloc(nb * kvd);
+	s->v = falloc(nb * kvd);
+	s->att = falloc(nb * qd);
+	s->gate = falloc(nb * hp->n_ff);
+	s->up = falloc(nb * hp->n_ff);
+	s->logits = falloc(hp->n_vocab);
 	s->kscratch = malloc(kern_scratch_bytes(widest, nb));
-	s->inv_freq = calloc(hp->n_rot / 2, sizeof(double));
+	s->inv_freq = calloc(hp->n_rot / 2 + 1, sizeof(double));
+	s->rope = calloc(nb * (hp->n_rot / 2 + 1) * 2, sizeof(float));
 	if (!s->kcache || !s->vcache || !s->x || !s->xb || !s->q || !s->k ||
-	    !s->v || !s->att || !s->gate || !s->up || !s->scores ||
-	    !s->logits || !s->kscratch || !s->inv_freq)
+	    !s->v || !s->att || !s->gate || !s->up || !s->logits ||
+	    !s->kscratch || !s->inv_freq || !s->rope)
 		goto out;
 	/* theta_i = pos * base^(-2i/n_rot) / freq_factor_i (llama3 rope) */
 	for (uint32_t i = 0; i < hp->n_rot / 2; i++) {
@@ -95,7 +115,9 @@ eng_session_new(struct eng_model *m, struct eng_session **out, char **cause)
 		if (m->rope_freqs != NULL)
 			s->inv_freq[i] /= m->rope_freqs[i];
 	}
-	if ((s->pool = kern_pool_new(m->n_threads)) == NULL)
+	if ((s->pool = kern_pool_new(m->n_threads)) == NULL ||
+	    kern_pool_reserve(s->pool, kern_thread_bytes(widest, s->n_ctx,
+	    hp->head_dim)) != 0)
 		goto out;
 	*out = s;	/* transferred */
 	s = NULL;
@@ -124,10 +146,10 @@ eng_session_free(struct eng_session *s)
 	free(s->att);
 	free(s->gate);
 	free(s->up);
-	free(s->scores);
 	free(s->logits);
 	free(s->kscratch);
 	free(s->inv_freq);
+	free(s->rope);
 	free(s);
 }
 
@@ -149,126 +171,145 @@ eng_session_reset(struct eng_session *s)
 	s->pos = 0;
 }
 
+const char *
+eng_backend(void)
+{
+	return kern_variant();
+}
+
 /* ==== building blocks ===================================================== */
 
 static void
 rmsnorm(float *out, const float *x, const float *w, size_t n, float eps)
 {
-	double ss = 0;
+	/* four partial sums: one chain of double additions would wait on
+	 * the adder's latency for every element */
+	double s4[4] = { 0, 0, 0, 0 }, ss;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++)
-		ss += (double)x[i] * x[i];
+	for (; i + 4 <= n; i += 4)
+		for (int k = 0; k < 4; k++)
+			s4[k] += (double)x[i + k] * x[i + k];
+	for (; i < n; i++)
+		s4[0] += (double)x[i] * x[i];
+	ss = (s4[0] + s4[1]) + (s4[2] + s4[3]);
 	float scale = (float)(1.0 / sqrt(ss / (double)n + eps));
-	for (size_t i = 0; i < n; i++)
+	for (i = 0; i < n; i++)
 		out[i] = x[i] * scale * w[i];
 }
 
 static void
-matmul(struct eng_session *s, const struct wt *w, const float *x, size_t nb,
-    float *y)
-{
-	kern_matmul(s->pool, w->type, w->data, w->ne1, w->ne0, x, nb, y,
-	    s->kscratch);
-}
-
-static void
-add_bias(float *y, const struct wt *b, size_t nb, size_t n)
+add_bias(float *y, const struct wt *b, size_t n)
 {
 	const float *bias = b->data;
 
 	if (bias == NULL)
 		return;
-	for (size_t t = 0; t < nb; t++)
-		for (size_t i = 0; i < n; i++)
-			y[t * n + i] += bias[i];
+	for (size_t i = 0; i < n; i++)
+		y[i] += bias[i];
 }
 
-/* Rotate one head's vector in place at position pos. */
+/* Rotate one head's vector in place with the chunk's angle table cs
+ * (cos, sin of each pair for this token). */
 static void
-rope(const struct eng_session *s, float *v, uint32_t pos)
+rope(const struct eng_session *s, float *v, const float *cs)
 {
-	const struct hparams *hp = &s->m->hp;
-	uint32_t half = hp->n_rot / 2;
+	uint32_t half = s->m->hp.n_rot / 2;
+	bool neox = s->m->arch->rope == ROPE_NEOX;
 
 	for (uint32_t i = 0; i < half; i++) {
-		double th = (double)pos * s->inv_freq[i];
-		float c = (float)cos(th), sn = (float)sin(th);
-		uint32_t a, b;
-
-		if (s->m->arch->rope == ROPE_NEOX) {
-			a = i;			/* (x[i], x[i + n_rot/2]) */
-			b = i + half;
-		} else {
-			a = 2 * i;		/* adjacent pairs */
-			b = 2 * i + 1;
-		}
+		float c = cs[2 * i], sn = cs[2 * i + 1];
+		/* neox: (x[i], x[i + n_rot/2]); else adjacent pairs */
+		uint32_t a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
 		float x0 = v[a], x1 = v[b];
+
 		v[a] = x0 * c - x1 * sn;
 		v[b] = x0 * sn + x1 * c;
 	}
-}
-
-/* Attention for one head over every token of the chunk (a pool task). */
-struct att_job {
-	struct eng_session	*s;
-	uint32_t		 layer, nb;
-};
-
-static void
-att_head(void *arg, size_t h)
-{
-	const struct att_job *j = arg;
-	struct eng_session *s = j->s;
-	const struct hparams *hp = &s->m->hp;
-	uint32_t hd = hp->head_dim, group = hp->n_head / hp->n_head_kv;
-	uint32_t kh = (uint32_t)h / group;
-	size_t qd = (size_t)hp->n_head * hd;
-	const uint16_t *K = s->kcache + (size_t)j->layer * s->n_ctx * s->kv_dim;
-	const uint16_t *V = s->vcache + (size_t)j->layer * s->n_ctx * s->kv_dim;
-	float *sc = s->scores + h * s->n_ctx;
-	float scale = 1.0f / sqrtf((float)hd);
-
-	for (uint32_t t = 0; t < j->nb; t++) {
-		const float *q = s->q + t * qd + h * hd;
-		float *o = s->att + t * qd + h * hd;
-		uint32_t npos = s->pos + t + 1;	/* causal: up to itself */
-		float mx = -INFINITY, sum = 0;
-
-		for (uint32_t p = 0; p < npos; p++) {
-			const uint16_t *kr = K + (size_t)p * s->kv_dim + kh * hd;
-			float d = 0;
-
-			for (uint32_t i = 0; i < hd; i++)
-				d += q[i] * f16tab[kr[i]];
-			sc[p] = d * scale;
-			if (sc[p] > mx)
-				mx = sc[p];
-		}
-		for (uint32_t p = 0; p < npos; p++) {
-			sc[p] = expf(sc[p] - mx);
-			sum += sc[p];
-		}
-		memset(o, 0, hd * sizeof *o);
-		for (uint32_t p = 0; p < npos; p++) {
-			const uint16_t *vr = V + (size_t)p * s->kv_dim + kh * hd;
-			float w = sc[p] / sum;
-
-			for (uint32_t i = 0; i < hd; i++)
-				o[i] += w * f16tab[vr[i]];
-		}
-	}
-}
-
-static inline float
-silu(float x)
-{
-	return x / (1.0f + expf(-x));
 }
 
 static bool
 cancelled(const struct eng_session *s)
 {
 	return s->cancel != NULL && atomic_load(s->cancel) != 0;
+}
+
+/* ---- per-token steps, spread over the pool ------------------------------ */
+
+struct tok_job {
+	struct eng_session	*s;
+	const struct layer	*L;
+	uint32_t		 layer;
+	const float		*norm;	/* for norm_rows */
+	size_t			 first;	/* norm_rows: first source row */
+};
+
+/* xb[t] = rmsnorm(x[first + t]) * norm */
+static void
+norm_rows(void *arg, size_t t)
+{
+	const struct tok_job *j = arg;
+	const struct hparams *hp = &j->s->m->hp;
+
+	rmsnorm(j->s->xb + t * hp->n_embd,
+	    j->s->x + (j->first + t) * hp->n_embd, j->norm, hp->n_embd,
+	    hp->rms_eps);
+}
+
+/* x[t] += xb[t], then xb[t] = rmsnorm(x[t]) * norm (the next block's
+ * input), for one token. */
+static void
+add_norm_rows(void *arg, size_t t)
+{
+	const struct tok_job *j = arg;
+	const struct hparams *hp = &j->s->m->hp;
+	float *x = j->s->x + t * hp->n_embd;
+	const float *y = j->s->xb + t * hp->n_embd;
+
+	for (size_t i = 0; i < hp->n_embd; i++)
+		x[i] += y[i];
+	if (j->norm != NULL)
+		rmsnorm(j->s->xb + t * hp->n_embd, x, j->norm, hp->n_embd,
+		    hp->rms_eps);
+}
+
+/* Token t's biases, Q/K norms and rotations, and its K, V into the cache. */
+static void
+qkv_rows(void *arg, size_t t)
+{
+	const struct tok_job *j = arg;
+	struct eng_session *s = j->s;
+	const struct hparams *hp = &s->m->hp;
+	const struct layer *L = j->L;
+	size_t hd = hp->head_dim, qd = (size_t)hp->n_head * hd;
+	size_t kvd = s->kv_dim, nc = s->n_ctx, p = s->pos + t;
+	const float *cs = s->rope + t * (hp->n_rot / 2 + 1) * 2;
+	float *q = s->q + t * qd, *k = s->k + t * kvd, *v = s->v + t * kvd;
+
+	add_bias(q, &L->bq, qd);
+	add_bias(k, &L->bk, kvd);
+	add_bias(v, &L->bv, kvd);
+	for (uint32_t h = 0; h < hp->n_head; h++) {
+		if (L->q_norm.data)
+			rmsnorm(q + h * hd, q + h * hd, L->q_norm.data, hd,
+			    hp->rms_eps);
+		rope(s, q + h * hd, cs);
+	}
+	for (uint32_t h = 0; h < hp->n_head_kv; h++) {
+		/* this layer's KV head h: K (n_ctx, hd), V^T (hd, n_ctx) */
+		size_t base = ((size_t)j->layer * hp->n_head_kv + h) * nc * hd;
+		uint16_t *Vc = s->vcache + base + p;
+		uint16_t vh[MODEL_MAX_HEAD_DIM];
+
+		if (L->k_norm.data)
+			rmsnorm(k + h * hd, k + h * hd, L->k_norm.data, hd,
+			    hp->rms_eps);
+		rope(s, k + h * hd, cs);
+		kern_f32_to_f16(k + h * hd, s->kcache + base + p * hd, hd);
+		kern_f32_to_f16(v + h * hd, vh, hd);
+		for (size_t i = 0; i < hd; i++)
+			Vc[i * nc] = vh[i];
+	}
 }
 
 /*
@@ -281,76 +322,78 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 {
 	const struct eng_model *m = s->m;
 	const struct hparams *hp = &m->hp;
-	uint32_t hd = hp->head_dim, E = hp->n_embd;
+	uint32_t hd = hp->head_dim, E = hp->n_embd, half = hp->n_rot / 2;
 	size_t qd = (size_t)hp->n_head * hd, kvd = s->kv_dim;
+	struct tok_job tj = { .s = s };
 
 	for (uint32_t t = 0; t < nb; t++) {
 		const uint8_t *row = (const uint8_t *)m->tok_embd.data +
 		    (size_t)ids[t] * m->tok_embd.row_bytes;
+		float *cs = s->rope + (size_t)t * (half + 1) * 2;
 
 		quant_dequant_row(m->tok_embd.type, row, s->x + (size_t)t * E, E);
+		/* the chunk's rotation angles, once for every layer */
+		for (uint32_t i = 0; i < half; i++) {
+			double th = (double)(s->pos + t) * s->inv_freq[i];
+
+			cs[2 * i] = (float)cos(th);
+			cs[2 * i + 1] = (float)sin(th);
+		}
 	}
+	tj.norm = m->layers[0].attn_norm.data;
+	kern_parallel(s->pool, nb, norm_rows, &tj);
 	for (uint32_t l = 0; l < hp->n_layer; l++) {
 		const struct layer *L = &m->layers[l];
-		uint16_t *Kc = s->kcache + ((size_t)l * s->n_ctx + s->pos) * kvd;
-		uint16_t *Vc = s->vcache + ((size_t)l * s->n_ctx + s->pos) * kvd;
+		struct kern_mat qkv[3] = {
+			{ L->wq.type, L->wq.data, L->wq.ne1, s->q },
+			{ L->wk.type, L->wk.data, L->wk.ne1, s->k },
+			{ L->wv.type, L->wv.data, L->wv.ne1, s->v },
+		};
+		struct kern_mat ffn[2] = {
+			{ L->w_gate.type, L->w_gate.data, L->w_gate.ne1,
+			    s->gate },
+			{ L->w_up.type, L->w_up.data, L->w_up.ne1, s->up },
+		};
+		size_t kvl = (size_t)l * hp->n_head_kv * s->n_ctx * hd;
+		struct kern_att att = {
+			.K = s->kcache + kvl, .Vt = s->vcache + kvl,
+			.n_ctx = s->n_ctx, .Q = s->q, .O = s->att,
+			.n_head = hp->n_head, .n_kv = hp->n_head_kv, .hd = hd,
+			.nb = nb, .pos = s->pos,
+			.scale = 1.0f / sqrtf((float)hd),
+		};
 
 		if (cancelled(s))
 			return ENG_ECANCEL;
-		for (uint32_t t = 0; t < nb; t++)
-			rmsnorm(s->xb + (size_t)t * E, s->x + (size_t)t * E,
-			    L->attn_norm.data, E, hp->rms_eps);
-		matmul(s, &L->wq, s->xb, nb, s->q);
-		matmul(s, &L->wk, s->xb, nb, s->k);
-		matmul(s, &L->wv, s->xb, nb, s->v);
-		add_bias(s->q, &L->bq, nb, qd);
-		add_bias(s->k, &L->bk, nb, kvd);
-		add_bias(s->v, &L->bv, nb, kvd);
-		for (uint32_t t = 0; t < nb; t++) {
-			for (uint32_t h = 0; h < hp->n_head; h++) {
-				float *qh = s->q + t * qd + (size_t)h * hd;
+		tj.L = L;
+		tj.layer = l;
+		/* xb holds rmsnorm(x) * attn_norm here */
+		kern_matmul_n(s->pool, qkv, 3, E, s->xb, nb, s->kscratch);
+		kern_parallel(s->pool, nb, qkv_rows, &tj);
+		if (kern_attention(s->pool, &att) != 0)
+			return ENG_EINVAL;	/* the session sized it: a bug */
+		kern_matmul(s->pool, L->wo.type, L->wo.data, L->wo.ne1, qd,
+		    s->att, nb, s->xb, s->kscratch);
+		tj.norm = L->ffn_norm.data;
+		kern_parallel(s->pool, nb, add_norm_rows, &tj);
 
-				if (L->q_norm.data)
-					rmsnorm(qh, qh, L->q_norm.data, hd, hp->rms_eps);
-				rope(s, qh, s->pos + t);
-			}
-			for (uint32_t h = 0; h < hp->n_head_kv; h++) {
-				float *kh = s->k + t * kvd + (size_t)h * hd;
-
-				if (L->k_norm.data)
-					rmsnorm(kh, kh, L->k_norm.data, hd, hp->rms_eps);
-				rope(s, kh, s->pos + t);
-			}
-			for (size_t i = 0; i < kvd; i++) {
-				Kc[t * kvd + i] = quant_f32_to_f16(s->k[t * kvd + i]);
-				Vc[t * kvd + i] = quant_f32_to_f16(s->v[t * kvd + i]);
-			}
-		}
-		struct att_job job = { s, l, nb };
-		kern_parallel(s->pool, hp->n_head, att_head, &job);
-		matmul(s, &L->wo, s->att, nb, s->xb);
-		for (size_t i = 0; i < (size_t)nb * E; i++)
-			s->x[i] += s->xb[i];
-
-		for (uint32_t t = 0; t < nb; t++)
-			rmsnorm(s->xb + (size_t)t * E, s->x + (size_t)t * E,
-			    L->ffn_norm.data, E, hp->rms_eps);
-		matmul(s, &L->w_gate, s->xb, nb, s->gate);
-		matmul(s, &L->w_up, s->xb, nb, s->up);
-		for (size_t i = 0; i < (size_t)nb * hp->n_ff; i++)
-			s->gate[i] = silu(s->gate[i]) * s->up[i];
-		matmul(s, &L->w_down, s->gate, nb, s->xb);
-		for (size_t i = 0; i < (size_t)nb * E; i++)
-			s->x[i] += s->xb[i];
+		kern_matmul_n(s->pool, ffn, 2, E, s->xb, nb, s->kscratch);
+		kern_silu_mul(s->pool, s->gate, s->up, (size_t)nb * hp->n_ff);
+		kern_matmul(s->pool, L->w_down.type, L->w_down.data,
+		    L->w_down.ne1, hp->n_ff, s->gate, nb, s->xb, s->kscratch);
+		tj.norm = l + 1 < hp->n_layer ?
+		    m->layers[l + 1].attn_norm.data : NULL;
+		kern_parallel(s->pool, nb, add_norm_rows, &tj);
 	}
+	(void)kvd;
 	if (out != NULL && first_out < nb) {
 		uint32_t n_out = nb - first_out;
 
-		for (uint32_t t = 0; t < n_out; t++)
-			rmsnorm(s->xb + (size_t)t * E,
-			    s->x + (size_t)(first_out + t) * E,
-			    m->out_norm.data, E, hp->rms_eps);
-		matmul(s, &m->output, s->xb, n_out, out);
+		tj.norm = m->out_norm.data;
+		tj.first = first_out;
+		kern_parallel(s->pool, n_out, norm_rows, &tj);
+		kern_matmul(s->pool, m->output.type, m->output.data,
+		    m->output.ne1, E, s->xb, n_out, out, s->kscratch);
 		/* NaN or inf weights poison every later token: stop here with
 		 * a clear status rather than sample garbage */
 		for (size_t i = 0; i < (size_t)n_out * hp->n_vocab; i++)

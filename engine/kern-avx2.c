@@ -1,23 +1,50 @@
 /*
- * kern-avx2.c - AVX2 + FMA + F16C dot kernels.  Compiled with -mavx2
- * -mfma -mf16c (see the Makefile) and only called after kern.c has seen
- * those features in cpuid.  Each kernel computes what quant_dot_q8 (or
- * the plain float dot) computes; only the order of float additions
- * differs, which test-kern bounds.
+ * kern-avx2.c - AVX2 + FMA + F16C kernels.  Compiled with -mavx2 -mfma
+ * -mf16c (see the Makefile) and only called after kern.c has seen those
+ * features in cpuid.  Each kernel computes what quant_dot_q8 (or the
+ * plain float dot) computes; only the order of float additions differs,
+ * which test-kern bounds.
  *
  * Integer dot products use the usual trick for int8 x int8 on AVX2:
  * _mm256_maddubs_epi16 wants one unsigned operand, so the weight's sign
  * is moved onto the activation (sign_epi8) and its absolute value taken.
  * That is exact as long as the activation is never -128 (quant_act_q8
  * clamps to [-127, 127]) and pair sums fit in int16 (|w| <= 128).
+ *
+ * This file also holds the weight-tile decoders every SIMD variant uses
+ * (a decoded tile has one layout, see kern.h), and it is compiled a
+ * second time by kern-avx2-vnni.c with KERN_VNNI set, where the 8-bit
+ * dot products are AVX-VNNI's VPDPBUSD.
  */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "kern.h"
 #include "quant.h"
 
+#ifndef KERN_VNNI
+#define KERN_VNNI	0
+#endif
+
+#if KERN_VNNI
+#define KERN_NAME	kern_impl_avx2_vnni
+#define KERN_LABEL	"avx2-vnni"
+#define KERN_FALLBACK	kern_impl_avx2
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__) && \
+    defined(__AVXVNNI__)
+#define KERN_BUILT	1
+#endif
+#else
+#define KERN_NAME	kern_impl_avx2
+#define KERN_LABEL	"avx2"
+#define KERN_FALLBACK	kern_impl_scalar
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define KERN_BUILT	1
+#endif
+#endif
+
+#ifdef KERN_BUILT
 #include <immintrin.h>
 
 /* ---- helpers: the only places intrinsics appear in raw form ------------ */
@@ -33,12 +60,28 @@ hsum_ps(__m256 v)
 	return _mm_cvtss_f32(s);
 }
 
+/*
+ * acc + 8 int32 lanes, each the sum of 4 products u[i] * s[i] (u
+ * unsigned).  Without VNNI the products are first summed in pairs to
+ * int16, which saturates unless |u[i] * s[i] + u[i+1] * s[i+1]| <= 32767:
+ * every caller keeps u <= 128 there (and s is never -128).
+ */
+static inline __m256i
+dpbusd(__m256i acc, __m256i u, __m256i s)
+{
+#if KERN_VNNI
+	return _mm256_dpbusd_avx_epi32(acc, u, s);
+#else
+	return _mm256_add_epi32(acc, _mm256_madd_epi16(
+	    _mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+#endif
+}
+
 /* 8 int32 lanes, each the sum of 4 products u[i] * s[i] (u unsigned). */
 static inline __m256i
 dot_u8_i8(__m256i u, __m256i s)
 {
-	return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s),
-	    _mm256_set1_epi16(1));
+	return dpbusd(_mm256_setzero_si256(), u, s);
 }
 
 /* The same for signed w (|w| <= 128) and activations a (never -128). */
@@ -82,10 +125,14 @@ bits32_to_0x10(const uint8_t *p)
 	return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
 }
 
+/* A little-endian f16 at any address, by F16C (exact, like quant.c). */
 static inline float
 f16(const uint8_t *p)
 {
-	return quant_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+	uint16_t h;
+
+	memcpy(&h, p, sizeof h);
+	return _cvtsh_ss(h);
 }
 
 /* acc += scale * (float)ints */
@@ -140,7 +187,7 @@ scalar_f32(const uint8_t *p)
 static inline float
 scalar_f16(const uint8_t *p)
 {
-	return quant_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+	return f16(p);
 }
 
 static inline float
@@ -158,11 +205,13 @@ NAME(const uint8_t *w, const float *x, size_t stride, size_t n, int nr,\
 	__m256 a0[KERN_TILE], a1[KERN_TILE];				\
 	size_t i = 0;							\
 									\
+	_Pragma("GCC unroll 16")					\
 	for (int r = 0; r < nr; r++)					\
 		a0[r] = a1[r] = _mm256_setzero_ps();			\
 	for (; i + 16 <= n; i += 16) {					\
 		__m256 w0 = LOAD(w + ESIZE * i);			\
 		__m256 w1 = LOAD(w + ESIZE * (i + 8));			\
+		_Pragma("GCC unroll 16")					\
 		for (int r = 0; r < nr; r++) {				\
 			const float *xr = x + r * stride + i;		\
 			a0[r] = _mm256_fmadd_ps(w0,			\
@@ -171,6 +220,7 @@ NAME(const uint8_t *w, const float *x, size_t stride, size_t n, int nr,\
 			    _mm256_loadu_ps(xr + 8), a1[r]);		\
 		}							\
 	}								\
+	_Pragma("GCC unroll 16")					\
 	for (int r = 0; r < nr; r++) {					\
 		float acc = hsum_ps(_mm256_add_ps(a0[r], a1[r]));	\
 		for (size_t k = i; k < n; k++)				\
@@ -203,6 +253,7 @@ small_rows(uint32_t type, const uint8_t *b, const struct qa_block *a,
 	__m256 acc[KERN_TILE];
 	float mins[KERN_TILE];
 
+	_Pragma("GCC unroll 16")
 	for (int r = 0; r < nr; r++) {
 		acc[r] = _mm256_setzero_ps();
 		mins[r] = 0.0f;
@@ -211,6 +262,8 @@ small_rows(uint32_t type, const uint8_t *b, const struct qa_block *a,
 		__m256i q;
 		float d = f16(b), m = 0.0f;
 		int is_signed = 1;
+
+		kern_prefetch(b, 32);
 
 		switch (type) {
 		case QT_Q4_0:
@@ -242,6 +295,7 @@ small_rows(uint32_t type, const uint8_t *b, const struct qa_block *a,
 			b += Q8_0_SIZE;
 			break;
 		}
+		_Pragma("GCC unroll 16")
 		for (int r = 0; r < nr; r++) {
 			const struct qa_block *ar = a + r * stride + i;
 			__m256i p = is_signed ? dot_i8_i8(q, load32(ar->q)) :
@@ -252,6 +306,7 @@ small_rows(uint32_t type, const uint8_t *b, const struct qa_block *a,
 				mins[r] += m * ar->d * (float)ar->sum;
 		}
 	}
+	_Pragma("GCC unroll 16")
 	for (int r = 0; r < nr; r++)
 		out[r] = hsum_ps(acc[r]) + mins[r];
 }
@@ -266,6 +321,7 @@ small_rows(uint32_t type, const uint8_t *b, const struct qa_block *a,
 static inline void
 scales_k4(const uint8_t *q, uint8_t sc[8], uint8_t m[8])
 {
+	_Pragma("GCC unroll 16")
 	for (int j = 0; j < 4; j++) {
 		sc[j] = q[j] & 63;
 		m[j] = q[j + 4] & 63;
@@ -296,48 +352,89 @@ k_bit(__m256i qh, int j)
 	    bit), _mm256_set1_epi8(0x10));
 }
 
-/* Q4_K (five = 0) and Q5_K (five = 1): unsigned quants with 6-bit
- * scales and mins per 32 values. */
+/* The d and the sum of eight consecutive activation blocks (40 bytes
+ * apart), by gather. */
+static inline __m256
+act_d8(const struct qa_block *a)
+{
+	return _mm256_i32gather_ps(&a->d, _mm256_setr_epi32(0, 10, 20, 30,
+	    40, 50, 60, 70), 4);
+}
+
+static inline __m256
+act_sum8(const struct qa_block *a)
+{
+	return _mm256_cvtepi32_ps(_mm256_i32gather_epi32(
+	    (const int *)(const void *)&a->sum, _mm256_setr_epi32(0, 10, 20,
+	    30, 40, 50, 60, 70), 4));
+}
+
+/* v[j] in every lane. */
+static inline __m256
+lane(__m256 v, int j)
+{
+	return _mm256_permutevar8x32_ps(v, _mm256_set1_epi32(j));
+}
+
+/*
+ * Q4_K (five = 0) and Q5_K (five = 1): unsigned quants with 6-bit
+ * scales and mins per 32 values.  Per block and activation row the eight
+ * scales d * sc_j * a_j.d are one vector and the mins another, so each
+ * sub-block is one integer dot, one permute and one FMA.
+ */
 INLINE void
 k45_rows(int five, const uint8_t *b, const struct qa_block *a,
     size_t stride, size_t n, int nr, float *out)
 {
-	__m256 acc[KERN_TILE];
-	float mins[KERN_TILE];
+	__m256 acc[KERN_TILE], macc[KERN_TILE];
 
-	for (int r = 0; r < nr; r++) {
-		acc[r] = _mm256_setzero_ps();
-		mins[r] = 0.0f;
-	}
+	_Pragma("GCC unroll 16")
+	for (int r = 0; r < nr; r++)
+		acc[r] = macc[r] = _mm256_setzero_ps();
 	for (size_t i = 0; i < n / 256; i++) {
 		const uint8_t *qs = b + (five ? 48 : 16);
-		float d = f16(b), dmin = f16(b + 2), m_acc[KERN_TILE];
 		__m256i qh = five ? load32(b + 16) : _mm256_setzero_si256();
+		__m256 dsc, dm, s[KERN_TILE];
 		uint8_t sc[8], m[8];
 
+		kern_prefetch(b, five ? Q5_K_SIZE : Q4_K_SIZE);
 		scales_k4(b + 4, sc, m);
-		for (int r = 0; r < nr; r++)
-			m_acc[r] = 0.0f;
+		dsc = _mm256_mul_ps(_mm256_set1_ps(f16(b)), _mm256_cvtepi32_ps(
+		    _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)
+		    (const void *)sc))));
+		dm = _mm256_mul_ps(_mm256_set1_ps(f16(b + 2)), _mm256_cvtepi32_ps(
+		    _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)
+		    (const void *)m))));
+		_Pragma("GCC unroll 16")
+		for (int r = 0; r < nr; r++) {
+			const struct qa_block *ar = a + r * stride + 8 * i;
+			__m256 da = act_d8(ar);
+
+			s[r] = _mm256_mul_ps(dsc, da);
+			macc[r] = _mm256_fmadd_ps(dm, _mm256_mul_ps(da,
+			    act_sum8(ar)), macc[r]);
+		}
+		_Pragma("GCC unroll 16")
 		for (int j = 0; j < 8; j++) {
 			__m256i q = k_nibbles(qs, j);
 
 			if (five)
 				q = _mm256_or_si256(q, k_bit(qh, j));
+			_Pragma("GCC unroll 16")
 			for (int r = 0; r < nr; r++) {
 				const struct qa_block *ar = a + r * stride +
 				    8 * i + j;
 
-				acc[r] = fma_i32(acc[r], d * (float)sc[j] *
-				    ar->d, dot_u8_i8(q, load32(ar->q)));
-				m_acc[r] += ar->d * (float)(m[j] * ar->sum);
+				acc[r] = _mm256_fmadd_ps(lane(s[r], j),
+				    _mm256_cvtepi32_ps(dot_u8_i8(q,
+				    load32(ar->q))), acc[r]);
 			}
 		}
-		for (int r = 0; r < nr; r++)
-			mins[r] += dmin * m_acc[r];
 		b += five ? Q5_K_SIZE : Q4_K_SIZE;
 	}
-	for (int r = 0; r < nr; r++)
-		out[r] = hsum_ps(acc[r]) - mins[r];
+	_Pragma("GCC unroll 16")
+	for (int r = 0; r < nr; r++)	/* the mins, then one sum */
+		out[r] = hsum_ps(_mm256_sub_ps(acc[r], macc[r]));
 }
 
 INLINE void
@@ -346,15 +443,20 @@ q6k_rows(const uint8_t *b, const struct qa_block *a, size_t stride,
 {
 	__m256 acc[KERN_TILE];
 
+	_Pragma("GCC unroll 16")
 	for (int r = 0; r < nr; r++)
 		acc[r] = _mm256_setzero_ps();
 	for (size_t i = 0; i < n / 256; i++, b += Q6_K_SIZE) {
 		const int8_t *sc = (const int8_t *)(b + 192);
 		float d = f16(b + 208);
 
+		kern_prefetch(b, Q6_K_SIZE);
+
+		_Pragma("GCC unroll 16")
 		for (int h = 0; h < 2; h++) {
 			__m256i qh = load32(b + 128 + 32 * h);
 
+			_Pragma("GCC unroll 16")
 			for (int g = 0; g < 4; g++) {
 				__m256i lo = load32(b + 64 * h + 32 * (g & 1));
 				__m256i hi, q, aq, s16;
@@ -373,6 +475,7 @@ q6k_rows(const uint8_t *b, const struct qa_block *a, size_t stride,
 				s16 = _mm256_set_m128i(
 				    _mm_set1_epi16(sc[8 * h + 2 * g + 1]),
 				    _mm_set1_epi16(sc[8 * h + 2 * g]));
+				_Pragma("GCC unroll 16")
 				for (int r = 0; r < nr; r++) {
 					const struct qa_block *ar = a +
 					    r * stride + 8 * i + 4 * h + g;
@@ -386,8 +489,668 @@ q6k_rows(const uint8_t *b, const struct qa_block *a, size_t stride,
 			}
 		}
 	}
+	_Pragma("GCC unroll 16")
 	for (int r = 0; r < nr; r++)
 		out[r] = hsum_ps(acc[r]);
+}
+
+/* ---- activations, conversions, exp ---------------------------------------- */
+
+static inline int32_t
+hsum_epi32(__m256i v)
+{
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(v),
+	    _mm256_extracti128_si256(v, 1));
+
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+	return _mm_cvtsi128_si32(s);
+}
+
+static inline float
+hmax_ps(__m256 v)
+{
+	__m128 s = _mm_max_ps(_mm256_castps256_ps128(v),
+	    _mm256_extractf128_ps(v, 1));
+
+	s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_max_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+/*
+ * quant_act_q8 bit for bit: the block's |max| and scale are computed as
+ * the reference does (scalar, the same C expressions), the products
+ * x * (1/d) are IEEE-exact in any width, and VCVTPS2DQ rounds half to
+ * even as nearbyintf does in the default rounding mode.  A block with a
+ * NaN or an infinity, or a partial last block, is left to the reference.
+ */
+static void
+act_q8(const float *x, struct qa_block *out, size_t n)
+{
+	const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+	size_t i = 0;
+
+	for (; i + QA_BLCK <= n; i += QA_BLCK, out++) {
+		__m256 v[4], m, vid;
+		__m256i q[4], lim = _mm256_set1_epi32(127);
+		__m256i nlim = _mm256_set1_epi32(-127);
+		int bad = 0;
+
+		_Pragma("GCC unroll 16")
+		for (int k = 0; k < 4; k++) {
+			v[k] = _mm256_loadu_ps(x + i + 8 * k);
+			bad |= _mm256_movemask_ps(_mm256_cmp_ps(v[k], v[k],
+			    _CMP_UNORD_Q));
+		}
+		m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], absmask),
+		    _mm256_and_ps(v[1], absmask)), _mm256_max_ps(
+		    _mm256_and_ps(v[2], absmask), _mm256_and_ps(v[3], absmask)));
+		float amax = hmax_ps(m);
+
+		if (bad != 0 || !isfinite(amax)) {
+			quant_act_q8(x + i, out, QA_BLCK);
+			continue;
+		}
+		float d = quant_bf16_to_f32(quant_f32_to_bf16(amax / 127.f));
+		float id = d > 0 ? 1 / d : 0.f;
+
+		vid = _mm256_set1_ps(id);
+		_Pragma("GCC unroll 16")
+		for (int k = 0; k < 4; k++)
+			q[k] = _mm256_max_epi32(_mm256_min_epi32(
+			    _mm256_cvtps_epi32(_mm256_mul_ps(v[k], vid)), lim),
+			    nlim);
+		out->d = d;
+		out->sum = hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0],
+		    q[1]), _mm256_add_epi32(q[2], q[3])));
+		/* int32 -> int8 in order: packs work within 128-bit lanes */
+		__m256i w16a = _mm256_packs_epi32(q[0], q[1]);
+		__m256i w16b = _mm256_packs_epi32(q[2], q[3]);
+		__m256i b8 = _mm256_packs_epi16(w16a, w16b);
+
+		b8 = _mm256_permutevar8x32_epi32(b8,
+		    _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+		_mm256_storeu_si256((__m256i *)(void *)out->q, b8);
+	}
+	if (i < n)
+		quant_act_q8(x + i, out, n - i);
+}
+
+static void
+cvt_f16(const void *src, float *dst, size_t n)
+{
+	const uint8_t *p = src;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(dst + i, load_f16x8(p + 2 * i));
+	for (; i < n; i++)
+		dst[i] = scalar_f16(p + 2 * i);
+}
+
+static void
+cvt_bf16(const void *src, float *dst, size_t n)
+{
+	const uint8_t *p = src;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(dst + i, load_bf16x8(p + 2 * i));
+	for (; i < n; i++)
+		dst[i] = scalar_bf16(p + 2 * i);
+}
+
+/*
+ * e^x to about 1 ulp (Cephes expf): x = k ln2 + r with |r| <= ln2/2, a
+ * degree-6 polynomial for e^r, and 2^k built in the exponent bits.
+ * Inputs below -87.3 (and -inf) give 0, above 88.37 they saturate.
+ */
+static inline __m256
+vexp(__m256 x)
+{
+	const __m256 hi = _mm256_set1_ps(88.3762626647949f);
+	const __m256 lo = _mm256_set1_ps(-87.3365447505531f);
+	__m256 k, r, p, zero = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+	__m256i e;
+
+	x = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
+	k = _mm256_round_ps(_mm256_mul_ps(x,
+	    _mm256_set1_ps(1.44269504088896341f)),
+	    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
+	r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
+	p = _mm256_set1_ps(1.9875691500e-4f);
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+	p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r),
+	    _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+	e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k),
+	    _mm256_set1_epi32(127)), 23);
+	p = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+	return _mm256_andnot_ps(zero, p);
+}
+
+static void
+silu_mul(float *g, const float *u, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256 x = _mm256_loadu_ps(g + i);
+		__m256 e = vexp(_mm256_sub_ps(_mm256_setzero_ps(), x));
+		__m256 y = _mm256_div_ps(x, _mm256_add_ps(e,
+		    _mm256_set1_ps(1.0f)));
+
+		_mm256_storeu_ps(g + i, _mm256_mul_ps(y, _mm256_loadu_ps(u + i)));
+	}
+	for (; i < n; i++)
+		g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+static float
+softmax_exp(float *x, size_t n, float max)
+{
+	__m256 vm = _mm256_set1_ps(max), sum = _mm256_setzero_ps();
+	size_t i = 0;
+	float tail = 0.0f;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256 e = vexp(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+
+		_mm256_storeu_ps(x + i, e);
+		sum = _mm256_add_ps(sum, e);
+	}
+	for (; i < n; i++) {
+		x[i] = expf(x[i] - max);
+		tail += x[i];
+	}
+	return hsum_ps(sum) + tail;
+}
+
+_Static_assert(KERN_TT == 16, "two ymm registers per token tile row");
+
+static void
+softmax_tile(float *s, size_t np, const int32_t *last, float scale,
+    float *sum)
+{
+	const __m256 ninf = _mm256_set1_ps(-INFINITY), vs = _mm256_set1_ps(scale);
+
+	for (int h = 0; h < 2; h++) {
+		__m256i lim = load32(last + 8 * h);
+		__m256 mx = ninf, acc = _mm256_setzero_ps();
+		float *c = s + 8 * h;
+
+		for (size_t p = 0; p < np; p++) {
+			/* lanes whose query is before position p are masked */
+			__m256 out = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+			    _mm256_set1_epi32((int)p), lim));
+			__m256 x = _mm256_blendv_ps(_mm256_mul_ps(
+			    _mm256_loadu_ps(c + 16 * p), vs), ninf, out);
+
+			_mm256_storeu_ps(c + 16 * p, x);
+			mx = _mm256_max_ps(mx, x);
+		}
+		/* a column masked entirely: exp(-inf - 0) = 0 */
+		mx = _mm256_blendv_ps(mx, _mm256_setzero_ps(),
+		    _mm256_cmp_ps(mx, ninf, _CMP_EQ_OQ));
+		for (size_t p = 0; p < np; p++) {
+			__m256 e = vexp(_mm256_sub_ps(_mm256_loadu_ps(c +
+			    16 * p), mx));
+
+			_mm256_storeu_ps(c + 16 * p, e);
+			acc = _mm256_add_ps(acc, e);
+		}
+		_mm256_storeu_ps(sum + 8 * h, acc);
+	}
+}
+
+static void
+cvt_to_f16(const float *src, uint16_t *dst, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm_storeu_si128((__m128i *)(void *)(dst + i),
+		    _mm256_cvtps_ph(_mm256_loadu_ps(src + i),
+		    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+	for (; i < n; i++)
+		dst[i] = quant_f32_to_f16(src[i]);
+}
+
+#if !KERN_VNNI
+/* ---- weight-tile decoders (shared by every SIMD variant) ------------------ */
+
+/* Where block k of row r of a tile goes. */
+static inline uint8_t *
+tile_u(struct kern_wtile *t, int r, size_t k)
+{
+	return t->u + ((size_t)r * t->nblk + k) * 32;
+}
+
+static inline void
+tile_scales(struct kern_wtile *t, int r, size_t k, float fs0, float fs1,
+    float fm)
+{
+	size_t b = (size_t)r * t->nblk + k;
+
+	t->fs[2 * b] = fs0;
+	t->fs[2 * b + 1] = fs1;
+	t->fm[b] = fm;
+}
+
+static inline void
+tile_kind(struct kern_wtile *t, int off, int halves, int has_min)
+{
+	t->off = off;
+	t->halves = halves;
+	t->has_min = has_min;
+}
+
+static void
+decode_q8_0(const void *row, size_t nblk, struct kern_wtile *t, int r)
+{
+	const uint8_t *b = row;
+
+	tile_kind(t, 128, 0, 0);
+	for (size_t k = 0; k < nblk; k++, b += Q8_0_SIZE) {
+		float d = f16(b);
+
+		/* w + 128 as unsigned: w ^ 0x80 */
+		_mm256_storeu_si256((__m256i *)(void *)tile_u(t, r, k),
+		    _mm256_xor_si256(load32(b + 2), _mm256_set1_epi8((char)0x80)));
+		tile_scales(t, r, k, d, d, 0.0f);
+	}
+}
+
+/* Q4_0, Q4_1, Q5_0, Q5_1: `type` is a constant at every call site. */
+INLINE void
+decode_small(uint32_t type, const uint8_t *b, size_t nblk,
+    struct kern_wtile *t, int r)
+{
+	for (size_t k = 0; k < nblk; k++) {
+		float d = f16(b), m = 0.0f;
+		__m256i q;
+
+		switch (type) {
+		case QT_Q4_0:
+			q = nibbles16(b + 2);
+			b += Q4_0_SIZE;
+			break;
+		case QT_Q4_1:
+			q = nibbles16(b + 4);
+			m = f16(b + 2);
+			b += Q4_1_SIZE;
+			break;
+		case QT_Q5_0:
+			q = _mm256_or_si256(nibbles16(b + 6),
+			    bits32_to_0x10(b + 2));
+			b += Q5_0_SIZE;
+			break;
+		default:	/* QT_Q5_1 */
+			q = _mm256_or_si256(nibbles16(b + 8),
+			    bits32_to_0x10(b + 4));
+			m = f16(b + 2);
+			b += Q5_1_SIZE;
+			break;
+		}
+		_mm256_storeu_si256((__m256i *)(void *)tile_u(t, r, k), q);
+		/* value q * d + m is d * q - (-m); 0 - m keeps a zero min
+		 * +0, as the reference's dmin * 0 */
+		tile_scales(t, r, k, d, d, 0.0f - m);
+	}
+}
+
+static void
+decode_q4_0(const void *row, size_t nblk, struct kern_wtile *t, int r)
+{
+	tile_kind(t, 8, 0, 0);
+	decode_small(QT_Q4_0, row, nblk, t, r);
+}
+
+static void
+decode_q4_1(const void *row, size_t nblk, struct kern_wtile *t, int r)
+{
+	tile_kind(t, 0, 0, 1);
+	decode_small(QT_Q4_1, row, nblk, t, r);
+}
+
+static void
+decode_q5_0(const void *row, size_t nblk, struct kern_wtile *t, int r)
+{
+	tile_kind(t, 16, 0, 0);
+	decode_small(QT_Q5_0, row, nblk, t, r);
+}
+
+static void
+decode_q5_1(const void *row, size_t nblk, struct kern_wtile *t, int r)
+{
+	tile_kind(t, 0, 0, 1);
+	decode_small(QT_Q5_1, row, nblk, t, r);
+}
+
+INLINE void
+decode_k45(int five, const uint8_t *b, size_t nblk, struct kern_wtile *t,
+    int r)
+{
+	/* this row's slots, once: stores through t->u would make the
+	 * compiler reload t's fields after every store */
+	uint8_t *ub = t->u + (size_t)r * nblk * 32;
+	float *fs = t->fs + (size_t)r * nblk * 2, *fm = t->fm + (size_t)r * nblk;
+
+	tile_kind(t, 0, 0, 1);
+	for (size_t i = 0; i < nblk / 8; i++) {
+		const uint8_t *qs = b + (five ? 48 : 16);
+		__m256i qh = five ? load32(b + 16) : _mm256_setzero_si256();
+		__m256 vsc, vm, d8, lo, hi;
+		uint32_t u[4];
+		__m128i v;
+
+		/* the eight 6-bit scales and mins (get_scale_min_k4 for
+		 * all j at once, with 32-bit masks as ggml does) */
+		memcpy(u, b + 4, 12);
+		u[3] = ((u[2] >> 4) & 0x0f0f0f0f) |
+		    (((u[1] >> 6) & 0x03030303) << 4);
+		uint32_t mins_lo = u[1] & 0x3f3f3f3f;
+		u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
+		u[0] &= 0x3f3f3f3f;
+		u[2] = mins_lo;
+		v = _mm_loadu_si128((const __m128i *)(const void *)u);
+		vsc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v));
+		vm = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(v,
+		    8)));
+		/* d * sc_j and dmin * m_j, the reference's products; each
+		 * scale twice, for both halves of its block */
+		d8 = _mm256_mul_ps(_mm256_set1_ps(f16(b)), vsc);
+		lo = _mm256_unpacklo_ps(d8, d8);
+		hi = _mm256_unpackhi_ps(d8, d8);
+		_mm256_storeu_ps(fs + 16 * i, _mm256_permute2f128_ps(lo, hi,
+		    0x20));
+		_mm256_storeu_ps(fs + 16 * i + 8, _mm256_permute2f128_ps(lo, hi,
+		    0x31));
+		_mm256_storeu_ps(fm + 8 * i, _mm256_mul_ps(_mm256_set1_ps(
+		    f16(b + 2)), vm));
+		_Pragma("GCC unroll 16")
+		for (int p = 0; p < 4; p++) {
+			__m256i x = load32(qs + 32 * p), m4 = _mm256_set1_epi8(0x0f);
+			__m256i q0 = _mm256_and_si256(x, m4);
+			__m256i q1 = _mm256_and_si256(_mm256_srli_epi16(x, 4), m4);
+
+			if (five) {
+				q0 = _mm256_or_si256(q0, k_bit(qh, 2 * p));
+				q1 = _mm256_or_si256(q1, k_bit(qh, 2 * p + 1));
+			}
+			_mm256_storeu_si256((__m256i *)(void *)(ub + 256 * i +
+			    64 * p), q0);
+			_mm256_storeu_si256((__m256i *)(void *)(ub + 256 * i +
+			    64 * p + 32), q1);
+		}
+		b += five ? Q5_K_SIZE : Q4_K_SIZE;
+	}
+}
+
+static void
+decode_q4_k(const void *row, size_t nblk, struct kern_wtile *t, int r)
+{
+	decode_k45(0, row, nblk, t, r);
+}
+
+static void
+decode_q5_k(const void *row, size_t nblk, struct kern_wtile *t, int r)
+{
+	decode_k45(1, row, nblk, t, r);
+}
+
+/* Q6_K: unsigned 6-bit values (offset 32 left in), a scale per 16. */
+static void
+decode_q6_k(const void *row, size_t nblk, struct kern_wtile *t, int r)
+{
+	const uint8_t *b = row;
+
+	tile_kind(t, 32, 1, 0);
+	for (size_t i = 0; i < nblk / 8; i++, b += Q6_K_SIZE) {
+		const int8_t *sc = (const int8_t *)(b + 192);
+		float d = f16(b + 208);
+
+		_Pragma("GCC unroll 16")
+		for (int h = 0; h < 2; h++) {
+			__m256i qh = load32(b + 128 + 32 * h);
+
+			_Pragma("GCC unroll 16")
+			for (int g = 0; g < 4; g++) {
+				__m256i lo = load32(b + 64 * h + 32 * (g & 1));
+				__m256i hi;
+				size_t k = 8 * i + 4 * h + g;
+
+				lo = _mm256_and_si256(_mm256_srli_epi16(lo,
+				    4 * (g >> 1)), _mm256_set1_epi8(0x0f));
+				hi = _mm256_and_si256(_mm256_srli_epi16(qh,
+				    2 * g), _mm256_set1_epi8(3));
+				_mm256_storeu_si256((__m256i *)(void *)
+				    tile_u(t, r, k), _mm256_or_si256(lo,
+				    _mm256_slli_epi16(hi, 4)));
+			}
+		}
+		/* block 4h + g has scales 8h + 2g and 8h + 2g + 1: the
+		 * sixteen scales in order are the eight blocks' pairs */
+		{
+			size_t bi = (size_t)r * t->nblk + 8 * i;
+			__m128i sc16 = _mm_loadu_si128((const __m128i *)
+			    (const void *)sc);
+			__m256 vd = _mm256_set1_ps(d);
+
+			_mm256_storeu_ps(t->fs + 2 * bi, _mm256_mul_ps(vd,
+			    _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc16))));
+			_mm256_storeu_ps(t->fs + 2 * bi + 8, _mm256_mul_ps(vd,
+			    _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
+			    _mm_srli_si128(sc16, 8)))));
+			_mm256_storeu_ps(t->fm + bi, _mm256_setzero_ps());
+		}
+	}
+}
+#endif	/* !KERN_VNNI: the VNNI build reuses the decoders above */
+
+/* ---- prefill tiles --------------------------------------------------------- */
+
+static inline __m256i
+bcast32(const uint8_t *p)
+{
+	int32_t v;
+
+	memcpy(&v, p, sizeof v);
+	return _mm256_set1_epi32(v);
+}
+
+/* Eight tokens (t0 ..) of row r into out, row-major or token-major. */
+static inline void
+store8(float *out, int tr, int r, int t0, __m256 v)
+{
+	float tmp[8];
+
+	if (!tr) {
+		_mm256_storeu_ps(out + KERN_TT * r + t0, v);
+		return;
+	}
+	_mm256_storeu_ps(tmp, v);
+	for (int i = 0; i < 8; i++)
+		out[(t0 + i) * KERN_TR + r] = tmp[i];
+}
+
+/*
+ * One weight tile against one activation tile, as kern-avx512.c's
+ * gemm_body, for 8-lane registers: the 16 tokens are two halves of 8, and
+ * the KERN_TR rows go four at a time so that the integer and float
+ * accumulators fit in the 16 registers.
+ */
+INLINE void
+gemm_body(const struct kern_wtile *t, const struct kern_ablk *a,
+    float *out, int tr, const int sh, const int halves, const int has_min)
+{
+	const size_t nblk = t->nblk;
+
+	_Pragma("GCC unroll 16")
+	for (int h = 0; h < 2; h++) {
+		_Pragma("GCC unroll 16")
+		for (int rg = 0; rg < KERN_TR; rg += 4) {
+			__m256 acc[4];
+			const struct kern_ablk *b = a;
+
+			_Pragma("GCC unroll 16")
+			for (int r = 0; r < 4; r++)
+				acc[r] = _mm256_setzero_ps();
+			for (size_t k = 0; k < nblk; k++, b++) {
+				__m256i p0[4], p1[4];
+
+				_Pragma("GCC unroll 16")
+				for (int r = 0; r < 4; r++)
+					p0[r] = p1[r] = _mm256_setzero_si256();
+				_Pragma("GCC unroll 16")
+				for (int g = 0; g < 8; g++) {
+					__m256i av = load32(b->q[g][8 * h]);
+
+					_Pragma("GCC unroll 16")
+					for (int r = 0; r < 4; r++) {
+						__m256i wb = bcast32(t->u +
+						    ((rg + r) * nblk + k) * 32 +
+						    4 * g);
+#if !KERN_VNNI
+						if (sh == 7) {
+							/* signed w: |w| and its
+							 * sign on a (see the
+							 * comment at dpbusd) */
+							wb = _mm256_xor_si256(wb,
+							    _mm256_set1_epi8(
+							    (char)0x80));
+							if (g >= 4)
+								p1[r] = dpbusd(
+								    p1[r],
+								    _mm256_sign_epi8(
+								    wb, wb),
+								    _mm256_sign_epi8(
+								    av, wb));
+							else
+								p0[r] = dpbusd(
+								    p0[r],
+								    _mm256_sign_epi8(
+								    wb, wb),
+								    _mm256_sign_epi8(
+								    av, wb));
+							continue;
+						}
+#endif
+						/* two chains per row */
+						if (g >= 4)
+							p1[r] = dpbusd(p1[r],
+							    wb, av);
+						else
+							p0[r] = dpbusd(p0[r],
+							    wb, av);
+					}
+				}
+				__m256 d = _mm256_loadu_ps(b->d + 8 * h);
+				__m256i s0 = load32(b->sum0 + 8 * h);
+				__m256i s1 = load32(b->sum1 + 8 * h);
+
+				if (halves) {
+					__m256i c0 = _mm256_slli_epi32(s0, sh);
+					__m256i c1 = _mm256_slli_epi32(s1, sh);
+
+					_Pragma("GCC unroll 16")
+					for (int r = 0; r < 4; r++) {
+						const float *fs = t->fs +
+						    ((rg + r) * nblk + k) * 2;
+						__m256 f = _mm256_mul_ps(
+						    _mm256_set1_ps(fs[0]),
+						    _mm256_cvtepi32_ps(
+						    _mm256_sub_epi32(p0[r],
+						    c0)));
+
+						f = _mm256_fmadd_ps(
+						    _mm256_set1_ps(fs[1]),
+						    _mm256_cvtepi32_ps(
+						    _mm256_sub_epi32(p1[r],
+						    c1)), f);
+						acc[r] = _mm256_fmadd_ps(d, f,
+						    acc[r]);
+					}
+				} else {
+					__m256i s = _mm256_add_epi32(s0, s1);
+					__m256i c = _mm256_slli_epi32(s, sh);
+					__m256 sf = _mm256_cvtepi32_ps(s);
+
+#if !KERN_VNNI
+					if (sh == 7)
+						c = _mm256_setzero_si256();
+#endif
+					_Pragma("GCC unroll 16")
+					for (int r = 0; r < 4; r++) {
+						size_t bi = (rg + r) * nblk + k;
+						__m256i pa = _mm256_add_epi32(
+						    p0[r], p1[r]);
+						__m256i pi = sh ?
+						    _mm256_sub_epi32(pa, c) : pa;
+						__m256 f = _mm256_mul_ps(
+						    _mm256_set1_ps(t->fs[2 * bi]),
+						    _mm256_cvtepi32_ps(pi));
+
+						if (has_min)
+							f = _mm256_fnmadd_ps(
+							    _mm256_set1_ps(
+							    t->fm[bi]), sf, f);
+						acc[r] = _mm256_fmadd_ps(d, f,
+						    acc[r]);
+					}
+				}
+			}
+			_Pragma("GCC unroll 16")
+			for (int r = 0; r < 4; r++)
+				store8(out, tr, rg + r, 8 * h, acc[r]);
+		}
+	}
+}
+
+static void
+gemm_q8(const struct kern_wtile *t, const struct kern_ablk *a, float *out,
+    int tr)
+{
+	if (t->halves)
+		gemm_body(t, a, out, tr, 5, 1, 0);	/* Q6_K: off 32 */
+	else if (t->has_min)
+		gemm_body(t, a, out, tr, 0, 0, 1);
+	else if (t->off == 8)
+		gemm_body(t, a, out, tr, 3, 0, 0);
+	else if (t->off == 16)
+		gemm_body(t, a, out, tr, 4, 0, 0);
+	else
+		gemm_body(t, a, out, tr, 7, 0, 0);	/* Q8_0: off 128 */
+}
+
+/* Float weights (KERN_TR rows of n) against n x 16 activations. */
+static void
+gemm_f32(const float *w, size_t n, const float *a, float *out, int tr)
+{
+	_Pragma("GCC unroll 16")
+	for (int h = 0; h < 2; h++) {
+		__m256 acc[KERN_TR];
+
+		_Pragma("GCC unroll 16")
+		for (int r = 0; r < KERN_TR; r++)
+			acc[r] = _mm256_setzero_ps();
+		for (size_t k = 0; k < n; k++) {
+			__m256 av = _mm256_loadu_ps(a + 16 * k + 8 * h);
+
+			_Pragma("GCC unroll 16")
+			for (int r = 0; r < KERN_TR; r++)
+				acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(
+				    w[r * n + k]), av, acc[r]);
+		}
+		_Pragma("GCC unroll 16")
+		for (int r = 0; r < KERN_TR; r++)
+			store8(out, tr, r, 8 * h, acc[r]);
+	}
 }
 
 /* ---- instances ------------------------------------------------------------ */
@@ -436,9 +1199,9 @@ Q8_INSTANCES(q4_k, k45_rows(0, w, a, stride, n, nr, out))
 Q8_INSTANCES(q5_k, k45_rows(1, w, a, stride, n, nr, out))
 Q8_INSTANCES(q6_k, q6k_rows(w, a, stride, n, nr, out))
 
-const struct kern_impl kern_impl_avx2 = {
-	.name = "avx2",
-	.fallback = &kern_impl_scalar,
+const struct kern_impl KERN_NAME = {
+	.name = KERN_LABEL,
+	.fallback = &KERN_FALLBACK,
 	.dot_f32 = dot_f32,
 	.dot_f16 = dot_f16,
 	.dot_bf16 = dot_bf16,
@@ -465,13 +1228,35 @@ const struct kern_impl kern_impl_avx2 = {
 		[QT_Q5_K] = dot4_q5_k,
 		[QT_Q6_K] = dot4_q6_k,
 	},
+	.act_q8 = act_q8,
+	.cvt_f16 = cvt_f16,
+	.cvt_bf16 = cvt_bf16,
+	.silu_mul = silu_mul,
+	.softmax_exp = softmax_exp,
+	.softmax_tile = softmax_tile,
+	.cvt_to_f16 = cvt_to_f16,
+#if !KERN_VNNI
+	.decode = {
+		[QT_Q4_0] = decode_q4_0,
+		[QT_Q4_1] = decode_q4_1,
+		[QT_Q5_0] = decode_q5_0,
+		[QT_Q5_1] = decode_q5_1,
+		[QT_Q8_0] = decode_q8_0,
+		[QT_Q4_K] = decode_q4_k,
+		[QT_Q5_K] = decode_q5_k,
+		[QT_Q6_K] = decode_q6_k,
+	},
+#endif
+	.gemm_q8 = gemm_q8,
+	.gemm_f32 = gemm_f32,
 };
 
-#else	/* not built for AVX2: an empty table; kern.c never selects it */
+#else	/* not built for this instruction set: only the fallback, and
+	 * kern.c never picks it */
 
-const struct kern_impl kern_impl_avx2 = {
-	.name = "avx2",
-	.fallback = &kern_impl_scalar,
+const struct kern_impl KERN_NAME = {
+	.name = KERN_LABEL,
+	.fallback = &KERN_FALLBACK,
 };
 
 #endif

@@ -1,33 +1,70 @@
 /*
- * kern.c - matmul dispatch and the thread pool.
+ * kern.c - matmul and attention drivers, the thread pool, the scalar
+ * variant and dispatch.
  *
  * kern_matmul prepares the activations once per call (f32 as is, rounded
  * to bf16, or quantized to 8-bit blocks into the caller's scratch) and
- * then spreads the weight rows over the pool; each row meets every
- * activation row while it is in cache.  The dot kernels come from one
- * variant (struct kern_impl): the scalar one here, which defers to quant.c
- * for quantized types, or a SIMD one chosen once from cpuid.
+ * then spreads the weight rows over the pool.  A few activation rows
+ * (decoding) take the dot kernels: every weight row is streamed once and
+ * meets each activation row while it is in cache.  Many rows (prefill)
+ * take the tile kernels: a thread decodes KERN_TR weight rows into 8-bit
+ * integers in its own scratch and multiplies them with every tile of
+ * KERN_TT tokens, so the work per weight byte grows with the batch and
+ * the integer dot-product units, not memory, set the pace.
+ *
+ * The kernels come from one variant (struct kern_impl): the scalar one
+ * here, which defers to quant.c for quantized types, or a SIMD one chosen
+ * once from cpuid.
  */
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kern.h"
 #include "quant.h"
 
 _Static_assert(KERN_NTYPES == QT_COUNT, "kern_impl table covers the types");
+_Static_assert(sizeof(struct kern_ablk) == 32 * KERN_TT + 12 * KERN_TT,
+    "activation tiles are packed");
 
 /* More threads than this is a configuration error, not a bigger machine. */
 #define KERN_MAX_THREADS	256
-/* Polls of the job counter before a thread sleeps on its condition
- * variable: between the matmuls of one token the next job arrives within
- * microseconds, and a condvar round trip costs more than that. */
-#define KERN_SPIN		4000
+/*
+ * How long a thread polls for the next job before it sleeps on a
+ * condition variable.  Within one token the next matmul comes within
+ * microseconds and a futex round trip costs more than that; between
+ * tokens (sampling, the UI drawing) or when the model is idle, a pool
+ * that kept spinning would eat a core the user wants.  50 us is long
+ * enough to bridge the gaps inside a token and short enough that an idle
+ * pool costs nothing measurable.
+ */
+#define KERN_SPIN_NS		50000
+/* Polls between two looks at the clock. */
+#define KERN_SPIN_CHECK		64
+/* Spinning this long, a thread starts to yield its core (see spin_until). */
+#define KERN_SPIN_YIELD_NS	5000
+/* Batches of at least this many rows take the tile kernels (a tile has
+ * room for KERN_TT; measured with Q4_K rows of 2048 on AVX-512 VNNI, the
+ * tiles win from 6 rows, the dot kernels below). */
+#define KERN_GEMM_MIN_NB	6
+/* Queries (tokens x heads per KV head) for the tiled attention. */
+#define KERN_ATT_MIN_Q		8
+/* Bytes of weights per unit of decode work: large enough to amortize a
+ * claim, small enough that threads finish together. */
+#define KERN_DECODE_UNIT	(64 * 1024)
+/* Scratch alignment: a cache line, and what the widest loads like. */
+#define KERN_ALIGN		64
+/* Outputs per token in one unit of tile work: a cache line of floats. */
+#define KERN_Y_LINE		(KERN_ALIGN / (int)sizeof(float))
+_Static_assert(KERN_Y_LINE % KERN_TR == 0, "units are whole tiles");
 
 /* ==== scalar variant ===================================================== */
 
@@ -90,6 +127,76 @@ SCALAR_Q8(Q4_K)
 SCALAR_Q8(Q5_K)
 SCALAR_Q8(Q6_K)
 
+static void
+cvt_f16_scalar(const void *src, float *dst, size_t n)
+{
+	const uint8_t *p = src;
+
+	for (size_t i = 0; i < n; i++)
+		dst[i] = quant_f16_to_f32((uint16_t)(p[2 * i] |
+		    p[2 * i + 1] << 8));
+}
+
+static void
+cvt_bf16_scalar(const void *src, float *dst, size_t n)
+{
+	const uint8_t *p = src;
+
+	for (size_t i = 0; i < n; i++)
+		dst[i] = quant_bf16_to_f32((uint16_t)(p[2 * i] |
+		    p[2 * i + 1] << 8));
+}
+
+static void
+silu_mul_scalar(float *g, const float *u, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+static float
+softmax_exp_scalar(float *x, size_t n, float max)
+{
+	float sum = 0.0f;
+
+	for (size_t i = 0; i < n; i++) {
+		x[i] = expf(x[i] - max);
+		sum += x[i];
+	}
+	return sum;
+}
+
+static void
+softmax_tile_scalar(float *s, size_t np, const int32_t *last, float scale,
+    float *sum)
+{
+	for (size_t t = 0; t < KERN_TT; t++) {
+		float mx = -INFINITY;
+
+		for (size_t p = 0; p < np; p++) {
+			float *x = &s[p * KERN_TT + t];
+
+			*x = (int64_t)p > last[t] ? -INFINITY : *x * scale;
+			if (*x > mx)
+				mx = *x;
+		}
+		sum[t] = 0.0f;
+		for (size_t p = 0; p < np; p++) {
+			float *x = &s[p * KERN_TT + t];
+
+			*x = (int64_t)p > last[t] ? 0.0f : expf(*x - mx);
+			sum[t] += *x;
+		}
+	}
+}
+
+static void
+cvt_to_f16_scalar(const float *src, uint16_t *dst, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = quant_f32_to_f16(src[i]);
+}
+
 const struct kern_impl kern_impl_scalar = {
 	.name = "scalar",
 	.dot_f32 = dot_f32_scalar,
@@ -105,6 +212,13 @@ const struct kern_impl kern_impl_scalar = {
 		[QT_Q5_K] = dot_q8_scalar_Q5_K,
 		[QT_Q6_K] = dot_q8_scalar_Q6_K,
 	},
+	.act_q8 = quant_act_q8,
+	.cvt_f16 = cvt_f16_scalar,
+	.cvt_bf16 = cvt_bf16_scalar,
+	.silu_mul = silu_mul_scalar,
+	.softmax_exp = softmax_exp_scalar,
+	.softmax_tile = softmax_tile_scalar,
+	.cvt_to_f16 = cvt_to_f16_scalar,
 };
 
 /* ==== dispatch =========================================================== */
@@ -114,13 +228,49 @@ static const struct {
 	const char		*name;
 	const struct kern_impl	*impl;
 } variants[] = {
-	{ "avx512",	&kern_impl_avx512 },
-	{ "avx2",	&kern_impl_avx2 },
-	{ "scalar",	&kern_impl_scalar },
+	{ "avx512-vnni",	&kern_impl_avx512_vnni },
+	{ "avx512",		&kern_impl_avx512 },
+	{ "avx2-vnni",		&kern_impl_avx2_vnni },
+	{ "avx2",		&kern_impl_avx2 },
+	{ "scalar",		&kern_impl_scalar },
 };
+#define NVARIANTS	(sizeof variants / sizeof variants[0])
 
 static _Atomic(const struct kern_impl *) current;
 static pthread_once_t pick_once = PTHREAD_ONCE_INIT;
+static atomic_int batch_mode;
+
+#if defined(__x86_64__) || defined(__i386__)
+/* What the CPU and the OS (XSAVE state) let us run. */
+struct cpu {
+	bool	 avx2, avx512, avx_vnni, avx512_vnni;
+};
+
+
+static void
+cpu_probe(struct cpu *c)
+{
+	unsigned int a = 0, b = 0, cx = 0, d = 0;
+	bool f16c;
+
+	memset(c, 0, sizeof *c);
+	__builtin_cpu_init();
+	/* F16C from cpuid leaf 1: clang's __builtin_cpu_supports lacks it */
+	f16c = __get_cpuid(1, &a, &b, &cx, &d) && (cx & bit_F16C);
+	c->avx2 = __builtin_cpu_supports("avx2") &&
+	    __builtin_cpu_supports("fma") && f16c;
+	c->avx512 = c->avx2 && __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512dq") &&
+	    __builtin_cpu_supports("avx512vl");
+	/* leaf 7: ECX bit 11 AVX512_VNNI; subleaf 1: EAX bit 4 AVX_VNNI
+	 * (the compiler builtins of older GCCs know neither) */
+	if (__get_cpuid_count(7, 0, &a, &b, &cx, &d))
+		c->avx512_vnni = c->avx512 && (cx & (1u << 11));
+	if (__get_cpuid_count(7, 1, &a, &b, &cx, &d))
+		c->avx_vnni = c->avx2 && (a & (1u << 4));
+}
+#endif
 
 int
 kern_variant_ok(const char *name)
@@ -130,29 +280,32 @@ kern_variant_ok(const char *name)
 	if (strcmp(name, "scalar") == 0)
 		return 1;
 #if defined(__x86_64__) || defined(__i386__)
-	unsigned int a = 0, b = 0, c = 0, d = 0;
+	struct cpu c;
 
-	__builtin_cpu_init();
-	/* F16C from cpuid leaf 1: clang's __builtin_cpu_supports lacks it */
-	int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
-	int avx2 = __builtin_cpu_supports("avx2") &&
-	    __builtin_cpu_supports("fma") && f16c;
+	cpu_probe(&c);
 	if (strcmp(name, "avx2") == 0)
-		return avx2;
-	/* it falls back to the AVX2 kernels for some types */
+		return c.avx2;
+	if (strcmp(name, "avx2-vnni") == 0)
+		return c.avx_vnni;
 	if (strcmp(name, "avx512") == 0)
-		return avx2 && __builtin_cpu_supports("avx512f") &&
-		    __builtin_cpu_supports("avx512bw") &&
-		    __builtin_cpu_supports("avx512dq") &&
-		    __builtin_cpu_supports("avx512vl");
+		return c.avx512;
+	if (strcmp(name, "avx512-vnni") == 0)
+		return c.avx512_vnni;
 #endif
 	return 0;
 }
 
-static const struct kern_impl *
-lookup(const char *name)
+const struct kern_impl *
+kern_variant_impl(const char *name)
 {
-	for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
+	if (name == NULL)
+		return NULL;
+	/* "vnni": the best variant with integer dot-product instructions */
+	if (strcmp(name, "vnni") == 0)
+		return kern_variant_impl("avx512-vnni") != NULL ?
+		    kern_variant_impl("avx512-vnni") :
+		    kern_variant_impl("avx2-vnni");
+	for (size_t i = 0; i < NVARIANTS; i++)
 		if (strcmp(variants[i].name, name) == 0)
 			return kern_variant_ok(name) ? variants[i].impl : NULL;
 	return NULL;
@@ -167,10 +320,9 @@ pick(void)
 	const struct kern_impl *k = NULL;
 
 	if (env != NULL)
-		k = lookup(env);
-	for (size_t i = 0; k == NULL && i < sizeof variants / sizeof variants[0];
-	    i++)
-		k = lookup(variants[i].name);
+		k = kern_variant_impl(env);
+	for (size_t i = 0; k == NULL && i < NVARIANTS; i++)
+		k = kern_variant_impl(variants[i].name);
 	atomic_store(&current, k);
 }
 
@@ -193,11 +345,51 @@ kern_set_variant(const char *name)
 	const struct kern_impl *k;
 
 	pthread_once(&pick_once, pick);
-	if (name == NULL || (k = lookup(name)) == NULL)
+	if ((k = kern_variant_impl(name)) == NULL)
 		return -1;
 	atomic_store(&current, k);
 	return 0;
 }
+
+void
+kern_set_batch_mode(int mode)
+{
+	atomic_store(&batch_mode, mode);
+}
+
+const struct kern_impl *
+kern_impl_for(const struct kern_impl *k, uint32_t type)
+{
+	for (; k != NULL; k = k->fallback) {
+		switch (type) {
+		case QT_F32:
+			if (k->dot_f32 != NULL)
+				return k;
+			break;
+		case QT_F16:
+			if (k->dot_f16 != NULL)
+				return k;
+			break;
+		case QT_BF16:
+			if (k->dot_bf16 != NULL)
+				return k;
+			break;
+		default:
+			if (type < KERN_NTYPES && k->dot_q8[type] != NULL)
+				return k;
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* The first table in k's chain that has member `m`. */
+#define FIND(k, m) ({							\
+	const struct kern_impl *k_ = (k);				\
+	while (k_ != NULL && k_->m == NULL)				\
+		k_ = k_->fallback;					\
+	k_ != NULL ? k_->m : kern_impl_scalar.m;			\
+})
 
 /* ==== thread pool ======================================================== */
 
@@ -210,18 +402,21 @@ struct kern_pool {
 
 	/* The job: written by the caller before gen is bumped (release),
 	 * read by workers after they see the new gen (acquire). */
-	void		(*fn)(void *, size_t);
+	void		(*fn)(void *, int, int);
 	void		*arg;
-	size_t		 n;
 
 	atomic_uint	 gen;		/* job generation */
 	atomic_int	 pending;	/* workers still on this job */
 	atomic_bool	 stop;
+	int		 sleepers;	/* workers in cv_work (under mu) */
+
+	void		**tbuf;		/* per-thread scratch */
+	size_t		 tbytes;
 };
 
 struct worker_arg {
 	struct kern_pool *p;
-	int		 t;		/* 1 .. nthreads-1; the caller is 0 */
+	int		 t;	/* 1 .. nthreads-1; the caller is 0 */
 };
 
 static inline void
@@ -232,25 +427,58 @@ cpu_relax(void)
 #endif
 }
 
-/* Thread t's contiguous share of [0, n). */
-static void
-chunk(size_t n, int nthreads, int t, size_t *lo, size_t *hi)
+static uint64_t
+now_ns(void)
 {
-	size_t base = n / (size_t)nthreads, rem = n % (size_t)nthreads;
-	size_t ut = (size_t)t;
+	struct timespec ts;
 
-	*lo = ut * base + (ut < rem ? ut : rem);
-	*hi = *lo + base + (ut < rem ? 1 : 0);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void
-run_chunk(struct kern_pool *p, int t)
+/*
+ * Poll until done(p) or KERN_SPIN_NS pass; true if done.  The clock is
+ * read every KERN_SPIN_CHECK polls only, since a pause costs from 10 to
+ * 150 cycles depending on the CPU.  Past KERN_SPIN_YIELD_NS each look at
+ * the clock also yields the core: if another thread is waiting for it
+ * (the UI, or a pool thread the OS preempted, which everyone is waiting
+ * for), it runs now rather than at the end of our time slice.
+ */
+static bool
+spin_until(struct kern_pool *p, bool (*done)(struct kern_pool *, unsigned),
+    unsigned arg)
 {
-	size_t lo, hi;
+	uint64_t t0 = 0;
 
-	chunk(p->n, p->nthreads, t, &lo, &hi);
-	for (size_t i = lo; i < hi; i++)
-		p->fn(p->arg, i);
+	for (unsigned i = 0;; i++) {
+		if (done(p, arg))
+			return true;
+		if (i % KERN_SPIN_CHECK == 0) {
+			uint64_t t = now_ns();
+
+			if (t0 == 0)
+				t0 = t;
+			else if (t - t0 > KERN_SPIN_NS)
+				return false;
+			else if (t - t0 > KERN_SPIN_YIELD_NS)
+				sched_yield();
+		}
+		cpu_relax();
+	}
+}
+
+static bool
+new_job(struct kern_pool *p, unsigned seen)
+{
+	return atomic_load_explicit(&p->gen, memory_order_acquire) != seen ||
+	    atomic_load_explicit(&p->stop, memory_order_relaxed);
+}
+
+static bool
+job_done(struct kern_pool *p, unsigned unused)
+{
+	(void)unused;
+	return atomic_load_explicit(&p->pending, memory_order_acquire) == 0;
 }
 
 static void *
@@ -263,25 +491,18 @@ worker(void *v)
 
 	free(wa);
 	for (;;) {
-		unsigned g = 0;
-
-		for (int s = 0; s < KERN_SPIN; s++) {
-			g = atomic_load_explicit(&p->gen, memory_order_acquire);
-			if (g != seen || atomic_load(&p->stop))
-				break;
-			cpu_relax();
-		}
-		if (g == seen && !atomic_load(&p->stop)) {
+		if (!spin_until(p, new_job, seen)) {
 			pthread_mutex_lock(&p->mu);
-			while ((g = atomic_load(&p->gen)) == seen &&
-			    !atomic_load(&p->stop))
+			p->sleepers++;
+			while (!new_job(p, seen))
 				pthread_cond_wait(&p->cv_work, &p->mu);
+			p->sleepers--;
 			pthread_mutex_unlock(&p->mu);
 		}
 		if (atomic_load(&p->stop))
 			break;
-		seen = g;
-		run_chunk(p, t);
+		seen = atomic_load_explicit(&p->gen, memory_order_acquire);
+		p->fn(p->arg, t, p->nthreads);
 		if (atomic_fetch_sub_explicit(&p->pending, 1,
 		    memory_order_acq_rel) == 1) {
 			/* under the lock, so the caller cannot miss it
@@ -292,6 +513,17 @@ worker(void *v)
 		}
 	}
 	return NULL;
+}
+
+static void
+pool_stop(struct kern_pool *p, int started)
+{
+	pthread_mutex_lock(&p->mu);
+	atomic_store(&p->stop, true);
+	pthread_cond_broadcast(&p->cv_work);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < started; i++)
+		pthread_join(p->th[i], NULL);
 }
 
 struct kern_pool *
@@ -310,6 +542,8 @@ kern_pool_new(int nthreads)
 	atomic_init(&p->gen, 0);
 	atomic_init(&p->pending, 0);
 	atomic_init(&p->stop, false);
+	if ((p->tbuf = calloc((size_t)nthreads, sizeof *p->tbuf)) == NULL)
+		goto fail_mu;
 	if (pthread_mutex_init(&p->mu, NULL) != 0)
 		goto fail_mu;
 	if (pthread_cond_init(&p->cv_work, NULL) != 0)
@@ -334,13 +568,7 @@ kern_pool_new(int nthreads)
 	return p;
 
 fail_threads:
-	p->nthreads = started + 1;
-	pthread_mutex_lock(&p->mu);
-	atomic_store(&p->stop, true);
-	pthread_cond_broadcast(&p->cv_work);
-	pthread_mutex_unlock(&p->mu);
-	for (int i = 0; i < started; i++)
-		pthread_join(p->th[i], NULL);
+	pool_stop(p, started);
 	free(p->th);
 	pthread_cond_destroy(&p->cv_done);
 fail_cv_done:
@@ -348,6 +576,7 @@ fail_cv_done:
 fail_cv_work:
 	pthread_mutex_destroy(&p->mu);
 fail_mu:
+	free(p->tbuf);
 	free(p);
 	return NULL;
 }
@@ -357,12 +586,10 @@ kern_pool_free(struct kern_pool *p)
 {
 	if (p == NULL)
 		return;
-	pthread_mutex_lock(&p->mu);
-	atomic_store(&p->stop, true);
-	pthread_cond_broadcast(&p->cv_work);
-	pthread_mutex_unlock(&p->mu);
-	for (int i = 0; i < p->nthreads - 1; i++)
-		pthread_join(p->th[i], NULL);
+	pool_stop(p, p->nthreads - 1);
+	for (int i = 0; i < p->nthreads; i++)
+		free(p->tbuf[i]);
+	free(p->tbuf);
 	free(p->th);
 	pthread_cond_destroy(&p->cv_done);
 	pthread_cond_destroy(&p->cv_work);
@@ -376,6 +603,93 @@ kern_pool_threads(const struct kern_pool *p)
 	return p != NULL ? p->nthreads : 1;
 }
 
+int
+kern_pool_reserve(struct kern_pool *p, size_t bytes)
+{
+	void **nb;
+
+	if (p == NULL || bytes <= p->tbytes)
+		return 0;
+	bytes = (bytes + KERN_ALIGN - 1) / KERN_ALIGN * KERN_ALIGN;
+	if ((nb = calloc((size_t)p->nthreads, sizeof *nb)) == NULL)
+		return -1;
+	for (int i = 0; i < p->nthreads; i++) {
+		if ((nb[i] = aligned_alloc(KERN_ALIGN, bytes)) == NULL) {
+			for (int j = 0; j < i; j++)
+				free(nb[j]);
+			free(nb);
+			return -1;
+		}
+	}
+	for (int i = 0; i < p->nthreads; i++)
+		free(p->tbuf[i]);
+	free(p->tbuf);
+	p->tbuf = nb;
+	p->tbytes = bytes;
+	return 0;
+}
+
+/*
+ * Run fn(arg, t, nthreads) once on each thread t of the pool (the caller
+ * is t = 0) and return when all are done.  One caller at a time per pool,
+ * and fn must not use the same pool.  A NULL pool runs fn(arg, 0, 1).
+ */
+static void
+kern_run(struct kern_pool *p, void (*fn)(void *, int, int), void *arg)
+{
+	if (p == NULL || p->nthreads == 1) {
+		fn(arg, 0, 1);
+		return;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->fn = fn;
+	p->arg = arg;
+	atomic_store_explicit(&p->pending, p->nthreads - 1,
+	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+	/* spinning workers see gen move; only sleepers need the futex */
+	if (p->sleepers > 0)
+		pthread_cond_broadcast(&p->cv_work);
+	pthread_mutex_unlock(&p->mu);
+
+	fn(arg, 0, p->nthreads);
+
+	if (spin_until(p, job_done, 0))
+		return;
+	pthread_mutex_lock(&p->mu);
+	while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0)
+		pthread_cond_wait(&p->cv_done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Thread t's contiguous share of [0, n). */
+static void
+chunk(size_t n, int nthreads, int t, size_t *lo, size_t *hi)
+{
+	size_t base = n / (size_t)nthreads, rem = n % (size_t)nthreads;
+	size_t ut = (size_t)t;
+
+	*lo = ut * base + (ut < rem ? ut : rem);
+	*hi = *lo + base + (ut < rem ? 1 : 0);
+}
+
+struct par_job {
+	void		(*fn)(void *, size_t);
+	void		*arg;
+	size_t		 n;
+};
+
+static void
+par_run(void *v, int t, int nt)
+{
+	const struct par_job *j = v;
+	size_t lo, hi;
+
+	chunk(j->n, nt, t, &lo, &hi);
+	for (size_t i = lo; i < hi; i++)
+		j->fn(j->arg, i);
+}
+
 /*
  * One caller at a time per pool, and fn must not call kern_parallel on
  * the same pool (the workers are busy with the outer job).  A NULL pool
@@ -385,6 +699,8 @@ void
 kern_parallel(struct kern_pool *p, size_t n, void (*fn)(void *, size_t),
     void *arg)
 {
+	struct par_job j = { fn, arg, n };
+
 	if (n == 0)
 		return;
 	if (p == NULL || p->nthreads == 1 || n == 1) {
@@ -392,30 +708,10 @@ kern_parallel(struct kern_pool *p, size_t n, void (*fn)(void *, size_t),
 			fn(arg, i);
 		return;
 	}
-	pthread_mutex_lock(&p->mu);
-	p->fn = fn;
-	p->arg = arg;
-	p->n = n;
-	atomic_store_explicit(&p->pending, p->nthreads - 1,
-	    memory_order_relaxed);
-	atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
-	pthread_cond_broadcast(&p->cv_work);
-	pthread_mutex_unlock(&p->mu);
-
-	run_chunk(p, 0);
-
-	for (int s = 0; s < KERN_SPIN; s++) {
-		if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0)
-			return;
-		cpu_relax();
-	}
-	pthread_mutex_lock(&p->mu);
-	while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0)
-		pthread_cond_wait(&p->cv_done, &p->mu);
-	pthread_mutex_unlock(&p->mu);
+	kern_run(p, par_run, &j);
 }
 
-/* ==== matmul ============================================================= */
+/* ==== scratch sizes ======================================================= */
 
 /* Saturating, so an absurd size asks for SIZE_MAX instead of wrapping. */
 static size_t
@@ -426,62 +722,565 @@ mul_sat(size_t a, size_t b)
 	return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
 }
 
+static size_t
+add_sat(size_t a, size_t b)
+{
+	return a + b < a ? SIZE_MAX : a + b;
+}
+
+static size_t
+max_sz(size_t a, size_t b)
+{
+	return a > b ? a : b;
+}
+
+static size_t
+ceil_div(size_t a, size_t b)
+{
+	return a / b + (a % b != 0);
+}
+
+/*
+ * The caller's scratch holds one of: quantized rows (decode kernels),
+ * quantized tiles (tile kernels), f32 rows rounded to bf16, or f32 tiles.
+ * One call never needs two at once (see matmul_class).
+ */
 size_t
 kern_scratch_bytes(size_t n, size_t nb)
 {
-	size_t blocks = mul_sat(n / QA_BLCK + (n % QA_BLCK != 0), nb);
-	size_t q8 = mul_sat(blocks, sizeof(struct qa_block));
+	size_t nblk = ceil_div(n, QA_BLCK), ntile = ceil_div(nb, KERN_TT);
+	size_t q8 = mul_sat(mul_sat(nblk, nb), sizeof(struct qa_block));
+	size_t q8t = mul_sat(mul_sat(nblk, ntile), sizeof(struct kern_ablk));
 	size_t f32 = mul_sat(mul_sat(n, nb), sizeof(float));
+	size_t f32t = mul_sat(mul_sat(n, mul_sat(ntile, KERN_TT)),
+	    sizeof(float));
 
-	return q8 > f32 ? q8 : f32;
+	return add_sat(max_sz(max_sz(q8, q8t), max_sz(f32, f32t)),
+	    KERN_ALIGN);
 }
 
-struct mm_job {
+/* A weight tile of KERN_TR rows of n elements, carved from t's scratch. */
+static size_t
+wtile_bytes(size_t n)
+{
+	size_t nblk = ceil_div(n, QA_BLCK);
+	size_t q = mul_sat(mul_sat(nblk, KERN_TR), 32 + 3 * sizeof(float));
+	size_t f = mul_sat(mul_sat(n, KERN_TR), sizeof(float));
+
+	return add_sat(max_sz(q, f), 2 * KERN_ALIGN);
+}
+
+/* Attention: scores of KERN_TT queries over n_ctx positions, a query tile
+ * and one weight tile of f32 rows as long as n_ctx or hd. */
+static size_t
+att_bytes(size_t n_ctx, size_t hd)
+{
+	size_t s = mul_sat(mul_sat(n_ctx + KERN_TR, KERN_TT), sizeof(float));
+	size_t q = mul_sat(mul_sat(hd, KERN_TT), sizeof(float));
+	size_t w = mul_sat(mul_sat(max_sz(n_ctx + KERN_TR, hd), KERN_TR),
+	    sizeof(float));
+
+	return add_sat(add_sat(add_sat(s, q), w), 4 * KERN_ALIGN);
+}
+
+size_t
+kern_thread_bytes(size_t n, size_t n_ctx, size_t hd)
+{
+	return max_sz(wtile_bytes(n), att_bytes(n_ctx, hd));
+}
+
+static void *
+align_up(void *p)
+{
+	uintptr_t u = (uintptr_t)p;
+
+	return (void *)((u + KERN_ALIGN - 1) / KERN_ALIGN * KERN_ALIGN);
+}
+
+/* ==== matmul ============================================================= */
+
+static bool
+is_float_type(uint32_t t)
+{
+	return t == QT_F32 || t == QT_F16 || t == QT_BF16;
+}
+
+/* The activations as one call prepares them for all its weights. */
+struct mm_act {
+	size_t		 n, nb, nblk;
+	const float	*X;		/* nb x n, as given */
+	const float	*Xr;		/* nb x n, for float dot kernels */
+	const struct qa_block *A;	/* nb x nblk (quantized, dot) */
+	const struct kern_ablk *T;	/* ntile x nblk (quantized, tiles) */
+	const float	*F;		/* ntile x n x KERN_TT (float) */
+};
+
+/* One weight's kernels and geometry. */
+struct mm_mat {
 	const uint8_t	*W;
-	size_t		 row_bytes;
-	size_t		 nrows, n, nb;
-	const float	*X;		/* nb x n floats (F32, F16, BF16) */
-	const struct qa_block *A;	/* nb x n/32 blocks (quantized) */
-	float		*Y;		/* nb x nrows */
-	/* one of the two pairs is set */
+	size_t		 row_bytes, nrows;
+	float		*Y;
+	uint32_t	 type;
 	float	(*dotf)(const void *, const float *, size_t);
-	void	(*dot4f)(const void *, const float *, size_t, size_t, float *);
-	float	(*dotq)(const void *, const struct qa_block *, size_t);
-	void	(*dot4q)(const void *, const struct qa_block *, size_t, size_t,
+	void	(*dot4f)(const void *, const float *, size_t, size_t,
 		    float *);
+	float	(*dotq)(const void *, const struct qa_block *, size_t);
+	void	(*dot4q)(const void *, const struct qa_block *, size_t,
+		    size_t, float *);
+	void	(*dotw4q)(const void *, size_t, const struct qa_block *,
+		    size_t, float *);
+	void	(*decode)(const void *, size_t, struct kern_wtile *, int);
+	void	(*cvt)(const void *, float *, size_t);	/* f16, bf16 */
+	size_t		 unit_rows;	/* rows per unit of work */
+	size_t		 first_unit;	/* in the job's numbering */
+};
+
+#define MM_MAX_MATS	8
+
+struct mm_job {
+	const struct kern_impl *k;
+	/* the tile kernels, from k's chain */
+	void	(*gemm_q8)(const struct kern_wtile *,
+		    const struct kern_ablk *, float *, int);
+	void	(*gemm_f32)(const float *, size_t, const float *, float *,
+		    int);
+	struct mm_act	 a;
+	struct mm_mat	 m[MM_MAX_MATS];
+	size_t		 nm, nunits;
+	bool		 tiles;
+	struct kern_pool *pool;
+	atomic_size_t	 next;		/* next unit to claim */
 };
 
 /* Weight row r against every activation row, KERN_TILE at a time where
  * the variant has a tiled kernel (same results, weights decoded once). */
 static void
-mm_row(void *arg, size_t r)
+dot_row(const struct mm_job *j, const struct mm_mat *m, size_t r)
 {
-	const struct mm_job *j = arg;
-	const uint8_t *w = j->W + r * j->row_bytes;
-	size_t nblk = j->n / QA_BLCK, b = 0;
+	const uint8_t *w = m->W + r * m->row_bytes;
+	size_t n = j->a.n, nb = j->a.nb, nblk = j->a.nblk, b = 0;
 	float out[KERN_TILE];
 
-	if (j->dotq != NULL) {
-		for (; j->dot4q != NULL && b + KERN_TILE <= j->nb;
+	if (m->dotq != NULL) {
+		for (; m->dot4q != NULL && b + KERN_TILE <= nb;
 		    b += KERN_TILE) {
-			j->dot4q(w, j->A + b * nblk, nblk, j->n, out);
+			m->dot4q(w, j->a.A + b * nblk, nblk, n, out);
 			for (size_t t = 0; t < KERN_TILE; t++)
-				j->Y[(b + t) * j->nrows + r] = out[t];
+				m->Y[(b + t) * m->nrows + r] = out[t];
 		}
-		for (; b < j->nb; b++)
-			j->Y[b * j->nrows + r] = j->dotq(w, j->A + b * nblk,
-			    j->n);
+		for (; b < nb; b++)
+			m->Y[b * m->nrows + r] = m->dotq(w, j->a.A + b * nblk,
+			    n);
 	} else {
-		for (; j->dot4f != NULL && b + KERN_TILE <= j->nb;
+		const float *X = m->type == QT_BF16 ? j->a.Xr : j->a.X;
+
+		for (; m->dot4f != NULL && b + KERN_TILE <= nb;
 		    b += KERN_TILE) {
-			j->dot4f(w, j->X + b * j->n, j->n, j->n, out);
+			m->dot4f(w, X + b * n, n, n, out);
 			for (size_t t = 0; t < KERN_TILE; t++)
-				j->Y[(b + t) * j->nrows + r] = out[t];
+				m->Y[(b + t) * m->nrows + r] = out[t];
 		}
-		for (; b < j->nb; b++)
-			j->Y[b * j->nrows + r] = j->dotf(w, j->X + b * j->n,
-			    j->n);
+		for (; b < nb; b++)
+			m->Y[b * m->nrows + r] = m->dotf(w, X + b * n, n);
 	}
+}
+
+/* A tile's outputs (token-major) into Y: tokens [t0, t0 + tn), rows
+ * [r0, r0 + nr); a whole tile's rows are a constant-size copy. */
+static void
+store_rows(const struct mm_mat *m, float out[KERN_TT][KERN_TR], size_t t0,
+    size_t tn, size_t r0, size_t nr)
+{
+	for (size_t tt = 0; tt < tn; tt++) {
+		float *y = m->Y + (t0 + tt) * m->nrows + r0;
+
+		if (nr == KERN_TR)
+			memcpy(y, out[tt], KERN_TR * sizeof(float));
+		else
+			memcpy(y, out[tt], nr * sizeof(float));
+	}
+}
+
+/*
+ * Ask for the next tile's weights while this tile is multiplied: decoding
+ * a tile is a burst of reads from memory too short for the hardware
+ * prefetchers to get ahead of, and the multiplications that follow take
+ * far longer than fetching the next KERN_TR rows.
+ */
+static void
+prefetch_rows(const struct mm_mat *m, size_t r)
+{
+	size_t end = r + KERN_TR < m->nrows ? r + KERN_TR : m->nrows;
+	const char *p = (const char *)m->W + r * m->row_bytes;
+	const char *e = (const char *)m->W + end * m->row_bytes;
+
+	for (; p < e; p += KERN_ALIGN)
+		__builtin_prefetch(p, 0, 2);
+}
+
+/* Rows [r0, r0 + nr) of m against every token tile (tile kernels). */
+static void
+tile_rows(const struct mm_job *j, const struct mm_mat *m, size_t r0,
+    size_t nr, void *buf)
+{
+	size_t n = j->a.n, nb = j->a.nb, nblk = j->a.nblk;
+	size_t ntile = ceil_div(nb, KERN_TT);
+	float out[KERN_TT][KERN_TR];	/* token-major, as Y */
+
+	if (m->decode != NULL) {
+		struct kern_wtile t;
+		uint8_t *p = align_up(buf);
+
+		t.u = p;
+		t.fs = align_up(p + KERN_TR * nblk * 32);
+		t.fm = t.fs + KERN_TR * nblk * 2;
+		t.nblk = nblk;
+		for (size_t r = 0; r < KERN_TR; r++) {
+			if (r < nr)
+				m->decode(m->W + (r0 + r) * m->row_bytes, nblk,
+				    &t, (int)r);
+			else	/* a zero row: its outputs are not stored */
+				memset(t.u + r * nblk * 32, 0, nblk * 32);
+		}
+		if (nr < KERN_TR) {
+			memset(t.fs + nr * nblk * 2, 0,
+			    (KERN_TR - nr) * nblk * 2 * sizeof(float));
+			memset(t.fm + nr * nblk, 0,
+			    (KERN_TR - nr) * nblk * sizeof(float));
+		}
+		prefetch_rows(m, r0 + nr);
+		for (size_t i = 0; i < ntile; i++) {
+			size_t tn = nb - i * KERN_TT < KERN_TT ?
+			    nb - i * KERN_TT : KERN_TT;
+
+			j->gemm_q8(&t, j->a.T + i * nblk, out[0], 1);
+			store_rows(m, out, i * KERN_TT, tn, r0, nr);
+		}
+	} else {
+		float *w = align_up(buf);
+
+		for (size_t r = 0; r < KERN_TR; r++) {
+			const uint8_t *src = m->W + (r0 + r) * m->row_bytes;
+
+			if (r >= nr)
+				memset(w + r * n, 0, n * sizeof *w);
+			else if (m->type == QT_F32)
+				memcpy(w + r * n, src, n * sizeof *w);
+			else
+				m->cvt(src, w + r * n, n);
+		}
+		for (size_t i = 0; i < ntile; i++) {
+			size_t tn = nb - i * KERN_TT < KERN_TT ?
+			    nb - i * KERN_TT : KERN_TT;
+
+			j->gemm_f32(w, n, j->a.F + i * n * KERN_TT, out[0], 1);
+			store_rows(m, out, i * KERN_TT, tn, r0, nr);
+		}
+	}
+}
+
+/* The unit u of the job: which weight and which rows. */
+static const struct mm_mat *
+unit_of(const struct mm_job *j, size_t u, size_t *r0, size_t *nr)
+{
+	size_t i = j->nm - 1;
+
+	while (i > 0 && j->m[i].first_unit > u)
+		i--;
+	*r0 = (u - j->m[i].first_unit) * j->m[i].unit_rows;
+	*nr = j->m[i].nrows - *r0 < j->m[i].unit_rows ?
+	    j->m[i].nrows - *r0 : j->m[i].unit_rows;
+	return &j->m[i];
+}
+
+/* Units are claimed one at a time, so a thread the OS preempts for a
+ * while delays the others by one unit at most. */
+static void
+mm_run(void *v, int t, int nt)
+{
+	struct mm_job *j = v;
+	void *buf = j->tiles ? j->pool->tbuf[t] : NULL;
+	size_t u;
+
+	(void)nt;
+	while ((u = atomic_fetch_add_explicit(&j->next, 1,
+	    memory_order_relaxed)) < j->nunits) {
+		size_t r0, nr;
+		const struct mm_mat *m = unit_of(j, u, &r0, &nr);
+
+		if (j->tiles) {
+			for (size_t r = 0; r < nr; r += KERN_TR)
+				tile_rows(j, m, r0 + r, nr - r < KERN_TR ?
+				    nr - r : KERN_TR, buf);
+		} else {
+			size_t r = r0;
+
+			/* one token: four weight rows share its loads */
+			if (m->dotw4q != NULL && j->a.nb == 1) {
+				for (; r + KERN_TILE <= r0 + nr; r += KERN_TILE)
+					m->dotw4q(m->W + r * m->row_bytes,
+					    m->row_bytes, j->a.A, j->a.n,
+					    m->Y + r);
+			}
+			for (; r < r0 + nr; r++)
+				dot_row(j, m, r);
+		}
+	}
+}
+
+/* ---- activation preparation ---------------------------------------------- */
+
+/* What a weight asks of the activations. */
+enum mm_class { CLS_Q8, CLS_F32, CLS_BF16, CLS_NONE };
+
+static enum mm_class
+class_of(uint32_t type)
+{
+	const struct qtype_info *ti = quant_info(type);
+
+	if (ti == NULL || !ti->supported)
+		return CLS_NONE;
+	return type == QT_BF16 ? CLS_BF16 : is_float_type(type) ? CLS_F32 :
+	    CLS_Q8;
+}
+
+static float
+round_bf16(float x)
+{
+	return quant_bf16_to_f32(quant_f32_to_bf16(x));
+}
+
+/* Token b's 8-bit blocks into slot `slot` of its tile. */
+static void
+interleave_q8(struct kern_ablk *tile, const struct qa_block *a, size_t nblk,
+    size_t slot)
+{
+	for (size_t k = 0; k < nblk; k++) {
+		struct kern_ablk *t = tile + k;
+		int32_t s0 = 0;
+
+		for (int g = 0; g < 8; g++)
+			memcpy(t->q[g][slot], a[k].q + 4 * g, 4);
+		for (int i = 0; i < 16; i++)
+			s0 += a[k].q[i];
+		t->d[slot] = a[k].d;
+		t->sum0[slot] = s0;
+		t->sum1[slot] = a[k].sum - s0;
+	}
+}
+
+struct prep_job {
+	void		(*act_q8)(const float *, struct qa_block *, size_t);
+	enum mm_class	 cls;
+	bool		 tiles;
+	const float	*X;
+	size_t		 n, nb, nblk;
+	struct qa_block	*A;		/* dot rows (Q8) */
+	float		*Xr;		/* dot rows (BF16) */
+	struct kern_ablk *T;		/* tiles (Q8) */
+	float		*F;		/* tiles (F32, BF16) */
+	void		**tbuf;		/* per-thread staging (Q8 tiles) */
+	atomic_size_t	 next;
+	size_t		 nunits;	/* tiles, or rows */
+};
+
+static void
+prep_tile(struct prep_job *j, size_t i, void *buf)
+{
+	size_t b0 = i * KERN_TT, n = j->n, nblk = j->nblk;
+	size_t tn = j->nb - b0 < KERN_TT ? j->nb - b0 : KERN_TT;
+
+	if (j->cls == CLS_Q8) {
+		struct kern_ablk *tile = j->T + i * nblk;
+		struct qa_block *a = align_up(buf);
+
+		if (tn < KERN_TT)	/* empty slots compute zeros */
+			memset(tile, 0, nblk * sizeof *tile);
+		for (size_t s = 0; s < tn; s++) {
+			j->act_q8(j->X + (b0 + s) * n, a, n);
+			interleave_q8(tile, a, nblk, s);
+		}
+		return;
+	}
+	float *f = j->F + i * n * KERN_TT;
+
+	for (size_t kk = 0; kk < n; kk++) {
+		for (size_t s = 0; s < KERN_TT; s++) {
+			float x = s < tn ? j->X[(b0 + s) * n + kk] : 0.0f;
+
+			f[kk * KERN_TT + s] = j->cls == CLS_BF16 ?
+			    round_bf16(x) : x;
+		}
+	}
+}
+
+static void
+prep_row(struct prep_job *j, size_t b)
+{
+	const float *x = j->X + b * j->n;
+
+	if (j->cls == CLS_Q8) {
+		j->act_q8(x, j->A + b * j->nblk, j->n);
+	} else if (j->cls == CLS_BF16) {
+		for (size_t i = 0; i < j->n; i++)
+			j->Xr[b * j->n + i] = round_bf16(x[i]);
+	}
+}
+
+static void
+prep_run(void *v, int t, int nt)
+{
+	struct prep_job *j = v;
+	size_t u;
+
+	(void)nt;
+	while ((u = atomic_fetch_add_explicit(&j->next, 1,
+	    memory_order_relaxed)) < j->nunits) {
+		if (j->tiles)
+			prep_tile(j, u, j->tbuf[t]);
+		else
+			prep_row(j, u);
+	}
+}
+
+/* ---- the drivers -------------------------------------------------------- */
+
+static void
+fill_nan(float *Y, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		Y[i] = __builtin_nanf("");
+}
+
+/* Can the tile kernels run this class with this pool? */
+static bool
+use_tiles(const struct kern_impl *k, struct kern_pool *pool,
+    enum mm_class cls, const struct kern_mat *mats, size_t nm, size_t n,
+    size_t nb)
+{
+	int mode = atomic_load_explicit(&batch_mode, memory_order_relaxed);
+
+	if (mode == 1 || (mode == 0 && nb < KERN_GEMM_MIN_NB))
+		return false;
+	if (pool == NULL || pool->tbytes < wtile_bytes(n))
+		return false;
+	if (cls != CLS_Q8)
+		return FIND(k, gemm_f32) != NULL;
+	if (FIND(k, gemm_q8) == NULL)
+		return false;
+	for (size_t i = 0; i < nm; i++)
+		if (FIND(k, decode[mats[i].type]) == NULL)
+			return false;
+	return true;
+}
+
+/* Up to MM_MAX_MATS weights of one class against X. */
+static void
+mm_class(struct kern_pool *pool, enum mm_class cls,
+    const struct kern_mat *mats, size_t nm, size_t n, const float *X,
+    size_t nb, void *scratch)
+{
+	const struct kern_impl *k = impl();
+	struct mm_job j;
+	struct prep_job pj;
+	void *sc = align_up(scratch);
+
+	memset(&j, 0, sizeof j);
+	memset(&pj, 0, sizeof pj);
+	j.k = k;
+	j.gemm_q8 = FIND(k, gemm_q8);
+	j.gemm_f32 = FIND(k, gemm_f32);
+	j.pool = pool;
+	j.tiles = use_tiles(k, pool, cls, mats, nm, n, nb);
+	j.a.n = n;
+	j.a.nb = nb;
+	j.a.nblk = n / QA_BLCK;
+	j.a.X = X;
+	j.a.Xr = X;
+
+	/* activations, once for every weight of the call */
+	pj.act_q8 = FIND(k, act_q8);
+	pj.cls = cls;
+	pj.tiles = j.tiles;
+	pj.X = X;
+	pj.n = n;
+	pj.nb = nb;
+	pj.nblk = j.a.nblk;
+	pj.tbuf = pool != NULL ? pool->tbuf : NULL;
+	atomic_init(&pj.next, 0);
+	if (j.tiles) {
+		pj.nunits = ceil_div(nb, KERN_TT);
+		if (cls == CLS_Q8)
+			j.a.T = pj.T = sc;
+		else
+			j.a.F = pj.F = sc;
+	} else {
+		pj.nunits = cls == CLS_F32 ? 0 : nb;
+		if (cls == CLS_Q8)
+			j.a.A = pj.A = sc;
+		else if (cls == CLS_BF16)
+			j.a.Xr = pj.Xr = sc;
+	}
+	if (pj.nunits > 1 && (j.tiles || nb >= KERN_GEMM_MIN_NB))
+		kern_run(pool, prep_run, &pj);
+	else
+		prep_run(&pj, 0, 1);
+
+	/* the weights, in units of rows */
+	for (size_t i = 0; i < nm; i++) {
+		struct mm_mat *m = &j.m[j.nm++];
+		const struct kern_impl *kt = kern_impl_for(k, mats[i].type);
+		uint64_t rb;
+
+		(void)quant_row_bytes(mats[i].type, n, &rb);
+		m->W = mats[i].W;
+		m->row_bytes = (size_t)rb;
+		m->nrows = mats[i].nrows;
+		m->Y = mats[i].Y;
+		m->type = mats[i].type;
+		switch (m->type) {
+		case QT_F32:
+			m->dotf = kt->dot_f32;
+			m->dot4f = kt->dot4_f32;
+			break;
+		case QT_F16:
+			m->dotf = kt->dot_f16;
+			m->dot4f = kt->dot4_f16;
+			m->cvt = FIND(k, cvt_f16);
+			break;
+		case QT_BF16:
+			m->dotf = kt->dot_bf16;
+			m->dot4f = kt->dot4_bf16;
+			m->cvt = FIND(k, cvt_bf16);
+			break;
+		default:
+			m->dotq = kt->dot_q8[m->type];
+			m->dot4q = kt->dot4_q8[m->type];
+			m->dotw4q = kt->dotw4_q8[m->type];
+			if (j.tiles)
+				m->decode = FIND(k, decode[m->type]);
+			break;
+		}
+		if (j.tiles) {
+			/* 16 rows: each token's outputs of a unit fill a
+			 * whole cache line of Y, which two threads writing
+			 * halves of would pass back and forth */
+			m->unit_rows = KERN_Y_LINE;
+		} else {
+			/* whole groups of KERN_TILE rows, for dotw4 */
+			m->unit_rows = KERN_DECODE_UNIT / (m->row_bytes + 1) /
+			    KERN_TILE * KERN_TILE;
+			if (m->unit_rows < KERN_TILE)
+				m->unit_rows = KERN_TILE;
+		}
+		m->first_unit = j.nunits;
+		j.nunits += ceil_div(m->nrows, m->unit_rows);
+	}
+	atomic_init(&j.next, 0);
+	if (j.nunits > 1)
+		kern_run(pool, mm_run, &j);
+	else
+		mm_run(&j, 0, 1);
 }
 
 /*
@@ -490,68 +1289,242 @@ mm_row(void *arg, size_t r)
  * every output is NaN so the mistake cannot pass for a result.
  */
 void
+kern_matmul_n(struct kern_pool *pool, const struct kern_mat *mats,
+    size_t nmats, size_t n, const float *X, size_t nb, void *scratch)
+{
+	if (nb == 0)
+		return;
+	for (int c = CLS_Q8; c < CLS_NONE; c++) {
+		struct kern_mat group[MM_MAX_MATS];
+		size_t ng = 0;
+
+		for (size_t i = 0; i <= nmats; i++) {
+			if (i < nmats && mats[i].nrows > 0 &&
+			    class_of(mats[i].type) == (enum mm_class)c) {
+				uint64_t rb;
+
+				if (quant_row_bytes(mats[i].type, n,
+				    &rb) != 0 || rb > SIZE_MAX ||
+				    (c == CLS_Q8 && n % QA_BLCK != 0))
+					fill_nan(mats[i].Y, nb * mats[i].nrows);
+				else
+					group[ng++] = mats[i];
+			}
+			if (ng > 0 && (ng == MM_MAX_MATS || i == nmats)) {
+				mm_class(pool, (enum mm_class)c, group, ng, n,
+				    X, nb, scratch);
+				ng = 0;
+			}
+		}
+	}
+	for (size_t i = 0; i < nmats; i++)
+		if (mats[i].nrows > 0 && class_of(mats[i].type) == CLS_NONE)
+			fill_nan(mats[i].Y, nb * mats[i].nrows);
+}
+
+void
 kern_matmul(struct kern_pool *pool, uint32_t type, const void *W,
     size_t nrows, size_t n, const float *X, size_t nb, float *Y,
     void *scratch)
 {
-	const struct qtype_info *ti = quant_info(type);
+	struct kern_mat m = { type, W, nrows, Y };
+
+	kern_matmul_n(pool, &m, 1, n, X, nb, scratch);
+}
+
+/* ==== feed-forward activation ============================================= */
+
+struct silu_job {
+	void		(*fn)(float *, const float *, size_t);
+	float		*g;
+	const float	*u;
+	size_t		 n;
+};
+
+#define SILU_CHUNK	4096
+
+static void
+silu_part(void *v, size_t i)
+{
+	const struct silu_job *j = v;
+	size_t lo = i * SILU_CHUNK;
+	size_t len = j->n - lo < SILU_CHUNK ? j->n - lo : SILU_CHUNK;
+
+	j->fn(j->g + lo, j->u + lo, len);
+}
+
+void
+kern_silu_mul(struct kern_pool *pool, float *g, const float *u, size_t n)
+{
+	struct silu_job j = { FIND(impl(), silu_mul), g, u, n };
+
+	kern_parallel(pool, ceil_div(n, SILU_CHUNK), silu_part, &j);
+}
+
+void
+kern_f32_to_f16(const float *src, uint16_t *dst, size_t n)
+{
+	FIND(impl(), cvt_to_f16)(src, dst, n);
+}
+
+/* ==== attention =========================================================== */
+
+struct att_job {
+	const struct kern_att *A;
+	float	(*dot_f16)(const void *, const float *, size_t);
+	void	(*cvt_f16)(const void *, float *, size_t);
+	float	(*softmax_exp)(float *, size_t, float);
+	void	(*softmax_tile)(float *, size_t, const int32_t *, float,
+		    float *);
+	void	(*gemm_f32)(const float *, size_t, const float *, float *,
+		    int);
+	size_t		 G, nq, ntile, ntasks;
+	bool		 tiles;
+	void		**tbuf;
+	atomic_size_t	 next;
+};
+
+/* One query (head h of token t) over its positions: the decode path. */
+static void
+att_one(const struct att_job *j, uint32_t h, uint32_t t, float *S)
+{
+	const struct kern_att *A = j->A;
+	size_t hd = A->hd, qd = (size_t)A->n_head * hd;
+	size_t kh = h / j->G, npos = (size_t)A->pos + t + 1;
+	const uint16_t *K = A->K + kh * A->n_ctx * hd;
+	const uint16_t *Vt = A->Vt + kh * hd * A->n_ctx;
+	const float *q = A->Q + t * qd + h * hd;
+	float *o = A->O + t * qd + h * hd;
+	float mx = -INFINITY, inv;
+
+	for (size_t p = 0; p < npos; p++) {
+		S[p] = j->dot_f16(K + p * hd, q, hd) * A->scale;
+		if (S[p] > mx)
+			mx = S[p];
+	}
+	inv = 1.0f / j->softmax_exp(S, npos, mx);
+	for (size_t d = 0; d < hd; d++)
+		o[d] = j->dot_f16(Vt + d * A->n_ctx, S, npos) * inv;
+}
+
+/*
+ * KERN_TT queries of KV head kh (query i is token i / G, head kh*G +
+ * i % G) against their positions: scores S = K Q^T and the output
+ * O = P V, both with the float tile kernel; S is kept as (position,
+ * query), which is the layout of an activation tile, so P feeds the
+ * second product as it is.
+ */
+static void
+att_tile(const struct att_job *j, size_t kh, size_t i, void *buf)
+{
+	const struct kern_att *A = j->A;
+	size_t hd = A->hd, qd = (size_t)A->n_head * hd, G = j->G;
+	size_t q0 = i * KERN_TT;
+	size_t qn = j->nq - q0 < KERN_TT ? j->nq - q0 : KERN_TT;
+	size_t npos = A->pos + (q0 + qn - 1) / G + 1;
+	size_t npad = ceil_div(npos, KERN_TR) * KERN_TR;
+	const uint16_t *K = A->K + kh * A->n_ctx * hd;
+	const uint16_t *Vt = A->Vt + kh * hd * A->n_ctx;
+	float *S = align_up(buf);
+	float *Qt = align_up(S + npad * KERN_TT);
+	float *W = align_up(Qt + hd * KERN_TT);
+	float out[KERN_TR][KERN_TT], sum[KERN_TT];
+	int32_t last[KERN_TT];
+	size_t at[KERN_TT];	/* where query s sits in Q and O */
+
+	for (size_t s = 0; s < KERN_TT; s++) {
+		size_t qi = q0 + s;
+
+		at[s] = qi / G * qd + (kh * G + qi % G) * hd;
+		for (size_t d = 0; d < hd; d++)
+			Qt[d * KERN_TT + s] = s < qn ? A->Q[at[s] + d] : 0.0f;
+	}
+	/* scores */
+	for (size_t p0 = 0; p0 < npos; p0 += KERN_TR) {
+		for (size_t r = 0; r < KERN_TR; r++) {
+			if (p0 + r < npos)
+				j->cvt_f16(K + (p0 + r) * hd, W + r * hd, hd);
+			else
+				memset(W + r * hd, 0, hd * sizeof *W);
+		}
+		j->gemm_f32(W, hd, Qt, out[0], 0);
+		for (size_t r = 0; r < KERN_TR; r++)
+			memcpy(S + (p0 + r) * KERN_TT, out[r], sizeof out[r]);
+	}
+	/* each query sees up to its own position; an empty slot sees
+	 * nothing and its output is not stored */
+	for (size_t s = 0; s < KERN_TT; s++)
+		last[s] = s < qn ? (int32_t)(A->pos + (q0 + s) / G) : -1;
+	j->softmax_tile(S, npad, last, A->scale, sum);
+	/* O = P V: rows of V^T are the weights, P the activations */
+	for (size_t d0 = 0; d0 < hd; d0 += KERN_TR) {
+		for (size_t r = 0; r < KERN_TR; r++) {
+			float *w = W + r * npad;
+
+			if (d0 + r < hd) {
+				j->cvt_f16(Vt + (d0 + r) * A->n_ctx, w, npos);
+				memset(w + npos, 0, (npad - npos) * sizeof *w);
+			} else {
+				memset(w, 0, npad * sizeof *w);
+			}
+		}
+		j->gemm_f32(W, npad, S, out[0], 0);
+		for (size_t s = 0; s < qn; s++) {
+			float *o = A->O + at[s] + d0, inv = 1.0f / sum[s];
+
+			for (size_t r = 0; r < KERN_TR && d0 + r < hd; r++)
+				o[r] = out[r][s] * inv;
+		}
+	}
+}
+
+static void
+att_run(void *v, int t, int nt)
+{
+	struct att_job *j = v;
+	const struct kern_att *A = j->A;
+	size_t u;
+
+	(void)nt;
+	while ((u = atomic_fetch_add_explicit(&j->next, 1,
+	    memory_order_relaxed)) < j->ntasks) {
+		if (j->tiles)
+			att_tile(j, u / j->ntile, u % j->ntile, j->tbuf[t]);
+		else
+			att_one(j, (uint32_t)(u % A->n_head),
+			    (uint32_t)(u / A->n_head), align_up(j->tbuf[t]));
+	}
+}
+
+int
+kern_attention(struct kern_pool *pool, const struct kern_att *A)
+{
 	const struct kern_impl *k = impl();
-	struct mm_job j = {
-		.W = W, .nrows = nrows, .n = n, .nb = nb, .X = X, .Y = Y,
-	};
-	uint64_t rb;
+	struct att_job j;
 
-	if (nrows == 0 || nb == 0)
-		return;
-	if (ti == NULL || !ti->supported ||
-	    quant_row_bytes(type, n, &rb) != 0 || rb > SIZE_MAX) {
-		for (size_t i = 0; i < nb * nrows; i++)
-			Y[i] = __builtin_nanf("");
-		return;
+	if (pool == NULL || A->n_kv == 0 || A->n_head % A->n_kv != 0 ||
+	    A->nb == 0 || (size_t)A->pos + A->nb > A->n_ctx ||
+	    pool->tbytes < att_bytes(A->n_ctx, A->hd))
+		return -1;
+	memset(&j, 0, sizeof j);
+	j.A = A;
+	j.dot_f16 = kern_impl_for(k, QT_F16)->dot_f16;
+	j.cvt_f16 = FIND(k, cvt_f16);
+	j.softmax_exp = FIND(k, softmax_exp);
+	j.softmax_tile = FIND(k, softmax_tile);
+	j.gemm_f32 = FIND(k, gemm_f32);
+	j.G = A->n_head / A->n_kv;
+	j.nq = (size_t)A->nb * j.G;
+	j.tbuf = pool->tbuf;
+	j.tiles = j.gemm_f32 != NULL && j.nq >= KERN_ATT_MIN_Q &&
+	    atomic_load(&batch_mode) != 1;
+	if (j.tiles) {
+		j.ntile = ceil_div(j.nq, KERN_TT);
+		j.ntasks = A->n_kv * j.ntile;
+	} else {
+		j.ntasks = (size_t)A->n_head * A->nb;
 	}
-	j.row_bytes = (size_t)rb;
-	switch (type) {
-	case QT_F32:
-		/* the first table in the chain that has the kernel gives both
-		 * the single and the tiled one (they must agree bitwise) */
-		while (k->dot_f32 == NULL)
-			k = k->fallback;
-		j.dotf = k->dot_f32;
-		j.dot4f = k->dot4_f32;
-		break;
-	case QT_F16:
-		while (k->dot_f16 == NULL)
-			k = k->fallback;
-		j.dotf = k->dot_f16;
-		j.dot4f = k->dot4_f16;
-		break;
-	case QT_BF16: {
-		/* the runtime rounds activations to bf16 for bf16 weights */
-		float *xr = scratch;
-
-		for (size_t i = 0; i < nb * n; i++)
-			xr[i] = quant_bf16_to_f32(quant_f32_to_bf16(X[i]));
-		j.X = xr;
-		while (k->dot_bf16 == NULL)
-			k = k->fallback;
-		j.dotf = k->dot_bf16;
-		j.dot4f = k->dot4_bf16;
-		break;
-	}
-	default: {
-		struct qa_block *a = scratch;
-		size_t nblk = n / QA_BLCK;
-
-		/* every supported quantized type has blocks of 32 or 256 */
-		for (size_t b = 0; b < nb; b++)
-			quant_act_q8(X + b * n, a + b * nblk, n);
-		j.A = a;
-		while (k->dot_q8[type] == NULL)
-			k = k->fallback;
-		j.dotq = k->dot_q8[type];
-		j.dot4q = k->dot4_q8[type];
-		break;
-	}
-	}
-	kern_parallel(pool, nrows, mm_row, &j);
+	atomic_init(&j.next, 0);
+	kern_run(pool, att_run, &j);
+	return 0;
 }

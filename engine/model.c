@@ -16,6 +16,7 @@
 
 #include "chat.h"
 #include "gguf.h"
+#include "kern.h"
 #include "model.h"
 #include "quant.h"
 #include "vocab.h"
@@ -297,17 +298,19 @@ model_scratch_bytes(const struct eng_model *m, uint32_t nb)
 	uint64_t qd = (uint64_t)hp->n_head * hp->head_dim;
 	uint64_t kvd = (uint64_t)hp->n_head_kv * hp->head_dim;
 	uint64_t widest = hp->n_ff > qd ? hp->n_ff : qd;
-	uint64_t f = 0;
+	uint64_t f = 0, threads = m->n_threads > 0 ? (uint64_t)m->n_threads : 1;
 
 	if (widest < hp->n_embd)
 		widest = hp->n_embd;
 	f += 2ull * nb * hp->n_embd;		/* x, xb */
 	f += (uint64_t)nb * (qd + 2 * kvd + qd);	/* q, k, v, attention out */
 	f += 2ull * nb * hp->n_ff;		/* gate, up */
-	f += (uint64_t)hp->n_head * m->n_ctx;	/* scores, per head */
 	f += (uint64_t)hp->n_vocab;		/* last logits */
-	/* kern scratch for activations: about one byte per element + scales */
-	return f * 4 + 2ull * nb * (widest + 64);
+	f += (uint64_t)nb * (hp->n_rot / 2 + 1) * 2;	/* rope angles */
+	/* hparams are bounded (MODEL_MAX_*) before this: no overflow */
+	return f * 4 + kern_scratch_bytes((size_t)widest, nb) +
+	    threads * kern_thread_bytes((size_t)widest, m->n_ctx,
+	    hp->head_dim);
 }
 
 /* Name for general.file_type, as llama.cpp's llama_model_ftype_name. */

@@ -88,12 +88,20 @@ struct eng_model {
 /* prompt.c: list the special tokens of m->vocab (m->specials). */
 int	 model_specials_build(struct eng_model *);
 
-/* Bytes of scratch a session needs for chunks of `nb` tokens. */
+/* Bytes of scratch a session needs for chunks of `nb` tokens (buffers,
+ * activation scratch and the pool's per-thread tiles). */
 uint64_t model_scratch_bytes(const struct eng_model *, uint32_t nb);
 /* Bytes of the KV cache for n_ctx positions. */
 uint64_t model_kv_bytes(const struct eng_model *, uint32_t n_ctx);
 
-/* Tokens a session feeds through the network at once during prefill. */
-#define MODEL_CHUNK 32
+/*
+ * Tokens a session feeds through the network at once during prefill.
+ * Each weight is read from memory once per chunk, so a larger chunk does
+ * more arithmetic per byte; past about a hundred tokens the tile kernels
+ * are bound by arithmetic anyway, and every token costs scratch (some
+ * 50 KB for a 1B model, see model_scratch_bytes) and makes the progress
+ * callback and cancel coarser.
+ */
+#define MODEL_CHUNK 128
 
 #endif

@@ -13,22 +13,23 @@ struct kern_pool;
 
 struct eng_session {
 	struct eng_model *m;
-	struct kern_pool *pool;
+	struct kern_pool *pool;		/* with per-thread tile scratch */
 	uint32_t	 n_ctx;
 	uint32_t	 pos;		/* tokens in the cache */
 	uint64_t	 kv_dim;	/* n_head_kv * head_dim */
-	uint16_t	*kcache;	/* (n_layer, n_ctx, kv_dim) f16 */
-	uint16_t	*vcache;	/* (n_layer, n_ctx, kv_dim) f16 */
+	uint16_t	*kcache;	/* (n_layer, n_head_kv, n_ctx, hd) f16 */
+	uint16_t	*vcache;	/* (n_layer, n_head_kv, hd, n_ctx) f16:
+					 * V transposed */
 	float		*x;		/* (chunk, n_embd) residual stream */
-	float		*xb;		/* (chunk, max(n_embd, n_ff, q_dim)) */
+	float		*xb;		/* (chunk, n_embd) */
 	float		*q;		/* (chunk, n_head * head_dim) */
 	float		*k, *v;		/* (chunk, kv_dim) */
 	float		*att;		/* (chunk, n_head * head_dim) */
 	float		*gate, *up;	/* (chunk, n_ff) */
-	float		*scores;	/* (n_head, n_ctx) */
 	float		*logits;	/* (n_vocab) for the sampler */
-	void		*kscratch;	/* activations quantized for kern */
+	void		*kscratch;	/* activations prepared by kern */
 	double		*inv_freq;	/* (n_rot / 2) rope angle per position */
+	float		*rope;		/* (chunk, n_rot / 2 + 1, 2) cos, sin */
 	atomic_int	*cancel;	/* set by gen.c; checked between layers */
 };
 

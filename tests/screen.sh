@@ -13,7 +13,13 @@ SAMPLE=$PWD/share/samples/field-laptop.log
 T=$(mktemp -d /tmp/triage-screen.XXXXXX)
 # our own tmux server: never touch anyone else's sessions
 TM=(tmux -L "triage-screen-$$" -f /dev/null)
-trap '"${TM[@]}" kill-server 2>/dev/null; rm -rf "$T"' EXIT
+cleanup() {
+	"${TM[@]}" kill-server 2>/dev/null
+	[ -d "$T/signer" ] && gpgconf --homedir "$T/signer" --kill all >/dev/null 2>&1
+	chmod -R u+rwx "$T" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
 pass=0 fail=0
 
 ok()  { pass=$((pass + 1)); }
@@ -24,19 +30,24 @@ if ! command -v tmux >/dev/null; then
 	exit 1
 fi
 
+# A session that lives to the end: the server never runs empty, so it is
+# never shutting down just as the next test starts a session.
+"${TM[@]}" new-session -d -s keep -x 80 -y 24 "sleep 100000"
+
 export HOME=$T/home XDG_DATA_HOME=$T/data XDG_CONFIG_HOME=$T/config
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 unset TRIAGE_MODEL NO_COLOR
 mkdir -p "$HOME" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
 
 # start NAME COLSxROWS ARGS...: triage in a new session; the shell after it
-# prints EXIT=status so a test can see how it ended.
+# prints EXIT=status so a test can see how it ended.  TERMV sets TERM and
+# ENVV adds NAME=VALUE words to triage's environment.
 start() {
 	local name=$1 size=$2; shift 2
 	local q=""
 	for a in "$@"; do q="$q '${a//\'/\'\\\'\'}'"; done
 	"${TM[@]}" new-session -d -s "$name" -x "${size%x*}" -y "${size#*x}" \
-		"TERM=xterm-256color '$TRIAGE' --session '$T/sess-${SESS:-$name}' $q; echo EXIT=\$?; sleep 600"
+		"TERM=${TERMV:-xterm-256color} ${ENVV:-} '$TRIAGE' --session '$T/sess-${SESS:-$name}' $q; echo EXIT=\$?; sleep 600"
 }
 keys() { local n=$1; shift; "${TM[@]}" send-keys -t "$n" "$@"; }
 screen() { "${TM[@]}" capture-pane -p -t "$1"; }
@@ -58,6 +69,9 @@ expect_not() {
 	if screen "$1" | grep -Eq -- "$3"; then bad "$2" "$(screen "$1")"; else ok; fi
 }
 stop() { "${TM[@]}" kill-session -t "$1" 2>/dev/null; }
+# quit NAME: q, and wait until triage has ended before the session goes
+# (a hangup in the middle of ASan's exit-time leak check can wedge it)
+quit() { keys "$1" q; wait_for "$1" "EXIT=" 10 || bad "$1 did not quit" "$(screen "$1")"; stop "$1"; }
 
 # --- opening a sample --------------------------------------------------------
 start open 120x30 "$SAMPLE"
@@ -180,6 +194,8 @@ if [ -f "$SHARED/models/stories260K.gguf" ] && [ -x "$GEN" ]; then
 	start ask 120x30 --model "$SHARED/models/stories260K.gguf" "$SAMPLE"
 	keys ask a "What happened to the disk?" Enter
 	expect ask "the answer streams with its statistics" "tokens/s" 10
+	# a fast machine writes the whole answer at once: scroll back to the top
+	keys ask Tab Tab g
 	expect ask "the context budget is shown" "context: [0-9]+ tokens of log"
 	expect ask "status names the model" "model .*ctx [0-9]+"
 	stop ask
@@ -213,6 +229,303 @@ expect evil "escapes are shown, not obeyed" 'evil: \\x1b\[2J\\x1b\]0;pwned\\x07'
 expect evil "bidi override shown escaped" '\\u202e'
 if [ "$("${TM[@]}" display -p -t evil '#{pane_title}')" != pwned ]; then ok; else bad "OSC retitled the pane"; fi
 stop evil
+
+# --- colours: 8, 16 and 256 colours, monochrome, NO_COLOR ----------------------------
+# What the screen shows must not depend on colour: severity is red/yellow
+# where there is colour, bold/underlined where there is none.
+# sgr NAME TEXT: the attributes TEXT is drawn with, as sorted SGR numbers
+# ("1" bold, "2" dim, "4" underline, "7" reverse, "31" red, "38-5-n" ...).
+# capture-pane -e writes only the changes from one cell to the next, even
+# across lines, so the whole screen is replayed.
+sgr() {
+	"${TM[@]}" capture-pane -e -p -t "$1" | TXT=$2 perl -e '
+	my %st;
+	sub apply {
+		my @p = split /;/, $_[0]; @p = (0) unless @p;
+		while (@p) {
+			my $x = shift @p; $x = 0 if $x eq "";
+			if ($x == 0) { %st = () }
+			elsif ($x =~ /^[123457]$/) { $st{$x} = $x }
+			elsif ($x == 22) { delete @st{1, 2} }
+			elsif ($x >= 23 && $x <= 27) { delete $st{$x - 20} }
+			elsif (($x >= 30 && $x <= 37) || ($x >= 90 && $x <= 97)) { $st{fg} = $x }
+			elsif ($x == 39) { delete $st{fg} }
+			elsif (($x >= 40 && $x <= 47) || ($x >= 100 && $x <= 107)) { $st{bg} = $x }
+			elsif ($x == 49) { delete $st{bg} }
+			elsif ($x == 38 || $x == 48) {
+				my $k = $x == 38 ? "fg" : "bg"; my $m = shift(@p) // 0;
+				$st{$k} = $m == 5 ? "$x-5-" . (shift(@p) // 0) : "$x-2";
+				splice @p, 0, 3 if $m == 2;
+			}
+		}
+	}
+	while (my $line = <STDIN>) {
+		chomp $line; my ($plain, @at) = ("");
+		while ($line =~ /\G(?:\e\[([0-9;]*)m|(.))/gcs) {
+			if (defined $1) { apply($1); next }
+			$plain .= $2; push @at, join(",", sort values %st);
+		}
+		my $i = index($plain, $ENV{TXT});
+		if ($i >= 0) { print "$at[$i]\n"; exit }
+	}'
+}
+# colour_sgr NAME: does any colour (not the default) reach the screen?
+colour_sgr() {
+	"${TM[@]}" capture-pane -e -p -t "$1" | perl -ne '
+		while (/\e\[([0-9;]*)m/g) { for (split /;/, $1) {
+			if (/^(3[0-8]|4[0-8]|9[0-7]|10[0-7])$/) { print "yes\n"; exit } } }'
+}
+has_param() { case ",$1," in *",$2,"*) return 0 ;; esac; return 1; }
+# wait_sgr NAME TEXT PARAM: until TEXT is drawn with SGR parameter PARAM
+wait_sgr() {
+	local i=0
+	while [ $i -lt 60 ]; do
+		has_param "$(sgr "$1" "$2")" "$3" && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
+printf 'Mar 14 08:00:00 h app[1]: service started\nMar 14 08:00:01 h app[1]: error: disk failed\nMar 14 08:00:02 h app[1]: warning: disk slow\nMar 14 08:00:03 h app[1]: all good again\n' >"$T/sev.log"
+# xterm-16color comes with ncurses-term; make the same entry if it is missing
+TI16=
+if ! infocmp xterm-16color >/dev/null 2>&1; then
+	mkdir -p "$T/terminfo"
+	printf '%s\n' 'xterm-16color|xterm with 16 colors (screen.sh copy),' \
+		'	colors#16, pairs#256,' \
+		'	setab=\E[%?%p1%{8}%<%t%p1%{40}%+%e%p1%{92}%+%;%dm,' \
+		'	setaf=\E[%?%p1%{8}%<%t%p1%{30}%+%e%p1%{82}%+%;%dm,' \
+		'	use=xterm,' >"$T/terminfo/x16.src"
+	tic -x -o "$T/terminfo" "$T/terminfo/x16.src" 2>/dev/null && TI16="TERMINFO=$T/terminfo"
+fi
+for mode in xterm-256color xterm xterm-16color; do
+	n=col-${mode//[^a-z0-9]/}
+	TERMV=$mode ENVV=$([ "$mode" = xterm-16color ] && echo "$TI16") start "$n" 100x30 "$T/sev.log"
+	if ! wait_for "$n" "all good again"; then bad "$mode: the screen renders" "$(screen "$n")"; stop "$n"; continue; fi
+	ok
+	e=$(sgr "$n" "Mar 14 08:00:01") w=$(sgr "$n" "Mar 14 08:00:02") p=$(sgr "$n" "Mar 14 08:00:03")
+	if has_param "$e" 31 && has_param "$w" 33 && [ "$e" != "$w" ] && [ "$p" != "$e" ] && [ "$p" != "$w" ]; then ok; else
+		bad "$mode: errors red, warnings yellow, other lines plain" "error=[$e] warning=[$w] plain=[$p]"; fi
+	if has_param "$(sgr "$n" "Mar 14 08:00:00")" 7; then ok; else bad "$mode: the cursor line is reversed"; fi
+	quit "$n"
+done
+for mode in vt100 xterm-mono NO_COLOR; do
+	n=mono-${mode//[^a-zA-Z0-9]/}
+	if [ "$mode" = NO_COLOR ]; then
+		TERMV=xterm-256color ENVV=NO_COLOR=1 start "$n" 100x30 "$T/sev.log"
+	else
+		TERMV=$mode start "$n" 100x30 "$T/sev.log"
+	fi
+	if ! wait_for "$n" "all good again"; then bad "$mode: the screen renders" "$(screen "$n")"; stop "$n"; continue; fi
+	ok
+	if [ -z "$(colour_sgr "$n")" ]; then ok; else
+		bad "$mode: no colour attribute is used" "$("${TM[@]}" capture-pane -e -p -t "$n" | head -8 | cat -v)"; fi
+	e=$(sgr "$n" "Mar 14 08:00:01") w=$(sgr "$n" "Mar 14 08:00:02") p=$(sgr "$n" "Mar 14 08:00:03")
+	if has_param "$e" 1 && has_param "$w" 4 && [ "$e" != "$w" ] && [ -z "$p" ]; then ok; else
+		bad "$mode: errors bold, warnings underlined, other lines plain" "error=[$e] warning=[$w] plain=[$p]"; fi
+	if has_param "$(sgr "$n" "Mar 14 08:00:00")" 7; then ok; else bad "$mode: the cursor line is reversed"; fi
+	# the selected card is reversed when the card list has the focus
+	keys "$n" Tab
+	if wait_sgr "$n" "   ?  h app[<*>]: error" 7; then ok; else
+		bad "$mode: the selected card is reversed" "$("${TM[@]}" capture-pane -e -p -t "$n" | grep -a "app\[" | cat -v)"; fi
+	quit "$n"
+done
+
+# --- the import screen: signed bundles, live switching, rollback ----------------------
+# Real keys made by gpg in a temporary home, real bundles made by triage
+# bundle create, a stick that is a directory given with :import PATH.
+store_hash() {
+	(cd "$XDG_DATA_HOME/triage/bundles" 2>/dev/null && find . -printf '%p %y %m\n' | sort &&
+		find . -type f -print0 | sort -z | xargs -0 -r sha256sum) | sha256sum
+}
+# a playbook for a line no shipped playbook knows, with a title per version
+mkpb() {	# dir title
+	mkdir -p "$1"
+	cat >"$1/site-conveyor-jam.json" <<EOF
+{
+  "format": 1, "id": "site-conveyor-jam", "version": 1, "title": "$2",
+  "severity": "high", "tags": ["conveyor"], "sources": ["any"],
+  "match": { "patterns": [
+    { "name": "jam", "regex": "conveyor (?<belt>[A-Z][0-9]+) jammed at station (?<station>[0-9]+)" } ] },
+  "explanation": "Belt {{belt}} stopped: a part jammed at station {{station}}.",
+  "causes": ["A misaligned part"],
+  "checks": [ { "do": "Look at station {{station}}", "command": "grep -n 'station {{station}}' {{file}}", "expect": "The jam" } ],
+  "fix": ["Clear station {{station}} and restart belt {{belt}}"],
+  "verify": ["No new jam lines for 10 minutes"],
+  "escalate": { "when": "It jams again within an hour", "attach": ["{{file}}"] },
+  "references": ["site manual"], "false_positives": ["A test jam"],
+  "examples": {
+    "match": ["Mar 14 08:00:00 plc1 conveyor[7]: conveyor B2 jammed at station 4",
+      "Mar 14 08:01:00 plc1 conveyor[7]: conveyor A1 jammed at station 12",
+      "Mar 14 08:02:00 plc2 conveyor[9]: conveyor C3 jammed at station 1"],
+    "no_match": ["Mar 14 08:03:00 plc1 conveyor[7]: conveyor B2 running at station 4",
+      "Mar 14 08:04:00 plc1 conveyor[7]: conveyor B2 restarted",
+      "Mar 14 08:05:00 plc1 conveyor[7]: jam cleared at station 4"] }
+}
+EOF
+}
+FPR=
+if command -v gpg >/dev/null; then
+	mkdir -m 700 "$T/signer"
+	GNUPGHOME=$T/signer gpg --batch --quiet --passphrase '' --quick-gen-key \
+		'Field Knowledge <kb@example.com>' ed25519 sign never >/dev/null 2>&1
+	FPR=$(GNUPGHOME=$T/signer gpg --with-colons --list-keys kb@example.com 2>/dev/null |
+		awk -F: '/^fpr/{print $10; exit}')
+fi
+if [ ${#FPR} -eq 40 ]; then
+	mkbundle() { GNUPGHOME=$T/signer "$TRIAGE" bundle create --key "$FPR" --out "$T/dist" "$@" >/dev/null; }
+	GNUPGHOME=$T/signer gpg --export "$FPR" >"$T/signer.pub"
+	if ! "$TRIAGE" keys add --yes "$T/signer.pub" >"$T/keys.out" 2>&1; then
+		bad "triage keys add for the import tests" "$(cat "$T/keys.out")"; fi
+	mkpb "$T/pb1" "Site conveyor jam v1"
+	mkpb "$T/pb2" "Site conveyor jam v2"
+	mkdir -p "$T/dist" "$T/stick" "$T/evil"
+	mkbundle --name site --version 1.0.0 --playbooks "$T/pb1" --changelog "first release"
+	mkbundle --name site --version 2.0.0 --playbooks "$T/pb2" --changelog "new title"
+	cp "$T/dist/site-1.0.0.tbundle" "$T/dist/site-1.0.0.tbundle.sig" "$T/stick/"
+	# a signed bundle changed after signing: one byte in the middle
+	cp "$T/dist/site-2.0.0.tbundle" "$T/evil/site-3.0.0.tbundle"
+	cp "$T/dist/site-2.0.0.tbundle.sig" "$T/evil/site-3.0.0.tbundle.sig"
+	printf 'X' | dd of="$T/evil/site-3.0.0.tbundle" bs=1 seek=600 conv=notrunc 2>/dev/null
+	printf '%s\n' 'Mar 14 08:00:00 plc1 conveyor[7]: conveyor B2 jammed at station 4' \
+		'Mar 14 08:00:05 plc1 app[1]: write failed: No space left on device' >"$T/jam.log"
+
+	start imp 120x30 "$T/jam.log"
+	expect imp "before the import: the shipped card only" "CRIT Disk full"
+	expect_not imp "no site card before the import" "Site conveyor jam"
+	keys imp I
+	expect imp "I opens the import screen" "Import signed bundles"
+	keys imp ":import $T/stick" Enter
+	expect imp "the stick's bundle is listed, verified" "site-1\.0\.0\.tbundle +verified +site 1\.0\.0 \(playbooks\) +by Field Knowledge"
+	expect imp "signer shown" "signer +Field Knowledge <kb@example\.com>"
+	expect imp "fingerprint shown" "key +$FPR, signed 20"
+	expect imp "what would change" "change +playbooks: new bundle site 1\.0\.0"
+	expect imp "the changelog" "changes +- first release"
+	keys imp Enter
+	expect imp "the import passes every stage" "copy ✓ +verify ✓ +extract ✓ +check ✓ +switch ✓"
+	expect imp "the import says what it did" "imported site 1\.0\.0, signed by Field Knowledge"
+	expect imp "the installed version is listed" "site +playbooks +1\.0\.0 +-( |$)"
+	keys imp q
+	expect imp "the new playbook's card appears without a restart" "HIGH Site conveyor jam v1 \(1\)"
+	expect imp "the status line says the playbooks switched" "playbooks switched"
+
+	cp "$T/dist/site-2.0.0.tbundle" "$T/dist/site-2.0.0.tbundle.sig" "$T/stick/"
+	keys imp I
+	expect imp "a rescan finds the new version" "site-2\.0\.0\.tbundle +verified"
+	keys imp Down
+	expect imp "the change is an upgrade" "change +playbooks site 1\.0\.0 → 2\.0\.0"
+	keys imp Enter
+	expect imp "the upgrade is imported" "imported site 1\.0\.0 → 2\.0\.0"
+	expect imp "1.0.0 is now last-known-good" "site +playbooks +2\.0\.0 +1\.0\.0"
+	keys imp q
+	expect imp "cards switch to the new version" "HIGH Site conveyor jam v2 \(1\)"
+
+	h=$(store_hash)
+	keys imp ":import $T/evil" Enter
+	expect imp "a tampered bundle is listed as refused" "site-3\.0\.0\.tbundle +REFUSED +bad signature"
+	keys imp Enter
+	expect imp "importing it is refused with the reason" "^ REFUSED: bad signature"
+	expect imp "the refusing stage is marked" "copy ✓ +verify ✗"
+	if [ "$h" = "$(store_hash)" ]; then ok; else bad "the store is unchanged after the refusal"; fi
+	keys imp q
+	expect imp "the cards are unchanged after the refusal" "HIGH Site conveyor jam v2 \(1\)"
+
+	keys imp I
+	expect imp "the list is back" "site-3\.0\.0\.tbundle +REFUSED"
+	keys imp G r
+	expect imp "rollback asks first" "Roll back site from 2\.0\.0 to 1\.0\.0\?"
+	keys imp y
+	expect imp "rollback says what it did" "rolled back site 2\.0\.0 → 1\.0\.0"
+	expect imp "the rolled-back version is marked" "site +playbooks +1\.0\.0 +- +2\.0\.0 \(rolled back\)"
+	keys imp q
+	expect imp "rollback restores the previous playbooks live" "HIGH Site conveyor jam v1 \(1\)"
+	expect_not imp "the app did not restart or quit" "EXIT="
+	if grep -q '"event":"import".*"version":"2.0.0".*"result":"ok"' "$XDG_DATA_HOME/triage/audit.log" &&
+	    grep -q '"result":"refused".*bad signature' "$XDG_DATA_HOME/triage/audit.log" &&
+	    grep -q '"event":"rollback".*"result":"ok"' "$XDG_DATA_HOME/triage/audit.log"; then ok; else
+		bad "the audit log records the screen's import, refusal and rollback" "$(cat "$XDG_DATA_HOME/triage/audit.log")"; fi
+	quit imp
+
+	# --- model bundles: switch, rollback, start-up fallback, an answer stopped first ---
+	MODEL=$SHARED/models/stories260K.gguf
+	if [ -r "$MODEL" ] && [ -x "$GEN" ]; then
+		mkdir -p "$T/mstick"
+		for v in 1.0.0 1.1.0; do
+			mkbundle --name tiny-model --version $v --model "$MODEL" --license MIT \
+				--provenance "llama2.c stories260K"
+		done
+		cp "$T"/dist/tiny-model-* "$T/mstick/"
+		start mod 120x30 "$T/jam.log"
+		expect mod "no model at first" "no model: cards only"
+		keys mod ":import $T/mstick" Enter
+		expect mod "both versions are listed" "tiny-model-1\.1\.0\.tbundle +verified"
+		expect mod "a model bundle says what it holds" "model +model/stories260K\.gguf, licence MIT"
+		keys mod Enter
+		expect mod "the model bundle is imported" "imported tiny-model 1\.0\.0"
+		expect mod "the new model is opened at once" "model .* from tiny-model 1\.0\.0" 10
+		keys mod Down Enter
+		expect mod "the next version is imported" "imported tiny-model 1\.0\.0 → 1\.1\.0"
+		expect mod "the model in use switches to it" "from tiny-model 1\.1\.0" 10
+		keys mod G r y
+		expect mod "rollback of the model bundle" "rolled back tiny-model 1\.1\.0 → 1\.0\.0"
+		expect mod "the model in use follows the rollback" "from tiny-model 1\.0\.0" 10
+		keys mod q a "What happened?" Enter
+		expect mod "the switched model answers" "tokens in [0-9]+ ms" 15
+		quit mod
+
+		# the active model is damaged on disk: the app falls back by itself
+		"$TRIAGE" bundle remove --yes tiny-model >/dev/null
+		"$TRIAGE" bundle import "$T/dist/tiny-model-1.0.0.tbundle" >/dev/null
+		"$TRIAGE" bundle import "$T/dist/tiny-model-1.1.0.tbundle" >/dev/null
+		active=$XDG_DATA_HOME/triage/bundles/versions/tiny-model/1.1.0/model/stories260K.gguf
+		chmod u+w "$active" && truncate -s 1000 "$active"
+		start fb 120x30 "$T/jam.log"
+		keys fb a "What happened?" Enter
+		expect fb "a broken installed model falls back to last-known-good" "fallback: tiny-model 1\.1\.0 did not load" 10
+		expect fb "the fallback model answers" "tokens in [0-9]+ ms" 15
+		expect fb "the status names the fallback version" "from tiny-model 1\.0\.0"
+		quit fb
+		"$TRIAGE" bundle remove --yes tiny-model >/dev/null
+
+		# an answer is stopped before its model is closed
+		"$GEN" --type Q8_0 --n-embd 768 --n-ff 2048 --n-layer 6 --n-head 12 --n-head-kv 4 \
+			--n-ctx 2048 --vocab-from "$MODEL" --seed 1 -o "$T/slow2k.gguf" 2>/dev/null
+		mkdir -p "$T/sstick"
+		for v in 1.0.0 1.1.0; do
+			mkbundle --name slow-model --version $v --model "$T/slow2k.gguf" --license MIT \
+				--provenance "synthetic, tool-gguf-gen"
+		done
+		cp "$T"/dist/slow-model-1.1.0.* "$T/sstick/"
+		"$TRIAGE" bundle import "$T/dist/slow-model-1.0.0.tbundle" >/dev/null
+		start slowsw 120x30 "$T/jam.log"
+		keys slowsw a "why" Enter
+		expect slowsw "the installed model answers" "answering, [0-9]+ tokens" 10
+		keys slowsw ":import $T/sstick" Enter
+		expect slowsw "the new model bundle is listed" "slow-model-1\.1\.0\.tbundle +verified"
+		keys slowsw Enter
+		expect slowsw "the import goes on while the model answers" "imported slow-model 1\.0\.0 → 1\.1\.0" 15
+		expect slowsw "the new model is in use" "from slow-model 1\.1\.0" 15
+		keys slowsw q
+		expect slowsw "the answer was stopped first, not cut off" "stopped *$" 5
+		keys slowsw q
+		expect slowsw "then q quits" "EXIT=0"
+		stop slowsw
+
+		# a model given with --model stays when bundles change
+		start pin 120x30 --model "$MODEL" "$T/jam.log"
+		keys pin ":import $T/mstick/tiny-model-1.1.0.tbundle" Enter
+		expect pin "the bundle is listed" "tiny-model-1\.1\.0\.tbundle +verified"
+		keys pin Enter
+		expect pin "the bundle is imported" "imported tiny-model 1\.1\.0"
+		expect pin "the given model stays" "model: .*stories260K\.gguf \(given; bundles do not change it\)"
+		keys pin q
+		quit pin
+	else
+		bad "the tiny model or the generator is missing" "$MODEL $GEN"
+	fi
+else
+	bad "gpg cannot make a key: the import screen is not tested"
+fi
 
 # under SANITIZE=1 a report lands in the session's stderr.log, not on screen
 if grep -l "Sanitizer\|runtime error" "$T"/sess-*/stderr.log 2>/dev/null; then

@@ -551,14 +551,14 @@ test_prefill_callback_stops(void **st)
 {
 	struct eng_model *m = open_stories(256);
 	struct eng_session *s = NULL;
-	int32_t ids[100];
+	int32_t ids[200];	/* more than one prefill chunk (MODEL_CHUNK) */
 	char *cause = NULL;
 
 	(void)st;
-	for (int i = 0; i < 100; i++)
+	for (int i = 0; i < 200; i++)
 		ids[i] = 300 + i;
 	assert_int_equal(eng_session_new(m, &s, &cause), 0);
-	assert_int_equal(eng_session_decode(s, ids, 100, NULL, false,
+	assert_int_equal(eng_session_decode(s, ids, 200, NULL, false,
 	    stop_at_first, NULL), ENG_ECANCEL);
 	assert_int_equal(eng_session_pos(s), 0);	/* cache unchanged */
 	ids[5] = 512;	/* out of the vocabulary */

@@ -33,7 +33,8 @@
 #define TOL_KERNEL_VS_REF	2e-5
 #define TOL_MATMUL_VS_DOUBLE	3e-5
 
-static const char *variant_names[] = { "scalar", "avx2", "avx512" };
+static const char *variant_names[] = { "scalar", "avx2", "avx2-vnni",
+	"avx512", "avx512-vnni" };
 #define NVARIANTS (sizeof variant_names / sizeof variant_names[0])
 
 static const uint32_t all_types[] = {
@@ -150,15 +151,7 @@ effective_x(uint32_t type, const float *x, double *out, size_t n)
 static const struct kern_impl *
 impl_of(const char *name)
 {
-	if (!kern_variant_ok(name))
-		return NULL;
-	if (strcmp(name, "scalar") == 0)
-		return &kern_impl_scalar;
-	if (strcmp(name, "avx2") == 0)
-		return &kern_impl_avx2;
-	if (strcmp(name, "avx512") == 0)
-		return &kern_impl_avx512;
-	return NULL;
+	return kern_variant_impl(name);
 }
 
 /* The table that really serves `type` in variant k (kern.c follows the
@@ -166,22 +159,30 @@ impl_of(const char *name)
 static const struct kern_impl *
 serving(const struct kern_impl *k, uint32_t type)
 {
-	for (; k != NULL; k = k->fallback) {
-		if (type == QT_F32 ? k->dot_f32 != NULL :
-		    type == QT_F16 ? k->dot_f16 != NULL :
-		    type == QT_BF16 ? k->dot_bf16 != NULL :
-		    k->dot_q8[type] != NULL)
-			return k;
-	}
-	fail_msg("no kernel for type %u", type);
-	return NULL;
+	const struct kern_impl *r = kern_impl_for(k, type);
+
+	if (r == NULL)
+		fail_msg("no kernel for type %u", type);
+	return r;
 }
+
+/* The first table in k's fallback chain that has member m (kern.c's
+ * FIND): a variant may leave entries to the one below it. */
+#define CHAIN(k, m) ({						\
+	const struct kern_impl *k_ = (k);			\
+	while (k_ != NULL && k_->m == NULL)			\
+		k_ = k_->fallback;				\
+	assert_non_null(k_);					\
+	k_;							\
+})
 
 static const char *
 best_variant(void)
 {
-	return kern_variant_ok("avx512") ? "avx512" :
-	    kern_variant_ok("avx2") ? "avx2" : "scalar";
+	for (size_t v = NVARIANTS; v-- > 0;)
+		if (kern_variant_ok(variant_names[v]))
+			return variant_names[v];
+	return "scalar";
 }
 
 static void
@@ -561,6 +562,612 @@ test_matmul_unsupported_type_or_length_gives_nan(void **state)
 	assert_true(isnan(Y[0]) && isnan(Y[3]));
 }
 
+/* ---- prefill tiles and helpers ------------------------------------------ */
+
+/* Every SIMD variant's activation quantizer gives quant_act_q8's bytes,
+ * for ordinary rows, blocks of zeros, tiny and huge values, a partial
+ * last block and non-finite values. */
+static void
+test_act_q8_bit_exact_every_variant(void **state)
+{
+	enum { N = 32 * 9 + 20 };
+	float x[N];
+	struct qa_block want[N / 32 + 1], got[N / 32 + 1];
+
+	(void)state;
+	for (int round = 0; round < 6; round++) {
+		fill(x, N, round == 2 ? 1e-30f : round == 3 ? 3e37f : 1.0f,
+		    0.0f, 600 + round);
+		memset(x + 64, 0, 32 * sizeof *x);	/* an all-zero block */
+		if (round == 4)
+			x[40] = __builtin_nanf("");
+		if (round == 5)
+			x[100] = -__builtin_inff();
+		for (int i = 0; i < N; i += 7)	/* exact halves: ties */
+			if (round == 1)
+				x[i] = (float)(i % 50) - 24.5f;
+		memset(want, 0, sizeof want);
+		quant_act_q8(x, want, N);
+		for (size_t v = 0; v < NVARIANTS; v++) {
+			const struct kern_impl *k = impl_of(variant_names[v]);
+
+			if (k == NULL)
+				continue;
+			k = CHAIN(k, act_q8);
+			memset(got, 0, sizeof got);
+			k->act_q8(x, got, N);
+			for (size_t b = 0; b < N / 32 + 1; b++)
+				if (memcmp(&got[b], &want[b], sizeof got[b]))
+					fail_msg("%s: block %zu of round %d "
+					    "differs (d %g vs %g, sum %d vs %d)",
+					    variant_names[v], b, round,
+					    (double)got[b].d, (double)want[b].d,
+					    got[b].sum, want[b].sum);
+		}
+	}
+}
+
+static const uint32_t quant_types[] = {
+	QT_Q8_0, QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1, QT_Q4_K, QT_Q5_K, QT_Q6_K,
+};
+#define NQTYPES (sizeof quant_types / sizeof quant_types[0])
+
+struct tile_buf {
+	struct kern_wtile t;
+	uint8_t	*u;
+	float	*fs, *fm;
+};
+
+static void
+tile_alloc(struct tile_buf *b, size_t nblk)
+{
+	b->u = calloc(KERN_TR * nblk, 32);
+	b->fs = calloc(KERN_TR * nblk * 2, sizeof(float));
+	b->fm = calloc(KERN_TR * nblk, sizeof(float));
+	assert_true(b->u && b->fs && b->fm);
+	b->t = (struct kern_wtile){ .u = b->u, .fs = b->fs, .fm = b->fm,
+	    .nblk = nblk };
+}
+
+static void
+tile_free(struct tile_buf *b)
+{
+	free(b->u);
+	free(b->fs);
+	free(b->fm);
+}
+
+/* A decoded tile means w = fs * (u - off) - fm: exactly the floats of
+ * the reference dequantization (the same products in the same order). */
+static void
+test_tile_decoders_reproduce_dequant(void **state)
+{
+	enum { N = 512, NBLK = N / 32 };
+
+	(void)state;
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		const struct kern_impl *k0 = impl_of(variant_names[v]);
+
+		if (k0 == NULL || k0->gemm_q8 == NULL)
+			continue;
+		for (size_t ti = 0; ti < NQTYPES; ti++) {
+			uint32_t type = quant_types[ti];
+			const struct kern_impl *k = k0;
+			struct tile_buf b;
+			struct wmat m;
+
+			while (k->decode[type] == NULL)
+				k = k->fallback;
+			wmat_make(&m, type, KERN_TR, N, 70 + ti);
+			tile_alloc(&b, NBLK);
+			for (int r = 0; r < KERN_TR; r++)
+				k->decode[type](m.q + r * m.rb, NBLK, &b.t, r);
+			for (int r = 0; r < KERN_TR; r++) {
+				for (size_t e = 0; e < N; e++) {
+					size_t blk = (size_t)r * NBLK + e / 32;
+					int half = b.t.halves && e % 32 >= 16;
+					float w = b.fs[2 * blk + half] *
+					    (float)((int)b.u[blk * 32 + e % 32] -
+					    b.t.off) - b.fm[blk];
+
+					if (memcmp(&w, &m.deq[r * N + e], 4))
+						fail_msg("%s %s row %d elt %zu: "
+						    "%.9g, want %.9g",
+						    variant_names[v],
+						    quant_info(type)->name, r, e,
+						    (double)w,
+						    (double)m.deq[r * N + e]);
+				}
+			}
+			tile_free(&b);
+			wmat_free(&m);
+		}
+	}
+}
+
+/* Interleave nb (<= KERN_TT) rows of 8-bit blocks as kern.c does. */
+static void
+make_atile(struct kern_ablk *t, const struct qa_block *a, size_t nblk,
+    size_t nb)
+{
+	memset(t, 0, nblk * sizeof *t);
+	for (size_t s = 0; s < nb; s++) {
+		for (size_t k = 0; k < nblk; k++) {
+			const struct qa_block *q = &a[s * nblk + k];
+			int32_t s0 = 0;
+
+			for (int g = 0; g < 8; g++)
+				memcpy(t[k].q[g][s], q->q + 4 * g, 4);
+			for (int i = 0; i < 16; i++)
+				s0 += q->q[i];
+			t[k].d[s] = q->d;
+			t[k].sum0[s] = s0;
+			t[k].sum1[s] = q->sum - s0;
+		}
+	}
+}
+
+/* The tile kernel against the reference dot for every row and token,
+ * with empty token slots and an all-zero weight row. */
+static void
+test_gemm_q8_matches_reference(void **state)
+{
+	enum { N = 1024, NBLK = N / 32, NB = 13 };
+	float *x = malloc(NB * N * sizeof *x);
+	struct qa_block *a = malloc(NB * NBLK * sizeof *a);
+	struct kern_ablk *at = aligned_alloc(64, NBLK * sizeof *at);
+
+	(void)state;
+	assert_true(x && a && at);
+	fill(x, NB * N, 1.0f, 0.0f, 91);
+	for (size_t i = 0; i < N; i++)	/* extremes: |q| = 127 */
+		x[2 * N + i] = (i & 1) ? 1.0f : -1.0f;
+	quant_act_q8(x, a, NB * N);
+	make_atile(at, a, NBLK, NB);
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		const struct kern_impl *k0 = impl_of(variant_names[v]);
+
+		if (k0 == NULL || k0->gemm_q8 == NULL)
+			continue;
+		for (size_t ti = 0; ti < NQTYPES; ti++) {
+			uint32_t type = quant_types[ti];
+			const struct kern_impl *k = k0;
+			float out[KERN_TR][KERN_TT];
+			struct tile_buf b;
+			struct wmat m;
+
+			while (k->decode[type] == NULL)
+				k = k->fallback;
+			wmat_make(&m, type, KERN_TR, N, 170 + ti);
+			tile_alloc(&b, NBLK);
+			for (int r = 0; r < KERN_TR - 1; r++)
+				k->decode[type](m.q + r * m.rb, NBLK, &b.t, r);
+			/* the last row stays zero, as kern.c pads tiles */
+			k0->gemm_q8(&b.t, at, out[0], 0);
+			/* the transposed layout holds the same numbers */
+			{
+				float tr[KERN_TT][KERN_TR];
+
+				k0->gemm_q8(&b.t, at, tr[0], 1);
+				for (int r = 0; r < KERN_TR; r++)
+					for (int t = 0; t < KERN_TT; t++)
+						assert_true(memcmp(&tr[t][r],
+						    &out[r][t], 4) == 0);
+			}
+			for (int r = 0; r < KERN_TR; r++) {
+				for (int t = 0; t < KERN_TT; t++) {
+					double want = 0, mag = 0;
+					char what[96];
+
+					if (r == KERN_TR - 1 || t >= NB) {
+						if (out[r][t] != 0.0f)
+							fail_msg("%s %s: empty "
+							    "slot %d,%d is %g",
+							    variant_names[v],
+							    quant_info(type)->name,
+							    r, t, (double)out[r][t]);
+						continue;
+					}
+					for (size_t i = 0; i < N; i++) {
+						const struct qa_block *q =
+						    &a[t * NBLK + i / 32];
+						double p = m.deq[r * N + i] *
+						    (double)q->d * q->q[i % 32];
+
+						want += p;
+						mag += fabs(p);
+					}
+					snprintf(what, sizeof what, "%s gemm %s "
+					    "row %d token %d", variant_names[v],
+					    quant_info(type)->name, r, t);
+					check_close(what, out[r][t], want, mag,
+					    TOL_KERNEL_VS_REF);
+					check_close("quant_dot_q8", quant_dot_q8(type,
+					    m.q + r * m.rb, a + t * NBLK, N),
+					    want, mag, TOL_KERNEL_VS_REF);
+				}
+			}
+			tile_free(&b);
+			wmat_free(&m);
+		}
+	}
+	free(x);
+	free(a);
+	free(at);
+}
+
+static void
+test_gemm_f32_matches_double(void **state)
+{
+	enum { N = 77 };
+	float w[KERN_TR * N], a[N * KERN_TT], out[KERN_TR][KERN_TT];
+
+	(void)state;
+	fill(w, KERN_TR * N, 1.0f, 0.1f, 5);
+	fill(a, N * KERN_TT, 1.0f, -0.2f, 6);
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		const struct kern_impl *k = impl_of(variant_names[v]);
+
+		if (k == NULL || k->gemm_f32 == NULL)
+			continue;	/* none, or tested with its fallback */
+		float tr[KERN_TT][KERN_TR];
+
+		k->gemm_f32(w, N, a, out[0], 0);
+		k->gemm_f32(w, N, a, tr[0], 1);
+		for (int r = 0; r < KERN_TR; r++)
+			for (int t = 0; t < KERN_TT; t++)
+				assert_true(memcmp(&tr[t][r], &out[r][t], 4) == 0);
+		for (int r = 0; r < KERN_TR; r++)
+			for (int t = 0; t < KERN_TT; t++) {
+				double want = 0, mag = 0;
+
+				for (int i = 0; i < N; i++) {
+					want += (double)w[r * N + i] *
+					    a[i * KERN_TT + t];
+					mag += fabs((double)w[r * N + i] *
+					    a[i * KERN_TT + t]);
+				}
+				check_close(variant_names[v], out[r][t], want,
+				    mag, TOL_KERNEL_VS_REF);
+			}
+	}
+}
+
+/* exp-based helpers to a few ulps of libm's double results; conversions
+ * exactly. */
+#define TOL_EXP	4e-7
+
+static void
+test_vector_math_matches_libm(void **state)
+{
+	enum { N = 203 };
+	float g[N], u[N], x[N], s[5 * KERN_TT], sum[KERN_TT];
+	int32_t last[KERN_TT];
+	uint16_t h[N];
+
+	(void)state;
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		const struct kern_impl *k = impl_of(variant_names[v]);
+		float got, gsum = 0;
+		double want = 0;
+
+		if (k == NULL || CHAIN(k, silu_mul) != k)
+			continue;	/* tested with the variant that has it */
+		fill(g, N, 4.0f, 0.0f, 11);
+		fill(u, N, 1.0f, 0.0f, 12);
+		g[0] = -90.0f;
+		g[1] = 90.0f;
+		memcpy(x, g, sizeof x);
+		k->silu_mul(x, u, N);
+		for (int i = 0; i < N; i++) {
+			double e = (double)g[i] / (1.0 + exp(-(double)g[i])) *
+			    u[i];
+
+			check_close("silu_mul", x[i], e, fabs(e) + 1e-30,
+			    TOL_EXP);
+		}
+		memcpy(x, g, sizeof x);
+		x[5] = -__builtin_inff();
+		got = k->softmax_exp(x, N, 3.0f);
+		for (int i = 0; i < N; i++) {
+			/* the kernels subtract in f32, as the reference */
+			double e = i == 5 ? 0.0 : exp((double)(g[i] - 3.0f));
+
+			check_close("softmax_exp", x[i], e, e + 1e-38, TOL_EXP);
+			want += e;
+			gsum += x[i];
+		}
+		check_close("softmax_exp sum", got, want, want, 1e-6);
+		/* a score tile: 5 positions, columns masked after position
+		 * last[t] (-1: all), scaled by 0.5 */
+		fill(s, 5 * KERN_TT, 3.0f, 0.0f, 13);
+		for (int t = 0; t < KERN_TT; t++)
+			last[t] = t % 7 - 1;
+		memcpy(x, s, sizeof s);
+		k->softmax_tile(x, 5, last, 0.5f, sum);
+		for (int t = 0; t < KERN_TT; t++) {
+			double ws = 0, mxd = -1e300;
+
+			for (int p = 0; p <= last[t] && p < 5; p++)
+				if (s[p * KERN_TT + t] * 0.5f > mxd)
+					mxd = s[p * KERN_TT + t] * 0.5f;
+			for (int p = 0; p < 5; p++) {
+				double e = p > last[t] ? 0.0 : exp((double)(
+				    s[p * KERN_TT + t] * 0.5f - (float)mxd));
+
+				check_close("softmax_tile", x[p * KERN_TT + t],
+				    e, e + 1e-38, TOL_EXP);
+				ws += e;
+			}
+			check_close("softmax_tile sum", sum[t], ws, ws + 1e-38,
+			    1e-6);
+		}
+		/* f16 conversions: random bit patterns, every class */
+		for (int i = 0; i < N; i++) {
+			uint32_t bits = (uint32_t)rng_next(&(uint64_t){ (uint64_t)i
+			    + 1234 });
+			float f;
+
+			memcpy(&f, &bits, sizeof f);
+			/* exponents around the f16 range, and NaN, inf */
+			f = i % 3 == 0 ? ldexpf(f / (fabsf(f) + 1), i % 40 - 26) :
+			    f;
+			g[i] = f;
+		}
+		k->cvt_to_f16(g, h, N);
+		for (int i = 0; i < N; i++)
+			if (h[i] != quant_f32_to_f16(g[i]))
+				fail_msg("%s cvt_to_f16(%a) = %04x, want %04x",
+				    variant_names[v], (double)g[i], h[i],
+				    quant_f32_to_f16(g[i]));
+		for (int i = 0; i < N; i++)
+			h[i] = (uint16_t)(rng_next(&(uint64_t){ (uint64_t)i +
+			    99 }) & 0x7bff);
+		k->cvt_f16(h, x, N);
+		for (int i = 0; i < N; i++)
+			assert_true(x[i] == quant_f16_to_f32(h[i]));
+		k->cvt_bf16(h, x, N);
+		for (int i = 0; i < N; i++)
+			assert_true(x[i] == quant_bf16_to_f32(h[i]));
+	}
+}
+
+/*
+ * kern_matmul on batches large enough for the tile kernels, with a
+ * reserved pool: every variant and type against the double reference,
+ * odd row counts (a partial weight tile) and batches that end in a
+ * partial token tile; the result must not depend on the thread count.
+ */
+static void
+test_matmul_tiles_match_double_reference(void **state)
+{
+	static const struct mm_case cases[] = {
+		{ 37, 512, 40 }, { 9, 256, 17 }, { 16, 1024, 8 },
+	};
+
+	(void)state;
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		if (kern_set_variant(variant_names[v]) != 0)
+			continue;
+		for (size_t t = 0; t < NTYPES; t++) {
+			for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+				uint32_t type = all_types[t];
+				const struct mm_case *mc = &cases[c];
+				struct wmat m;
+				float *X = malloc(mc->n * mc->nb * sizeof *X);
+				float *Y[4];
+				double *xe = malloc(mc->n * sizeof *xe);
+				void *scratch = malloc(kern_scratch_bytes(mc->n,
+				    mc->nb));
+
+				wmat_make(&m, type, mc->nrows, mc->n, 41 * t + c);
+				fill(X, mc->n * mc->nb, 1.0f, 0.0f, 700 + c);
+				for (int th = 1; th <= 3; th++) {
+					struct kern_pool *p = kern_pool_new(th);
+
+					assert_non_null(p);
+					assert_int_equal(kern_pool_reserve(p,
+					    kern_thread_bytes(mc->n, 64, 64)), 0);
+					Y[th] = malloc(mc->nrows * mc->nb *
+					    sizeof(float));
+					kern_matmul(p, type, m.q, mc->nrows, mc->n,
+					    X, mc->nb, Y[th], scratch);
+					kern_pool_free(p);
+				}
+				for (size_t b = 0; b < mc->nb; b++) {
+					effective_x(type, X + b * mc->n, xe, mc->n);
+					for (size_t r = 0; r < mc->nrows; r++) {
+						double want = 0, mag = 0;
+						char what[160];
+						const float *wr = m.deq + r * mc->n;
+
+						for (size_t i = 0; i < mc->n; i++) {
+							want += wr[i] * xe[i];
+							mag += fabs(wr[i] * xe[i]);
+						}
+						snprintf(what, sizeof what,
+						    "tiles %s %s %zux%zu nb=%zu "
+						    "b=%zu r=%zu", variant_names[v],
+						    quant_info(type)->name,
+						    mc->nrows, mc->n, mc->nb, b, r);
+						check_close(what,
+						    Y[1][b * mc->nrows + r], want,
+						    mag, TOL_MATMUL_VS_DOUBLE);
+					}
+				}
+				for (int th = 2; th <= 3; th++)
+					assert_memory_equal(Y[1], Y[th],
+					    mc->nrows * mc->nb * sizeof(float));
+				for (int th = 1; th <= 3; th++)
+					free(Y[th]);
+				wmat_free(&m);
+				free(X);
+				free(xe);
+				free(scratch);
+			}
+		}
+	}
+	kern_set_variant(best_variant());
+}
+
+/* Several weights in one kern_matmul_n equal one kern_matmul each. */
+static void
+test_matmul_n_equals_separate_calls(void **state)
+{
+	enum { N = 256 };
+	static const uint32_t types[3] = { QT_Q4_K, QT_Q6_K, QT_Q8_0 };
+	static const size_t nbs[] = { 1, 5, 24 };
+	struct kern_pool *p = kern_pool_new(2);
+	void *scratch = malloc(kern_scratch_bytes(N, 24));
+	float X[24 * N];
+
+	(void)state;
+	assert_int_equal(kern_pool_reserve(p, kern_thread_bytes(N, 64, 64)), 0);
+	fill(X, 24 * N, 1.0f, 0.0f, 3);
+	for (size_t bi = 0; bi < 3; bi++) {
+		struct wmat m[3];
+		struct kern_mat km[3];
+		float *Y[3], *Z = malloc(24 * 40 * sizeof *Z);
+
+		for (int i = 0; i < 3; i++) {
+			wmat_make(&m[i], types[i], 20 + 10 * (size_t)i, N, 9 + i);
+			Y[i] = malloc(24 * 40 * sizeof *Y[i]);
+			km[i] = (struct kern_mat){ types[i], m[i].q, m[i].nrows,
+			    Y[i] };
+		}
+		kern_matmul_n(p, km, 3, N, X, nbs[bi], scratch);
+		for (int i = 0; i < 3; i++) {
+			kern_matmul(p, types[i], m[i].q, m[i].nrows, N, X,
+			    nbs[bi], Z, scratch);
+			assert_memory_equal(Z, Y[i],
+			    nbs[bi] * m[i].nrows * sizeof *Z);
+			wmat_free(&m[i]);
+			free(Y[i]);
+		}
+		free(Z);
+	}
+	free(scratch);
+	kern_pool_free(p);
+}
+
+/* ---- attention ------------------------------------------------------------ */
+
+struct att_case {
+	uint32_t n_head, n_kv, hd, nb, pos;
+};
+
+/* kern_attention against a double-precision causal softmax attention
+ * over the same f16 cache, for single tokens (the decode path) and
+ * batches (the tile path), GQA groups of 1, 2 and 4. */
+static void
+test_attention_matches_double_reference(void **state)
+{
+	static const struct att_case cases[] = {
+		{ 4, 4, 64, 1, 0 }, { 4, 2, 64, 1, 50 }, { 8, 2, 128, 1, 77 },
+		{ 4, 4, 64, 19, 0 }, { 4, 2, 128, 24, 33 }, { 8, 2, 64, 9, 70 },
+		{ 2, 1, 40, 5, 11 }, { 6, 3, 32, 3, 0 },
+	};
+	enum { NCTX = 96 };
+
+	(void)state;
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		if (kern_set_variant(variant_names[v]) != 0)
+			continue;
+		for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+			const struct att_case *ac = &cases[c];
+			size_t hd = ac->hd, qd = (size_t)ac->n_head * hd;
+			size_t kvn = (size_t)ac->n_kv * NCTX * hd;
+			uint16_t *K = malloc(kvn * 2), *Vt = malloc(kvn * 2);
+			float *Q = malloc(ac->nb * qd * sizeof *Q);
+			float *O = malloc(ac->nb * qd * sizeof *O);
+			float *tmp = malloc(kvn * sizeof *tmp);
+			struct kern_pool *p = kern_pool_new(2);
+			struct kern_att a = { K, Vt, NCTX, Q, O, ac->n_head,
+			    ac->n_kv, ac->hd, ac->nb, ac->pos,
+			    1.0f / sqrtf((float)hd) };
+
+			assert_int_equal(kern_pool_reserve(p,
+			    kern_thread_bytes(64, NCTX, hd)), 0);
+			fill(tmp, kvn, 1.0f, 0.0f, 31 + c);
+			for (size_t i = 0; i < kvn; i++)
+				K[i] = quant_f32_to_f16(tmp[i]);
+			fill(tmp, kvn, 1.0f, 0.1f, 41 + c);
+			for (size_t i = 0; i < kvn; i++)
+				Vt[i] = quant_f32_to_f16(tmp[i]);
+			fill(Q, ac->nb * qd, 1.0f, 0.0f, 51 + c);
+			assert_int_equal(kern_attention(p, &a), 0);
+			for (uint32_t t = 0; t < ac->nb; t++) {
+				for (uint32_t h = 0; h < ac->n_head; h++) {
+					size_t kh = h / (ac->n_head / ac->n_kv);
+					size_t np = ac->pos + t + 1;
+					const float *q = Q + t * qd + h * hd;
+					double sc[NCTX], mx = -1e300, sum = 0;
+
+					for (size_t pp = 0; pp < np; pp++) {
+						double d = 0;
+
+						for (size_t i = 0; i < hd; i++)
+							d += q[i] * (double)
+							    quant_f16_to_f32(K[(kh *
+							    NCTX + pp) * hd + i]);
+						sc[pp] = d / sqrt((double)hd);
+						mx = sc[pp] > mx ? sc[pp] : mx;
+					}
+					for (size_t pp = 0; pp < np; pp++)
+						sum += (sc[pp] = exp(sc[pp] - mx));
+					for (size_t d = 0; d < hd; d++) {
+						double o = 0, mag = 0;
+						char what[96];
+
+						for (size_t pp = 0; pp < np; pp++) {
+							double vv = quant_f16_to_f32(
+							    Vt[(kh * hd + d) *
+							    NCTX + pp]);
+
+							o += sc[pp] / sum * vv;
+							mag += sc[pp] / sum *
+							    fabs(vv);
+						}
+						snprintf(what, sizeof what,
+						    "%s attention case %zu t=%u "
+						    "h=%u d=%zu", variant_names[v],
+						    c, t, h, d);
+						check_close(what, O[t * qd + h * hd +
+						    d], o, mag + 1e-6, 1e-5);
+					}
+				}
+			}
+			kern_pool_free(p);
+			free(K);
+			free(Vt);
+			free(Q);
+			free(O);
+			free(tmp);
+		}
+	}
+	kern_set_variant(best_variant());
+}
+
+static void
+test_attention_refuses_without_scratch_or_bad_shape(void **state)
+{
+	uint16_t kv[64] = { 0 };
+	float q[16] = { 0 }, o[16];
+	struct kern_att a = { kv, kv, 4, q, o, 2, 2, 8, 1, 0, 1.0f };
+	struct kern_pool *p = kern_pool_new(1);
+
+	(void)state;
+	assert_int_equal(kern_attention(p, &a), -1);	/* no scratch */
+	assert_int_equal(kern_pool_reserve(p, kern_thread_bytes(8, 4, 8)), 0);
+	assert_int_equal(kern_attention(p, &a), 0);
+	a.pos = 4;	/* past the context */
+	assert_int_equal(kern_attention(p, &a), -1);
+	a.pos = 0;
+	a.n_kv = 3;	/* 2 heads cannot share 3 KV heads */
+	assert_int_equal(kern_attention(p, &a), -1);
+	kern_pool_free(p);
+}
+
 static void
 test_scratch_bytes_cover_both_formats_and_saturate(void **state)
 {
@@ -658,6 +1265,48 @@ test_pool_create_and_free_repeatedly(void **state)
 	kern_pool_free(p);
 }
 
+static double
+cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/*
+ * An idle pool costs no CPU: after a burst of jobs its threads spin for
+ * a few tens of microseconds at most, then sleep until the next job.
+ * (Between tokens the UI thread and the sampler need the cores.)  Over
+ * 300 ms of idleness the whole process may use 15 ms of CPU: a pool that
+ * kept polling would use 300 ms per worker.
+ */
+static void
+test_pool_idle_costs_no_cpu(void **state)
+{
+	struct kern_pool *p = kern_pool_new(3);
+	atomic_int hits[8];
+	struct count_arg c = { hits, 0 };
+	struct timespec nap = { 0, 300 * 1000 * 1000 };
+	double t0, used;
+
+	(void)state;
+	for (int i = 0; i < 8; i++)
+		atomic_init(&hits[i], 0);
+	for (int job = 0; job < 1000; job++)
+		kern_parallel(p, 8, count_fn, &c);
+	t0 = cpu_seconds();
+	nanosleep(&nap, NULL);
+	used = cpu_seconds() - t0;
+	print_message("idle pool of 3 threads: %.2f ms of CPU in 300 ms\n",
+	    used * 1e3);
+	assert_true(used < 0.015);
+	/* and it still works after sleeping */
+	kern_parallel(p, 8, count_fn, &c);
+	assert_int_equal(atomic_load(&hits[7]), 1001);
+	kern_pool_free(p);
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 static void
@@ -680,6 +1329,8 @@ test_variant_env_override(void **state)
 		const char *env, *want;
 	} cases[] = {
 		{ "scalar", "scalar" },
+		{ "avx2", "avx2" },
+		{ "vnni", "vnni" },	/* the best VNNI variant */
 		{ "bogus", NULL },	/* ignored: the CPU's best */
 	};
 
@@ -687,7 +1338,14 @@ test_variant_env_override(void **state)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		int fd[2], status;
 		char buf[32] = { 0 };
+		const char *want = cases[i].want;
 		pid_t pid;
+
+		if (want != NULL && strcmp(want, "vnni") == 0)
+			want = kern_variant_ok("avx512-vnni") ? "avx512-vnni" :
+			    kern_variant_ok("avx2-vnni") ? "avx2-vnni" : NULL;
+		else if (want != NULL && !kern_variant_ok(want))
+			want = NULL;	/* unavailable: ignored too */
 
 		assert_int_equal(pipe(fd), 0);
 		pid = fork();
@@ -705,8 +1363,7 @@ test_variant_env_override(void **state)
 		waitpid(pid, &status, 0);
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 		assert_true(got > 0);
-		assert_string_equal(buf, cases[i].want ? cases[i].want :
-		    best_variant());
+		assert_string_equal(buf, want ? want : best_variant());
 	}
 }
 
@@ -795,10 +1452,20 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_matmul_matches_double_reference),
 		cmocka_unit_test(test_matmul_accepts_unaligned_weights),
 		cmocka_unit_test(test_matmul_unsupported_type_or_length_gives_nan),
+		cmocka_unit_test(test_act_q8_bit_exact_every_variant),
+		cmocka_unit_test(test_tile_decoders_reproduce_dequant),
+		cmocka_unit_test(test_gemm_q8_matches_reference),
+		cmocka_unit_test(test_gemm_f32_matches_double),
+		cmocka_unit_test(test_vector_math_matches_libm),
+		cmocka_unit_test(test_matmul_tiles_match_double_reference),
+		cmocka_unit_test(test_matmul_n_equals_separate_calls),
+		cmocka_unit_test(test_attention_matches_double_reference),
+		cmocka_unit_test(test_attention_refuses_without_scratch_or_bad_shape),
 		cmocka_unit_test(test_scratch_bytes_cover_both_formats_and_saturate),
 		cmocka_unit_test(test_parallel_runs_each_index_exactly_once),
 		cmocka_unit_test(test_parallel_survives_many_quick_jobs),
 		cmocka_unit_test(test_pool_create_and_free_repeatedly),
+		cmocka_unit_test(test_pool_idle_costs_no_cpu),
 		cmocka_unit_test(test_bench_matvec_2048),
 	};
 

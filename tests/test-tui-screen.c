@@ -244,6 +244,36 @@ test_keys_context_wins(void **state)
 }
 
 static void
+test_keys_import_screen(void **state)
+{
+	(void)state;
+	/* I opens it from any pane */
+	assert_int_equal(keys_lookup('I', KC_GLOBAL | KC_LOG), ACT_IMPORT_SCREEN);
+	assert_int_equal(keys_lookup('I', KC_GLOBAL | KC_CARDS),
+	    ACT_IMPORT_SCREEN);
+	/* inside it: its own meanings for keys the log uses otherwise */
+	assert_int_equal(keys_lookup('r', KC_GLOBAL | KC_LOG), ACT_WRAP);
+	assert_int_equal(keys_lookup('r', KC_IMPORT), ACT_ROLLBACK);
+	assert_int_equal(keys_lookup('\r', KC_IMPORT), ACT_OPEN);
+	assert_int_equal(keys_lookup('D', KC_IMPORT), ACT_IMPORT_FORCE);
+	assert_int_equal(keys_lookup('y', KC_IMPORT), ACT_CONFIRM);
+	assert_int_equal(keys_lookup('s', KC_IMPORT), ACT_RESCAN);
+	assert_int_equal(keys_lookup(K_FN(KEY_DOWN), KC_IMPORT), ACT_DOWN);
+	assert_int_equal(keys_lookup('G', KC_IMPORT), ACT_BOTTOM);
+	/* q closes it rather than quitting; : still opens the prompt */
+	assert_int_equal(keys_lookup('q', KC_IMPORT), ACT_CLOSE);
+	assert_int_equal(keys_lookup(27, KC_IMPORT), ACT_CLOSE);
+	assert_int_equal(keys_lookup(':', KC_IMPORT), ACT_COMMAND);
+	/* it does not fall through to the views' keys */
+	assert_int_equal(keys_lookup('a', KC_IMPORT), ACT_NONE);
+	assert_int_equal(keys_lookup('e', KC_IMPORT), ACT_NONE);
+	/* while the model answers, Esc stops it there too */
+	assert_int_equal(keys_lookup(27, KC_IMPORT | KC_GEN), ACT_STOP);
+	/* y means nothing outside it */
+	assert_int_equal(keys_lookup('y', KC_GLOBAL | KC_LOG), ACT_NONE);
+}
+
+static void
 test_keys_help_lists_every_action(void **state)
 {
 	char **v = keys_help_lines();
@@ -270,6 +300,11 @@ test_keys_help_lists_every_action(void **state)
 			break;
 	assert_non_null(v[k]);
 	assert_non_null(strstr(v[k], "Down, j"));
+	/* the import screen has its own group */
+	for (k = 0; v[k] != NULL; k++)
+		if (strstr(v[k], "Import screen") != NULL)
+			break;
+	assert_non_null(v[k]);
 	keys_strv_free(v);
 }
 
@@ -289,6 +324,7 @@ main(void)
 		cmocka_unit_test(test_layout_every_size_fits),
 		cmocka_unit_test(test_layout_zoom_and_wide),
 		cmocka_unit_test(test_keys_context_wins),
+		cmocka_unit_test(test_keys_import_screen),
 		cmocka_unit_test(test_keys_help_lists_every_action),
 	};
 

@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -324,7 +323,7 @@ static void
 draw_status(struct app *a)
 {
 	WINDOW *w = a->wstatus;
-	char buf[1024], gen[256], idx[32] = "";
+	char buf[1024], gen[256], idx[32] = "", imp[128];
 	uint64_t size = 0, done = 0;
 	int n;
 
@@ -338,12 +337,13 @@ draw_status(struct app *a)
 		snprintf(idx, sizeof(idx), " indexing %d%%",
 		    (int)(done * 100 / size));
 	assist_status(a, gen, sizeof(gen));
-	n = snprintf(buf, sizeof(buf), " %s%llu/%llu%s%s%s | %s",
+	import_status(a, imp, sizeof(imp));
+	n = snprintf(buf, sizeof(buf), " %s%llu/%llu%s%s%s | %s%s",
 	    a->lv.follow ? "FOLLOW " : "",
 	    (unsigned long long)(log_nrows(a) ? a->lv.cur + 1 : 0),
 	    (unsigned long long)log_nrows(a), idx,
 	    a->lv.nfilters ? " filtered" : "",
-	    a->lv.job != JOB_NONE ? " searching..." : "", gen);
+	    a->lv.job != JOB_NONE ? " searching..." : "", gen, imp);
 	mvwaddnstr(w, 0, 0, buf, a->cols);
 	/* a message follows, bold if it reports a problem */
 	if (a->message != NULL && app_now() - a->message_time < MESSAGE_MS &&
@@ -394,6 +394,9 @@ draw(struct app *a)
 	if (a->pager) {
 		if (a->dirty & (D_PAGER | D_LAYOUT | D_LOG))
 			pager_draw(a, a->wpager);
+	} else if (a->import_on) {
+		if (a->dirty & (D_PAGER | D_LAYOUT | D_CARDS | D_STATUS))
+			import_draw(a, a->wpager);
 	} else {
 		if (a->dirty & (D_TITLE | D_LAYOUT))
 			draw_title(a);
@@ -654,6 +657,9 @@ global_action(struct app *a, enum action act)
 	case ACT_ASK:
 		prompt_open(a, PM_ASK, NULL);
 		break;
+	case ACT_IMPORT_SCREEN:
+		import_open(a, NULL);
+		break;
 	case ACT_PASTE_MODE:
 		a->paste_mode = true;
 		a->plen = 0;
@@ -736,6 +742,16 @@ handle_key(struct app *a, int key)
 			pager_action(a, act);
 		return;
 	}
+	if (a->import_on) {
+		ctx = KC_IMPORT | (assist_running(a) ? KC_GEN : 0);
+		act = keys_lookup(key, ctx);
+		if (act == ACT_COMMAND || act == ACT_REDRAW ||
+		    act == ACT_SUSPEND || act == ACT_STOP)
+			global_action(a, act);
+		else
+			import_action(a, act);
+		return;
+	}
 	ctx = KC_GLOBAL | (assist_running(a) ? KC_GEN : 0) |
 	    (a->focus == PANE_LOG ? KC_LOG : a->focus == PANE_CARDS ?
 	    KC_CARDS : KC_DETAIL);
@@ -747,7 +763,7 @@ handle_key(struct app *a, int key)
 		    "then q quits");
 		return;
 	}
-	if (act >= ACT_UP || act == ACT_NONE) {
+	if ((act >= ACT_UP && act < ACT_IMPORT_SCREEN) || act == ACT_NONE) {
 		if (a->focus == PANE_LOG)
 			log_action(a, act);
 		else if (a->focus == PANE_CARDS)
@@ -770,7 +786,7 @@ handle_mouse(struct app *a)
 	for (int i = 0; i < PANE_COUNT; i++) {
 		const struct rect *r = &a->lay.pane[i];
 		if (ev.y >= r->y && ev.y < r->y + r->h && ev.x >= r->x &&
-		    ev.x < r->x + r->w && !a->pager) {
+		    ev.x < r->x + r->w && !a->pager && !a->import_on) {
 			a->focus = i;
 			a->dirty |= D_ALL;
 		}
@@ -849,59 +865,6 @@ skipws(char *s)
 	return s;
 }
 
-static void
-run_import(struct app *a, const char *file)
-{
-	char exe[4096], *cmd = NULL, out[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	size_t len = 0;
-	int pfd[2];
-	pid_t pid;
-
-	if (n <= 0) {
-		app_message(a, true, ":import: cannot find the triage binary");
-		return;
-	}
-	exe[n] = '\0';
-	if (pipe(pfd) != 0)
-		return;
-	/* the bundle command owns verification; run it as `triage bundle
-	 * import` would run, with no terminal so it cannot ask questions */
-	if ((pid = fork()) == 0) {
-		int nul = open("/dev/null", O_RDONLY);
-		if (nul >= 0)
-			dup2(nul, 0);
-		dup2(pfd[1], 1);
-		dup2(pfd[1], 2);
-		close(pfd[0]);
-		execl(exe, "triage", "bundle", "import", file, (char *)NULL);
-		_exit(127);
-	}
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
-		return;
-	}
-	while (len + 1 < sizeof(out) &&
-	    (n = read(pfd[0], out + len, sizeof(out) - 1 - len)) > 0)
-		len += (size_t)n;
-	out[len] = '\0';
-	close(pfd[0]);
-	{
-		int st = 0;
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-		while (len > 0 && out[len - 1] == '\n')
-			out[--len] = '\0';
-		app_message(a, !(WIFEXITED(st) && WEXITSTATUS(st) == 0), "%s",
-		    len ? out : "import finished");
-		(void)cmd;
-	}
-	/* new playbooks apply to the next session; a new model now */
-	if (a->model == NULL)
-		free(a->model_error), a->model_error = NULL;
-}
-
 void
 app_command(struct app *a, const char *line)
 {
@@ -966,16 +929,18 @@ app_command(struct app *a, const char *line)
 			app_message(a, false, "model: %s", a->model_path ?
 			    a->model_path : "none (:model FILE, or import a "
 			    "model bundle)");
-		} else if (assist_running(a))
-			app_message(a, true, "the model is answering; stop it "
+		} else if (assist_running(a) || a->model_switching)
+			app_message(a, true, "the model is busy; stop the answer "
 			    "first (Esc)");
-		else if (assist_load(a, arg) == 0)
+		else if (assist_load(a, arg) == 0) {
+			/* a model chosen by hand stays when bundles change */
+			a->model_pinned = true;
+			free(a->model_bundle);
+			a->model_bundle = NULL;
 			app_message(a, false, "model loaded: %s", arg);
+		}
 	} else if (strcmp(cmd, "import") == 0) {
-		if (*arg == '\0')
-			app_message(a, true, ":import FILE.bundle");
-		else
-			run_import(a, arg);
+		import_open(a, *arg ? arg : NULL);
 	} else if (strcmp(cmd, "man") == 0) {
 		char *cause = NULL;
 		if (pager_man(a, *arg ? arg : "triage", &cause) != 0) {
@@ -1021,8 +986,8 @@ loop(struct app *a)
 	double next_check = 0, now;
 
 	while (!a->quit) {
-		struct pollfd pfd[4];
-		int nfd = 0, timeout, work = 0, gfd, ifd = -1;
+		struct pollfd pfd[5];
+		int nfd = 0, timeout, work = 0, gfd, ifd = -1, bfd;
 
 		if (a->dirty)
 			draw(a);
@@ -1030,6 +995,8 @@ loop(struct app *a)
 		pfd[nfd++] = (struct pollfd){ sigpipe_fd[0], POLLIN, 0 };
 		if ((gfd = assist_fd(a)) >= 0)
 			pfd[nfd++] = (struct pollfd){ gfd, POLLIN, 0 };
+		if ((bfd = import_fd(a)) >= 0)
+			pfd[nfd++] = (struct pollfd){ bfd, POLLIN, 0 };
 		if (a->stdin_fd >= 0) {
 			ifd = nfd;
 			pfd[nfd++] = (struct pollfd){ a->stdin_fd, POLLIN, 0 };
@@ -1056,6 +1023,9 @@ loop(struct app *a)
 				a->quit = true;	/* the terminal went away */
 			if (gfd >= 0)
 				assist_events(a);
+			if (bfd >= 0)
+				import_events(a);
+			import_poll(a);
 			if (ifd >= 0 && (pfd[ifd].revents & (POLLIN | POLLHUP)))
 				read_stdin(a);
 			now = app_now();
@@ -1070,6 +1040,8 @@ loop(struct app *a)
 				}
 			}
 			work = log_work(a, WORK_MS);
+			if (cards_rematch(a, WORK_MS))
+				work = 1;
 			if (a->cards_stale && (!work ||
 			    app_now() - a->cards_time > CARDS_MS)) {
 				cards_refresh(a);
@@ -1086,6 +1058,7 @@ loop(struct app *a)
 static void
 app_free(struct app *a)
 {
+	import_free(a);
 	assist_free(a);
 	log_free(a);
 	for (int i = 0; i < a->nsrc; i++) {
@@ -1094,6 +1067,8 @@ app_free(struct app *a)
 	}
 	pb_analysis_free(a->an);
 	pb_library_free(a->lib);
+	pb_analysis_free(a->an_next);
+	pb_library_free(a->lib_next);
 	for (size_t i = 0; i < a->nticks; i++)
 		free(a->ticks[i].card);
 	free(a->ticks);
@@ -1111,6 +1086,7 @@ app_free(struct app *a)
 	free(a->pg_pattern);
 	free(a->model_path);
 	free(a->model_error);
+	free(a->model_bundle);
 	free(a->budget);
 	free(a->hist_path);
 	if (a->paste_fd >= 0)
@@ -1198,8 +1174,10 @@ app_run(const struct app_opts *o)
 	}
 	if (o->follow)
 		a.lv.follow = true;
-	if (o->model != NULL)
+	if (o->model != NULL) {
 		a.model_path = app_xstrdup(o->model);
+		a.model_pinned = true;
+	}
 
 	install_signals();
 	if (term_start(&a) != 0)

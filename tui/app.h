@@ -13,6 +13,8 @@
  *   screen-cards.c   cards from the playbook matcher, card detail
  *   screen-assist.c  the assistant: context budget, streaming answers
  *   screen-pager.c   help and :man viewer
+ *   screen-import.c  signed bundles: find, inspect, import with progress,
+ *                    roll back; switches playbooks and model live
  *   session-save.c   session save/resume, :export to Markdown or JSON
  *
  * Only app.c and the screen-*.c draw functions touch curses; the logic in
@@ -165,6 +167,7 @@ enum kctx {
 	KC_DETAIL = 1 << 3,
 	KC_PAGER = 1 << 4,	/* help and :man */
 	KC_GEN = 1 << 5,	/* while the model generates */
+	KC_IMPORT = 1 << 6,	/* the import screen */
 };
 
 enum action {
@@ -177,6 +180,8 @@ enum action {
 	ACT_NEXT_HIT, ACT_PREV_HIT, ACT_NEXT_ERR, ACT_PREV_ERR, ACT_NEXT_WARN,
 	ACT_PREV_WARN, ACT_WRAP, ACT_FOLLOW, ACT_LINENO, ACT_TIME, ACT_MARK,
 	ACT_OPEN, ACT_TICK, ACT_CLOSE,
+	ACT_IMPORT_SCREEN, ACT_IMPORT_FORCE, ACT_ROLLBACK, ACT_RESCAN,
+	ACT_CONFIRM,
 	ACT_COUNT
 };
 
@@ -221,6 +226,7 @@ struct pb_analysis;
 struct eng_model;
 struct eng_session;
 struct eng_gen;
+struct import_ui;
 typedef struct _win_st WINDOW;
 
 #define APP_MAX_SOURCES	16
@@ -240,6 +246,8 @@ struct source {
 	int64_t		 last_t;	/* last time seen (for lines without) */
 	bool		 head_ok;
 	bool		 spool;		/* our own paste/stdin file */
+	uint64_t	 fed;		/* lines handed to the matcher so far */
+	uint64_t	 refed;		/* ... and to the re-match (an_next) */
 };
 
 struct filter {
@@ -294,6 +302,7 @@ struct turn {				/* one question and its answer */
 	char		*answer;
 	size_t		 alen, acap;
 	char		*stats;
+	char		*note;		/* e.g. the model fell back */
 	bool		 stopped;
 };
 
@@ -332,6 +341,11 @@ struct app {
 	/* cards */
 	struct pb_library *lib;
 	struct pb_analysis *an;
+	/* After a bundle changed the playbooks: the new library, matched
+	 * over the open logs in slices; it replaces lib/an when caught up. */
+	struct pb_library *lib_next;
+	struct pb_analysis *an_next;
+	uint64_t	 rematch_lines;
 	bool		 cards_stale;	/* lines fed since the last finish */
 	double		 cards_time;
 	size_t		 card_sel, card_top;
@@ -344,6 +358,9 @@ struct app {
 	/* assistant */
 	char		*model_path;
 	char		*model_error;
+	char		*model_bundle;	/* the bundle it came from, or NULL */
+	bool		 model_pinned;	/* --model, TRIAGE_MODEL or :model */
+	bool		 model_switching;	/* a new one is being opened */
 	struct eng_model *model;
 	struct eng_session *sess;
 	struct eng_gen	*gen;
@@ -364,6 +381,9 @@ struct app {
 	size_t		 pg_n, pg_top;
 	char		*pg_title;
 	char		*pg_pattern;
+	/* the import screen (screen-import.c) */
+	struct import_ui *imp;
+	bool		 import_on;	/* shown, in the pager's window */
 	/* prompt */
 	enum prompt_mode pmode;
 	char		*message;	/* status bar message */
@@ -423,6 +443,43 @@ int	 assist_load(struct app *, const char *path);
 void	 assist_free(struct app *);
 void	 assist_draw(struct app *, WINDOW *, const struct rect *);
 void	 assist_status(struct app *, char *buf, size_t size);
+
+/* screen-assist.c: open a model and a session without touching the app
+ * (any thread); adopt them in the app (UI thread). */
+int	 assist_open(const char *path, struct eng_model **m,
+	    struct eng_session **s, char **cause);
+void	 assist_adopt(struct app *, struct eng_model *, struct eng_session *,
+	    const char *path, const char *bundle);
+/* Close the model (the answer must have stopped). */
+void	 assist_unload(struct app *);
+
+/* screen-cards.c: after the playbooks changed */
+int	 cards_reload(struct app *, char **cause);
+/* Re-match the open logs for about `ms`; 1 while more waits. */
+int	 cards_rematch(struct app *, double ms);
+/* One indexed line, for the current matcher and a re-match. */
+void	 cards_feed(struct app *, int src, uint64_t line, const char *s,
+	    size_t len);
+
+/* screen-import.c */
+/* Open the screen; `path` (may be NULL) is added to the places scanned. */
+void	 import_open(struct app *, const char *path);
+void	 import_close(struct app *);
+void	 import_action(struct app *, enum action);
+void	 import_draw(struct app *, WINDOW *);
+/* The worker's wake-up fd, or -1; import_events reads what it posted. */
+int	 import_fd(struct app *);
+void	 import_events(struct app *);
+/* Work that waits for the model to stop answering; each loop turn. */
+void	 import_poll(struct app *);
+/* A running job, as a short phrase for the status line (or ""). */
+void	 import_status(struct app *, char *buf, size_t size);
+bool	 import_busy(struct app *);
+/* "NAME VERSION" of the active version of an installed bundle (malloc'd),
+ * or NULL. */
+char	*import_model_origin(const char *bundle);
+/* Stop scanning, wait for a running import, free everything. */
+void	 import_free(struct app *);
 
 /* screen-pager.c */
 void	 pager_help(struct app *);

@@ -138,21 +138,6 @@ arrow(void)
 	return cs != NULL && strcmp(cs, "UTF-8") == 0 ? "\xe2\x86\x92" : "->";
 }
 
-static const char *
-human(uint64_t b, char *buf, size_t cap)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int i = 0;
-
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(buf, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-	return buf;
-}
-
 static void
 note_line(void *arg, const char *line)
 {
@@ -414,6 +399,21 @@ out:
 	return model;
 }
 
+/* The import screen (screen-import.c) runs the same check, in the same
+ * environment, as `triage bundle import`. */
+int
+bundle_selfcheck(void *arg, const struct bdl_manifest *m, const char *dir,
+    char **cause)
+{
+	return selfcheck(arg, m, dir, cause);
+}
+
+void
+bundle_env(struct bdl_env *env)
+{
+	fill_env(env);
+}
+
 /* ---- progress --------------------------------------------------------------- */
 
 static void
@@ -553,13 +553,13 @@ bundle_info(const char *file)
 	printf("\n");
 	if ((model = bdl_manifest_model(m, &lic, &prov)) != NULL) {
 		printf("model:      %s: %s, %s memory, context %u\n", model,
-		    bdl_manifest_quant(m), human(bdl_manifest_mem(m), h,
+		    bdl_manifest_quant(m), out_size(bdl_manifest_mem(m), h,
 		    sizeof(h)), (unsigned)bdl_manifest_ctx(m));
 		printf("licence:    %s\n", lic);
 		printf("provenance: %s\n", prov);
 	}
 	printf("files:      %zu, %s\n", bdl_manifest_nfiles(m),
-	    human(bdl_manifest_total(m), h, sizeof(h)));
+	    out_size(bdl_manifest_total(m), h, sizeof(h)));
 	for (size_t i = 0; i < bdl_manifest_nfiles(m); i++) {
 		const char *p = bdl_manifest_file(m, i, &size, &sha);
 

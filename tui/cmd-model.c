@@ -16,26 +16,11 @@
 
 static const char model_usage[] =
 "usage: triage model info [--sha256] [--metadata] [--ctx N] FILE\n"
+"       triage model bench [-p N] [-n N] [-r N] [--threads N] [--json] FILE\n"
 "\n"
 "  --sha256     also print the file's SHA-256 (reads the whole file)\n"
 "  --metadata   list every metadata key and value\n"
 "  --ctx N      estimate memory for an N-token context (default 4096)\n";
-
-/* "1.5 GiB" style, into buf. */
-static const char *
-human(uint64_t b, char *buf, size_t cap)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int i = 0;
-
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(buf, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-	return buf;
-}
 
 static const char *
 count(uint64_t n, char *buf, size_t cap)
@@ -101,7 +86,7 @@ print_info(const struct eng_model *m, const char *path)
 	char a[32], b[32], c[32], d[32];
 
 	printf("%sfile%s          %s (%s)\n", col(C_BOLD), col(C_RESET), path,
-	    human(in->file_bytes, a, sizeof a));
+	    out_size(in->file_bytes, a, sizeof a));
 	printf("architecture  %s\n", in->arch);
 	if (in->name[0])
 		printf("name          %s\n", in->name);
@@ -114,7 +99,7 @@ print_info(const struct eng_model *m, const char *path)
 		if (in->type_count[t])
 			printf(" %s x%" PRIu32 " (%s)", eng_type_name(t) ?
 			    eng_type_name(t) : "?", in->type_count[t],
-			    human(in->type_bytes[t], a, sizeof a));
+			    out_size(in->type_bytes[t], a, sizeof a));
 	printf("\n");
 	if (in->n_layer) {
 		printf("shape         %" PRIu32 " layers, embedding %" PRIu32
@@ -132,10 +117,10 @@ print_info(const struct eng_model *m, const char *path)
 	if (in->n_layer)
 		printf("memory        %s: weights %s (mapped from the file), "
 		    "KV cache %s at %" PRIu32 " tokens, scratch %s\n",
-		    human(in->mem_weights + in->mem_kv + in->mem_scratch, a,
-		    sizeof a), human(in->mem_weights, b, sizeof b),
-		    human(in->mem_kv, c, sizeof c), in->n_ctx,
-		    human(in->mem_scratch, d, sizeof d));
+		    out_size(in->mem_weights + in->mem_kv + in->mem_scratch, a,
+		    sizeof a), out_size(in->mem_weights, b, sizeof b),
+		    out_size(in->mem_kv, c, sizeof c), in->n_ctx,
+		    out_size(in->mem_scratch, d, sizeof d));
 }
 
 static int
@@ -231,6 +216,8 @@ cmd_model(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "info") == 0)
 		return model_info(argc - 1, argv + 1);
+	if (strcmp(argv[1], "bench") == 0)
+		return cmd_model_bench(argc - 1, argv + 1);
 	fprintf(stderr, "triage: model: unknown command \"%s\"\n", argv[1]);
 	fputs(model_usage, stderr);
 	return EXIT_TROUBLE;

@@ -10,6 +10,8 @@
 #include "app.h"
 
 #define KC_VIEWS	(KC_LOG | KC_CARDS | KC_DETAIL)
+/* Everything with a list or a page to move through. */
+#define KC_LISTS	(KC_VIEWS | KC_PAGER | KC_IMPORT)
 
 /*
  * The first entry of an action in a context carries its help; entries
@@ -26,33 +28,34 @@ static const struct binding table[] = {
 	{ '\t', KC_GLOBAL, ACT_FOCUS_NEXT, "Tab", "next pane" },
 	{ K_FN(KEY_BTAB), KC_GLOBAL, ACT_FOCUS_PREV, "Shift-Tab", "previous pane" },
 	{ 'z', KC_GLOBAL, ACT_ZOOM, "z", "show the focused pane alone, or all panes" },
-	{ ':', KC_GLOBAL, ACT_COMMAND, ":", "command line (Tab completes; see COMMANDS)" },
+	{ ':', KC_GLOBAL | KC_IMPORT, ACT_COMMAND, ":", "command line (Tab completes; see COMMANDS)" },
 	{ '/', KC_GLOBAL | KC_PAGER, ACT_SEARCH, "/", "search forward (regular expression)" },
 	{ 'a', KC_GLOBAL, ACT_ASK, "a", "ask the assistant about the marked lines or open card" },
+	{ 'I', KC_GLOBAL, ACT_IMPORT_SCREEN, "I", "import screen: signed bundles from USB media, rollback" },
 	{ 'P', KC_GLOBAL, ACT_PASTE_MODE, "P", "paste mode: type or paste lines, Ctrl-D ends" },
 	{ K_CTRL('l'), KC_GLOBAL | KC_PAGER, ACT_REDRAW, "Ctrl-L", "redraw the screen" },
 	{ K_CTRL('z'), KC_GLOBAL | KC_PAGER, ACT_SUSPEND, "Ctrl-Z", "suspend (fg resumes)" },
 	{ K_CTRL('c'), KC_GLOBAL, ACT_INTERRUPT, "Ctrl-C", "does not quit: says how to" },
 	{ 27, KC_GLOBAL, ACT_CLOSE, "Esc", "close the card shown in the detail pane" },
 
-	{ K_FN(KEY_DOWN), KC_VIEWS | KC_PAGER, ACT_DOWN, "Down", "next line / item" },
-	{ 'j', KC_VIEWS | KC_PAGER, ACT_DOWN, "j", NULL },
-	{ K_WHEEL_DOWN, KC_VIEWS | KC_PAGER, ACT_DOWN, "wheel", NULL },
-	{ K_FN(KEY_UP), KC_VIEWS | KC_PAGER, ACT_UP, "Up", "previous line / item" },
-	{ 'k', KC_VIEWS | KC_PAGER, ACT_UP, "k", NULL },
-	{ K_WHEEL_UP, KC_VIEWS | KC_PAGER, ACT_UP, "wheel", NULL },
-	{ K_FN(KEY_NPAGE), KC_VIEWS | KC_PAGER, ACT_PGDN, "PgDn", "next page" },
+	{ K_FN(KEY_DOWN), KC_LISTS, ACT_DOWN, "Down", "next line / item" },
+	{ 'j', KC_LISTS, ACT_DOWN, "j", NULL },
+	{ K_WHEEL_DOWN, KC_LISTS, ACT_DOWN, "wheel", NULL },
+	{ K_FN(KEY_UP), KC_LISTS, ACT_UP, "Up", "previous line / item" },
+	{ 'k', KC_LISTS, ACT_UP, "k", NULL },
+	{ K_WHEEL_UP, KC_LISTS, ACT_UP, "wheel", NULL },
+	{ K_FN(KEY_NPAGE), KC_LISTS, ACT_PGDN, "PgDn", "next page" },
 	{ ' ', KC_LOG | KC_CARDS | KC_PAGER, ACT_PGDN, "Space", NULL },
-	{ K_CTRL('f'), KC_VIEWS | KC_PAGER, ACT_PGDN, "Ctrl-F", NULL },
-	{ K_FN(KEY_PPAGE), KC_VIEWS | KC_PAGER, ACT_PGUP, "PgUp", "previous page" },
-	{ 'b', KC_VIEWS | KC_PAGER, ACT_PGUP, "b", NULL },
-	{ K_CTRL('b'), KC_VIEWS | KC_PAGER, ACT_PGUP, "Ctrl-B", NULL },
-	{ K_CTRL('d'), KC_VIEWS | KC_PAGER, ACT_HALF_DN, "Ctrl-D", "half a page down" },
-	{ K_CTRL('u'), KC_VIEWS | KC_PAGER, ACT_HALF_UP, "Ctrl-U", "half a page up" },
-	{ 'g', KC_VIEWS | KC_PAGER, ACT_TOP, "g", "first line" },
-	{ K_FN(KEY_HOME), KC_VIEWS | KC_PAGER, ACT_TOP, "Home", NULL },
-	{ 'G', KC_VIEWS | KC_PAGER, ACT_BOTTOM, "G", "last line (in the log: and follow)" },
-	{ K_FN(KEY_END), KC_VIEWS | KC_PAGER, ACT_BOTTOM, "End", NULL },
+	{ K_CTRL('f'), KC_LISTS, ACT_PGDN, "Ctrl-F", NULL },
+	{ K_FN(KEY_PPAGE), KC_LISTS, ACT_PGUP, "PgUp", "previous page" },
+	{ 'b', KC_LISTS, ACT_PGUP, "b", NULL },
+	{ K_CTRL('b'), KC_LISTS, ACT_PGUP, "Ctrl-B", NULL },
+	{ K_CTRL('d'), KC_LISTS, ACT_HALF_DN, "Ctrl-D", "half a page down" },
+	{ K_CTRL('u'), KC_LISTS, ACT_HALF_UP, "Ctrl-U", "half a page up" },
+	{ 'g', KC_LISTS, ACT_TOP, "g", "first line" },
+	{ K_FN(KEY_HOME), KC_LISTS, ACT_TOP, "Home", NULL },
+	{ 'G', KC_LISTS, ACT_BOTTOM, "G", "last line (in the log: and follow)" },
+	{ K_FN(KEY_END), KC_LISTS, ACT_BOTTOM, "End", NULL },
 	{ 'n', KC_LOG | KC_PAGER, ACT_NEXT_HIT, "n", "next search hit" },
 	{ 'N', KC_LOG | KC_PAGER, ACT_PREV_HIT, "N", "previous search hit" },
 
@@ -85,6 +88,17 @@ static const struct binding table[] = {
 
 	{ 'q', KC_PAGER, ACT_CLOSE, "q", "close" },
 	{ 27, KC_PAGER, ACT_CLOSE, "Esc", NULL },
+
+	{ '\r', KC_IMPORT, ACT_OPEN, "Enter", "import the selected bundle" },
+	{ '\n', KC_IMPORT, ACT_OPEN, NULL, NULL },
+	{ K_FN(KEY_ENTER), KC_IMPORT, ACT_OPEN, NULL, NULL },
+	{ 'i', KC_IMPORT, ACT_OPEN, "i", NULL },
+	{ 'D', KC_IMPORT, ACT_IMPORT_FORCE, "D", "import even if not newer (recorded as a downgrade)" },
+	{ 'r', KC_IMPORT, ACT_ROLLBACK, "r", "roll the bundle back to its last-known-good version" },
+	{ 'y', KC_IMPORT, ACT_CONFIRM, "y", "yes: confirm the rollback or downgrade asked about" },
+	{ 's', KC_IMPORT, ACT_RESCAN, "s", "scan the media and paths again" },
+	{ 'q', KC_IMPORT, ACT_CLOSE, "q", "close (a running import goes on)" },
+	{ 27, KC_IMPORT, ACT_CLOSE, "Esc", NULL },
 };
 
 #define NTABLE	(sizeof(table) / sizeof(table[0]))
@@ -102,7 +116,7 @@ keys_lookup(int key, unsigned ctx)
 		if (table[i].key == key && (table[i].ctx & pane))
 			return table[i].action;
 	/* Overlays keep their own keys; the views fall back to global ones. */
-	if (pane & KC_PAGER)
+	if (pane & (KC_PAGER | KC_IMPORT))
 		return ACT_NONE;
 	for (size_t i = 0; i < NTABLE; i++)
 		if (table[i].key == key && (table[i].ctx & KC_GLOBAL))
@@ -139,6 +153,7 @@ keys_help_lines(void)
 		{ KC_DETAIL, "Card detail" },
 		{ KC_GEN, "While the model answers" },
 		{ KC_PAGER, "Help and manual pages" },
+		{ KC_IMPORT, "Import screen (I or :import)" },
 	};
 	size_t cap = NTABLE * 2 + 32, n = 0;
 	char **v = calloc(cap, sizeof(*v));

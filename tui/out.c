@@ -37,6 +37,21 @@ col(enum colour c)
 	return out_colour ? seq[c] : "";
 }
 
+const char *
+out_size(uint64_t b, char *buf, size_t cap)
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+	return buf;
+}
+
 void
 warn_line(void *arg, const char *line)
 {

@@ -63,10 +63,76 @@ assist_free(struct app *a)
 		free(a->turns[i].context);
 		free(a->turns[i].answer);
 		free(a->turns[i].stats);
+		free(a->turns[i].note);
 	}
 	free(a->turns);
 	a->turns = NULL;
 	a->nturns = 0;
+}
+
+/*
+ * Touches nothing but its arguments, so the import screen's worker thread
+ * can open the next model while the UI runs.
+ */
+int
+assist_open(const char *path, struct eng_model **mp, struct eng_session **sp,
+    char **cause)
+{
+	struct eng_model *m = NULL;
+	struct eng_session *s = NULL;
+	struct eng_load_opts lo;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	/* leave one CPU to the UI thread: keys stay prompt while it runs */
+	memset(&lo, 0, sizeof(lo));
+	lo.n_threads = ncpu > 1 ? (int)ncpu - 1 : 1;
+	if (eng_model_open(path, &lo, &m, cause) != 0 ||
+	    eng_session_new(m, &s, cause) != 0) {
+		eng_model_free(m);
+		return -1;
+	}
+	*mp = m;	/* transferred */
+	*sp = s;
+	return 0;
+}
+
+void
+assist_unload(struct app *a)
+{
+	eng_session_free(a->sess);
+	a->sess = NULL;
+	eng_model_free(a->model);
+	a->model = NULL;
+	a->dirty |= D_DETAIL | D_STATUS;
+}
+
+void
+assist_adopt(struct app *a, struct eng_model *m, struct eng_session *s,
+    const char *path, const char *bundle)
+{
+	assist_unload(a);
+	a->model = m;
+	a->sess = s;
+	if (path != a->model_path) {
+		free(a->model_path);
+		a->model_path = app_xstrdup(path);
+	}
+	if (bundle != a->model_bundle) {
+		free(a->model_bundle);
+		a->model_bundle = bundle ? app_xstrdup(bundle) : NULL;
+	}
+	free(a->model_error);
+	a->model_error = NULL;
+}
+
+static void
+load_failed(struct app *a, const char *path, const char *cause)
+{
+	free(a->model_error);
+	if (asprintf(&a->model_error, "the model could not be loaded: %s",
+	    cause ? cause : path) < 0)
+		a->model_error = NULL;
+	app_message(a, true, "%s", a->model_error ? a->model_error : path);
 }
 
 int
@@ -76,42 +142,29 @@ assist_load(struct app *a, const char *path)
 	struct eng_session *s = NULL;
 	char *cause = NULL;
 
-	struct eng_load_opts lo;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-
-	/* leave one CPU to the UI thread: keys stay prompt while it runs */
-	memset(&lo, 0, sizeof(lo));
-	lo.n_threads = ncpu > 1 ? (int)ncpu - 1 : 1;
-	if (eng_model_open(path, &lo, &m, &cause) != 0 ||
-	    eng_session_new(m, &s, &cause) != 0) {
-		free(a->model_error);
-		if (asprintf(&a->model_error, "the model could not be loaded: %s",
-		    cause ? cause : path) < 0)
-			a->model_error = NULL;
-		app_message(a, true, "%s", a->model_error ? a->model_error : path);
+	if (assist_open(path, &m, &s, &cause) != 0) {
+		load_failed(a, path, cause);
 		free(cause);
-		eng_model_free(m);
 		return -1;
 	}
-	eng_session_free(a->sess);
-	eng_model_free(a->model);
-	a->model = m;
-	a->sess = s;
-	if (path != a->model_path) {
-		free(a->model_path);
-		a->model_path = app_xstrdup(path);
-	}
-	free(a->model_error);
-	a->model_error = NULL;
+	assist_adopt(a, m, s, path, path == a->model_path ? a->model_bundle :
+	    NULL);
 	a->dirty |= D_DETAIL | D_STATUS;
 	return 0;
 }
 
-/* Load the configured or installed model on first use. */
+/*
+ * Load the configured or installed model on first use.  An installed
+ * model that does not load sends its bundle back to the last-known-good
+ * version, as `triage ask` does, and says so.
+ */
 static int
-ensure_model(struct app *a)
+ensure_model(struct app *a, struct turn *t)
 {
-	char *bundle = NULL, *p;
+	struct eng_model *m = NULL;
+	struct eng_session *s = NULL;
+	char *bundle = NULL, *p, *cause = NULL, *back, *c2 = NULL;
+	int rc = -1;
 
 	if (a->model != NULL)
 		return 0;
@@ -123,9 +176,44 @@ ensure_model(struct app *a)
 			return -1;
 		}
 		a->model_path = p;
+		free(a->model_bundle);
+		a->model_bundle = import_model_origin(bundle);
 		free(bundle);
 	}
-	return assist_load(a, a->model_path);
+	if (a->model_pinned || a->model_bundle == NULL)
+		return assist_load(a, a->model_path);
+	if (assist_open(a->model_path, &m, &s, &cause) == 0) {
+		assist_adopt(a, m, s, a->model_path, a->model_bundle);
+		return 0;
+	}
+	/* the bundle's name is the first word of "NAME VERSION" */
+	bundle = app_xstrdup(a->model_bundle);
+	bundle[strcspn(bundle, " ")] = '\0';
+	if ((back = bundle_model_fallback(bundle, cause)) == NULL) {
+		load_failed(a, a->model_path, cause);
+		goto out;
+	}
+	if (assist_open(back, &m, &s, &c2) != 0) {
+		load_failed(a, back, c2);
+		free(back);
+		goto out;
+	}
+	p = import_model_origin(bundle);
+	free(t->note);
+	if (asprintf(&t->note, "fallback: %s did not load (%s); switched back "
+	    "to the last-known-good %s", a->model_bundle, cause ? cause : "?",
+	    p ? p : back) < 0)
+		t->note = NULL;
+	app_message(a, true, "%s", t->note ? t->note : "model fallback");
+	assist_adopt(a, m, s, back, p);
+	free(p);
+	free(back);
+	rc = 0;
+out:
+	free(c2);
+	free(cause);
+	free(bundle);
+	return rc;
 }
 
 static struct turn *
@@ -251,12 +339,17 @@ assist_ask(struct app *a, const char *question)
 		app_message(a, true, "the model is still answering (Esc stops it)");
 		return;
 	}
+	if (a->model_switching) {
+		app_message(a, true, "the new model is being opened; ask again in "
+		    "a moment");
+		return;
+	}
 	a->detail = DETAIL_ASSIST;
 	a->afollow = true;
 	a->dirty |= D_DETAIL | D_STATUS;
 	if ((t = turn_new(a, question)) == NULL)
 		return;
-	if (ensure_model(a) != 0) {
+	if (ensure_model(a, t) != 0) {
 		const char *msg = a->model_error ? a->model_error : no_model_hint;
 		turn_append(t, msg, strlen(msg));
 		t->stopped = true;
@@ -427,9 +520,13 @@ assist_status(struct app *a, char *buf, size_t size)
 			snprintf(buf, size, "%s: answering, %u tokens, %.1f "
 			    "tokens/s | Esc stops", nm, a->gen_tokens,
 			    el > 0 ? a->gen_tokens * 1e3 / el : 0);
-	} else if (in != NULL)
-		snprintf(buf, size, "model %s (%s %s, ctx %u)%s", nm, in->arch,
-		    in->ftype, in->n_ctx, a->last_tps > 0 ? "" : "");
+	} else if (a->model_switching)
+		snprintf(buf, size, "opening the model %s", a->model_bundle ?
+		    a->model_bundle : nm);
+	else if (in != NULL)
+		snprintf(buf, size, "model %s (%s %s, ctx %u)%s%s", nm, in->arch,
+		    in->ftype, in->n_ctx, a->model_bundle ? " from " : "",
+		    a->model_bundle ? a->model_bundle : "");
 	else if (a->model_error != NULL)
 		snprintf(buf, size, "model failed to load (see assistant)");
 	else if (a->model_path != NULL)
@@ -555,6 +652,9 @@ assist_draw(struct app *a, WINDOW *w, const struct rect *r)
 			qs[i] = NULL;
 		wrap_add(&v, &n, &cap, qs[i] ? qs[i] : ">", A_BOLD, 0, width,
 		    NULL);
+		if (t->note)
+			wrap_add(&v, &n, &cap, t->note, A_BOLD, a->colour ? 2 : 0,
+			    width, NULL);
 		if (t->context)
 			wrap_add(&v, &n, &cap, t->context, A_DIM, 0, width, NULL);
 		wrap_add(&v, &n, &cap, t->answer ? t->answer : (a->gen &&

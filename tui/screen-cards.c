@@ -11,6 +11,7 @@
 
 #include "../playbooks/playbook.h"
 #include "app.h"
+#include "tui.h"
 
 /* Unknown templates listed under the cards. */
 #define MAX_TEMPLATES	50
@@ -273,6 +274,127 @@ cards_refresh(struct app *a)
 	if (a->detail == DETAIL_CARD)
 		cards_build_detail(a);
 	a->dirty |= D_CARDS | D_DETAIL;
+}
+
+/* ---- new playbooks while the app runs -------------------------------------- */
+
+void
+cards_feed(struct app *a, int i, uint64_t line, const char *s, size_t len)
+{
+	struct source *src = &a->src[i];
+
+	pb_analysis_feed_line(a->an, src->name, line + 1, s, len, src->ref);
+	if (line + 1 > src->fed)
+		src->fed = line + 1;
+	/* a re-match that has caught up with this source takes it live */
+	if (a->an_next != NULL && src->refed == line) {
+		pb_analysis_feed_line(a->an_next, src->name, line + 1, s, len,
+		    src->ref);
+		src->refed = line + 1;
+		a->rematch_lines++;
+	}
+	a->cards_stale = true;
+}
+
+static void
+diag_ignore(void *arg, const char *line)
+{
+	(void)arg;
+	(void)line;
+}
+
+/*
+ * Load the library again (shipped, installed bundles, the user's) and
+ * start matching every line fed so far against it.  The cards on screen
+ * stay those of the old library until the new one has caught up, so the
+ * list never shows half a re-match.
+ */
+int
+cards_reload(struct app *a, char **cause)
+{
+	struct pb_library *lib = NULL;
+	struct pb_analysis *an = NULL;
+	struct pb_options po;
+
+	if (pb_library_new(&lib) != 0) {
+		*cause = app_xstrdup("out of memory for the playbooks");
+		return -1;
+	}
+	(void)library_default(lib, diag_ignore, NULL);
+	pb_options_init(&po);
+	if (pb_analysis_new(lib, &po, &an) != 0) {
+		*cause = app_xstrdup("the new playbooks cannot be prepared for "
+		    "matching");
+		pb_library_free(lib);
+		return -1;
+	}
+	/* a second reload while one runs starts over */
+	pb_analysis_free(a->an_next);
+	pb_library_free(a->lib_next);
+	a->an_next = an;	/* transferred */
+	a->lib_next = lib;
+	a->rematch_lines = 0;
+	for (int i = 0; i < a->nsrc; i++)
+		a->src[i].refed = 0;
+	a->dirty |= D_STATUS;
+	return 0;
+}
+
+/* Lines re-matched between looks at the clock. */
+#define REMATCH_SLICE	256
+
+int
+cards_rematch(struct app *a, double ms)
+{
+	double end = app_now() + ms;
+	size_t n = 0;
+
+	if (a->an_next == NULL)
+		return 0;
+	for (int i = 0; i < a->nsrc; i++) {
+		struct source *src = &a->src[i];
+
+		while (src->refed < src->fed) {
+			const char *s;
+			size_t len;
+			bool marker;
+
+			/* lines rotated or truncated away are gone for both */
+			if (lidx_get(src->ix, src->refed, &s, &len, &marker) == 0 &&
+			    !marker)
+				pb_analysis_feed_line(a->an_next, src->name,
+				    src->refed + 1, s, len, src->ref);
+			src->refed++;
+			a->rematch_lines++;
+			if (++n % REMATCH_SLICE == 0 && app_now() >= end) {
+				a->dirty |= D_STATUS | D_PAGER;
+				return 1;
+			}
+		}
+	}
+	/* caught up with every source: the new playbooks take over */
+	pb_analysis_free(a->an);
+	pb_library_free(a->lib);
+	a->an = a->an_next;
+	a->lib = a->lib_next;
+	a->an_next = NULL;
+	a->lib_next = NULL;
+	cards_refresh(a);
+	/* an open card whose playbook no longer matches, or an unknown-line
+	 * group whose number may now mean another, is closed */
+	if (a->open_card != NULL && (a->open_card[0] == '?' ||
+	    find_card(a, a->open_card) == NULL)) {
+		free(a->open_card);
+		a->open_card = NULL;
+		a->detail = DETAIL_ASSIST;
+		dl_clear(a);
+	}
+	app_message(a, false, "playbooks switched: %zu loaded; cards re-matched "
+	    "over %llu line%s", pb_library_count(a->lib),
+	    (unsigned long long)a->rematch_lines, a->rematch_lines == 1 ? "" :
+	    "s");
+	a->dirty |= D_ALL;
+	return 0;
 }
 
 void

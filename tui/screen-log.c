@@ -293,10 +293,8 @@ static void
 on_line(void *arg, uint64_t line, const char *s, size_t len)
 {
 	struct feed *f = arg;
-	struct source *src = &f->a->src[f->src];
 
-	pb_analysis_feed_line(f->a->an, src->name, line + 1, s, len, src->ref);
-	f->a->cards_stale = true;
+	cards_feed(f->a, f->src, line, s, len);
 }
 
 static void ensure_visible(struct app *a);
@@ -703,8 +701,9 @@ sev_attr(struct app *a, enum line_sev s, short *pair)
 		*pair = a->colour ? 1 : 0;
 		return a->colour ? 0 : A_BOLD;
 	case SEV_WARN:
+		/* in monochrome: errors bold, warnings underlined */
 		*pair = a->colour ? 2 : 0;
-		return 0;
+		return a->colour ? 0 : A_UNDERLINE;
 	case SEV_DEBUG:
 		return A_DIM;
 	default:

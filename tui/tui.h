@@ -6,6 +6,7 @@
  *   cmd-analyze.c   `triage analyze`: cards as text or JSON
  *   cmd-playbook.c  `triage playbook lint|list`
  *   cmd-model.c     `triage model info`: describe a GGUF model
+ *   cmd-bench.c     `triage model bench`: prefill and decode speed
  *   cmd-ask.c       `triage ask`: stream an answer from the local model
  *   cmd-bundle.c    `triage bundle ...`: signed bundles, the installed store
  *   cmd-keys.c      `triage keys add|list|remove`: who may sign bundles
@@ -17,6 +18,7 @@
 #ifndef TRIAGE_TUI_H
 #define TRIAGE_TUI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../playbooks/playbook.h"
@@ -33,6 +35,7 @@
 int	 cmd_analyze(int argc, char **argv);
 int	 cmd_playbook(int argc, char **argv);
 int	 cmd_model(int argc, char **argv);
+int	 cmd_model_bench(int argc, char **argv);	/* cmd-bench.c */
 int	 cmd_ask(int argc, char **argv);
 int	 cmd_bundle(int argc, char **argv);
 int	 cmd_keys(int argc, char **argv);
@@ -63,6 +66,13 @@ char	*bundle_model_path(char **bundle);
  * new model path (malloc'd), or NULL if there is none.
  */
 char	*bundle_model_fallback(const char *bundle, const char *reason);
+struct bdl_manifest;
+struct bdl_env;
+/* The self-check of a new version (a bdl_check_fn) and what this machine
+ * offers, shared with the import screen. */
+int	 bundle_selfcheck(void *arg, const struct bdl_manifest *,
+	    const char *dir, char **cause);
+void	 bundle_env(struct bdl_env *);
 /* Print one line (a newline is added) made safe with pb_sanitize: for
  * text that quotes file names from a stick or key user ids. */
 void	 say_safe(FILE *fp, const char *fmt, ...)
@@ -78,6 +88,8 @@ extern int out_colour;
 int	 out_colour_init(const char *when, FILE *fp);
 const char *col(enum colour);
 void	 warn_line(void *arg, const char *line);	/* "triage: ..." */
+/* Bytes as "1.5 GiB" into buf (cap bytes); returns buf. */
+const char *out_size(uint64_t bytes, char *buf, size_t cap);
 void	 diag_line(void *arg, const char *line);	/* plain, stdout */
 
 #endif

@@ -1,0 +1,84 @@
+#!/bin/bash
+# tests/engine-bench.sh - the engine part of `make bench` (issue 4):
+#   1. three synthetic models at real shapes (Qwen3-0.6B Q8_0 and Q4_K_M,
+#      Llama-3.2-1B Q4_K_M), generated once into $B/engine-bench/ and reused
+#   2. this machine's read bandwidth: a parallel sum over a 1 GiB array
+#      with the bench's thread count (tests/tool-membw)
+#   3. `triage model bench` on each: prefill pp512, decode tg128, time to
+#      first token, peak RSS; decode also as a fraction of the bandwidth
+#      bound (weight bytes one token reads / read bandwidth)
+#   4. time to first token for a 1000-token prompt on the Llama shape
+#   5. prefill per type: batched integer kernels vs OpenBLAS sgemm
+# Run with TRIAGE and B set by the Makefile.  BENCH_THREADS overrides the
+# thread count (default: online CPUs), BENCH_REPS the repetitions (3).
+# The machine may be shared: the numbers are what it gave this time.
+set -u
+B=${B:-build/rel}
+TRIAGE=${TRIAGE:-$PWD/$B/triage}
+TOOLS=$PWD/$B/tests
+CACHE=$PWD/$B/engine-bench
+TH=${BENCH_THREADS:-$(getconf _NPROCESSORS_ONLN)}
+REPS=${BENCH_REPS:-3}
+mkdir -p "$CACHE" || exit 2
+
+# the reference runtime's figures from the issue (2 threads, AVX-512)
+declare -A REF_PP=( [qwen3-0.6b-q8_0]=183 [qwen3-0.6b-q4_k_m]=198 [llama-3.2-1b-q4_k_m]=131 )
+declare -A REF_TG=( [qwen3-0.6b-q8_0]=26.1 [qwen3-0.6b-q4_k_m]=36 [llama-3.2-1b-q4_k_m]=19.3 )
+MODELS="qwen3-0.6b:Q8_0 qwen3-0.6b:Q4_K_M llama-3.2-1b:Q4_K_M"
+
+echo "== engine: models (cached in $CACHE)"
+for m in $MODELS; do
+	preset=${m%%:*} type=${m##*:}
+	f=$CACHE/$preset-$(echo "$type" | tr 'A-Z' 'a-z').gguf
+	if [ ! -s "$f" ]; then
+		echo "generating $f (K-quants take a minute or two)"
+		"$TOOLS/tool-gguf-gen" --preset "$preset" --type "$type" \
+		    --threads 0 -o "$f.tmp" >/dev/null && mv "$f.tmp" "$f" || {
+			echo "engine bench: cannot generate $f"; exit 2; }
+	fi
+done
+
+echo "== engine: read bandwidth"
+bwline=$("$TOOLS/tool-membw" --threads "$TH")
+echo "$bwline"
+bw=$(echo "$bwline" | awk '{print $3}')
+
+echo "== engine: triage model bench -p 512 -n 128 --threads $TH (best of $REPS runs each)"
+rows=()
+for m in $MODELS; do
+	preset=${m%%:*} type=${m##*:}
+	name=$preset-$(echo "$type" | tr 'A-Z' 'a-z')
+	f=$CACHE/$name.gguf
+	"$TRIAGE" model bench -p 512 -n 128 -r "$REPS" --threads "$TH" "$f" || exit 1
+	j=$("$TRIAGE" model bench -p 512 -n 128 -r "$REPS" --threads "$TH" --json "$f") || exit 1
+	get() { printf '%s' "$j" | "$TOOLS/jsonget" "$1"; }
+	rows+=("$name $(get pp_tps) $(get tg_tps) $(get ttft_s) $(get peak_rss) $(get file_bytes) $(get mem_kv) $(get weight_bytes)")
+done
+
+echo
+echo "== engine: summary ($TH threads; read bandwidth $bw GB/s; reference = the issue's table)"
+printf '%-22s %9s %9s %6s %9s %9s %6s %9s %8s %8s %9s\n' model pp512 ref x tg128 ref x \
+    "bound" "of bound" "TTFT s" "RSS MiB"
+for r in "${rows[@]}"; do
+	set -- $r
+	awk -v n="$1" -v pp="$2" -v tg="$3" -v ttft="$4" -v rss="$5" \
+	    -v fb="$6" -v kv="$7" -v wb="$8" -v bw="$bw" \
+	    -v rpp="${REF_PP[$1]}" -v rtg="${REF_TG[$1]}" 'BEGIN {
+		bound = bw * 1e9 / wb;
+		printf "%-22s %9.1f %9.1f %5.2fx %9.2f %9.1f %5.2fx %7.1f/s %7.0f%% %8.3f %9.1f\n",
+		    n, pp, rpp, pp / rpp, tg, rtg, tg / rtg, bound,
+		    100 * tg / bound, ttft, rss / 1048576;
+		lim = (fb + kv) / 1048576 + 64;
+		if (rss / 1048576 > lim)
+			printf "  peak RSS over file + KV + 64 MiB (%.1f MiB)\n", lim;
+	}'
+done
+echo "targets: prefill >= 1.25x and decode >= 1.10x the reference, decode >= 85% of the bound"
+
+echo
+echo "== engine: time to first token, 1000-token prompt, Llama-3.2-1B shape"
+"$TRIAGE" model bench -p 1000 -n 0 -r 1 --threads "$TH" "$CACHE/llama-3.2-1b-q4_k_m.gguf" || exit 1
+
+echo
+echo "== engine: prefill per type, batched integer kernels vs OpenBLAS sgemm"
+"$TOOLS/tool-prefill-blas" --threads "$TH" --batch 128 || exit 1

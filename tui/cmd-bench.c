@@ -1,0 +1,404 @@
+/*
+ * cmd-bench.c - `triage model bench FILE`: how fast the engine runs a
+ * model on this machine, in a table like llama-bench's.
+ *
+ * Measured, in this order, on one session:
+ *   load    eng_model_open + eng_session_new (parse, validate, map,
+ *           allocate the KV cache); pages of the file are read later
+ *   warm-up one token through the whole network, so every weight page is
+ *           in memory before anything is timed (as llama-bench does)
+ *   pp      prefill of -p tokens from an empty context, repeated -r times
+ *   ttft    time to first token: the first prefill plus picking the token
+ *   tg      -n tokens decoded one at a time from an empty context, each
+ *           fed the previous step's greedy pick, repeated -r times
+ *   rss     peak resident set size of the process (getrusage)
+ * Prompt tokens are a fixed pseudo-random sequence: speed does not depend
+ * on which ids they are, and the same command measures the same work.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../engine/engine.h"
+#include "tui.h"
+
+/* Anything past these is a typing mistake, not a benchmark. */
+#define BENCH_MAX_TOKENS	(1u << 20)
+#define BENCH_MAX_REPS		100
+#define BENCH_MAX_THREADS	256
+
+static const char bench_usage[] =
+"usage: triage model bench [-p N] [-n N] [-r N] [--threads N] [--json] FILE\n"
+"\n"
+"  -p, --prompt N    prompt tokens to prefill (default 512; 0 skips)\n"
+"  -n, --gen N       tokens to decode one by one (default 128; 0 skips)\n"
+"  -r, --reps N      repetitions of each test (default 3)\n"
+"  -t, --threads N   threads (default: the number of online CPUs)\n"
+"  --json            one JSON object instead of the table\n";
+
+struct stat_acc {
+	double	 sum, sum2;	/* of tokens per second */
+	int	 n;
+};
+
+static void
+acc_add(struct stat_acc *a, double v)
+{
+	a->sum += v;
+	a->sum2 += v * v;
+	a->n++;
+}
+
+static double
+acc_mean(const struct stat_acc *a)
+{
+	return a->n ? a->sum / a->n : 0.0;
+}
+
+static double
+acc_sd(const struct stat_acc *a)
+{
+	double m = acc_mean(a), v;
+
+	if (a->n < 2)
+		return 0.0;
+	v = (a->sum2 - a->n * m * m) / (a->n - 1);
+	return v > 0 ? sqrt(v) : 0.0;
+}
+
+static double
+now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int
+argmax(const float *v, uint32_t n)
+{
+	uint32_t b = 0;
+
+	for (uint32_t i = 1; i < n; i++)
+		if (v[i] > v[b])
+			b = i;
+	return (int)b;
+}
+
+/* Peak RSS of this process in bytes (Linux reports KiB). */
+static uint64_t
+peak_rss(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (uint64_t)ru.ru_maxrss * 1024;
+}
+
+static int
+parse_count(const char *opt, const char *s, unsigned long lo,
+    unsigned long hi, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' ||
+	    v < lo || v > hi) {
+		fprintf(stderr, "triage: %s: \"%s\" is not a number from %lu "
+		    "to %lu\n", opt, s, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* "Q4_K_M" etc. for the table, with the model name's size if known. */
+static void
+model_label(const struct eng_info *in, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s %.2fB %s", in->arch, (double)in->n_params / 1e9,
+	    in->ftype[0] ? in->ftype : "?");
+}
+
+struct bench_result {
+	double		 load_s;
+	double		 ttft_s;	/* first prefill + argmax */
+	struct stat_acc	 pp, tg;	/* tokens per second */
+	uint64_t	 rss;
+};
+
+/*
+ * Run the tests on an open session; 0 or an ENG_E code with *cause set
+ * for the caller to print.
+ */
+static int
+run_tests(struct eng_session *s, uint32_t n_vocab, unsigned long np,
+    unsigned long ng, unsigned long reps, struct bench_result *res,
+    char **cause)
+{
+	float *logits = NULL;
+	int32_t *ids = NULL;
+	uint64_t seed = 0x2545f4914f6cdd1dULL;
+	int rc;
+
+	if ((logits = malloc((size_t)n_vocab * sizeof *logits)) == NULL ||
+	    (ids = malloc((np ? np : 1) * sizeof *ids)) == NULL) {
+		rc = ENG_ENOMEM;
+		goto out;
+	}
+	for (unsigned long i = 0; i < np; i++) {
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		ids[i] = (int32_t)((seed >> 33) % n_vocab);
+	}
+	/* warm-up: every weight is read once */
+	{
+		int32_t one = np ? ids[0] : 0;
+
+		if ((rc = eng_session_decode(s, &one, 1, logits, false, NULL,
+		    NULL)) != 0)
+			goto out;
+		eng_session_reset(s);
+	}
+	for (unsigned long r = 0; np > 0 && r < reps; r++) {
+		double t0 = now_sec(), dt;
+
+		eng_session_reset(s);
+		if ((rc = eng_session_decode(s, ids, np, logits, false, NULL,
+		    NULL)) != 0)
+			goto out;
+		(void)argmax(logits, n_vocab);
+		dt = now_sec() - t0;
+		if (r == 0)
+			res->ttft_s = dt;
+		acc_add(&res->pp, (double)np / dt);
+	}
+	for (unsigned long r = 0; ng > 0 && r < reps; r++) {
+		int32_t tok = 1 % (int32_t)n_vocab;
+		double t0 = now_sec();
+
+		eng_session_reset(s);
+		for (unsigned long i = 0; i < ng; i++) {
+			if ((rc = eng_session_decode(s, &tok, 1, logits, false,
+			    NULL, NULL)) != 0)
+				goto out;
+			tok = argmax(logits, n_vocab);
+		}
+		acc_add(&res->tg, (double)ng / (now_sec() - t0));
+	}
+	rc = 0;
+out:
+	if (rc == ENG_ENOMEM && cause != NULL && *cause == NULL)
+		*cause = strdup("out of memory for the benchmark buffers");
+	else if (rc == ENG_ECTX && cause != NULL && *cause == NULL)
+		*cause = strdup("the test does not fit in the context "
+		    "(a smaller -p or -n?)");
+	else if (rc != 0 && cause != NULL && *cause == NULL &&
+	    asprintf(cause, "decoding failed (engine status %d)", rc) < 0)
+		*cause = NULL;
+	free(logits);
+	free(ids);
+	return rc;
+}
+
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void
+print_json(const char *path, const struct eng_info *in, int threads,
+    unsigned long np, unsigned long ng, const struct bench_result *r)
+{
+	printf("{\"file\": ");
+	json_str(path);
+	printf(", \"arch\": ");
+	json_str(in->arch);
+	printf(", \"ftype\": ");
+	json_str(in->ftype);
+	printf(", \"file_bytes\": %" PRIu64 ", \"n_params\": %" PRIu64
+	    ", \"backend\": ", in->file_bytes, in->n_params);
+	json_str(eng_backend());
+	printf(", \"threads\": %d, \"n_ctx\": %" PRIu32 ", \"load_s\": %.4f",
+	    threads, in->n_ctx, r->load_s);
+	if (np > 0)
+		printf(", \"n_prompt\": %lu, \"pp_tps\": %.3f, \"pp_sd\": %.3f"
+		    ", \"ttft_s\": %.4f", np, acc_mean(&r->pp), acc_sd(&r->pp),
+		    r->ttft_s);
+	if (ng > 0)
+		printf(", \"n_gen\": %lu, \"tg_tps\": %.3f, \"tg_sd\": %.3f",
+		    ng, acc_mean(&r->tg), acc_sd(&r->tg));
+	/* what one decoding step reads: every weight once (with tied
+	 * embeddings; an untied token_embd is read one row per token, so
+	 * for those files this is an upper bound) */
+	printf(", \"weight_bytes\": %" PRIu64 ", \"mem_kv\": %" PRIu64
+	    ", \"peak_rss\": %" PRIu64 "}\n", in->mem_weights, in->mem_kv,
+	    r->rss);
+}
+
+static void
+print_table(const struct eng_info *in, int threads, unsigned long np,
+    unsigned long ng, const struct bench_result *r)
+{
+	char label[96], size[32], params[32], backend[48];
+
+	model_label(in, label, sizeof label);
+	snprintf(size, sizeof size, "%.2f MiB", (double)in->file_bytes /
+	    (1024.0 * 1024.0));
+	snprintf(params, sizeof params, "%.2f B", (double)in->n_params / 1e9);
+	snprintf(backend, sizeof backend, "CPU %s", eng_backend());
+	printf("| %-26s | %10s | %8s | %-16s | %7s | %8s | %17s |\n", "model",
+	    "size", "params", "backend", "threads", "test", "t/s");
+	printf("| %.26s | %.10s | %.8s | %.16s | %.7s | %.8s | %.17s |\n",
+	    "----------------------------------------", "---------:",
+	    "-------:", "--------------------", "------:", "-------:",
+	    "----------------:");
+	if (np > 0) {
+		char test[24], tps[32];
+
+		snprintf(test, sizeof test, "pp%lu", np);
+		snprintf(tps, sizeof tps, "%.2f ± %.2f", acc_mean(&r->pp),
+		    acc_sd(&r->pp));
+		/* 18: "±" is two bytes and one column */
+		printf("| %-26s | %10s | %8s | %-16s | %7d | %8s | %18s |\n",
+		    label, size, params, backend, threads, test, tps);
+	}
+	if (ng > 0) {
+		char test[24], tps[32];
+
+		snprintf(test, sizeof test, "tg%lu", ng);
+		snprintf(tps, sizeof tps, "%.2f ± %.2f", acc_mean(&r->tg),
+		    acc_sd(&r->tg));
+		/* 18: "±" is two bytes and one column */
+		printf("| %-26s | %10s | %8s | %-16s | %7d | %8s | %18s |\n",
+		    label, size, params, backend, threads, test, tps);
+	}
+	printf("\nload %.3f s", r->load_s);
+	if (np > 0)
+		printf("   time to first token (%lu-token prompt) %.3f s", np,
+		    r->ttft_s);
+	printf("   peak RSS %.1f MiB (file %.1f MiB + KV cache %.1f MiB at "
+	    "%" PRIu32 " tokens)\n", (double)r->rss / (1024.0 * 1024.0),
+	    (double)in->file_bytes / (1024.0 * 1024.0),
+	    (double)in->mem_kv / (1024.0 * 1024.0), in->n_ctx);
+}
+
+int
+cmd_model_bench(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "prompt", required_argument, NULL, 'p' },
+		{ "gen", required_argument, NULL, 'n' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct eng_load_opts o = { 0 };
+	struct eng_model *m = NULL;
+	struct eng_session *s = NULL;
+	struct bench_result res = { 0 };
+	const struct eng_info *in;
+	unsigned long np = 512, ng = 128, reps = 3, th = 0, need;
+	char *cause = NULL;
+	bool json = false;
+	int ch, status = EXIT_TROUBLE;
+	double t0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "p:n:r:t:h", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			if (parse_count("-p", optarg, 0, BENCH_MAX_TOKENS,
+			    &np) != 0)
+				return EXIT_TROUBLE;
+			break;
+		case 'n':
+			if (parse_count("-n", optarg, 0, BENCH_MAX_TOKENS,
+			    &ng) != 0)
+				return EXIT_TROUBLE;
+			break;
+		case 'r':
+			if (parse_count("-r", optarg, 1, BENCH_MAX_REPS,
+			    &reps) != 0)
+				return EXIT_TROUBLE;
+			break;
+		case 't':
+			if (parse_count("--threads", optarg, 1,
+			    BENCH_MAX_THREADS, &th) != 0)
+				return EXIT_TROUBLE;
+			break;
+		case 'j': json = true; break;
+		case 'h': fputs(bench_usage, stdout); return 0;
+		default: fputs(bench_usage, stderr); return EXIT_TROUBLE;
+		}
+	}
+	if (optind + 1 != argc) {
+		fputs(bench_usage, stderr);
+		return EXIT_TROUBLE;
+	}
+	/* a context just big enough: the KV cache is part of the RSS bound */
+	need = (np > ng ? np : ng) + 1;
+	o.n_ctx = (uint32_t)(need < 512 ? 512 : need);
+	o.n_threads = (int)th;
+	t0 = now_sec();
+	if (eng_model_open(argv[optind], &o, &m, &cause) != 0) {
+		fprintf(stderr, "triage: %s\n", cause ? cause :
+		    "cannot load the model");
+		goto out;
+	}
+	in = eng_model_info(m);
+	/* before the KV cache is allocated for a context we cannot use */
+	if (need > in->n_ctx) {
+		fprintf(stderr, "triage: %lu tokens do not fit in the model's "
+		    "%" PRIu32 "-token context\n", need, in->n_ctx);
+		goto out;
+	}
+	if (eng_session_new(m, &s, &cause) != 0) {
+		fprintf(stderr, "triage: %s\n", cause ? cause :
+		    "cannot load the model");
+		goto out;
+	}
+	res.load_s = now_sec() - t0;
+	if (run_tests(s, in->n_vocab, np, ng, reps, &res, &cause) != 0) {
+		fprintf(stderr, "triage: %s: %s\n", argv[optind], cause);
+		goto out;
+	}
+	res.rss = peak_rss();
+	if (th == 0)	/* the engine's default */
+		th = (unsigned long)sysconf(_SC_NPROCESSORS_ONLN);
+	if (json)
+		print_json(argv[optind], in, (int)th, np, ng, &res);
+	else
+		print_table(in, (int)th, np, ng, &res);
+	status = 0;
+out:
+	eng_session_free(s);
+	eng_model_free(m);
+	free(cause);
+	return status;
+}
