@@ -43,14 +43,14 @@ bwline=$("$TOOLS/tool-membw" --threads "$TH")
 echo "$bwline"
 bw=$(echo "$bwline" | awk '{print $3}')
 
-echo "== engine: triage model bench -p 512 -n 128 --threads $TH (best of $REPS runs each)"
+echo "== engine: triage model bench -p 512 -n 128 --threads $TH --json ($REPS runs each)"
 rows=()
 for m in $MODELS; do
 	preset=${m%%:*} type=${m##*:}
 	name=$preset-$(echo "$type" | tr 'A-Z' 'a-z')
 	f=$CACHE/$name.gguf
-	"$TRIAGE" model bench -p 512 -n 128 -r "$REPS" --threads "$TH" "$f" || exit 1
 	j=$("$TRIAGE" model bench -p 512 -n 128 -r "$REPS" --threads "$TH" --json "$f") || exit 1
+	echo "$j"
 	get() { printf '%s' "$j" | "$TOOLS/jsonget" "$1"; }
 	rows+=("$name $(get pp_tps) $(get tg_tps) $(get ttft_s) $(get peak_rss) $(get file_bytes) $(get mem_kv) $(get weight_bytes)")
 done

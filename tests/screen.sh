@@ -30,14 +30,15 @@ if ! command -v tmux >/dev/null; then
 	exit 1
 fi
 
-# A session that lives to the end: the server never runs empty, so it is
-# never shutting down just as the next test starts a session.
-"${TM[@]}" new-session -d -s keep -x 80 -y 24 "sleep 100000"
-
 export HOME=$T/home XDG_DATA_HOME=$T/data XDG_CONFIG_HOME=$T/config
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 unset TRIAGE_MODEL NO_COLOR
 mkdir -p "$HOME" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
+
+# A session that lives to the end: the server never runs empty, so it is
+# never shutting down just as the next test starts a session.  (Started
+# after the exports: sessions get the server's environment.)
+"${TM[@]}" new-session -d -s keep -x 80 -y 24 "sleep 100000"
 
 # start NAME COLSxROWS ARGS...: triage in a new session; the shell after it
 # prints EXIT=status so a test can see how it ended.  TERMV sets TERM and

@@ -332,6 +332,55 @@ next:
 	}
 }
 
+/* The kernels that take KERN_TILE weight rows against one activation row
+ * (decoding one token) give each row's single dot bit for bit, for rows
+ * of one to eight superblocks and 32-blocks left over. */
+static void
+test_row_group_kernels_equal_single_dots_bitwise(void **state)
+{
+	static const size_t lens[] = { 256, 512, 2048, 96, 544 };
+
+	(void)state;
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		const struct kern_impl *k0 = impl_of(variant_names[v]);
+
+		if (k0 == NULL)
+			continue;
+		for (size_t t = 0; t < NTYPES; t++) {
+			uint32_t type = all_types[t];
+
+			if (!is_quantized(type) || k0->dotw4_q8[type] == NULL)
+				continue;
+			for (size_t li = 0; li < sizeof lens / sizeof lens[0];
+			    li++) {
+				size_t n = lens[li];
+				struct wmat m;
+				float x[2048], four[KERN_TILE];
+				struct qa_block a[2048 / QA_BLCK];
+
+				if (n % quant_info(type)->blck != 0)
+					continue;
+				wmat_make(&m, type, KERN_TILE, n, 300 + t + li);
+				fill(x, n, 1.0f, 0.0f, 301 + li);
+				quant_act_q8(x, a, n);
+				k0->dotw4_q8[type](m.q, m.rb, a, n, four);
+				for (int r = 0; r < KERN_TILE; r++) {
+					float one = k0->dot_q8[type](m.q + r *
+					    m.rb, a, n);
+
+					if (memcmp(&one, &four[r], sizeof one))
+						fail_msg("%s %s n=%zu row %d: "
+						    "group %.9g, single %.9g",
+						    variant_names[v],
+						    quant_info(type)->name, n, r,
+						    (double)four[r], (double)one);
+				}
+				wmat_free(&m);
+			}
+		}
+	}
+}
+
 /* kern_matmul of a batch of 6 (a tile of 4 and 2 single rows) equals six
  * calls with one row each, bit for bit. */
 static void
@@ -1384,24 +1433,29 @@ static void
 bench_one(const struct wmat *m, size_t nb, const float *X, float *Y,
     void *scratch, const char *variant)
 {
+	/* one thread with tile scratch: batches take the tile kernels */
+	struct kern_pool *p = kern_pool_new(1);
 	double best = 1e30;
 
-	kern_matmul(NULL, m->type, m->q, m->nrows, m->n, X, nb, Y, scratch);
+	assert_int_equal(kern_pool_reserve(p, kern_thread_bytes(m->n, 64,
+	    64)), 0);
+	kern_matmul(p, m->type, m->q, m->nrows, m->n, X, nb, Y, scratch);
 	for (int round = 0; round < 10; round++) {
 		int reps = 0;
 		double t0 = now_sec(), dt;
 
 		do {
-			kern_matmul(NULL, m->type, m->q, m->nrows, m->n, X, nb,
+			kern_matmul(p, m->type, m->q, m->nrows, m->n, X, nb,
 			    Y, scratch);
 			reps++;
 		} while ((dt = now_sec() - t0) < 0.05);
 		if (dt / reps < best)
 			best = dt / reps;
 	}
-	print_message("%-5s %-6s %zux%zu nb=%-3zu 1 thread: %9.1f us, "
+	print_message("%-5s %-11s %zux%zu nb=%-3zu 1 thread: %9.1f us, "
 	    "%6.2f GFLOP/s\n", quant_info(m->type)->name, variant, m->nrows,
 	    m->n, nb, best * 1e6, 2.0 * m->nrows * m->n * nb / best * 1e-9);
+	kern_pool_free(p);
 }
 
 static void
@@ -1446,6 +1500,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_variant_env_override),
 		cmocka_unit_test(test_kernels_match_reference_for_every_type),
 		cmocka_unit_test(test_tiled_kernels_equal_single_row_bitwise),
+		cmocka_unit_test(test_row_group_kernels_equal_single_dots_bitwise),
 		cmocka_unit_test(test_matmul_batch_equals_row_by_row),
 		cmocka_unit_test(test_float_kernels_handle_odd_lengths),
 		cmocka_unit_test(test_kernels_exact_on_extreme_quants),

@@ -140,7 +140,7 @@ teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* ---- pb_analysis_finish between lines ------------------------------------------ */
+/* ---- pb_analysis_finish between lines ------------------------------------ */
 
 static void
 diag_fail(void *arg, const char *line)
@@ -253,7 +253,53 @@ test_finish_between_lines_counts_each_line_once(void **state)
 	pb_library_free(lib);
 }
 
-/* ---- a new library matched over the open logs ----------------------------------- */
+/* Between two refreshes the matcher knows templates the list has no rank
+ * (and no text) for yet: the list must not offer them. */
+static void
+test_unranked_templates_not_listed(void **state)
+{
+	struct app a;
+	struct pb_options po;
+	char line[128];
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	write_playbook("Site conveyor jam");
+	a.lib = load_library();
+	pb_options_init(&po);
+	assert_int_equal(pb_analysis_new(a.lib, &po, &a.an), 0);
+	snprintf(line, sizeof(line), "Mar 14 08:00:00 h app[1]: error: pump "
+	    "%d stalled", 1);
+	pb_analysis_feed_line(a.an, "x.log", 1, line, strlen(line), 0);
+	cards_refresh(&a);
+	/* one known template: item 0 */
+	cards_open(&a, 0);
+	assert_non_null(a.open_card);
+	assert_string_equal(a.open_card, "?0");
+	assert_true(a.ndl > 0);
+	/* a new kind of error arrives; no refresh yet */
+	snprintf(line, sizeof(line), "Mar 14 08:00:01 h kernel: error: "
+	    "thermal zone %d tripped", 3);
+	pb_analysis_feed_line(a.an, "x.log", 2, line, strlen(line), 0);
+	assert_int_equal(pb_analysis_ntemplates(a.an), 2);
+	free(a.open_card);
+	a.open_card = NULL;
+	cards_open(&a, 1);
+	assert_null(a.open_card);
+	/* after the refresh it is there, with its text */
+	cards_refresh(&a);
+	cards_open(&a, 1);
+	assert_non_null(a.open_card);
+	assert_true(a.ndl > 0);
+	for (size_t i = 0; i < a.ndl; i++)
+		free(a.dl[i].text);
+	free(a.dl);
+	free(a.open_card);
+	pb_analysis_free(a.an);
+	pb_library_free(a.lib);
+}
+
+/* ---- a new library matched over the open logs ---------------------------- */
 
 struct feed {
 	struct app	*a;
@@ -425,6 +471,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_finish_between_lines_counts_each_line_once),
+		cmocka_unit_test(test_unranked_templates_not_listed),
 		cmocka_unit_test(test_rematch_covers_every_line_of_every_log),
 		cmocka_unit_test(test_reload_while_rematching_starts_over),
 	};

@@ -1018,9 +1018,10 @@ loop(struct app *a)
 				handle_signals(a);
 			if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 				read_keys(a);
-			if (pfd[0].revents & (POLLHUP | POLLERR) &&
-			    !(pfd[0].revents & POLLIN))
-				a->quit = true;	/* the terminal went away */
+			/* the terminal went away: a hung-up tty also reports
+			 * POLLIN forever, so POLLIN must not keep us looping */
+			if (pfd[0].revents & (POLLHUP | POLLERR))
+				a->quit = true;
 			if (gfd >= 0)
 				assist_events(a);
 			if (bfd >= 0)

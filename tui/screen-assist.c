@@ -33,9 +33,10 @@ static const char system_prompt[] =
 
 static const char no_model_hint[] =
 "No language model is installed, so the assistant is off; cards and the "
-"log view work without it. To add one: import a signed model bundle with "
-":import /media/usb/NAME.bundle (or `triage bundle import`), or start with "
-"TRIAGE_MODEL=/path/to/model.gguf, or load a file now with :model FILE.";
+"log view work without it. To add one: press I to import a signed model "
+"bundle from a USB stick (or :import PATH, or `triage bundle import`), or "
+"start with TRIAGE_MODEL=/path/to/model.gguf, or load a file now with "
+":model FILE.";
 
 bool
 assist_running(struct app *a)

@@ -18,12 +18,24 @@
 
 enum dstyle { DS_TEXT, DS_TITLE, DS_HEAD, DS_EVID, DS_CHECK, DS_CMD, DS_DIM };
 
+/*
+ * Unknown templates to list: only those ranked by the last
+ * pb_analysis_finish().  Lines fed since then may have made new ones,
+ * which have no rank (and no text to show) until the next refresh.
+ */
 static size_t
 n_templates(struct app *a)
 {
 	size_t n = pb_analysis_ntemplates(a->an);
+	const char *ex, *file;
+	uint64_t count, lineno;
 
-	return n < MAX_TEMPLATES ? n : MAX_TEMPLATES;
+	if (n > MAX_TEMPLATES)
+		n = MAX_TEMPLATES;
+	while (n > 0 && pb_analysis_template(a->an, n - 1, &count, &ex, &file,
+	    &lineno) == NULL)
+		n--;
+	return n;
 }
 
 static size_t
@@ -605,7 +617,7 @@ cards_draw(struct app *a, WINDOW *w, const struct rect *r)
 			    pb_playbook_title(pb), (unsigned long long)pb_card_count(c));
 		} else {
 			const char *ex, *file;
-			uint64_t count, lineno;
+			uint64_t count = 0, lineno;
 			const char *t = pb_analysis_template(a->an, i - nc, &count,
 			    &ex, &file, &lineno);
 			snprintf(line, sizeof(line), "  ?  %s (%llu)", t ? t : "",

@@ -85,7 +85,7 @@ struct job {
 	struct import_ui *u;
 	char		*datadir;
 	char		**paths;	/* JB_SCAN, NULL-terminated */
-	char		*arg;		/* import: file; rollback: name; model: path */
+	char		*arg;		/* a file, bundle name or model */
 	char		*bundle;	/* JB_MODEL: the bundle it comes from */
 	bool		 allow_downgrade;
 };
@@ -112,9 +112,9 @@ struct import_ui {
 	char		*want;		/* select this path after a scan */
 	size_t		 sel;
 	size_t		 top;
-	struct bdl_store *store;	/* what is installed, re-read after changes */
+	struct bdl_store *store;	/* what is installed (re-read) */
 	char		*store_error;
-	char		*store_model;	/* "NAME VERSION" of the installed model */
+	char		*store_model;	/* "NAME VERSION" of its model */
 	/* the last import or rollback, as the screen shows it */
 	char		*what;
 	enum bdl_stage	 reached;
@@ -136,7 +136,7 @@ struct import_ui {
 	char		*model_bundle;	/* its bundle name, for the fallback */
 };
 
-/* ---- small helpers ----------------------------------------------------------- */
+/* ---- small helpers ------------------------------------------------------- */
 
 static bool
 utf8(void)
@@ -166,21 +166,6 @@ strv_free(char **v)
 	for (size_t i = 0; v[i] != NULL; i++)
 		free(v[i]);
 	free(v);
-}
-
-static const char *
-human(uint64_t b, char *buf, size_t cap)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int i = 0;
-
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(buf, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-	return buf;
 }
 
 static void
@@ -227,7 +212,7 @@ store_dir(const char *datadir)
 	return asprintf(&p, "%s/bundles", datadir) < 0 ? NULL : p;
 }
 
-/* ---- the worker: posting ------------------------------------------------------- */
+/* ---- the worker: posting ------------------------------------------------- */
 
 static void
 wake(struct import_ui *u)
@@ -333,7 +318,7 @@ cancelled(struct import_ui *u)
 	return c;
 }
 
-/* ---- the worker: jobs ----------------------------------------------------------- */
+/* ---- the worker: jobs ---------------------------------------------------- */
 
 /* Check one bundle as `triage bundle scan` does, writing nothing. */
 static void
@@ -561,6 +546,16 @@ out:
 	post(j->u, e);
 }
 
+static void
+job_free(struct job *j)
+{
+	strv_free(j->paths);
+	free(j->datadir);
+	free(j->arg);
+	free(j->bundle);
+	free(j);
+}
+
 static void *
 worker(void *arg)
 {
@@ -573,15 +568,11 @@ worker(void *arg)
 	case JB_MODEL: job_model(j); break;
 	default: post_done(j->u, BDL_EINVAL, NULL, NULL); break;
 	}
-	strv_free(j->paths);
-	free(j->datadir);
-	free(j->arg);
-	free(j->bundle);
-	free(j);
+	job_free(j);
 	return NULL;
 }
 
-/* ---- the UI thread: starting jobs ------------------------------------------------ */
+/* ---- the UI thread: starting jobs ---------------------------------------- */
 
 static struct import_ui *
 ui_new(void)
@@ -616,10 +607,7 @@ job_start(struct app *a, struct job *j)
 	if ((j->datadir = path_data_dir()) == NULL) {
 		app_message(a, true, "no data directory (set HOME or "
 		    "XDG_DATA_HOME): bundles cannot be read or installed");
-		strv_free(j->paths);
-		free(j->arg);
-		free(j->bundle);
-		free(j);
+		job_free(j);
 		return -1;
 	}
 	j->u = u;
@@ -637,11 +625,7 @@ job_start(struct app *a, struct job *j)
 	if (r != 0) {
 		app_message(a, true, "cannot start the import worker: %s",
 		    strerror(r));
-		free(j->datadir);
-		strv_free(j->paths);
-		free(j->arg);
-		free(j->bundle);
-		free(j);
+		job_free(j);
 		return -1;
 	}
 	u->running = true;
@@ -653,12 +637,9 @@ job_start(struct app *a, struct job *j)
 static struct job *
 job_new(enum imp_job kind)
 {
-	struct job *j = calloc(1, sizeof(*j));
+	struct job *j = app_xmalloc(sizeof(*j));
 
-	if (j == NULL) {
-		fputs("triage: out of memory\n", stderr);
-		exit(EXIT_TROUBLE);
-	}
+	memset(j, 0, sizeof(*j));
 	j->kind = kind;
 	return j;
 }
@@ -769,6 +750,12 @@ run_now(struct app *a, enum action what, const char *arg)
 		start_import(a, arg, what == ACT_IMPORT_FORCE);
 }
 
+static void
+say_busy(struct app *a)
+{
+	app_message(a, true, "busy: wait for the work in progress");
+}
+
 /* Run it, or after the check of the list that is running. */
 static void
 run_or_queue(struct app *a, enum action what, const char *arg)
@@ -780,7 +767,7 @@ run_or_queue(struct app *a, enum action what, const char *arg)
 		return;
 	}
 	if (u->job != JB_SCAN) {
-		app_message(a, true, "busy: wait for the work in progress");
+		say_busy(a);
 		return;
 	}
 	free(u->queued_arg);
@@ -790,7 +777,7 @@ run_or_queue(struct app *a, enum action what, const char *arg)
 	    what == ACT_ROLLBACK ? "rollback" : "import");
 }
 
-/* ---- after a change: playbooks and model ------------------------------------------ */
+/* ---- after a change: playbooks and model --------------------------------- */
 
 char *
 import_model_origin(const char *bundle)
@@ -887,6 +874,8 @@ import_poll(struct app *a)
 	free(a->model_error);
 	a->model_error = NULL;
 	j = job_new(JB_MODEL);
+	free(a->model_path);
+	a->model_path = app_xstrdup(u->next_path);
 	j->arg = u->next_path;	/* transferred */
 	u->next_path = NULL;
 	j->bundle = app_xstrdup(u->model_bundle);
@@ -897,7 +886,7 @@ import_poll(struct app *a)
 		a->model_switching = false;
 }
 
-/* ---- the UI thread: events -------------------------------------------------------- */
+/* ---- the UI thread: events ----------------------------------------------- */
 
 int
 import_fd(struct app *a)
@@ -968,14 +957,15 @@ on_model_done(struct app *a, struct ev *e)
 
 	a->model_switching = false;
 	if (e->fell_back)
-		store_refresh(u);	/* the fallback moved the active version */
+		store_refresh(u);	/* the fallback moved the version */
 	if (e->rc == 0 && e->model != NULL) {
 		if (e->fell_back) {
-			/* a->model_bundle still names the version that failed */
+			/* a->model_bundle still names the one that failed */
 			set_result(u, true, "fallback: %s did not load (%s); "
 			    "switched back to the last-known-good %s",
 			    a->model_bundle ? a->model_bundle : "the new model",
-			    e->text ? e->text : "?", origin ? origin : "version");
+			    e->text ? e->text : "?", origin ? origin :
+			    "version");
 			app_message(a, true, "%s", u->result);
 		} else
 			app_message(a, false, "model switched to %s", origin ?
@@ -1015,6 +1005,14 @@ on_done(struct app *a, struct ev *e)
 		u->scanning = false;
 		if (e->rc < 0)
 			app_message(a, true, "scan: %s", why);
+		/* bundles the scan did not get to (no keyring, or stopped) */
+		for (size_t i = 0; i < u->nitems; i++)
+			if (u->items[i].state == IT_WAIT) {
+				u->items[i].state = IT_REFUSED;
+				free(u->items[i].reason);
+				u->items[i].reason = app_xstrdup(e->rc < 0 ?
+				    why : "not checked");
+			}
 		if (u->queued != ACT_NONE) {
 			enum action what = u->queued;
 			char *arg = u->queued_arg;
@@ -1035,10 +1033,10 @@ on_done(struct app *a, struct ev *e)
 		}
 		u->reached = BDL_STAGE_SWITCH;
 		if (e->res.previous[0] != '\0')
-			set_result(u, false, "imported %s %s %s %s%s, signed by %s",
-			    e->res.name, e->res.previous, arrow(), e->res.version,
-			    e->res.downgrade ? " (a downgrade, recorded)" : "",
-			    e->res.signer.uid);
+			set_result(u, false, "imported %s %s %s %s%s, signed "
+			    "by %s", e->res.name, e->res.previous, arrow(),
+			    e->res.version, e->res.downgrade ? " (a downgrade, "
+			    "recorded)" : "", e->res.signer.uid);
 		else
 			set_result(u, false, "imported %s %s, signed by %s",
 			    e->res.name, e->res.version, e->res.signer.uid);
@@ -1095,6 +1093,11 @@ import_events(struct app *a)
 		case EV_ITEM:
 			if (list->index < u->nitems) {
 				struct item *it = &u->items[list->index];
+
+				if (list->item.path == NULL) {	/* no memory */
+					list->item.path = it->path;
+					it->path = NULL;
+				}
 				item_clear(it);
 				*it = list->item;	/* transferred */
 				memset(&list->item, 0, sizeof(list->item));
@@ -1143,7 +1146,8 @@ import_status(struct app *a, char *buf, size_t size)
 		case JB_IMPORT:
 			if (st != 0 && total > 0)
 				snprintf(buf, size, " | import: %s %d%%",
-				    bdl_stage_name(st), (int)(done * 100 / total));
+				    bdl_stage_name(st),
+				    (int)(done * 100 / total));
 			else
 				snprintf(buf, size, " | import: %s", st != 0 ?
 				    bdl_stage_name(st) : "starting");
@@ -1159,7 +1163,7 @@ import_status(struct app *a, char *buf, size_t size)
 		    (unsigned long long)a->rematch_lines);
 }
 
-/* ---- opening, closing, keys ----------------------------------------------------- */
+/* ---- opening, closing, keys ---------------------------------------------- */
 
 void
 import_open(struct app *a, const char *path)
@@ -1320,7 +1324,8 @@ import_action(struct app *a, enum action act)
 	case ACT_PGUP: case ACT_HALF_UP:
 		u->sel = u->sel > page ? u->sel - page : 0; break;
 	case ACT_PGDN: case ACT_HALF_DN:
-		u->sel = u->sel + page < n ? u->sel + page : n ? n - 1 : 0; break;
+		u->sel = u->sel + page < n ? u->sel + page : n ? n - 1 : 0;
+		break;
 	case ACT_TOP: u->sel = 0; break;
 	case ACT_BOTTOM: u->sel = n ? n - 1 : 0; break;
 	case ACT_CLOSE:
@@ -1328,7 +1333,7 @@ import_action(struct app *a, enum action act)
 		return;
 	case ACT_RESCAN:
 		if (u->running)
-			app_message(a, true, "busy: wait for the work in progress");
+			say_busy(a);
 		else {
 			store_refresh(u);
 			start_scan(a);
@@ -1338,7 +1343,7 @@ import_action(struct app *a, enum action act)
 	case ACT_IMPORT_FORCE:
 	case ACT_ROLLBACK:
 		if (u->running && u->job != JB_SCAN) {
-			app_message(a, true, "busy: wait for the work in progress");
+			say_busy(a);
 			break;
 		}
 		if (act == ACT_ROLLBACK)
@@ -1393,49 +1398,47 @@ import_free(struct app *a)
 	a->imp = NULL;
 }
 
-/* ---- drawing --------------------------------------------------------------- */
+/* ---- drawing ------------------------------------------------------------- */
 
-/* Untrusted text at (y, x), clipped to `w` columns; returns columns used. */
-static int
-put(WINDOW *win, int y, int x, int w, const char *s, attr_t at, short pair)
+/* Colour pairs (app.c), used only when the terminal has colour. */
+enum { P_RED = 1, P_GREEN = 4 };
+
+/* Where the next line goes: lines [y, h) of w, `wd` columns wide. */
+struct pen {
+	WINDOW	*w;
+	int	 y, h, wd;
+	bool	 colour;
+};
+
+static short
+pen_pair(const struct pen *p, short pair)
 {
-	struct cell c[512];
-	size_t n = text_cells(s, strlen(s), c, 512, NULL);
-	int col = 0;
-
-	if (n > 512)
-		n = 512;
-	for (size_t i = 0; i < n && col + c[i].width <= w; i++) {
-		cchar_t cc;
-		if (setcchar(&cc, c[i].wc, at, pair, NULL) == OK)
-			mvwadd_wch(win, y, x + col, &cc);
-		col += c[i].width;
-	}
-	return col;
+	return p->colour ? pair : 0;
 }
 
 /*
- * The same, wrapped onto at most `lines` screen lines, continuation lines
- * indented by `indent`; returns the line below the text.
+ * Untrusted text at (y, x) through text_cells(), onto at most `lines`
+ * screen lines of `width` columns, continuations indented by `indent`.
+ * Returns the columns used on the last line.
  */
 static int
-put_wrapped(WINDOW *win, int y, int x, int w, int lines, int indent,
+put(WINDOW *win, int y, int x, int width, int lines, int indent,
     const char *s, attr_t at, short pair)
 {
 	size_t len = strlen(s), n, i = 0;
 	struct cell *c = app_xmalloc((len + 1) * sizeof(*c));
+	int col = 0;
 
 	n = text_cells(s, len, c, len + 1, NULL);
 	if (n > len + 1)
 		n = len + 1;
 	for (int l = 0; l < lines && i < n; l++, y++) {
-		int col = l ? indent : 0;
-
+		col = l ? indent : 0;
 		while (l > 0 && i < n && c[i].wc[0] == L' ')
 			i++;
-
-		while (i < n && col + c[i].width <= w) {
+		while (i < n && col + c[i].width <= width) {
 			cchar_t cc;
+
 			if (setcchar(&cc, c[i].wc, at, pair, NULL) == OK)
 				mvwadd_wch(win, y, x + col, &cc);
 			col += c[i].width;
@@ -1443,28 +1446,67 @@ put_wrapped(WINDOW *win, int y, int x, int w, int lines, int indent,
 		}
 	}
 	free(c);
-	return y;
+	return col;
 }
 
+static char *
+vformat(const char *fmt, va_list ap)
+{
+	char *s;
+
+	return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
+}
+
+/* One line (or up to `lines` wrapped ones) at the pen, which moves down. */
+static void
+pen_text(struct pen *p, int lines, attr_t at, short pair, const char *fmt,
+    ...) __attribute__((format(printf, 5, 6)));
+
+static void
+pen_text(struct pen *p, int lines, attr_t at, short pair, const char *fmt,
+    ...)
+{
+	va_list ap;
+	char *s;
+	int cols;
+
+	if (p->y >= p->h)
+		return;
+	va_start(ap, fmt);
+	s = vformat(fmt, ap);
+	va_end(ap);
+	if (s == NULL)
+		return;
+	if (lines > p->h - p->y)
+		lines = p->h - p->y;
+	/* wrapped lines align under the text after a "label    " */
+	cols = text_width(s, strlen(s));
+	put(p->w, p->y, 1, p->wd - 2, lines, 9, s, at, pen_pair(p, pair));
+	p->y += cols > p->wd - 2 && lines > 1 ? lines : 1;
+	free(s);
+}
+
+/* Text at column x of line y (not moving the pen); returns its width. */
 static int
-putf(WINDOW *win, int y, int x, int w, attr_t at, short pair,
-    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+put_at(struct pen *p, int y, int x, attr_t at, short pair, const char *fmt,
+    ...) __attribute__((format(printf, 6, 7)));
 
 static int
-putf(WINDOW *win, int y, int x, int w, attr_t at, short pair,
-    const char *fmt, ...)
+put_at(struct pen *p, int y, int x, attr_t at, short pair, const char *fmt,
+    ...)
 {
 	va_list ap;
 	char *s;
 	int n;
 
+	if (x >= p->wd)
+		return 0;
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
+	s = vformat(fmt, ap);
 	va_end(ap);
 	if (s == NULL)
 		return 0;
-	n = put(win, y, x, w, s, at, pair);
+	n = put(p->w, y, x, p->wd - x, 1, 0, s, at, pen_pair(p, pair));
 	free(s);
 	return n;
 }
@@ -1511,112 +1553,97 @@ state_word(const struct item *it)
 	}
 }
 
-static int
-draw_item_line(struct app *a, WINDOW *w, int y, int wd, size_t i)
+/* One found bundle: file, status, name and version, signer. */
+static void
+draw_item(struct import_ui *u, struct pen *p, size_t i)
 {
-	struct import_ui *u = a->imp;
 	const struct item *it = &u->items[i];
 	const char *b = strrchr(it->path, '/');
 	bool sel = i == u->sel;
 	attr_t at = sel ? A_REVERSE : 0;
-	short pair = 0;
-	int x = 1;
+	short pair = it->state == IT_REFUSED ? P_RED : it->state == IT_OK ?
+	    P_GREEN : 0;
+	int x = 1, y = p->y++;
 
 	if (sel)
-		mvwhline(w, y, 0, ' ' | A_REVERSE, wd);
-	x += put(w, y, x, wd - x, sel ? "> " : "  ", at, 0);
-	x += putf(w, y, x, 28 < wd - x ? 28 : wd - x, at, 0, "%-26s",
+		mvwhline(p->w, y, 0, ' ' | A_REVERSE, p->wd);
+	x += put_at(p, y, x, at, 0, "%s %-26s", sel ? ">" : " ",
 	    b ? b + 1 : it->path);
-	if (it->state == IT_REFUSED)
-		pair = a->colour ? 1 : 0;
-	else if (it->state == IT_OK)
-		pair = a->colour ? 4 : 0;
-	x += putf(w, y, x, wd - x, at | (it->state == IT_REFUSED ? A_BOLD : 0),
-	    pair, "%-8s", state_word(it));
+	x += put_at(p, y, x, at | (it->state == IT_REFUSED ? A_BOLD : 0),
+	    pair, " %-8s", state_word(it));
 	if (it->name[0])
-		x += putf(w, y, x, wd - x, at, 0, " %s %s (%s)", it->name,
+		x += put_at(p, y, x, at, 0, " %s %s (%s)", it->name,
 		    it->version, bdl_kind_name(it->kind));
 	if (it->signed_ok)
-		putf(w, y, x, wd - x, at, 0, "  by %s", it->signer.uid);
+		put_at(p, y, x, at, 0, "  by %s", it->signer.uid);
 	else if (it->state == IT_REFUSED && it->reason != NULL)
-		putf(w, y, x, wd - x, at, 0, " %s", it->reason);
-	return y + 1;
+		put_at(p, y, x, at, 0, " %s", it->reason);
 }
 
-static int
-draw_detail(struct app *a, WINDOW *w, int y, int h, int wd)
+/* The selected bundle file: signer, status, change, model, changelog. */
+static void
+detail_item(struct import_ui *u, struct pen *p, const struct item *it)
 {
-	struct import_ui *u = a->imp;
-	int y0 = y;
 	char when[32], buf[512], sz[32];
 
-	if (u->sel < u->nitems) {
-		const struct item *it = &u->items[u->sel];
-
-		putf(w, y++, 1, wd - 2, 0, 0, "file     %s (%s)", it->path,
-		    it->size ? human(it->size, sz, sizeof(sz)) : "size unknown");
-		if (it->signed_ok) {
-			bdl_time_format(it->signer.time, when, sizeof(when));
-			putf(w, y++, 1, wd - 2, 0, 0, "signer   %s", it->signer.uid);
-			putf(w, y++, 1, wd - 2, 0, 0, "key      %s, signed %s",
-			    it->signer.fpr, when);
-		}
-		if (it->state == IT_OK)
-			putf(w, y++, 1, wd - 2, 0, a->colour ? 4 : 0, "status   "
-			    "verified: good signature, every file matches the "
-			    "manifest, fits this machine");
-		else if (it->state == IT_REFUSED) {
-			snprintf(buf, sizeof(buf), "status   REFUSED: %s",
-			    it->reason ? it->reason : "?");
-			y = put_wrapped(w, y, 1, wd - 2, 2, 9, buf, A_BOLD,
-			    a->colour ? 1 : 0);
-		}
-		else
-			putf(w, y++, 1, wd - 2, 0, 0, "status   checking...");
-		if (it->note != NULL && y - y0 < h)
-			putf(w, y++, 1, wd - 2, 0, 0, "note     %s", it->note);
-		if (it->name[0] && y - y0 < h) {
-			change_text(u, it, buf, sizeof(buf));
-			putf(w, y++, 1, wd - 2, A_BOLD, 0, "change   %s", buf);
-		}
-		if (it->model != NULL && y - y0 < h)
-			putf(w, y++, 1, wd - 2, 0, 0, "model    %s, licence %s; %s",
-			    it->model, it->license ? it->license : "?",
-			    it->provenance ? it->provenance : "");
-		for (size_t i = 0; it->changes[i] != NULL && y - y0 < h; i++)
-			putf(w, y++, 1, wd - 2, 0, 0, "%s - %s", i ? "        " :
-			    "changes ", it->changes[i]);
-	} else if (u->sel - u->nitems < n_installed(u)) {
-		size_t i = u->sel - u->nitems;
-		const char *act = bdl_store_active(u->store, i);
-		const char *lkg = bdl_store_lkg(u->store, i);
-
-		putf(w, y++, 1, wd - 2, 0, 0, "bundle   %s (%s): active %s, "
-		    "last-known-good %s", bdl_store_name(u->store, i),
-		    bdl_kind_name(bdl_store_kind(u->store, i)), act ? act : "-",
-		    lkg ? lkg : "none");
-		for (size_t j = 0; j < bdl_store_nversions(u->store, i) &&
-		    y - y0 < h; j++) {
-			const char *signer = NULL;
-			int64_t t = 0;
-			bool down = false, bad = false;
-			const char *v = bdl_store_version(u->store, i, j, &signer,
-			    &t, &down, &bad);
-
-			bdl_time_format(t, when, sizeof(when));
-			putf(w, y++, 1, wd - 2, 0, 0, "%s %-10s signed %s by %s%s%s",
-			    j ? "        " : "versions", v, when, signer ? signer : "?",
-			    down ? ", a downgrade" : "", bad ? ", rolled back" : "");
-		}
-		if (y - y0 < h)
-			putf(w, y++, 1, wd - 2, A_DIM, 0, "%s", lkg ? "r rolls back "
-			    "to the last-known-good version" : "nothing to roll "
-			    "back to");
+	pen_text(p, 1, 0, 0, "file     %s (%s)", it->path, it->size ?
+	    out_size(it->size, sz, sizeof(sz)) : "size unknown");
+	if (it->signed_ok) {
+		bdl_time_format(it->signer.time, when, sizeof(when));
+		pen_text(p, 1, 0, 0, "signer   %s", it->signer.uid);
+		pen_text(p, 1, 0, 0, "key      %s, signed %s", it->signer.fpr,
+		    when);
 	}
-	return y;
+	if (it->state == IT_OK)
+		pen_text(p, 1, 0, P_GREEN, "status   verified: good signature, "
+		    "every file matches the manifest, fits this machine");
+	else if (it->state == IT_REFUSED)
+		pen_text(p, 2, A_BOLD, P_RED, "status   REFUSED: %s",
+		    it->reason ? it->reason : "?");
+	else
+		pen_text(p, 1, 0, 0, "status   checking...");
+	if (it->note != NULL)
+		pen_text(p, 1, 0, 0, "note     %s", it->note);
+	if (it->name[0]) {
+		change_text(u, it, buf, sizeof(buf));
+		pen_text(p, 1, A_BOLD, 0, "change   %s", buf);
+	}
+	if (it->model != NULL)
+		pen_text(p, 1, 0, 0, "model    %s, licence %s; %s", it->model,
+		    it->license ? it->license : "?",
+		    it->provenance ? it->provenance : "");
+	for (size_t i = 0; it->changes[i] != NULL; i++)
+		pen_text(p, 1, 0, 0, "%s - %s", i ? "        " : "changes ",
+		    it->changes[i]);
 }
 
-/* Lines draw_detail will take, for the layout. */
+/* The selected installed bundle: its versions and what r would do. */
+static void
+detail_installed(struct import_ui *u, struct pen *p, size_t i)
+{
+	const char *act = bdl_store_active(u->store, i);
+	const char *lkg = bdl_store_lkg(u->store, i);
+	char when[32];
+
+	pen_text(p, 1, 0, 0, "bundle   %s (%s): active %s, last-known-good %s",
+	    bdl_store_name(u->store, i), bdl_kind_name(bdl_store_kind(u->store,
+	    i)), act ? act : "-", lkg ? lkg : "none");
+	for (size_t j = 0; j < bdl_store_nversions(u->store, i); j++) {
+		const char *signer = NULL, *v;
+		int64_t t = 0;
+		bool down = false, bad = false;
+
+		v = bdl_store_version(u->store, i, j, &signer, &t, &down, &bad);
+		bdl_time_format(t, when, sizeof(when));
+		pen_text(p, 1, 0, 0, "%s %-10s signed %s by %s%s%s", j ?
+		    "        " : "versions", v, when, signer ? signer : "?",
+		    down ? ", a downgrade" : "", bad ? ", rolled back" : "");
+	}
+	pen_text(p, 1, A_DIM, 0, "%s", lkg ? "r rolls back to the "
+	    "last-known-good version" : "nothing to roll back to");
+}
+
+/* Lines the details take, for the layout (at most IMP_DETAIL). */
 static int
 detail_need(const struct import_ui *u)
 {
@@ -1635,183 +1662,132 @@ detail_need(const struct import_ui *u)
 	return n < IMP_DETAIL ? n : IMP_DETAIL;
 }
 
-static int
-draw_progress(struct app *a, WINDOW *w, int y, int wd)
+static void
+draw_detail(struct import_ui *u, struct pen *p)
 {
-	struct import_ui *u = a->imp;
+	struct pen d = *p;
+
+	d.h = p->y + IMP_DETAIL < p->h ? p->y + IMP_DETAIL : p->h;
+	if (u->sel < u->nitems)
+		detail_item(u, &d, &u->items[u->sel]);
+	else if (u->sel - u->nitems < n_installed(u))
+		detail_installed(u, &d, u->sel - u->nitems);
+	p->y = d.y;
+}
+
+/* The stages of the last import, each ticked off as it is passed. */
+static void
+draw_stages(struct import_ui *u, struct pen *p)
+{
+	const char *tick = utf8() ? "\xe2\x9c\x93" : "ok";
+	const char *cross = utf8() ? "\xe2\x9c\x97" : "FAILED";
+	int x = 1, y = p->y++;
+
+	for (int s = BDL_STAGE_COPY; s <= BDL_STAGE_SWITCH; s++) {
+		bool here = s == (int)u->reached;
+		bool busy = u->running && here;
+		bool bad = !u->running && u->failed && here;
+		bool ok = s < (int)u->reached || (here && !u->running &&
+		    !u->failed);
+
+		x += put_at(p, y, x, busy ? A_REVERSE : bad ? A_BOLD : ok ? 0 :
+		    A_DIM, bad ? P_RED : 0, " %s %s ",
+		    bdl_stage_name((enum bdl_stage)s), ok ? tick : bad ? cross :
+		    busy ? ".." : " ");
+	}
+}
+
+static void
+draw_progress(struct import_ui *u, struct pen *p)
+{
+	char bar[IMP_BAR + 3], a1[32], a2[32];
 	enum bdl_stage st;
 	uint64_t done, total;
-	int x = 1;
+	int fill;
 
+	if (u->what == NULL)
+		return;
 	pthread_mutex_lock(&u->mu);
 	st = u->stage;
 	done = u->done;
 	total = u->total;
 	pthread_mutex_unlock(&u->mu);
-	if (u->what == NULL)
-		return y;
-	putf(w, y++, 1, wd - 2, A_BOLD, 0, "%s", u->what);
-	if (u->reached != 0) {
-		/* the stages, each ticked off as it is passed */
-		for (int s = BDL_STAGE_COPY; s <= BDL_STAGE_SWITCH; s++) {
-			bool busy = u->running && s == (int)u->reached;
-			bool bad = !u->running && u->failed && s == (int)u->reached;
-			bool ok = s < (int)u->reached || (!u->running &&
-			    !u->failed && s == (int)u->reached);
-			attr_t at = busy ? A_REVERSE : bad ? A_BOLD : ok ? 0 : A_DIM;
-
-			x += putf(w, y, x, wd - x, at, bad && a->colour ? 1 : 0,
-			    " %s %s ", bdl_stage_name((enum bdl_stage)s), ok ?
-			    (utf8() ? "\xe2\x9c\x93" : "ok") : bad ? (utf8() ?
-			    "\xe2\x9c\x97" : "FAILED") : busy ? ".." : " ");
-		}
-		y++;
-	}
+	pen_text(p, 1, A_BOLD, 0, "%s", u->what);
+	if (u->reached != 0)
+		draw_stages(u, p);
 	if (u->running && u->job == JB_IMPORT && st != 0) {
-		char bar[IMP_BAR + 3], a1[32], a2[32];
-		int fill = total > 0 ? (int)(done * IMP_BAR / total) : 0;
-
+		fill = total > 0 ? (int)(done * IMP_BAR / total) : 0;
 		bar[0] = '[';
 		for (int i = 0; i < IMP_BAR; i++)
 			bar[1 + i] = i < fill ? '#' : '-';
 		bar[IMP_BAR + 1] = ']';
 		bar[IMP_BAR + 2] = '\0';
 		if (total > 0)
-			putf(w, y++, 1, wd - 2, 0, 0, "%s %3d%%  %s  %s of %s", bar,
+			pen_text(p, 1, 0, 0, "%s %3d%%  %s  %s of %s", bar,
 			    (int)(done * 100 / total), bdl_stage_name(st),
-			    human(done, a1, sizeof(a1)), human(total, a2,
-			    sizeof(a2)));
+			    out_size(done, a1, sizeof(a1)),
+			    out_size(total, a2, sizeof(a2)));
 		else
-			putf(w, y++, 1, wd - 2, 0, 0, "%s  %s", bar,
-			    bdl_stage_name(st));
+			pen_text(p, 1, 0, 0, "%s  %s", bar, bdl_stage_name(st));
 	}
 	if (u->result != NULL)
-		y = put_wrapped(w, y, 1, wd - 2, 2, 2, u->result, u->result_err ?
-		    A_BOLD : 0, u->result_err && a->colour ? 1 : 0);
+		pen_text(p, 2, u->result_err ? A_BOLD : 0, u->result_err ?
+		    P_RED : 0, "%s", u->result);
 	if (u->note != NULL)
-		putf(w, y++, 1, wd - 2, 0, 0, "note: %s", u->note);
-	return y;
+		pen_text(p, 1, 0, 0, "note: %s", u->note);
 }
 
-static int
-draw_installed(struct app *a, WINDOW *w, int y, int h, int wd)
+/* Installed bundles: a row each, selectable after the found ones. */
+static void
+draw_installed(struct import_ui *u, struct pen *p)
 {
-	struct import_ui *u = a->imp;
 	size_t n = n_installed(u);
 
-	putf(w, y++, 1, wd - 2, A_BOLD | A_UNDERLINE, 0, "%-24s %-10s %-10s "
-	    "%-16s %s", "Installed", "kind", "active", "last-known-good",
-	    "also kept");
+	pen_text(p, 1, A_BOLD | A_UNDERLINE, 0, "%-24s %-10s %-10s %-16s %s",
+	    "Installed", "kind", "active", "last-known-good", "also kept");
 	if (n == 0)
-		putf(w, y++, 3, wd - 4, 0, 0, "%s", u->store_error ?
-		    u->store_error : "no bundles installed yet");
-	for (size_t i = 0; i < n && y < h; i++) {
+		pen_text(p, 1, 0, 0, "  %s", u->store_error ? u->store_error :
+		    "no bundles installed yet");
+	for (size_t i = 0; i < n && p->y < p->h; i++) {
 		const char *act = bdl_store_active(u->store, i);
-		const char *lkg = bdl_store_lkg(u->store, i);
-		bool sel = u->sel == u->nitems + i;
-		attr_t at = sel ? A_REVERSE : 0;
+		const char *lkg = bdl_store_lkg(u->store, i), *v;
+		bool sel = u->sel == u->nitems + i, down, bad;
 		char kept[128] = "";
 		size_t off = 0;
 
-		for (size_t j = 0; j < bdl_store_nversions(u->store, i); j++) {
-			bool down, bad;
-			const char *v = bdl_store_version(u->store, i, j, NULL, NULL,
-			    &down, &bad);
-
-			if ((act && strcmp(v, act) == 0) || (lkg && strcmp(v, lkg) == 0))
+		for (size_t j = 0; j < bdl_store_nversions(u->store, i) &&
+		    off < sizeof(kept); j++) {
+			v = bdl_store_version(u->store, i, j, NULL, NULL, &down,
+			    &bad);
+			if ((act && strcmp(v, act) == 0) ||
+			    (lkg && strcmp(v, lkg) == 0))
 				continue;
 			off += (size_t)snprintf(kept + off, sizeof(kept) - off,
-			    "%s%s%s", off ? " " : "", v, bad ? " (rolled back)" : "");
-			if (off >= sizeof(kept))
-				break;
+			    "%s%s%s", off ? " " : "", v,
+			    bad ? " (rolled back)" : "");
 		}
 		if (sel)
-			mvwhline(w, y, 0, ' ' | A_REVERSE, wd);
-		putf(w, y++, 1, wd - 2, at, 0, "%s %-22s %-10s %-10s %-16s %s",
-		    sel ? ">" : " ", bdl_store_name(u->store, i),
+			mvwhline(p->w, p->y, 0, ' ' | A_REVERSE, p->wd);
+		pen_text(p, 1, sel ? A_REVERSE : 0, 0, "%s %-22s %-10s %-10s "
+		    "%-16s %s", sel ? ">" : " ", bdl_store_name(u->store, i),
 		    bdl_kind_name(bdl_store_kind(u->store, i)), act ? act : "-",
 		    lkg ? lkg : "-", kept);
 	}
-	return y;
 }
 
-void
-import_draw(struct app *a, WINDOW *w)
+/* The playbooks and model in use now. */
+static void
+draw_in_use(struct app *a, struct pen *p)
 {
 	struct import_ui *u = a->imp;
-	int h, wd, y = 0, list_h, rest;
-	size_t shown;
-	char head[256], model[256];
+	char model[256];
 
-	if (w == NULL || u == NULL)
-		return;
-	getmaxyx(w, h, wd);
-	h--;		/* the status line is drawn over the last row */
-	if (u->sel >= u->nitems + n_installed(u))
-		u->sel = u->nitems + n_installed(u) > 0 ? u->nitems +
-		    n_installed(u) - 1 : 0;
-	werase(w);
-	wattron(w, A_REVERSE);
-	mvwhline(w, 0, 0, ' ', wd);
-	snprintf(head, sizeof(head), " Import signed bundles   Enter imports  "
-	    "r rolls back  s scans again  q closes");
-	mvwaddnstr(w, 0, 0, head, wd);
-	wattroff(w, A_REVERSE);
-	y = 1;
-	{
-		enum bdl_stage st;
-		size_t cur;
-
-		pthread_mutex_lock(&u->mu);
-		st = u->stage;
-		cur = u->cur;
-		pthread_mutex_unlock(&u->mu);
-		if (u->scanning && u->nitems > 0)
-			putf(w, y, 1, wd - 2, A_BOLD, 0, "Found on USB media and "
-			    "given paths: %zu  (checking %zu of %zu: %s)", u->nitems,
-			    cur + 1, u->nitems, st ? bdl_stage_name(st) : "...");
-		else
-			putf(w, y, 1, wd - 2, A_BOLD, 0, "Found on USB media and "
-			    "given paths: %zu%s", u->nitems, u->scanning ?
-			    "  (looking...)" : "");
-	}
-	y++;
-	/* the list takes what the rest leaves, at least two lines */
-	rest = 1 + detail_need(u) + 1 + (u->what ? 6 : 0) + 1 + 1 +
-	    (int)(n_installed(u) ? n_installed(u) : 1) + 1 +
-	    (u->confirm != ACT_NONE);
-	list_h = h - y - rest;
-	if (list_h < 2)
-		list_h = 2;
-	if (u->nitems == 0) {
-		putf(w, y++, 3, wd - 4, 0, 0, "%s", u->scanning ? "" :
-		    "No bundles found.  Insert a USB stick and press s, or type "
-		    ":import PATH (a .tbundle file or a directory).");
-		list_h--;
-	}
-	if (u->sel < u->nitems) {
-		if (u->sel < u->top)
-			u->top = u->sel;
-		if (u->sel >= u->top + (size_t)list_h)
-			u->top = u->sel - (size_t)list_h + 1;
-	}
-	for (shown = 0; u->top + shown < u->nitems && shown < (size_t)list_h;
-	    shown++)
-		y = draw_item_line(a, w, y, wd, u->top + shown);
-	y++;
-	y = draw_detail(a, w, y, IMP_DETAIL, wd);
-	y++;
-	y = draw_progress(a, w, y, wd);
-	if (y < h - 1)
-		y++;
-	y = draw_installed(a, w, y, h - 1, wd);
-	/* what is in use now */
 	if (a->model_pinned)
 		snprintf(model, sizeof(model), "%s (given; bundles do not "
 		    "change it)", a->model_path ? a->model_path : "?");
 	else if (a->model_switching)
-		snprintf(model, sizeof(model), "opening %s...", a->model_bundle ?
-		    a->model_bundle : "the new model");
+		snprintf(model, sizeof(model), "opening %s...",
+		    a->model_bundle ? a->model_bundle : "the new model");
 	else if (a->model != NULL || a->model_path != NULL)
 		snprintf(model, sizeof(model), "%s%s", a->model_bundle ?
 		    a->model_bundle : a->model_path, a->model ? "" :
@@ -1821,18 +1797,88 @@ import_draw(struct app *a, WINDOW *w)
 		    "question)", u->store_model);
 	else
 		snprintf(model, sizeof(model), "none");
-	if (y < h) {
-		if (a->an_next != NULL)
-			putf(w, y++, 1, wd - 2, 0, 0, "In use: %zu playbooks, "
-			    "re-matching the log for the new ones (%llu lines); "
-			    "model: %s", pb_library_count(a->lib),
-			    (unsigned long long)a->rematch_lines, model);
-		else
-			putf(w, y++, 1, wd - 2, 0, 0, "In use: %zu playbooks; "
-			    "model: %s", pb_library_count(a->lib), model);
+	if (a->an_next != NULL)
+		pen_text(p, 1, 0, 0, "In use: %zu playbooks, re-matching the "
+		    "log for the new ones (%llu lines); model: %s",
+		    pb_library_count(a->lib),
+		    (unsigned long long)a->rematch_lines, model);
+	else
+		pen_text(p, 1, 0, 0, "In use: %zu playbooks; model: %s",
+		    pb_library_count(a->lib), model);
+}
+
+void
+import_draw(struct app *a, WINDOW *w)
+{
+	struct import_ui *u = a->imp;
+	struct pen p;
+	size_t n, shown, cur;
+	enum bdl_stage st;
+	int list_h, rest;
+
+	if (w == NULL || u == NULL)
+		return;
+	memset(&p, 0, sizeof(p));
+	p.w = w;
+	p.colour = a->colour;
+	getmaxyx(w, p.h, p.wd);
+	p.h--;		/* the status line is drawn over the last row */
+	n = u->nitems + n_installed(u);
+	if (u->sel >= n)
+		u->sel = n > 0 ? n - 1 : 0;
+	werase(w);
+	wattron(w, A_REVERSE);
+	mvwhline(w, 0, 0, ' ', p.wd);
+	mvwaddnstr(w, 0, 0, " Import signed bundles   Enter imports  r rolls "
+	    "back  s scans again  q closes", p.wd);
+	wattroff(w, A_REVERSE);
+	p.y = 1;
+	pthread_mutex_lock(&u->mu);
+	st = u->stage;
+	cur = u->cur;
+	pthread_mutex_unlock(&u->mu);
+	if (u->scanning && u->nitems > 0)
+		pen_text(&p, 1, A_BOLD, 0, "Found on USB media and given "
+		    "paths: %zu  (checking %zu of %zu: %s)", u->nitems,
+		    cur + 1, u->nitems, st ? bdl_stage_name(st) : "...");
+	else
+		pen_text(&p, 1, A_BOLD, 0, "Found on USB media and given "
+		    "paths: %zu%s", u->nitems, u->scanning ?
+		    "  (looking...)" : "");
+	/* the list takes what the rest leaves, at least two lines */
+	rest = 1 + detail_need(u) + 1 + (u->what ? 6 : 0) + 1 + 1 +
+	    (int)(n_installed(u) ? n_installed(u) : 1) + 1 +
+	    (u->confirm != ACT_NONE);
+	list_h = p.h - p.y - rest;
+	if (list_h < 2)
+		list_h = 2;
+	if (u->nitems == 0) {
+		if (!u->scanning)
+			pen_text(&p, 2, 0, 0, "  No bundles found.  Insert a "
+			    "USB stick and press s, or type :import PATH (a "
+			    ".tbundle file or a directory).");
+		list_h--;
 	}
-	if (u->confirm != ACT_NONE && u->confirm_text != NULL)
-		putf(w, h - 1, 1, wd - 2, A_BOLD | A_REVERSE, 0, "%s",
-		    u->confirm_text);
+	if (u->sel < u->nitems) {
+		if (u->sel < u->top)
+			u->top = u->sel;
+		if (u->sel >= u->top + (size_t)list_h)
+			u->top = u->sel - (size_t)list_h + 1;
+	}
+	for (shown = 0; u->top + shown < u->nitems && shown < (size_t)list_h &&
+	    p.y < p.h; shown++)
+		draw_item(u, &p, u->top + shown);
+	p.y++;
+	draw_detail(u, &p);
+	p.y++;
+	draw_progress(u, &p);
+	if (u->what != NULL)
+		p.y++;
+	draw_installed(u, &p);
+	draw_in_use(a, &p);
+	if (u->confirm != ACT_NONE && u->confirm_text != NULL) {
+		p.y = p.h - 1;
+		pen_text(&p, 1, A_BOLD | A_REVERSE, 0, "%s", u->confirm_text);
+	}
 	wnoutrefresh(w);
 }
