@@ -187,6 +187,14 @@ const char *pb_miner_text(const struct pb_miner *, long id);
  * sequences, C1, bidi and line-separator code points become visible escapes;
  * invalid UTF-8 becomes \xNN.  Returns a new string or NULL (out of memory).
  */
+/*
+ * One valid UTF-8 sequence at s (n bytes available): its length with the
+ * code point in *cp, or 0 if invalid (overlong, surrogate, truncated).
+ */
+size_t	 pb_utf8_decode(const unsigned char *s, size_t n, unsigned *cp);
+/* Code points that must not reach a terminal as themselves: C1 (8-bit
+ * CSI), bidi controls and line separators. */
+int	 pb_cp_unsafe(unsigned cp);
 char	*pb_sanitize(const char *s, size_t len);
 
 #endif

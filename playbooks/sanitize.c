@@ -13,8 +13,8 @@
 #include "internal.h"
 
 /* Length of a valid UTF-8 sequence at s (<= n bytes), 0 if invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n, unsigned *cp)
+size_t
+pb_utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
 {
 	unsigned c = s[0], v;
 	size_t len;
@@ -48,8 +48,8 @@ utf8_len(const unsigned char *s, size_t n, unsigned *cp)
 	return len;
 }
 
-static int
-dangerous(unsigned cp)
+int
+pb_cp_unsafe(unsigned cp)
 {
 	return (cp >= 0x80 && cp <= 0x9f) ||		/* C1, incl. 8-bit CSI */
 	    cp == 0x061c || cp == 0x200e || cp == 0x200f ||
@@ -92,11 +92,11 @@ pb_sanitize_into(const char *str, size_t len, char *out)
 			i++;
 			continue;
 		}
-		n = utf8_len(s + i, len - i, &cp);
+		n = pb_utf8_decode(s + i, len - i, &cp);
 		if (n == 0) {
 			o += sprintf(o, "\\x%02x", s[i]);
 			i++;
-		} else if (dangerous(cp)) {
+		} else if (pb_cp_unsafe(cp)) {
 			o += sprintf(o, "\\u%04x", cp);
 			i += n;
 		} else {

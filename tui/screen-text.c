@@ -15,58 +15,17 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "../playbooks/playbook.h"
 #include "app.h"
 
 /* Lines longer than this are judged for severity on their head only. */
 #define SEV_SCAN_MAX	512
 
-/* Length of a valid UTF-8 sequence at s (< n bytes), 0 if invalid. */
-static size_t
-utf8_dec(const unsigned char *s, size_t n, unsigned *cp)
-{
-	unsigned c = s[0], v;
-	size_t len;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		v = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		v = c & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates and values past U+10FFFF */
-	if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
-	    v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
 /* Code points that must not reach the terminal as themselves. */
 static int
 dangerous(unsigned cp)
 {
-	return cp < 0x20 || cp == 0x7f ||
-	    (cp >= 0x80 && cp <= 0x9f) ||		/* C1, incl. 8-bit CSI */
-	    cp == 0x061c || cp == 0x200e || cp == 0x200f ||
-	    (cp >= 0x202a && cp <= 0x202e) ||		/* bidi embeddings */
-	    (cp >= 0x2066 && cp <= 0x2069) ||		/* bidi isolates */
-	    cp == 0x2028 || cp == 0x2029 ||		/* line separators */
+	return cp < 0x20 || cp == 0x7f || pb_cp_unsafe(cp) ||
 	    cp == 0xfeff;				/* BOM mid-line */
 }
 
@@ -164,7 +123,7 @@ decode(struct sink *k, const char *str, size_t len, int use_wcwidth)
 			i++;
 			continue;
 		}
-		n = utf8_dec(s + i, len - i, &cp);
+		n = pb_utf8_decode(s + i, len - i, &cp);
 		if (n == 0) {
 			put_escape(k, 'x', s[i], i);
 			i++;
