@@ -59,7 +59,12 @@ _Static_assert(sizeof(struct kern_ablk) == 32 * KERN_TT + 12 * KERN_TT,
 #define KERN_ATT_MIN_Q		8
 /* Bytes of weights per unit of decode work: large enough to amortize a
  * claim, small enough that threads finish together. */
-#define KERN_DECODE_UNIT	(64 * 1024)
+#ifndef KERN_DECODE_UNIT
+#define KERN_DECODE_UNIT	(512 * 1024)
+#endif
+#ifndef KERN_LANES
+#define KERN_LANES		4
+#endif
 /* Scratch alignment: a cache line, and what the widest loads like. */
 #define KERN_ALIGN		64
 /* Outputs per token in one unit of tile work: a cache line of floats. */
@@ -979,6 +984,48 @@ tile_rows(const struct mm_job *j, const struct mm_mat *m, size_t r0,
 	}
 }
 
+/*
+ * Rows [r0, r0 + nr) against the few activation rows of a decode step.
+ * The rows go as KERN_TILE lanes of L rows each, one row of every lane
+ * at a time: a core reading one sequential stream gets about 10 GB/s
+ * here however it is prefetched, and reading four streams at once it
+ * gets about 13-14 (measured on a 2-core Sapphire Rapids: 20 GB/s with
+ * both cores on one stream each, 26-27 on four each).  The results do
+ * not depend on the order: every row is its own dot product.
+ */
+static void
+decode_rows(const struct mm_job *j, const struct mm_mat *m, size_t r0,
+    size_t nr)
+{
+	size_t L = nr / KERN_LANES, r;
+	float out[KERN_TILE];
+
+	/* the kernels prefetch KERN_PREFETCH ahead of where they read:
+	 * start every lane's stream before the first read waits on it */
+	for (size_t g = 0; g < KERN_LANES && L > 0; g++)
+		kern_prefetch((const char *)m->W + (r0 + g * L) * m->row_bytes -
+		    KERN_PREFETCH, KERN_PREFETCH < L * m->row_bytes ?
+		    KERN_PREFETCH : L * m->row_bytes);
+
+	for (size_t i = 0; i < L; i++) {
+		for (size_t g = 0; g < KERN_LANES; g += KERN_TILE) {
+			r = r0 + g * L + i;
+			if (m->dotw4q != NULL && j->a.nb == 1) {
+				/* one token: four weight rows share its loads */
+				m->dotw4q(m->W + r * m->row_bytes,
+				    L * m->row_bytes, j->a.A, j->a.n, out);
+				for (size_t k = 0; k < KERN_TILE; k++)
+					m->Y[r + k * L] = out[k];
+			} else {
+				for (size_t k = 0; k < KERN_TILE; k++)
+					dot_row(j, m, r + k * L);
+			}
+		}
+	}
+	for (r = r0 + L * KERN_LANES; r < r0 + nr; r++)
+		dot_row(j, m, r);
+}
+
 /* The unit u of the job: which weight and which rows. */
 static const struct mm_mat *
 unit_of(const struct mm_job *j, size_t u, size_t *r0, size_t *nr)
@@ -1013,17 +1060,7 @@ mm_run(void *v, int t, int nt)
 				tile_rows(j, m, r0 + r, nr - r < KERN_TR ?
 				    nr - r : KERN_TR, buf);
 		} else {
-			size_t r = r0;
-
-			/* one token: four weight rows share its loads */
-			if (m->dotw4q != NULL && j->a.nb == 1) {
-				for (; r + KERN_TILE <= r0 + nr; r += KERN_TILE)
-					m->dotw4q(m->W + r * m->row_bytes,
-					    m->row_bytes, j->a.A, j->a.n,
-					    m->Y + r);
-			}
-			for (; r < r0 + nr; r++)
-				dot_row(j, m, r);
+			decode_rows(j, m, r0, nr);
 		}
 	}
 }

@@ -503,6 +503,8 @@ test_matmul_matches_double_reference(void **state)
 {
 	static const struct mm_case cases[] = {
 		{ 37, 512, 1 }, { 37, 512, 3 }, { 5, 256, 2 }, { 1, 1024, 1 },
+		/* several decode units of four lanes, and a ragged last */
+		{ 1203, 1024, 1 },
 	};
 
 	(void)state;
