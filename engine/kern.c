@@ -55,6 +55,8 @@ _Static_assert(sizeof(struct kern_ablk) == 32 * KERN_TT + 12 * KERN_TT,
  * room for KERN_TT; measured with Q4_K rows of 2048 on AVX-512 VNNI, the
  * tiles win from 6 rows, the dot kernels below). */
 #define KERN_GEMM_MIN_NB	6
+/* Bytes at the start of each V^T row the decode attention prefetches. */
+#define KERN_ATT_VPF		256
 /* Queries (tokens x heads per KV head) for the tiled attention. */
 #define KERN_ATT_MIN_Q		8
 /* Bytes of weights per unit of decode work: large enough to amortize a
@@ -1433,7 +1435,17 @@ att_one(const struct att_job *j, uint32_t h, uint32_t t, float *S)
 	const float *q = A->Q + t * qd + h * hd;
 	float *o = A->O + t * qd + h * hd;
 	float mx = -INFINITY, inv;
+	size_t vlen = npos * sizeof *Vt < KERN_ATT_VPF ? npos * sizeof *Vt :
+	    KERN_ATT_VPF;
 
+	/* V^T is hd rows n_ctx apart and a short context reads only the
+	 * start of each: a string of misses the prefetchers cannot see
+	 * coming.  Ask for them now, to arrive while the scores are done
+	 * (longer rows are streams the hardware follows by itself). */
+	for (size_t d = 0; d < hd; d++)
+		for (size_t off = 0; off < vlen; off += KERN_ALIGN)
+			__builtin_prefetch((const char *)(Vt + d * A->n_ctx) +
+			    off, 0, 3);
 	for (size_t p = 0; p < npos; p++) {
 		S[p] = j->dot_f16(K + p * hd, q, hd) * A->scale;
 		if (S[p] > mx)
