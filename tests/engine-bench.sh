@@ -3,10 +3,13 @@
 #   1. three synthetic models at real shapes (Qwen3-0.6B Q8_0 and Q4_K_M,
 #      Llama-3.2-1B Q4_K_M), generated once into $B/engine-bench/ and reused
 #   2. this machine's read bandwidth: a parallel sum over a 1 GiB array
-#      with the bench's thread count (tests/tool-membw)
+#      with the bench's thread count, reading 1, 2, 4 or 8 streams per
+#      thread, the best (tests/tool-membw); measured again just before
+#      each model, since a shared machine's bandwidth moves
 #   3. `triage model bench` on each: prefill pp512, decode tg128, time to
 #      first token, peak RSS; decode also as a fraction of the bandwidth
-#      bound (weight bytes one token reads / read bandwidth)
+#      bound (weight bytes one token reads / the read bandwidth measured
+#      just before it)
 #   4. time to first token for a 1000-token prompt on the Llama shape
 #   5. prefill per type: batched integer kernels vs OpenBLAS sgemm
 # Run with TRIAGE and B set by the Makefile.  BENCH_THREADS overrides the
@@ -38,35 +41,33 @@ for m in $MODELS; do
 	fi
 done
 
-echo "== engine: read bandwidth"
-bwline=$("$TOOLS/tool-membw" --threads "$TH")
-echo "$bwline"
-bw=$(echo "$bwline" | awk '{print $3}')
-
-echo "== engine: triage model bench -p 512 -n 128 --threads $TH --json ($REPS runs each)"
+echo "== engine: read bandwidth, then triage model bench -p 512 -n 128 --threads $TH --json ($REPS runs each)"
 rows=()
 for m in $MODELS; do
 	preset=${m%%:*} type=${m##*:}
 	name=$preset-$(echo "$type" | tr 'A-Z' 'a-z')
 	f=$CACHE/$name.gguf
+	bwline=$("$TOOLS/tool-membw" --threads "$TH") || exit 1
+	echo "$bwline"
+	bw=$(echo "$bwline" | awk '{print $3}')
 	j=$("$TRIAGE" model bench -p 512 -n 128 -r "$REPS" --threads "$TH" --json "$f") || exit 1
 	echo "$j"
 	get() { printf '%s' "$j" | "$TOOLS/jsonget" "$1"; }
-	rows+=("$name $(get pp_tps) $(get tg_tps) $(get ttft_s) $(get peak_rss) $(get file_bytes) $(get mem_kv) $(get weight_bytes)")
+	rows+=("$name $(get pp_tps) $(get tg_tps) $(get ttft_s) $(get peak_rss) $(get file_bytes) $(get mem_kv) $(get weight_bytes) $bw")
 done
 
 echo
-echo "== engine: summary ($TH threads; read bandwidth $bw GB/s; reference = the issue's table)"
-printf '%-22s %9s %9s %6s %9s %9s %6s %9s %8s %8s %9s\n' model pp512 ref x tg128 ref x \
-    "bound" "of bound" "TTFT s" "RSS MiB"
+echo "== engine: summary ($TH threads; reference = the issue's table; bound = read bandwidth / weight bytes per token)"
+printf '%-22s %9s %9s %6s %9s %9s %6s %7s %9s %8s %8s %9s\n' model pp512 ref x tg128 ref x \
+    "GB/s" "bound" "of bound" "TTFT s" "RSS MiB"
 for r in "${rows[@]}"; do
 	set -- $r
 	awk -v n="$1" -v pp="$2" -v tg="$3" -v ttft="$4" -v rss="$5" \
-	    -v fb="$6" -v kv="$7" -v wb="$8" -v bw="$bw" \
+	    -v fb="$6" -v kv="$7" -v wb="$8" -v bw="$9" \
 	    -v rpp="${REF_PP[$1]}" -v rtg="${REF_TG[$1]}" 'BEGIN {
 		bound = bw * 1e9 / wb;
-		printf "%-22s %9.1f %9.1f %5.2fx %9.2f %9.1f %5.2fx %7.1f/s %7.0f%% %8.3f %9.1f\n",
-		    n, pp, rpp, pp / rpp, tg, rtg, tg / rtg, bound,
+		printf "%-22s %9.1f %9.1f %5.2fx %9.2f %9.1f %5.2fx %7.2f %7.1f/s %7.0f%% %8.3f %9.1f\n",
+		    n, pp, rpp, pp / rpp, tg, rtg, tg / rtg, bw, bound,
 		    100 * tg / bound, ttft, rss / 1048576;
 		lim = (fb + kv) / 1048576 + 64;
 		if (rss / 1048576 > lim)
