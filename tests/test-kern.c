@@ -360,13 +360,18 @@ test_row_group_kernels_equal_single_dots_bitwise(void **state)
 
 				if (n % quant_info(type)->blck != 0)
 					continue;
-				wmat_make(&m, type, KERN_TILE, n, 300 + t + li);
+				/* rows `gap` apart, as the decode lanes
+				 * call it (gap 1: neighbours) */
+				size_t gap = li % 2 ? 3 : 1;
+
+				wmat_make(&m, type, KERN_TILE * gap, n,
+				    300 + t + li);
 				fill(x, n, 1.0f, 0.0f, 301 + li);
 				quant_act_q8(x, a, n);
-				k0->dotw4_q8[type](m.q, m.rb, a, n, four);
+				k0->dotw4_q8[type](m.q, gap * m.rb, a, n, four);
 				for (int r = 0; r < KERN_TILE; r++) {
 					float one = k0->dot_q8[type](m.q + r *
-					    m.rb, a, n);
+					    gap * m.rb, a, n);
 
 					if (memcmp(&one, &four[r], sizeof one))
 						fail_msg("%s %s n=%zu row %d: "
