@@ -59,14 +59,16 @@ _Static_assert(sizeof(struct kern_ablk) == 32 * KERN_TT + 12 * KERN_TT,
 #define KERN_ATT_VPF		256
 /* Queries (tokens x heads per KV head) for the tiled attention. */
 #define KERN_ATT_MIN_Q		8
-/* Bytes of weights per unit of decode work: large enough to amortize a
- * claim, small enough that threads finish together. */
-#ifndef KERN_DECODE_UNIT
+/* Bytes of weights per unit of decode work: its lanes must be long
+ * streams, and threads should finish together.  Measured on 2 cores
+ * (Qwen3-0.6B Q8_0 decode): 64 KiB units were 20 % slower than 256 KiB,
+ * which were 5-10 % slower than 512 KiB-1 MiB; smaller units claimed at
+ * the end of a matmul (guided scheduling) lost more in stream length than
+ * they gained in balance. */
 #define KERN_DECODE_UNIT	(512 * 1024)
-#endif
-#ifndef KERN_LANES
+/* Streams a thread reads side by side when decoding (see decode_rows);
+ * 8 measured no faster than 4. */
 #define KERN_LANES		4
-#endif
 /* Scratch alignment: a cache line, and what the widest loads like. */
 #define KERN_ALIGN		64
 /* Outputs per token in one unit of tile work: a cache line of floats. */

@@ -8,7 +8,9 @@
  * Two shapes of work, two kinds of kernel:
  *   decode   a few activation rows: each weight row is streamed once from
  *            memory and meets every activation row while it is in cache
- *            (dot / dot4 kernels, memory-bound);
+ *            (dot / dot4 / dotw4 kernels, memory-bound); a thread's rows
+ *            go as KERN_LANES lanes read side by side, since one core
+ *            keeps more reads in flight over several streams than one;
  *   prefill  many activation rows: weights are decoded a tile of rows at
  *            a time into 8-bit integers (or f32) that stay in cache, and
  *            a register-blocked kernel multiplies the tile with every
