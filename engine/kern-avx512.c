@@ -222,6 +222,70 @@ FLOAT_ROWS(f32_rows, 4, load_f32x16, scalar_f32)
 FLOAT_ROWS(f16_rows, 2, load_f16x16, scalar_f16)
 FLOAT_ROWS(bf16_rows, 2, load_bf16x16, scalar_bf16)
 
+/*
+ * Four f16 rows against one f32 vector, then the next four: each x load
+ * serves four rows, and the four sums are reduced together (a transpose
+ * by unpacks), which costs about what one reduction does.  A ragged end
+ * of n is read with masked loads, so rows of any length never touch
+ * memory past their end.
+ */
+static void
+dotn_f16(const uint16_t *w, size_t wstride, size_t nw, const float *x,
+    size_t n, float *out)
+{
+	size_t tail = n % 16, r = 0;
+	__mmask16 tm = (__mmask16)((1u << tail) - 1);
+
+	for (; r < nw; r += 4) {
+		size_t nr = nw - r < 4 ? nw - r : 4;
+		const uint16_t *wr[4];
+		__m512 acc[4];
+		size_t i = 0;
+
+		for (size_t k = 0; k < 4; k++) {
+			/* a missing row repeats row 0; its sum is dropped */
+			wr[k] = w + (r + (k < nr ? k : 0)) * wstride;
+			acc[k] = _mm512_setzero_ps();
+		}
+		for (; i + 16 <= n; i += 16) {
+			__m512 xv = _mm512_loadu_ps(x + i);
+
+			_Pragma("GCC unroll 4")
+			for (int k = 0; k < 4; k++)
+				acc[k] = _mm512_fmadd_ps(_mm512_cvtph_ps(
+				    _mm256_loadu_si256((const __m256i *)
+				    (const void *)(wr[k] + i))), xv, acc[k]);
+		}
+		if (tail != 0) {
+			__m512 xv = _mm512_maskz_loadu_ps(tm, x + i);
+
+			_Pragma("GCC unroll 4")
+			for (int k = 0; k < 4; k++)
+				acc[k] = _mm512_fmadd_ps(_mm512_cvtph_ps(
+				    _mm256_maskz_loadu_epi16(tm, wr[k] + i)),
+				    xv, acc[k]);
+		}
+		/* per 128-bit lane: [s0 s1 s2 s3] partial sums */
+		__m512 t01 = _mm512_add_ps(_mm512_unpacklo_ps(acc[0], acc[1]),
+		    _mm512_unpackhi_ps(acc[0], acc[1]));
+		__m512 t23 = _mm512_add_ps(_mm512_unpacklo_ps(acc[2], acc[3]),
+		    _mm512_unpackhi_ps(acc[2], acc[3]));
+		__m512 t = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(
+		    _mm512_castps_pd(t01), _mm512_castps_pd(t23))),
+		    _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t01),
+		    _mm512_castps_pd(t23))));
+		__m256 h = _mm256_add_ps(_mm512_castps512_ps256(t),
+		    _mm512_extractf32x8_ps(t, 1));
+		__m128 q = _mm_add_ps(_mm256_castps256_ps128(h),
+		    _mm256_extractf128_ps(h, 1));
+		float o[4];
+
+		_mm_storeu_ps(o, q);
+		for (size_t k = 0; k < nr; k++)
+			out[r + k] = o[k];
+	}
+}
+
 /* ---- 32-element blocks: Q8_0 and Q4_0 ----------------------------------- */
 
 #define Q4_0_SIZE	18	/* d, qs[16] */
@@ -1128,6 +1192,7 @@ const struct kern_impl KERN_NAME = {
 	.softmax_exp = softmax_exp,
 	.softmax_tile = softmax_tile,
 	.cvt_to_f16 = cvt_to_f16,
+	.dotn_f16 = dotn_f16,
 	.gemm_q8 = gemm_q8,
 	.gemm_f32 = gemm_f32,
 };

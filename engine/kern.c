@@ -200,6 +200,14 @@ softmax_tile_scalar(float *s, size_t np, const int32_t *last, float scale,
 }
 
 static void
+dotn_f16_scalar(const uint16_t *w, size_t wstride, size_t nw, const float *x,
+    size_t n, float *out)
+{
+	for (size_t r = 0; r < nw; r++)
+		out[r] = dot_f16_scalar(w + r * wstride, x, n);
+}
+
+static void
 cvt_to_f16_scalar(const float *src, uint16_t *dst, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -228,6 +236,7 @@ const struct kern_impl kern_impl_scalar = {
 	.softmax_exp = softmax_exp_scalar,
 	.softmax_tile = softmax_tile_scalar,
 	.cvt_to_f16 = cvt_to_f16_scalar,
+	.dotn_f16 = dotn_f16_scalar,
 };
 
 /* ==== dispatch =========================================================== */
@@ -1412,7 +1421,8 @@ kern_f32_to_f16(const float *src, uint16_t *dst, size_t n)
 
 struct att_job {
 	const struct kern_att *A;
-	float	(*dot_f16)(const void *, const float *, size_t);
+	void	(*dotn_f16)(const uint16_t *, size_t, size_t, const float *,
+		    size_t, float *);
 	void	(*cvt_f16)(const void *, float *, size_t);
 	float	(*softmax_exp)(float *, size_t, float);
 	void	(*softmax_tile)(float *, size_t, const int32_t *, float,
@@ -1448,14 +1458,16 @@ att_one(const struct att_job *j, uint32_t h, uint32_t t, float *S)
 		for (size_t off = 0; off < vlen; off += KERN_ALIGN)
 			__builtin_prefetch((const char *)(Vt + d * A->n_ctx) +
 			    off, 0, 3);
+	j->dotn_f16(K, hd, npos, q, hd, S);
 	for (size_t p = 0; p < npos; p++) {
-		S[p] = j->dot_f16(K + p * hd, q, hd) * A->scale;
+		S[p] *= A->scale;
 		if (S[p] > mx)
 			mx = S[p];
 	}
 	inv = 1.0f / j->softmax_exp(S, npos, mx);
+	j->dotn_f16(Vt, A->n_ctx, hd, S, npos, o);
 	for (size_t d = 0; d < hd; d++)
-		o[d] = j->dot_f16(Vt + d * A->n_ctx, S, npos) * inv;
+		o[d] *= inv;
 }
 
 /*
@@ -1559,7 +1571,7 @@ kern_attention(struct kern_pool *pool, const struct kern_att *A)
 		return -1;
 	memset(&j, 0, sizeof j);
 	j.A = A;
-	j.dot_f16 = kern_impl_for(k, QT_F16)->dot_f16;
+	j.dotn_f16 = FIND(k, dotn_f16);
 	j.cvt_f16 = FIND(k, cvt_f16);
 	j.softmax_exp = FIND(k, softmax_exp);
 	j.softmax_tile = FIND(k, softmax_tile);

@@ -221,6 +221,14 @@ struct kern_impl {
 		    float scale, float *sum);
 	/* n floats -> f16 (round to nearest even, as quant_f32_to_f16) */
 	void	(*cvt_to_f16)(const float *src, uint16_t *dst, size_t n);
+	/*
+	 * out[r] = dot(f16 row r, x) for nw rows of n values, wstride
+	 * values apart: the decode attention's scores (rows of K) and
+	 * weighted sums (rows of V^T).  Any n; the order of the sums is the
+	 * variant's own.
+	 */
+	void	(*dotn_f16)(const uint16_t *w, size_t wstride, size_t nw,
+		    const float *x, size_t n, float *out);
 
 	/*
 	 * Prefill.  decode[type] fills row r (< KERN_TR) of a weight tile

@@ -454,6 +454,58 @@ test_float_kernels_handle_odd_lengths(void **state)
 	}
 }
 
+/*
+ * dotn_f16 (the decode attention's rows of K and V^T) for every variant
+ * that has one: any row count (groups of four and a rest), any length
+ * (vector steps and a ragged end), rows apart by more than their length,
+ * the last row ending at the end of its allocation (ASan sees a read
+ * past it), against a double dot.
+ */
+static void
+test_dotn_f16_matches_double(void **state)
+{
+	static const size_t nws[] = { 1, 3, 4, 7, 9 };
+	static const size_t ns[] = { 1, 15, 16, 17, 64, 128, 133 };
+
+	(void)state;
+	for (size_t a = 0; a < sizeof nws / sizeof nws[0]; a++) {
+		for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++) {
+			size_t nw = nws[a], n = ns[b], ws = n + 5;
+			size_t len = (nw - 1) * ws + n;
+			uint16_t *w = malloc(len * sizeof *w);
+			float x[133], out[9];
+
+			assert_non_null(w);
+			fill(x, n, 1.0f, 0.0f, 40 + a * 8 + b);
+			for (size_t i = 0; i < len; i++)
+				w[i] = quant_f32_to_f16((float)((int)((i * 37 +
+				    a) % 61) - 30) / 16.0f);
+			for (size_t v = 0; v < NVARIANTS; v++) {
+				const struct kern_impl *k =
+				    impl_of(variant_names[v]);
+
+				if (k == NULL || k->dotn_f16 == NULL)
+					continue;
+				k->dotn_f16(w, ws, nw, x, n, out);
+				for (size_t r = 0; r < nw; r++) {
+					double want = 0, mag = 0;
+
+					for (size_t i = 0; i < n; i++) {
+						double t = (double)quant_f16_to_f32(
+						    w[r * ws + i]) * x[i];
+
+						want += t;
+						mag += fabs(t);
+					}
+					check_close(k->name, out[r], want, mag,
+					    TOL_KERNEL_VS_REF);
+				}
+			}
+			free(w);
+		}
+	}
+}
+
 /* Hand-made extreme blocks: Q8_0 weights of -128 and 127, activations at
  * +-127, all nibbles 15; the sign trick and int16 pair sums must hold. */
 static void
@@ -1510,6 +1562,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_row_group_kernels_equal_single_dots_bitwise),
 		cmocka_unit_test(test_matmul_batch_equals_row_by_row),
 		cmocka_unit_test(test_float_kernels_handle_odd_lengths),
+		cmocka_unit_test(test_dotn_f16_matches_double),
 		cmocka_unit_test(test_kernels_exact_on_extreme_quants),
 		cmocka_unit_test(test_matmul_matches_double_reference),
 		cmocka_unit_test(test_matmul_accepts_unaligned_weights),
