@@ -182,19 +182,10 @@ eng_backend(void)
 static void
 rmsnorm(float *out, const float *x, const float *w, size_t n, float eps)
 {
-	/* four partial sums: one chain of double additions would wait on
-	 * the adder's latency for every element */
-	double s4[4] = { 0, 0, 0, 0 }, ss;
-	size_t i = 0;
-
-	for (; i + 4 <= n; i += 4)
-		for (int k = 0; k < 4; k++)
-			s4[k] += (double)x[i + k] * x[i + k];
-	for (; i < n; i++)
-		s4[0] += (double)x[i] * x[i];
-	ss = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+	double ss = kern_sumsq(x, n);
 	float scale = (float)(1.0 / sqrt(ss / (double)n + eps));
-	for (i = 0; i < n; i++)
+
+	for (size_t i = 0; i < n; i++)
 		out[i] = x[i] * scale * w[i];
 }
 

@@ -286,6 +286,29 @@ dotn_f16(const uint16_t *w, size_t wstride, size_t nw, const float *x,
 	}
 }
 
+/* Sixteen floats a step, squared and summed in double (a float's square
+ * is exact in double, so only the order of the sums differs from the
+ * scalar loop). */
+static double
+sumsq(const float *x, size_t n)
+{
+	__m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+	size_t i = 0;
+	double s;
+
+	for (; i + 16 <= n; i += 16) {
+		__m512d lo = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+		__m512d hi = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8));
+
+		a0 = _mm512_fmadd_pd(lo, lo, a0);
+		a1 = _mm512_fmadd_pd(hi, hi, a1);
+	}
+	s = _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
+	for (; i < n; i++)
+		s += (double)x[i] * x[i];
+	return s;
+}
+
 /* ---- 32-element blocks: Q8_0 and Q4_0 ----------------------------------- */
 
 #define Q4_0_SIZE	18	/* d, qs[16] */
@@ -1193,6 +1216,7 @@ const struct kern_impl KERN_NAME = {
 	.softmax_tile = softmax_tile,
 	.cvt_to_f16 = cvt_to_f16,
 	.dotn_f16 = dotn_f16,
+	.sumsq = sumsq,
 	.gemm_q8 = gemm_q8,
 	.gemm_f32 = gemm_f32,
 };

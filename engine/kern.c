@@ -199,6 +199,22 @@ softmax_tile_scalar(float *s, size_t np, const int32_t *last, float scale,
 	}
 }
 
+static double
+sumsq_scalar(const float *x, size_t n)
+{
+	/* four partial sums: one chain of double additions would wait on
+	 * the adder's latency for every element */
+	double s4[4] = { 0, 0, 0, 0 };
+	size_t i = 0;
+
+	for (; i + 4 <= n; i += 4)
+		for (int k = 0; k < 4; k++)
+			s4[k] += (double)x[i + k] * x[i + k];
+	for (; i < n; i++)
+		s4[0] += (double)x[i] * x[i];
+	return (s4[0] + s4[1]) + (s4[2] + s4[3]);
+}
+
 static void
 dotn_f16_scalar(const uint16_t *w, size_t wstride, size_t nw, const float *x,
     size_t n, float *out)
@@ -237,6 +253,7 @@ const struct kern_impl kern_impl_scalar = {
 	.softmax_tile = softmax_tile_scalar,
 	.cvt_to_f16 = cvt_to_f16_scalar,
 	.dotn_f16 = dotn_f16_scalar,
+	.sumsq = sumsq_scalar,
 };
 
 /* ==== dispatch =========================================================== */
@@ -1409,6 +1426,12 @@ kern_silu_mul(struct kern_pool *pool, float *g, const float *u, size_t n)
 	struct silu_job j = { FIND(impl(), silu_mul), g, u, n };
 
 	kern_parallel(pool, ceil_div(n, SILU_CHUNK), silu_part, &j);
+}
+
+double
+kern_sumsq(const float *x, size_t n)
+{
+	return FIND(impl(), sumsq)(x, n);
 }
 
 void

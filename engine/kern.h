@@ -103,6 +103,9 @@ int	 kern_attention(struct kern_pool *, const struct kern_att *);
 void	 kern_silu_mul(struct kern_pool *, float *g, const float *u,
 	    size_t n);
 
+/* The sum of the squares of n floats, in double (RMS norms). */
+double	 kern_sumsq(const float *x, size_t n);
+
 /* n floats to f16, round to nearest even (quant_f32_to_f16, vectorized). */
 void	 kern_f32_to_f16(const float *src, uint16_t *dst, size_t n);
 
@@ -229,6 +232,8 @@ struct kern_impl {
 	 */
 	void	(*dotn_f16)(const uint16_t *w, size_t wstride, size_t nw,
 		    const float *x, size_t n, float *out);
+	/* the sum of x[i]^2 in double (for RMS norms) */
+	double	(*sumsq)(const float *x, size_t n);
 
 	/*
 	 * Prefill.  decode[type] fills row r (< KERN_TR) of a weight tile

@@ -506,6 +506,34 @@ test_dotn_f16_matches_double(void **state)
 	}
 }
 
+/* sumsq (RMS norms) for every variant with one, any length, against a
+ * double sum: only the order of double additions may differ. */
+static void
+test_sumsq_matches_double(void **state)
+{
+	float x[1100];
+
+	(void)state;
+	fill(x, 1100, 3.0f, 0.0f, 77);
+	for (size_t n = 0; n <= 1100; n += n < 70 ? 1 : 343) {
+		double want = 0;
+
+		for (size_t i = 0; i < n; i++)
+			want += (double)x[i] * x[i];
+		for (size_t v = 0; v < NVARIANTS; v++) {
+			const struct kern_impl *k = impl_of(variant_names[v]);
+			double got;
+
+			if (k == NULL || k->sumsq == NULL)
+				continue;
+			got = k->sumsq(x, n);
+			if (fabs(got - want) > 1e-12 * want)
+				fail_msg("%s sumsq n=%zu: %.17g, want %.17g",
+				    k->name, n, got, want);
+		}
+	}
+}
+
 /* Hand-made extreme blocks: Q8_0 weights of -128 and 127, activations at
  * +-127, all nibbles 15; the sign trick and int16 pair sums must hold. */
 static void
@@ -1563,6 +1591,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_matmul_batch_equals_row_by_row),
 		cmocka_unit_test(test_float_kernels_handle_odd_lengths),
 		cmocka_unit_test(test_dotn_f16_matches_double),
+		cmocka_unit_test(test_sumsq_matches_double),
 		cmocka_unit_test(test_kernels_exact_on_extreme_quants),
 		cmocka_unit_test(test_matmul_matches_double_reference),
 		cmocka_unit_test(test_matmul_accepts_unaligned_weights),
