@@ -144,14 +144,18 @@ fma_i32(__m256 acc, float scale, __m256i ints)
 }
 
 /*
- * Every kernel below is written once as an always-inline body over `nr`
- * activation rows (stride apart) and instantiated for nr = 1 (the dot of
- * kern_impl) and nr = KERN_TILE (dot4: one weight row decoded once for
- * four activation rows, for batches).  Each activation row goes through
- * exactly the same operations in both, so a batch gives bit-identical
- * results to one row at a time.
+ * Every kernel below is written once as an always-inline body over a few
+ * activation rows (stride apart) and instantiated for one row (the dot
+ * of kern_impl) and KERN_TILE rows (dot4: one weight row decoded once for
+ * four activation rows, for batches).  The quantized bodies also take
+ * `nw` weight rows (wstride bytes apart, nw * na <= KERN_TILE) for dotw4:
+ * four rows far apart against one token, so that a core reads four
+ * streams, each row prefetching its own.  Every (weight row, activation
+ * row) pair goes through exactly the same operations in all instances,
+ * so the results are bit-identical to one dot at a time.
  */
 #define INLINE	static inline __attribute__((always_inline))
+#define MAXW	KERN_TILE	/* nw * na <= KERN_TILE */
 
 /* ---- float types -------------------------------------------------------- */
 
@@ -232,6 +236,73 @@ FLOAT_ROWS(f32_rows, 4, load_f32x8, scalar_f32)
 FLOAT_ROWS(f16_rows, 2, load_f16x8, scalar_f16)
 FLOAT_ROWS(bf16_rows, 2, load_bf16x8, scalar_bf16)
 
+/*
+ * Four f16 rows against one f32 vector, then the next four: each x load
+ * serves four rows and the four sums are reduced together by horizontal
+ * adds.  A ragged end of n goes element by element.
+ */
+static void
+dotn_f16(const uint16_t *w, size_t wstride, size_t nw, const float *x,
+    size_t n, float *out)
+{
+	for (size_t r = 0; r < nw; r += 4) {
+		size_t nr = nw - r < 4 ? nw - r : 4, i = 0;
+		const uint16_t *wr[4];
+		__m256 acc[4];
+		float o[4];
+
+		for (size_t k = 0; k < 4; k++) {
+			/* a missing row repeats row 0; its sum is dropped */
+			wr[k] = w + (r + (k < nr ? k : 0)) * wstride;
+			acc[k] = _mm256_setzero_ps();
+		}
+		for (; i + 8 <= n; i += 8) {
+			__m256 xv = _mm256_loadu_ps(x + i);
+
+			_Pragma("GCC unroll 4")
+			for (int k = 0; k < 4; k++)
+				acc[k] = _mm256_fmadd_ps(_mm256_cvtph_ps(
+				    _mm_loadu_si128((const __m128i *)
+				    (const void *)(wr[k] + i))), xv, acc[k]);
+		}
+		__m256 t = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]),
+		    _mm256_hadd_ps(acc[2], acc[3]));
+
+		_mm_storeu_ps(o, _mm_add_ps(_mm256_castps256_ps128(t),
+		    _mm256_extractf128_ps(t, 1)));
+		for (size_t k = 0; k < nr; k++) {
+			for (size_t e = i; e < n; e++)
+				o[k] += scalar_f16((const uint8_t *)(wr[k] +
+				    e)) * x[e];
+			out[r + k] = o[k];
+		}
+	}
+}
+
+/* Eight floats a step, squared and summed in double (a float's square is
+ * exact in double: only the order of the sums differs from the scalar
+ * loop). */
+static double
+sumsq(const float *x, size_t n)
+{
+	__m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+	size_t i = 0;
+	double s[4];
+
+	for (; i + 8 <= n; i += 8) {
+		__m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(x + i));
+		__m256d hi = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4));
+
+		a0 = _mm256_fmadd_pd(lo, lo, a0);
+		a1 = _mm256_fmadd_pd(hi, hi, a1);
+	}
+	_mm256_storeu_pd(s, _mm256_add_pd(a0, a1));
+	s[0] = (s[0] + s[1]) + (s[2] + s[3]);
+	for (; i < n; i++)
+		s[0] += (double)x[i] * x[i];
+	return s[0];
+}
+
 /* ---- 32-element blocks ---------------------------------------------------- */
 
 /* Block sizes (see the layouts in quant.c). */
@@ -246,69 +317,89 @@ FLOAT_ROWS(bf16_rows, 2, load_bf16x8, scalar_bf16)
  * (signed, or unsigned with an added min), then one integer dot and one
  * FMA per activation row.  `type` is a constant at every call site.
  */
-INLINE void
-small_rows(uint32_t type, const uint8_t *b, const struct qa_block *a,
-    size_t stride, size_t n, int nr, float *out)
+static inline size_t
+small_size(uint32_t type)
 {
-	__m256 acc[KERN_TILE];
-	float mins[KERN_TILE];
+	switch (type) {
+	case QT_Q4_0:
+		return Q4_0_SIZE;
+	case QT_Q4_1:
+		return Q4_1_SIZE;
+	case QT_Q5_0:
+		return Q5_0_SIZE;
+	case QT_Q5_1:
+		return Q5_1_SIZE;
+	default:	/* QT_Q8_0 */
+		return Q8_0_SIZE;
+	}
+}
+
+/* The 32 quants of block b, and its min for the unsigned types. */
+INLINE __m256i
+small_quants(uint32_t type, const uint8_t *b, float *m)
+{
+	switch (type) {
+	case QT_Q4_0:
+		return _mm256_sub_epi8(nibbles16(b + 2), _mm256_set1_epi8(8));
+	case QT_Q4_1:
+		*m = f16(b + 2);
+		return nibbles16(b + 4);
+	case QT_Q5_0:
+		return _mm256_sub_epi8(_mm256_or_si256(nibbles16(b + 6),
+		    bits32_to_0x10(b + 2)), _mm256_set1_epi8(16));
+	case QT_Q5_1:
+		*m = f16(b + 2);
+		return _mm256_or_si256(nibbles16(b + 8), bits32_to_0x10(b + 4));
+	default:	/* QT_Q8_0 */
+		return load32(b + 2);
+	}
+}
+
+INLINE void
+small_rows(uint32_t type, const uint8_t *w, size_t wstride, int nw,
+    const struct qa_block *a, size_t stride, int na, size_t n, float *out)
+{
+	const size_t bs = small_size(type);
+	const int is_signed = type != QT_Q4_1 && type != QT_Q5_1;
+	__m256 acc[MAXW];
+	float mins[MAXW];
 
 	_Pragma("GCC unroll 16")
-	for (int r = 0; r < nr; r++) {
-		acc[r] = _mm256_setzero_ps();
-		mins[r] = 0.0f;
+	for (int k = 0; k < nw * na; k++) {
+		acc[k] = _mm256_setzero_ps();
+		mins[k] = 0.0f;
 	}
 	for (size_t i = 0; i < n / 32; i++) {
-		__m256i q;
-		float d = f16(b), m = 0.0f;
-		int is_signed = 1;
+		__m256i x[MAXW];
 
-		kern_prefetch(b, 32);
-
-		switch (type) {
-		case QT_Q4_0:
-			q = _mm256_sub_epi8(nibbles16(b + 2),
-			    _mm256_set1_epi8(8));
-			b += Q4_0_SIZE;
-			break;
-		case QT_Q4_1:
-			q = nibbles16(b + 4);
-			m = f16(b + 2);
-			is_signed = 0;
-			b += Q4_1_SIZE;
-			break;
-		case QT_Q5_0:
-			q = _mm256_or_si256(nibbles16(b + 6),
-			    bits32_to_0x10(b + 2));
-			q = _mm256_sub_epi8(q, _mm256_set1_epi8(16));
-			b += Q5_0_SIZE;
-			break;
-		case QT_Q5_1:
-			q = _mm256_or_si256(nibbles16(b + 8),
-			    bits32_to_0x10(b + 4));
-			m = f16(b + 2);
-			is_signed = 0;
-			b += Q5_1_SIZE;
-			break;
-		default:	/* QT_Q8_0 */
-			q = load32(b + 2);
-			b += Q8_0_SIZE;
-			break;
-		}
+		/* the activations, once per block for all weight rows */
 		_Pragma("GCC unroll 16")
-		for (int r = 0; r < nr; r++) {
-			const struct qa_block *ar = a + r * stride + i;
-			__m256i p = is_signed ? dot_i8_i8(q, load32(ar->q)) :
-			    dot_u8_i8(q, load32(ar->q));
+		for (int ra = 0; ra < na; ra++)
+			x[ra] = load32(a[ra * stride + i].q);
+		_Pragma("GCC unroll 16")
+		for (int wr = 0; wr < nw; wr++) {
+			const uint8_t *b = w + wr * wstride + i * bs;
+			float d = f16(b), m = 0.0f;
+			__m256i q;
 
-			acc[r] = fma_i32(acc[r], d * ar->d, p);
-			if (!is_signed)
-				mins[r] += m * ar->d * (float)ar->sum;
+			kern_prefetch(b, 32);
+			q = small_quants(type, b, &m);
+			_Pragma("GCC unroll 16")
+			for (int ra = 0; ra < na; ra++) {
+				const struct qa_block *ar = a + ra * stride + i;
+				__m256i p = is_signed ? dot_i8_i8(q, x[ra]) :
+				    dot_u8_i8(q, x[ra]);
+				int k = wr * na + ra;
+
+				acc[k] = fma_i32(acc[k], d * ar->d, p);
+				if (!is_signed)
+					mins[k] += m * ar->d * (float)ar->sum;
+			}
 		}
 	}
 	_Pragma("GCC unroll 16")
-	for (int r = 0; r < nr; r++)
-		out[r] = hsum_ps(acc[r]) + mins[r];
+	for (int k = 0; k < nw * na; k++)
+		out[k] = hsum_ps(acc[k]) + mins[k];
 }
 
 /* ---- K-quants: 256-element superblocks over 8 activation blocks --------- */
@@ -317,17 +408,21 @@ small_rows(uint32_t type, const uint8_t *b, const struct qa_block *a,
 #define Q5_K_SIZE	176	/* d, dmin, scales[12], qh[32], qs[128] */
 #define Q6_K_SIZE	210	/* ql[128], qh[64], scales[16], d */
 
-/* The 6-bit scales and mins of a Q4_K/Q5_K block (get_scale_min_k4). */
-static inline void
-scales_k4(const uint8_t *q, uint8_t sc[8], uint8_t m[8])
+/*
+ * The 6-bit scales (bytes 0-7) and mins (bytes 8-15) of a Q4_K/Q5_K
+ * block: get_scale_min_k4 for all j at once, with 32-bit masks as ggml
+ * does (bytes picked one by one cost more than the block's dots).
+ */
+static inline __m128i
+scales_k4(const uint8_t *q)
 {
-	_Pragma("GCC unroll 16")
-	for (int j = 0; j < 4; j++) {
-		sc[j] = q[j] & 63;
-		m[j] = q[j + 4] & 63;
-		sc[j + 4] = (uint8_t)((q[j + 8] & 0xf) | ((q[j] >> 6) << 4));
-		m[j + 4] = (uint8_t)((q[j + 8] >> 4) | ((q[j + 4] >> 6) << 4));
-	}
+	uint32_t u[3];
+
+	memcpy(u, q, sizeof u);
+	return _mm_setr_epi32((int)(u[0] & 0x3f3f3f3f),
+	    (int)((u[2] & 0x0f0f0f0f) | ((u[0] >> 6 & 0x03030303) << 4)),
+	    (int)(u[1] & 0x3f3f3f3f),
+	    (int)((u[2] >> 4 & 0x0f0f0f0f) | ((u[1] >> 6 & 0x03030303) << 4)));
 }
 
 /* Sub-block j (0..7) of 4-bit quants: 32 bytes of nibbles, low for even
@@ -342,14 +437,15 @@ k_nibbles(const uint8_t *qs, int j)
 	return _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
 }
 
-/* Bit j of each of the 32 bytes of qh -> 0x10 or 0 (Q5_K's fifth bit). */
+/* Bit j of each of the 32 bytes of qh -> 0x10 or 0 (Q5_K's fifth bit):
+ * one 16-bit shift to bit 4, and the bits crossing bytes masked off. */
 static inline __m256i
 k_bit(__m256i qh, int j)
 {
-	__m256i bit = _mm256_set1_epi8((char)(1 << j));
+	__m256i v = j < 4 ? _mm256_slli_epi16(qh, 4 - j) :
+	    _mm256_srli_epi16(qh, j - 4);
 
-	return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit),
-	    bit), _mm256_set1_epi8(0x10));
+	return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
 }
 
 /* The d and the sum of eight consecutive activation blocks (40 bytes
@@ -383,115 +479,170 @@ lane(__m256 v, int j)
  * sub-block is one integer dot, one permute and one FMA.
  */
 INLINE void
-k45_rows(int five, const uint8_t *b, const struct qa_block *a,
-    size_t stride, size_t n, int nr, float *out)
+k45_rows(int five, const uint8_t *w, size_t wstride, int nw,
+    const struct qa_block *a, size_t stride, int na, size_t n, float *out)
 {
-	__m256 acc[KERN_TILE], macc[KERN_TILE];
+	const size_t bs = five ? Q5_K_SIZE : Q4_K_SIZE;
+	__m256 acc[MAXW], macc[MAXW];
 
 	_Pragma("GCC unroll 16")
-	for (int r = 0; r < nr; r++)
-		acc[r] = macc[r] = _mm256_setzero_ps();
+	for (int k = 0; k < nw * na; k++)
+		acc[k] = macc[k] = _mm256_setzero_ps();
 	for (size_t i = 0; i < n / 256; i++) {
-		const uint8_t *qs = b + (five ? 48 : 16);
-		__m256i qh = five ? load32(b + 16) : _mm256_setzero_si256();
-		__m256 dsc, dm, s[KERN_TILE];
-		uint8_t sc[8], m[8];
+		__m256 da[MAXW], dsum[MAXW];
 
-		kern_prefetch(b, five ? Q5_K_SIZE : Q4_K_SIZE);
-		scales_k4(b + 4, sc, m);
-		dsc = _mm256_mul_ps(_mm256_set1_ps(f16(b)), _mm256_cvtepi32_ps(
-		    _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)
-		    (const void *)sc))));
-		dm = _mm256_mul_ps(_mm256_set1_ps(f16(b + 2)), _mm256_cvtepi32_ps(
-		    _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)
-		    (const void *)m))));
 		_Pragma("GCC unroll 16")
-		for (int r = 0; r < nr; r++) {
-			const struct qa_block *ar = a + r * stride + 8 * i;
-			__m256 da = act_d8(ar);
+		for (int wr = 0; wr < nw; wr++) {
+			const uint8_t *b = w + wr * wstride + i * bs;
+			const uint8_t *qs = b + (five ? 48 : 16);
+			__m256i qh = five ? load32(b + 16) :
+			    _mm256_setzero_si256();
+			__m128i scm = scales_k4(b + 4);
+			__m256 dsc, dm, s[MAXW];
 
-			s[r] = _mm256_mul_ps(dsc, da);
-			macc[r] = _mm256_fmadd_ps(dm, _mm256_mul_ps(da,
-			    act_sum8(ar)), macc[r]);
-		}
-		_Pragma("GCC unroll 16")
-		for (int j = 0; j < 8; j++) {
-			__m256i q = k_nibbles(qs, j);
-
-			if (five)
-				q = _mm256_or_si256(q, k_bit(qh, j));
+			kern_prefetch(b, bs);
+			dsc = _mm256_mul_ps(_mm256_set1_ps(f16(b)),
+			    _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scm)));
+			dm = _mm256_mul_ps(_mm256_set1_ps(f16(b + 2)),
+			    _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(
+			    _mm_unpackhi_epi64(scm, scm))));
 			_Pragma("GCC unroll 16")
-			for (int r = 0; r < nr; r++) {
-				const struct qa_block *ar = a + r * stride +
-				    8 * i + j;
+			for (int ra = 0; ra < na; ra++) {
+				const struct qa_block *ar = a + ra * stride +
+				    8 * i;
+				int k = wr * na + ra;
 
-				acc[r] = _mm256_fmadd_ps(lane(s[r], j),
-				    _mm256_cvtepi32_ps(dot_u8_i8(q,
-				    load32(ar->q))), acc[r]);
+				/* the gathers once per block, kept for the
+				 * other weight rows (wr is a constant) */
+				if (wr == 0) {
+					da[ra] = act_d8(ar);
+					dsum[ra] = _mm256_mul_ps(da[ra],
+					    act_sum8(ar));
+				}
+				s[ra] = _mm256_mul_ps(dsc, da[ra]);
+				macc[k] = _mm256_fmadd_ps(dm, dsum[ra],
+				    macc[k]);
 			}
-		}
-		b += five ? Q5_K_SIZE : Q4_K_SIZE;
-	}
-	_Pragma("GCC unroll 16")
-	for (int r = 0; r < nr; r++)	/* the mins, then one sum */
-		out[r] = hsum_ps(_mm256_sub_ps(acc[r], macc[r]));
-}
-
-INLINE void
-q6k_rows(const uint8_t *b, const struct qa_block *a, size_t stride,
-    size_t n, int nr, float *out)
-{
-	__m256 acc[KERN_TILE];
-
-	_Pragma("GCC unroll 16")
-	for (int r = 0; r < nr; r++)
-		acc[r] = _mm256_setzero_ps();
-	for (size_t i = 0; i < n / 256; i++, b += Q6_K_SIZE) {
-		const int8_t *sc = (const int8_t *)(b + 192);
-		float d = f16(b + 208);
-
-		kern_prefetch(b, Q6_K_SIZE);
-
-		_Pragma("GCC unroll 16")
-		for (int h = 0; h < 2; h++) {
-			__m256i qh = load32(b + 128 + 32 * h);
-
 			_Pragma("GCC unroll 16")
-			for (int g = 0; g < 4; g++) {
-				__m256i lo = load32(b + 64 * h + 32 * (g & 1));
-				__m256i hi, q, aq, s16;
+			for (int j = 0; j < 8; j++) {
+				__m256i q = k_nibbles(qs, j);
 
-				lo = _mm256_and_si256(_mm256_srli_epi16(lo,
-				    4 * (g >> 1)), _mm256_set1_epi8(0x0f));
-				hi = _mm256_and_si256(_mm256_srli_epi16(qh,
-				    2 * g), _mm256_set1_epi8(3));
-				q = _mm256_sub_epi8(_mm256_or_si256(lo,
-				    _mm256_slli_epi16(hi, 4)),
-				    _mm256_set1_epi8(32));
-				aq = _mm256_sign_epi8(q, q);
-				/* values 0..15 and 16..31 have their own
-				 * scale: the 16-bit pair sums of each half
-				 * are weighted before summing to 32 bits */
-				s16 = _mm256_set_m128i(
-				    _mm_set1_epi16(sc[8 * h + 2 * g + 1]),
-				    _mm_set1_epi16(sc[8 * h + 2 * g]));
+				if (five)
+					q = _mm256_or_si256(q, k_bit(qh, j));
 				_Pragma("GCC unroll 16")
-				for (int r = 0; r < nr; r++) {
+				for (int ra = 0; ra < na; ra++) {
 					const struct qa_block *ar = a +
-					    r * stride + 8 * i + 4 * h + g;
-					__m256i p = _mm256_madd_epi16(
-					    _mm256_maddubs_epi16(aq,
-					    _mm256_sign_epi8(load32(ar->q), q)),
-					    s16);
+					    ra * stride + 8 * i + j;
+					int k = wr * na + ra;
 
-					acc[r] = fma_i32(acc[r], d * ar->d, p);
+					acc[k] = _mm256_fmadd_ps(lane(s[ra], j),
+					    _mm256_cvtepi32_ps(dot_u8_i8(q,
+					    load32(ar->q))), acc[k]);
 				}
 			}
 		}
 	}
 	_Pragma("GCC unroll 16")
-	for (int r = 0; r < nr; r++)
-		out[r] = hsum_ps(acc[r]);
+	for (int k = 0; k < nw * na; k++)	/* the mins, then one sum */
+		out[k] = hsum_ps(_mm256_sub_ps(acc[k], macc[k]));
+}
+
+/*
+ * Q6_K: eight groups of 32 values (one activation block each), every 16
+ * values with a signed 8-bit scale.  The 6-bit quants are used unsigned
+ * and the offset comes off the 16-bit pair sums, q a - 32 a (exact: the
+ * pairs stay within int16), where 32 a is once per activation block for
+ * all weight rows; the 16-bit pairs of each half are then weighted by
+ * their scale while summing to 32 bits.
+ */
+INLINE void
+q6k_rows(const uint8_t *w, size_t wstride, int nw, const struct qa_block *a,
+    size_t stride, int na, size_t n, float *out)
+{
+	/* from dword j of the scales (2j, 2j+1 as int16): 2j in the low
+	 * half of the vector, 2j+1 in the high half */
+	const __m256i pick = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1,
+	    0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+	__m256 acc[MAXW];
+
+	_Pragma("GCC unroll 16")
+	for (int k = 0; k < nw * na; k++)
+		acc[k] = _mm256_setzero_ps();
+	for (size_t i = 0; i < n / 256; i++) {
+		__m256 da[MAXW];
+		__m256i off[MAXW][8];
+
+		_Pragma("GCC unroll 16")
+		for (int wr = 0; wr < nw; wr++) {
+			const uint8_t *b = w + wr * wstride + i * Q6_K_SIZE;
+			__m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128(
+			    (const __m128i *)(const void *)(b + 192)));
+			__m256 d = _mm256_set1_ps(f16(b + 208)), dd[MAXW];
+
+			kern_prefetch(b, Q6_K_SIZE);
+			/* the gather once per block, kept for the other
+			 * weight rows (wr is a constant) */
+			_Pragma("GCC unroll 16")
+			for (int ra = 0; ra < na; ra++) {
+				if (wr == 0)
+					da[ra] = act_d8(a + ra * stride +
+					    8 * i);
+				dd[ra] = _mm256_mul_ps(d, da[ra]);
+			}
+			_Pragma("GCC unroll 16")
+			for (int h = 0; h < 2; h++) {
+				__m256i qh = load32(b + 128 + 32 * h);
+
+				_Pragma("GCC unroll 16")
+				for (int g = 0; g < 4; g++) {
+					const int j = 4 * h + g;
+					__m256i idx = _mm256_set1_epi32(j);
+					__m256i lo = load32(b + 64 * h +
+					    32 * (g & 1));
+					__m256i hi, q, s16;
+
+					lo = _mm256_and_si256(_mm256_srli_epi16(
+					    lo, 4 * (g >> 1)),
+					    _mm256_set1_epi8(0x0f));
+					/* bits 2g, 2g+1 to bits 4, 5 (bits
+					 * crossing bytes are masked off) */
+					hi = g < 2 ? _mm256_slli_epi16(qh,
+					    4 - 2 * g) : _mm256_srli_epi16(qh,
+					    2 * g - 4);
+					q = _mm256_or_si256(lo, _mm256_and_si256(
+					    hi, _mm256_set1_epi8(0x30)));
+					s16 = _mm256_shuffle_epi8(
+					    _mm256_permutevar8x32_epi32(sc, idx),
+					    pick);
+					_Pragma("GCC unroll 16")
+					for (int ra = 0; ra < na; ra++) {
+						const struct qa_block *ar = a +
+						    ra * stride + 8 * i + j;
+						__m256i x = load32(ar->q), p;
+						int k = wr * na + ra;
+
+						if (wr == 0)
+							off[ra][j] =
+							    _mm256_maddubs_epi16(
+							    _mm256_set1_epi8(32),
+							    x);
+						p = _mm256_madd_epi16(
+						    _mm256_sub_epi16(
+						    _mm256_maddubs_epi16(q, x),
+						    off[ra][j]), s16);
+						/* d * a.d of block j */
+						acc[k] = _mm256_fmadd_ps(
+						    _mm256_permutevar8x32_ps(
+						    dd[ra], idx),
+						    _mm256_cvtepi32_ps(p), acc[k]);
+					}
+				}
+			}
+		}
+	}
+	_Pragma("GCC unroll 16")
+	for (int k = 0; k < nw * na; k++)
+		out[k] = hsum_ps(acc[k]);
 }
 
 /* ---- activations, conversions, exp ---------------------------------------- */
@@ -1173,31 +1324,44 @@ FLOAT_INSTANCES(f32)
 FLOAT_INSTANCES(f16)
 FLOAT_INSTANCES(bf16)
 
-#define Q8_INSTANCES(NAME, CALL)					\
+/* dot: one by one; dot4: one weight row, KERN_TILE activation rows;
+ * dotw4: KERN_TILE weight rows (row_bytes apart), one activation row. */
+#define Q8_INSTANCES(NAME, BODY)					\
 static float								\
 dot_##NAME(const void *w, const struct qa_block *a, size_t n)		\
 {									\
-	const size_t stride = 0;					\
-	const int nr = 1;						\
-	float o, *out = &o;						\
-	CALL;								\
+	float o;							\
+	BODY(w, 0, 1, a, 0, 1, n, &o);					\
 	return o;							\
 }									\
 static void								\
 dot4_##NAME(const void *w, const struct qa_block *a, size_t stride,	\
     size_t n, float *out)						\
 {									\
-	const int nr = KERN_TILE;					\
-	CALL;								\
+	BODY(w, 0, 1, a, stride, KERN_TILE, n, out);			\
+}									\
+static void								\
+dotw4_##NAME(const void *w, size_t row_bytes,				\
+    const struct qa_block *a, size_t n, float *out)			\
+{									\
+	BODY(w, row_bytes, KERN_TILE, a, 0, 1, n, out);		\
 }
-Q8_INSTANCES(q4_0, small_rows(QT_Q4_0, w, a, stride, n, nr, out))
-Q8_INSTANCES(q4_1, small_rows(QT_Q4_1, w, a, stride, n, nr, out))
-Q8_INSTANCES(q5_0, small_rows(QT_Q5_0, w, a, stride, n, nr, out))
-Q8_INSTANCES(q5_1, small_rows(QT_Q5_1, w, a, stride, n, nr, out))
-Q8_INSTANCES(q8_0, small_rows(QT_Q8_0, w, a, stride, n, nr, out))
-Q8_INSTANCES(q4_k, k45_rows(0, w, a, stride, n, nr, out))
-Q8_INSTANCES(q5_k, k45_rows(1, w, a, stride, n, nr, out))
-Q8_INSTANCES(q6_k, q6k_rows(w, a, stride, n, nr, out))
+#define Q4_0_BODY(...)	small_rows(QT_Q4_0, __VA_ARGS__)
+#define Q4_1_BODY(...)	small_rows(QT_Q4_1, __VA_ARGS__)
+#define Q5_0_BODY(...)	small_rows(QT_Q5_0, __VA_ARGS__)
+#define Q5_1_BODY(...)	small_rows(QT_Q5_1, __VA_ARGS__)
+#define Q8_0_BODY(...)	small_rows(QT_Q8_0, __VA_ARGS__)
+#define Q4_K_BODY(...)	k45_rows(0, __VA_ARGS__)
+#define Q5_K_BODY(...)	k45_rows(1, __VA_ARGS__)
+#define Q6_K_BODY(...)	q6k_rows(__VA_ARGS__)
+Q8_INSTANCES(q4_0, Q4_0_BODY)
+Q8_INSTANCES(q4_1, Q4_1_BODY)
+Q8_INSTANCES(q5_0, Q5_0_BODY)
+Q8_INSTANCES(q5_1, Q5_1_BODY)
+Q8_INSTANCES(q8_0, Q8_0_BODY)
+Q8_INSTANCES(q4_k, Q4_K_BODY)
+Q8_INSTANCES(q5_k, Q5_K_BODY)
+Q8_INSTANCES(q6_k, Q6_K_BODY)
 
 const struct kern_impl KERN_NAME = {
 	.name = KERN_LABEL,
@@ -1228,6 +1392,16 @@ const struct kern_impl KERN_NAME = {
 		[QT_Q5_K] = dot4_q5_k,
 		[QT_Q6_K] = dot4_q6_k,
 	},
+	.dotw4_q8 = {
+		[QT_Q4_0] = dotw4_q4_0,
+		[QT_Q4_1] = dotw4_q4_1,
+		[QT_Q5_0] = dotw4_q5_0,
+		[QT_Q5_1] = dotw4_q5_1,
+		[QT_Q8_0] = dotw4_q8_0,
+		[QT_Q4_K] = dotw4_q4_k,
+		[QT_Q5_K] = dotw4_q5_k,
+		[QT_Q6_K] = dotw4_q6_k,
+	},
 	.act_q8 = act_q8,
 	.cvt_f16 = cvt_f16,
 	.cvt_bf16 = cvt_bf16,
@@ -1235,6 +1409,8 @@ const struct kern_impl KERN_NAME = {
 	.softmax_exp = softmax_exp,
 	.softmax_tile = softmax_tile,
 	.cvt_to_f16 = cvt_to_f16,
+	.dotn_f16 = dotn_f16,
+	.sumsq = sumsq,
 #if !KERN_VNNI
 	.decode = {
 		[QT_Q4_0] = decode_q4_0,
