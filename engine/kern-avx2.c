@@ -237,46 +237,82 @@ FLOAT_ROWS(f16_rows, 2, load_f16x8, scalar_f16)
 FLOAT_ROWS(bf16_rows, 2, load_bf16x8, scalar_bf16)
 
 /*
- * Four f16 rows against one f32 vector, then the next four: each x load
- * serves four rows and the four sums are reduced together by horizontal
- * adds.  A ragged end of n goes element by element.
+ * R f16 rows at a time against NX vectors (R * NX = 4 or 8 sums in
+ * flight): each row load serves every vector, each vector load every
+ * row, and the sums are reduced four at a time by horizontal adds.  A
+ * ragged end of n goes element by element.  Missing rows or vectors
+ * repeat the first; their sums are dropped.
  */
-static void
-dotn_f16(const uint16_t *w, size_t wstride, size_t nw, const float *x,
-    size_t n, float *out)
+INLINE void
+dotn_body(const uint16_t *w, size_t wstride, size_t nw, const float *x,
+    size_t xstride, size_t nx, size_t n, float *out, size_t ostride,
+    const int R, const int NX)
 {
-	for (size_t r = 0; r < nw; r += 4) {
-		size_t nr = nw - r < 4 ? nw - r : 4, i = 0;
+	const float *xs[4];
+
+	for (int g = 0; g < NX; g++)
+		xs[g] = x + ((size_t)g < nx ? (size_t)g : 0) * xstride;
+	for (size_t r = 0; r < nw; r += (size_t)R) {
+		size_t nr = nw - r < (size_t)R ? nw - r : (size_t)R, i = 0;
 		const uint16_t *wr[4];
-		__m256 acc[4];
-		float o[4];
+		__m256 acc[8];
+		float o[8];
 
-		for (size_t k = 0; k < 4; k++) {
-			/* a missing row repeats row 0; its sum is dropped */
-			wr[k] = w + (r + (k < nr ? k : 0)) * wstride;
+		for (int k = 0; k < R; k++)
+			wr[k] = w + (r + ((size_t)k < nr ? (size_t)k : 0)) *
+			    wstride;
+		for (int k = 0; k < R * NX; k++)
 			acc[k] = _mm256_setzero_ps();
-		}
 		for (; i + 8 <= n; i += 8) {
-			__m256 xv = _mm256_loadu_ps(x + i);
+			__m256 xv[4];
 
-			_Pragma("GCC unroll 4")
-			for (int k = 0; k < 4; k++)
-				acc[k] = _mm256_fmadd_ps(_mm256_cvtph_ps(
-				    _mm_loadu_si128((const __m128i *)
-				    (const void *)(wr[k] + i))), xv, acc[k]);
+			for (int g = 0; g < NX; g++)
+				xv[g] = _mm256_loadu_ps(xs[g] + i);
+			for (int k = 0; k < R; k++) {
+				__m256 wv = _mm256_cvtph_ps(_mm_loadu_si128(
+				    (const __m128i *)(const void *)(wr[k] + i)));
+
+				for (int g = 0; g < NX; g++)
+					acc[k * NX + g] = _mm256_fmadd_ps(wv,
+					    xv[g], acc[k * NX + g]);
+			}
 		}
-		__m256 t = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]),
-		    _mm256_hadd_ps(acc[2], acc[3]));
+		for (int k = 0; k < R * NX; k += 4) {
+			__m256 t = _mm256_hadd_ps(_mm256_hadd_ps(acc[k],
+			    acc[k + 1]), _mm256_hadd_ps(acc[k + 2],
+			    acc[k + 3]));
 
-		_mm_storeu_ps(o, _mm_add_ps(_mm256_castps256_ps128(t),
-		    _mm256_extractf128_ps(t, 1)));
+			_mm_storeu_ps(o + k, _mm_add_ps(
+			    _mm256_castps256_ps128(t),
+			    _mm256_extractf128_ps(t, 1)));
+		}
 		for (size_t k = 0; k < nr; k++) {
-			for (size_t e = i; e < n; e++)
-				o[k] += scalar_f16((const uint8_t *)(wr[k] +
-				    e)) * x[e];
-			out[r + k] = o[k];
+			for (size_t g = 0; g < nx; g++) {
+				float v = o[k * (size_t)NX + g];
+
+				for (size_t e = i; e < n; e++)
+					v += scalar_f16((const uint8_t *)
+					    (wr[k] + e)) * xs[g][e];
+				out[g * ostride + r + k] = v;
+			}
 		}
 	}
+}
+
+static void
+dotn_f16(const uint16_t *w, size_t wstride, size_t nw, const float *x,
+    size_t xstride, size_t nx, size_t n, float *out, size_t ostride)
+{
+	/* constant shapes, so each compiles to its own unrolled loop */
+	if (nx == 1)
+		dotn_body(w, wstride, nw, x, xstride, nx, n, out, ostride,
+		    4, 1);
+	else if (nx == 2)
+		dotn_body(w, wstride, nw, x, xstride, nx, n, out, ostride,
+		    4, 2);
+	else
+		dotn_body(w, wstride, nw, x, xstride, nx, n, out, ostride,
+		    2, 4);
 }
 
 /* Eight floats a step, squared and summed in double (a float's square is

@@ -222,68 +222,108 @@ FLOAT_ROWS(f32_rows, 4, load_f32x16, scalar_f32)
 FLOAT_ROWS(f16_rows, 2, load_f16x16, scalar_f16)
 FLOAT_ROWS(bf16_rows, 2, load_bf16x16, scalar_bf16)
 
-/*
- * Four f16 rows against one f32 vector, then the next four: each x load
- * serves four rows, and the four sums are reduced together (a transpose
- * by unpacks), which costs about what one reduction does.  A ragged end
- * of n is read with masked loads, so rows of any length never touch
- * memory past their end.
- */
-static void
-dotn_f16(const uint16_t *w, size_t wstride, size_t nw, const float *x,
-    size_t n, float *out)
+/* The sums of four vectors: [sum a, sum b, sum c, sum d] (a transpose
+ * by unpacks, about the cost of one reduction). */
+static inline __m128
+hsum4x512(__m512 a, __m512 b, __m512 c, __m512 d)
 {
-	size_t tail = n % 16, r = 0;
+	/* per 128-bit lane: [a b c d] partial sums */
+	__m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b),
+	    _mm512_unpackhi_ps(a, b));
+	__m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d),
+	    _mm512_unpackhi_ps(c, d));
+	__m512 t = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(
+	    _mm512_castps_pd(ab), _mm512_castps_pd(cd))),
+	    _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab),
+	    _mm512_castps_pd(cd))));
+	__m256 h = _mm256_add_ps(_mm512_castps512_ps256(t),
+	    _mm512_extractf32x8_ps(t, 1));
+
+	return _mm_add_ps(_mm256_castps256_ps128(h),
+	    _mm256_extractf128_ps(h, 1));
+}
+
+/*
+ * R f16 rows at a time against NX vectors (R * NX = 4 or 8 sums in
+ * flight): each row load serves every vector, each vector load every
+ * row, and the sums are reduced four at a time.  A ragged end of n is
+ * read with masked loads, so rows of any length never touch memory past
+ * their end.  Missing rows or vectors repeat the first; their sums are
+ * dropped.
+ */
+INLINE void
+dotn_body(const uint16_t *w, size_t wstride, size_t nw, const float *x,
+    size_t xstride, size_t nx, size_t n, float *out, size_t ostride,
+    const int R, const int NX)
+{
+	size_t tail = n % 16;
 	__mmask16 tm = (__mmask16)((1u << tail) - 1);
+	const float *xs[4];
 
-	for (; r < nw; r += 4) {
-		size_t nr = nw - r < 4 ? nw - r : 4;
+	for (int g = 0; g < NX; g++)
+		xs[g] = x + ((size_t)g < nx ? (size_t)g : 0) * xstride;
+	for (size_t r = 0; r < nw; r += (size_t)R) {
+		size_t nr = nw - r < (size_t)R ? nw - r : (size_t)R, i = 0;
 		const uint16_t *wr[4];
-		__m512 acc[4];
-		size_t i = 0;
+		__m512 acc[8];
+		float o[8];
 
-		for (size_t k = 0; k < 4; k++) {
-			/* a missing row repeats row 0; its sum is dropped */
-			wr[k] = w + (r + (k < nr ? k : 0)) * wstride;
+		for (int k = 0; k < R; k++)
+			wr[k] = w + (r + ((size_t)k < nr ? (size_t)k : 0)) *
+			    wstride;
+		for (int k = 0; k < R * NX; k++)
 			acc[k] = _mm512_setzero_ps();
-		}
 		for (; i + 16 <= n; i += 16) {
-			__m512 xv = _mm512_loadu_ps(x + i);
+			__m512 xv[4];
 
-			_Pragma("GCC unroll 4")
-			for (int k = 0; k < 4; k++)
-				acc[k] = _mm512_fmadd_ps(_mm512_cvtph_ps(
-				    _mm256_loadu_si256((const __m256i *)
-				    (const void *)(wr[k] + i))), xv, acc[k]);
+			for (int g = 0; g < NX; g++)
+				xv[g] = _mm512_loadu_ps(xs[g] + i);
+			for (int k = 0; k < R; k++) {
+				__m512 wv = _mm512_cvtph_ps(_mm256_loadu_si256(
+				    (const __m256i *)(const void *)(wr[k] + i)));
+
+				for (int g = 0; g < NX; g++)
+					acc[k * NX + g] = _mm512_fmadd_ps(wv,
+					    xv[g], acc[k * NX + g]);
+			}
 		}
 		if (tail != 0) {
-			__m512 xv = _mm512_maskz_loadu_ps(tm, x + i);
+			__m512 xv[4];
 
-			_Pragma("GCC unroll 4")
-			for (int k = 0; k < 4; k++)
-				acc[k] = _mm512_fmadd_ps(_mm512_cvtph_ps(
-				    _mm256_maskz_loadu_epi16(tm, wr[k] + i)),
-				    xv, acc[k]);
+			for (int g = 0; g < NX; g++)
+				xv[g] = _mm512_maskz_loadu_ps(tm, xs[g] + i);
+			for (int k = 0; k < R; k++) {
+				__m512 wv = _mm512_cvtph_ps(
+				    _mm256_maskz_loadu_epi16(tm, wr[k] + i));
+
+				for (int g = 0; g < NX; g++)
+					acc[k * NX + g] = _mm512_fmadd_ps(wv,
+					    xv[g], acc[k * NX + g]);
+			}
 		}
-		/* per 128-bit lane: [s0 s1 s2 s3] partial sums */
-		__m512 t01 = _mm512_add_ps(_mm512_unpacklo_ps(acc[0], acc[1]),
-		    _mm512_unpackhi_ps(acc[0], acc[1]));
-		__m512 t23 = _mm512_add_ps(_mm512_unpacklo_ps(acc[2], acc[3]),
-		    _mm512_unpackhi_ps(acc[2], acc[3]));
-		__m512 t = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(
-		    _mm512_castps_pd(t01), _mm512_castps_pd(t23))),
-		    _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t01),
-		    _mm512_castps_pd(t23))));
-		__m256 h = _mm256_add_ps(_mm512_castps512_ps256(t),
-		    _mm512_extractf32x8_ps(t, 1));
-		__m128 q = _mm_add_ps(_mm256_castps256_ps128(h),
-		    _mm256_extractf128_ps(h, 1));
-		float o[4];
-
-		_mm_storeu_ps(o, q);
+		for (int k = 0; k < R * NX; k += 4)
+			_mm_storeu_ps(o + k, hsum4x512(acc[k], acc[k + 1],
+			    acc[k + 2], acc[k + 3]));
 		for (size_t k = 0; k < nr; k++)
-			out[r + k] = o[k];
+			for (size_t g = 0; g < nx; g++)
+				out[g * ostride + r + k] = o[k * NX + g];
 	}
+}
+
+static void
+dotn_f16(const uint16_t *w, size_t wstride, size_t nw, const float *x,
+    size_t xstride, size_t nx, size_t n, float *out, size_t ostride)
+{
+	/* constant shapes, so each compiles to its own unrolled loop */
+	if (nx == 1)
+		dotn_body(w, wstride, nw, x, xstride, nx, n, out, ostride,
+		    4, 1);
+	else if (nx == 2)
+		dotn_body(w, wstride, nw, x, xstride, nx, n, out, ostride,
+		    4, 2);
+	else
+		dotn_body(w, wstride, nw, x, xstride, nx, n, out, ostride,
+		    2, 4);
 }
 
 /* Sixteen floats a step, squared and summed in double (a float's square

@@ -217,10 +217,12 @@ sumsq_scalar(const float *x, size_t n)
 
 static void
 dotn_f16_scalar(const uint16_t *w, size_t wstride, size_t nw, const float *x,
-    size_t n, float *out)
+    size_t xstride, size_t nx, size_t n, float *out, size_t ostride)
 {
-	for (size_t r = 0; r < nw; r++)
-		out[r] = dot_f16_scalar(w + r * wstride, x, n);
+	for (size_t g = 0; g < nx; g++)
+		for (size_t r = 0; r < nw; r++)
+			out[g * ostride + r] = dot_f16_scalar(w + r * wstride,
+			    x + g * xstride, n);
 }
 
 static void
@@ -1445,7 +1447,7 @@ kern_f32_to_f16(const float *src, uint16_t *dst, size_t n)
 struct att_job {
 	const struct kern_att *A;
 	void	(*dotn_f16)(const uint16_t *, size_t, size_t, const float *,
-		    size_t, float *);
+		    size_t, size_t, size_t, float *, size_t);
 	void	(*cvt_f16)(const void *, float *, size_t);
 	float	(*softmax_exp)(float *, size_t, float);
 	void	(*softmax_tile)(float *, size_t, const int32_t *, float,
@@ -1453,23 +1455,30 @@ struct att_job {
 	void	(*gemm_f32)(const float *, size_t, const float *, float *,
 		    int);
 	size_t		 G, nq, ntile, ntasks;
+	size_t		 ngrp;		/* decode: head groups per token */
 	bool		 tiles;
 	void		**tbuf;
 	atomic_size_t	 next;
 };
 
-/* One query (head h of token t) over its positions: the decode path. */
+/*
+ * Query heads h0 .. h0+gn-1 (gn <= KERN_TILE, all of KV head kh) of token
+ * t over their positions: the decode path.  The heads that share a KV
+ * head go together, so each row of K and V^T is read once for all of
+ * them.  S has room for KERN_TILE rows of n_ctx + KERN_TR scores.
+ */
 static void
-att_one(const struct att_job *j, uint32_t h, uint32_t t, float *S)
+att_group(const struct att_job *j, uint32_t h0, uint32_t gn, uint32_t t,
+    float *S)
 {
 	const struct kern_att *A = j->A;
 	size_t hd = A->hd, qd = (size_t)A->n_head * hd;
-	size_t kh = h / j->G, npos = (size_t)A->pos + t + 1;
+	size_t kh = h0 / j->G, npos = (size_t)A->pos + t + 1;
+	size_t sst = A->n_ctx + KERN_TR;	/* S row stride */
 	const uint16_t *K = A->K + kh * A->n_ctx * hd;
 	const uint16_t *Vt = A->Vt + kh * hd * A->n_ctx;
-	const float *q = A->Q + t * qd + h * hd;
-	float *o = A->O + t * qd + h * hd;
-	float mx = -INFINITY, inv;
+	const float *q = A->Q + t * qd + h0 * hd;
+	float *o = A->O + t * qd + h0 * hd, inv[KERN_TILE];
 	size_t vlen = npos * sizeof *Vt < KERN_ATT_VPF ? npos * sizeof *Vt :
 	    KERN_ATT_VPF;
 
@@ -1481,16 +1490,21 @@ att_one(const struct att_job *j, uint32_t h, uint32_t t, float *S)
 		for (size_t off = 0; off < vlen; off += KERN_ALIGN)
 			__builtin_prefetch((const char *)(Vt + d * A->n_ctx) +
 			    off, 0, 3);
-	j->dotn_f16(K, hd, npos, q, hd, S);
-	for (size_t p = 0; p < npos; p++) {
-		S[p] *= A->scale;
-		if (S[p] > mx)
-			mx = S[p];
+	j->dotn_f16(K, hd, npos, q, hd, gn, hd, S, sst);
+	for (size_t g = 0; g < gn; g++) {
+		float *sg = S + g * sst, mx = -INFINITY;
+
+		for (size_t p = 0; p < npos; p++) {
+			sg[p] *= A->scale;
+			if (sg[p] > mx)
+				mx = sg[p];
+		}
+		inv[g] = 1.0f / j->softmax_exp(sg, npos, mx);
 	}
-	inv = 1.0f / j->softmax_exp(S, npos, mx);
-	j->dotn_f16(Vt, A->n_ctx, hd, S, npos, o);
-	for (size_t d = 0; d < hd; d++)
-		o[d] *= inv;
+	j->dotn_f16(Vt, A->n_ctx, hd, S, sst, gn, npos, o, hd);
+	for (size_t g = 0; g < gn; g++)
+		for (size_t d = 0; d < hd; d++)
+			o[g * hd + d] *= inv[g];
 }
 
 /*
@@ -1576,9 +1590,18 @@ att_run(void *v, int t, int nt)
 	    memory_order_relaxed)) < j->ntasks) {
 		if (j->tiles)
 			att_tile(j, u / j->ntile, u % j->ntile, j->tbuf[t]);
-		else
-			att_one(j, (uint32_t)(u % A->n_head),
-			    (uint32_t)(u / A->n_head), align_up(j->tbuf[t]));
+		else {
+			/* task u: group u % ngrp of token u / ngrp; a
+			 * group is up to KERN_TILE heads of one KV head */
+			size_t gi = u % j->ngrp, per = j->ngrp / A->n_kv;
+			size_t kh = gi / per, g0 = gi % per * KERN_TILE;
+			size_t gn = j->G - g0 < KERN_TILE ? j->G - g0 :
+			    KERN_TILE;
+
+			att_group(j, (uint32_t)(kh * j->G + g0),
+			    (uint32_t)gn, (uint32_t)(u / j->ngrp),
+			    align_up(j->tbuf[t]));
+		}
 	}
 }
 
@@ -1608,7 +1631,8 @@ kern_attention(struct kern_pool *pool, const struct kern_att *A)
 		j.ntile = ceil_div(j.nq, KERN_TT);
 		j.ntasks = A->n_kv * j.ntile;
 	} else {
-		j.ntasks = (size_t)A->n_head * A->nb;
+		j.ngrp = A->n_kv * ceil_div(j.G, KERN_TILE);
+		j.ntasks = j.ngrp * A->nb;
 	}
 	atomic_init(&j.next, 0);
 	kern_run(pool, att_run, &j);

@@ -225,13 +225,16 @@ struct kern_impl {
 	/* n floats -> f16 (round to nearest even, as quant_f32_to_f16) */
 	void	(*cvt_to_f16)(const float *src, uint16_t *dst, size_t n);
 	/*
-	 * out[r] = dot(f16 row r, x) for nw rows of n values, wstride
-	 * values apart: the decode attention's scores (rows of K) and
-	 * weighted sums (rows of V^T).  Any n; the order of the sums is the
-	 * variant's own.
+	 * out[g * ostride + r] = dot(f16 row r, x row g) for nw rows of n
+	 * values, wstride apart, and nx (1 to KERN_TILE) vectors, xstride
+	 * apart: the decode attention's scores (rows of K against the
+	 * query heads that share them) and weighted sums (rows of V^T).
+	 * Each row is read once for all nx.  Any n; the order of the sums
+	 * is the variant's own.
 	 */
 	void	(*dotn_f16)(const uint16_t *w, size_t wstride, size_t nw,
-		    const float *x, size_t n, float *out);
+		    const float *x, size_t xstride, size_t nx, size_t n,
+		    float *out, size_t ostride);
 	/* the sum of x[i]^2 in double (for RMS norms) */
 	double	(*sumsq)(const float *x, size_t n);
 

@@ -454,10 +454,27 @@ test_float_kernels_handle_odd_lengths(void **state)
 	}
 }
 
+/* One dotn_f16 result against a double dot of its row and vector. */
+static void
+check_dotn(const char *name, const uint16_t *w, const float *x, size_t n,
+    float got)
+{
+	double want = 0, mag = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		double t = (double)quant_f16_to_f32(w[i]) * x[i];
+
+		want += t;
+		mag += fabs(t);
+	}
+	check_close(name, got, want, mag, TOL_KERNEL_VS_REF);
+}
+
 /*
- * dotn_f16 (the decode attention's rows of K and V^T) for every variant
- * that has one: any row count (groups of four and a rest), any length
- * (vector steps and a ragged end), rows apart by more than their length,
+ * dotn_f16 (the decode attention's rows of K and V^T against the query
+ * heads of one KV head) for every variant that has one: any row count
+ * (whole groups and a rest), 1 to 4 vectors, any length (vector steps
+ * and a ragged end), rows and vectors apart by more than their length,
  * the last row ending at the end of its allocation (ASan sees a read
  * past it), against a double dot.
  */
@@ -470,13 +487,13 @@ test_dotn_f16_matches_double(void **state)
 	(void)state;
 	for (size_t a = 0; a < sizeof nws / sizeof nws[0]; a++) {
 		for (size_t b = 0; b < sizeof ns / sizeof ns[0]; b++) {
-			size_t nw = nws[a], n = ns[b], ws = n + 5;
-			size_t len = (nw - 1) * ws + n;
+			size_t nw = nws[a], n = ns[b], ws = n + 5, xs = n + 3;
+			size_t len = (nw - 1) * ws + n, os = nw + 2;
 			uint16_t *w = malloc(len * sizeof *w);
-			float x[133], out[9];
+			float x[4 * 136], out[4 * 11];
 
 			assert_non_null(w);
-			fill(x, n, 1.0f, 0.0f, 40 + a * 8 + b);
+			fill(x, 4 * xs, 1.0f, 0.0f, 40 + a * 8 + b);
 			for (size_t i = 0; i < len; i++)
 				w[i] = quant_f32_to_f16((float)((int)((i * 37 +
 				    a) % 61) - 30) / 16.0f);
@@ -486,19 +503,14 @@ test_dotn_f16_matches_double(void **state)
 
 				if (k == NULL || k->dotn_f16 == NULL)
 					continue;
-				k->dotn_f16(w, ws, nw, x, n, out);
-				for (size_t r = 0; r < nw; r++) {
-					double want = 0, mag = 0;
-
-					for (size_t i = 0; i < n; i++) {
-						double t = (double)quant_f16_to_f32(
-						    w[r * ws + i]) * x[i];
-
-						want += t;
-						mag += fabs(t);
-					}
-					check_close(k->name, out[r], want, mag,
-					    TOL_KERNEL_VS_REF);
+				for (size_t nx = 1; nx <= 4; nx++) {
+					k->dotn_f16(w, ws, nw, x, xs, nx, n, out,
+					    os);
+					for (size_t g = 0; g < nx; g++)
+						for (size_t r = 0; r < nw; r++)
+							check_dotn(k->name, w +
+							    r * ws, x + g * xs,
+							    n, out[g * os + r]);
 				}
 			}
 			free(w);
@@ -1202,6 +1214,9 @@ test_attention_matches_double_reference(void **state)
 		{ 4, 4, 64, 1, 0 }, { 4, 2, 64, 1, 50 }, { 8, 2, 128, 1, 77 },
 		{ 4, 4, 64, 19, 0 }, { 4, 2, 128, 24, 33 }, { 8, 2, 64, 9, 70 },
 		{ 2, 1, 40, 5, 11 }, { 6, 3, 32, 3, 0 },
+		/* decode with 3 and 5 heads per KV head: groups of up
+		 * to four heads, the last one short */
+		{ 6, 2, 64, 1, 40 }, { 10, 2, 32, 1, 20 }, { 10, 2, 32, 2, 9 },
 	};
 	enum { NCTX = 96 };
 
