@@ -57,6 +57,9 @@ _Static_assert(sizeof(struct kern_ablk) == 32 * KERN_TT + 12 * KERN_TT,
 #define KERN_GEMM_MIN_NB	6
 /* Bytes at the start of each V^T row the decode attention prefetches. */
 #define KERN_ATT_VPF		256
+/* Query tiles that share one conversion of K and V^T to f32 (prefill
+ * attention): more convert less often, fewer leave threads more tasks. */
+#define KERN_ATT_GROUP		4
 /* Queries (tokens x heads per KV head) for the tiled attention. */
 #define KERN_ATT_MIN_Q		8
 /* Bytes of weights per unit of decode work: its lanes must be long
@@ -814,10 +817,11 @@ att_bytes(size_t n_ctx, size_t hd)
 {
 	size_t s = mul_sat(mul_sat(n_ctx + KERN_TR, KERN_TT), sizeof(float));
 	size_t q = mul_sat(mul_sat(hd, KERN_TT), sizeof(float));
-	size_t w = mul_sat(mul_sat(max_sz(n_ctx + KERN_TR, hd), KERN_TR),
+	/* K and V^T of one KV head in f32 (att_tiles) */
+	size_t kv = mul_sat(mul_sat(mul_sat(n_ctx + KERN_TR, hd), 2),
 	    sizeof(float));
 
-	return add_sat(add_sat(add_sat(s, q), w), 4 * KERN_ALIGN);
+	return add_sat(add_sat(add_sat(s, q), kv), 4 * KERN_ALIGN);
 }
 
 size_t
@@ -1508,72 +1512,79 @@ att_group(const struct att_job *j, uint32_t h0, uint32_t gn, uint32_t t,
 }
 
 /*
- * KERN_TT queries of KV head kh (query i is token i / G, head kh*G +
- * i % G) against their positions: scores S = K Q^T and the output
- * O = P V, both with the float tile kernel; S is kept as (position,
- * query), which is the layout of an activation tile, so P feeds the
- * second product as it is.
+ * Query tiles i0 .. i0+ni-1 of KV head kh (KERN_TT queries a tile; query
+ * i is token i / G, head kh*G + i % G) against their positions.  K and
+ * V^T up to the group's last position are converted to f32 once, for
+ * every tile of the group: converting them per tile made conversion a
+ * tenth of a long prefill.  Per tile, scores S = K Q^T and the output
+ * O = P V with the float tile kernel; S is kept as (position, query),
+ * the layout of an activation tile, so P feeds the second product as it
+ * is.  The products with V^T run over the group's positions; S is zero
+ * past the tile's own.
  */
 static void
-att_tile(const struct att_job *j, size_t kh, size_t i, void *buf)
+att_tiles(const struct att_job *j, size_t kh, size_t i0, size_t ni, void *buf)
 {
 	const struct kern_att *A = j->A;
 	size_t hd = A->hd, qd = (size_t)A->n_head * hd, G = j->G;
-	size_t q0 = i * KERN_TT;
-	size_t qn = j->nq - q0 < KERN_TT ? j->nq - q0 : KERN_TT;
-	size_t npos = A->pos + (q0 + qn - 1) / G + 1;
-	size_t npad = ceil_div(npos, KERN_TR) * KERN_TR;
+	size_t qe = (i0 + ni) * KERN_TT < j->nq ? (i0 + ni) * KERN_TT : j->nq;
+	size_t nmax = A->pos + (qe - 1) / G + 1;
+	size_t nstr = ceil_div(nmax, KERN_TR) * KERN_TR;	/* V^T stride */
 	const uint16_t *K = A->K + kh * A->n_ctx * hd;
 	const uint16_t *Vt = A->Vt + kh * hd * A->n_ctx;
 	float *S = align_up(buf);
-	float *Qt = align_up(S + npad * KERN_TT);
-	float *W = align_up(Qt + hd * KERN_TT);
+	float *Qt = align_up(S + nstr * KERN_TT);
+	float *Kf = align_up(Qt + hd * KERN_TT);
+	float *Vf = align_up(Kf + nstr * hd);
 	float out[KERN_TR][KERN_TT], sum[KERN_TT];
 	int32_t last[KERN_TT];
 	size_t at[KERN_TT];	/* where query s sits in Q and O */
 
-	for (size_t s = 0; s < KERN_TT; s++) {
-		size_t qi = q0 + s;
-
-		at[s] = qi / G * qd + (kh * G + qi % G) * hd;
-		for (size_t d = 0; d < hd; d++)
-			Qt[d * KERN_TT + s] = s < qn ? A->Q[at[s] + d] : 0.0f;
+	j->cvt_f16(K, Kf, nmax * hd);	/* K rows are hd apart */
+	memset(Kf + nmax * hd, 0, (nstr - nmax) * hd * sizeof *Kf);
+	for (size_t d = 0; d < hd; d++) {
+		j->cvt_f16(Vt + d * A->n_ctx, Vf + d * nstr, nmax);
+		memset(Vf + d * nstr + nmax, 0, (nstr - nmax) * sizeof *Vf);
 	}
-	/* scores */
-	for (size_t p0 = 0; p0 < npos; p0 += KERN_TR) {
-		for (size_t r = 0; r < KERN_TR; r++) {
-			if (p0 + r < npos)
-				j->cvt_f16(K + (p0 + r) * hd, W + r * hd, hd);
-			else
-				memset(W + r * hd, 0, hd * sizeof *W);
+	for (size_t i = i0; i < i0 + ni; i++) {
+		size_t q0 = i * KERN_TT;
+		size_t qn = j->nq - q0 < KERN_TT ? j->nq - q0 : KERN_TT;
+		size_t npos = A->pos + (q0 + qn - 1) / G + 1;
+		size_t npad = ceil_div(npos, KERN_TR) * KERN_TR;
+
+		for (size_t s = 0; s < KERN_TT; s++) {
+			size_t qi = q0 + s;
+
+			at[s] = qi / G * qd + (kh * G + qi % G) * hd;
+			for (size_t d = 0; d < hd; d++)
+				Qt[d * KERN_TT + s] = s < qn ?
+				    A->Q[at[s] + d] : 0.0f;
 		}
-		j->gemm_f32(W, hd, Qt, out[0], 0);
-		for (size_t r = 0; r < KERN_TR; r++)
-			memcpy(S + (p0 + r) * KERN_TT, out[r], sizeof out[r]);
-	}
-	/* each query sees up to its own position; an empty slot sees
-	 * nothing and its output is not stored */
-	for (size_t s = 0; s < KERN_TT; s++)
-		last[s] = s < qn ? (int32_t)(A->pos + (q0 + s) / G) : -1;
-	j->softmax_tile(S, npad, last, A->scale, sum);
-	/* O = P V: rows of V^T are the weights, P the activations */
-	for (size_t d0 = 0; d0 < hd; d0 += KERN_TR) {
-		for (size_t r = 0; r < KERN_TR; r++) {
-			float *w = W + r * npad;
+		/* scores; rows past npos are real later positions (or
+		 * the zero pad), masked by the softmax */
+		for (size_t p0 = 0; p0 < npos; p0 += KERN_TR) {
+			j->gemm_f32(Kf + p0 * hd, hd, Qt, out[0], 0);
+			memcpy(S + p0 * KERN_TT, out, sizeof out);
+		}
+		/* each query sees up to its own position; an empty slot
+		 * sees nothing and its output is not stored */
+		for (size_t s = 0; s < KERN_TT; s++)
+			last[s] = s < qn ? (int32_t)(A->pos + (q0 + s) / G) :
+			    -1;
+		j->softmax_tile(S, npad, last, A->scale, sum);
+		memset(S + npad * KERN_TT, 0, (nstr - npad) * KERN_TT *
+		    sizeof *S);
+		/* O = P V: rows of V^T are the weights, P the activations */
+		for (size_t d0 = 0; d0 < hd; d0 += KERN_TR) {
+			j->gemm_f32(Vf + d0 * nstr, nstr, S, out[0], 0);
+			for (size_t s = 0; s < qn; s++) {
+				float *o = A->O + at[s] + d0;
+				float inv = 1.0f / sum[s];
 
-			if (d0 + r < hd) {
-				j->cvt_f16(Vt + (d0 + r) * A->n_ctx, w, npos);
-				memset(w + npos, 0, (npad - npos) * sizeof *w);
-			} else {
-				memset(w, 0, npad * sizeof *w);
+				for (size_t r = 0; r < KERN_TR && d0 + r < hd;
+				    r++)
+					o[r] = out[r][s] * inv;
 			}
-		}
-		j->gemm_f32(W, npad, S, out[0], 0);
-		for (size_t s = 0; s < qn; s++) {
-			float *o = A->O + at[s] + d0, inv = 1.0f / sum[s];
-
-			for (size_t r = 0; r < KERN_TR && d0 + r < hd; r++)
-				o[r] = out[r][s] * inv;
 		}
 	}
 }
@@ -1588,8 +1599,14 @@ att_run(void *v, int t, int nt)
 	(void)nt;
 	while ((u = atomic_fetch_add_explicit(&j->next, 1,
 	    memory_order_relaxed)) < j->ntasks) {
-		if (j->tiles)
-			att_tile(j, u / j->ntile, u % j->ntile, j->tbuf[t]);
+		if (j->tiles) {
+			size_t per = ceil_div(j->ntile, KERN_ATT_GROUP);
+			size_t i0 = u % per * KERN_ATT_GROUP;
+
+			att_tiles(j, u / per, i0, j->ntile - i0 <
+			    KERN_ATT_GROUP ? j->ntile - i0 : KERN_ATT_GROUP,
+			    j->tbuf[t]);
+		}
 		else {
 			/* task u: group u % ngrp of token u / ngrp; a
 			 * group is up to KERN_TILE heads of one KV head */
@@ -1629,7 +1646,7 @@ kern_attention(struct kern_pool *pool, const struct kern_att *A)
 	    atomic_load(&batch_mode) != 1;
 	if (j.tiles) {
 		j.ntile = ceil_div(j.nq, KERN_TT);
-		j.ntasks = A->n_kv * j.ntile;
+		j.ntasks = A->n_kv * ceil_div(j.ntile, KERN_ATT_GROUP);
 	} else {
 		j.ngrp = A->n_kv * ceil_div(j.G, KERN_TILE);
 		j.ntasks = j.ngrp * A->nb;

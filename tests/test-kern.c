@@ -1217,6 +1217,9 @@ test_attention_matches_double_reference(void **state)
 		/* decode with 3 and 5 heads per KV head: groups of up
 		 * to four heads, the last one short */
 		{ 6, 2, 64, 1, 40 }, { 10, 2, 32, 1, 20 }, { 10, 2, 32, 2, 9 },
+		/* prefill with several groups of query tiles sharing a
+		 * conversion of K and V^T, the last group short */
+		{ 4, 1, 32, 40, 10 }, { 2, 2, 64, 70, 5 },
 	};
 	enum { NCTX = 96 };
 
