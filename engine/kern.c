@@ -817,9 +817,10 @@ att_bytes(size_t n_ctx, size_t hd)
 {
 	size_t s = mul_sat(mul_sat(n_ctx + KERN_TR, KERN_TT), sizeof(float));
 	size_t q = mul_sat(mul_sat(hd, KERN_TT), sizeof(float));
-	/* K and V^T of one KV head in f32 (att_tiles) */
-	size_t kv = mul_sat(mul_sat(mul_sat(n_ctx + KERN_TR, hd), 2),
-	    sizeof(float));
+	/* K and V^T (hd rounded up to whole tiles) of one KV head in f32
+	 * (att_tiles) */
+	size_t kv = mul_sat(mul_sat(n_ctx + KERN_TR, add_sat(mul_sat(hd, 2),
+	    KERN_TR)), sizeof(float));
 
 	return add_sat(add_sat(add_sat(s, q), kv), 4 * KERN_ALIGN);
 }
@@ -1022,7 +1023,7 @@ tile_rows(const struct mm_job *j, const struct mm_mat *m, size_t r0,
 
 /*
  * Rows [r0, r0 + nr) against the few activation rows of a decode step.
- * The rows go as KERN_TILE lanes of L rows each, one row of every lane
+ * The rows go as KERN_LANES lanes of L rows each, one row of every lane
  * at a time: a core reading one sequential stream gets about 10 GB/s
  * here however it is prefetched, and reading four streams at once it
  * gets about 13-14 (measured on a 2-core Sapphire Rapids: 20 GB/s with
@@ -1530,6 +1531,7 @@ att_tiles(const struct att_job *j, size_t kh, size_t i0, size_t ni, void *buf)
 	size_t qe = (i0 + ni) * KERN_TT < j->nq ? (i0 + ni) * KERN_TT : j->nq;
 	size_t nmax = A->pos + (qe - 1) / G + 1;
 	size_t nstr = ceil_div(nmax, KERN_TR) * KERN_TR;	/* V^T stride */
+	size_t hdp = ceil_div(hd, KERN_TR) * KERN_TR;	/* V^T rows */
 	const uint16_t *K = A->K + kh * A->n_ctx * hd;
 	const uint16_t *Vt = A->Vt + kh * hd * A->n_ctx;
 	float *S = align_up(buf);
@@ -1546,6 +1548,8 @@ att_tiles(const struct att_job *j, size_t kh, size_t i0, size_t ni, void *buf)
 		j->cvt_f16(Vt + d * A->n_ctx, Vf + d * nstr, nmax);
 		memset(Vf + d * nstr + nmax, 0, (nstr - nmax) * sizeof *Vf);
 	}
+	/* the last weight tile of O = P V may reach past hd: zero rows */
+	memset(Vf + hd * nstr, 0, (hdp - hd) * nstr * sizeof *Vf);
 	for (size_t i = i0; i < i0 + ni; i++) {
 		size_t q0 = i * KERN_TT;
 		size_t qn = j->nq - q0 < KERN_TT ? j->nq - q0 : KERN_TT;

@@ -1220,6 +1220,8 @@ test_attention_matches_double_reference(void **state)
 		/* prefill with several groups of query tiles sharing a
 		 * conversion of K and V^T, the last group short */
 		{ 4, 1, 32, 40, 10 }, { 2, 2, 64, 70, 5 },
+		/* a head size that is no whole number of weight tiles */
+		{ 4, 2, 6, 20, 3 }, { 4, 2, 20, 1, 30 },
 	};
 	enum { NCTX = 96 };
 
