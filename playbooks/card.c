@@ -398,6 +398,7 @@ pb_card_json(const struct pb_card *c)
 	json_object_set_new(o, "id", json_string(c->pb->id));
 	json_object_set_new(o, "version", json_integer(c->pb->version));
 	json_object_set_new(o, "title", json_string(c->pb->title));
+	json_object_set_new(o, "class", json_string(c->pb->klass));
 	json_object_set_new(o, "severity",
 	    json_string(pb_severity_name(c->pb->severity)));
 	json_object_set_new(o, "playbook", json_string(c->pb->path));

@@ -92,6 +92,7 @@ struct pb_playbook {
 	char		*path;
 	json_t		*doc;
 	const char	*id, *title;	/* borrowed from doc */
+	const char	*klass;		/* borrowed from doc */
 	int		 version;
 	enum pb_severity severity;
 	struct pb_pattern pats[PB_MAX_PATTERNS];

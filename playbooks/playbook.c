@@ -27,10 +27,24 @@ static const char *const sources[] = {
 	"any", "syslog", "kernel", "auth", "journald", "systemd", "nginx",
 	"apache", "postgresql", "mysql", "java", "python", "hdfs", "hadoop",
 	"spark", "zookeeper", "industrial", "ups", "network", "application",
-	"storage", NULL
+	"storage", "windows", "macos", "network-device", "virtualization",
+	"cloud", "kubernetes", "container", "hpc", "bmc", "dhcp", "dns", "ntp",
+	"mail", "proxy", "vpn", "monitoring", "android", "database", "web",
+	"security", NULL
+};
+/* The problem classes (triage-playbook(5), CLASSES): what kind of failure a
+ * playbook recognises, whatever program or platform words it. */
+static const char *const classes[] = {
+	"disk-io", "filesystem", "disk-full", "memory-oom", "crash",
+	"kernel-hang-panic", "thermal-power", "hardware", "network-link",
+	"dhcp", "dns", "ntp-clock", "tls-cert", "auth", "service-failure",
+	"container", "database", "web-proxy", "app-exception",
+	"update-install", "config", "resource-limit", "peer-unreachable",
+	"industrial-bus", NULL
 };
 static const char *const top_keys[] = {
-	"format", "id", "version", "title", "severity", "tags", "sources",
+	"format", "id", "version", "title", "class", "severity", "tags",
+	"sources",
 	"match", "explanation", "causes", "checks", "fix", "verify", "escalate",
 	"references", "false_positives", "examples", NULL
 };
@@ -42,6 +56,20 @@ const char *
 pb_severity_name(enum pb_severity s)
 {
 	return (unsigned)s < 5 ? severities[s] : "unknown";
+}
+
+static int in_list(const char *s, const char *const *list);
+
+const char *
+pb_class_name(size_t i)
+{
+	return i < sizeof(classes) / sizeof(classes[0]) - 1 ? classes[i] : NULL;
+}
+
+int
+pb_class_valid(const char *name)
+{
+	return name != NULL && in_list(name, classes) >= 0;
 }
 
 struct ctx {
@@ -566,6 +594,14 @@ validate(struct ctx *c, json_t *root, int run_examples)
 			    "or info");
 		pb->severity = k < 0 ? PB_SEV_INFO : (enum pb_severity)k;
 	}
+	/* Optional when loading, so older playbooks keep working; lint
+	 * (run_examples) asks for it. */
+	pb->klass = str_field(c, root, "class", "", run_examples, 1, 32);
+	if (pb->klass == NULL)
+		pb->klass = "unclassified";
+	else if (in_list(pb->klass, classes) < 0)
+		problem(c, "class", "unknown class \"%s\" (see triage-playbook(5), "
+		    "CLASSES)", pb->klass);
 	str_array(c, root, "tags", "", 1, 1, 16, 0, 1);
 	str_array(c, root, "sources", "", 1, 1, 16, 0, 2);
 	match_section(c, root);
@@ -748,6 +784,7 @@ pb_playbook_excluded(const struct pb_playbook *pb, const char *line,
 
 const char *pb_playbook_id(const struct pb_playbook *pb) { return pb->id; }
 const char *pb_playbook_title(const struct pb_playbook *pb) { return pb->title; }
+const char *pb_playbook_class(const struct pb_playbook *pb) { return pb->klass; }
 const char *pb_playbook_path(const struct pb_playbook *pb) { return pb->path; }
 int pb_playbook_version(const struct pb_playbook *pb) { return pb->version; }
 enum pb_severity pb_playbook_severity(const struct pb_playbook *pb) { return pb->severity; }

@@ -42,6 +42,9 @@ enum pb_severity {
 	PB_SEV_INFO,
 };
 const char	*pb_severity_name(enum pb_severity);
+/* Problem classes (triage-playbook(5), CLASSES): name i, NULL past the end. */
+const char	*pb_class_name(size_t i);
+int		 pb_class_valid(const char *name);
 
 /* A diagnostic sink: gets one finished line, "file:line:col: path: message". */
 typedef void	(*pb_diag_fn)(void *arg, const char *line);
@@ -86,6 +89,7 @@ const struct pb_playbook *pb_library_get(const struct pb_library *, size_t i);
 
 const char	*pb_playbook_id(const struct pb_playbook *);
 const char	*pb_playbook_title(const struct pb_playbook *);
+const char	*pb_playbook_class(const struct pb_playbook *);
 const char	*pb_playbook_path(const struct pb_playbook *);
 int		 pb_playbook_version(const struct pb_playbook *);
 enum pb_severity pb_playbook_severity(const struct pb_playbook *);

@@ -44,6 +44,7 @@ cat >"$T/pb/disk-full.json" <<'JSON'
 {
   "format": 1, "id": "disk-full", "version": 1,
   "title": "Disk full: writes fail with No space left on device",
+  "class": "disk-full",
   "severity": "critical", "tags": ["disk"], "sources": ["syslog"],
   "match": { "patterns": [ { "name": "enospc", "regex": "No space left on device(?: on (?<mount>/\\S*))?" } ] },
   "explanation": "A filesystem is full.",
@@ -152,7 +153,7 @@ check "the other 999 work" bash -c "[ \"\$('$JSONGET' cards.# <'$T/out')\" = 999
 mkdir -p "$T/lint"
 sed -e 's/df -h {{mount}}/df -h {{mnt}}/' "$T/pb/disk-full.json" >"$T/lint/disk-full.json"
 run "lint finds unknown placeholder" 1 "$TRIAGE" playbook lint "$T/lint"
-check "lint message has file:line:col: path" has out "disk-full.json:8:47: checks\[0\]\.command: unknown placeholder \{\{mnt\}\}"
+check "lint message has file:line:col: path" has out "disk-full.json:9:47: checks\[0\]\.command: unknown placeholder \{\{mnt\}\}"
 run "lint clean playbook" 0 "$TRIAGE" playbook lint "$T/pb/disk-full.json"
 run "lint missing path" 2 "$TRIAGE" playbook lint "$T/nowhere"
 

@@ -179,7 +179,7 @@ write_playbook(const char *dir, const char *id, int version, const char *title)
 	n = snprintf(text, sizeof(text),
 	    "{\n"
 	    "  \"format\": 1, \"id\": \"%s\", \"version\": %d,\n"
-	    "  \"title\": \"%s\", \"severity\": \"medium\",\n"
+	    "  \"title\": \"%s\", \"class\": \"auth\", \"severity\": \"medium\",\n"
 	    "  \"tags\": [\"test\"], \"sources\": [\"any\"],\n"
 	    "  \"match\": { \"patterns\": [ { \"name\": \"p\", "
 	    "\"regex\": \"generated event (?<n>\\\\d+)\" } ] },\n"
@@ -222,7 +222,7 @@ test_lint_duplicate_key_rejected(void **state)
 
 	(void)state;
 	assert_int_equal(pb_lint(FIX "bad-duplicate-key.json", diag_cb, &d, NULL), 1);
-	expect_one_diag_with(&d, FIX "bad-duplicate-key.json:7:", "json: ",
+	expect_one_diag_with(&d, FIX "bad-duplicate-key.json:8:", "json: ",
 	    "duplicate object key", "title", NULL);
 	diags_free(&d);
 }
@@ -297,9 +297,9 @@ test_lint_unknown_placeholder_reported_at_command(void **state)
 
 	(void)state;
 	/* The line holds a non-ASCII "é" before the command: columns count
-	 * characters, so this is 25:55 (25:56 if bytes were counted). */
+	 * characters, so this is 26:55 (26:56 if bytes were counted). */
 	position_in_file(FIX "bad-placeholder.json", "\"grep {{usr}}", &line, &col);
-	assert_int_equal(line, 25);
+	assert_int_equal(line, 26);
 	assert_int_equal(col, 55);
 	snprintf(want, sizeof(want), FIX "bad-placeholder.json:%d:%d: "
 	    "checks[1].command: unknown placeholder {{usr}}", line, col);
@@ -394,7 +394,7 @@ test_lint_threshold_without_window_rejected(void **state)
 	int line, col;
 	static const char text[] =
 	    "{\"format\": 1, \"id\": \"thr\", \"version\": 1,\n"
-	    " \"title\": \"Threshold with no window at all\", \"severity\": \"low\",\n"
+	    " \"title\": \"Threshold with no window at all\", \"class\": \"auth\", \"severity\": \"low\",\n"
 	    " \"tags\": [\"t\"], \"sources\": [\"any\"],\n"
 	    " \"match\": {\"patterns\": [{\"name\": \"p\", \"regex\": \"disk error\"}],\n"
 	    "   \"threshold\": 3},\n"
@@ -424,7 +424,7 @@ test_lint_threshold_in_sequence_mode_rejected(void **state)
 	struct diags d = { 0 };
 	static const char text[] =
 	    "{\"format\": 1, \"id\": \"seq\", \"version\": 1,\n"
-	    " \"title\": \"Sequence with a threshold set\", \"severity\": \"low\",\n"
+	    " \"title\": \"Sequence with a threshold set\", \"class\": \"auth\", \"severity\": \"low\",\n"
 	    " \"tags\": [\"t\"], \"sources\": [\"any\"],\n"
 	    " \"match\": {\"patterns\": [{\"name\": \"a\", \"regex\": \"job started\"},\n"
 	    "   {\"name\": \"b\", \"regex\": \"job failed\"}],\n"

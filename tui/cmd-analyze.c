@@ -93,10 +93,10 @@ print_card(const struct pb_card *c, size_t idx)
 	upper(sev, pb_severity_name(pb_playbook_severity(pb)), sizeof(sev));
 	pb_time_format(pb_card_first(c), first, sizeof(first));
 	pb_time_format(pb_card_last(c), last, sizeof(last));
-	printf("%s%s[%zu] %-8s%s %s%s%s  %s(%s)%s\n", col(C_BOLD),
+	printf("%s%s[%zu] %-8s%s %s%s%s  %s(%s, %s)%s\n", col(C_BOLD),
 	    sev_colour(pb_playbook_severity(pb)), idx, sev, col(C_RESET),
 	    col(C_BOLD), pb_playbook_title(pb), col(C_RESET), col(C_DIM),
-	    pb_playbook_id(pb), col(C_RESET));
+	    pb_playbook_class(pb), pb_playbook_id(pb), col(C_RESET));
 	printf("  seen %llu time%s, first %s, last %s\n",
 	    (unsigned long long)pb_card_count(c), pb_card_count(c) == 1 ? "" : "s",
 	    first, last);

@@ -9,13 +9,16 @@
 
 static const char usage_text[] =
 "usage: triage playbook lint DIR|FILE...\n"
-"       triage playbook list [--patterns] [--playbooks DIR]\n"
+"       triage playbook list [--class CLASS] [--patterns] [--playbooks DIR]\n"
+"       triage playbook classes\n"
 "\n"
 "lint  validate every field of each playbook and run its examples; each\n"
 "      problem is printed as FILE:LINE:COL: FIELD: MESSAGE.  Exit 1 if any.\n"
 "list  show the playbooks in use (shipped, then the user's, which override)\n"
-"      with severity, id, version and title; with --patterns, print\n"
-"      ID<TAB>REGEX for every pattern instead ((?i) marks icase).\n";
+"      with severity, class, id, version and title; --class keeps one\n"
+"      problem class; with --patterns, print ID<TAB>REGEX for every\n"
+"      pattern instead ((?i) marks icase).\n"
+"classes  list the problem classes and how many playbooks each has.\n";
 
 static int
 lint(int argc, char **argv)
@@ -53,13 +56,22 @@ list(int argc, char **argv)
 	struct pb_library *lib;
 	char *cause = NULL;
 	int rc = 0, patterns = 0, dirs = 0;
+	const char *klass = NULL;
 
 	if (pb_library_new(&lib) != 0)
 		return EXIT_TROUBLE;
 	for (int i = 0; rc == 0 && i < argc; i++) {
 		if (strcmp(argv[i], "--patterns") == 0)
 			patterns = 1;
-		else if (strcmp(argv[i], "--playbooks") == 0 && i + 1 < argc) {
+		else if (strcmp(argv[i], "--class") == 0 && i + 1 < argc) {
+			klass = argv[++i];
+			if (!pb_class_valid(klass)) {
+				fprintf(stderr, "triage: unknown class \"%s\" "
+				    "(triage playbook classes lists them)\n",
+				    klass);
+				rc = EXIT_TROUBLE;
+			}
+		} else if (strcmp(argv[i], "--playbooks") == 0 && i + 1 < argc) {
 			dirs++;
 			if (pb_library_add(lib, argv[++i], warn_line, NULL,
 			    &cause) < 0) {
@@ -77,6 +89,8 @@ list(int argc, char **argv)
 		(void)library_default(lib, warn_line, NULL);
 	for (size_t i = 0; rc == 0 && i < pb_library_count(lib); i++) {
 		const struct pb_playbook *pb = pb_library_get(lib, i);
+		if (klass != NULL && strcmp(klass, pb_playbook_class(pb)) != 0)
+			continue;
 		if (patterns) {
 			json_t *v;
 			size_t k;
@@ -88,12 +102,33 @@ list(int argc, char **argv)
 				    json_object_get(v, "regex")));
 			continue;
 		}
-		printf("%-8s  %-32s  v%-3d  %s\n",
-		    pb_severity_name(pb_playbook_severity(pb)), pb_playbook_id(pb),
+		printf("%-8s  %-17s  %-32s  v%-3d  %s\n",
+		    pb_severity_name(pb_playbook_severity(pb)),
+		    pb_playbook_class(pb), pb_playbook_id(pb),
 		    pb_playbook_version(pb), pb_playbook_title(pb));
 	}
 	pb_library_free(lib);
 	return rc;
+}
+
+/* Each class with the number of playbooks in use that have it. */
+static int
+classes(void)
+{
+	struct pb_library *lib;
+	const char *k;
+
+	if (pb_library_new(&lib) != 0)
+		return EXIT_TROUBLE;
+	(void)library_default(lib, warn_line, NULL);
+	for (size_t c = 0; (k = pb_class_name(c)) != NULL; c++) {
+		size_t n = 0;
+		for (size_t i = 0; i < pb_library_count(lib); i++)
+			n += strcmp(k, pb_playbook_class(pb_library_get(lib, i))) == 0;
+		printf("%-17s  %zu\n", k, n);
+	}
+	pb_library_free(lib);
+	return 0;
 }
 
 int
@@ -118,6 +153,8 @@ cmd_playbook(int argc, char **argv)
 		}
 		return list(argc - 2, argv + 2);
 	}
+	if (strcmp(argv[1], "classes") == 0 && argc == 2)
+		return classes();
 	fprintf(stderr, "triage: playbook: unknown command \"%s\"\n", argv[1]);
 	fputs(usage_text, stderr);
 	return EXIT_TROUBLE;

@@ -169,8 +169,8 @@ build_card(struct app *a, const struct pb_card *c)
 	dl_addf(a, DS_TITLE, -1, 0, "%s", pb_playbook_title(pb));
 	pb_time_format(pb_card_first(c), first, sizeof(first));
 	pb_time_format(pb_card_last(c), last, sizeof(last));
-	dl_addf(a, DS_DIM, -1, 0, "%s  %s  seen %llu time%s, first %s, last %s",
-	    pb_severity_name(pb_playbook_severity(pb)), id,
+	dl_addf(a, DS_DIM, -1, 0, "%s  %s  %s  seen %llu time%s, first %s, last %s",
+	    pb_severity_name(pb_playbook_severity(pb)), pb_playbook_class(pb), id,
 	    (unsigned long long)pb_card_count(c), pb_card_count(c) == 1 ? "" :
 	    "s", first, last);
 	for (i = 0; i < pb_card_ncaptures(c); i++) {
