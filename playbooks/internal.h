@@ -100,6 +100,7 @@ struct pb_playbook {
 	pcre2_code	**excl;
 	size_t		 nexcl;
 	enum pb_mode	 mode;
+	int		 generic;	/* only where no specific playbook matched */
 	int		 threshold;
 	int		 window;	/* seconds, 0 = none */
 	int		 group_by;	/* slot in capnames or -1 */

@@ -462,6 +462,8 @@ pb_analysis_feed_line(struct pb_analysis *a, const char *file,
 	uint32_t ids[MAX_HITS], *cand = a->cand;
 	size_t nids, ncand = 0, i, j;
 	int keyword = 0, matched = 0;
+	struct gen_hit { uint32_t pbi, pi; } gen[8];
+	size_t ngen = 0;
 	int64_t t;
 
 	a->lines++;
@@ -531,12 +533,23 @@ pb_analysis_feed_line(struct pb_analysis *a, const char *file,
 				done = 1;
 				continue;
 			}
+			if (pb->generic) {
+				/* Held back: a specific playbook that knows
+				 * this line says more than the generic one. */
+				if (ngen < sizeof(gen) / sizeof(gen[0]))
+					gen[ngen++] = (struct gen_hit){ pbi, pi };
+				done = 1;
+				continue;
+			}
 			matched = 1;
 			event(a, pbi, pi, file, lineno, line, len, t);
 			if (pb->mode == PB_MODE_ANY)
 				done = 1;
 		}
 	}
+	for (i = 0; !matched && i < ngen; i++)
+		event(a, gen[i].pbi, gen[i].pi, file, lineno, line, len, t);
+	matched |= ngen > 0;
 	if (!matched && keyword && a->opt.unknown) {
 		long id = pb_miner_add(a->miner, line, len);
 		a->unknown++;

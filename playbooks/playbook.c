@@ -49,7 +49,8 @@ static const char *const top_keys[] = {
 	"references", "false_positives", "examples", NULL
 };
 static const char *const match_keys[] = {
-	"patterns", "mode", "threshold", "window", "group_by", "exclude", NULL
+	"patterns", "mode", "threshold", "window", "group_by", "exclude",
+	"generic", NULL
 };
 
 const char *
@@ -419,11 +420,18 @@ match_section(struct ctx *c, json_t *root)
 		else
 			pb->mode = (enum pb_mode)k;
 	}
+	if ((v = json_object_get(m, "generic")) != NULL) {
+		if (!json_is_boolean(v))
+			problem(c, "match.generic", "must be true or false");
+		pb->generic = json_is_true(v);
+	}
 	pb->threshold = int_field(c, m, "threshold", "match", 0, 1,
 	    PB_MAX_THRESHOLD, 1);
 	pb->window = int_field(c, m, "window", "match", 0, 1, PB_MAX_WINDOW, 0);
 	if (pb->threshold > 1 && pb->window == 0)
 		problem(c, "match.window", "required when threshold is above 1");
+	if (pb->generic && pb->mode != PB_MODE_ANY)
+		problem(c, "match.generic", "only mode any can be generic");
 	if (pb->mode != PB_MODE_ANY && pb->threshold > 1)
 		problem(c, "match.threshold", "only mode any counts a threshold; "
 		    "all and sequence count completions");

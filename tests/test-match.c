@@ -251,6 +251,27 @@ test_feed_line_no_match_no_card(void **state)
 	assert_int_equal(ncards(f), 0);
 }
 
+/* A generic playbook speaks only for lines no specific playbook knows. */
+static void
+test_generic_playbook_yields_to_a_specific_one(void **state)
+{
+	struct fx *f = *state;
+	const struct pb_card *c;
+
+	playbook(f, "oom", "high", OOM_MATCH);
+	playbook(f, "any-kill", "medium", "{ \"generic\": true, \"patterns\": "
+	    "[ { \"name\": \"k\", \"regex\": \"[Kk]illed process\" } ] }");
+	start(f);
+	feed_at(f, 0, OOM(4242));			/* both match: oom only */
+	feed_at(f, 1, "app: watchdog Killed process 77");	/* generic only */
+	pb_analysis_finish(f->a);
+	assert_int_equal(ncards(f), 2);
+	for (size_t i = 0; i < 2; i++) {
+		c = pb_analysis_card(f->a, i);
+		assert_int_equal(pb_card_count(c), 1);
+	}
+}
+
 /* ---- threshold within a window, per group_by ------------------------------ */
 
 static void
@@ -1009,6 +1030,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_feed_line_any_threshold_one_counts_every_match),
 		T(test_feed_line_no_match_no_card),
+	T(test_generic_playbook_yields_to_a_specific_one),
 		T(test_feed_line_threshold_four_events_no_card),
 		T(test_feed_line_threshold_five_in_window_makes_card),
 		T(test_feed_line_threshold_events_after_met_keep_counting),
