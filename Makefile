@@ -53,7 +53,7 @@ FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/replay-%)
 MANPAGES = $(wildcard man/*.[1-9])
 
-.PHONY: all run check bench install uninstall clean deps unit kern-paths cli screen bundle-cli gen lint-man lint-playbooks fuzz fuzz-replay
+.PHONY: all run check bench eval install uninstall clean deps unit kern-paths cli screen bundle-cli gen lint-man lint-playbooks fuzz fuzz-replay
 
 all: triage
 
@@ -199,6 +199,10 @@ screen: $(B)/triage $(B)/tests/tool-gguf-gen $(B)/tests/jsonget
 
 lint-man:
 	@mandoc -Tlint -W warning $(MANPAGES) && echo "man pages: mandoc -Tlint clean"
+
+# The labelled corpus of real logs (tests/eval/README): a report, not a gate.
+eval: $(B)/triage $(B)/tests/tool-eval
+	@$(B)/tests/tool-eval $(CURDIR)/$(B)/triage tests/eval/cases $(SHARED)
 
 lint-playbooks: $(B)/triage
 	@$(B)/triage playbook lint share/playbooks && echo "shipped playbooks: lint clean ($$(ls share/playbooks/*.json | wc -l) files)"
