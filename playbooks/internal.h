@@ -161,7 +161,24 @@ json_t	*pb_card_json(const struct pb_card *);
 
 /* ---- template.c ---- */
 size_t	 pb_miner_count(const struct pb_miner *);
-/* Rank templates by count; then pb_miner_rank gives the i-th id or -1. */
+/*
+ * pb_miner_add with what the ranking needs: the line's judged severity
+ * (PB_SEV_CRITICAL..PB_SEV_INFO) and its time in ms or PB_TIME_NONE.
+ * pb_miner_add is this with PB_SEV_INFO and PB_TIME_NONE.
+ */
+long	 pb_miner_add_ev(struct pb_miner *, const char *line, size_t len,
+	    enum pb_severity level, int64_t t_ms);
+/* Worst level seen; first and last time (ms) or PB_TIME_NONE. */
+enum pb_severity pb_miner_level(const struct pb_miner *, long id);
+int64_t	 pb_miner_first(const struct pb_miner *, long id);
+int64_t	 pb_miner_last(const struct pb_miner *, long id);
+/*
+ * (4 - worst level) + 0.49 * rarity + 0.49 * burst, in [0, 5): severity
+ * first, then rare and bursty templates above chatty, spread-out ones
+ * (formula in template.c).
+ */
+double	 pb_miner_salience(const struct pb_miner *, long id);
+/* Rank templates by salience, then count; pb_miner_rank gives the i-th id. */
 void	 pb_miner_sort(struct pb_miner *);
 long	 pb_miner_rank(const struct pb_miner *, size_t i);
 uint64_t pb_miner_hits(const struct pb_miner *, long id);

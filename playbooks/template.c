@@ -11,6 +11,7 @@
  * Everything is bounded: tokens per line, templates per miner.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@
 #define HEADER_MAX	5	/* where to look for the "program:" token */
 #define BUCKETS		4096
 #define EXAMPLE_BYTES	1024
+#define BURST_TAU_MS	60000.0	/* burstiness window: one minute */
 
 static const char MASK[] = "<*>";
 
@@ -34,6 +36,13 @@ struct tmpl {
 	const char	*file;
 	uint64_t	 lineno;
 	long		 next;		/* bucket chain */
+	/* For the ranking (see pb_miner_salience). */
+	enum pb_severity level;		/* worst seen */
+	int64_t		 first, last;	/* ms, PB_TIME_NONE if no line had one */
+	uint64_t	 timed;		/* hits that had a time */
+	double		 rate;		/* hits decayed with BURST_TAU_MS */
+	int64_t		 rate_t;	/* time rate was last brought to */
+	double		 peak;		/* highest rate seen */
 };
 
 struct pb_miner {
@@ -277,13 +286,51 @@ add(struct pb_miner *m, const char *line, size_t len, char *buf, char **tok)
 		}
 	t->ntok = ntok;
 	t->hits = 1;
+	t->level = PB_SEV_INFO;
+	t->first = t->last = t->rate_t = PB_TIME_NONE;
 	t->next = m->bucket[b];
 	m->bucket[b] = (long)m->n;
 	return (long)m->n++;
 }
 
+/*
+ * Keep what the ranking needs, in constant space per template: the worst
+ * level, the first and last time, and a hit rate that decays by e every
+ * BURST_TAU_MS.  Its highest value is roughly the most hits in any minute
+ * (n hits at once give n; the same n spread over a day give about 1).
+ * Lines from several files may come out of time order: a line older than
+ * the last one counts as if it came at that time.
+ */
+static void
+record(struct tmpl *t, enum pb_severity level, int64_t t_ms)
+{
+	if ((unsigned)level < (unsigned)t->level)
+		t->level = level;
+	if (t_ms == PB_TIME_NONE)
+		return;
+	if (t->first == PB_TIME_NONE || t_ms < t->first)
+		t->first = t_ms;
+	if (t->last == PB_TIME_NONE || t_ms > t->last)
+		t->last = t_ms;
+	if (t->rate_t != PB_TIME_NONE && t_ms > t->rate_t)
+		t->rate *= exp(-(double)(t_ms - t->rate_t) / BURST_TAU_MS);
+	if (t->rate_t == PB_TIME_NONE || t_ms > t->rate_t)
+		t->rate_t = t_ms;
+	t->rate += 1.0;
+	if (t->rate > t->peak)
+		t->peak = t->rate;
+	t->timed++;
+}
+
 long
 pb_miner_add(struct pb_miner *m, const char *raw, size_t rawlen)
+{
+	return pb_miner_add_ev(m, raw, rawlen, PB_SEV_INFO, PB_TIME_NONE);
+}
+
+long
+pb_miner_add_ev(struct pb_miner *m, const char *raw, size_t rawlen,
+    enum pb_severity level, int64_t t_ms)
 {
 	/* Per-thread scratch, so a line costs no allocation. */
 	static __thread char buf[BUF_BYTES], line[LINE_MAX_BYTES * 4 + 1];
@@ -300,7 +347,10 @@ pb_miner_add(struct pb_miner *m, const char *raw, size_t rawlen)
 	/* Templates are shown and written as JSON: work on safe text. */
 	pb_sanitize_into(raw, rawlen < LINE_MAX_BYTES ? rawlen : LINE_MAX_BYTES,
 	    line);
-	return add(m, line, strlen(line), buf, tok);
+	long id = add(m, line, strlen(line), buf, tok);
+	if (id >= 0)
+		record(&m->t[id], level, t_ms);
+	return id;
 }
 
 const char *
@@ -354,13 +404,71 @@ pb_miner_example(const struct pb_miner *m, long id, const char **file,
 	return m->t[id].example != NULL ? m->t[id].example : "";
 }
 
+static const struct tmpl *
+get(const struct pb_miner *m, long id)
+{
+	return id >= 0 && (size_t)id < m->n ? &m->t[id] : NULL;
+}
+
+enum pb_severity
+pb_miner_level(const struct pb_miner *m, long id)
+{
+	const struct tmpl *t = get(m, id);
+
+	return t != NULL ? t->level : PB_SEV_INFO;
+}
+
+int64_t
+pb_miner_first(const struct pb_miner *m, long id)
+{
+	const struct tmpl *t = get(m, id);
+
+	return t != NULL ? t->first : PB_TIME_NONE;
+}
+
+int64_t
+pb_miner_last(const struct pb_miner *m, long id)
+{
+	const struct tmpl *t = get(m, id);
+
+	return t != NULL ? t->last : PB_TIME_NONE;
+}
+
+/*
+ * salience = (4 - level) + 0.49 * rarity + 0.49 * burst, in [0, 5):
+ *   level   0 critical .. 4 info, the worst seen; a step of it outweighs
+ *           the rest, so severity ranks first;
+ *   rarity  1 / (1 + log10(hits)): 1 for a single line, 0.2 for 10000;
+ *   burst   peak / timed: the most hits in about a minute (the decayed
+ *           rate above) over the hits that had a time; 1 when they all
+ *           came together, near 0 when spread out; 0 without times.
+ * Unknown ids get 0.
+ */
+double
+pb_miner_salience(const struct pb_miner *m, long id)
+{
+	const struct tmpl *t = get(m, id);
+	double rarity, burst;
+
+	if (t == NULL)
+		return 0.0;
+	rarity = 1.0 / (1.0 + log10((double)(t->hits ? t->hits : 1)));
+	burst = t->timed ? t->peak / (double)t->timed : 0.0;
+	if (burst > 1.0)
+		burst = 1.0;
+	return (double)(PB_SEV_INFO - t->level) + 0.49 * rarity + 0.49 * burst;
+}
+
 static const struct pb_miner *sort_m;	/* qsort has no context argument */
 
 static int
 rank_cmp(const void *a, const void *b)
 {
 	long x = *(const long *)a, y = *(const long *)b;
+	double sx = pb_miner_salience(sort_m, x), sy = pb_miner_salience(sort_m, y);
 
+	if (sx != sy)
+		return sx < sy ? 1 : -1;
 	if (sort_m->t[x].hits != sort_m->t[y].hits)
 		return sort_m->t[x].hits < sort_m->t[y].hits ? 1 : -1;
 	return x < y ? -1 : 1;

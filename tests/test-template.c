@@ -182,7 +182,7 @@ test_miner_add_table_full_returns_minus_one(void **state)
 }
 
 static void
-test_miner_sort_ranks_by_hits(void **state)
+test_miner_sort_same_level_ranks_rare_above_chatty(void **state)
 {
 	long once = add(state, "alpha service stopped");
 	long thrice = add(state, "beta queue overflowed 1");
@@ -190,9 +190,80 @@ test_miner_sort_ranks_by_hits(void **state)
 	add(state, "beta queue overflowed 2");
 	add(state, "beta queue overflowed 3");
 	pb_miner_sort(*state);
-	assert_int_equal(pb_miner_rank(*state, 0), thrice);
-	assert_int_equal(pb_miner_rank(*state, 1), once);
+	assert_int_equal(pb_miner_rank(*state, 0), once);
+	assert_int_equal(pb_miner_rank(*state, 1), thrice);
 	assert_int_equal(pb_miner_rank(*state, 2), -1);
+}
+
+static void
+test_miner_sort_one_critical_line_above_10000_info_lines(void **state)
+{
+	char line[64];
+	long info = -1, crit;
+	int n;
+
+	for (int i = 0; i < 10000; i++) {
+		n = snprintf(line, sizeof(line), "cache refresh took %d ms", i);
+		info = pb_miner_add_ev(*state, line, (size_t)n, PB_SEV_INFO,
+		    (int64_t)i * 1000);
+	}
+	crit = pb_miner_add_ev(*state, "controller reset lost all queued writes",
+	    39, PB_SEV_CRITICAL, 5000000);
+	assert_true(info >= 0 && crit >= 0 && info != crit);
+	assert_int_equal(pb_miner_hits(*state, info), 10000);
+	pb_miner_sort(*state);
+	assert_int_equal(pb_miner_rank(*state, 0), crit);
+	assert_int_equal(pb_miner_rank(*state, 1), info);
+	assert_int_equal(pb_miner_level(*state, crit), PB_SEV_CRITICAL);
+	assert_true(pb_miner_salience(*state, crit) >
+	    pb_miner_salience(*state, info));
+}
+
+static void
+test_miner_sort_burst_above_same_count_spread_over_a_day(void **state)
+{
+	char line[64];
+	long spread = -1, burst = -1;
+	int n;
+
+	/* 20 lines each: one every 72 minutes, or all within 20 seconds. */
+	for (int i = 0; i < 20; i++) {
+		n = snprintf(line, sizeof(line), "fan speed low on tray %d", i);
+		spread = pb_miner_add_ev(*state, line, (size_t)n, PB_SEV_MEDIUM,
+		    (int64_t)i * 72 * 60000);
+		n = snprintf(line, sizeof(line), "queue depth high on shard %d", i);
+		burst = pb_miner_add_ev(*state, line, (size_t)n, PB_SEV_MEDIUM,
+		    (int64_t)40000000 + i * 1000);
+	}
+	assert_true(spread >= 0 && burst >= 0 && spread != burst);
+	assert_int_equal(pb_miner_hits(*state, spread), 20);
+	assert_int_equal(pb_miner_hits(*state, burst), 20);
+	pb_miner_sort(*state);
+	assert_int_equal(pb_miner_rank(*state, 0), burst);
+	assert_int_equal(pb_miner_rank(*state, 1), spread);
+}
+
+static void
+test_miner_level_first_last_track_the_lines(void **state)
+{
+	const char *l1 = "read latency is high on disk sda";
+	const char *l2 = "read latency is high on disk sdb";
+	const char *l3 = "read latency is high on disk sdc";
+	long a = pb_miner_add_ev(*state, l1, strlen(l1), PB_SEV_LOW, 9000);
+	long b = pb_miner_add_ev(*state, l2, strlen(l2), PB_SEV_HIGH, 3000);
+	long c = pb_miner_add_ev(*state, l3, strlen(l3), PB_SEV_MEDIUM,
+	    PB_TIME_NONE);
+
+	assert_true(a >= 0);
+	assert_int_equal(b, a);
+	assert_int_equal(c, a);
+	assert_int_equal(pb_miner_level(*state, a), PB_SEV_HIGH);
+	assert_int_equal(pb_miner_first(*state, a), 3000);
+	assert_int_equal(pb_miner_last(*state, a), 9000);
+	/* Without any time there is none to report. */
+	long d = add(state, "printer jammed");
+	assert_true(pb_miner_first(*state, d) == PB_TIME_NONE);
+	assert_int_equal(pb_miner_level(*state, d), PB_SEV_INFO);
 }
 
 static void
@@ -233,7 +304,10 @@ main(void)
 		T(test_miner_add_sanitizes_text),
 		T(test_miner_add_empty_line_is_rejected),
 		T(test_miner_add_table_full_returns_minus_one),
-		T(test_miner_sort_ranks_by_hits),
+		T(test_miner_sort_same_level_ranks_rare_above_chatty),
+		T(test_miner_sort_one_critical_line_above_10000_info_lines),
+		T(test_miner_sort_burst_above_same_count_spread_over_a_day),
+		T(test_miner_level_first_last_track_the_lines),
 		T(test_miner_text_unknown_id_is_null),
 		T(test_miner_add_long_line_is_bounded),
 	};
