@@ -101,24 +101,6 @@ fault_setup(void)
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-void
-say_safe(FILE *fp, const char *fmt, ...)
-{
-	char *line = NULL, *safe;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&line, fmt, ap) < 0)
-		line = NULL;
-	va_end(ap);
-	if (line == NULL)
-		return;
-	safe = pb_sanitize(line, strlen(line));
-	fprintf(fp, "%s\n", safe != NULL ? safe : "?");
-	free(safe);
-	free(line);
-}
-
 static char *
 data_path(const char *leaf)
 {

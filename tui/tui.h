@@ -73,10 +73,6 @@ struct bdl_env;
 int	 bundle_selfcheck(void *arg, const struct bdl_manifest *,
 	    const char *dir, char **cause);
 void	 bundle_env(struct bdl_env *);
-/* Print one line (a newline is added) made safe with pb_sanitize: for
- * text that quotes file names from a stick or key user ids. */
-void	 say_safe(FILE *fp, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
 /* cmd-keys.c: ask "QUESTION [y/N]" on stderr; 1 yes.  assume_yes skips it. */
 int	 ask_yes(const char *question, int assume_yes);
 
@@ -91,5 +87,26 @@ void	 warn_line(void *arg, const char *line);	/* "triage: ..." */
 /* Bytes as "1.5 GiB" into buf (cap bytes); returns buf. */
 const char *out_size(uint64_t bytes, char *buf, size_t cap);
 void	 diag_line(void *arg, const char *line);	/* plain, stdout */
+/*
+ * The gate for untrusted text (see out.c): printf, except that every %s
+ * and %c argument is passed through pb_sanitize() (colour sequences from
+ * col() excepted).  say_safe adds a newline.  Use these for every line
+ * that can hold a file name, file content, metadata or another module's
+ * message.
+ */
+#include <stdarg.h>
+void	 out_vprintf(FILE *fp, const char *fmt, va_list ap);
+void	 out_printf(FILE *fp, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 say_safe(FILE *fp, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Text streamed in pieces (model output): an incomplete UTF-8 sequence
+ * waits for the next piece; end flushes it.  Newlines and tabs pass. */
+struct out_stream {
+	char	 pend[4];
+	size_t	 n;
+};
+void	 out_stream(FILE *fp, struct out_stream *, const char *s, size_t n,
+	    int end);
 
 #endif
