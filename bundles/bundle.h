@@ -255,6 +255,18 @@ int	 bdl_store_open(const char *dir, const char *audit, int flags,
 void	 bdl_store_free(struct bdl_store *);
 /* The private staging directory (for bdl_bundle_open); borrowed. */
 const char *bdl_store_staging(const struct bdl_store *);
+/*
+ * Where the recovery that starts every change says what it did (adopted a
+ * version a lost state.json forgot, moved something to lost+found/, removed
+ * debris): one line per action, also in the audit log.  NULL: silent.
+ */
+void	 bdl_store_set_note(struct bdl_store *, bdl_note_fn, void *arg);
+/*
+ * Take the lock just to run that recovery (for `bundle list`): 0, or
+ * BDL_EBUSY when another process holds the lock, or an error with *cause.
+ * Creates nothing when there is no store yet.
+ */
+int	 bdl_store_recover(struct bdl_store *, char **cause);
 
 /* Installed bundles, in name order.  Strings borrowed until a change. */
 size_t		 bdl_store_count(const struct bdl_store *);

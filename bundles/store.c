@@ -9,7 +9,11 @@
  *                        time and flags.  The only commit point.
  *   versions/NAME/DIR/   one directory per installed version (DIR is the
  *                        version, or VERSION~N for a re-install), files
- *                        0444, never changed after the switch
+ *                        0444, never changed after the switch; beside the
+ *                        payload, .install.json records who signed it and
+ *                        when (no bundle path starts with '.')
+ *   lost+found/NAME/DIR  what recovery could neither adopt nor prove to
+ *                        be debris: moved here, never deleted
  *   staging/             private (0700): the unnamed staged copy of the
  *                        archive and import-XXXXXX/ while extracting
  *
@@ -17,10 +21,22 @@
  * renames it to versions/NAME/DIR, fsyncs versions/NAME, and then
  * replaces state.json (temp file, fsync, rename, fsync the directory).
  * Until that rename the old state is the truth; after it, the new one.
- * A directory under versions/ that the state does not name, and anything
- * in staging/, is debris of an interrupted run: the next writer removes it
- * under the lock before doing anything else.  Readers (triage analyze)
- * read state.json without the lock; they see the old or the new file.
+ * Recovery, the first thing every writer does under the lock:
+ *   - staging/ and state.json.tmp are debris of an interrupted run: removed.
+ *   - For a bundle the state names, a version directory it does not name is
+ *     an interrupted import or clean-up: removed.
+ *   - A bundle the state lists under "removed" (`bundle remove` was cut
+ *     short before its files were gone): its directory is removed.
+ *   - A bundle the state does not know at all means the state was lost or
+ *     damaged (a missing state.json, or one that lists no bundles), never
+ *     a crash of ours: each of its version directories whose files match
+ *     its manifest and whose manifest matches its .install.json is adopted
+ *     into the state again; anything else is moved to lost+found/.  A
+ *     complete version is never deleted because the state forgot it.
+ * Every removal, adoption and move is written to the audit log.  A
+ * state.json that does not parse is not guessed at: writers refuse and
+ * leave everything as it is.  Readers (triage analyze) read state.json
+ * without the lock; they see the old or the new file.
  *
  * Kept: the active version, the last-known-good one and at most one more
  * (the newest other); older ones are removed after the state switch.
@@ -30,6 +46,7 @@
 #include <fcntl.h>
 #include <gcrypt.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +62,11 @@
 #define MAX_BUNDLES	256
 #define MAX_REINSTALL	100		/* VERSION~2 .. VERSION~100 */
 #define RMTREE_DEPTH	16
+#define VREC		".install.json"	/* per-version install record */
+#define VREC_TMP	".install.json.tmp"
+#define MAX_VREC	(64 * 1024)
+#define MAX_DIRENTS	4096		/* entries recovery looks at per dir */
+#define LOST_FOUND	"lost+found"
 
 struct version_rec {
 	char		*dir;		/* under versions/NAME */
@@ -71,6 +93,10 @@ struct bdl_store {
 	uint64_t	 seq;
 	struct entry	*e;
 	size_t		 n;
+	char		**removed;	/* names whose removal may be unfinished */
+	size_t		 nremoved;
+	bdl_note_fn	 note;		/* what recovery did, for the user */
+	void		*note_arg;
 };
 
 static bdl_fault_fn fault_hook;
@@ -266,6 +292,11 @@ state_clear(struct bdl_store *s)
 	s->e = NULL;
 	s->n = 0;
 	s->seq = 0;
+	for (size_t i = 0; i < s->nremoved; i++)
+		free(s->removed[i]);
+	free(s->removed);
+	s->removed = NULL;
+	s->nremoved = 0;
 }
 
 static struct version_rec *
@@ -377,11 +408,33 @@ state_parse(struct bdl_store *s, json_t *root, char **cause)
 		    (e->lkg != NULL && find_version(e, e->lkg) == NULL))
 			goto bad;
 	}
+	/* Optional: names whose `bundle remove` may not have finished. */
+	arr = json_object_get(root, "removed");
+	if (arr != NULL && (!json_is_array(arr) ||
+	    json_array_size(arr) > MAX_BUNDLES))
+		goto bad;
+	if (json_array_size(arr) > 0 && (s->removed =
+	    calloc(json_array_size(arr), sizeof(*s->removed))) == NULL)
+		return BDL_ENOMEM;
+	json_array_foreach(arr, i, v) {
+		const char *nm = json_string_value(v);
+
+		if (nm == NULL || bdl_name_problem(nm) != NULL ||
+		    (s->removed[s->nremoved] = strdup(nm)) == NULL)
+			goto bad;
+		s->nremoved++;
+	}
 	return 0;
 bad:
 	bdl_cause(cause, "%s is damaged: bundle entry %zu is inconsistent",
 	    s->state_path, s->n);
 	return BDL_EFORMAT;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int
@@ -417,14 +470,26 @@ state_load(struct bdl_store *s, char **cause)
 	root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &err);
 	close(fd);
 	if (root == NULL) {
-		bdl_cause(cause, "%s is damaged: line %d: %s", s->state_path,
-		    err.line, err.text);
+		bdl_cause(cause, "%s is damaged: line %d: %s; nothing was "
+		    "changed (move it aside and run the command again to "
+		    "rebuild it from the installed versions, see "
+		    "triage-bundle(5))", s->state_path, err.line, err.text);
 		return BDL_EFORMAT;
 	}
 	rc = state_parse(s, root, cause);
 	json_decref(root);
 	if (rc < 0) {
 		state_clear(s);
+		if (rc == BDL_EFORMAT && cause != NULL && *cause != NULL) {
+			char *was = *cause;
+
+			*cause = NULL;
+			bdl_cause(cause, "%s; nothing was changed (move it "
+			    "aside and run the command again to rebuild it from "
+			    "the installed versions, see triage-bundle(5))",
+			    was);
+			free(was);
+		}
 		return rc;
 	}
 	if (s->n > 1)
@@ -477,6 +542,16 @@ state_save(struct bdl_store *s, char **cause)
 			if (v == NULL || json_array_append_new(vs, v) < 0)
 				goto nomem;
 		}
+	}
+	if (s->nremoved > 0) {
+		json_t *rm = json_array();
+
+		if (rm == NULL || json_object_set_new(root, "removed", rm) < 0)
+			goto nomem;
+		for (size_t i = 0; i < s->nremoved; i++)
+			if (json_array_append_new(rm,
+			    json_string(s->removed[i])) < 0)
+				goto nomem;
 	}
 	if ((text = json_dumps(root, JSON_INDENT(1))) == NULL)
 		goto nomem;
@@ -568,56 +643,16 @@ bdl_store_staging(const struct bdl_store *s)
 	return s->staging;
 }
 
-/* Remove what an interrupted run left: staging contents, temp state,
- * version directories the state does not name. */
-static void
-recover(struct bdl_store *s)
+static int	recover(struct bdl_store *, char **cause);
+static void	audit(struct bdl_store *, const char *event, const char *name,
+		    const char *version, const char *signer, int rc,
+		    const char *reason, const char *override);
+
+void
+bdl_store_set_note(struct bdl_store *s, bdl_note_fn fn, void *arg)
 {
-	char *tmp;
-	struct dirent *de;
-	DIR *d;
-
-	if (asprintf(&tmp, "%s.tmp", s->state_path) >= 0) {
-		unlink(tmp);
-		free(tmp);
-	}
-	if ((d = opendir(s->staging)) != NULL) {
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				(void)bdl_rmtree_at(dirfd(d), de->d_name);
-		closedir(d);
-	}
-	if ((d = opendir(s->versions)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		int idx;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		idx = bdl_store_find(s, de->d_name);
-		if (idx < 0) {
-			(void)bdl_rmtree_at(dirfd(d), de->d_name);
-			continue;
-		}
-		int nfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY |
-		    O_NOFOLLOW | O_CLOEXEC);
-		DIR *vd = nfd >= 0 ? fdopendir(nfd) : NULL;
-		struct dirent *ve;
-
-		if (vd == NULL) {
-			if (nfd >= 0)
-				close(nfd);
-			continue;
-		}
-		while ((ve = readdir(vd)) != NULL)
-			if (strcmp(ve->d_name, ".") != 0 &&
-			    strcmp(ve->d_name, "..") != 0 &&
-			    find_version(&s->e[idx], ve->d_name) == NULL)
-				(void)bdl_rmtree_at(dirfd(vd), ve->d_name);
-		closedir(vd);
-	}
-	closedir(d);
+	s->note = fn;
+	s->note_arg = arg;
 }
 
 static int
@@ -654,7 +689,11 @@ lock_store(struct bdl_store *s, char **cause)
 		s->lockfd = -1;
 		return rc;
 	}
-	recover(s);
+	if ((rc = recover(s, cause)) < 0) {
+		close(s->lockfd);
+		s->lockfd = -1;
+		return rc;
+	}
 	return 0;
 }
 
@@ -665,6 +704,20 @@ unlock_store(struct bdl_store *s)
 		close(s->lockfd);	/* releases the flock */
 		s->lockfd = -1;
 	}
+}
+
+int
+bdl_store_recover(struct bdl_store *s, char **cause)
+{
+	struct stat st;
+	int rc;
+
+	/* No store yet: nothing to recover, and nothing to create. */
+	if (lstat(s->versions, &st) < 0 && errno == ENOENT)
+		return 0;
+	rc = lock_store(s, cause);
+	unlock_store(s);
+	return rc;
 }
 
 /* ---- queries --------------------------------------------------------------- */
@@ -938,7 +991,7 @@ extra_files(int fd, const struct bdl_manifest *m, const char *prefix,
 			}
 			continue;
 		}
-		if (strcmp(path, "manifest.json") == 0 ||
+		if (strcmp(path, "manifest.json") == 0 || strcmp(path, VREC) == 0 ||
 		    (S_ISREG(st.st_mode) && bdl_manifest_lookup(m, path) != NULL))
 			continue;
 		if (note != NULL) {
@@ -958,7 +1011,7 @@ extra_files(int fd, const struct bdl_manifest *m, const char *prefix,
 
 /* Check one installed version: 0 if intact, else the number of problems. */
 static int
-check_version(struct bdl_store *s, const struct entry *e, const char *dir,
+check_version(struct bdl_store *s, const char *name, const char *dir,
     bdl_note_fn note, void *arg, char **first)
 {
 	struct bdl_manifest *m = NULL;
@@ -966,7 +1019,7 @@ check_version(struct bdl_store *s, const struct entry *e, const char *dir,
 	size_t len;
 	int fd, problems = 0;
 
-	if (asprintf(&where, "%s/%s/%s", s->versions, e->name, dir) < 0)
+	if (asprintf(&where, "%s/%s/%s", s->versions, name, dir) < 0)
 		return 1;
 #define PROBLEM(...) do {						\
 		problems++;						\
@@ -1028,9 +1081,645 @@ bdl_store_check(struct bdl_store *s, bdl_note_fn note, void *arg,
 		return rc;
 	for (size_t i = 0; i < s->n; i++)
 		for (size_t j = 0; j < s->e[i].nv; j++)
-			problems += check_version(s, &s->e[i], s->e[i].v[j].dir,
+			problems += check_version(s, s->e[i].name,
+			    s->e[i].v[j].dir,
 			    note, arg, NULL);
 	return problems;
+}
+
+/* ---- install records --------------------------------------------------------- */
+
+/*
+ * versions/NAME/DIR/.install.json: what state.json says about the version,
+ * written into the directory before it is renamed into place, so that the
+ * state can be rebuilt if state.json is lost.  The signature cannot be
+ * checked again (the archive is not kept); the record holds the signer
+ * that import verified, and the SHA-256 of manifest.json ties the record
+ * to the manifest, which in turn pins every file.
+ */
+static int
+vrec_write(const char *dir, const char *name, const struct version_rec *r,
+    const unsigned char mdigest[32], char **cause)
+{
+	char hex[65], *path = NULL, *text = NULL;
+	json_t *o;
+	int rc = BDL_ENOMEM;
+
+	bdl_hex(mdigest, 32, hex);
+	o = json_pack("{s:i, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:b, s:s}",
+	    "format", STATE_FORMAT, "name", name, "version", r->version,
+	    "signer", r->signer, "signer_uid", jstr_or_null(r->signer_uid),
+	    "model", jstr_or_null(r->model), "signed", (json_int_t)r->signed_at,
+	    "installed", (json_int_t)r->installed, "downgrade", r->downgrade,
+	    "manifest_sha256", hex);
+	if (o == NULL || (text = json_dumps(o, JSON_INDENT(1))) == NULL ||
+	    asprintf(&path, "%s/%s", dir, VREC) < 0) {
+		path = NULL;
+		goto out;
+	}
+	rc = bdl_write_atomic(path, text, strlen(text), cause);
+out:
+	json_decref(o);
+	free(text);
+	free(path);
+	return rc;
+}
+
+static int
+hex_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	return i == n;
+}
+
+/* DIR is VERSION or VERSION~N. */
+static int
+dir_is_version(const char *dir, const char *version)
+{
+	size_t n = strlen(version);
+
+	return dirname_ok(dir) && strncmp(dir, version, n) == 0 &&
+	    (dir[n] == '\0' || dir[n] == '~');
+}
+
+/*
+ * Can versions/NAME/DIR be adopted?  0 with *r and *kind filled if its
+ * record is well-formed and names it, manifest.json has the recorded
+ * SHA-256 and names the same bundle and version, and every file matches
+ * the manifest; else -1 with *why (malloc'd) saying what is wrong.
+ */
+static int
+adoptable(struct bdl_store *s, int ndfd, const char *name, const char *dir,
+    struct version_rec *r, enum bdl_kind *kind, char **why)
+{
+	struct bdl_manifest *m = NULL;
+	json_error_t jerr;
+	json_t *o = NULL, *v;
+	char *rbuf = NULL, *mbuf = NULL, hex[65], *first = NULL;
+	const char *p;
+	unsigned char d[32];
+	size_t rlen, mlen;
+	int fd, rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	*why = NULL;
+	fd = openat(ndfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || !dirname_ok(dir)) {
+		bdl_cause(why, "not a version directory");
+		goto out;
+	}
+	if (read_small(fd, VREC, MAX_VREC, &rbuf, &rlen) < 0) {
+		bdl_cause(why, "no readable %s (installed by an older triage?): "
+		    "who signed it is not known", VREC);
+		goto out;
+	}
+	o = json_loadb(rbuf, rlen, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(o) || json_integer_value(json_object_get(o,
+	    "format")) != STATE_FORMAT ||
+	    (p = json_string_value(json_object_get(o, "name"))) == NULL ||
+	    strcmp(p, name) != 0 ||
+	    (p = json_string_value(json_object_get(o, "version"))) == NULL ||
+	    !dir_is_version(dir, p) ||
+	    (p = json_string_value(json_object_get(o, "signer"))) == NULL ||
+	    !(hex_ok(p, 40) || hex_ok(p, 64)) ||
+	    !json_is_integer(json_object_get(o, "signed")) ||
+	    !json_is_integer(json_object_get(o, "installed")) ||
+	    (p = json_string_value(json_object_get(o,
+	    "manifest_sha256"))) == NULL || !hex_ok(p, 64) ||
+	    ((v = json_object_get(o, "signer_uid")) != NULL &&
+	    !json_is_null(v) && (!json_is_string(v) ||
+	    strlen(json_string_value(v)) > 255)) ||
+	    ((v = json_object_get(o, "model")) != NULL && !json_is_null(v) &&
+	    (!json_is_string(v) || bdl_path_problem(json_string_value(v))))) {
+		bdl_cause(why, "%s is damaged", VREC);
+		goto out;
+	}
+	if (read_small(fd, "manifest.json", BDL_MAX_MANIFEST, &mbuf,
+	    &mlen) < 0) {
+		bdl_cause(why, "manifest.json is missing");
+		goto out;
+	}
+	gcry_md_hash_buffer(GCRY_MD_SHA256, d, mbuf, mlen);
+	bdl_hex(d, 32, hex);
+	if (strcasecmp(hex, json_string_value(json_object_get(o,
+	    "manifest_sha256"))) != 0 ||
+	    bdl_manifest_parse(mbuf, mlen, &m, NULL) < 0 ||
+	    strcmp(m->name, name) != 0 || strcmp(m->version,
+	    json_string_value(json_object_get(o, "version"))) != 0 ||
+	    (m->model == NULL) != (jstr(o, "model") == NULL ? 1 : 0) ||
+	    (m->model != NULL && strcmp(m->model, json_string_value(
+	    json_object_get(o, "model"))) != 0)) {
+		bdl_cause(why, "manifest.json does not match %s", VREC);
+		goto out;
+	}
+	if (check_version(s, name, dir, NULL, NULL, &first) != 0) {
+		bdl_cause(why, "%s", first != NULL ? first : "damaged");
+		goto out;
+	}
+	*kind = m->kind;
+	r->dir = strdup(dir);
+	r->version = jstr(o, "version");
+	r->signer = jstr(o, "signer");
+	r->signer_uid = jstr(o, "signer_uid");
+	r->model = jstr(o, "model");
+	r->signed_at = json_integer_value(json_object_get(o, "signed"));
+	r->installed = json_integer_value(json_object_get(o, "installed"));
+	r->downgrade = json_is_true(json_object_get(o, "downgrade"));
+	if (r->dir == NULL || r->version == NULL || r->signer == NULL ||
+	    (m->model != NULL && r->model == NULL)) {
+		version_clear(r);
+		bdl_cause(why, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	bdl_manifest_free(m);
+	json_decref(o);
+	free(rbuf);
+	free(mbuf);
+	free(first);
+	return rc;
+}
+
+/* ---- recovery ------------------------------------------------------------------ */
+
+/* Tell the user (if anyone listens) and the audit log. */
+static void
+recovered(struct bdl_store *s, const char *name, const char *version,
+    const char *signer, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void
+recovered(struct bdl_store *s, const char *name, const char *version,
+    const char *signer, int rc, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	audit(s, "recover", name, version, signer, rc, msg, NULL);
+	if (s->note != NULL && msg != NULL) {
+		char *line;
+
+		if (asprintf(&line, "bundle store: %s", msg) >= 0) {
+			s->note(s->note_arg, line);
+			free(line);
+		}
+	}
+	free(msg);
+}
+
+/* Remove debris `rel` (below the store) at dirfd/leaf, audited. */
+static void
+drop(struct bdl_store *s, int dirfd, const char *leaf, const char *name,
+    const char *rel, const char *why)
+{
+	int rc = bdl_rmtree_at(dirfd, leaf) < 0 ? BDL_EIO : 0;
+
+	recovered(s, name, NULL, NULL, rc, "%s %s: %s", rc == 0 ? "removed" :
+	    "could not remove", rel, why);
+}
+
+/*
+ * Move versions/NAME/DIR (DIR NULL: all of versions/NAME) to
+ * lost+found/NAME/DIR, under a free name; audited.  0 or BDL_EIO.
+ */
+static int
+quarantine(struct bdl_store *s, const char *name, const char *dir,
+    const char *why, char **cause)
+{
+	char *from = NULL, *lf = NULL, *to = NULL;
+	struct stat st;
+	int rc = BDL_ENOMEM;
+
+	if ((dir != NULL ? asprintf(&from, "%s/%s/%s", s->versions, name,
+	    dir) : asprintf(&from, "%s/%s", s->versions, name)) < 0) {
+		from = NULL;
+		goto out;
+	}
+	if (asprintf(&lf, "%s/%s/%s", s->dir, LOST_FOUND, name) < 0) {
+		lf = NULL;
+		goto out;
+	}
+	rc = BDL_EIO;
+	if (bdl_mkdirs(lf, 0700) < 0)
+		goto fail;
+	for (int n = 1; n <= MAX_REINSTALL; n++) {
+		free(to);
+		if ((n == 1 ? asprintf(&to, "%s/%s", lf, dir != NULL ? dir :
+		    "all") : asprintf(&to, "%s/%s~%d", lf, dir != NULL ? dir :
+		    "all", n)) < 0) {
+			to = NULL;
+			rc = BDL_ENOMEM;
+			goto out;
+		}
+		if (lstat(to, &st) < 0 && errno == ENOENT)
+			break;
+	}
+	if (bdl_fault("recover-move") < 0 || rename(from, to) < 0)
+		goto fail;
+	recovered(s, name, NULL, NULL, 0, "moved versions/%s%s%s to %s/%s%s "
+	    "(kept, not used): %s", name, dir != NULL ? "/" : "",
+	    dir != NULL ? dir : "", LOST_FOUND, name, to + strlen(lf), why);
+	rc = 0;
+	goto out;
+fail:
+	bdl_cause(cause, "bundle store recovery: cannot move %s to %s: %s; "
+	    "nothing was deleted", from, lf, strerror(errno));
+	recovered(s, name, NULL, NULL, BDL_EIO, "could not move versions/%s%s%s "
+	    "to %s: %s", name, dir != NULL ? "/" : "", dir != NULL ? dir : "",
+	    LOST_FOUND, strerror(errno));
+out:
+	free(from);
+	free(lf);
+	free(to);
+	return rc;
+}
+
+/* The names in a directory, sorted (at most MAX_DIRENTS); NULL on error. */
+static char **
+list_dir(int fd, size_t *n)
+{
+	char **v = NULL, **nv;
+	struct dirent *de;
+	int dfd = dup(fd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+
+	*n = 0;
+	if (d == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return NULL;
+	}
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		goto out;
+	while ((de = readdir(d)) != NULL && *n < MAX_DIRENTS) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if ((nv = realloc(v, (*n + 2) * sizeof(*v))) == NULL) {
+			bdl_strv_free(v);
+			v = NULL;
+			goto out;
+		}
+		v = nv;
+		if ((v[*n] = strdup(de->d_name)) == NULL) {
+			bdl_strv_free(v);
+			v = NULL;
+			goto out;
+		}
+		v[++*n] = NULL;
+	}
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), cmp_str);
+out:
+	closedir(d);
+	return v;
+}
+
+static int
+cmp_installed(const void *a, const void *b)
+{
+	const struct version_rec *x = a, *y = b;
+	int c;
+
+	if (x->installed != y->installed)
+		return x->installed < y->installed ? -1 : 1;
+	c = bdl_version_cmp(x->version, y->version);
+	return c < -1 || c == 0 ? strcmp(x->dir, y->dir) : c;
+}
+
+/* A stale .install.json.tmp from a killed write; audited. */
+static void
+drop_vrec_tmp(struct bdl_store *s, int ndfd, const char *name,
+    const char *dir)
+{
+	struct stat st;
+	char leaf[300], rel[400];
+	int fd = openat(ndfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (fstatat(fd, VREC_TMP, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		snprintf(leaf, sizeof(leaf), "%s", VREC_TMP);
+		snprintf(rel, sizeof(rel), "versions/%s/%s/%s", name, dir,
+		    VREC_TMP);
+		drop(s, fd, leaf, name, rel, "left by an interrupted write");
+	}
+	close(fd);
+}
+
+/* Give a named version that has none its install record. */
+static void
+backfill(struct bdl_store *s, int ndfd, const char *name,
+    const struct version_rec *r)
+{
+	struct stat st;
+	char *buf = NULL, *dir = NULL, *c = NULL;
+	unsigned char d[32];
+	size_t len;
+	int fd = openat(ndfd, r->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (fstatat(fd, VREC, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    errno == ENOENT &&
+	    read_small(fd, "manifest.json", BDL_MAX_MANIFEST, &buf, &len) == 0 &&
+	    asprintf(&dir, "%s/%s/%s", s->versions, name, r->dir) >= 0) {
+		gcry_md_hash_buffer(GCRY_MD_SHA256, d, buf, len);
+		(void)vrec_write(dir, name, r, d, &c);
+		free(c);
+		free(dir);
+	}
+	free(buf);
+	close(fd);
+}
+
+/*
+ * versions/NAME for a NAME the state does not know: the state lost it.
+ * Adopt every version that proves complete; move the rest aside.
+ */
+static int
+adopt(struct bdl_store *s, int vfd, const char *name, int *dirty,
+    char **cause)
+{
+	struct version_rec *c = NULL, *nc;
+	enum bdl_kind *kinds = NULL, *nk, kind;
+	struct entry *ne, *e;
+	char **dirs = NULL, *why = NULL;
+	size_t ndirs = 0, nc_ = 0, k;
+	int ndfd, rc = 0;
+
+	ndfd = openat(vfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (ndfd < 0 || (dirs = list_dir(ndfd, &ndirs)) == NULL) {
+		if (ndfd >= 0)
+			close(ndfd);
+		return 0;	/* unreadable: leave it alone */
+	}
+	for (k = 0; k < ndirs; k++) {
+		struct version_rec r;
+
+		drop_vrec_tmp(s, ndfd, name, dirs[k]);
+		if (bdl_name_problem(name) == NULL && nc_ < 64 &&
+		    s->n < MAX_BUNDLES &&
+		    adoptable(s, ndfd, name, dirs[k], &r, &kind, &why) == 0) {
+			if ((nc = realloc(c, (nc_ + 1) * sizeof(*c))) != NULL)
+				c = nc;
+			if ((nk = realloc(kinds, (nc_ + 1) *
+			    sizeof(*kinds))) != NULL)
+				kinds = nk;
+			if (nc == NULL || nk == NULL) {
+				version_clear(&r);
+				rc = BDL_ENOMEM;
+				goto out;
+			}
+			c[nc_] = r;
+			kinds[nc_++] = kind;
+			continue;
+		}
+		rc = quarantine(s, name, dirs[k], why != NULL ? why :
+		    "too many versions", cause);
+		free(why);
+		why = NULL;
+		if (rc < 0)
+			goto out;
+	}
+	if (nc_ == 0)
+		goto out;
+	/* Newest install last: it becomes active, the one before it the
+	 * last-known-good (which versions were rolled back from is not
+	 * known any more). */
+	for (k = 0; k + 1 < nc_; k++)
+		for (size_t j = k + 1; j < nc_; j++)
+			if (cmp_installed(&c[j], &c[k]) < 0) {
+				struct version_rec t = c[j];
+				enum bdl_kind tk = kinds[j];
+
+				c[j] = c[k];
+				kinds[j] = kinds[k];
+				c[k] = t;
+				kinds[k] = tk;
+			}
+	kind = kinds[nc_ - 1];
+	for (k = 0; k < nc_; k++)
+		if (kinds[k] != kind) {
+			/* Two kinds under one name: keep the newest kind. */
+			if ((rc = quarantine(s, name, c[k].dir, "of another kind "
+			    "than the newest version", cause)) < 0)
+				goto out;
+			version_clear(&c[k]);
+		}
+	if ((ne = realloc(s->e, (s->n + 1) * sizeof(*ne))) == NULL) {
+		rc = BDL_ENOMEM;
+		goto out;
+	}
+	s->e = ne;
+	e = &s->e[s->n];
+	memset(e, 0, sizeof(*e));
+	if ((e->name = strdup(name)) == NULL ||
+	    (e->v = calloc(nc_, sizeof(*e->v))) == NULL) {
+		free(e->name);
+		rc = BDL_ENOMEM;
+		goto out;
+	}
+	s->n++;
+	e->kind = kind;
+	for (k = 0; k < nc_; k++)
+		if (c[k].dir != NULL) {
+			e->v[e->nv++] = c[k];
+			memset(&c[k], 0, sizeof(c[k]));
+		}
+	e->active = strdup(e->v[e->nv - 1].dir);
+	e->lkg = e->nv > 1 ? strdup(e->v[e->nv - 2].dir) : NULL;
+	if (e->active == NULL || (e->nv > 1 && e->lkg == NULL)) {
+		rc = BDL_ENOMEM;
+		goto out;
+	}
+	e->activated = ++s->seq;
+	*dirty = 1;
+	for (k = 0; k < e->nv; k++) {
+		const struct version_rec *r = &e->v[k];
+
+		recovered(s, name, r->version, r->signer, 0, "adopted "
+		    "versions/%s/%s again (state.json did not list it; its "
+		    "files match its manifest and %s)%s", name, r->dir, VREC,
+		    strcmp(r->dir, e->active) == 0 ? "; active" :
+		    e->lkg != NULL && strcmp(r->dir, e->lkg) == 0 ?
+		    "; last-known-good" : "");
+	}
+out:
+	for (k = 0; k < nc_; k++)
+		version_clear(&c[k]);
+	free(c);
+	free(kinds);
+	free(why);
+	bdl_strv_free(dirs);
+	close(ndfd);
+	return rc;
+}
+
+static int
+is_removed(const struct bdl_store *s, const char *name, size_t *at)
+{
+	for (size_t i = 0; i < s->nremoved; i++)
+		if (strcmp(s->removed[i], name) == 0) {
+			if (at != NULL)
+				*at = i;
+			return 1;
+		}
+	return 0;
+}
+
+static void
+unremove(struct bdl_store *s, size_t i)
+{
+	free(s->removed[i]);
+	memmove(&s->removed[i], &s->removed[i + 1], (s->nremoved - i - 1) *
+	    sizeof(*s->removed));
+	s->nremoved--;
+}
+
+/*
+ * Clean up after an interrupted run and re-adopt what a lost state
+ * forgot (see the top of this file).  0, or an error when the state could
+ * not be saved or something could not be moved aside; nothing complete is
+ * deleted either way.
+ */
+static int
+recover(struct bdl_store *s, char **cause)
+{
+	char *tmp, **names = NULL, rel[400];
+	struct dirent *de;
+	struct stat st;
+	size_t nnames = 0;
+	int vfd = -1, dirty = 0, rc = 0;
+	DIR *d;
+
+	if (bdl_sha256_init() < 0) {
+		bdl_cause(cause, "bundle store recovery: libgcrypt failed");
+		return BDL_EIO;
+	}
+	if (asprintf(&tmp, "%s.tmp", s->state_path) >= 0) {
+		if (unlink(tmp) == 0)
+			recovered(s, NULL, NULL, NULL, 0, "removed state.json.tmp: "
+			    "left by an interrupted state switch");
+		free(tmp);
+	}
+	if ((d = opendir(s->staging)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (strcmp(de->d_name, ".") != 0 &&
+			    strcmp(de->d_name, "..") != 0) {
+				snprintf(rel, sizeof(rel), "staging/%s",
+				    de->d_name);
+				drop(s, dirfd(d), de->d_name, NULL, rel,
+				    "left by an interrupted import");
+			}
+		closedir(d);
+	}
+	vfd = open(s->versions, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (vfd < 0 || (names = list_dir(vfd, &nnames)) == NULL)
+		goto done;
+	for (size_t i = 0; i < nnames; i++) {
+		const char *x = names[i];
+		int idx = bdl_store_find(s, x), ndfd;
+
+		if (fstatat(vfd, x, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		snprintf(rel, sizeof(rel), "versions/%s", x);
+		if (!S_ISDIR(st.st_mode)) {
+			if (idx < 0)
+				drop(s, vfd, x, NULL, rel, "not a directory");
+			continue;
+		}
+		if (idx < 0 && is_removed(s, x, NULL)) {
+			drop(s, vfd, x, x, rel, "its `bundle remove` was "
+			    "interrupted");
+			continue;
+		}
+		if (idx < 0) {
+			if (bdl_name_problem(x) != NULL)
+				rc = quarantine(s, x, NULL, "not a bundle name",
+				    cause);
+			else
+				rc = adopt(s, vfd, x, &dirty, cause);
+			if (rc < 0)
+				goto out;
+			continue;
+		}
+		/* The state names the bundle: it is the truth for it. */
+		ndfd = openat(vfd, x, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (ndfd < 0)
+			continue;
+		{
+			size_t nd;
+			char **dd = list_dir(ndfd, &nd);
+
+			for (size_t k = 0; dd != NULL && k < nd; k++) {
+				const struct version_rec *r =
+				    find_version(&s->e[idx], dd[k]);
+
+				if (r == NULL) {
+					snprintf(rel, sizeof(rel),
+					    "versions/%s/%s", x, dd[k]);
+					drop(s, ndfd, dd[k], x, rel, "not in "
+					    "state.json (left by an interrupted "
+					    "import or clean-up)");
+					continue;
+				}
+				drop_vrec_tmp(s, ndfd, x, dd[k]);
+				backfill(s, ndfd, x, r);
+			}
+			bdl_strv_free(dd);
+		}
+		close(ndfd);
+	}
+done:
+	/* Removals that finished: forget them. */
+	for (size_t i = s->nremoved; i-- > 0;) {
+		char *p;
+
+		if (asprintf(&p, "%s/%s", s->versions, s->removed[i]) < 0)
+			continue;
+		if (lstat(p, &st) < 0 && errno == ENOENT) {
+			unremove(s, i);
+			dirty = 1;
+		}
+		free(p);
+	}
+	if (dirty) {
+		if (s->n > 1)
+			qsort(s->e, s->n, sizeof(*s->e), cmp_entry);
+		if ((rc = state_save(s, cause)) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		/* Back to what is on disk; nothing was deleted that held a
+		 * complete version. */
+		char *c2 = NULL;
+
+		(void)state_load(s, &c2);
+		free(c2);
+	}
+	bdl_strv_free(names);
+	if (vfd >= 0)
+		close(vfd);
+	return rc;
 }
 
 /* ---- import ---------------------------------------------------------------- */
@@ -1206,6 +1895,22 @@ commit(struct bdl_store *s, struct bdl_bundle *b, const char *xdir,
 			goto fail;
 	} else if (errno != EEXIST)
 		goto fail;
+	/* The record that lets a lost state be rebuilt travels with the
+	 * files: it is in place before the directory is. */
+	{
+		/* Only read: the casts do not let anything write. */
+		struct version_rec rec = {
+			.version = (char *)m->version, .signer = b->signer.fpr,
+			.signer_uid = b->signer.uid, .model = (char *)m->model,
+			.signed_at = b->signer.time, .installed = time(NULL),
+			.downgrade = res->downgrade,
+		};
+
+		if ((rc = vrec_write(xdir, m->name, &rec, m->digest,
+		    cause)) < 0)
+			goto out;
+		rc = BDL_EIO;
+	}
 	if (chmod(xdir, 0755) < 0 || bdl_fault("switch-rename") < 0 ||
 	    rename(xdir, target) < 0)
 		goto fail;
@@ -1254,6 +1959,12 @@ commit(struct bdl_store *s, struct bdl_bundle *b, const char *xdir,
 	if ((e->active = strdup(r->dir)) == NULL)
 		goto nomem;
 	e->activated = ++s->seq;
+	{
+		size_t at;
+
+		if (is_removed(s, m->name, &at))
+			unremove(s, at);
+	}
 	prune_list(e, &gone, &ngone);
 	qsort(s->e, s->n, sizeof(*s->e), cmp_entry);
 	if ((rc = state_save(s, cause)) < 0)
@@ -1436,7 +2147,7 @@ bdl_store_rollback(struct bdl_store *s, const char *name, const char *event,
 	snprintf(ver, sizeof(ver), "%s", to->version);
 	snprintf(signer, sizeof(signer), "%s", to->signer);
 	/* Do not switch to something damaged since it was installed. */
-	if (check_version(s, e, to->dir, NULL, NULL, &first) != 0) {
+	if (check_version(s, e->name, to->dir, NULL, NULL, &first) != 0) {
 		bdl_cause(cause, "the last-known-good version %s of %s is "
 		    "damaged: %s", to->version, name, first != NULL ? first :
 		    "?");
@@ -1502,6 +2213,24 @@ bdl_store_remove(struct bdl_store *s, const char *name, char **cause)
 	memmove(&s->e[idx], &s->e[idx + 1], (s->n - (size_t)idx - 1) *
 	    sizeof(*s->e));
 	s->n--;
+	/* Until its files are gone, the state says the bundle was removed:
+	 * recovery finishes the job instead of taking the files for a
+	 * version the state has lost. */
+	if (!is_removed(s, name, NULL)) {
+		char **nr = realloc(s->removed, (s->nremoved + 1) *
+		    sizeof(*nr));
+
+		if (nr == NULL || (nr[s->nremoved] = strdup(name)) == NULL) {
+			if (nr != NULL)
+				s->removed = nr;
+			entry_clear(&gone);
+			(void)state_load(s, NULL);
+			rc = BDL_ENOMEM;
+			goto out;
+		}
+		s->removed = nr;
+		s->nremoved++;
+	}
 	if ((rc = state_save(s, cause)) < 0) {
 		entry_clear(&gone);
 		(void)state_load(s, NULL);

@@ -1784,6 +1784,167 @@ test_damaged_state_is_reported_not_trusted(void **state)
 	assert_int_equal(sh("cp %s %s", saved, path), 0);
 }
 
+/* ---- a lost or damaged state file (issue 16, defect 1) ---------------------------- */
+
+static char saved_store[224], saved_audit[224];
+
+/* Work in a store of its own: T/NAME/bundles. */
+static void
+own_store(const char *name)
+{
+	snprintf(saved_store, sizeof(saved_store), "%s", STORE);
+	snprintf(saved_audit, sizeof(saved_audit), "%s", AUDIT);
+	snprintf(STORE, sizeof(STORE), "%s/%s/bundles", T, name);
+	snprintf(AUDIT, sizeof(AUDIT), "%s/%s/audit.log", T, name);
+}
+
+/* A teardown, so that a failing test does not leave the others in its store. */
+static int
+own_store_end(void **state)
+{
+	(void)state;
+	if (saved_store[0] != '\0') {
+		snprintf(STORE, sizeof(STORE), "%s", saved_store);
+		snprintf(AUDIT, sizeof(AUDIT), "%s", saved_audit);
+		saved_store[0] = '\0';
+	}
+	return 0;
+}
+
+static void
+put_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void
+install_lost_fixture(void)
+{
+	struct bdl_import_opts o;
+	struct bdl_import_result res;
+	static const char *const v[][2] = { { "lost", "1.0.0" },
+	    { "lost", "1.1.0" }, { "other", "1.0.0" } };
+	char *cause = NULL, file[64];
+
+	opts_init(&o);
+	for (size_t k = 0; k < 3; k++) {
+		char *p;
+
+		snprintf(file, sizeof(file), "%s-%s.tbundle", v[k][0], v[k][1]);
+		p = good_bundle(file, v[k][0], v[k][1], fpr_good, now + (time_t)k);
+		if (import(p, &o, &res, &cause) != 0)
+			fail_msg("%s", cause);
+		free(p);
+	}
+}
+
+/* Every installed version still there, byte for byte, active and usable. */
+static void
+assert_versions_kept(const unsigned char before[32])
+{
+	char vdir[256], buf[32];
+	unsigned char after[32];
+
+	snprintf(vdir, sizeof(vdir), "%s/versions", STORE);
+	tree_hash(vdir, after);
+	assert_memory_equal(before, after, 32);
+	assert_string_equal(active_of("lost", buf, sizeof(buf)), "1.1.0");
+	assert_string_equal(active_of("other", buf, sizeof(buf)), "1.0.0");
+	assert_int_equal(store_problems(), 0);
+}
+
+static void
+test_lost_state_keeps_every_installed_version(void **state)
+{
+	struct bdl_import_opts o;
+	struct bdl_import_result res;
+	struct bdl_store *s;
+	char vdir[256], sp[256], *cause = NULL, *p, *log;
+	unsigned char before[32];
+	int i;
+
+	(void)state;
+	own_store("lost");
+	install_lost_fixture();
+	snprintf(vdir, sizeof(vdir), "%s/versions", STORE);
+	snprintf(sp, sizeof(sp), "%s/state.json", STORE);
+	tree_hash(vdir, before);
+
+	/* state.json missing: a refused rollback keeps everything. */
+	assert_int_equal(unlink(sp), 0);
+	assert_int_equal(bdl_store_open(STORE, AUDIT, 0, &s, &cause), 0);
+	assert_int_equal(bdl_store_rollback(s, "nope", NULL, NULL, &cause),
+	    BDL_ENOENT);
+	free(cause);
+	cause = NULL;
+	bdl_store_free(s);
+	assert_versions_kept(before);
+	log = last_line(AUDIT);
+	assert_non_null(log);
+	free(log);
+	assert_int_equal(sh("grep -q '\"event\":\"recover\".*lost/1.1.0' %s",
+	    AUDIT), 0);
+
+	/* A state that lists no bundles: a refused import of a
+	 * stranger-signed bundle keeps everything too. */
+	put_file(sp, "{\"format\": 1, \"seq\": 7, \"bundles\": []}\n");
+	p = good_bundle("lost-9.0.0.tbundle", "lost", "9.0.0", fpr_unknown, 0);
+	opts_init(&o);
+	assert_int_equal(import(p, &o, &res, &cause), BDL_ESIG);
+	free(cause);
+	cause = NULL;
+	free(p);
+	assert_versions_kept(before);
+
+	/* Missing again: rolling back the rebuilt bundle works. */
+	assert_int_equal(unlink(sp), 0);
+	assert_int_equal(bdl_store_open(STORE, AUDIT, 0, &s, &cause), 0);
+	if (bdl_store_rollback(s, "lost", NULL, NULL, &cause) != 0)
+		fail_msg("%s", cause);
+	i = bdl_store_find(s, "lost");
+	assert_true(i >= 0);
+	assert_string_equal(bdl_store_active(s, (size_t)i), "1.0.0");
+	bdl_store_free(s);
+	tree_hash(vdir, before);
+
+	/* Damaged: refused with a clear message, nothing touched. */
+	assert_int_equal(bdl_store_open(STORE, AUDIT, 0, &s, &cause), 0);
+	put_file(sp, "{\"format\": 1, \"bundles\": [{\"name\": ");
+	assert_int_equal(bdl_store_rollback(s, "lost", NULL, NULL, &cause),
+	    BDL_EFORMAT);
+	assert_non_null(strstr(cause, "damaged"));
+	assert_non_null(strstr(cause, "nothing was changed"));
+	free(cause);
+	cause = NULL;
+	bdl_store_free(s);
+	{
+		unsigned char after[32];
+
+		tree_hash(vdir, after);
+		assert_memory_equal(before, after, 32);
+	}
+	/* Moved aside, as the message says: rebuilt from the versions. */
+	assert_int_equal(unlink(sp), 0);
+	opts_init(&o);
+	p = good_bundle("other-1.1.0.tbundle", "other", "1.1.0", fpr_good,
+	    now + 10);
+	if (import(p, &o, &res, &cause) != 0)
+		fail_msg("%s", cause);
+	free(p);
+	assert_string_equal(res.previous, "1.0.0");
+	{
+		char buf[32];
+
+		assert_string_equal(active_of("other", buf, sizeof(buf)), "1.1.0");
+		assert_true(active_of("lost", buf, sizeof(buf))[0] != '\0');
+	}
+	assert_int_equal(store_problems(), 0);
+}
+
 static void
 test_active_paths_give_playbooks_and_model(void **state)
 {
@@ -1984,6 +2145,8 @@ main(void)
 		cmocka_unit_test(test_failure_at_every_step_leaves_store_consistent),
 		cmocka_unit_test(test_changes_on_the_stick_cannot_slip_through),
 		cmocka_unit_test(test_damaged_state_is_reported_not_trusted),
+		cmocka_unit_test_teardown(test_lost_state_keeps_every_installed_version,
+		    own_store_end),
 		cmocka_unit_test(test_active_paths_give_playbooks_and_model),
 		cmocka_unit_test(test_create_builds_what_import_accepts),
 		cmocka_unit_test(test_usb_find_lists_bundles_on_media_only),

@@ -155,7 +155,8 @@ open_store(int create)
 		say_safe(stderr, "triage: bundle: %s", cause != NULL ? cause :
 		    "no data directory (set HOME or XDG_DATA_HOME)");
 		s = NULL;
-	}
+	} else
+		bdl_store_set_note(s, note_line, NULL);	/* what recovery did */
 	free(cause);
 	free(dir);
 	free(log);
@@ -717,10 +718,17 @@ bundle_list(int check)
 {
 	struct bdl_store *s;
 	char *cause = NULL;
-	int rc = 0, problems;
+	int rc = 0, problems, r;
 
 	if ((s = open_store(0)) == NULL)
 		return EXIT_TROUBLE;
+	/* Finish what a crash left and re-adopt what a lost state.json
+	 * forgot, so that the list shows what is installed. */
+	if ((r = bdl_store_recover(s, &cause)) < 0 && r != BDL_EBUSY)
+		say_safe(stderr, "triage: bundle: %s", cause != NULL ? cause :
+		    bdl_strerror(r));
+	free(cause);
+	cause = NULL;
 	if (bdl_store_count(s) == 0)
 		printf("no bundles installed\n");
 	else
