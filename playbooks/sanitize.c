@@ -53,6 +53,8 @@ pb_cp_unsafe(unsigned cp)
 {
 	return (cp >= 0x80 && cp <= 0x9f) ||		/* C1, incl. 8-bit CSI */
 	    cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    /* zero-width: they hide text or split a word that looks whole */
+	    (cp >= 0x200b && cp <= 0x200d) || cp == 0x2060 || cp == 0xfeff ||
 	    (cp >= 0x202a && cp <= 0x202e) ||		/* bidi embeddings */
 	    (cp >= 0x2066 && cp <= 0x2069) ||		/* bidi isolates */
 	    cp == 0x2028 || cp == 0x2029;		/* line separators */

@@ -73,6 +73,15 @@ test_sanitize_bidi_override_escaped(void **state)
 }
 
 static void
+test_sanitize_zero_width_escaped(void **state)
+{
+	(void)state;
+	/* U+200B..U+200D, U+2060 word joiner, U+FEFF BOM: invisible text. */
+	EXPECT("a\xe2\x80\x8b" "b\xe2\x80\x8d\xe2\x81\xa0\xef\xbb\xbf",
+	    "a\\u200bb\\u200d\\u2060\\ufeff");
+}
+
+static void
 test_sanitize_line_separators_escaped(void **state)
 {
 	(void)state;
@@ -173,6 +182,7 @@ main(void)
 		cmocka_unit_test(test_sanitize_c0_controls_and_del_escaped),
 		cmocka_unit_test(test_sanitize_c1_csi_escaped),
 		cmocka_unit_test(test_sanitize_bidi_override_escaped),
+		cmocka_unit_test(test_sanitize_zero_width_escaped),
 		cmocka_unit_test(test_sanitize_line_separators_escaped),
 		cmocka_unit_test(test_sanitize_overlong_encoding_escaped),
 		cmocka_unit_test(test_sanitize_surrogate_escaped),
