@@ -1496,8 +1496,10 @@ adopt(struct bdl_store *s, int vfd, const char *name, int *dirty,
 		if (rc < 0)
 			goto out;
 	}
-	if (nc_ == 0)
+	if (nc_ == 0) {
+		(void)unlinkat(vfd, name, AT_REMOVEDIR);	/* if empty */
 		goto out;
+	}
 	/* Newest install last: it becomes active, the one before it the
 	 * last-known-good (which versions were rolled back from is not
 	 * known any more). */

@@ -280,6 +280,138 @@ done
 echo "bundle: crash test: $crash_trials trials ($points import and $rpoints rollback fault points, $CRASH_RANDOM random kills within ${dur_us} us), $crash_bad failures"
 check "crash safety" test "$crash_bad" -eq 0
 
+# --- a lost, emptied or damaged state.json (issue 16): nothing installed is lost ---------
+# Only the version directories count: names, modes and contents.
+versions_hash() {
+	(cd "$STORE/versions" 2>/dev/null && find . -printf '%p %y %m\n' | sort &&
+		find . -type f -print0 | sort -z | xargs -0 -r sha256sum) | sha256sum
+}
+restore
+"$TRIAGE" bundle import "$V2" >/dev/null 2>&1
+cp -a "$DATA" "$T/baseline3"	# site 2.0.0 active, 1.0.0 last-known-good
+vh=$(versions_hash)
+gpg --batch --quiet --passphrase '' --quick-gen-key 'Stranger <x@example.net>' ed25519 sign never >/dev/null 2>&1
+SFPR=$(gpg --with-colons --list-keys x@example.net 2>/dev/null | awk -F: '/^fpr/{print $10; exit}')
+mkdir -p "$T/sdist"
+run "create a stranger-signed bundle" 0 "$TRIAGE" bundle create --key "$SFPR" --name site \
+	--version 3.0.0 --playbooks "$T/pb1" --out "$T/sdist"
+rm "$STORE/state.json"
+run "rollback of an unknown bundle, state.json missing: refused" 1 "$TRIAGE" bundle rollback nosuch
+check "state.json missing: every version kept" test "$vh" = "$(versions_hash)"
+check "recovery says what it did" has err "adopted versions/site/2.0.0 again"
+check "recovery is in the audit log" grep -q '"event":"recover".*adopted versions/site/1.0.0' "$DATA/audit.log"
+run "list after a lost state.json" 0 "$TRIAGE" bundle list --check
+check "rebuilt: 2.0.0 active, 1.0.0 last-known-good" has out "^site +playbooks +2\.0\.0 +1\.0\.0"
+run "analyze uses the rebuilt state" 0 "$TRIAGE" analyze "$T/full.log"
+check "v2 title after rebuild" has out "Site disk full v2"
+printf '{"format": 1, "seq": 4, "bundles": []}\n' >"$STORE/state.json"
+run "stranger-signed import, empty state: refused" 1 "$TRIAGE" bundle import "$T/sdist/site-3.0.0.tbundle"
+check "stranger refused for its signer" has err "not in triage's keyring|not allowed|no good signature"
+check "empty state: every version kept" test "$vh" = "$(versions_hash)"
+rm "$STORE/state.json"
+run "stranger-signed import, state.json missing: refused" 1 "$TRIAGE" bundle import "$T/sdist/site-3.0.0.tbundle"
+check "state.json missing, stranger: every version kept" test "$vh" = "$(versions_hash)"
+rm "$STORE/state.json"
+run "rollback site, state.json missing" 0 "$TRIAGE" bundle rollback site
+check "rolled back to the rebuilt last-known-good" has out "2\.0\.0 .* 1\.0\.0"
+check "rollback, state.json missing: every version kept" test "$vh" = "$(versions_hash)"
+printf '{"format": 1, "bundles": [{"name": ' >"$STORE/state.json"
+h=$(store_hash)
+run "import with a damaged state.json: refused" 2 "$TRIAGE" bundle import "$V2"
+check "damaged: says so and that nothing changed" has err "damaged.*nothing was changed"
+run "rollback with a damaged state.json: refused" 2 "$TRIAGE" bundle rollback site
+check "damaged: store untouched" test "$h" = "$(store_hash)"
+mv "$STORE/state.json" "$T/state.damaged"
+run "moved aside: list rebuilds" 0 "$TRIAGE" bundle list --check
+check "rebuilt after damage" has out "^site +playbooks"
+check "damaged, moved aside: every version kept" test "$vh" = "$(versions_hash)"
+# A version directory recovery cannot vouch for is moved aside, not deleted.
+restore_lost() { rm -rf "$DATA"; cp -a "$T/baseline3" "$DATA"; rm "$DATA/bundles/state.json"; }
+restore_lost
+rm "$STORE/versions/site/1.0.0/.install.json"
+run "list with an unprovable version" 0 "$TRIAGE" bundle list --check
+check "unprovable version moved to lost+found" test -s "$STORE/lost+found/site/1.0.0/playbooks/disk-full-enospc.json"
+check "provable version adopted" has out "^site +playbooks +2\.0\.0 +- "
+
+# --- kill tests: remove, and recovery itself ---------------------------------------------
+consistent_any() {	# after a kill: store consistent; site either works or is gone
+	local why="" act want
+	"$TRIAGE" bundle list --check >"$T/c.out" 2>&1 || why="list --check failed: $(tail -3 "$T/c.out")"
+	act=$(awk '$1 == "site" {print $3}' "$T/c.out")
+	case "$act" in
+	1.0.0) want="Site disk full v1" ;;
+	2.0.0) want="Site disk full v2" ;;
+	"") want="Disk full: programs fail"
+		[ -n "$(ls -A "$STORE/versions/site" 2>/dev/null)" ] && why="${why:+$why; }site gone from the state, files still there" ;;
+	*) why="${why:+$why; }active version is '$act'" ;;
+	esac
+	[ -z "$why" ] && { "$TRIAGE" analyze "$T/full.log" 2>&1 | grep -q "$want" || why="analyze does not show '$want'"; }
+	[ -z "$why" ] && { "$TRIAGE" bundle list --check >/dev/null 2>&1 || why="store inconsistent after recovery"; }
+	[ -n "${2:-}" ] && [ -z "$why" ] && [ "$2" != "$(versions_hash)" ] && why="a version directory changed or was lost"
+	crash_trials=$((crash_trials + 1))
+	if [ -n "$why" ]; then
+		crash_bad=$((crash_bad + 1))
+		echo "crash trial $1: $why"
+	fi
+}
+crash_trials=0 crash_bad=0
+rm -rf "$DATA"; cp -a "$T/baseline3" "$DATA"
+TRIAGE_FAULT=trace "$TRIAGE" bundle remove --yes site >/dev/null 2>"$T/trace"
+mpoints=$(grep -c '^fault point' "$T/trace")
+for n in $(seq 1 "$mpoints"); do
+	rm -rf "$DATA"; cp -a "$T/baseline3" "$DATA"
+	TRIAGE_FAULT=kill:$n "$TRIAGE" bundle remove --yes site >/dev/null 2>&1 &
+	wait $! 2>/dev/null
+	consistent_any "remove kill:$n"
+done
+# Recovery after a lost state.json, killed at each of its steps: the next
+# command adopts every version anyway.
+restore_lost
+TRIAGE_FAULT=trace "$TRIAGE" bundle list >/dev/null 2>"$T/trace"
+vpoints=$(grep -c '^fault point' "$T/trace")
+check "recovery has fault points" test "$vpoints" -ge 3
+for n in $(seq 1 "$vpoints"); do
+	restore_lost
+	TRIAGE_FAULT=kill:$n "$TRIAGE" bundle list >/dev/null 2>&1 &
+	wait $! 2>/dev/null
+	consistent_any "recovery kill:$n" "$vh"
+	has c.out "^site +playbooks +2\.0\.0 +1\.0\.0" || { crash_bad=$((crash_bad + 1)); echo "recovery kill:$n: not rebuilt as 2.0.0/1.0.0"; }
+done
+# A store from before install records: recovery writes them (killed at each
+# step, then finished by the next command), and a lost state.json after
+# that still loses nothing.
+rm -rf "$DATA"; cp -a "$T/baseline3" "$DATA"
+rm "$STORE"/versions/site/*/.install.json
+cp -a "$DATA" "$T/baseline4"
+TRIAGE_FAULT=trace "$TRIAGE" bundle list >/dev/null 2>"$T/trace"
+bpoints=$(grep -c '^fault point' "$T/trace")
+for n in $(seq 1 "$bpoints"); do
+	rm -rf "$DATA"; cp -a "$T/baseline4" "$DATA"
+	TRIAGE_FAULT=kill:$n "$TRIAGE" bundle list >/dev/null 2>&1 &
+	wait $! 2>/dev/null
+	"$TRIAGE" bundle list >/dev/null 2>&1	# finishes the records
+	rm "$STORE/state.json"
+	consistent_any "record backfill kill:$n, then state.json lost"
+	has c.out "^site +playbooks +2\.0\.0 +1\.0\.0" || { crash_bad=$((crash_bad + 1)); echo "backfill kill:$n: not rebuilt as 2.0.0/1.0.0"; }
+done
+# Random moments during recovery after a lost state.json.
+restore_lost
+t0=$(date +%s%N); "$TRIAGE" bundle list >/dev/null 2>&1; t1=$(date +%s%N)
+rdur_us=$(( (t1 - t0) / 1000 ))
+for i in $(seq 1 "$CRASH_RANDOM"); do
+	restore_lost
+	delay=$(( (RANDOM * 32768 + RANDOM) % (rdur_us + 1) ))
+	"$TRIAGE" bundle list >/dev/null 2>&1 &
+	pid=$!
+	sleep "$(printf '0.%06d' "$delay")"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	consistent_any "recovery random:$i" "$vh"
+done
+echo "bundle: crash test 2: $crash_trials trials ($mpoints remove, $vpoints recovery and $bpoints record fault points, $CRASH_RANDOM random kills within ${rdur_us} us of recovery), $crash_bad failures"
+check "crash safety of remove and recovery" test "$crash_bad" -eq 0
+rm -rf "$DATA"; cp -a "$T/baseline3" "$DATA"
+
 # --- remove, audit log ------------------------------------------------------------------
 run "remove without confirmation" 1 "$TRIAGE" bundle remove site
 run "remove --yes" 0 "$TRIAGE" bundle remove --yes site && check "removed" has out "removed site"

@@ -780,6 +780,7 @@ bundle_rollback(const char *name)
 
 	if ((s = open_store(1)) == NULL)
 		return EXIT_TROUBLE;
+	(void)bdl_store_recover(s, NULL);	/* a lost state is rebuilt first */
 	if ((i = bdl_store_find(s, name)) >= 0 && bdl_store_active(s,
 	    (size_t)i) != NULL)
 		snprintf(from, sizeof(from), "%s", bdl_store_active(s, (size_t)i));
@@ -808,6 +809,7 @@ bundle_remove(const char *name, int yes)
 
 	if ((s = open_store(1)) == NULL)
 		return EXIT_TROUBLE;
+	(void)bdl_store_recover(s, NULL);	/* a lost state is rebuilt first */
 	if ((i = bdl_store_find(s, name)) < 0) {
 		say_safe(stderr, "triage: bundle: no bundle \"%s\" is installed",
 		    name);
