@@ -955,10 +955,23 @@ hash_file(int dirfd, const char *path, uint64_t *size, unsigned char d[32])
 	return rc;
 }
 
-/* Count files below fd (depth <= 2) not listed in the manifest. */
+/* What an unexpected directory entry is, for the message. */
+static const char *
+extra_kind(mode_t mode)
+{
+	return S_ISLNK(mode) ? "a symbolic link" : S_ISDIR(mode) ?
+	    "a directory" : S_ISFIFO(mode) ? "a named pipe" : S_ISSOCK(mode) ?
+	    "a socket" : S_ISCHR(mode) || S_ISBLK(mode) ? "a device node" :
+	    S_ISREG(mode) ? "a file" : "of an unknown type";
+}
+
+/*
+ * Count files below fd (depth <= 2) not listed in the manifest; each is
+ * one line to `note` and the first (malloc'd) to *first if that is unset.
+ */
 static size_t
 extra_files(int fd, const struct bdl_manifest *m, const char *prefix,
-    bdl_note_fn note, void *arg, const char *where)
+    bdl_note_fn note, void *arg, const char *where, char **first)
 {
 	struct dirent *de;
 	size_t n = 0;
@@ -986,7 +999,8 @@ extra_files(int fd, const struct bdl_manifest *m, const char *prefix,
 
 			if (sub >= 0) {
 				snprintf(pre, sizeof(pre), "%s/", de->d_name);
-				n += extra_files(sub, m, pre, note, arg, where);
+				n += extra_files(sub, m, pre, note, arg, where,
+				    first);
 				close(sub);
 			}
 			continue;
@@ -994,13 +1008,18 @@ extra_files(int fd, const struct bdl_manifest *m, const char *prefix,
 		if (strcmp(path, "manifest.json") == 0 || strcmp(path, VREC) == 0 ||
 		    (S_ISREG(st.st_mode) && bdl_manifest_lookup(m, path) != NULL))
 			continue;
-		if (note != NULL) {
+		{
 			char *msg;
 
-			if (asprintf(&msg, "%s: unexpected file %s", where,
-			    path) >= 0) {
-				note(arg, msg);
-				free(msg);
+			if (asprintf(&msg, "%s: unexpected file %s: %s not "
+			    "listed in the manifest", where, path,
+			    extra_kind(st.st_mode)) >= 0) {
+				if (note != NULL)
+					note(arg, msg);
+				if (first != NULL && *first == NULL)
+					*first = msg;
+				else
+					free(msg);
 			}
 		}
 		n++;
@@ -1058,7 +1077,7 @@ check_version(struct bdl_store *s, const char *name, const char *dir,
 			PROBLEM("%s: %s does not match its SHA-256", where,
 			    f->path);
 	}
-	problems += (int)extra_files(fd, m, "", note, arg, where);
+	problems += (int)extra_files(fd, m, "", note, arg, where, first);
 #undef PROBLEM
 out:
 	if (fd >= 0)
@@ -2152,7 +2171,7 @@ bdl_store_rollback(struct bdl_store *s, const char *name, const char *event,
 	if (check_version(s, e->name, to->dir, NULL, NULL, &first) != 0) {
 		bdl_cause(cause, "the last-known-good version %s of %s is "
 		    "damaged: %s", to->version, name, first != NULL ? first :
-		    "?");
+		    "its files do not match its manifest");
 		goto out;
 	}
 	if (from != NULL)

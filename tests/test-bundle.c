@@ -1568,6 +1568,44 @@ test_rollback_refuses_damaged_lkg(void **state)
 }
 
 static void
+test_rollback_names_an_extra_file_in_lkg(void **state)
+{
+	struct bdl_store *s;
+	struct bdl_import_opts o;
+	struct bdl_import_result res;
+	char *cause = NULL, link[512], name[64], *p, *line;
+
+	(void)state;
+	opts_init(&o);
+	for (int k = 0; k < 2; k++) {
+		snprintf(name, sizeof(name), "sym-%d.tbundle", k);
+		p = good_bundle(name, "sym", k ? "1.1.0" : "1.0.0", fpr_good,
+		    now + k);
+		if (import(p, &o, &res, &cause) != 0)
+			fail_msg("%s", cause);
+		free(p);
+	}
+	/* Something put a symlink into the last-known-good version. */
+	snprintf(link, sizeof(link), "%s/versions/sym/1.0.0/playbooks/evil.json",
+	    STORE);
+	assert_int_equal(symlink("/etc/passwd", link), 0);
+	assert_int_equal(bdl_store_open(STORE, AUDIT, 0, &s, &cause), 0);
+	assert_int_equal(bdl_store_rollback(s, "sym", NULL, NULL, &cause),
+	    BDL_EREFUSED);
+	assert_null(strstr(cause, "?"));
+	assert_non_null(strstr(cause, "playbooks/evil.json"));
+	assert_non_null(strstr(cause, "symbolic link"));
+	line = last_line(AUDIT);
+	assert_non_null(strstr(line, "playbooks/evil.json"));
+	assert_non_null(strstr(line, "symbolic link"));
+	free(line);
+	free(cause);
+	cause = NULL;
+	assert_int_equal(bdl_store_remove(s, "sym", &cause), 0);
+	bdl_store_free(s);
+}
+
+static void
 test_allow_downgrade_installs_and_records_it(void **state)
 {
 	struct bdl_import_opts o;
@@ -2140,6 +2178,7 @@ main(void)
 		cmocka_unit_test(test_gc_keeps_active_lkg_and_one_older),
 		cmocka_unit_test(test_rollback_switches_to_lkg_and_marks_bad),
 		cmocka_unit_test(test_rollback_refuses_damaged_lkg),
+		cmocka_unit_test(test_rollback_names_an_extra_file_in_lkg),
 		cmocka_unit_test(test_allow_downgrade_installs_and_records_it),
 		cmocka_unit_test(test_second_writer_gets_busy),
 		cmocka_unit_test(test_failure_at_every_step_leaves_store_consistent),
