@@ -70,6 +70,22 @@ size_t	 pb_prefilter_count(const struct pb_prefilter *);
 size_t	 pb_prefilter_scan(const struct pb_prefilter *, const char *s, size_t n,
 	    uint32_t *ids, size_t max);
 
+/* ---- severity.c ---- */
+/* Prefilter literals that gate pb_line_severity (NULL-terminated). */
+extern const char *const pb_severity_literals[];
+/* A level at the very head that no literal covers ("<3>", "E/", "E0928"). */
+int	 pb_severity_head(const char *line, size_t len);
+
+/* ---- suggest.c ---- */
+struct pb_bm25;
+int	 pb_bm25_new(const struct pb_library *, struct pb_bm25 **out);
+void	 pb_bm25_free(struct pb_bm25 *);
+/*
+ * The playbook (library index) a text resembles clearly enough to
+ * suggest, with its BM25 score; -1 when none does.
+ */
+long	 pb_bm25_best(const struct pb_bm25 *, const char *text, double *score);
+
 /* ---- jsonpos.c ---- */
 /* Position of the value at `path` ("a.b[2].c") in JSON text; 0 if found. */
 int	 pb_jsonpos(const char *text, size_t len, const char *path,
@@ -141,6 +157,7 @@ struct pb_library {
 	uint32_t	*litstart;	/* literal i -> gpats litgp[litstart[i]..] */
 	uint32_t	*litgp;
 	uint8_t		*litkw;		/* literal i is a severity keyword */
+	struct pb_bm25	*bm25;		/* similarity index (suggest.c) */
 	int		 prepared;
 };
 int	 pb_library_prepare(struct pb_library *);

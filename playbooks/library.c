@@ -4,8 +4,8 @@
  * Directories are read in sorted order so results never depend on readdir.
  * A playbook with an id already present replaces it: later paths (the
  * user's) override earlier ones (shipped).  Before analysis the patterns are
- * flattened into one table and their literals, plus the severity keywords
- * that mark a line as a warning or error, go into one prefilter.
+ * flattened into one table and their literals, plus the literals that let
+ * a line be judged a warning or error (severity.c), go into one prefilter.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,14 +15,6 @@
 
 #include "internal.h"
 
-/* Words that make an unmatched line worth showing as "unknown". */
-static const char *const keywords[] = {
-	"error", "fail", "fatal", "critical", "panic", "exception", "warn",
-	"denied", "refused", "timeout", "timed out", "unable to", "cannot",
-	"can't", "abort", "segfault", "corrupt", "unreachable", "killed",
-	"oops", "traceback", "not found", "unexpected", "invalid", "lost",
-	NULL
-};
 
 int
 pb_library_new(struct pb_library **out)
@@ -45,6 +37,7 @@ pb_library_free(struct pb_library *lib)
 	free(lib->litgp);
 	free(lib->litkw);
 	pb_prefilter_free(lib->pf);
+	pb_bm25_free(lib->bm25);
 	free(lib);
 }
 
@@ -239,6 +232,7 @@ pb_library_prepare(struct pb_library *lib)
 	struct pb_gpat *g = NULL;
 	uint32_t *pairs = NULL, *start = NULL, *items = NULL, idx;
 	uint8_t *kw = NULL;
+	struct pb_bm25 *bm = NULL;
 	size_t n = 0, k = 0, np = 0, nl;
 	int rc = PB_ENOMEM;
 
@@ -268,8 +262,8 @@ pb_library_prepare(struct pb_library *lib)
 			}
 		}
 	}
-	for (size_t i = 0; keywords[i] != NULL; i++)
-		if ((rc = pb_prefilter_add(pf, keywords[i], strlen(keywords[i]),
+	for (size_t i = 0; pb_severity_literals[i] != NULL; i++)
+		if ((rc = pb_prefilter_add(pf, pb_severity_literals[i], strlen(pb_severity_literals[i]),
 		    &idx)) != 0)
 			goto out;
 	rc = PB_ENOMEM;
@@ -278,8 +272,8 @@ pb_library_prepare(struct pb_library *lib)
 	    (items = calloc(np ? np : 1, sizeof(*items))) == NULL ||
 	    (kw = calloc(nl ? nl : 1, 1)) == NULL)
 		goto out;
-	for (size_t i = 0; keywords[i] != NULL; i++) {
-		(void)pb_prefilter_add(pf, keywords[i], strlen(keywords[i]), &idx);
+	for (size_t i = 0; pb_severity_literals[i] != NULL; i++) {
+		(void)pb_prefilter_add(pf, pb_severity_literals[i], strlen(pb_severity_literals[i]), &idx);
 		kw[idx] = 1;
 	}
 	for (size_t i = 0; i < np; i++)
@@ -297,13 +291,17 @@ pb_library_prepare(struct pb_library *lib)
 		}
 		free(fill);
 	}
-	if ((rc = pb_prefilter_build(pf)) != 0)
+	if ((rc = pb_prefilter_build(pf)) != 0 ||
+	    (rc = pb_bm25_new(lib, &bm)) != 0)
 		goto out;
 	free(lib->gpats);
 	free(lib->litstart);
 	free(lib->litgp);
 	free(lib->litkw);
 	pb_prefilter_free(lib->pf);
+	pb_bm25_free(lib->bm25);
+	lib->bm25 = bm;
+	bm = NULL;
 	lib->gpats = g;
 	lib->ngpats = n;
 	lib->litstart = start;
@@ -323,5 +321,6 @@ out:
 	free(items);
 	free(kw);
 	pb_prefilter_free(pf);
+	pb_bm25_free(bm);
 	return rc;
 }

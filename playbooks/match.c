@@ -10,9 +10,10 @@
  *   threshold N events within window (per group_by value) before counting;
  *             once met, each further event inside the window counts too.
  * State per group_by value lives in a bounded table, so memory does not grow
- * with the input.  Lines no playbook knows but that carry a warning/error
- * keyword go to the template miner.
+ * with the input.  Lines no playbook knows but that severity.c judges a
+ * warning or worse (LOW and up) go to the template miner with their level.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,20 @@
 #define KEY_MAX		64
 #define STAGE_TEXT	512	/* bytes of an earlier sequence line kept */
 #define MAX_TEMPLATES	10000
+/*
+ * Unknown templates at or above this salience are shown (template.c:
+ * (4 - level) + 0.49 rarity + 0.49 burst): every medium or worse one, a
+ * low one (an info line saying "failed") only when rare or bursty.
+ * Documented in triage(1), UNKNOWN LINES.
+ */
+#define SALIENCE_MIN	1.5
+#define SUGGEST_MAX	1000	/* shown templates looked up for "possibly" */
+
+struct suggestion {
+	size_t		 tmpl;		/* rank among the shown templates */
+	uint32_t	 pb;		/* library index */
+	double		 score;
+};
 
 struct stage {
 	char		 text[STAGE_TEXT];
@@ -65,6 +80,10 @@ struct pb_analysis {
 	size_t		 ncards;
 	struct pb_miner	*miner;
 	uint64_t	 unknown;
+	size_t		 nshown;	/* ranked templates above SALIENCE_MIN */
+	struct suggestion *sugg;
+	size_t		 nsugg;
+	long		*tsugg;		/* shown template -> suggestion or -1 */
 	uint64_t	 lines, bytes, seq;
 	uint32_t	*mark;		/* per pattern: line generation */
 	uint32_t	*cand;		/* candidate patterns of this line */
@@ -147,6 +166,8 @@ pb_analysis_free(struct pb_analysis *a)
 	}
 	free(a->st);
 	free(a->cards);
+	free(a->sugg);
+	free(a->tsugg);
 	free(a->mark);
 	free(a->cand);
 	pcre2_match_data_free(a->md);
@@ -474,7 +495,10 @@ pb_analysis_feed_line(struct pb_analysis *a, const char *file,
 		a->last_t = PB_TIME_NONE;
 	}
 	nids = pb_prefilter_scan(lib->pf, line, len, ids, MAX_HITS);
-	if (nids == 0)
+	/* Besides the literals, only a "<3>" or "E/" head can make a line a
+	 * warning: a line with neither costs the one scan. */
+	keyword = a->opt.unknown && pb_severity_head(line, len);
+	if (nids == 0 && !keyword)
 		return;
 	if (++a->gen == 0) {			/* wrapped: clear marks */
 		memset(a->mark, 0, (lib->ngpats + 1) * sizeof(*a->mark));
@@ -551,7 +575,13 @@ pb_analysis_feed_line(struct pb_analysis *a, const char *file,
 		event(a, gen[i].pbi, gen[i].pi, file, lineno, line, len, t);
 	matched |= ngen > 0;
 	if (!matched && keyword && a->opt.unknown) {
-		long id = pb_miner_add(a->miner, line, len);
+		int sev = pb_line_severity(line, len);
+		long id;
+
+		if (sev == PB_LINE_NONE || sev > PB_SEV_LOW)
+			return;
+		id = pb_miner_add_ev(a->miner, line, len, (enum pb_severity)sev,
+		    t);
 		a->unknown++;
 		if (id >= 0 && pb_miner_hits(a->miner, id) == 1)
 			pb_miner_set_example(a->miner, id, file, lineno, line, len);
@@ -604,6 +634,55 @@ pb_analysis_feed_file(struct pb_analysis *a, const char *path,
 	return rc;
 }
 
+/*
+ * Keep the templates above the salience threshold (they are ranked, so a
+ * prefix) and look each up in the library's similarity index.
+ */
+static void
+rank_unknown(struct pb_analysis *a)
+{
+	size_t n = pb_miner_count(a->miner), i;
+	double score;
+	long id, best;
+
+	a->nshown = a->nsugg = 0;
+	free(a->sugg);
+	free(a->tsugg);
+	a->sugg = NULL;
+	a->tsugg = NULL;
+	for (i = 0; i < n; i++) {
+		if ((id = pb_miner_rank(a->miner, i)) < 0 ||
+		    pb_miner_salience(a->miner, id) < SALIENCE_MIN)
+			break;
+	}
+	a->nshown = i;
+	if (a->nshown == 0 || a->lib->bm25 == NULL)
+		return;
+	if ((a->tsugg = calloc(a->nshown, sizeof(*a->tsugg))) == NULL ||
+	    (a->sugg = calloc(a->nshown < SUGGEST_MAX ? a->nshown : SUGGEST_MAX,
+	    sizeof(*a->sugg))) == NULL) {
+		free(a->tsugg);
+		a->tsugg = NULL;
+		return;
+	}
+	for (i = 0; i < a->nshown; i++) {
+		a->tsugg[i] = -1;
+		if (i >= SUGGEST_MAX)
+			continue;
+		id = pb_miner_rank(a->miner, i);
+		/* an info line that merely says "failed" is no known problem */
+		if (pb_miner_level(a->miner, id) > PB_SEV_MEDIUM)
+			continue;
+		best = pb_bm25_best(a->lib->bm25, pb_miner_text(a->miner, id),
+		    &score);
+		if (best < 0)
+			continue;
+		a->tsugg[i] = (long)a->nsugg;
+		a->sugg[a->nsugg++] = (struct suggestion){ i, (uint32_t)best,
+		    score };
+	}
+}
+
 void
 pb_analysis_finish(struct pb_analysis *a)
 {
@@ -623,6 +702,7 @@ pb_analysis_finish(struct pb_analysis *a)
 	qsort(a->cards, n, sizeof(*a->cards), pb_card_cmp);
 	a->ncards = n;
 	pb_miner_sort(a->miner);
+	rank_unknown(a);
 }
 
 uint64_t pb_analysis_lines(const struct pb_analysis *a) { return a->lines; }
@@ -639,6 +719,12 @@ pb_analysis_card(const struct pb_analysis *a, size_t i)
 size_t
 pb_analysis_ntemplates(const struct pb_analysis *a)
 {
+	return a->nshown;
+}
+
+size_t
+pb_analysis_ntemplates_all(const struct pb_analysis *a)
+{
 	return pb_miner_count(a->miner);
 }
 
@@ -646,7 +732,7 @@ const char *
 pb_analysis_template(const struct pb_analysis *a, size_t i, uint64_t *count,
     const char **example, const char **file, uint64_t *lineno)
 {
-	long id = pb_miner_rank(a->miner, i);
+	long id = i < a->nshown ? pb_miner_rank(a->miner, i) : -1;
 
 	if (id < 0)
 		return NULL;
@@ -656,9 +742,78 @@ pb_analysis_template(const struct pb_analysis *a, size_t i, uint64_t *count,
 }
 
 int
+pb_analysis_template_info(const struct pb_analysis *a, size_t i,
+    enum pb_severity *level, double *salience, int64_t *first, int64_t *last)
+{
+	long id = i < a->nshown ? pb_miner_rank(a->miner, i) : -1;
+
+	if (id < 0)
+		return PB_EINVAL;
+	*level = pb_miner_level(a->miner, id);
+	*salience = pb_miner_salience(a->miner, id);
+	*first = pb_miner_first(a->miner, id);
+	*last = pb_miner_last(a->miner, id);
+	return 0;
+}
+
+long
+pb_analysis_template_suggestion(const struct pb_analysis *a, size_t i)
+{
+	return a->tsugg != NULL && i < a->nshown ? a->tsugg[i] : -1;
+}
+
+size_t
+pb_analysis_nsuggested(const struct pb_analysis *a)
+{
+	return a->nsugg;
+}
+
+const struct pb_playbook *
+pb_analysis_suggested(const struct pb_analysis *a, size_t i, double *score,
+    size_t *tmpl)
+{
+	if (i >= a->nsugg)
+		return NULL;
+	*score = a->sugg[i].score;
+	*tmpl = a->sugg[i].tmpl;
+	return a->lib->pbs[a->sugg[i].pb];
+}
+
+/* A time as "YYYY-MM-DDTHH:MM:SS", or null. */
+static json_t *
+time_json(int64_t ms)
+{
+	char buf[32];
+
+	if (ms == PB_TIME_NONE)
+		return json_null();
+	pb_time_format(ms, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/* One "possibly" card: the playbook, how close, and the lines. */
+static json_t *
+suggestion_json(const struct pb_analysis *a, const struct suggestion *sg)
+{
+	const struct pb_playbook *pb = a->lib->pbs[sg->pb];
+	const char *text, *ex, *file;
+	uint64_t count, lineno;
+
+	text = pb_analysis_template(a, sg->tmpl, &count, &ex, &file, &lineno);
+	return json_pack("{s:s,s:s,s:s,s:s,s:f,s:I,s:s,s:s,s:[{s:s,s:I,s:s}]}",
+	    "id", pb->id, "class", pb->klass ? pb->klass : "",
+	    "title", pb->title, "severity", pb_severity_name(pb->severity),
+	    "score", floor(sg->score * 100 + 0.5) / 100, "count",
+	    (json_int_t)count, "level", pb_severity_name(pb_miner_level(a->miner,
+	    pb_miner_rank(a->miner, sg->tmpl))), "template", text ? text : "",
+	    "examples", "file", file ? file : "", "line", (json_int_t)lineno,
+	    "text", ex ? ex : "");
+}
+
+int
 pb_analysis_write_json(const struct pb_analysis *a, FILE *fp)
 {
-	json_t *doc, *cards, *tmpls, *files;
+	json_t *doc, *cards, *tmpls, *files, *sugg;
 	const char *file, *ex, *text;
 	uint64_t count, lineno;
 	int rc;
@@ -677,17 +832,36 @@ pb_analysis_write_json(const struct pb_analysis *a, FILE *fp)
 	for (size_t i = 0; i < a->ncards; i++)
 		json_array_append_new(cards, pb_card_json(a->cards[i]));
 	json_object_set_new(doc, "cards", cards);
+	sugg = json_array();
+	for (size_t i = 0; i < a->nsugg; i++)
+		json_array_append_new(sugg, suggestion_json(a, &a->sugg[i]));
+	json_object_set_new(doc, "suggested", sugg);
 	tmpls = json_array();
 	for (size_t i = 0; i < pb_analysis_ntemplates(a); i++) {
+		json_t *t;
 		text = pb_analysis_template(a, i, &count, &ex, &file, &lineno);
 		if (text == NULL)
 			break;
-		json_array_append_new(tmpls, json_pack("{s:s,s:I,s:{s:s,s:I,s:s}}",
-		    "template", text, "count", (json_int_t)count, "example",
-		    "file", file, "line", (json_int_t)lineno, "text", ex));
+		t = json_pack("{s:s,s:I,s:o,s:s,s:f,s:{s:s,s:I,s:s}}",
+		    "template", text, "count", (json_int_t)count,
+		    "first", time_json(pb_miner_first(a->miner, pb_miner_rank(
+		    a->miner, i))), "level", pb_severity_name(pb_miner_level(
+		    a->miner, pb_miner_rank(a->miner, i))), "salience",
+		    pb_miner_salience(a->miner, pb_miner_rank(a->miner, i)),
+		    "example", "file", file, "line", (json_int_t)lineno,
+		    "text", ex);
+		json_object_set_new(t, "last", time_json(pb_miner_last(a->miner,
+		    pb_miner_rank(a->miner, i))));
+		json_object_set_new(t, "suggested", a->tsugg != NULL &&
+		    a->tsugg[i] >= 0 ? json_string(a->lib->pbs[a->sugg[
+		    a->tsugg[i]].pb]->id) : json_null());
+		json_array_append_new(tmpls, t);
 	}
-	json_object_set_new(doc, "unknown", json_pack("{s:I,s:o}", "lines",
-	    (json_int_t)a->unknown, "templates", tmpls));
+	json_object_set_new(doc, "unknown", json_pack("{s:I,s:I,s:I,s:f,s:o}",
+	    "lines", (json_int_t)a->unknown, "templates_total",
+	    (json_int_t)pb_miner_count(a->miner), "templates_shown",
+	    (json_int_t)a->nshown, "salience_min", SALIENCE_MIN,
+	    "templates", tmpls));
 	rc = json_dumpf(doc, fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
 	    fputc('\n', fp) != EOF ? 0 : PB_EIO;
 	json_decref(doc);

@@ -11,6 +11,8 @@
  *   library.c    the set of playbooks: directories, overrides, compiled patterns
  *   match.c      runs rules (any/all/sequence, threshold in a window) per line
  *   card.c       aggregates events into cards; placeholders; JSON document
+ *   severity.c   judges how bad a line says it is (level fields, lexicon)
+ *   suggest.c    BM25 over the playbooks: "possibly" cards for unknowns
  *   template.c   groups lines no playbook knows into masked templates
  *   sanitize.c   makes untrusted log text safe for a terminal or JSON
  *
@@ -45,6 +47,17 @@ const char	*pb_severity_name(enum pb_severity);
 /* Problem classes (triage-playbook(5), CLASSES): name i, NULL past the end. */
 const char	*pb_class_name(size_t i);
 int		 pb_class_valid(const char *name);
+
+/*
+ * The severity a log line states (triage(1), SEVERITY OF A LINE): an
+ * explicit level field first, else the failure lexicon with its guards.
+ * Returns a pb_severity (PB_SEV_CRITICAL..PB_SEV_INFO), PB_LINE_DEBUG for
+ * an explicit debug or trace level, or PB_LINE_NONE when the line says
+ * nothing.  Lines judged PB_SEV_LOW or worse are "warnings and errors".
+ */
+#define PB_LINE_NONE	(-1)
+#define PB_LINE_DEBUG	5
+int		 pb_line_severity(const char *line, size_t len);
 
 /* A diagnostic sink: gets one finished line, "file:line:col: path: message". */
 typedef void	(*pb_diag_fn)(void *arg, const char *line);
@@ -161,12 +174,35 @@ const char *pb_card_capture(const struct pb_card *, size_t i,
  */
 char	*pb_card_fill(const struct pb_card *, const char *tmpl, int shell);
 
-/* Unmatched warning/error lines, grouped into templates, most frequent first. */
+/*
+ * Unmatched lines judged warnings or worse (pb_line_severity), grouped
+ * into templates and ranked by salience (severity, then rarity and
+ * burstiness).  Only templates above the salience threshold (triage(1),
+ * UNKNOWN LINES) are listed: pb_analysis_ntemplates counts them,
+ * pb_analysis_ntemplates_all every template.
+ */
 uint64_t pb_analysis_unknown_lines(const struct pb_analysis *);
 size_t	 pb_analysis_ntemplates(const struct pb_analysis *);
+size_t	 pb_analysis_ntemplates_all(const struct pb_analysis *);
 const char *pb_analysis_template(const struct pb_analysis *, size_t i,
 	    uint64_t *count, const char **example, const char **file,
 	    uint64_t *lineno);
+/* Template i's worst level, salience, first and last time (ms or
+ * PB_TIME_NONE).  PB_EINVAL past the end. */
+int	 pb_analysis_template_info(const struct pb_analysis *, size_t i,
+	    enum pb_severity *level, double *salience, int64_t *first,
+	    int64_t *last);
+/*
+ * "Possibly" cards: unknown templates that resemble a playbook (BM25 over
+ * its title, explanation, tags and examples; suggest.c), in template rank
+ * order.  Suggestion i gives the playbook, its score and the template
+ * index; pb_analysis_template_suggestion maps a template to its
+ * suggestion, or -1.
+ */
+size_t	 pb_analysis_nsuggested(const struct pb_analysis *);
+const struct pb_playbook *pb_analysis_suggested(const struct pb_analysis *,
+	    size_t i, double *score, size_t *tmpl);
+long	 pb_analysis_template_suggestion(const struct pb_analysis *, size_t i);
 
 /* Write the stable JSON document (see triage(1), JSON OUTPUT). */
 int	 pb_analysis_write_json(const struct pb_analysis *, FILE *);

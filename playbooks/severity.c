@@ -1,0 +1,636 @@
+/*
+ * severity.c - how bad does a log line say it is?
+ *
+ * Two sources, in this order (triage(1), SEVERITY OF A LINE):
+ *   1. an explicit level field: syslog PRI "<NN>", journald PRIORITY=N,
+ *      single-letter levels (logcat "E/Tag(", klog "E0928 ", logcat
+ *      threadtime " E "), a level word in level position ("ERROR",
+ *      "[error]", "level=error", "\"level\":\"error\"", "daemon.err",
+ *      the first word after a timestamp such as a Windows "Error" column,
+ *      "prog: error:").  It decides, whatever the text says: an INFO line
+ *      that says "failed" is only LOW, a DEBUG line stays DEBUG.
+ *   2. a lexicon of failure phrases ("not responding", "no free", "timed
+ *      out", "denied", ...), each with a level, guarded against the usual
+ *      false positives: the word inside a name (libgpg-error0, error.log,
+ *      ErrorHandler, --on-failure), counted zero ("0 errors", "errors: 0"),
+ *      negated ("not failed", "no errors", "without error"), a
+ *      configuration key ("error_log = ..", "timeout=30"), a word that
+ *      names an error class ("error handler", "error log level"), and
+ *      test-suite PASS lines.
+ * The prefilter literals that gate the judgement (pb_severity_literals)
+ * cover every way a line can be judged LOW or worse, so lines without any
+ * of them are skipped before this file is ever called.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+#define LEVEL_SCAN	200	/* level fields sit in a line's head */
+#define LEX_SCAN	2048	/* phrases are looked for this far */
+
+/* ---- explicit level fields --------------------------------------------- */
+
+struct lvword {
+	const char	*w;
+	int		 sev;
+};
+
+static const struct lvword lvwords[] = {
+	{ "emerg", PB_SEV_CRITICAL }, { "emergency", PB_SEV_CRITICAL },
+	{ "alert", PB_SEV_CRITICAL }, { "panic", PB_SEV_CRITICAL },
+	{ "crit", PB_SEV_CRITICAL }, { "critical", PB_SEV_CRITICAL },
+	{ "fatal", PB_SEV_CRITICAL }, { "severe", PB_SEV_HIGH },
+	{ "err", PB_SEV_HIGH }, { "error", PB_SEV_HIGH },
+	{ "warn", PB_SEV_MEDIUM }, { "warning", PB_SEV_MEDIUM },
+	{ "notice", PB_SEV_INFO }, { "info", PB_SEV_INFO },
+	{ "information", PB_SEV_INFO }, { "informational", PB_SEV_INFO },
+	{ "verbose", PB_LINE_DEBUG },
+	{ "debug", PB_LINE_DEBUG }, { "trace", PB_LINE_DEBUG },
+};
+
+/* syslog(3) severities 0..7 */
+static const int pri_sev[8] = {
+	PB_SEV_CRITICAL, PB_SEV_CRITICAL, PB_SEV_CRITICAL, PB_SEV_HIGH,
+	PB_SEV_MEDIUM, PB_SEV_INFO, PB_SEV_INFO, PB_LINE_DEBUG
+};
+
+static const char *const facilities[] = {
+	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+	"uucp", "cron", "authpriv", "ftp", "local0", "local1", "local2",
+	"local3", "local4", "local5", "local6", "local7", "security", NULL
+};
+
+static int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static int
+alpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int
+digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+alnum(int c)
+{
+	return alpha(c) || digit(c);
+}
+
+/* Case-insensitive: does s[0..n) equal the lower-case word w? */
+static int
+eqword(const char *s, size_t n, const char *w)
+{
+	size_t i;
+
+	for (i = 0; i < n && w[i]; i++)
+		if (lower((unsigned char)s[i]) != w[i])
+			return 0;
+	return i == n && w[i] == '\0';
+}
+
+/* A single-letter level: V D I W E F A. */
+static int
+letter_sev(int c)
+{
+	switch (c) {
+	case 'V': case 'D': return PB_LINE_DEBUG;
+	case 'I': return PB_SEV_INFO;
+	case 'W': return PB_SEV_MEDIUM;
+	case 'E': return PB_SEV_HIGH;
+	case 'F': case 'A': return PB_SEV_CRITICAL;
+	default: return PB_LINE_NONE;
+	}
+}
+
+/* "<NN>" at the head (RFC 3164/5424, the kernel's printk prefix). */
+static int
+pri_level(const char *s, size_t n)
+{
+	size_t i = 1;
+	unsigned v = 0;
+
+	if (n < 3 || s[0] != '<')
+		return PB_LINE_NONE;
+	while (i < n && i < 4 && digit((unsigned char)s[i]))
+		v = v * 10 + (unsigned)(s[i++] - '0');
+	if (i == 1 || i >= n || s[i] != '>' || v > 191)
+		return PB_LINE_NONE;
+	return pri_sev[v & 7];
+}
+
+/* journald: PRIORITY=N (export format) or "PRIORITY":"N" (JSON). */
+static int
+journald_level(const char *s, size_t n)
+{
+	const char *p = s, *end = s + n;
+
+	while ((p = memmem(p, (size_t)(end - p), "PRIORITY", 8)) != NULL) {
+		p += 8;
+		while (p < end && (*p == '"' || *p == '=' || *p == ':' ||
+		    *p == ' '))
+			p++;
+		if (p < end && *p >= '0' && *p <= '7' &&
+		    (p + 1 == end || !digit((unsigned char)p[1])))
+			return pri_sev[*p - '0'];
+	}
+	return PB_LINE_NONE;
+}
+
+/* Single letters at the head: logcat "E/Tag(", klog/glog "E0928 ". */
+static int
+letter_head(const char *s, size_t n)
+{
+	int sev;
+
+	if (n < 3 || (sev = letter_sev((unsigned char)s[0])) == PB_LINE_NONE)
+		return PB_LINE_NONE;
+	if (s[1] == '/' && alnum((unsigned char)s[2]))
+		return sev;
+	if (n > 6 && digit((unsigned char)s[1]) && digit((unsigned char)s[2]) &&
+	    digit((unsigned char)s[3]) && digit((unsigned char)s[4]) &&
+	    s[5] == ' ' && strchr("IWEF", s[0]) != NULL)
+		return sev;
+	return PB_LINE_NONE;
+}
+
+/*
+ * logcat threadtime: "MM-DD HH:MM:SS.mmm  PID  TID E Tag: text" - a
+ * letter between spaces right after a number, in a line that starts with
+ * a digit.
+ */
+static int
+letter_threadtime(const char *s, size_t n)
+{
+	if (n < 8 || !digit((unsigned char)s[0]))
+		return PB_LINE_NONE;
+	if (n > 64)
+		n = 64;
+	for (size_t i = 2; i + 2 < n; i++)
+		if (s[i - 1] == ' ' && s[i + 1] == ' ' &&
+		    digit((unsigned char)s[i - 2]) &&
+		    letter_sev((unsigned char)s[i]) != PB_LINE_NONE &&
+		    alnum((unsigned char)s[i + 2]))
+			return letter_sev((unsigned char)s[i]);
+	return PB_LINE_NONE;
+}
+
+/* Is the key before s[i] (skipping = : " ' and spaces) a level key? */
+static int
+after_level_key(const char *s, size_t i)
+{
+	static const char *const keys[] = {
+		"level", "severity", "lvl", "loglevel", "levelname",
+		"log_level", "log.level", "sev", "priority", NULL
+	};
+	size_t j = i, k, skipped = 0;
+
+	while (j > 0 && skipped < 4 && strchr("=:\"' ", s[j - 1]) != NULL &&
+	    s[j - 1] != '\0')
+		j--, skipped++;
+	if (skipped == 0 || (s[j] != '=' && s[j] != ':' && s[j] != '"' &&
+	    s[j] != '\''))
+		return 0;
+	for (k = 0; keys[k] != NULL; k++) {
+		size_t l = strlen(keys[k]);
+		if (j >= l && eqword(s + j - l, l, keys[k]) &&
+		    (j == l || !alnum((unsigned char)s[j - l - 1])))
+			return 1;
+	}
+	return 0;
+}
+
+/* "daemon.err", "kern.warning": a syslog facility before the dot. */
+static int
+after_facility(const char *s, size_t i)
+{
+	size_t j;
+
+	if (i < 3 || s[i - 1] != '.')
+		return 0;
+	for (j = i - 1; j > 0 && alnum((unsigned char)s[j - 1]); j--)
+		;
+	for (size_t k = 0; facilities[k] != NULL; k++)
+		if (eqword(s + j, i - 1 - j, facilities[k]))
+			return 1;
+	return 0;
+}
+
+/*
+ * Is the word s[i..e) in level position?  Upper case anywhere in the head;
+ * bracketed ("[error]", "<Error>", "[core:error]"); after a level key or
+ * a facility; the first word after a timestamp (everything before it is
+ * digits and punctuation: a Windows "Error" column); or "prog: error:".
+ */
+static int
+level_position(const char *s, size_t n, size_t i, size_t e)
+{
+	int up = 1;
+	char before = i > 0 ? s[i - 1] : '\0', after = e < n ? s[e] : '\0';
+
+	for (size_t k = i; k < e; k++)
+		if (!(s[k] >= 'A' && s[k] <= 'Z'))
+			up = 0;
+	if (up && e - i >= 3 && (after == '\0' || after == ' ' ||
+	    after == ':' || after == ']' || after == '>' || after == '|' ||
+	    after == ',' || after == '\t' || after == ')' || after == '"'))
+		return 1;
+	if ((before == '[' || before == '<' || before == '(' || before == ':' ||
+	    before == '|') && (after == ']' || after == '>' || after == ')' ||
+	    after == '|'))
+		return 1;
+	if (after_level_key(s, i) || after_facility(s, i))
+		return 1;
+	/* first word, after nothing but a timestamp */
+	{
+		size_t k;
+		for (k = 0; k < i && !alpha((unsigned char)s[k]); k++)
+			;
+		if (k == i && (after == ' ' || after == ':' || after == ',' ||
+		    after == '\t' || after == '\0'))
+			return 1;
+	}
+	/* "prog[pid]: error: ..." */
+	if (after == ':' && i >= 2 && s[i - 1] == ' ' && s[i - 2] == ':')
+		return 1;
+	return 0;
+}
+
+static int
+level_words(const char *s, size_t n)
+{
+	if (n > LEVEL_SCAN)
+		n = LEVEL_SCAN;
+	for (size_t i = 0; i < n; ) {
+		size_t e;
+
+		if (!alpha((unsigned char)s[i])) {
+			i++;
+			continue;
+		}
+		for (e = i; e < n && alpha((unsigned char)s[e]); e++)
+			;
+		/* whole words only: "ErrorHandler", "error0", "err_x" are not */
+		if ((i == 0 || (!digit((unsigned char)s[i - 1]) &&
+		    s[i - 1] != '_')) && (e == n || (!digit((unsigned char)s[e]) &&
+		    s[e] != '_' && s[e] != '-'))) {
+			for (size_t k = 0; k < sizeof(lvwords) / sizeof(lvwords[0]);
+			    k++)
+				if (eqword(s + i, e - i, lvwords[k].w) &&
+				    level_position(s, n, i, e))
+					return lvwords[k].sev;
+		}
+		i = e;
+	}
+	return PB_LINE_NONE;
+}
+
+static int
+explicit_level(const char *s, size_t n)
+{
+	int v;
+
+	if ((v = pri_level(s, n)) != PB_LINE_NONE ||
+	    (v = letter_head(s, n)) != PB_LINE_NONE ||
+	    (v = journald_level(s, n < LEVEL_SCAN * 4 ? n : LEVEL_SCAN * 4)) !=
+	    PB_LINE_NONE ||
+	    (v = level_words(s, n)) != PB_LINE_NONE ||
+	    (v = letter_threadtime(s, n)) != PB_LINE_NONE)
+		return v;
+	return PB_LINE_NONE;
+}
+
+/* ---- the lexicon --------------------------------------------------------- */
+
+enum {
+	G_NEG	= 1,	/* negation before it cancels it ("not failed") */
+	G_DOWN	= 2,	/* "down" needs a subject: "link down", "is down" */
+};
+
+struct phrase {
+	const char	*p;
+	int		 sev;
+	int		 flags;
+};
+
+/* Documented in triage(1), SEVERITY OF A LINE; keep the two in step. */
+static const struct phrase lexicon[] = {
+	/* crashes and data loss */
+	{ "panic", PB_SEV_HIGH, G_NEG }, { "panicked", PB_SEV_HIGH, G_NEG },
+	{ "segfault", PB_SEV_HIGH, 0 }, { "segmentation fault", PB_SEV_HIGH, 0 },
+	{ "general protection", PB_SEV_HIGH, 0 },
+	{ "core dumped", PB_SEV_HIGH, 0 }, { "dumped core", PB_SEV_HIGH, 0 },
+	{ "oops", PB_SEV_HIGH, 0 }, { "out of memory", PB_SEV_HIGH, 0 },
+	{ "corrupt", PB_SEV_HIGH, G_NEG }, { "corrupted", PB_SEV_HIGH, G_NEG },
+	{ "corruption", PB_SEV_HIGH, G_NEG },
+	{ "uncorrectable", PB_SEV_HIGH, 0 },
+	{ "fatal", PB_SEV_HIGH, G_NEG }, { "critical", PB_SEV_HIGH, G_NEG },
+	{ "emergency", PB_SEV_HIGH, G_NEG },
+	{ "error", PB_SEV_HIGH, G_NEG }, { "errors", PB_SEV_HIGH, G_NEG },
+	{ "crashed", PB_SEV_HIGH, G_NEG }, { "crash", PB_SEV_MEDIUM, G_NEG },
+	{ "abort", PB_SEV_HIGH, G_NEG }, { "aborted", PB_SEV_HIGH, G_NEG },
+	{ "aborting", PB_SEV_HIGH, G_NEG },
+	{ "exception", PB_SEV_MEDIUM, G_NEG },
+	{ "traceback", PB_SEV_MEDIUM, 0 },
+	/* failing */
+	{ "fail", PB_SEV_MEDIUM, G_NEG }, { "fails", PB_SEV_MEDIUM, G_NEG },
+	{ "failed", PB_SEV_MEDIUM, G_NEG }, { "failing", PB_SEV_MEDIUM, G_NEG },
+	{ "failure", PB_SEV_MEDIUM, G_NEG }, { "failures", PB_SEV_MEDIUM, G_NEG },
+	{ "cannot", PB_SEV_MEDIUM, 0 }, { "can't", PB_SEV_MEDIUM, 0 },
+	{ "can not", PB_SEV_MEDIUM, 0 },
+	{ "unable to", PB_SEV_MEDIUM, 0 }, { "could not", PB_SEV_MEDIUM, 0 },
+	{ "couldn't", PB_SEV_MEDIUM, 0 },
+	/* peers and services */
+	{ "not responding", PB_SEV_MEDIUM, 0 },
+	{ "no response", PB_SEV_MEDIUM, 0 }, { "no answer", PB_SEV_MEDIUM, 0 },
+	{ "unreachable", PB_SEV_MEDIUM, G_NEG },
+	{ "unavailable", PB_SEV_MEDIUM, G_NEG },
+	{ "refused", PB_SEV_MEDIUM, G_NEG }, { "denied", PB_SEV_MEDIUM, G_NEG },
+	{ "rejected", PB_SEV_MEDIUM, G_NEG },
+	{ "timed out", PB_SEV_MEDIUM, G_NEG }, { "timeout", PB_SEV_MEDIUM, G_NEG },
+	{ "lost", PB_SEV_MEDIUM, G_NEG }, { "down", PB_SEV_MEDIUM, G_DOWN },
+	{ "degraded", PB_SEV_MEDIUM, G_NEG }, { "hung", PB_SEV_MEDIUM, G_NEG },
+	{ "killed", PB_SEV_MEDIUM, G_NEG },
+	/* limits */
+	{ "no free", PB_SEV_MEDIUM, 0 }, { "is full", PB_SEV_MEDIUM, 0 },
+	{ "no space", PB_SEV_MEDIUM, 0 }, { "too many", PB_SEV_MEDIUM, 0 },
+	{ "exhausted", PB_SEV_MEDIUM, G_NEG },
+	{ "exceeds", PB_SEV_MEDIUM, G_NEG }, { "exceeded", PB_SEV_MEDIUM, G_NEG },
+	{ "over threshold", PB_SEV_MEDIUM, 0 },
+	{ "above threshold", PB_SEV_MEDIUM, 0 },
+	{ "overheating", PB_SEV_MEDIUM, 0 }, { "overflow", PB_SEV_MEDIUM, G_NEG },
+	/* validity */
+	{ "expired", PB_SEV_MEDIUM, G_NEG }, { "mismatch", PB_SEV_MEDIUM, G_NEG },
+	{ "violation", PB_SEV_MEDIUM, G_NEG },
+	{ "warning", PB_SEV_MEDIUM, G_NEG }, { "warn", PB_SEV_MEDIUM, G_NEG },
+	{ "invalid", PB_SEV_LOW, G_NEG }, { "unexpected", PB_SEV_LOW, G_NEG },
+	{ "not found", PB_SEV_LOW, 0 },
+};
+
+/*
+ * Literals for the prefilter: every level word and lexicon phrase holds
+ * one of them, so a line without any is never judged LOW or worse.  The
+ * " e "-style ones stand for logcat's threadtime letter; "<N>" heads and
+ * "E/" / "E0928" heads are checked by pb_severity_head().
+ */
+const char *const pb_severity_literals[] = {
+	"emerg", "alert", "crit", "fatal", "severe", "err", "warn",
+	"priority", " e ", " w ", " f ",
+	"panic", "segfault", "segmentation", "general protection",
+	"core dumped", "dumped core",
+	"oops", "out of memory", "corrupt", "uncorrectable", "crash", "abort",
+	"exception", "traceback", "fail", "cannot", "can't", "can not",
+	"unable to", "could not", "couldn't", "responding", "no response",
+	"no answer", "unreachable", "unavailable", "refused", "denied",
+	"rejected", "timed out", "timeout", "lost", "down", "degraded", "hung",
+	"killed", "no free", "is full", "no space", "too many", "exhausted",
+	"exceed", "threshold", "overheating", "overflow", "expired", "mismatch",
+	"violation", "invalid", "unexpected", "not found",
+	NULL
+};
+
+int
+pb_severity_head(const char *s, size_t n)
+{
+	return pri_level(s, n) != PB_LINE_NONE ||
+	    letter_head(s, n) != PB_LINE_NONE;
+}
+
+/* Characters that make a word part of a name: error.log, no-error, err_x */
+static int
+namechar(int c)
+{
+	return alnum(c) || c == '_' || c == '-' || c == '/' || c == '+' ||
+	    c == '$' || c == '@' || c == '\\';
+}
+
+/* The word before s[i] (skipping spaces): bounds in *ws, *we; 0 if none. */
+static int
+word_before(const char *s, size_t i, size_t *ws, size_t *we)
+{
+	size_t j = i;
+
+	while (j > 0 && s[j - 1] == ' ')
+		j--;
+	if (j == 0 || j == i)
+		return 0;
+	*we = j;
+	while (j > 0 && (alpha((unsigned char)s[j - 1]) || s[j - 1] == '\''))
+		j--;
+	*ws = j;
+	return *we > *ws;
+}
+
+static int
+word_in(const char *s, size_t ws, size_t we, const char *const *list)
+{
+	for (size_t k = 0; list[k] != NULL; k++)
+		if (eqword(s + ws, we - ws, list[k]))
+			return 1;
+	return 0;
+}
+
+static int
+word_after(const char *s, size_t n, size_t e, size_t *ws, size_t *we)
+{
+	size_t j = e;
+
+	while (j < n && s[j] == ' ')
+		j++;
+	if (j == e && e < n)
+		return 0;
+	*ws = j;
+	while (j < n && alpha((unsigned char)s[j]))
+		j++;
+	*we = j;
+	return *we > *ws;
+}
+
+/* "errors: 0", "errors=0", "error count: 0", "failed 0" */
+static int
+zero_after(const char *s, size_t n, size_t e)
+{
+	size_t j = e, ws, we;
+
+	if (word_after(s, n, e, &ws, &we) && (eqword(s + ws, we - ws, "count") ||
+	    eqword(s + ws, we - ws, "total")))
+		j = we;
+	while (j < n && (s[j] == ' ' || s[j] == ':' || s[j] == '=' ||
+	    s[j] == '\t'))
+		j++;
+	return j > e && j < n && s[j] == '0' && (j + 1 == n ||
+	    !alnum((unsigned char)s[j + 1]) || s[j + 1] == '.');
+}
+
+/* "0 errors", "0 failed", "zero errors" */
+static int
+zero_before(const char *s, size_t i)
+{
+	size_t j = i, ws, we;
+
+	while (j > 0 && s[j - 1] == ' ')
+		j--;
+	if (j > 0 && s[j - 1] == '0' && (j == 1 || !digit((unsigned char)s[j - 2])))
+		return 1;
+	return word_before(s, i, &ws, &we) && eqword(s + ws, we - ws, "zero");
+}
+
+/* Lines a test suite prints for a test that passed. */
+static int
+pass_line(const char *s, size_t n)
+{
+	static const char *const marks[] = {
+		"PASS:", "PASS ", "PASSED", "[  PASSED  ]", "[       OK ]",
+		" ... ok", " ... passed", "[ OK ]", NULL
+	};
+
+	for (size_t k = 0; marks[k] != NULL; k++)
+		if (memmem(s, n, marks[k], strlen(marks[k])) != NULL)
+			return 1;
+	return n >= 3 && memcmp(s, "ok ", 3) == 0;	/* TAP */
+}
+
+static const char *const negations[] = {
+	"not", "no", "never", "without", "didn't", "didnt", "doesn't", "don't",
+	"wasn't", "isn't", "won't", "non", "nothing", "zero", "none", "neither",
+	"nor", NULL
+};
+
+/* "error handler", "failure policy": names of an error class, not one */
+static const char *const naming_after[] = {
+	"log", "logs", "logfile", "level", "levels", "handler", "handlers",
+	"handling", "page", "pages", "reporting", "policy", "action", "domain",
+	"mode", "file", "files", "threshold", "thresholds", "correction",
+	"checking", "detection", "callback", "class", "type", "types",
+	"counter", "counters", "stats", "statistics", "budget", "rate",
+	"tolerance", "recovery", NULL
+};
+
+static const char *const naming_before[] = {
+	"on", "if", "setting", "set", "ignore", "ignoring", "suppress",
+	"suppressing", "log", "simulate", "simulated", "test", "testing", NULL
+};
+
+/* "down" counts only with a subject that goes down. */
+static const char *const down_subjects[] = {
+	"is", "are", "was", "were", "went", "gone", "goes", "be", "been",
+	"link", "port", "interface", "iface", "peer", "node", "host", "state",
+	"to", "marked", "became", "carrier", "nic", "lan", "wan", "tunnel",
+	"bgp", "ospf", "neighbor", "neighbour", "server", "backend", "member",
+	"session", "adjacency", NULL
+};
+
+/* Is the phrase at s[i..e) a real failure word here? */
+static int
+guarded(const char *s, size_t n, size_t i, size_t e, int flags)
+{
+	size_t ws, we;
+
+	/* part of a name: libgpg-error0, error.log, no-error, on_failure */
+	if (i > 0 && (namechar((unsigned char)s[i - 1]) || (s[i - 1] == '.' &&
+	    i > 1 && alnum((unsigned char)s[i - 2]))))
+		return 1;
+	if (e < n && (namechar((unsigned char)s[e]) || (s[e] == '.' &&
+	    e + 1 < n && alnum((unsigned char)s[e + 1]))))
+		return 1;
+	/* a configuration key: "error_log = ", "timeout=30", "fail: false" */
+	{
+		size_t j = e;
+		while (j < n && s[j] == ' ')
+			j++;
+		if (j < n && s[j] == '=' && (j + 1 >= n || s[j + 1] != '='))
+			return 1;
+	}
+	if (zero_after(s, n, e) || zero_before(s, i))
+		return 1;
+	if ((flags & G_NEG) && word_before(s, i, &ws, &we)) {
+		if (word_in(s, ws, we, negations))
+			return 1;
+		/* "did not fail", "has not failed": one word in between */
+		if ((eqword(s + ws, we - ws, "been") || eqword(s + ws, we - ws,
+		    "any") || eqword(s + ws, we - ws, "longer") ||
+		    eqword(s + ws, we - ws, "yet") || eqword(s + ws, we - ws,
+		    "ever")) && ws > 0) {
+			size_t w2s, w2e;
+			if (word_before(s, ws, &w2s, &w2e) &&
+			    word_in(s, w2s, w2e, negations))
+				return 1;
+		}
+	}
+	if ((flags & G_NEG) && word_after(s, n, e, &ws, &we) &&
+	    word_in(s, ws, we, naming_after))
+		return 1;
+	if ((flags & G_NEG) && word_before(s, i, &ws, &we) &&
+	    word_in(s, ws, we, naming_before))
+		return 1;
+	if (flags & G_DOWN) {
+		if (i > 0 && (s[i - 1] == '=' || (s[i - 1] == ' ' && i > 1 &&
+		    (s[i - 2] == ':' || s[i - 2] == '>'))))
+			return 0;
+		if (i > 0 && s[i - 1] == ':')
+			return 0;
+		if (!word_before(s, i, &ws, &we) ||
+		    !word_in(s, ws, we, down_subjects))
+			return 1;
+	}
+	return 0;
+}
+
+/* The worst unguarded lexicon phrase in the line, or PB_LINE_NONE. */
+static int
+lexicon_level(const char *s, size_t n)
+{
+	static unsigned char first[256];
+	static int ready;
+	int best = PB_LINE_NONE;
+
+	if (!ready) {		/* idempotent, so a race only repeats it */
+		for (size_t k = 0; k < sizeof(lexicon) / sizeof(lexicon[0]); k++)
+			first[(unsigned char)lexicon[k].p[0]] = 1;
+		ready = 1;
+	}
+	if (n > LEX_SCAN)
+		n = LEX_SCAN;
+	if (pass_line(s, n))
+		return PB_LINE_NONE;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && alpha((unsigned char)s[i - 1]))
+			continue;
+		if (!first[lower((unsigned char)s[i])])
+			continue;
+		for (size_t k = 0; k < sizeof(lexicon) / sizeof(lexicon[0]); k++) {
+			const struct phrase *ph = &lexicon[k];
+			size_t l = strlen(ph->p), e = i + l;
+			if (e > n || (best != PB_LINE_NONE && ph->sev >= best))
+				continue;
+			if (!eqword(s + i, l, ph->p))
+				continue;
+			if (e < n && alpha((unsigned char)s[e]))
+				continue;
+			if (guarded(s, n, i, e, ph->flags))
+				continue;
+			best = ph->sev;
+		}
+	}
+	return best;
+}
+
+int
+pb_line_severity(const char *s, size_t n)
+{
+	int lv = explicit_level(s, n), lx;
+
+	if (lv == PB_LINE_DEBUG || (lv != PB_LINE_NONE && lv <= PB_SEV_MEDIUM))
+		return lv;
+	lx = lexicon_level(s, n);
+	if (lv == PB_SEV_INFO)		/* an info line saying "failed" */
+		return lx != PB_LINE_NONE ? PB_SEV_LOW : PB_SEV_INFO;
+	return lx;
+}

@@ -1,0 +1,525 @@
+/*
+ * test-severity.c - the severity a line states (severity.c) and what the
+ * analysis does with it: level fields, the failure lexicon and its guards,
+ * explicit levels over the lexicon; "possibly" cards from similarity
+ * (suggest.c) in the analysis and its JSON document.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <jansson.h>
+
+#include "playbook.h"
+
+static int
+sev(const char *line)
+{
+	return pb_line_severity(line, strlen(line));
+}
+
+/* Print the line on failure: which of many lines broke is the point. */
+#define SEV_IS(line, want) do {						\
+	int got_ = sev(line);						\
+	if (got_ != (want))						\
+		fail_msg("\"%s\": judged %d, want %d", (line), got_, (want)); \
+} while (0)
+
+/* Worse than LOW means shown as a warning or error. */
+#define NOT_WARNING(line) do {						\
+	int got_ = sev(line);						\
+	if (got_ != PB_LINE_NONE && got_ <= PB_SEV_MEDIUM)		\
+		fail_msg("\"%s\": judged %d, want no warning", (line), got_); \
+} while (0)
+
+/* ---- explicit level fields -------------------------------------------- */
+
+static void
+test_syslog_pri(void **state)
+{
+	(void)state;
+	SEV_IS("<11>Jun 14 15:16:01 host app[1]: something", PB_SEV_HIGH);
+	SEV_IS("<12>1 2024-06-14T15:16:01Z host app 1 - - x", PB_SEV_MEDIUM);
+	SEV_IS("<2>kernel: x", PB_SEV_CRITICAL);
+	SEV_IS("<14>Jun 14 15:16:01 host app[1]: started", PB_SEV_INFO);
+	SEV_IS("<15>Jun 14 15:16:01 host app[1]: x", PB_LINE_DEBUG);
+	/* not a PRI: too big, no digits */
+	SEV_IS("<999>x", PB_LINE_NONE);
+	SEV_IS("<br> hello", PB_LINE_NONE);
+}
+
+static void
+test_journald_priority(void **state)
+{
+	(void)state;
+	SEV_IS("__REALTIME_TIMESTAMP=1718378161000000 PRIORITY=3 MESSAGE=x",
+	    PB_SEV_HIGH);
+	SEV_IS("{\"PRIORITY\":\"4\",\"MESSAGE\":\"disk slow\"}", PB_SEV_MEDIUM);
+	SEV_IS("{\"PRIORITY\":\"6\",\"MESSAGE\":\"session opened\"}",
+	    PB_SEV_INFO);
+}
+
+static void
+test_single_letter_levels(void **state)
+{
+	(void)state;
+	/* Android logcat, brief and threadtime */
+	SEV_IS("E/AndroidRuntime( 1234): FATAL EXCEPTION: main", PB_SEV_HIGH);
+	SEV_IS("W/ActivityManager(  512): Slow operation", PB_SEV_MEDIUM);
+	SEV_IS("F/libc    ( 4242): Fatal signal 11", PB_SEV_CRITICAL);
+	SEV_IS("I/ActivityManager(  512): Start proc", PB_SEV_INFO);
+	SEV_IS("03-17 16:13:38.811  1702  2395 E WindowManager: bad token",
+	    PB_SEV_HIGH);
+	SEV_IS("03-17 16:13:38.811  1702  2395 D WindowManager: fine",
+	    PB_LINE_DEBUG);
+	/* klog / glog */
+	SEV_IS("E0928 04:30:30.123456    1234 kubelet.go:1234] sync pod",
+	    PB_SEV_HIGH);
+	SEV_IS("W0928 04:30:30.123456    1234 reflector.go:42] watch ended",
+	    PB_SEV_MEDIUM);
+	SEV_IS("I0928 04:30:30.123456    1234 server.go:42] listening",
+	    PB_SEV_INFO);
+	/* a word that starts with the letter is not a level */
+	SEV_IS("Everything is fine", PB_LINE_NONE);
+}
+
+static void
+test_level_words_in_level_position(void **state)
+{
+	(void)state;
+	SEV_IS("2024-06-14 15:16:01,234 ERROR [main] c.e.App - boom", PB_SEV_HIGH);
+	SEV_IS("081109 203615 148 WARN dfs.DataNode: slow", PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 15:16:01 SEVERE: org.x.Y lost", PB_SEV_HIGH);
+	SEV_IS("2024-06-14 15:16:01 CRITICAL app: x", PB_SEV_CRITICAL);
+	SEV_IS("2024-06-14 15:16:01 FATAL app: x", PB_SEV_CRITICAL);
+	SEV_IS("[Sun Dec 04 04:47:44 2005] [error] mod_jk child init",
+	    PB_SEV_HIGH);
+	SEV_IS("[Thu Jun 13 10:00:00 2024] [core:crit] [pid 42] x",
+	    PB_SEV_CRITICAL);
+	SEV_IS("Jun 14 15:16:01 host daemon.err prog: x", PB_SEV_HIGH);
+	SEV_IS("Jun 14 15:16:01 host kern.emerg kernel: x", PB_SEV_CRITICAL);
+	SEV_IS("Alert: power supply 2 removed", PB_SEV_CRITICAL);
+	SEV_IS("Emergency: system unusable", PB_SEV_CRITICAL);
+	SEV_IS("Dec 10 06:55:46 LabSZ sshd[24200]: error: PAM: bad", PB_SEV_HIGH);
+	SEV_IS("Dec 10 06:55:46 h app[1]: warning: disk slow", PB_SEV_MEDIUM);
+	/* Windows level column after the timestamp */
+	SEV_IS("2016-09-28 04:30:30, Error                 CBS    Failed to "
+	    "resolve package", PB_SEV_HIGH);
+	SEV_IS("2016-09-28 04:30:31, Warning               CSI    Unable to "
+	    "open", PB_SEV_MEDIUM);
+	SEV_IS("2016-09-28 04:30:31, Critical              CSI    x",
+	    PB_SEV_CRITICAL);
+	SEV_IS("2016-09-28 04:30:30, Info                  CBS    Loaded "
+	    "Servicing Stack", PB_SEV_INFO);
+	/* JSON and key=value levels */
+	SEV_IS("{\"ts\":1718378161,\"level\":\"error\",\"msg\":\"x\"}",
+	    PB_SEV_HIGH);
+	SEV_IS("{\"level\": \"warn\", \"msg\": \"retrying\"}", PB_SEV_MEDIUM);
+	SEV_IS("time=\"2024-06-14T15:16:01Z\" level=error msg=\"x\"",
+	    PB_SEV_HIGH);
+	SEV_IS("ts=2024 lvl=info msg=\"started\"", PB_SEV_INFO);
+}
+
+/* ---- the lexicon -------------------------------------------------------- */
+
+static void
+test_lexicon_families(void **state)
+{
+	static const char *const medium[] = {
+		"Jun 14 15:16:01 h app[1]: upstream server not responding",
+		"Jun 14 15:16:01 h slapd: no free buffers left",
+		"Jun 14 15:16:01 h app: spool directory is full",
+		"Jun 14 15:16:01 h app: backend unavailable",
+		"Jun 14 15:16:01 h app: permission denied for user bob",
+		"Jun 14 15:16:01 h app: cannot open /etc/x",
+		"Jun 14 15:16:01 h app: unable to connect to 10.0.0.1",
+		"Jun 14 15:16:01 h app: could not resolve host",
+		"Jun 14 15:16:01 h app: request failed",
+		"Jun 14 15:16:01 h app: authentication failure for bob",
+		"Jun 14 15:16:01 h app: heartbeat lost to node3",
+		"Jun 14 15:16:01 h app: link eth0 is down",
+		"%LINK-3-UPDOWN: Interface Gi0/1, changed state to down",
+		"Jun 14 15:16:01 h app: certificate expired",
+		"Jun 14 15:16:01 h app: message size exceeds limit",
+		"Jun 14 15:16:01 h app: checksum mismatch on block 7",
+		"Jun 14 15:16:01 h app: connection timed out",
+		"Jun 14 15:16:01 h app: connection refused",
+		"Jun 14 15:16:01 h app: host unreachable",
+		"Jun 14 15:16:01 h app: CPU1 temperature over threshold",
+		"Jun 14 15:16:01 h app: java.lang.NullPointerException thrown: "
+		    "exception in thread main",
+	};
+	static const char *const high[] = {
+		"Jun 14 15:16:01 h kernel: Kernel panic - not syncing",
+		"Jun 14 15:16:01 h app: index is corrupt",
+		"Jun 14 15:16:01 h kernel: app[42]: segfault at 0 ip x",
+		"Jun 14 15:16:01 h app: I/O error on sda",
+		"Jun 14 15:16:01 h app: job aborted",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(medium) / sizeof(medium[0]); i++)
+		SEV_IS(medium[i], PB_SEV_MEDIUM);
+	for (size_t i = 0; i < sizeof(high) / sizeof(high[0]); i++)
+		SEV_IS(high[i], PB_SEV_HIGH);
+	SEV_IS("Jun 14 15:16:01 h app: all good", PB_LINE_NONE);
+}
+
+/* ---- guards: these must NOT be warnings or errors ------------------------ */
+
+static void
+test_guards_false_positives(void **state)
+{
+	static const char *const benign[] = {
+		/* a word inside a package, file or identifier name */
+		"Setting up libgpg-error0:amd64 (1.46-1) ...",
+		"Jun 14 15:16:01 h nginx: opened /var/log/nginx/error.log",
+		"Jun 14 15:16:01 h app: registered ErrorHandler for /api",
+		"Jun 14 15:16:01 h gcc: -Wno-error=unused given",
+		"Jun 14 15:16:01 h app: option no-error accepted",
+		"Jun 14 15:16:01 h systemd[1]: Restart=on-failure set for x",
+		"Jun 14 15:16:01 h app: unit --on-failure handler registered",
+		"Jun 14 15:16:01 h fsck: /lost+found present",
+		"Jun 14 15:16:01 h app: loaded failover_policy module",
+		/* counted zero */
+		"Jun 14 15:16:01 h fsck: 0 errors, 0 warnings",
+		"Jun 14 15:16:01 h app: errors: 0",
+		"Jun 14 15:16:01 h app: check done, errors=0",
+		"Jun 14 15:16:01 h app: transfer complete, error count: 0",
+		"Jun 14 15:16:01 h zpool: scrub repaired 0B, 0 failed",
+		"Jun 14 15:16:01 h app: no errors found",
+		"Jun 14 15:16:01 h app: completed without error",
+		/* test-suite PASS lines */
+		"PASS: test-error-handling 3 - refused connections are retried",
+		"[  PASSED  ] 12 tests: error paths, timeouts",
+		"test parser::fails_on_garbage ... ok",
+		"ok 4 - rejects invalid input",
+		/* negations */
+		"Jun 14 15:16:01 h app: the job has not failed",
+		"Jun 14 15:16:01 h app: backup did not fail",
+		"Jun 14 15:16:01 h app: never failed over",
+		/* informational lines naming an error class */
+		"Jun 14 15:16:01 h app: Setting ErrorLevel to 3",
+		"Jun 14 15:16:01 h php: error_log = /var/log/php.log",
+		"Jun 14 15:16:01 h app: timeout=30 retries=3",
+		"Jun 14 15:16:01 h app: installing error handler",
+		"Jun 14 15:16:01 h app: using failure policy restart",
+		"Jun 14 15:16:01 h app: on failure: restart",
+		/* going down on purpose is not a failure */
+		"Jun 14 15:16:01 h systemd: shutting down",
+		"Jun 14 15:16:01 h app: scale down to 2 workers",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(benign) / sizeof(benign[0]); i++)
+		NOT_WARNING(benign[i]);
+}
+
+/* An explicit level decides: INFO with "failed" is below an ERROR line. */
+static void
+test_explicit_level_wins_over_lexicon(void **state)
+{
+	int info_failed, error_plain;
+
+	(void)state;
+	info_failed = sev("2024-06-14 15:16:01 INFO retry 1 failed, retrying");
+	error_plain = sev("2024-06-14 15:16:01 ERROR job stopped");
+	assert_int_equal(info_failed, PB_SEV_LOW);
+	assert_int_equal(error_plain, PB_SEV_HIGH);
+	assert_true(error_plain < info_failed);
+	SEV_IS("2024-06-14 15:16:01 INFO started", PB_SEV_INFO);
+	SEV_IS("2024-06-14 15:16:01 DEBUG connect failed, will retry",
+	    PB_LINE_DEBUG);
+	/* a WARN line saying "panic" stays a warning */
+	SEV_IS("2024-06-14 15:16:01 WARN panic button disabled", PB_SEV_MEDIUM);
+}
+
+/* Hostile bytes: no crash, no read past the end. */
+static void
+test_hostile_lines(void **state)
+{
+	static const char *const odd[] = {
+		"", "<", "<1", "<1>", "E", "E/", "E0", "PRIORITY", "PRIORITY=",
+		"level=", "\"level\":\"", "error", "down", "0", "[", "]error[",
+	};
+	char big[5000];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		char *copy = malloc(strlen(odd[i]) + 1);	/* exact size */
+		assert_non_null(copy);
+		memcpy(copy, odd[i], strlen(odd[i]));
+		(void)pb_line_severity(copy, strlen(odd[i]));
+		free(copy);
+	}
+	memset(big, 'x', sizeof(big));
+	memcpy(big + 4000, " failed", 7);	/* past the scan limit */
+	assert_int_equal(pb_line_severity(big, sizeof(big)), PB_LINE_NONE);
+	memcpy(big + 10, " failed ", 8);
+	assert_int_equal(pb_line_severity(big, sizeof(big)), PB_SEV_MEDIUM);
+}
+
+/* ---- the analysis: unknown lines and "possibly" cards -------------------- */
+
+struct fx {
+	char		 dir[64];
+	struct pb_library *lib;
+	struct pb_analysis *a;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	strcpy(f->dir, "/tmp/triage-test-severity.XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+
+	pb_analysis_free(f->a);
+	pb_library_free(f->lib);
+	static const char *const ids[] = { "ntp-unsync",
+	    "proxy-upstream-timeout", "disk-io-error" };
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s.json", f->dir, ids[i]);
+		(void)unlink(path);
+	}
+	(void)rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+diag_fail(void *arg, const char *line)
+{
+	(void)arg;
+	fail_msg("playbook problem: %s", line);
+}
+
+/* A valid playbook with the given id, class, title, explanation, regex. */
+static void
+playbook(struct fx *f, int n, const char *id, const char *klass,
+    const char *title, const char *expl, const char *regex,
+    const char *const ex[3])
+{
+	char path[128];
+	json_t *doc;
+
+	(void)n;
+	snprintf(path, sizeof(path), "%s/%s.json", f->dir, id);
+	doc = json_pack("{s:i,s:s,s:i,s:s,s:s,s:s,s:[s],s:[s],"
+	    "s:{s:[{s:s,s:s}]},s:s,s:[s],s:[{s:s,s:s,s:s}],s:[s],s:[s],"
+	    "s:{s:s,s:[s]},s:[s],s:{s:[s,s,s],s:[s,s,s]}}",
+	    "format", 1, "id", id, "version", 1, "title", title,
+	    "class", klass, "severity", "high", "tags", "t", "sources", "any",
+	    "match", "patterns", "name", "p", "regex", regex,
+	    "explanation", expl, "causes", "c",
+	    "checks", "do", "d", "command", "true", "expect", "e",
+	    "fix", "f", "verify", "v", "escalate", "when", "w", "attach", "a",
+	    "references", "r", "examples", "match", ex[0], ex[1], ex[2],
+	    "no_match", "nothing here", "all fine", "ok");
+	assert_non_null(doc);
+	assert_int_equal(json_dump_file(doc, path, JSON_INDENT(1)), 0);
+	json_decref(doc);
+}
+
+static void
+library(struct fx *f)
+{
+	static const char *const ntp[3] = {
+		"ntpd[1]: no servers reachable, time source unreachable",
+		"chronyd[2]: Can't synchronise: no selectable sources",
+		"ntpd[1]: synchronisation lost, clock unsynchronized",
+	};
+	static const char *const proxy[3] = {
+		"nginx: upstream timed out while reading response header from "
+		    "upstream",
+		"haproxy: backend web has no server available",
+		"nginx: upstream prematurely closed connection while reading "
+		    "response header from upstream",
+	};
+	static const char *const disk[3] = {
+		"kernel: I/O error, dev sda, sector 42",
+		"kernel: blk_update_request: I/O error, dev sdb",
+		"kernel: Buffer I/O error on dev sda1",
+	};
+	char *cause = NULL;
+	struct pb_options o;
+
+	playbook(f, 0, "ntp-unsync", "ntp-clock", "Clock not synchronised: no "
+	    "time source reachable", "The time daemon lost its time sources "
+	    "and the clock drifts.", "time source unreachable|no selectable "
+	    "sources|clock unsynchronized", ntp);
+	playbook(f, 1, "proxy-upstream-timeout", "web-proxy", "Reverse proxy: "
+	    "upstream server not answering in time", "The proxy waited for an "
+	    "upstream backend server response header and gave up; clients "
+	    "get 504 gateway errors.", "upstream timed out|no server "
+	    "available|upstream prematurely closed", proxy);
+	playbook(f, 2, "disk-io-error", "disk-io", "Disk I/O errors",
+	    "The kernel could not read or write a block on a disk.",
+	    "I/O error", disk);
+	assert_int_equal(pb_library_new(&f->lib), 0);
+	assert_int_equal(pb_library_add(f->lib, f->dir, diag_fail, NULL,
+	    &cause), 0);
+	pb_options_init(&o);
+	assert_int_equal(pb_analysis_new(f->lib, &o, &f->a), 0);
+}
+
+static void
+feed(struct fx *f, uint64_t n, const char *line)
+{
+	pb_analysis_feed_line(f->a, "s.log", n, line, strlen(line), 1718000000);
+}
+
+/* A paraphrase of a known problem becomes a "possibly" card. */
+static void
+test_paraphrase_suggests_the_right_playbook(void **state)
+{
+	struct fx *f = *state;
+	const struct pb_playbook *pb;
+	double score;
+	size_t t;
+
+	library(f);
+	feed(f, 1, "Jun 14 15:16:01 gw lb[77]: upstream server not responding "
+	    "while reading response header, backend web1");
+	feed(f, 2, "Jun 14 15:16:02 gw app[1]: 0 errors");
+	pb_analysis_finish(f->a);
+	assert_int_equal(pb_analysis_ncards(f->a), 0);
+	assert_int_equal(pb_analysis_nsuggested(f->a), 1);
+	pb = pb_analysis_suggested(f->a, 0, &score, &t);
+	assert_non_null(pb);
+	assert_string_equal(pb_playbook_id(pb), "proxy-upstream-timeout");
+	assert_true(score > 0);
+	assert_true(t < pb_analysis_ntemplates(f->a));
+}
+
+/* "error" alone, or a zero count, suggests nothing. */
+static void
+test_no_suggestion_from_one_common_word(void **state)
+{
+	struct fx *f = *state;
+
+	library(f);
+	feed(f, 1, "Jun 14 15:16:01 h app[1]: 0 errors");
+	feed(f, 2, "Jun 14 15:16:02 h app[1]: error in widget 7");
+	feed(f, 3, "Jun 14 15:16:03 h app[1]: ERROR");
+	pb_analysis_finish(f->a);
+	assert_int_equal(pb_analysis_nsuggested(f->a), 0);
+	/* but the real error is not hidden either */
+	assert_true(pb_analysis_ntemplates(f->a) >= 1);
+}
+
+static void
+test_json_has_suggested_array(void **state)
+{
+	struct fx *f = *state;
+	json_t *doc, *s, *ex;
+	json_error_t err;
+	char *buf = NULL;
+	size_t sz = 0;
+	FILE *fp;
+
+	library(f);
+	feed(f, 1, "Jun 14 15:16:01 gw lb[77]: upstream server not responding "
+	    "while reading response header, backend web1");
+	pb_analysis_finish(f->a);
+	assert_non_null(fp = open_memstream(&buf, &sz));
+	assert_int_equal(pb_analysis_write_json(f->a, fp), 0);
+	fclose(fp);
+	doc = json_loads(buf, 0, &err);
+	free(buf);
+	assert_non_null(doc);
+	s = json_object_get(doc, "suggested");
+	assert_true(json_is_array(s));
+	assert_int_equal(json_array_size(s), 1);
+	s = json_array_get(s, 0);
+	assert_string_equal(json_string_value(json_object_get(s, "id")),
+	    "proxy-upstream-timeout");
+	assert_string_equal(json_string_value(json_object_get(s, "class")),
+	    "web-proxy");
+	assert_non_null(json_string_value(json_object_get(s, "title")));
+	assert_true(json_real_value(json_object_get(s, "score")) > 0);
+	assert_int_equal(json_integer_value(json_object_get(s, "count")), 1);
+	assert_non_null(strstr(json_string_value(json_object_get(s,
+	    "template")), "not responding"));
+	ex = json_array_get(json_object_get(s, "examples"), 0);
+	assert_string_equal(json_string_value(json_object_get(ex, "file")),
+	    "s.log");
+	assert_int_equal(json_integer_value(json_object_get(ex, "line")), 1);
+	/* an unknown template says its level */
+	s = json_array_get(json_object_get(json_object_get(doc, "unknown"),
+	    "templates"), 0);
+	assert_string_equal(json_string_value(json_object_get(s, "level")),
+	    "medium");
+	json_decref(doc);
+}
+
+/* Ranking: an error seen once comes before a warning seen 500 times. */
+static void
+test_unknown_ranked_by_severity_not_count(void **state)
+{
+	struct fx *f = *state;
+	const char *t, *ex, *file;
+	uint64_t count, lineno;
+	char line[128];
+
+	library(f);
+	for (int i = 0; i < 500; i++) {
+		snprintf(line, sizeof(line), "Jun 14 15:%02d:01 h app[1]: cache "
+		    "miss rate exceeds target %d", i % 60, i);
+		feed(f, (uint64_t)i + 1, line);
+	}
+	feed(f, 600, "Jun 14 16:00:01 h app[1]: CRITICAL database shard 4 "
+	    "offline");
+	pb_analysis_finish(f->a);
+	assert_int_equal(pb_analysis_ntemplates(f->a), 2);
+	t = pb_analysis_template(f->a, 0, &count, &ex, &file, &lineno);
+	assert_non_null(t);
+	assert_non_null(strstr(t, "shard"));
+	assert_int_equal(count, 1);
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test(f)
+#define TF(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_syslog_pri),
+		T(test_journald_priority),
+		T(test_single_letter_levels),
+		T(test_level_words_in_level_position),
+		T(test_lexicon_families),
+		T(test_guards_false_positives),
+		T(test_explicit_level_wins_over_lexicon),
+		T(test_hostile_lines),
+		TF(test_paraphrase_suggests_the_right_playbook),
+		TF(test_no_suggestion_from_one_common_word),
+		TF(test_json_has_suggested_array),
+		TF(test_unknown_ranked_by_severity_not_count),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
