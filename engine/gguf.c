@@ -902,7 +902,9 @@ gguf_open(const char *path, const struct gguf_limits *lim, struct gguf **out,
 	msg[0] = '\0';
 	if (cause != NULL)
 		*cause = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; the
+	 * S_ISREG check below then refuses it (and devices). */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		snprintf(msg, sizeof msg, "cannot open: %s", strerror(errno));
 		goto out;
 	}

@@ -253,6 +253,23 @@ if [ -f "$STORIES" ]; then
 	run "model info: missing file" 2 "$TRIAGE" model info "$T/nope.gguf"
 	run "model info: vocab-only file of another architecture" 1 "$TRIAGE" model info "$SHARED/models/vocab/ggml-vocab-gpt-2.gguf"
 	check "unsupported arch: says it cannot run" has out '^status +cannot run: .*architecture "gpt2" is not supported'
+	# A FIFO, a device or a directory as the model must be refused at
+	# once, not block waiting for a writer (issue 16, defect 8).
+	mkfifo "$T/fifo.gguf"
+	run "model info: a FIFO is refused at once" 2 timeout 10 "$TRIAGE" model info "$T/fifo.gguf"
+	check "FIFO: not a regular file" has err 'fifo.gguf: .*not a regular file'
+	run "ask --model: a FIFO is refused at once" 2 timeout 10 "$TRIAGE" ask --model "$T/fifo.gguf" "hi"
+	run "TRIAGE_MODEL: a FIFO is refused at once" 2 timeout 10 env TRIAGE_MODEL="$T/fifo.gguf" "$TRIAGE" ask "hi"
+	run "model info: a device is refused" 2 timeout 10 "$TRIAGE" model info /dev/zero
+	run "ask --log: a FIFO is refused at once" 2 timeout 10 "$TRIAGE" ask --model "$STORIES" --log "$T/fifo.gguf" "hi"
+	check "ask --log FIFO: not a regular file" has err 'fifo.gguf: not a regular file'
+	# Integer options print integer ranges (issue 16, defect 9).
+	run "ask: --ctx out of range" 2 "$TRIAGE" ask --model "$STORIES" --ctx 5 "hi"
+	check "--ctx range printed as integers" has err '16\.\.1048576'
+	run "ask: --ctx not an integer" 2 "$TRIAGE" ask --model "$STORIES" --ctx 16.5 "hi"
+	run "ask: a seed past 2^53 is kept exactly" 0 "$TRIAGE" ask --model "$STORIES" --seed 18446744073709551615 -n 2 "hi"
+	run "ask: a seed past 2^64 is refused" 2 "$TRIAGE" ask --model "$STORIES" --seed 18446744073709551616 "hi"
+	check "--seed range printed as integers" has err '0\.\.18446744073709551615'
 fi
 
 echo "cli: $pass passed, $fail failed"

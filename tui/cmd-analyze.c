@@ -19,8 +19,9 @@ static const char usage_text[] =
 "\n"
 "Read log files (or - for standard input; gzip/xz/bzip2/zstd are decompressed)\n"
 "and print a troubleshooting card for each known problem found, ordered by\n"
-"severity, then first seen.  Then list warning and error lines that no\n"
-"playbook knows, grouped into templates.\n"
+"severity, then first seen.  Then \"possibly\" cards (lines no playbook\n"
+"matched whose wording resembles one) and the other warning and error lines\n"
+"no playbook knows, grouped into templates, most severe first.\n"
 "\n"
 "  --json           print the JSON document described in triage(1)\n"
 "  --playbooks DIR  use the playbooks in DIR (file or directory; repeatable)\n"
@@ -29,7 +30,8 @@ static const char usage_text[] =
 "  --until TIME     ignore lines after TIME\n"
 "  --color WHEN     auto (default), always or never; NO_COLOR is honoured\n"
 "  --examples N     evidence lines per card (default 5)\n"
-"  --top N          unknown templates shown (default 10; 0 for all)\n"
+"  --top N          unknown templates listed (default 10; 0 for all above\n"
+"                   the salience threshold)\n"
 "  --no-unknown     do not group unmatched warning/error lines\n"
 "\n"
 "Exit status: 0 cards found, 1 no cards, 2 an error occurred.\n";
@@ -67,14 +69,14 @@ print_list(const struct pb_card *c, const char *head, json_t *arr, int numbered)
 
 	if (json_array_size(arr) == 0)
 		return;
-	printf("  %s%s%s\n", col(C_BOLD), head, col(C_RESET));
+	out_printf(stdout, "  %s%s%s\n", col(C_BOLD), head, col(C_RESET));
 	json_array_foreach(arr, i, v) {
 		if ((s = pb_card_fill(c, json_string_value(v), 0)) == NULL)
 			continue;
 		if (numbered)
-			printf("    %zu. %s\n", i + 1, s);
+			out_printf(stdout, "    %zu. %s\n", i + 1, s);
 		else
-			printf("    - %s\n", s);
+			out_printf(stdout, "    - %s\n", s);
 		free(s);
 	}
 }
@@ -93,39 +95,39 @@ print_card(const struct pb_card *c, size_t idx)
 	upper(sev, pb_severity_name(pb_playbook_severity(pb)), sizeof(sev));
 	pb_time_format(pb_card_first(c), first, sizeof(first));
 	pb_time_format(pb_card_last(c), last, sizeof(last));
-	printf("%s%s[%zu] %-8s%s %s%s%s  %s(%s, %s)%s\n", col(C_BOLD),
+	out_printf(stdout, "%s%s[%zu] %-8s%s %s%s%s  %s(%s, %s)%s\n", col(C_BOLD),
 	    sev_colour(pb_playbook_severity(pb)), idx, sev, col(C_RESET),
 	    col(C_BOLD), pb_playbook_title(pb), col(C_RESET), col(C_DIM),
 	    pb_playbook_class(pb), pb_playbook_id(pb), col(C_RESET));
-	printf("  seen %llu time%s, first %s, last %s\n",
+	out_printf(stdout, "  seen %llu time%s, first %s, last %s\n",
 	    (unsigned long long)pb_card_count(c), pb_card_count(c) == 1 ? "" : "s",
 	    first, last);
 	for (i = 0; i < pb_card_ncaptures(c); i++) {
 		name = pb_card_capture(c, i, 0, &val, &n);
-		printf("  %s%s:%s", col(C_DIM), name, col(C_RESET));
+		out_printf(stdout, "  %s%s:%s", col(C_DIM), name, col(C_RESET));
 		for (size_t k = 0; k < 5; k++) {
 			if (pb_card_capture(c, i, k, &val, &n) == NULL || val == NULL)
 				break;
-			printf("%s %s (%llu)", k ? "," : "", val, (unsigned long long)n);
+			out_printf(stdout, "%s %s (%llu)", k ? "," : "", val, (unsigned long long)n);
 		}
 		if (pb_card_capture(c, i, 5, &val, &n) != NULL && val != NULL)
-			printf(", ...");
-		printf("\n");
+			out_printf(stdout, ", ...");
+		out_printf(stdout, "\n");
 	}
-	printf("  %sEvidence%s\n", col(C_BOLD), col(C_RESET));
+	out_printf(stdout, "  %sEvidence%s\n", col(C_BOLD), col(C_RESET));
 	for (i = 0; i < pb_card_nexamples(c); i++) {
 		const char *text = pb_card_example(c, i, &file, &lineno);
-		printf("    %s%s:%llu%s  %s\n", col(C_MAGENTA), file,
+		out_printf(stdout, "    %s%s:%llu%s  %s\n", col(C_MAGENTA), file,
 		    (unsigned long long)lineno, col(C_RESET), text);
 	}
 	if ((s = pb_card_fill(c, json_string_value(json_object_get(doc,
 	    "explanation")), 0)) != NULL) {
-		printf("  %sWhat it is%s\n    %s\n", col(C_BOLD), col(C_RESET), s);
+		out_printf(stdout, "  %sWhat it is%s\n    %s\n", col(C_BOLD), col(C_RESET), s);
 		free(s);
 	}
 	print_list(c, "Likely causes", json_object_get(doc, "causes"), 1);
 	checks = json_object_get(doc, "checks");
-	printf("  %sChecks%s\n", col(C_BOLD), col(C_RESET));
+	out_printf(stdout, "  %sChecks%s\n", col(C_BOLD), col(C_RESET));
 	json_array_foreach(checks, i, v) {
 		const char *keys[3] = { "do", "command", "expect" };
 		for (int k = 0; k < 3; k++) {
@@ -135,11 +137,11 @@ print_card(const struct pb_card *c, size_t idx)
 			if ((s = pb_card_fill(c, json_string_value(f), k == 1)) == NULL)
 				continue;
 			if (k == 0)
-				printf("    %zu. %s\n", i + 1, s);
+				out_printf(stdout, "    %zu. %s\n", i + 1, s);
 			else if (k == 1)
-				printf("       %s$ %s%s\n", col(C_GREEN), s, col(C_RESET));
+				out_printf(stdout, "       %s$ %s%s\n", col(C_GREEN), s, col(C_RESET));
 			else
-				printf("       expect: %s\n", s);
+				out_printf(stdout, "       expect: %s\n", s);
 			free(s);
 		}
 	}
@@ -148,38 +150,115 @@ print_card(const struct pb_card *c, size_t idx)
 	esc = json_object_get(doc, "escalate");
 	if ((s = pb_card_fill(c, json_string_value(json_object_get(esc,
 	    "when")), 0)) != NULL) {
-		printf("  %sEscalate%s when %s\n", col(C_BOLD), col(C_RESET), s);
+		out_printf(stdout, "  %sEscalate%s when %s\n", col(C_BOLD), col(C_RESET), s);
 		free(s);
 	}
 	print_list(c, "Attach", json_object_get(esc, "attach"), 0);
 	print_list(c, "References", json_object_get(doc, "references"), 0);
-	printf("\n");
+	out_printf(stdout, "\n");
 }
 
+/*
+ * "Possibly" cards: unknown templates that read like a known problem.
+ * Kept apart from matched cards and marked as a guess: no playbook
+ * pattern matched, only the wording is similar.
+ */
+static void
+print_suggested(const struct pb_analysis *a)
+{
+	size_t n = pb_analysis_nsuggested(a);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct pb_playbook *pb;
+		const char *text, *ex, *file;
+		uint64_t count, lineno;
+		enum pb_severity lv;
+		int64_t first, last;
+		char f[32], l[32];
+		double score, sal;
+		size_t t;
+
+		if ((pb = pb_analysis_suggested(a, i, &score, &t)) == NULL ||
+		    (text = pb_analysis_template(a, t, &count, &ex, &file,
+		    &lineno)) == NULL ||
+		    pb_analysis_template_info(a, t, &lv, &sal, &first, &last) != 0)
+			continue;
+		pb_time_format(first, f, sizeof(f));
+		pb_time_format(last, l, sizeof(l));
+		out_printf(stdout, "%s[?%zu] possibly:%s %s  %s(%s, %s; similarity "
+		    "%.1f)%s\n", col(C_DIM), i + 1, col(C_RESET),
+		    pb_playbook_title(pb), col(C_DIM), pb_playbook_class(pb),
+		    pb_playbook_id(pb), score, col(C_RESET));
+		out_printf(stdout, "  %sno pattern matched: suggested because the "
+		    "wording resembles this playbook%s\n", col(C_DIM),
+		    col(C_RESET));
+		out_printf(stdout, "  %s line%s seen %llu time%s, first %s, last %s\n",
+		    pb_severity_name(lv), count == 1 ? "" : "s",
+		    (unsigned long long)count, count == 1 ? "" : "s", f, l);
+		out_printf(stdout, "  %sTemplate%s  %s\n", col(C_BOLD), col(C_RESET),
+		    text);
+		out_printf(stdout, "  %sEvidence%s\n", col(C_BOLD), col(C_RESET));
+		out_printf(stdout, "    %s%s:%llu%s  %s\n", col(C_MAGENTA), file,
+		    (unsigned long long)lineno, col(C_RESET), ex);
+		out_printf(stdout, "  %sthe playbook: triage playbook list --class "
+		    "%s; its file %s%s\n\n", col(C_DIM), pb_playbook_class(pb),
+		    pb_playbook_path(pb), col(C_RESET));
+	}
+}
+
+/*
+ * Every template above the salience threshold, most salient first
+ * (severity, then rarity and burstiness), except those already shown as
+ * "possibly" cards.  --top caps the list; what it leaves out is counted.
+ */
 static void
 print_unknown(const struct pb_analysis *a, size_t top)
 {
-	size_t n = pb_analysis_ntemplates(a), shown;
+	size_t n = pb_analysis_ntemplates(a), all = pb_analysis_ntemplates_all(a);
+	size_t listed = 0, capped = 0, nsug = pb_analysis_nsuggested(a);
 	const char *text, *ex, *file;
 	uint64_t count, lineno;
 
-	if (n == 0)
+	if (all == 0)
 		return;
-	shown = top == 0 || top > n ? n : top;
-	printf("%sWarnings and errors no playbook knows%s: %llu line%s in %zu "
-	    "template%s%s\n", col(C_BOLD), col(C_RESET),
-	    (unsigned long long)pb_analysis_unknown_lines(a),
-	    pb_analysis_unknown_lines(a) == 1 ? "" : "s", n, n == 1 ? "" : "s",
-	    shown < n ? " (most frequent first)" : "");
-	for (size_t i = 0; i < shown; i++) {
+	out_printf(stdout, "%sWarnings and errors no playbook knows%s: %llu "
+	    "line%s in %zu template%s, most severe first", col(C_BOLD),
+	    col(C_RESET), (unsigned long long)pb_analysis_unknown_lines(a),
+	    pb_analysis_unknown_lines(a) == 1 ? "" : "s", all,
+	    all == 1 ? "" : "s");
+	if (nsug > 0)
+		out_printf(stdout, "; %zu shown above as possibly", nsug);
+	if (all > n)
+		out_printf(stdout, "; %zu of low salience not listed (below %.1f)",
+		    all - n, PB_SALIENCE_MIN);
+	out_printf(stdout, "\n");
+	for (size_t i = 0; i < n; i++) {
+		enum pb_severity lv;
+		int64_t first, last;
+		double sal;
+		char sev[16];
+
+		if (pb_analysis_template_suggestion(a, i) >= 0)
+			continue;
+		if (top > 0 && listed >= top) {
+			capped++;
+			continue;
+		}
 		if ((text = pb_analysis_template(a, i, &count, &ex, &file,
-		    &lineno)) == NULL)
+		    &lineno)) == NULL ||
+		    pb_analysis_template_info(a, i, &lv, &sal, &first, &last) != 0)
 			break;
-		printf("  %7llu  %s\n", (unsigned long long)count, text);
-		printf("           %se.g. %s:%llu%s\n", col(C_DIM), file,
-		    (unsigned long long)lineno, col(C_RESET));
+		upper(sev, pb_severity_name(lv), sizeof(sev));
+		out_printf(stdout, "  %s%-6s%s %7llu  %s\n", sev_colour(lv), sev,
+		    col(C_RESET), (unsigned long long)count, text);
+		out_printf(stdout, "                  %se.g. %s:%llu%s\n", col(C_DIM),
+		    file, (unsigned long long)lineno, col(C_RESET));
+		listed++;
 	}
-	printf("\n");
+	if (capped > 0)
+		out_printf(stdout, "  ... and %zu more (--top 0 lists all)\n",
+		    capped);
+	out_printf(stdout, "\n");
 }
 
 static void
@@ -190,14 +269,14 @@ print_summary(const struct pb_analysis *a, int nfiles)
 
 	for (size_t i = 0; i < n; i++)
 		by[pb_playbook_severity(pb_card_playbook(pb_analysis_card(a, i)))]++;
-	printf("%s%zu card%s%s", col(C_BOLD), n, n == 1 ? "" : "s", col(C_RESET));
+	out_printf(stdout, "%s%zu card%s%s", col(C_BOLD), n, n == 1 ? "" : "s", col(C_RESET));
 	for (int s = 0; s < 5; s++)
 		if (by[s] > 0) {
-			printf("%s%zu %s", first ? " (" : ", ", by[s],
+			out_printf(stdout, "%s%zu %s", first ? " (" : ", ", by[s],
 			    pb_severity_name((enum pb_severity)s));
 			first = 0;
 		}
-	printf("%s from %llu lines in %d file%s\n", first ? "" : ")",
+	out_printf(stdout, "%s from %llu lines in %d file%s\n", first ? "" : ")",
 	    (unsigned long long)pb_analysis_lines(a), nfiles,
 	    nfiles == 1 ? "" : "s");
 }
@@ -254,7 +333,7 @@ cmd_analyze(int argc, char **argv)
 			break;
 		case 'p':
 			if (ndirs == MAX_PLAYBOOK_DIRS) {
-				fprintf(stderr, "triage: too many --playbooks\n");
+				out_printf(stderr, "triage: too many --playbooks\n");
 				return EXIT_TROUBLE;
 			}
 			dirs[ndirs++] = optarg;
@@ -263,7 +342,7 @@ cmd_analyze(int argc, char **argv)
 		case 'u':
 			if (pb_time_arg(optarg, now, ch == 's' ? &o.since_ms :
 			    &o.until_ms) != 0) {
-				fprintf(stderr, "triage: --%s: cannot read time \"%s\" "
+				out_printf(stderr, "triage: --%s: cannot read time \"%s\" "
 				    "(try YYYY-MM-DD or 2024-06-14T15:16:01)\n",
 				    ch == 's' ? "since" : "until", optarg);
 				return EXIT_TROUBLE;
@@ -276,14 +355,14 @@ cmd_analyze(int argc, char **argv)
 			break;
 		case 'e':
 			if (positive(optarg, 100, &v) != 0 || v == 0) {
-				fprintf(stderr, "triage: --examples: need 1..100\n");
+				out_printf(stderr, "triage: --examples: need 1..100\n");
 				return EXIT_TROUBLE;
 			}
 			o.max_examples = (size_t)v;
 			break;
 		case 't':
 			if (positive(optarg, 1000000, &top) != 0) {
-				fprintf(stderr, "triage: --top: need a number\n");
+				out_printf(stderr, "triage: --top: need a number\n");
 				return EXIT_TROUBLE;
 			}
 			break;
@@ -299,13 +378,13 @@ cmd_analyze(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "triage: analyze: no input (give FILE... or - for "
+		out_printf(stderr, "triage: analyze: no input (give FILE... or - for "
 		    "standard input)\n");
 		fputs(usage_text, stderr);
 		return EXIT_TROUBLE;
 	}
 	if (out_colour_init(colour, stdout) != 0) {
-		fprintf(stderr, "triage: --color: must be auto, always or never\n");
+		out_printf(stderr, "triage: --color: must be auto, always or never\n");
 		return EXIT_TROUBLE;
 	}
 	if (json)
@@ -316,20 +395,20 @@ cmd_analyze(int argc, char **argv)
 		(void)library_default(lib, warn_line, NULL);
 	for (int i = 0; i < ndirs; i++)
 		if (pb_library_add(lib, dirs[i], warn_line, NULL, &cause) < 0) {
-			fprintf(stderr, "triage: %s\n", cause);
+			out_printf(stderr, "triage: %s\n", cause);
 			free(cause);
 			cause = NULL;
 			trouble = 1;
 		}
 	if (pb_library_count(lib) == 0) {
-		fprintf(stderr, "triage: no usable playbooks (see triage-playbook(5))\n");
+		out_printf(stderr, "triage: no usable playbooks (see triage-playbook(5))\n");
 		goto out;
 	}
 	if (pb_analysis_new(lib, &o, &a) != 0)
 		goto oom;
 	for (int i = optind; i < argc; i++) {
 		if (pb_analysis_feed_file(a, argv[i], warn_line, NULL, &cause) != 0) {
-			fprintf(stderr, "triage: %s\n", cause ? cause : argv[i]);
+			out_printf(stderr, "triage: %s\n", cause ? cause : argv[i]);
 			free(cause);
 			cause = NULL;
 			trouble = 1;
@@ -343,8 +422,10 @@ cmd_analyze(int argc, char **argv)
 	} else {
 		for (size_t i = 0; i < pb_analysis_ncards(a); i++)
 			print_card(pb_analysis_card(a, i), i + 1);
-		if (o.unknown)
+		if (o.unknown) {
+			print_suggested(a);
 			print_unknown(a, (size_t)top);
+		}
 		print_summary(a, nread);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
@@ -353,7 +434,7 @@ cmd_analyze(int argc, char **argv)
 	    pb_analysis_ncards(a) > 0 ? EXIT_FOUND : EXIT_NONE;
 	goto out;
 oom:
-	fprintf(stderr, "triage: out of memory\n");
+	out_printf(stderr, "triage: out of memory\n");
 out:
 	pb_analysis_free(a);
 	pb_library_free(lib);

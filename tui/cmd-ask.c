@@ -3,12 +3,14 @@
  * streamed to stdout as it is generated; counts and speed to stderr.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../engine/engine.h"
@@ -48,22 +50,37 @@ on_sigint(int sig)
 	interrupted = 1;
 }
 
-/* Read at most the last `max` bytes of a file, starting on a line. */
+/*
+ * Read at most the last `max` bytes of a file, starting on a line.  Only a
+ * regular file: opened with O_NONBLOCK and checked before any read, so a
+ * FIFO or a device is refused at once instead of blocking.
+ */
 static char *
 read_tail(const char *path, size_t max, char **cause)
 {
-	FILE *fp = fopen(path, "rb");
+	FILE *fp = NULL;
 	char *buf = NULL, *p;
+	struct stat st;
 	long size;
 	size_t n;
+	int fd;
 
-	if (fp == NULL) {
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &st) != 0) {
 		if (asprintf(cause, "%s: %s", path, strerror(errno)) < 0)
 			*cause = NULL;
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) || (fp = fdopen(fd, "rb")) == NULL) {
+		if (asprintf(cause, "%s: not a regular file", path) < 0)
+			*cause = NULL;
+		close(fd);
 		return NULL;
 	}
 	if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0) {
-		if (asprintf(cause, "%s: not a regular file", path) < 0)
+		if (asprintf(cause, "%s: cannot seek", path) < 0)
 			*cause = NULL;
 		goto out;
 	}
@@ -82,6 +99,7 @@ out:
 	return buf;
 }
 
+/* A real number in lo..hi (temperatures, probabilities, penalties). */
 static int
 parse_num(const char *opt, const char *s, double lo, double hi, double *v)
 {
@@ -90,27 +108,30 @@ parse_num(const char *opt, const char *s, double lo, double hi, double *v)
 	errno = 0;
 	*v = strtod(s, &end);
 	if (errno || end == s || *end || !(*v >= lo && *v <= hi)) {
-		fprintf(stderr, "triage: ask: %s: \"%s\" is not a number in "
-		    "%g..%g\n", opt, s, lo, hi);
+		say_safe(stderr, "triage: ask: %s: \"%s\" is not a number in "
+		    "%g..%g", opt, s, lo, hi);
 		return -1;
 	}
 	return 0;
 }
 
-/* Write model text to stdout; on a terminal, control bytes are shown
- * escaped so a model cannot move the cursor or retitle the window. */
-static void
-emit(const char *s, size_t n, bool tty)
+/* A whole number in lo..hi, read exactly (a seed needs all 64 bits) and
+ * the range printed as integers. */
+static int
+parse_uint(const char *opt, const char *s, uint64_t lo, uint64_t hi,
+    uint64_t *v)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	char *end;
 
-		if (tty && ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f))
-			printf("\\x%02x", c);
-		else
-			putchar(c);
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || *s == '+' ||
+	    *v < lo || *v > hi) {
+		say_safe(stderr, "triage: ask: %s: \"%s\" is not a whole number "
+		    "in %" PRIu64 "..%" PRIu64, opt, s, lo, hi);
+		return -1;
 	}
-	fflush(stdout);
+	return 0;
 }
 
 int
@@ -145,10 +166,12 @@ cmd_ask(int argc, char **argv)
 	char *installed = NULL, *ibundle = NULL, *fb;	/* bundle store model */
 	int32_t *ids = NULL;
 	size_t nids = 0;
-	bool raw = false, tty = isatty(STDOUT_FILENO), etty = isatty(STDERR_FILENO);
+	bool raw = false, etty = isatty(STDERR_FILENO);
+	struct out_stream answer = { .n = 0 };
 	struct sigaction sa, old;
 	int ch, status = EXIT_TROUBLE;
 	double v;
+	uint64_t u;
 
 	eng_sample_defaults(&sp);
 	optind = 1;
@@ -162,8 +185,8 @@ cmd_ask(int argc, char **argv)
 			if (parse_num("--temp", optarg, 0, 100, &v)) return EXIT_TROUBLE;
 			sp.temp = (float)v; break;
 		case O_TOPK:
-			if (parse_num("--top-k", optarg, 0, 1e9, &v)) return EXIT_TROUBLE;
-			sp.top_k = (int)v; break;
+			if (parse_uint("--top-k", optarg, 0, 1000000000, &u)) return EXIT_TROUBLE;
+			sp.top_k = (int)u; break;
 		case O_TOPP:
 			if (parse_num("--top-p", optarg, 0, 1, &v)) return EXIT_TROUBLE;
 			sp.top_p = (float)v; break;
@@ -174,17 +197,17 @@ cmd_ask(int argc, char **argv)
 			if (parse_num("--repeat-penalty", optarg, 0.01, 10, &v)) return EXIT_TROUBLE;
 			sp.repeat_penalty = (float)v; break;
 		case O_SEED:
-			if (parse_num("--seed", optarg, 0, 1.8e19, &v)) return EXIT_TROUBLE;
-			sp.seed = (uint64_t)v; break;
+			if (parse_uint("--seed", optarg, 0, UINT64_MAX, &u)) return EXIT_TROUBLE;
+			sp.seed = u; break;
 		case 'n':
-			if (parse_num("-n", optarg, 1, 1e7, &v)) return EXIT_TROUBLE;
-			sp.max_tokens = (uint32_t)v; break;
+			if (parse_uint("-n", optarg, 1, 10000000, &u)) return EXIT_TROUBLE;
+			sp.max_tokens = (uint32_t)u; break;
 		case O_CTX:
-			if (parse_num("--ctx", optarg, 16, 1 << 20, &v)) return EXIT_TROUBLE;
-			lopt.n_ctx = (uint32_t)v; break;
+			if (parse_uint("--ctx", optarg, 16, 1 << 20, &u)) return EXIT_TROUBLE;
+			lopt.n_ctx = (uint32_t)u; break;
 		case O_THREADS:
-			if (parse_num("--threads", optarg, 1, 256, &v)) return EXIT_TROUBLE;
-			lopt.n_threads = (int)v; break;
+			if (parse_uint("--threads", optarg, 1, 256, &u)) return EXIT_TROUBLE;
+			lopt.n_threads = (int)u; break;
 		case 'h': fputs(ask_usage, stdout); return 0;
 		default: fputs(ask_usage, stderr); return EXIT_TROUBLE;
 		}
@@ -196,7 +219,7 @@ cmd_ask(int argc, char **argv)
 	if (model == NULL || *model == '\0')
 		model = installed = bundle_model_path(&ibundle);
 	if (model == NULL || *model == '\0') {
-		fprintf(stderr, "triage: ask: no model: give --model FILE, set "
+		out_printf(stderr, "triage: ask: no model: give --model FILE, set "
 		    "TRIAGE_MODEL, or import a model bundle\n");
 		return EXIT_TROUBLE;
 	}
@@ -211,12 +234,12 @@ cmd_ask(int argc, char **argv)
 			if (eng_model_open(model, &lopt, &m, &cause) == 0)
 				goto loaded;
 		}
-		fprintf(stderr, "triage: %s\n", cause);
+		say_safe(stderr, "triage: %s", cause);
 		goto out;
 	}
 loaded:
 	if (eng_session_new(m, &s, &cause) != 0) {
-		fprintf(stderr, "triage: %s: %s\n", model, cause);
+		say_safe(stderr, "triage: %s: %s", model, cause);
 		goto out;
 	}
 	if (logpath != NULL) {
@@ -224,7 +247,7 @@ loaded:
 		size_t max = (size_t)eng_session_ctx(s) * LOG_CTX_PERCENT / 100 * 3;
 
 		if ((logtext = read_tail(logpath, max, &cause)) == NULL) {
-			fprintf(stderr, "triage: ask: %s\n", cause ? cause :
+			say_safe(stderr, "triage: ask: %s", cause ? cause :
 			    "out of memory");
 			goto out;
 		}
@@ -245,12 +268,12 @@ loaded:
 
 		if (eng_chat_tokenize(m, msgs + first, 2 - first, &ids, &nids,
 		    NULL, &cause) != 0) {
-			fprintf(stderr, "triage: ask: %s\n", cause);
+			say_safe(stderr, "triage: ask: %s", cause);
 			goto out;
 		}
 	}
 	if (eng_gen_start(s, ids, nids, &sp, &g, &cause) != 0) {
-		fprintf(stderr, "triage: ask: %s\n", cause);
+		say_safe(stderr, "triage: ask: %s", cause);
 		goto out;
 	}
 	memset(&sa, 0, sizeof sa);
@@ -268,19 +291,23 @@ loaded:
 			break;
 		while (eng_gen_next(g, &ev, false) == 1) {
 			if (ev.kind == ENG_EV_PROGRESS && etty)
-				fprintf(stderr, "\rreading prompt: %zu/%zu tokens",
+				out_printf(stderr, "\rreading prompt: %zu/%zu tokens",
 				    ev.done, ev.total);
-			else if (ev.kind == ENG_EV_TEXT)
-				emit(ev.text, ev.len, tty);
+			else if (ev.kind == ENG_EV_TEXT) {
+				/* model text, like any file content, goes
+				 * through the sanitizer (tui/out.c) */
+				out_stream(stdout, &answer, ev.text, ev.len, 0);
+				fflush(stdout);
+			}
 			else if (ev.kind == ENG_EV_DONE) {
 				static const char *why[] = { "", "end of turn",
 				    "token limit", "context full", "cancelled",
 				    "error" };
 
 				if (etty)
-					fprintf(stderr, "\r\033[K");
-				printf("\n");
-				fprintf(stderr, "prompt: %" PRIu32 " tokens in %.0f ms "
+					out_printf(stderr, "\r\033[K");
+				out_stream(stdout, &answer, "\n", 1, 1);
+				out_printf(stderr, "prompt: %" PRIu32 " tokens in %.0f ms "
 				    "(%.1f tokens/s); answer: %" PRIu32 " tokens in "
 				    "%.0f ms (%.1f tokens/s); stop: %s%s%s\n",
 				    ev.n_prompt, ev.prompt_ms, ev.prompt_ms > 0 ?

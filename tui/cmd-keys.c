@@ -30,11 +30,11 @@ ask_yes(const char *question, int assume_yes)
 	if (assume_yes)
 		return 1;
 	if (!isatty(STDIN_FILENO)) {
-		fprintf(stderr, "triage: %s: not confirmed (no terminal; use "
+		out_printf(stderr, "triage: %s: not confirmed (no terminal; use "
 		    "--yes)\n", question);
 		return 0;
 	}
-	fprintf(stderr, "%s [y/N] ", question);
+	out_printf(stderr, "%s [y/N] ", question);
 	fflush(stderr);
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return 0;
@@ -102,10 +102,10 @@ show_key(const struct bdl_keyinfo *k)
 
 	date(k->created, c, sizeof(c));
 	date(k->expires, e, sizeof(e));
-	printf("key %s\n", k->fpr);
+	out_printf(stdout, "key %s\n", k->fpr);
 	say_safe(stdout, "  user:    %s", k->uid[0] ? k->uid : "(no user id)");
-	printf("  algo:    %s, created %s, expires %s\n", k->algo, c, e);
-	printf("  status:  %s\n", status(k));
+	out_printf(stdout, "  algo:    %s, created %s, expires %s\n", k->algo, c, e);
+	out_printf(stdout, "  status:  %s\n", status(k));
 }
 
 static struct bdl_keyring *
@@ -115,12 +115,12 @@ open_keyring(void)
 	char *d = path_data_dir(), *cause = NULL;
 
 	if (d == NULL) {
-		fprintf(stderr, "triage: keys: no data directory (set HOME or "
+		out_printf(stderr, "triage: keys: no data directory (set HOME or "
 		    "XDG_DATA_HOME)\n");
 		return NULL;
 	}
 	if (bdl_keyring_open(d, &kr, &cause) < 0) {
-		fprintf(stderr, "triage: keys: %s\n", cause != NULL ? cause :
+		out_printf(stderr, "triage: keys: %s\n", cause != NULL ? cause :
 		    "cannot open the keyring");
 		kr = NULL;
 	}
@@ -152,7 +152,7 @@ keys_add(struct bdl_keyring *kr, const char *file, int yes)
 		goto out;
 	}
 	if ((r = bdl_keyring_import(kr, kf, &cause)) < 0) {
-		fprintf(stderr, "triage: keys: %s\n", cause != NULL ? cause :
+		out_printf(stderr, "triage: keys: %s\n", cause != NULL ? cause :
 		    bdl_strerror(r));
 		for (size_t i = 0; i < n; i++)
 			audit_keys("keys-add", bdl_keyfile_key(kf, i)->fpr, NULL, 0,
@@ -163,7 +163,7 @@ keys_add(struct bdl_keyring *kr, const char *file, int yes)
 	for (size_t i = 0; i < n; i++) {
 		const struct bdl_keyinfo *k = bdl_keyfile_key(kf, i);
 
-		printf("%s %s\n", k->known ? "updated" : "added", k->fpr);
+		out_printf(stdout, "%s %s\n", k->known ? "updated" : "added", k->fpr);
 		audit_keys("keys-add", k->fpr, k->uid, 1, NULL);
 	}
 	rc = 0;
@@ -181,13 +181,13 @@ keys_list(struct bdl_keyring *kr)
 	size_t n = 0;
 
 	if (bdl_keyring_list(kr, &k, &n, &cause) < 0) {
-		fprintf(stderr, "triage: keys: %s\n", cause != NULL ? cause :
+		out_printf(stderr, "triage: keys: %s\n", cause != NULL ? cause :
 		    "cannot list keys");
 		free(cause);
 		return EXIT_TROUBLE;
 	}
 	if (n == 0)
-		printf("no keys: add the public key of whoever signs your bundles "
+		out_printf(stdout, "no keys: add the public key of whoever signs your bundles "
 		    "with triage keys add FILE\n");
 	for (size_t i = 0; i < n; i++) {
 		date(k[i].created, c, sizeof(c));
@@ -218,12 +218,12 @@ keys_remove(struct bdl_keyring *kr, const char *fpr, int yes)
 	if (!ask_yes(q, yes))
 		return 1;
 	if ((r = bdl_keyring_remove(kr, fpr, &cause)) < 0) {
-		fprintf(stderr, "triage: keys: %s\n", cause != NULL ? cause :
+		out_printf(stderr, "triage: keys: %s\n", cause != NULL ? cause :
 		    bdl_strerror(r));
 		free(cause);
 		return r == BDL_ENOENT || r == BDL_EINVAL ? 1 : EXIT_TROUBLE;
 	}
-	printf("removed %s\n", fpr);
+	out_printf(stdout, "removed %s\n", fpr);
 	audit_keys("keys-remove", fpr, NULL, 1, NULL);
 	return 0;
 }
@@ -246,7 +246,7 @@ cmd_keys(int argc, char **argv)
 			fputs(keys_usage, stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "triage: keys: unknown option %s\n",
+			out_printf(stderr, "triage: keys: unknown option %s\n",
 			    argv[i]);
 			fputs(keys_usage, stderr);
 			return EXIT_TROUBLE;

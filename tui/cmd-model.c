@@ -76,7 +76,7 @@ static void
 print_kv(void *arg, const char *key, const char *value)
 {
 	(void)arg;
-	printf("  %-40s %s\n", key, value);
+	out_printf(stdout, "  %-40s %s\n", key, value);
 }
 
 static void
@@ -85,37 +85,37 @@ print_info(const struct eng_model *m, const char *path)
 	const struct eng_info *in = eng_model_info(m);
 	char a[32], b[32], c[32], d[32];
 
-	printf("%sfile%s          %s (%s)\n", col(C_BOLD), col(C_RESET), path,
+	out_printf(stdout, "%sfile%s          %s (%s)\n", col(C_BOLD), col(C_RESET), path,
 	    out_size(in->file_bytes, a, sizeof a));
-	printf("architecture  %s\n", in->arch);
+	out_printf(stdout, "architecture  %s\n", in->arch);
 	if (in->name[0])
-		printf("name          %s\n", in->name);
+		out_printf(stdout, "name          %s\n", in->name);
 	if (in->license[0])
-		printf("licence       %s\n", in->license);
-	printf("parameters    %s\n", count(in->n_params, a, sizeof a));
-	printf("file type     %s\n", in->ftype[0] ? in->ftype : "-");
-	printf("tensor types ");
+		out_printf(stdout, "licence       %s\n", in->license);
+	out_printf(stdout, "parameters    %s\n", count(in->n_params, a, sizeof a));
+	out_printf(stdout, "file type     %s\n", in->ftype[0] ? in->ftype : "-");
+	out_printf(stdout, "tensor types ");
 	for (uint32_t t = 0; t < 40; t++)
 		if (in->type_count[t])
-			printf(" %s x%" PRIu32 " (%s)", eng_type_name(t) ?
+			out_printf(stdout, " %s x%" PRIu32 " (%s)", eng_type_name(t) ?
 			    eng_type_name(t) : "?", in->type_count[t],
 			    out_size(in->type_bytes[t], a, sizeof a));
-	printf("\n");
+	out_printf(stdout, "\n");
 	if (in->n_layer) {
-		printf("shape         %" PRIu32 " layers, embedding %" PRIu32
+		out_printf(stdout, "shape         %" PRIu32 " layers, embedding %" PRIu32
 		    ", feed-forward %" PRIu32 ", %" PRIu32 " heads (%" PRIu32
 		    " kv), head dim %" PRIu32 ", rope base %g\n", in->n_layer,
 		    in->n_embd, in->n_ff, in->n_head, in->n_head_kv,
 		    in->head_dim, (double)in->rope_base);
-		printf("context       %" PRIu32 " tokens (model limit); %" PRIu32
+		out_printf(stdout, "context       %" PRIu32 " tokens (model limit); %" PRIu32
 		    " used here\n", in->n_ctx_train, in->n_ctx);
 	}
-	printf("vocabulary    %" PRIu32 " tokens, %s%s%s%s\n", in->n_vocab,
+	out_printf(stdout, "vocabulary    %" PRIu32 " tokens, %s%s%s%s\n", in->n_vocab,
 	    in->vocab_kind, in->vocab_pre[0] ? " (pre-tokenizer " : "",
 	    in->vocab_pre, in->vocab_pre[0] ? ")" : "");
-	printf("chat template %s\n", in->chat_family);
+	out_printf(stdout, "chat template %s\n", in->chat_family);
 	if (in->n_layer)
-		printf("memory        %s: weights %s (mapped from the file), "
+		out_printf(stdout, "memory        %s: weights %s (mapped from the file), "
 		    "KV cache %s at %" PRIu32 " tokens, scratch %s\n",
 		    out_size(in->mem_weights + in->mem_kv + in->mem_scratch, a,
 		    sizeof a), out_size(in->mem_weights, b, sizeof b),
@@ -149,7 +149,7 @@ model_info(int argc, char **argv)
 			unsigned long v = strtoul(optarg, &end, 10);
 
 			if (*end || v == 0 || v > (1ul << 20)) {
-				fprintf(stderr, "triage: --ctx: \"%s\" is not a "
+				out_printf(stderr, "triage: --ctx: \"%s\" is not a "
 				    "context size\n", optarg);
 				return EXIT_TROUBLE;
 			}
@@ -171,31 +171,31 @@ model_info(int argc, char **argv)
 		/* still describe it, and say why it cannot run */
 		o.vocab_only = true;
 		if (eng_model_open(argv[optind], &o, &m, &cause2) != 0) {
-			fprintf(stderr, "triage: %s\n", cause);
+			out_printf(stderr, "triage: %s\n", cause);
 			goto out;
 		}
 	} else if (rc != 0) {
-		fprintf(stderr, "triage: %s\n", cause);
+		out_printf(stderr, "triage: %s\n", cause);
 		goto out;
 	}
 	print_info(m, argv[optind]);
 	if (cause != NULL)
-		printf("%sstatus        cannot run: %s%s\n", col(C_RED), cause,
+		out_printf(stdout, "%sstatus        cannot run: %s%s\n", col(C_RED), cause,
 		    col(C_RESET));
 	else
-		printf("status        runnable\n");
+		out_printf(stdout, "status        runnable\n");
 	if (sha) {
 		char hex[65];
 
 		if (sha256_file(argv[optind], hex) != 0) {
-			fprintf(stderr, "triage: %s: %s\n", argv[optind],
+			out_printf(stderr, "triage: %s: %s\n", argv[optind],
 			    strerror(errno));
 			goto out;
 		}
-		printf("sha256        %s\n", hex);
+		out_printf(stdout, "sha256        %s\n", hex);
 	}
 	if (meta) {
-		printf("metadata\n");
+		out_printf(stdout, "metadata\n");
 		eng_model_each_kv(m, print_kv, NULL);
 	}
 	status = cause ? EXIT_NONE : 0;
@@ -218,7 +218,7 @@ cmd_model(int argc, char **argv)
 		return model_info(argc - 1, argv + 1);
 	if (strcmp(argv[1], "bench") == 0)
 		return cmd_model_bench(argc - 1, argv + 1);
-	fprintf(stderr, "triage: model: unknown command \"%s\"\n", argv[1]);
+	out_printf(stderr, "triage: model: unknown command \"%s\"\n", argv[1]);
 	fputs(model_usage, stderr);
 	return EXIT_TROUBLE;
 }

@@ -33,7 +33,7 @@ lint(int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		n = pb_lint(argv[i], diag_line, stdout, &cause);
 		if (n < 0) {
-			fprintf(stderr, "triage: %s\n", cause ? cause : argv[i]);
+			out_printf(stderr, "triage: %s\n", cause ? cause : argv[i]);
 			free(cause);
 			cause = NULL;
 			trouble = 1;
@@ -43,7 +43,7 @@ lint(int argc, char **argv)
 	if (trouble)
 		return EXIT_TROUBLE;
 	if (problems > 0) {
-		fprintf(stderr, "triage: %d problem%s\n", problems,
+		out_printf(stderr, "triage: %d problem%s\n", problems,
 		    problems == 1 ? "" : "s");
 		return 1;
 	}
@@ -66,7 +66,7 @@ list(int argc, char **argv)
 		else if (strcmp(argv[i], "--class") == 0 && i + 1 < argc) {
 			klass = argv[++i];
 			if (!pb_class_valid(klass)) {
-				fprintf(stderr, "triage: unknown class \"%s\" "
+				out_printf(stderr, "triage: unknown class \"%s\" "
 				    "(triage playbook classes lists them)\n",
 				    klass);
 				rc = EXIT_TROUBLE;
@@ -75,7 +75,7 @@ list(int argc, char **argv)
 			dirs++;
 			if (pb_library_add(lib, argv[++i], warn_line, NULL,
 			    &cause) < 0) {
-				fprintf(stderr, "triage: %s\n", cause);
+				out_printf(stderr, "triage: %s\n", cause);
 				free(cause);
 				cause = NULL;
 				rc = EXIT_TROUBLE;
@@ -96,13 +96,13 @@ list(int argc, char **argv)
 			size_t k;
 			json_array_foreach(json_object_get(json_object_get(
 			    pb_playbook_json(pb), "match"), "patterns"), k, v)
-				printf("%s\t%s%s\n", pb_playbook_id(pb),
+				out_printf(stdout, "%s\t%s%s\n", pb_playbook_id(pb),
 				    json_is_true(json_object_get(v, "icase")) ?
 				    "(?i)" : "", json_string_value(
 				    json_object_get(v, "regex")));
 			continue;
 		}
-		printf("%-8s  %-17s  %-32s  v%-3d  %s\n",
+		out_printf(stdout, "%-8s  %-17s  %-32s  v%-3d  %s\n",
 		    pb_severity_name(pb_playbook_severity(pb)),
 		    pb_playbook_class(pb), pb_playbook_id(pb),
 		    pb_playbook_version(pb), pb_playbook_title(pb));
@@ -125,7 +125,7 @@ classes(void)
 		size_t n = 0;
 		for (size_t i = 0; i < pb_library_count(lib); i++)
 			n += strcmp(k, pb_playbook_class(pb_library_get(lib, i))) == 0;
-		printf("%-17s  %zu\n", k, n);
+		out_printf(stdout, "%-17s  %zu\n", k, n);
 	}
 	pb_library_free(lib);
 	return 0;
@@ -155,7 +155,7 @@ cmd_playbook(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "classes") == 0 && argc == 2)
 		return classes();
-	fprintf(stderr, "triage: playbook: unknown command \"%s\"\n", argv[1]);
+	out_printf(stderr, "triage: playbook: unknown command \"%s\"\n", argv[1]);
 	fputs(usage_text, stderr);
 	return EXIT_TROUBLE;
 }

@@ -53,7 +53,7 @@ config_load(struct config *cfg)
 	cfg->top = 10;
 	if (path == NULL || (fp = fopen(path, "r")) == NULL) {
 		if (path != NULL && errno != ENOENT)
-			fprintf(stderr, "triage: %s: %s\n", path, strerror(errno));
+			out_printf(stderr, "triage: %s: %s\n", path, strerror(errno));
 		free(path);
 		return;
 	}
@@ -63,7 +63,7 @@ config_load(struct config *cfg)
 		if (*k == '#' || *k == '\0')
 			continue;
 		if ((eq = strchr(k, '=')) == NULL) {
-			fprintf(stderr, "triage: %s:%d: expected key = value\n", path, n);
+			out_printf(stderr, "triage: %s:%d: expected key = value\n", path, n);
 			continue;
 		}
 		*eq = '\0';
@@ -78,7 +78,7 @@ config_load(struct config *cfg)
 		else if (strcmp(k, "top") == 0 && number(v, 0, 1000000, &x) == 0)
 			cfg->top = (size_t)x;
 		else
-			fprintf(stderr, "triage: %s:%d: bad setting \"%s\"; ignored\n",
+			out_printf(stderr, "triage: %s:%d: bad setting \"%s\"; ignored\n",
 			    path, n, k);
 	}
 	fclose(fp);

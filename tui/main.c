@@ -54,7 +54,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("triage %s\n", TRIAGE_VERSION);
+		out_printf(stdout, "triage %s\n", TRIAGE_VERSION);
 		return 0;
 	}
 	if (strcmp(argv[1], "analyze") == 0)
@@ -69,7 +69,7 @@ main(int argc, char **argv)
 		return cmd_bundle(argc - 1, argv + 1);
 	if (strcmp(argv[1], "keys") == 0)
 		return cmd_keys(argc - 1, argv + 1);
-	fprintf(stderr, "triage: unknown command \"%s\"\n", argv[1]);
+	out_printf(stderr, "triage: unknown command \"%s\"\n", argv[1]);
 	fputs(usage_text, stderr);
 	return EXIT_TROUBLE;
 }
