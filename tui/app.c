@@ -205,7 +205,7 @@ term_start(struct app *a)
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
 		if (fd < 0) {
-			fprintf(stderr, "triage: the full-screen interface needs "
+			out_printf(stderr, "triage: the full-screen interface needs "
 			    "a terminal (/dev/tty: %s)\n", strerror(errno));
 			return -1;
 		}
@@ -218,7 +218,7 @@ term_start(struct app *a)
 	if (tcgetattr(tty_fd, &saved_tio) == 0)
 		saved_tio_ok = true;
 	if ((scr = newterm(NULL, out, in)) == NULL) {
-		fprintf(stderr, "triage: cannot use this terminal (TERM=%s)\n",
+		out_printf(stderr, "triage: cannot use this terminal (TERM=%s)\n",
 		    getenv("TERM") ? getenv("TERM") : "unset");
 		return -1;
 	}
@@ -1144,7 +1144,7 @@ app_run(const struct app_opts *o)
 	    session_default_dir();
 	if (o->resume) {
 		if (session_load(&a, &cause) != 0) {
-			fprintf(stderr, "triage: --resume: %s\n", cause ? cause :
+			out_printf(stderr, "triage: --resume: %s\n", cause ? cause :
 			    "no saved session");
 			free(cause);
 			goto out;
@@ -1162,14 +1162,14 @@ app_run(const struct app_opts *o)
 			a.stdin_fd = STDIN_FILENO;
 			fcntl(STDIN_FILENO, F_SETFL, O_NONBLOCK);
 			if (paste_spool(&a) != 0) {
-				fprintf(stderr, "triage: -: %s\n", a.message ?
+				out_printf(stderr, "triage: -: %s\n", a.message ?
 				    a.message : "cannot keep standard input");
 				goto out;
 			}
 			continue;
 		}
 		if (app_open_source(&a, o->files[i], o->follow, false) < 0) {
-			fprintf(stderr, "triage: %s\n", a.message);
+			out_printf(stderr, "triage: %s\n", a.message);
 			goto out;
 		}
 	}

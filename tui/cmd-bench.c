@@ -116,7 +116,7 @@ parse_count(const char *opt, const char *s, unsigned long lo,
 	v = strtoul(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' ||
 	    v < lo || v > hi) {
-		fprintf(stderr, "triage: %s: \"%s\" is not a number from %lu "
+		out_printf(stderr, "triage: %s: \"%s\" is not a number from %lu "
 		    "to %lu\n", opt, s, lo, hi);
 		return -1;
 	}
@@ -220,9 +220,9 @@ json_str(const char *s)
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\')
-			printf("\\%c", c);
+			out_printf(stdout, "\\%c", c);
 		else if (c < 0x20)
-			printf("\\u%04x", c);
+			out_printf(stdout, "\\u%04x", c);
 		else
 			putchar(c);
 	}
@@ -233,28 +233,28 @@ static void
 print_json(const char *path, const struct eng_info *in, int threads,
     unsigned long np, unsigned long ng, const struct bench_result *r)
 {
-	printf("{\"file\": ");
+	out_printf(stdout, "{\"file\": ");
 	json_str(path);
-	printf(", \"arch\": ");
+	out_printf(stdout, ", \"arch\": ");
 	json_str(in->arch);
-	printf(", \"ftype\": ");
+	out_printf(stdout, ", \"ftype\": ");
 	json_str(in->ftype);
-	printf(", \"file_bytes\": %" PRIu64 ", \"n_params\": %" PRIu64
+	out_printf(stdout, ", \"file_bytes\": %" PRIu64 ", \"n_params\": %" PRIu64
 	    ", \"backend\": ", in->file_bytes, in->n_params);
 	json_str(eng_backend());
-	printf(", \"threads\": %d, \"n_ctx\": %" PRIu32 ", \"load_s\": %.4f",
+	out_printf(stdout, ", \"threads\": %d, \"n_ctx\": %" PRIu32 ", \"load_s\": %.4f",
 	    threads, in->n_ctx, r->load_s);
 	if (np > 0)
-		printf(", \"n_prompt\": %lu, \"pp_tps\": %.3f, \"pp_sd\": %.3f"
+		out_printf(stdout, ", \"n_prompt\": %lu, \"pp_tps\": %.3f, \"pp_sd\": %.3f"
 		    ", \"ttft_s\": %.4f", np, acc_mean(&r->pp), acc_sd(&r->pp),
 		    r->ttft_s);
 	if (ng > 0)
-		printf(", \"n_gen\": %lu, \"tg_tps\": %.3f, \"tg_sd\": %.3f",
+		out_printf(stdout, ", \"n_gen\": %lu, \"tg_tps\": %.3f, \"tg_sd\": %.3f",
 		    ng, acc_mean(&r->tg), acc_sd(&r->tg));
 	/* what one decoding step reads: every weight once (with tied
 	 * embeddings; an untied token_embd is read one row per token, so
 	 * for those files this is an upper bound) */
-	printf(", \"weight_bytes\": %" PRIu64 ", \"mem_kv\": %" PRIu64
+	out_printf(stdout, ", \"weight_bytes\": %" PRIu64 ", \"mem_kv\": %" PRIu64
 	    ", \"peak_rss\": %" PRIu64 "}\n", in->mem_weights, in->mem_kv,
 	    r->rss);
 }
@@ -270,9 +270,9 @@ print_table(const struct eng_info *in, int threads, unsigned long np,
 	    (1024.0 * 1024.0));
 	snprintf(params, sizeof params, "%.2f B", (double)in->n_params / 1e9);
 	snprintf(backend, sizeof backend, "CPU %s", eng_backend());
-	printf("| %-26s | %10s | %8s | %-16s | %7s | %8s | %17s |\n", "model",
+	out_printf(stdout, "| %-26s | %10s | %8s | %-16s | %7s | %8s | %17s |\n", "model",
 	    "size", "params", "backend", "threads", "test", "t/s");
-	printf("| %.26s | %.10s | %.8s | %.16s | %.7s | %.8s | %.17s |\n",
+	out_printf(stdout, "| %.26s | %.10s | %.8s | %.16s | %.7s | %.8s | %.17s |\n",
 	    "----------------------------------------", "---------:",
 	    "-------:", "--------------------", "------:", "-------:",
 	    "----------------:");
@@ -283,7 +283,7 @@ print_table(const struct eng_info *in, int threads, unsigned long np,
 		snprintf(tps, sizeof tps, "%.2f ± %.2f", acc_mean(&r->pp),
 		    acc_sd(&r->pp));
 		/* 18: "±" is two bytes and one column */
-		printf("| %-26s | %10s | %8s | %-16s | %7d | %8s | %18s |\n",
+		out_printf(stdout, "| %-26s | %10s | %8s | %-16s | %7d | %8s | %18s |\n",
 		    label, size, params, backend, threads, test, tps);
 	}
 	if (ng > 0) {
@@ -293,14 +293,14 @@ print_table(const struct eng_info *in, int threads, unsigned long np,
 		snprintf(tps, sizeof tps, "%.2f ± %.2f", acc_mean(&r->tg),
 		    acc_sd(&r->tg));
 		/* 18: "±" is two bytes and one column */
-		printf("| %-26s | %10s | %8s | %-16s | %7d | %8s | %18s |\n",
+		out_printf(stdout, "| %-26s | %10s | %8s | %-16s | %7d | %8s | %18s |\n",
 		    label, size, params, backend, threads, test, tps);
 	}
-	printf("\nload %.3f s", r->load_s);
+	out_printf(stdout, "\nload %.3f s", r->load_s);
 	if (np > 0)
-		printf("   time to first token (%lu-token prompt) %.3f s", np,
+		out_printf(stdout, "   time to first token (%lu-token prompt) %.3f s", np,
 		    r->ttft_s);
-	printf("   peak RSS %.1f MiB (file %.1f MiB + KV cache %.1f MiB at "
+	out_printf(stdout, "   peak RSS %.1f MiB (file %.1f MiB + KV cache %.1f MiB at "
 	    "%" PRIu32 " tokens)\n", (double)r->rss / (1024.0 * 1024.0),
 	    (double)in->file_bytes / (1024.0 * 1024.0),
 	    (double)in->mem_kv / (1024.0 * 1024.0), in->n_ctx);
@@ -367,25 +367,25 @@ cmd_model_bench(int argc, char **argv)
 	o.n_threads = (int)th;
 	t0 = now_sec();
 	if (eng_model_open(argv[optind], &o, &m, &cause) != 0) {
-		fprintf(stderr, "triage: %s\n", cause ? cause :
+		out_printf(stderr, "triage: %s\n", cause ? cause :
 		    "cannot load the model");
 		goto out;
 	}
 	in = eng_model_info(m);
 	/* before the KV cache is allocated for a context we cannot use */
 	if (need > in->n_ctx) {
-		fprintf(stderr, "triage: %lu tokens do not fit in the model's "
+		out_printf(stderr, "triage: %lu tokens do not fit in the model's "
 		    "%" PRIu32 "-token context\n", need, in->n_ctx);
 		goto out;
 	}
 	if (eng_session_new(m, &s, &cause) != 0) {
-		fprintf(stderr, "triage: %s\n", cause ? cause :
+		out_printf(stderr, "triage: %s\n", cause ? cause :
 		    "cannot load the model");
 		goto out;
 	}
 	res.load_s = now_sec() - t0;
 	if (run_tests(s, in->n_vocab, np, ng, reps, &res, &cause) != 0) {
-		fprintf(stderr, "triage: %s: %s\n", argv[optind], cause);
+		out_printf(stderr, "triage: %s: %s\n", argv[optind], cause);
 		goto out;
 	}
 	res.rss = peak_rss();

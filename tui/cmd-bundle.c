@@ -73,7 +73,7 @@ fault_hook(const char *point)
 {
 	fault_n++;
 	if (fault_trace)
-		fprintf(stderr, "fault point %ld: %s\n", fault_n, point);
+		out_printf(stderr, "fault point %ld: %s\n", fault_n, point);
 	if (fault_n == fault_at) {
 		if (fault_kill)
 			raise(SIGKILL);
@@ -411,9 +411,9 @@ progress(void *arg, enum bdl_stage st, uint64_t done, uint64_t total)
 		return;
 	*last = pct;
 	if (pct >= 0)
-		fprintf(stderr, "\r%-8s %3d%%", bdl_stage_name(st), pct);
+		out_printf(stderr, "\r%-8s %3d%%", bdl_stage_name(st), pct);
 	else
-		fprintf(stderr, "\r%-8s     ", bdl_stage_name(st));
+		out_printf(stderr, "\r%-8s     ", bdl_stage_name(st));
 	fflush(stderr);
 }
 
@@ -421,7 +421,7 @@ static void
 progress_end(void)
 {
 	if (isatty(STDERR_FILENO))
-		fprintf(stderr, "\r%20s\r", "");
+		out_printf(stderr, "\r%20s\r", "");
 }
 
 /* ---- info, verify, scan ------------------------------------------------------ */
@@ -452,14 +452,14 @@ describe_change(const struct bdl_manifest *m, struct bdl_store *s)
 	int i = s != NULL ? bdl_store_find(s, name) : -1, c;
 
 	if (i < 0 || (cur = bdl_store_active(s, (size_t)i)) == NULL) {
-		printf("change:     new: %s %s\n", name, ver);
+		out_printf(stdout, "change:     new: %s %s\n", name, ver);
 		return;
 	}
 	c = bdl_version_cmp(ver, cur);
 	if (c > 0)
-		printf("change:     %s %s %s %s\n", name, cur, arrow(), ver);
+		out_printf(stdout, "change:     %s %s %s %s\n", name, cur, arrow(), ver);
 	else
-		printf("change:     %s %s %s %s: %s (needs --allow-downgrade)\n",
+		out_printf(stdout, "change:     %s %s %s %s: %s (needs --allow-downgrade)\n",
 		    name, cur, arrow(), ver, c == 0 ? "already installed" :
 		    "a downgrade");
 }
@@ -488,7 +488,7 @@ open_verified(const char *file, const char *stage, struct bdl_keyring *kr,
 	bdl_time_format(sg->time, when, sizeof(when));
 	if (!quiet) {
 		say_safe(stdout, "signature:  good, by %s", sg->uid);
-		printf("            key %s, signed %s%s\n", sg->fpr, when,
+		out_printf(stdout, "            key %s, signed %s%s\n", sg->fpr, when,
 		    sg->nsigs > 1 ? " (more signatures in the file)" : "");
 	}
 	if ((r = bdl_bundle_manifest(b, &cause)) < 0) {
@@ -526,32 +526,32 @@ bundle_info(const char *file)
 	}
 	m = bdl_bundle_get_manifest(b);
 	bdl_time_format(bdl_manifest_created(m), when, sizeof(when));
-	printf("bundle:     %s %s (%s), created %s\n", bdl_manifest_name(m),
+	out_printf(stdout, "bundle:     %s %s (%s), created %s\n", bdl_manifest_name(m),
 	    bdl_manifest_version(m), bdl_kind_name(bdl_manifest_kind(m)), when);
-	printf("needs:      triage %s or newer", bdl_manifest_min_triage(m));
+	out_printf(stdout, "needs:      triage %s or newer", bdl_manifest_min_triage(m));
 	if (bdl_manifest_arch(m) != NULL)
-		printf(", arch %s", bdl_manifest_arch(m));
+		out_printf(stdout, ", arch %s", bdl_manifest_arch(m));
 	for (size_t i = 0; i < bdl_manifest_ncpu(m); i++)
-		printf("%s%s", i == 0 ? ", cpu " : ",", bdl_manifest_cpu(m, i));
-	printf("\n");
+		out_printf(stdout, "%s%s", i == 0 ? ", cpu " : ",", bdl_manifest_cpu(m, i));
+	out_printf(stdout, "\n");
 	if ((model = bdl_manifest_model(m, &lic, &prov)) != NULL) {
-		printf("model:      %s: %s, %s memory, context %u\n", model,
+		out_printf(stdout, "model:      %s: %s, %s memory, context %u\n", model,
 		    bdl_manifest_quant(m), out_size(bdl_manifest_mem(m), h,
 		    sizeof(h)), (unsigned)bdl_manifest_ctx(m));
-		printf("licence:    %s\n", lic);
-		printf("provenance: %s\n", prov);
+		out_printf(stdout, "licence:    %s\n", lic);
+		out_printf(stdout, "provenance: %s\n", prov);
 	}
-	printf("files:      %zu, %s\n", bdl_manifest_nfiles(m),
+	out_printf(stdout, "files:      %zu, %s\n", bdl_manifest_nfiles(m),
 	    out_size(bdl_manifest_total(m), h, sizeof(h)));
 	for (size_t i = 0; i < bdl_manifest_nfiles(m); i++) {
 		const char *p = bdl_manifest_file(m, i, &size, &sha);
 
-		printf("  %12llu  %.16s  %s\n", (unsigned long long)size, sha, p);
+		out_printf(stdout, "  %12llu  %.16s  %s\n", (unsigned long long)size, sha, p);
 	}
 	if (bdl_manifest_nchanges(m) > 0)
-		printf("changelog:\n");
+		out_printf(stdout, "changelog:\n");
 	for (size_t i = 0; i < bdl_manifest_nchanges(m); i++)
-		printf("  - %s\n", bdl_manifest_change(m, i));
+		out_printf(stdout, "  - %s\n", bdl_manifest_change(m, i));
 	s = open_store(0);
 	describe_change(m, s);
 	fill_env(&env);
@@ -560,7 +560,7 @@ bundle_info(const char *file)
 		rc = 1;
 		goto out;
 	}
-	printf("compatible: yes\n");
+	out_printf(stdout, "compatible: yes\n");
 	rc = 0;
 out:
 	free(cause);
@@ -635,7 +635,7 @@ bundle_verify(int n, char **files, int scan_mode)
 		for (n = 0; found[n] != NULL; n++)
 			;
 		if (n == 0) {
-			printf("no bundles found\n");
+			out_printf(stdout, "no bundles found\n");
 			rc = 1;
 			goto out;
 		}
@@ -730,14 +730,14 @@ bundle_list(int check)
 	free(cause);
 	cause = NULL;
 	if (bdl_store_count(s) == 0)
-		printf("no bundles installed\n");
+		out_printf(stdout, "no bundles installed\n");
 	else
-		printf("%-24s %-9s %-10s %-10s %s\n", "NAME", "KIND", "ACTIVE",
+		out_printf(stdout, "%-24s %-9s %-10s %-10s %s\n", "NAME", "KIND", "ACTIVE",
 		    "LKG", "ALSO KEPT");
 	for (size_t i = 0; i < bdl_store_count(s); i++) {
 		const char *act = bdl_store_active(s, i), *lkg = bdl_store_lkg(s, i);
 
-		printf("%-24s %-9s %-10s %-10s", bdl_store_name(s, i),
+		out_printf(stdout, "%-24s %-9s %-10s %-10s", bdl_store_name(s, i),
 		    bdl_kind_name(bdl_store_kind(s, i)), act != NULL ? act : "-",
 		    lkg != NULL ? lkg : "-");
 		for (size_t j = 0; j < bdl_store_nversions(s, i); j++) {
@@ -748,9 +748,9 @@ bundle_list(int check)
 			if ((act != NULL && strcmp(v, act) == 0) ||
 			    (lkg != NULL && strcmp(v, lkg) == 0))
 				continue;
-			printf(" %s%s", v, bad ? " (rolled back)" : "");
+			out_printf(stdout, " %s%s", v, bad ? " (rolled back)" : "");
 		}
-		printf("\n");
+		out_printf(stdout, "\n");
 	}
 	if (check) {
 		problems = bdl_store_check(s, plain_note, NULL, &cause);
@@ -759,11 +759,11 @@ bundle_list(int check)
 			    cause : "check failed");
 			rc = EXIT_TROUBLE;
 		} else if (problems > 0) {
-			printf("check: %d problem%s\n", problems, problems == 1 ?
+			out_printf(stdout, "check: %d problem%s\n", problems, problems == 1 ?
 			    "" : "s");
 			rc = 1;
 		} else
-			printf("check: every installed file matches its "
+			out_printf(stdout, "check: every installed file matches its "
 			    "manifest\n");
 	}
 	free(cause);
@@ -792,7 +792,7 @@ bundle_rollback(const char *name)
 		    EXIT_TROUBLE : 1;
 	} else {
 		i = bdl_store_find(s, name);
-		printf("%s rolled back: %s %s %s\n", name, from, arrow(),
+		out_printf(stdout, "%s rolled back: %s %s %s\n", name, from, arrow(),
 		    i >= 0 ? bdl_store_active(s, (size_t)i) : "?");
 	}
 	free(cause);
@@ -828,7 +828,7 @@ bundle_remove(const char *name, int yes)
 		    bdl_strerror(r));
 		rc = r == BDL_ENOENT ? 1 : EXIT_TROUBLE;
 	} else
-		printf("removed %s\n", name);
+		out_printf(stdout, "removed %s\n", name);
 	free(cause);
 	bdl_store_free(s);
 	return rc;
@@ -901,7 +901,7 @@ bundle_create(int argc, char **argv)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (v == NULL) {
-			fprintf(stderr, "triage: bundle: create: %s needs a "
+			out_printf(stderr, "triage: bundle: create: %s needs a "
 			    "value\n", a);
 			return EXIT_TROUBLE;
 		}
@@ -930,14 +930,14 @@ bundle_create(int argc, char **argv)
 			o.provenance = v;
 		else if (strcmp(a, "--cpu") == 0) {
 			if (split_list(argv[i], cpu, MAX_CPU + 1) < 0) {
-				fprintf(stderr, "triage: bundle: create: too many "
+				out_printf(stderr, "triage: bundle: create: too many "
 				    "--cpu features\n");
 				return EXIT_TROUBLE;
 			}
 			o.cpu = cpu;
 		} else if (strcmp(a, "--changelog") == 0) {
 			if (nch >= MAX_CHANGES) {
-				fprintf(stderr, "triage: bundle: create: too many "
+				out_printf(stderr, "triage: bundle: create: too many "
 				    "--changelog lines\n");
 				return EXIT_TROUBLE;
 			}
@@ -949,7 +949,7 @@ bundle_create(int argc, char **argv)
 			n = strtoull(v, &end, 10);
 			if (errno != 0 || end == v || *end != '\0' || n == 0 ||
 			    (a[2] == 'c' && n > (1u << 24))) {
-				fprintf(stderr, "triage: bundle: create: %s: \"%s\" "
+				out_printf(stderr, "triage: bundle: create: %s: \"%s\" "
 				    "is not a positive number\n", a, v);
 				return EXIT_TROUBLE;
 			}
@@ -963,12 +963,12 @@ bundle_create(int argc, char **argv)
 			    strcmp(v, "xz") == 0 ? BDL_COMPRESS_XZ :
 			    strcmp(v, "zstd") == 0 ? BDL_COMPRESS_ZSTD : -1;
 			if ((int)o.compress < 0) {
-				fprintf(stderr, "triage: bundle: create: --compress "
+				out_printf(stderr, "triage: bundle: create: --compress "
 				    "must be none, gzip, xz or zstd\n");
 				return EXIT_TROUBLE;
 			}
 		} else {
-			fprintf(stderr, "triage: bundle: create: unknown option "
+			out_printf(stderr, "triage: bundle: create: unknown option "
 			    "%s\n", a);
 			fputs(bundle_usage, stderr);
 			return EXIT_TROUBLE;
@@ -978,7 +978,7 @@ bundle_create(int argc, char **argv)
 	o.changes = changes;
 	if (o.key == NULL || o.name == NULL || o.version == NULL ||
 	    o.out_dir == NULL || (o.model == NULL && o.playbooks == NULL)) {
-		fprintf(stderr, "triage: bundle: create needs --key, --name, "
+		out_printf(stderr, "triage: bundle: create needs --key, --name, "
 		    "--version, --out and --playbooks or --model\n");
 		return EXIT_TROUBLE;
 	}
@@ -987,7 +987,7 @@ bundle_create(int argc, char **argv)
 		int n = pb_lint(o.playbooks, diag_line, stderr, &cause);
 
 		if (n != 0) {
-			fprintf(stderr, "triage: bundle: %s\n", n < 0 ? (cause !=
+			out_printf(stderr, "triage: bundle: %s\n", n < 0 ? (cause !=
 			    NULL ? cause : o.playbooks) :
 			    "the playbooks do not lint clean; fix them first");
 			free(cause);
@@ -995,7 +995,7 @@ bundle_create(int argc, char **argv)
 		}
 	}
 	if (o.model != NULL && o.provenance == NULL) {
-		fprintf(stderr, "triage: bundle: create: --provenance is needed "
+		out_printf(stderr, "triage: bundle: create: --provenance is needed "
 		    "with --model (where the weights come from)\n");
 		return EXIT_TROUBLE;
 	}
@@ -1003,7 +1003,7 @@ bundle_create(int argc, char **argv)
 	    sizeof(license)) < 0)
 		return 1;
 	if (o.model != NULL && o.license == NULL) {
-		fprintf(stderr, "triage: bundle: create: the model names no "
+		out_printf(stderr, "triage: bundle: create: the model names no "
 		    "licence: give --license\n");
 		return EXIT_TROUBLE;
 	}
@@ -1013,7 +1013,7 @@ bundle_create(int argc, char **argv)
 		free(cause);
 		return EXIT_TROUBLE;
 	}
-	printf("%s\n%s.sig\n", out, out);
+	out_printf(stdout, "%s\n%s.sig\n", out, out);
 	free(out);
 	return 0;
 }
@@ -1069,7 +1069,7 @@ cmd_bundle(int argc, char **argv)
 	if (strcmp(sub, "remove") == 0 && argc - i == 1 && !down && !check)
 		return bundle_remove(argv[i], yes);
 usage:
-	fprintf(stderr, "triage: bundle: bad arguments to \"%s\"\n", sub);
+	out_printf(stderr, "triage: bundle: bad arguments to \"%s\"\n", sub);
 	fputs(bundle_usage, stderr);
 	return EXIT_TROUBLE;
 }
