@@ -57,6 +57,17 @@ struct pb_litset {
 int	 pb_literals(const char *re, struct pb_litset *out, const char **why);
 void	 pb_litset_release(struct pb_litset *);
 
+/* ---- redos.c ---- */
+/* 0 if the pattern has no catastrophic-backtracking shape, else PB_EINVAL
+ * with a reason in `why` (static string).  For lint. */
+int	 pb_regex_redos(const char *re, int icase, const char **why);
+/* Run a pattern on provoking lines built from its literals and the given
+ * lines under a small match limit: 0, or PB_EINVAL if it hit the limit.
+ * *tried gets the number of lines run. */
+int	 pb_regex_stress(const pcre2_code *code, const struct pb_litset *lits,
+	    const char *const *lines, const size_t *lens, size_t nlines,
+	    uint64_t *tried);
+
 /* ---- prefilter.c ---- */
 struct pb_prefilter;
 int	 pb_prefilter_new(struct pb_prefilter **out);

@@ -24,6 +24,7 @@
 #define KEY_MAX		64
 #define STAGE_TEXT	512	/* bytes of an earlier sequence line kept */
 #define MAX_TEMPLATES	10000
+#define LIMIT_STRIKES	3	/* match-limit hits before a playbook is off */
 /*
  * Unknown templates at or above this salience are shown (template.c:
  * (4 - level) + 0.49 rarity + 0.49 burst): every medium or worse one, a
@@ -70,6 +71,13 @@ struct pbstate {
 	size_t		 used;
 	struct pb_card	*card;
 	int		 warned;
+	/* Match-limit hits: after LIMIT_STRIKES the playbook is disabled. */
+	int		 strikes;
+	int		 disabled;
+	int		 limit_rc;
+	size_t		 limit_pat;
+	const char	*limit_file;
+	uint64_t	 limit_line;
 };
 
 struct pb_analysis {
@@ -447,23 +455,58 @@ event(struct pb_analysis *a, size_t pbi, size_t pi, const char *file,
 		g->seen[i] = PB_TIME_NONE;
 }
 
+/*
+ * The one message about a playbook's match-limit hits: when it is disabled,
+ * or at the end of a file for fewer hits.
+ */
 static void
-limit_warning(struct pb_analysis *a, size_t pbi, size_t pi, int rc,
-    const char *file, uint64_t lineno)
+limit_warning(struct pb_analysis *a, size_t pbi)
 {
+	struct pbstate *st = &a->st[pbi];
+	const struct pb_playbook *pb = a->lib->pbs[pbi];
 	char msg[160], *s;
 
-	if (a->st[pbi].warned || a->warn == NULL)
+	if (st->warned || st->strikes == 0 || a->warn == NULL)
 		return;
-	a->st[pbi].warned = 1;
-	pcre2_get_error_message(rc, (PCRE2_UCHAR *)msg, sizeof(msg));
-	s = pb_strdupf("%s: playbook %s, pattern %s: %s at %s:%llu; line "
-	    "skipped (reported once)", a->lib->pbs[pbi]->path,
-	    a->lib->pbs[pbi]->id, a->lib->pbs[pbi]->pats[pi].name, msg, file,
-	    (unsigned long long)lineno);
+	st->warned = 1;
+	pcre2_get_error_message(st->limit_rc, (PCRE2_UCHAR *)msg, sizeof(msg));
+	if (st->disabled)
+		s = pb_strdupf("%s: playbook %s disabled for the rest of the "
+		    "input: pattern %s: %s on %d lines, first at %s:%llu",
+		    pb->path, pb->id, pb->pats[st->limit_pat].name, msg,
+		    st->strikes, st->limit_file,
+		    (unsigned long long)st->limit_line);
+	else
+		s = pb_strdupf("%s: playbook %s, pattern %s: %s at %s:%llu; "
+		    "%d line(s) skipped", pb->path, pb->id,
+		    pb->pats[st->limit_pat].name, msg, st->limit_file,
+		    (unsigned long long)st->limit_line, st->strikes);
 	if (s != NULL) {
 		a->warn(a->warn_arg, s);
 		free(s);
+	}
+}
+
+/*
+ * A pattern ran out of match limit on this line.  A playbook that keeps
+ * doing so is disabled, so a hostile log costs at most LIMIT_STRIKES
+ * limits per playbook instead of one per line.
+ */
+static void
+limit_hit(struct pb_analysis *a, size_t pbi, size_t pi, int rc,
+    const char *file, uint64_t lineno)
+{
+	struct pbstate *st = &a->st[pbi];
+
+	if (st->strikes++ == 0) {
+		st->limit_rc = rc;
+		st->limit_pat = pi;
+		st->limit_file = file;
+		st->limit_line = lineno;
+	}
+	if (st->strikes >= LIMIT_STRIKES) {
+		st->disabled = 1;
+		limit_warning(a, pbi);
 	}
 }
 
@@ -543,11 +586,11 @@ pb_analysis_feed_line(struct pb_analysis *a, const char *file,
 		for (; i < ncand && lib->gpats[cand[i]].pb == pbi; i++) {
 			uint32_t pi = lib->gpats[cand[i]].pat;
 			int rc;
-			if (done)
+			if (done || a->st[pbi].disabled)
 				continue;
 			rc = pb_playbook_match_line(pb, pi, line, len, a->md, a->mc);
 			if (rc < 0)
-				limit_warning(a, pbi, pi, rc, file, lineno);
+				limit_hit(a, pbi, pi, rc, file, lineno);
 			if (rc <= 0)
 				continue;
 			if (excluded < 0)
@@ -610,6 +653,8 @@ pb_analysis_feed_file(struct pb_analysis *a, const char *path,
 	while ((rc = pb_logsrc_next(ls, &line, &len, cause)) == 1)
 		pb_analysis_feed_line(a, name, pb_logsrc_lineno(ls), line, len,
 		    pb_logsrc_mtime(ls));
+	for (size_t i = 0; i < a->lib->n; i++)
+		limit_warning(a, i);
 	if (rc == 0 && warn != NULL) {
 		char *s = NULL;
 		if (pb_logsrc_binary(ls))

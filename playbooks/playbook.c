@@ -81,6 +81,7 @@ struct ctx {
 	void		*arg;
 	int		 n;
 	struct pb_playbook *pb;
+	int		 lint;		/* full checks, all problems */
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -354,10 +355,12 @@ pattern(struct ctx *c, json_t *v, size_t i, const char *path)
 	snprintf(rp, sizeof(rp), "%s.regex", p);
 	if ((pt->code = compile(c, re, json_is_true(ic), rp)) == NULL)
 		return;
-	if (pb_literals(re, &pt->lits, &why) != 0) {
+	if (pb_literals(re, &pt->lits, &why) != 0 ||
+	    (c->lint && pb_regex_redos(re, json_is_true(ic), &why) != 0)) {
 		problem(c, rp, "%s", why);
 		pcre2_code_free(pt->code);
 		pt->code = NULL;
+		pb_litset_release(&pt->lits);
 		return;
 	}
 	if ((pt->name = strdup(name)) == NULL) {
@@ -475,6 +478,12 @@ match_section(struct ctx *c, json_t *root)
 				problem(c, p, "must be a non-empty regex string");
 				continue;
 			}
+			const char *why;
+			if (c->lint && pb_regex_redos(json_string_value(v), 0,
+			    &why) != 0) {
+				problem(c, p, "%s", why);
+				continue;
+			}
 			if ((pb->excl[pb->nexcl] = compile(c, json_string_value(v),
 			    0, p)) != NULL)
 				pb->nexcl++;
@@ -520,29 +529,78 @@ checks_section(struct ctx *c, json_t *root)
 
 /* Run one example line against the compiled patterns. */
 static int
-example_matches(struct pb_playbook *pb, const char *line, size_t len)
+example_matches(struct pb_playbook *pb, const char *line, size_t len,
+    pcre2_match_data *md, pcre2_match_context *mc)
 {
-	pcre2_jit_stack *js = NULL;
-	pcre2_match_context *mc = pb_match_context_new(&js);
-	pcre2_match_data *md = pcre2_match_data_create(64, NULL);
 	int hit = 0;
 
-	for (size_t i = 0; mc && md && i < pb->npats && !hit; i++)
+	for (size_t i = 0; i < pb->npats && !hit; i++)
 		hit = pb_playbook_match_line(pb, i, line, len, md, mc) > 0;
 	if (hit && pb_playbook_excluded(pb, line, len, md, mc))
 		hit = 0;
-	pcre2_match_data_free(md);
-	pcre2_match_context_free(mc);
-	pcre2_jit_stack_free(js);
 	return hit;
 }
 
+/*
+ * Lint only: every pattern on lines built to make it backtrack, from its
+ * literals and all example lines.
+ */
 static void
-examples_section(struct ctx *c, json_t *root, int run)
+stress(struct ctx *c, json_t *ex)
+{
+	static const struct pb_litset none;
+	const struct pb_playbook *pb = c->pb;
+	const char **lines = NULL;
+	size_t *lens = NULL, n = 0, i;
+	json_t *a[2] = { json_object_get(ex, "match"),
+	    json_object_get(ex, "no_match") }, *v;
+	char p[64];
+
+	n = json_array_size(a[0]) + json_array_size(a[1]);
+	if ((lines = calloc(n + 1, sizeof(*lines))) == NULL ||
+	    (lens = calloc(n + 1, sizeof(*lens))) == NULL) {
+		problem(c, "examples", "out of memory");
+		goto out;
+	}
+	n = 0;
+	for (int k = 0; k < 2; k++)
+		json_array_foreach(a[k], i, v) {
+			lines[n] = json_string_value(v);
+			lens[n++] = json_string_length(v);
+		}
+	for (i = 0; i < pb->npats; i++) {
+		if (pb_regex_stress(pb->pats[i].code, &pb->pats[i].lits, lines,
+		    lens, n, NULL) == 0)
+			continue;
+		snprintf(p, sizeof(p), "match.patterns[%zu].regex", i);
+		problem(c, p, "hits the match limit on a line built from its "
+		    "examples (catastrophic backtracking)");
+	}
+	for (i = 0; i < pb->nexcl; i++) {
+		if (pb_regex_stress(pb->excl[i], &none, lines, lens, n, NULL) == 0)
+			continue;
+		snprintf(p, sizeof(p), "match.exclude[%zu]", i);
+		problem(c, p, "hits the match limit on a line built from its "
+		    "examples (catastrophic backtracking)");
+	}
+out:
+	free(lines);
+	free(lens);
+}
+
+/*
+ * Examples are always run: a playbook that fails its own examples is not
+ * used (load reports the first failure only, lint all of them).
+ */
+static void
+examples_section(struct ctx *c, json_t *root)
 {
 	static const char *const keys[] = { "match", "no_match", NULL };
 	json_t *ex = json_object_get(root, "examples"), *v;
 	const char *const kinds[2] = { "match", "no_match" };
+	pcre2_jit_stack *js = NULL;
+	pcre2_match_context *mc = NULL;
+	pcre2_match_data *md = NULL;
 	char p[64];
 	size_t i;
 
@@ -551,20 +609,96 @@ examples_section(struct ctx *c, json_t *root, int run)
 		return;
 	}
 	unknown_keys(c, ex, "examples", keys);
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 2; k++)
 		str_array(c, ex, kinds[k], "examples", 1, 3, 100, 0, 0);
-		if (!run || c->n > 0)
-			continue;
+	if (c->n > 0)
+		return;
+	if ((mc = pb_match_context_new(&js)) == NULL ||
+	    (md = pcre2_match_data_create(64, NULL)) == NULL) {
+		problem(c, "examples", "out of memory");
+		goto out;
+	}
+	for (int k = 0; k < 2; k++)
 		json_array_foreach(json_object_get(ex, kinds[k]), i, v) {
 			int hit = example_matches(c->pb, json_string_value(v),
-			    json_string_length(v));
+			    json_string_length(v), md, mc);
+			if (hit == (k == 0))
+				continue;
 			snprintf(p, sizeof(p), "examples.%s[%zu]", kinds[k], i);
-			if (k == 0 && !hit)
-				problem(c, p, "does not match any pattern");
-			if (k == 1 && hit)
-				problem(c, p, "matches, but must not");
+			problem(c, p, "%s%s", k == 0 ? "does not match any pattern" :
+			    "matches, but must not", c->lint ? "" :
+			    " (the playbook fails its own examples; not used)");
+			if (!c->lint)
+				goto out;
+		}
+	if (c->lint && c->n == 0)
+		stress(c, ex);
+out:
+	pcre2_match_data_free(md);
+	pcre2_match_context_free(mc);
+	pcre2_jit_stack_free(js);
+}
+
+/* Code points that must not be in playbook text: they would reach a
+ * terminal as controls, or hide or reorder what a reviewer reads. */
+static int
+cp_forbidden(unsigned cp, int example)
+{
+	if (cp < 0x20)
+		return !(example && cp == '\t');	/* logs hold tabs */
+	return cp == 0x7f || pb_cp_unsafe(cp) || cp == 0xad ||
+	    (cp >= 0x200b && cp <= 0x200d) ||		/* zero width */
+	    (cp >= 0x2060 && cp <= 0x2064) || cp == 0xfeff || cp == 0x180e ||
+	    (cp >= 0xfff9 && cp <= 0xfffb) || (cp >= 0xe0000 && cp <= 0xe007f);
+}
+
+static void
+text_check(struct ctx *c, const char *s, size_t len, const char *path,
+    int example)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned cp;
+	size_t k;
+
+	for (size_t i = 0; i < len; i += k) {
+		if ((k = pb_utf8_decode(u + i, len - i, &cp)) == 0) {
+			problem(c, path, "invalid UTF-8");	/* jansson checks */
+			return;
+		}
+		if (cp_forbidden(cp, example)) {
+			problem(c, path, "contains U+%04X, a control, bidi or "
+			    "invisible character (write log bytes in a regex as "
+			    "\\xNN)", cp);
+			return;
 		}
 	}
+}
+
+/* Every string and key in the document, whatever field it is. */
+static void
+text_safety(struct ctx *c, json_t *v, const char *path, int example)
+{
+	char p[512];
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	if (json_is_string(v))
+		text_check(c, json_string_value(v), json_string_length(v), path,
+		    example);
+	else if (json_is_array(v))
+		json_array_foreach(v, i, x) {
+			snprintf(p, sizeof(p), "%s[%zu]", path, i);
+			text_safety(c, x, p, example);
+		}
+	else if (json_is_object(v))
+		json_object_foreach(v, k, x) {
+			snprintf(p, sizeof(p), "%s%s%s", path, path[0] ? "." : "",
+			    k);
+			text_check(c, k, strlen(k), p, 0);
+			text_safety(c, x, p, example ||
+			    (path[0] == '\0' && strcmp(k, "examples") == 0));
+		}
 }
 
 static void
@@ -582,6 +716,7 @@ validate(struct ctx *c, json_t *root, int run_examples)
 	unknown_keys(c, root, "", top_keys);
 	if (int_field(c, root, "format", "", 1, PB_FORMAT, PB_FORMAT, 0) != PB_FORMAT)
 		return;		/* fields of another format mean other things */
+	text_safety(c, root, "", 0);
 	pb->id = str_field(c, root, "id", "", 1, 2, NAME_MAX_LEN);
 	if (pb->id != NULL) {
 		base = strrchr(c->file, '/');
@@ -632,7 +767,7 @@ validate(struct ctx *c, json_t *root, int run_examples)
 	}
 	str_array(c, root, "references", "", 1, 1, 16, 0, 0);
 	str_array(c, root, "false_positives", "", 0, 0, 16, 0, 0);
-	examples_section(c, root, run_examples);
+	examples_section(c, root);
 }
 
 void
@@ -704,7 +839,7 @@ struct pb_playbook *
 pb_playbook_load(const char *path, int examples, pb_diag_fn diag, void *arg,
     int *nproblems)
 {
-	struct ctx c = { path, "", 0, diag, arg, 0, NULL };
+	struct ctx c = { path, "", 0, diag, arg, 0, NULL, examples };
 	struct pb_playbook *pb = NULL;
 	json_error_t jerr;
 	char err[256], *text = NULL, *s;

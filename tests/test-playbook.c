@@ -16,11 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "playbook.h"
+#include "internal.h"
 
 #define FIX "fixtures/"
 
@@ -443,6 +444,287 @@ test_lint_threshold_in_sequence_mode_rejected(void **state)
 	diags_free(&d);
 }
 
+/* ---- catastrophic backtracking (issue 16, defect 4) ---------------------- */
+
+/* The pattern from the report: it keeps its literal and its examples. */
+#define UPS_EVIL "upsmon\\[\\d+\\]: UPS (?<ups>(?:[\\w.@-]+)+)+ on battery"
+#define UPS_LINE "Jun 14 15:16:01 srv01 upsmon[1234]: UPS ups01@localhost on battery"
+
+/* <dir>/<id>.json with one pattern and the given example lines. */
+static void
+write_one_pattern(const char *dir, const char *id, const char *re,
+    const char *m1, const char *n1)
+{
+	char path[512];
+	json_t *doc;
+
+	snprintf(path, sizeof(path), "%s/%s.json", dir, id);
+	doc = json_pack("{s:i,s:s,s:i,s:s,s:s,s:s,s:[s],s:[s],"
+	    "s:{s:[{s:s,s:s}]},s:s,s:[s],s:[{s:s,s:s,s:s}],s:[s],s:[s],"
+	    "s:{s:s,s:[s]},s:[s],s:{s:[s,s,s],s:[s,s,s]}}",
+	    "format", 1, "id", id, "version", 1, "title", "A generated playbook",
+	    "class", "thermal-power", "severity", "high", "tags", "t",
+	    "sources", "any", "match", "patterns", "name", "p", "regex", re,
+	    "explanation", "x", "causes", "c",
+	    "checks", "do", "d", "command", "true", "expect", "e",
+	    "fix", "f", "verify", "v", "escalate", "when", "w", "attach", "a",
+	    "references", "r", "examples", "match", m1, m1, m1,
+	    "no_match", n1, "all fine", "ok");
+	assert_non_null(doc);
+	assert_int_equal(json_dump_file(doc, path, JSON_INDENT(1)), 0);
+	json_decref(doc);
+}
+
+static void
+test_lint_catastrophic_regex_from_report_rejected(void **state)
+{
+	const char *dir = *state;
+	char path[512];
+	struct diags d = { 0 };
+
+	write_one_pattern(dir, "ups-evil", UPS_EVIL, UPS_LINE,
+	    "Jun 14 15:20:01 srv01 upsmon[1234]: UPS ups01@localhost on line power");
+	snprintf(path, sizeof(path), "%s/ups-evil.json", dir);
+	assert_int_equal(pb_lint(path, diag_cb, &d, NULL), 1);
+	expect_one_diag_with(&d, "ups-evil.json:", "match.patterns[0].regex: ",
+	    "catastrophic backtracking", NULL);
+	diags_free(&d);
+}
+
+static void
+test_lint_backtracking_shapes(void **state)
+{
+	static const char *const bad[] = {
+		UPS_EVIL, "(a|a)*x", "start(a+)+$", "(\\w+\\s?)+$", "(.*)*x",
+		"(?:x+x+)+y", "(\\w|\\d)+x", "(\\d{1,3})+x", "(?i)(a|A)+x",
+		"\\w+\\w+x", "\\d+\\s*\\d+$", ".*.*x", "(?=(a+)+b)x",
+		"(\\w+)\\1*x",
+	};
+	static const char *const good[] = {
+		"(?:[\\w-]+\\.)+com", "(\\d+\\.){3}\\d+", "foo.*bar.*baz",
+		"(?:a|b)+c", "(?<x>[^ ]+) +(?<y>\\S+)$", "(?:\\s+\\S+)+$",
+		"Device: (?<dev>/dev/[\\w/.:-]+).*?FAILED",
+		"\\((?<proc>[^)'\\s]+)[^)]*\\)", "\\w+\\w+", "UPS [\\w.@-]+ on",
+	};
+	const char *why;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (pb_regex_redos(bad[i], 0, &why) != PB_EINVAL)
+			fail_msg("%s passed the backtracking check", bad[i]);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (pb_regex_redos(good[i], 0, &why) != 0)
+			fail_msg("%s rejected: %s", good[i], why);
+}
+
+/* The dynamic check alone catches the report's pattern from its example. */
+static void
+test_lint_provoking_lines_hit_the_limit(void **state)
+{
+	static const char *const res[2] = { UPS_EVIL, "UPS (?<ups>[\\w.@-]+) on battery" };
+	const char *lines[1] = { UPS_LINE };
+	size_t lens[1] = { strlen(UPS_LINE) };
+	uint64_t tried;
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		struct pb_litset ls;
+		const char *why;
+		int err;
+		PCRE2_SIZE off;
+		pcre2_code *code = pcre2_compile((PCRE2_SPTR)res[k],
+		    PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
+
+		assert_non_null(code);
+		(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+		assert_int_equal(pb_literals(res[k], &ls, &why), 0);
+		assert_int_equal(pb_regex_stress(code, &ls, lines, lens, 1, &tried),
+		    k == 0 ? PB_EINVAL : 0);
+		assert_true(tried > 0);
+		pb_litset_release(&ls);
+		pcre2_code_free(code);
+	}
+}
+
+struct warns {
+	int	 n;
+	char	 first[1024];
+};
+
+static void
+warn_cb(void *arg, const char *line)
+{
+	struct warns *w = arg;
+
+	if (w->n++ == 0)
+		snprintf(w->first, sizeof(w->first), "%s", line);
+}
+
+/*
+ * Loaded without lint (its examples pass), the report's playbook meets
+ * 10,000 bait lines.  Each costs one match limit (about 1 ms): 11 s before
+ * the fix.  Now the playbook is off after a few lines, with one message.
+ */
+static void
+test_analyze_catastrophic_playbook_disabled_with_one_message(void **state)
+{
+	const char *dir = *state;
+	char pbdir[512], logpath[512], pbpath[600];
+	struct pb_library *lib;
+	struct pb_analysis *a;
+	struct pb_options o;
+	struct diags d = { 0 };
+	struct warns w = { 0 };
+	struct timespec t0, t1;
+	char *cause = NULL;
+	double secs;
+	FILE *fp;
+
+	snprintf(pbdir, sizeof(pbdir), "%s/pb", dir);
+	assert_int_equal(mkdir(pbdir, 0700), 0);
+	write_one_pattern(pbdir, "ups-evil", UPS_EVIL, UPS_LINE, "ok");
+	snprintf(pbpath, sizeof(pbpath), "%s/ups-evil.json", pbdir);
+	snprintf(logpath, sizeof(logpath), "%s/bait.log", dir);
+	assert_non_null(fp = fopen(logpath, "w"));
+	for (int i = 0; i < 10000; i++)
+		fprintf(fp, "Jun 14 15:16:01 srv01 upsmon[1234]: UPS "
+		    "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuu! on battery\n");
+	fprintf(fp, "%s\n", UPS_LINE);
+	assert_int_equal(fclose(fp), 0);
+
+	assert_int_equal(pb_library_new(&lib), 0);
+	assert_int_equal(pb_library_add(lib, pbdir, diag_cb, &d, NULL), 0);
+	assert_int_equal(d.n, 0);
+	pb_options_init(&o);
+	assert_int_equal(pb_analysis_new(lib, &o, &a), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pb_analysis_feed_file(a, logpath, warn_cb, &w, &cause), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (secs >= 1.0)
+		fail_msg("10,000 bait lines took %.2f s", secs);
+	assert_int_equal(w.n, 1);
+	assert_non_null(strstr(w.first, "playbook ups-evil disabled"));
+	assert_non_null(strstr(w.first, pbpath));
+	assert_non_null(strstr(w.first, "bait.log:1"));
+	pb_analysis_finish(a);
+	assert_int_equal(pb_analysis_ncards(a), 0);
+	pb_analysis_free(a);
+	pb_library_free(lib);
+}
+
+/* ---- text safety (issue 16, defect 5) ------------------------------------ */
+
+/* The good fixture with `field` (a JSON pointer-ish path) set to value,
+ * written as <dir>/good-ssh-brute-force.json. */
+static void
+write_fixture_with(const char *dir, const char *field, size_t idx,
+    const char *key, const char *value, char *path, size_t size)
+{
+	json_t *doc = json_load_file(FIX "good-ssh-brute-force.json", 0, NULL);
+	json_t *v;
+
+	assert_non_null(doc);
+	v = json_object_get(doc, field);
+	if (json_is_array(v))
+		v = json_array_get(v, idx);
+	if (key == NULL && json_is_object(doc) && !json_is_object(v) &&
+	    json_array_get(json_object_get(doc, field), idx) == NULL)
+		assert_int_equal(json_object_set_new(doc, field,
+		    json_string(value)), 0);
+	else if (key == NULL)
+		assert_int_equal(json_array_set_new(json_object_get(doc, field),
+		    idx, json_string(value)), 0);
+	else if (json_is_array(json_object_get(v, key)))
+		assert_int_equal(json_array_set_new(json_object_get(v, key), 0,
+		    json_string(value)), 0);
+	else
+		assert_int_equal(json_object_set_new(v, key, json_string(value)), 0);
+	snprintf(path, size, "%s/good-ssh-brute-force.json", dir);
+	assert_int_equal(json_dump_file(doc, path, JSON_INDENT(1)), 0);
+	json_decref(doc);
+}
+
+static void
+test_lint_control_and_invisible_characters_rejected_in_text(void **state)
+{
+	static const struct { const char *field; const char *key; } fields[] = {
+		{ "title", NULL }, { "explanation", NULL }, { "causes", NULL },
+		{ "fix", NULL }, { "verify", NULL }, { "references", NULL },
+		{ "false_positives", NULL }, { "x-notes", NULL },
+		{ "checks", "do" }, { "checks", "command" }, { "checks", "expect" },
+		{ "escalate", "when" }, { "escalate", "attach" },
+		{ "examples", "match" },
+	};
+	static const struct { const char *s; const char *cp; } bad[] = {
+		{ "\x1b]52;c;SGVsbG8=\x07", "U+001B" }, { "ring\x07", "U+0007" },
+		{ "del\x7f", "U+007F" }, { "csi \xc2\x9b" "2J", "U+009B" },
+		{ "evil \xe2\x80\xae" "fdp.exe", "U+202E" },
+		{ "zero\xe2\x80\x8bwidth", "U+200B" }, { "bom\xef\xbb\xbf", "U+FEFF" },
+		{ "iso\xe2\x81\xa6late", "U+2066" }, { "new\nline", "U+000A" },
+	};
+	const char *dir = *state;
+	char path[512], value[256];
+	struct diags d = { 0 };
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		for (size_t j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+			/* Examples keep matching: the pattern's text comes first. */
+			snprintf(value, sizeof(value), "%s%s",
+			    strcmp(fields[i].field, "examples") == 0 ?
+			    "Failed password for root from 10.1.2.3 port 1 " : "",
+			    bad[j].s);
+			write_fixture_with(dir, fields[i].field, 0, fields[i].key,
+			    value, path, sizeof(path));
+			assert_true(pb_lint(path, diag_cb, &d, NULL) >= 1);
+			if (d.n < 1 || strstr(d.line[0], bad[j].cp) == NULL ||
+			    strstr(d.line[0], fields[i].field) == NULL)
+				fail_msg("%s with %s: %s", fields[i].field, bad[j].cp,
+				    d.n > 0 ? d.line[0] : "(no problem reported)");
+			diags_free(&d);
+		}
+}
+
+/* Log lines hold tabs: an example may, no other text may. */
+static void
+test_lint_tab_allowed_in_examples_only(void **state)
+{
+	const char *dir = *state;
+	char path[512];
+	struct diags d = { 0 };
+
+	write_fixture_with(dir, "examples", 0, "match",
+	    "Failed password for root from 10.1.2.3\tport 1", path, sizeof(path));
+	assert_int_equal(pb_lint(path, diag_cb, &d, NULL), 0);
+	write_fixture_with(dir, "explanation", 0, NULL, "a\ttab", path,
+	    sizeof(path));
+	assert_int_equal(pb_lint(path, diag_cb, &d, NULL), 1);
+	expect_one_diag_with(&d, "explanation: contains U+0009", NULL);
+	diags_free(&d);
+}
+
+/* ---- examples at load time (issue 16, defect 9) -------------------------- */
+
+static void
+test_library_add_skips_playbook_failing_its_examples(void **state)
+{
+	const char *dir = *state;
+	struct pb_library *lib;
+	struct diags d = { 0 };
+
+	write_playbook(dir, "a-good", 1, "A good playbook that works");
+	write_one_pattern(dir, "b-fails", "disk (?<dev>sd[a-z]) failed",
+	    "disk sda failed", "disk sdb failed");	/* no_match matches */
+	assert_int_equal(pb_library_new(&lib), 0);
+	assert_int_equal(pb_library_add(lib, dir, diag_cb, &d, NULL), 1);
+	assert_int_equal(pb_library_count(lib), 1);
+	assert_string_equal(pb_playbook_id(pb_library_get(lib, 0)), "a-good");
+	expect_one_diag_with(&d, "b-fails.json:", "examples.no_match[0]: "
+	    "matches, but must not", "not used", NULL);
+	diags_free(&d);
+	pb_library_free(lib);
+}
+
 /* ---- library ------------------------------------------------------------- */
 
 static void
@@ -617,6 +899,18 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lint_threshold_without_window_rejected,
 		    tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_lint_threshold_in_sequence_mode_rejected,
+		    tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_lint_catastrophic_regex_from_report_rejected,
+		    tmp_setup, tmp_teardown),
+		cmocka_unit_test(test_lint_backtracking_shapes),
+		cmocka_unit_test(test_lint_provoking_lines_hit_the_limit),
+		cmocka_unit_test_setup_teardown(test_analyze_catastrophic_playbook_disabled_with_one_message,
+		    tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_lint_control_and_invisible_characters_rejected_in_text,
+		    tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_lint_tab_allowed_in_examples_only,
+		    tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_library_add_skips_playbook_failing_its_examples,
 		    tmp_setup, tmp_teardown),
 		cmocka_unit_test(test_library_add_good_playbook_loads),
 		cmocka_unit_test(test_library_add_bad_file_counts_one_and_loads_nothing),
