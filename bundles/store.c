@@ -340,6 +340,9 @@ jstr(json_t *o, const char *k)
 	return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
 }
 
+static int	hex_ok(const char *, size_t);
+static int	dir_is_version(const char *dir, const char *version);
+
 static int
 state_parse(struct bdl_store *s, json_t *root, char **cause)
 {
@@ -397,8 +400,12 @@ state_parse(struct bdl_store *s, json_t *root, char **cause)
 			r->downgrade = json_is_true(json_object_get(v,
 			    "downgrade"));
 			r->bad = json_is_true(json_object_get(v, "bad"));
+			/* Checked, not only present: these strings are
+			 * printed, and a version must be its directory's. */
 			if (r->dir == NULL || !dirname_ok(r->dir) ||
 			    r->version == NULL || r->signer == NULL ||
+			    !dir_is_version(r->dir, r->version) ||
+			    !(hex_ok(r->signer, 40) || hex_ok(r->signer, 64)) ||
 			    (r->model != NULL && bdl_path_problem(r->model)))
 				goto bad;
 			if (find_version(e, r->dir) != r)

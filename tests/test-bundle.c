@@ -1984,6 +1984,42 @@ test_lost_state_keeps_every_installed_version(void **state)
 }
 
 static void
+test_state_with_hostile_strings_is_damaged(void **state)
+{
+	static const char *const bad[] = {
+		/* a version that is not one, carrying a terminal escape */
+		"{\"format\":1,\"seq\":1,\"bundles\":[{\"name\":\"x\",\"kind\":"
+		"\"playbooks\",\"active\":\"1.0.0\",\"versions\":[{\"dir\":"
+		"\"1.0.0\",\"version\":\"1.0.0\\u001b]0;T\\u0007\",\"signer\":"
+		"\"0123456789ABCDEF0123456789ABCDEF01234567\"}]}]}",
+		/* a version that does not match its directory */
+		"{\"format\":1,\"seq\":1,\"bundles\":[{\"name\":\"x\",\"kind\":"
+		"\"playbooks\",\"active\":\"1.0.0\",\"versions\":[{\"dir\":"
+		"\"1.0.0\",\"version\":\"2.0.0\",\"signer\":"
+		"\"0123456789ABCDEF0123456789ABCDEF01234567\"}]}]}",
+		/* a signer that is not a fingerprint */
+		"{\"format\":1,\"seq\":1,\"bundles\":[{\"name\":\"x\",\"kind\":"
+		"\"playbooks\",\"active\":\"1.0.0\",\"versions\":[{\"dir\":"
+		"\"1.0.0\",\"version\":\"1.0.0\",\"signer\":\"\\u202eevil\"}]}]}",
+	};
+	char sp[256], *cause = NULL;
+	struct bdl_store *s = NULL;
+
+	(void)state;
+	own_store("hostile-state");
+	assert_int_equal(bdl_mkdirs(STORE, 0700), 0);
+	snprintf(sp, sizeof(sp), "%s/state.json", STORE);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put_file(sp, bad[i]);
+		assert_int_equal(bdl_store_open(STORE, NULL, 0, &s, &cause),
+		    BDL_EFORMAT);
+		assert_non_null(strstr(cause, "damaged"));
+		free(cause);
+		cause = NULL;
+	}
+}
+
+static void
 test_active_paths_give_playbooks_and_model(void **state)
 {
 	char **dirs = NULL, *model = NULL, *mb = NULL, *cause = NULL;
@@ -2185,6 +2221,8 @@ main(void)
 		cmocka_unit_test(test_changes_on_the_stick_cannot_slip_through),
 		cmocka_unit_test(test_damaged_state_is_reported_not_trusted),
 		cmocka_unit_test_teardown(test_lost_state_keeps_every_installed_version,
+		    own_store_end),
+		cmocka_unit_test_teardown(test_state_with_hostile_strings_is_damaged,
 		    own_store_end),
 		cmocka_unit_test(test_active_paths_give_playbooks_and_model),
 		cmocka_unit_test(test_create_builds_what_import_accepts),
