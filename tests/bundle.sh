@@ -109,6 +109,42 @@ check "tampered: bad signature" has out "REFUSED: bad signature"
 run "info tampered shows no manifest" 1 "$TRIAGE" bundle info "$T/tampered.tbundle"
 check "info tampered: refused, nothing parsed" bash -c "grep -q 'REFUSED' '$T/out' && ! grep -q '^bundle:' '$T/out'"
 
+# --- text from a signed bundle or the store reaches the terminal escaped (issue 16) --------
+# Bidi overrides, isolates and zero-width characters are valid in a manifest,
+# but never reach the terminal as themselves.
+raw_unsafe() {	# file: any ESC, C1 (UTF-8), bidi, zero-width or line-separator code point?
+	LC_ALL=C grep -qP '\x1b|\xc2[\x80-\x9f]|\xe2\x80[\x8b-\x8f\xa8-\xae]|\xe2\x81[\xa0\xa6-\xa9]|\xef\xbb\xbf|\xd8\x9c' "$1"
+}
+HOSTILE=$'RTL \u202etxet, zero\u200bwidth, \u2066isolate\u2069, mark \u200f, bom \ufeff'
+run "create a bundle with a hostile changelog" 0 "$TRIAGE" bundle create --key "$FPR" --name esc \
+	--version 1.0.0 --playbooks "$T/pb1" --out "$T/dist" --changelog "$HOSTILE"
+check "the bundle really holds the bidi override" bash -c "tar -xOf '$T/dist/esc-1.0.0.tbundle' manifest.json | LC_ALL=C grep -q \$'\\xe2\\x80\\xae\\|\\\\\\\\u202e'"
+run "info on the hostile changelog" 0 "$TRIAGE" bundle info "$T/dist/esc-1.0.0.tbundle"
+check "info: nothing unsafe reaches the terminal" eval '! raw_unsafe "$T/out"'
+check "info: the override is shown escaped" has out 'RTL \\u202etxet'
+# A hand-made manifest with hostile text in every free-text field.
+mkdir -p "$T/hm/playbooks" && cp "$T/pb1/disk-full-enospc.json" "$T/hm/playbooks/"
+hsum=$(sha256sum "$T/hm/playbooks/disk-full-enospc.json" | cut -d' ' -f1)
+hsize=$(stat -c %s "$T/hm/playbooks/disk-full-enospc.json")
+cat >"$T/hm/manifest.json" <<EOM
+{"format": 1, "name": "hm", "kind": "playbooks", "version": "1.0.0",
+ "created": "2026-01-01T00:00:00Z", "min_triage": "0.1.0",
+ "files": [{"path": "playbooks/disk-full-enospc.json", "size": $hsize, "sha256": "$hsum"}],
+ "changelog": ["a\u202eb", "c\u2067d\u2069", "e\u200df", "g\u2028h"]}
+EOM
+tar --format=pax -cf "$T/hm-1.0.0.tbundle" -C "$T/hm" manifest.json playbooks/disk-full-enospc.json
+gpg --batch --yes -u "$FPR" --detach-sign -o "$T/hm-1.0.0.tbundle.sig" "$T/hm-1.0.0.tbundle" 2>/dev/null
+run "info on a hand-made manifest" 0 "$TRIAGE" bundle info "$T/hm-1.0.0.tbundle"
+check "info, hand-made manifest: changelog shown" has out "^  - c"
+check "info, hand-made manifest: nothing unsafe reaches the terminal" eval '! raw_unsafe "$T/out" && ! raw_unsafe "$T/err"'
+# An ESC in a manifest is refused outright, and the refusal is escaped too.
+sed -i 's/"a\\u202eb"/"a\\u001b]0;TITLE\\u0007b"/' "$T/hm/manifest.json"
+tar --format=pax -cf "$T/hm-1.0.0.tbundle" -C "$T/hm" manifest.json playbooks/disk-full-enospc.json
+gpg --batch --yes -u "$FPR" --detach-sign -o "$T/hm-1.0.0.tbundle.sig" "$T/hm-1.0.0.tbundle" 2>/dev/null
+run "info on a manifest with an ESC: refused" 1 "$TRIAGE" bundle info "$T/hm-1.0.0.tbundle"
+check "ESC refused by name" has out "control characters"
+check "no ESC on the terminal" bash -c "! LC_ALL=C grep -q \$'\\x1b' '$T/out' '$T/err'"
+
 # --- import and use -------------------------------------------------------------------
 run "analyze before: shipped playbook" 0 "$TRIAGE" analyze "$T/full.log"
 check "shipped title" has out "Disk full: programs fail"
@@ -428,6 +464,8 @@ check "audit log: imports, refusals, rollback, removal" bash -c "
 	grep -q '\"event\":\"rollback\"' '$DATA/audit.log' &&
 	grep -q '\"event\":\"remove\"' '$DATA/audit.log' &&
 	grep -q '\"event\":\"keys-remove\"' '$DATA/audit.log'"
+
+check "audit log: no raw escape, C1, bidi or zero-width character" eval '! raw_unsafe "$DATA/audit.log"'
 
 echo "bundle: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
