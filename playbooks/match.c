@@ -24,14 +24,6 @@
 #define KEY_MAX		64
 #define STAGE_TEXT	512	/* bytes of an earlier sequence line kept */
 #define MAX_TEMPLATES	10000
-#define LIMIT_STRIKES	3	/* match-limit hits before a playbook is off */
-/*
- * Unknown templates at or above this salience are shown (template.c:
- * (4 - level) + 0.49 rarity + 0.49 burst): every medium or worse one, a
- * low one (an info line saying "failed") only when rare or bursty.
- * Documented in triage(1), UNKNOWN LINES.
- */
-#define SALIENCE_MIN	1.5
 #define SUGGEST_MAX	1000	/* shown templates looked up for "possibly" */
 
 struct suggestion {
@@ -39,6 +31,7 @@ struct suggestion {
 	uint32_t	 pb;		/* library index */
 	double		 score;
 };
+#define LIMIT_STRIKES	3	/* match-limit hits before a playbook is off */
 
 struct stage {
 	char		 text[STAGE_TEXT];
@@ -88,7 +81,7 @@ struct pb_analysis {
 	size_t		 ncards;
 	struct pb_miner	*miner;
 	uint64_t	 unknown;
-	size_t		 nshown;	/* ranked templates above SALIENCE_MIN */
+	size_t		 nshown;	/* ranked templates above PB_SALIENCE_MIN */
 	struct suggestion *sugg;
 	size_t		 nsugg;
 	long		*tsugg;		/* shown template -> suggestion or -1 */
@@ -697,7 +690,7 @@ rank_unknown(struct pb_analysis *a)
 	a->tsugg = NULL;
 	for (i = 0; i < n; i++) {
 		if ((id = pb_miner_rank(a->miner, i)) < 0 ||
-		    pb_miner_salience(a->miner, id) < SALIENCE_MIN)
+		    pb_miner_salience(a->miner, id) < PB_SALIENCE_MIN)
 			break;
 	}
 	a->nshown = i;
@@ -905,7 +898,7 @@ pb_analysis_write_json(const struct pb_analysis *a, FILE *fp)
 	json_object_set_new(doc, "unknown", json_pack("{s:I,s:I,s:I,s:f,s:o}",
 	    "lines", (json_int_t)a->unknown, "templates_total",
 	    (json_int_t)pb_miner_count(a->miner), "templates_shown",
-	    (json_int_t)a->nshown, "salience_min", SALIENCE_MIN,
+	    (json_int_t)a->nshown, "salience_min", PB_SALIENCE_MIN,
 	    "templates", tmpls));
 	rc = json_dumpf(doc, fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
 	    fputc('\n', fp) != EOF ? 0 : PB_EIO;

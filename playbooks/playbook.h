@@ -181,6 +181,12 @@ char	*pb_card_fill(const struct pb_card *, const char *tmpl, int shell);
  * UNKNOWN LINES) are listed: pb_analysis_ntemplates counts them,
  * pb_analysis_ntemplates_all every template.
  */
+/*
+ * The threshold: salience is (4 - level) + 0.49 rarity + 0.49 burst
+ * (template.c), so every medium or worse template is listed, a low one
+ * (an info line that says "failed") only when rare or bursty.
+ */
+#define PB_SALIENCE_MIN	1.5
 uint64_t pb_analysis_unknown_lines(const struct pb_analysis *);
 size_t	 pb_analysis_ntemplates(const struct pb_analysis *);
 size_t	 pb_analysis_ntemplates_all(const struct pb_analysis *);

@@ -510,7 +510,8 @@ static const char *const naming_after[] = {
 	"mode", "file", "files", "threshold", "thresholds", "correction",
 	"checking", "detection", "callback", "class", "type", "types",
 	"counter", "counters", "stats", "statistics", "budget", "rate",
-	"tolerance", "recovery", NULL
+	"tolerance", "recovery", "support", "vector", "vectors", "table",
+	"injection", NULL
 };
 
 static const char *const naming_before[] = {

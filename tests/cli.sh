@@ -191,6 +191,57 @@ check "config: bad key reported with line number" has err "config:4: bad setting
 run "options override config" 0 env XDG_CONFIG_HOME="$T/cfg" "$TRIAGE" analyze --color=never --playbooks "$T/pb" "$T/three.log"
 check "--color=never beats config" bash -c "! grep -q \$'\\x1b' '$T/out'"
 
+# --- what no playbook knows: severity, salience, "possibly" cards (issue 11) --
+mkdir -p "$T/sugg"
+cat >"$T/sugg/proxy-upstream-timeout.json" <<'JSON'
+{
+  "format": 1, "id": "proxy-upstream-timeout", "version": 1,
+  "title": "Reverse proxy: upstream server not answering in time",
+  "class": "web-proxy", "severity": "high", "tags": ["proxy", "upstream"], "sources": ["web"],
+  "match": { "patterns": [ { "name": "t", "regex": "upstream timed out" } ] },
+  "explanation": "The proxy waited for an upstream backend server response header and gave up; clients get 504 gateway errors.",
+  "causes": ["The backend is overloaded"],
+  "checks": [ { "do": "Time the backend", "command": "curl -m 5 http://backend/", "expect": "an answer within 5 s" } ],
+  "fix": ["Restart the backend"], "verify": ["No 504 in the access log"],
+  "escalate": { "when": "The backend stays slow", "attach": ["error.log"] },
+  "references": ["nginx upstream module"],
+  "examples": {
+    "match": ["nginx: upstream timed out while reading response header from upstream", "x upstream timed out (110)", "upstream timed out"],
+    "no_match": ["upstream ok", "timed out", "all fine"]
+  }
+}
+JSON
+{
+	for i in $(seq 1 300); do echo "Jun 14 10:0$((i % 10)):00 h app[1]: cache miss rate exceeds target $i"; done
+	echo "Jun 14 11:00:00 h app[1]: CRITICAL database shard 4 offline"
+	echo "Jun 14 11:00:01 h fsck[2]: 0 errors, 0 warnings"
+	echo "Jun 14 11:00:02 h dpkg[3]: Setting up libgpg-error0:amd64 (1.46-1) ..."
+	echo "Jun 14 11:00:03 h app[1]: INFO retry 1 failed, retrying"
+	echo "Jun 14 11:00:04 gw lb[77]: upstream server not responding while reading response header, backend web1"
+	for i in 1 2 3 4 5 6 7 8 9; do echo "Jun 14 11:01:0$i h app$i[1]: worker $i unable to open spool$i"; done
+} >"$T/unknown.log"
+run "unknown: analyze runs" 1 "$TRIAGE" analyze --playbooks "$T/sugg" "$T/unknown.log"
+check "unknown: a critical line seen once is listed before a warning seen 300 times" \
+	bash -c "grep -E '^  (CRITICAL|MEDIUM) ' '$T/out' | head -1 | grep -q 'shard'"
+check "unknown: \"0 errors\" and a package name are not warnings" \
+	bash -c "! grep -qE '0 errors|libgpg' '$T/out'"
+check "unknown: a paraphrase of a known problem is a possibly card" \
+	has out "possibly: Reverse proxy: upstream server not answering in time"
+check "unknown: the possibly card names the class and the line" \
+	bash -c "grep -A5 'possibly: Reverse' '$T/out' | grep -q 'web-proxy' && grep -A5 'possibly: Reverse' '$T/out' | grep -q 'unknown.log:305'"
+run "unknown: --top 1" 1 "$TRIAGE" analyze --top 1 --playbooks "$T/sugg" "$T/unknown.log"
+check "unknown: --top says how many were left out" has out "and [0-9]+ more \(--top 0 lists all\)"
+run "unknown: --json" 1 "$TRIAGE" analyze --json --playbooks "$T/sugg" "$T/unknown.log"
+check "unknown: JSON suggested array names the playbook" \
+	bash -c "[ \"\$('$JSONGET' suggested.0.id <'$T/out')\" = proxy-upstream-timeout ]"
+check "unknown: JSON suggested card has class, score and an example line" \
+	bash -c "[ \"\$('$JSONGET' suggested.0.class <'$T/out')\" = web-proxy ] && '$JSONGET' suggested.0.score <'$T/out' >/dev/null && [ \"\$('$JSONGET' suggested.0.examples.0.line <'$T/out')\" = 305 ]"
+check "unknown: JSON templates say their level, most severe first" \
+	bash -c "[ \"\$('$JSONGET' unknown.templates.0.level <'$T/out')\" = critical ]"
+run "unknown: --no-unknown" 1 "$TRIAGE" analyze --json --no-unknown --playbooks "$T/sugg" "$T/unknown.log"
+check "unknown: --no-unknown suggests nothing" \
+	bash -c "[ \"\$('$JSONGET' suggested.# <'$T/out')\" = 0 ]"
+
 # --- the shipped library and real logs ----------------------------------------
 if [ -d "$LIB" ]; then
 	run "shipped sample has cards" 0 "$TRIAGE" analyze --playbooks "$LIB" share/samples/field-laptop.log

@@ -211,6 +211,8 @@ test_guards_false_positives(void **state)
 		"Jun 14 15:16:01 h app: timeout=30 retries=3",
 		"Jun 14 15:16:01 h app: installing error handler",
 		"Jun 14 15:16:01 h app: using failure policy restart",
+		"Jun 14 15:16:01 h kernel: Enabling unmasked SIMD FPU exception "
+		    "support... done.",
 		"Jun 14 15:16:01 h app: on failure: restart",
 		/* going down on purpose is not a failure */
 		"Jun 14 15:16:01 h systemd: shutting down",

@@ -192,16 +192,15 @@ print_suggested(const struct pb_analysis *a)
 		out_printf(stdout, "  %sno pattern matched: suggested because the "
 		    "wording resembles this playbook%s\n", col(C_DIM),
 		    col(C_RESET));
-		out_printf(stdout, "  %s line%s seen %llu time%s, first %s, last %s\n",
-		    pb_severity_name(lv), count == 1 ? "" : "s",
-		    (unsigned long long)count, count == 1 ? "" : "s", f, l);
+		out_printf(stdout, "  seen %llu time%s (%s), first %s, last %s\n",
+		    (unsigned long long)count, count == 1 ? "" : "s",
+		    pb_severity_name(lv), f, l);
 		out_printf(stdout, "  %sTemplate%s  %s\n", col(C_BOLD), col(C_RESET),
 		    text);
 		out_printf(stdout, "  %sEvidence%s\n", col(C_BOLD), col(C_RESET));
 		out_printf(stdout, "    %s%s:%llu%s  %s\n", col(C_MAGENTA), file,
 		    (unsigned long long)lineno, col(C_RESET), ex);
-		out_printf(stdout, "  %sthe playbook: triage playbook list --class "
-		    "%s; its file %s%s\n\n", col(C_DIM), pb_playbook_class(pb),
+		out_printf(stdout, "  %splaybook %s%s\n\n", col(C_DIM),
 		    pb_playbook_path(pb), col(C_RESET));
 	}
 }
@@ -249,9 +248,9 @@ print_unknown(const struct pb_analysis *a, size_t top)
 		    pb_analysis_template_info(a, i, &lv, &sal, &first, &last) != 0)
 			break;
 		upper(sev, pb_severity_name(lv), sizeof(sev));
-		out_printf(stdout, "  %s%-6s%s %7llu  %s\n", sev_colour(lv), sev,
+		out_printf(stdout, "  %s%-8s%s %7llu  %s\n", sev_colour(lv), sev,
 		    col(C_RESET), (unsigned long long)count, text);
-		out_printf(stdout, "                  %se.g. %s:%llu%s\n", col(C_DIM),
+		out_printf(stdout, "                    %se.g. %s:%llu%s\n", col(C_DIM),
 		    file, (unsigned long long)lineno, col(C_RESET));
 		listed++;
 	}

@@ -13,35 +13,72 @@
 #include "app.h"
 #include "tui.h"
 
-/* Unknown templates listed under the cards. */
-#define MAX_TEMPLATES	50
+/* Unknown templates listed under the cards (all above the salience
+ * threshold, up to this many). */
+#define MAX_TEMPLATES	1000
 
 enum dstyle { DS_TEXT, DS_TITLE, DS_HEAD, DS_EVID, DS_CHECK, DS_CMD, DS_DIM };
 
 /*
- * Unknown templates to list: only those ranked by the last
- * pb_analysis_finish().  Lines fed since then may have made new ones,
- * which have no rank (and no text to show) until the next refresh.
+ * The list is: matched cards, then "possibly" cards (unknown templates
+ * that resemble a playbook), then the other unknown templates.  Only
+ * templates ranked by the last pb_analysis_finish() are listed; lines fed
+ * since then may have made new ones, which have no rank (and no text to
+ * show) until the next refresh.
  */
 static size_t
-n_templates(struct app *a)
+n_suggested(struct app *a)
+{
+	return pb_analysis_nsuggested(a->an);
+}
+
+/* Template index of the k-th listed unknown template, or -1. */
+static long
+template_at(struct app *a, size_t k)
 {
 	size_t n = pb_analysis_ntemplates(a->an);
 	const char *ex, *file;
 	uint64_t count, lineno;
 
-	if (n > MAX_TEMPLATES)
-		n = MAX_TEMPLATES;
-	while (n > 0 && pb_analysis_template(a->an, n - 1, &count, &ex, &file,
-	    &lineno) == NULL)
-		n--;
-	return n;
+	for (size_t i = 0; i < n && i < MAX_TEMPLATES; i++) {
+		if (pb_analysis_template_suggestion(a->an, i) >= 0)
+			continue;
+		if (k-- == 0)
+			return pb_analysis_template(a->an, i, &count, &ex, &file,
+			    &lineno) != NULL ? (long)i : -1;
+	}
+	return -1;
+}
+
+static size_t
+n_templates(struct app *a)
+{
+	size_t n = pb_analysis_ntemplates(a->an), k = 0;
+	const char *ex, *file;
+	uint64_t count, lineno;
+
+	for (size_t i = 0; i < n && i < MAX_TEMPLATES; i++)
+		if (pb_analysis_template_suggestion(a->an, i) < 0 &&
+		    pb_analysis_template(a->an, i, &count, &ex, &file,
+		    &lineno) != NULL)
+			k++;
+	return k;
 }
 
 static size_t
 n_items(struct app *a)
 {
-	return pb_analysis_ncards(a->an) + n_templates(a);
+	return pb_analysis_ncards(a->an) + n_suggested(a) + n_templates(a);
+}
+
+/* Text for the detail pane: placeholders filled from the card, or left
+ * as written when there is no card (a "possibly" card matched nothing). */
+static char *
+fill(const struct pb_card *c, const char *tmpl, int shell)
+{
+	if (tmpl == NULL)
+		return NULL;
+	return c != NULL ? pb_card_fill(c, tmpl, shell) : app_xstrdup(tmpl);
 }
 
 /* ---- ticks ----------------------------------------------------------------- */
@@ -134,7 +171,7 @@ dl_list(struct app *a, const struct pb_card *c, const char *head,
 		return;
 	dl_add(a, DS_HEAD, -1, 0, head);
 	json_array_foreach(arr, i, v) {
-		if ((s = pb_card_fill(c, json_string_value(v), 0)) == NULL)
+		if ((s = fill(c, json_string_value(v), 0)) == NULL)
 			continue;
 		if (numbered)
 			dl_addf(a, DS_TEXT, -1, 2, "%zu. %s", i + 1, s);
@@ -155,14 +192,15 @@ find_card(struct app *a, const char *id)
 	return NULL;
 }
 
+static void build_body(struct app *, const struct pb_card *,
+    const struct pb_playbook *, const char *);
+
 static void
 build_card(struct app *a, const struct pb_card *c)
 {
 	const struct pb_playbook *pb = pb_card_playbook(c);
-	const json_t *doc = pb_playbook_json(pb);
 	const char *id = pb_playbook_id(pb), *file, *name, *val;
-	char first[32], last[32], *s;
-	json_t *checks, *v, *esc;
+	char first[32], last[32];
 	uint64_t lineno, n;
 	size_t i;
 
@@ -195,7 +233,24 @@ build_card(struct app *a, const struct pb_card *c)
 		dl_addf(a, DS_EVID, (int)i, 2, "%s:%llu  %s", b ? b + 1 : file,
 		    (unsigned long long)lineno, text);
 	}
-	if ((s = pb_card_fill(c, json_string_value(json_object_get(doc,
+	build_body(a, c, pb, id);
+}
+
+/*
+ * What the playbook says: explanation, causes, checks, fix, verify,
+ * escalation, references.  With no card (a "possibly" card) the text is
+ * shown as written and checks cannot be ticked.
+ */
+static void
+build_body(struct app *a, const struct pb_card *c, const struct pb_playbook *pb,
+    const char *id)
+{
+	const json_t *doc = pb_playbook_json(pb);
+	json_t *checks, *v, *esc;
+	size_t i;
+	char *s;
+
+	if ((s = fill(c, json_string_value(json_object_get(doc,
 	    "explanation")), 0)) != NULL) {
 		dl_add(a, DS_HEAD, -1, 0, "What it is");
 		dl_add(a, DS_TEXT, -1, 2, s);
@@ -211,9 +266,11 @@ build_card(struct app *a, const struct pb_card *c)
 			json_t *f = json_object_get(v, keys[k]);
 			if (f == NULL)
 				continue;
-			if ((s = pb_card_fill(c, json_string_value(f), k == 1)) == NULL)
+			if ((s = fill(c, json_string_value(f), k == 1)) == NULL)
 				continue;
-			if (k == 0)
+			if (k == 0 && c == NULL)
+				dl_addf(a, DS_TEXT, -1, 2, "%zu. %s", i + 1, s);
+			else if (k == 0)
 				dl_addf(a, DS_CHECK, (int)i, 2, "[%c] %zu. %s",
 				    tick_get(a, id, (int)i) ? 'x' : ' ', i + 1, s);
 			else if (k == 1)
@@ -226,7 +283,7 @@ build_card(struct app *a, const struct pb_card *c)
 	dl_list(a, c, "Fix", json_object_get(doc, "fix"), true);
 	dl_list(a, c, "Verify", json_object_get(doc, "verify"), false);
 	esc = json_object_get(doc, "escalate");
-	if ((s = pb_card_fill(c, json_string_value(json_object_get(esc,
+	if ((s = fill(c, json_string_value(json_object_get(esc,
 	    "when")), 0)) != NULL) {
 		dl_add(a, DS_HEAD, -1, 0, "Escalate when");
 		dl_add(a, DS_TEXT, -1, 2, s);
@@ -258,6 +315,42 @@ build_template(struct app *a, size_t t)
 	    "a playbook (triage-playbook(5)).");
 }
 
+/* A "possibly" card: the lines, then the playbook they resemble. */
+static void
+build_suggested(struct app *a, size_t si)
+{
+	const struct pb_playbook *pb;
+	const char *text, *ex, *file;
+	uint64_t count, lineno;
+	enum pb_severity lv;
+	int64_t first, last;
+	char f[32], l[32];
+	double score, sal;
+	size_t t;
+
+	if ((pb = pb_analysis_suggested(a->an, si, &score, &t)) == NULL ||
+	    (text = pb_analysis_template(a->an, t, &count, &ex, &file,
+	    &lineno)) == NULL ||
+	    pb_analysis_template_info(a->an, t, &lv, &sal, &first, &last) != 0)
+		return;
+	dl_addf(a, DS_TITLE, -1, 0, "possibly: %s", pb_playbook_title(pb));
+	dl_addf(a, DS_DIM, -1, 0, "Suggested by similarity of wording (score "
+	    "%.1f), not matched: no pattern of this playbook matched these "
+	    "lines.", score);
+	pb_time_format(first, f, sizeof(f));
+	pb_time_format(last, l, sizeof(l));
+	dl_addf(a, DS_DIM, -1, 0, "%s  %s  %s  seen %llu time%s (%s), first %s, "
+	    "last %s", pb_severity_name(pb_playbook_severity(pb)),
+	    pb_playbook_class(pb), pb_playbook_id(pb), (unsigned long long)count,
+	    count == 1 ? "" : "s", pb_severity_name(lv), f, l);
+	dl_add(a, DS_HEAD, -1, 0, "Template");
+	dl_add(a, DS_TEXT, -1, 2, text);
+	dl_add(a, DS_HEAD, -1, 0, "Example (Enter shows the line in the log)");
+	dl_addf(a, DS_EVID, 0, 2, "%s:%llu  %s", file, (unsigned long long)lineno,
+	    ex);
+	build_body(a, NULL, pb, pb_playbook_id(pb));
+}
+
 void
 cards_build_detail(struct app *a)
 {
@@ -269,6 +362,8 @@ cards_build_detail(struct app *a)
 	if (a->open_card[0] == '?') {
 		size_t t = (size_t)strtoul(a->open_card + 1, NULL, 10);
 		build_template(a, t);
+	} else if (a->open_card[0] == '~') {
+		build_suggested(a, (size_t)strtoul(a->open_card + 1, NULL, 10));
 	} else if ((c = find_card(a, a->open_card)) != NULL)
 		build_card(a, c);
 	if (a->dsel >= a->ndl)
@@ -395,7 +490,7 @@ cards_rematch(struct app *a, double ms)
 	/* an open card whose playbook no longer matches, or an unknown-line
 	 * group whose number may now mean another, is closed */
 	if (a->open_card != NULL && (a->open_card[0] == '?' ||
-	    find_card(a, a->open_card) == NULL)) {
+	    a->open_card[0] == '~' || find_card(a, a->open_card) == NULL)) {
 		free(a->open_card);
 		a->open_card = NULL;
 		a->detail = DETAIL_ASSIST;
@@ -413,15 +508,21 @@ void
 cards_open(struct app *a, size_t i)
 {
 	char buf[32];
+	size_t nc, ns;
 
 	if (i >= n_items(a))
 		return;
 	free(a->open_card);
-	if (i < pb_analysis_ncards(a->an))
+	nc = pb_analysis_ncards(a->an);
+	ns = n_suggested(a);
+	if (i < nc)
 		a->open_card = app_xstrdup(pb_playbook_id(pb_card_playbook(
 		    pb_analysis_card(a->an, i))));
-	else {
-		snprintf(buf, sizeof(buf), "?%zu", i - pb_analysis_ncards(a->an));
+	else if (i < nc + ns) {
+		snprintf(buf, sizeof(buf), "~%zu", i - nc);
+		a->open_card = app_xstrdup(buf);
+	} else {
+		snprintf(buf, sizeof(buf), "?%ld", template_at(a, i - nc - ns));
 		a->open_card = app_xstrdup(buf);
 	}
 	a->detail = DETAIL_CARD;
@@ -499,15 +600,20 @@ detail_action(struct app *a, enum action act)
 		if (d == NULL || d->item < 0)
 			return;
 		if (d->style == DS_EVID && act == ACT_OPEN) {
-			const struct pb_card *c = a->open_card[0] == '?' ? NULL :
+			const struct pb_card *c = a->open_card[0] == '?' ||
+			    a->open_card[0] == '~' ? NULL :
 			    find_card(a, a->open_card);
 			const char *file = NULL, *ex, *text;
 			uint64_t lineno = 0, count;
+			size_t t = strtoul(a->open_card + 1, NULL, 10);
+			double score;
 
+			if (a->open_card[0] == '~' &&
+			    pb_analysis_suggested(a->an, t, &score, &t) == NULL)
+				return;
 			if (c != NULL)
 				pb_card_example(c, (size_t)d->item, &file, &lineno);
-			else if ((text = pb_analysis_template(a->an,
-			    strtoul(a->open_card + 1, NULL, 10), &count, &ex,
+			else if ((text = pb_analysis_template(a->an, t, &count, &ex,
 			    &file, &lineno)) == NULL)
 				return;
 			if (file != NULL) {
@@ -516,7 +622,8 @@ detail_action(struct app *a, enum action act)
 			}
 		} else if (d->style == DS_CHECK || d->style == DS_CMD ||
 		    act == ACT_TICK) {
-			if (a->open_card[0] == '?' || d->style == DS_EVID)
+			if (a->open_card[0] == '?' || a->open_card[0] == '~' ||
+			    d->style == DS_EVID)
 				return;
 			tick_set(a, a->open_card, d->item,
 			    !tick_get(a, a->open_card, d->item));
@@ -584,12 +691,13 @@ put_text(WINDOW *w, int y, int x, int width, const char *s, attr_t at,
 void
 cards_draw(struct app *a, WINDOW *w, const struct rect *r)
 {
-	size_t nc = pb_analysis_ncards(a->an), n = n_items(a), h;
-	char head[128];
+	size_t nc = pb_analysis_ncards(a->an), ns = n_suggested(a);
+	size_t n = n_items(a), h;
+	char head[160];
 
 	werase(w);
-	snprintf(head, sizeof(head), " Cards: %zu known problem%s, %zu unknown "
-	    "template%s", nc, nc == 1 ? "" : "s", n_templates(a),
+	snprintf(head, sizeof(head), " Cards: %zu known problem%s, %zu possibly, "
+	    "%zu unknown template%s", nc, nc == 1 ? "" : "s", ns, n_templates(a),
 	    n_templates(a) == 1 ? "" : "s");
 	header(a, w, r->w, a->focus == PANE_CARDS, head);
 	h = r->h > 1 ? (size_t)r->h - 1 : 0;
@@ -615,11 +723,29 @@ cards_draw(struct app *a, WINDOW *w, const struct rect *r)
 				at |= A_BOLD;
 			snprintf(line, sizeof(line), "%s %s (%llu)", sv[s],
 			    pb_playbook_title(pb), (unsigned long long)pb_card_count(c));
-		} else {
+		} else if (i < nc + ns) {
+			/* a guess, not a match: dim, and says so first */
+			const struct pb_playbook *pb;
 			const char *ex, *file;
 			uint64_t count = 0, lineno;
-			const char *t = pb_analysis_template(a->an, i - nc, &count,
-			    &ex, &file, &lineno);
+			double score;
+			size_t t;
+
+			pb = pb_analysis_suggested(a->an, i - nc, &score, &t);
+			if (pb != NULL)
+				(void)pb_analysis_template(a->an, t, &count, &ex,
+				    &file, &lineno);
+			snprintf(line, sizeof(line), "  ~  possibly: %s (%llu)",
+			    pb ? pb_playbook_title(pb) : "",
+			    (unsigned long long)count);
+			at |= A_DIM;
+		} else {
+			const char *ex, *file, *t = NULL;
+			uint64_t count = 0, lineno;
+			long ti = template_at(a, i - nc - ns);
+			if (ti >= 0)
+				t = pb_analysis_template(a->an, (size_t)ti, &count,
+				    &ex, &file, &lineno);
 			snprintf(line, sizeof(line), "  ?  %s (%llu)", t ? t : "",
 			    (unsigned long long)count);
 			at |= A_DIM;

@@ -9,7 +9,6 @@
  * visible escape like "\x1b" or "\u202e", so nothing is silently lost and
  * nothing reaches the terminal as a control.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,50 +188,25 @@ text_clean(const char *s, size_t len)
 	return k.str;
 }
 
-/* Is the word at s[i..i+n) a whole word, case-insensitively `w`? */
-static int
-word_at(const char *s, size_t len, size_t i, const char *w)
-{
-	size_t n = strlen(w);
-
-	if (i + n > len || strncasecmp(s + i, w, n) != 0)
-		return 0;
-	if (i > 0 && isalnum((unsigned char)s[i - 1]))
-		return 0;
-	if (i + n < len && isalnum((unsigned char)s[i + n]))
-		return 0;
-	return 1;
-}
-
+/* The playbooks module's judgement (triage(1), SEVERITY OF A LINE), so
+ * the log view colours what `triage analyze` counts as a warning. */
 enum line_sev
 text_severity(const char *s, size_t len)
 {
-	static const struct { const char *w; enum line_sev sev; } words[] = {
-		{ "emerg", SEV_ERROR }, { "alert", SEV_ERROR },
-		{ "crit", SEV_ERROR }, { "critical", SEV_ERROR },
-		{ "fatal", SEV_ERROR }, { "panic", SEV_ERROR },
-		{ "error", SEV_ERROR }, { "err", SEV_ERROR },
-		{ "errors", SEV_ERROR }, { "failed", SEV_ERROR },
-		{ "failure", SEV_ERROR }, { "fail", SEV_ERROR },
-		{ "warn", SEV_WARN }, { "warning", SEV_WARN },
-		{ "debug", SEV_DEBUG }, { "trace", SEV_DEBUG },
-		{ "info", SEV_INFO }, { "notice", SEV_INFO },
-	};
-	enum line_sev best = SEV_NONE;
-
 	if (len > SEV_SCAN_MAX)
 		len = SEV_SCAN_MAX;
-	for (size_t i = 0; i < len; i++) {
-		int c = (unsigned char)s[i] | 0x20;
-		if (c != 'e' && c != 'a' && c != 'c' && c != 'f' && c != 'p' &&
-		    c != 'w' && c != 'd' && c != 't' && c != 'i' && c != 'n')
-			continue;
-		for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++)
-			if (words[k].sev > best && word_at(s, len, i, words[k].w)) {
-				best = words[k].sev;
-				if (best == SEV_ERROR)
-					return best;
-			}
+	switch (pb_line_severity(s, len)) {
+	case PB_SEV_CRITICAL:
+	case PB_SEV_HIGH:
+		return SEV_ERROR;
+	case PB_SEV_MEDIUM:
+		return SEV_WARN;
+	case PB_SEV_LOW:	/* an info line that says "failed" */
+	case PB_SEV_INFO:
+		return SEV_INFO;
+	case PB_LINE_DEBUG:
+		return SEV_DEBUG;
+	default:
+		return SEV_NONE;
 	}
-	return best;
 }
