@@ -49,7 +49,7 @@ const char	*pb_class_name(size_t i);
 int		 pb_class_valid(const char *name);
 
 /*
- * The severity a log line states (triage(1), SEVERITY OF A LINE): an
+ * The severity a log line states (triage(1), UNKNOWN LINES): an
  * explicit level field first, else the failure lexicon with its guards.
  * Returns a pb_severity (PB_SEV_CRITICAL..PB_SEV_INFO), PB_LINE_DEBUG for
  * an explicit debug or trace level, or PB_LINE_NONE when the line says

@@ -1,7 +1,7 @@
 /*
  * severity.c - how bad does a log line say it is?
  *
- * Two sources, in this order (triage(1), SEVERITY OF A LINE):
+ * Two sources, in this order (triage(1), UNKNOWN LINES):
  *   1. an explicit level field: syslog PRI "<NN>", journald PRIORITY=N,
  *      single-letter levels (logcat "E/Tag(", klog "E0928 ", logcat
  *      threadtime " E "), a level word in level position ("ERROR",
@@ -320,7 +320,7 @@ struct phrase {
 	int		 flags;
 };
 
-/* Documented in triage(1), SEVERITY OF A LINE; keep the two in step. */
+/* Documented in triage(1), UNKNOWN LINES; keep the two in step. */
 static const struct phrase lexicon[] = {
 	/* crashes and data loss */
 	{ "panic", PB_SEV_HIGH, G_NEG }, { "panicked", PB_SEV_HIGH, G_NEG },

@@ -188,7 +188,7 @@ text_clean(const char *s, size_t len)
 	return k.str;
 }
 
-/* The playbooks module's judgement (triage(1), SEVERITY OF A LINE), so
+/* The playbooks module's judgement (triage(1), UNKNOWN LINES), so
  * the log view colours what `triage analyze` counts as a warning. */
 enum line_sev
 text_severity(const char *s, size_t len)
