@@ -836,25 +836,16 @@ out:
 }
 
 struct pb_playbook *
-pb_playbook_load(const char *path, int examples, pb_diag_fn diag, void *arg,
-    int *nproblems)
+pb_playbook_parse(const char *path, const char *text, size_t len,
+    int examples, pb_diag_fn diag, void *arg, int *nproblems)
 {
-	struct ctx c = { path, "", 0, diag, arg, 0, NULL, examples };
+	struct ctx c = { path, text, len, diag, arg, 0, NULL, examples };
 	struct pb_playbook *pb = NULL;
 	json_error_t jerr;
-	char err[256], *text = NULL, *s;
 	json_t *root = NULL;
+	char *s;
 
-	if ((text = slurp(path, &c.len, err, sizeof(err))) == NULL) {
-		if ((s = pb_strdupf("%s: %s", path, err)) != NULL) {
-			diag(arg, s);
-			free(s);
-		}
-		c.n++;
-		goto out;
-	}
-	c.text = text;
-	root = json_loadb(text, c.len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		if ((s = pb_strdupf("%s:%d:%d: json: %s", path, jerr.line,
 		    jerr.column, jerr.text)) != NULL) {
@@ -874,13 +865,33 @@ pb_playbook_load(const char *path, int examples, pb_diag_fn diag, void *arg,
 	c.pb = pb;
 	validate(&c, pb->doc, examples);
 out:
-	free(text);
 	json_decref(root);
 	*nproblems = c.n;
 	if (c.n > 0) {
 		pb_playbook_free(pb);
 		return NULL;
 	}
+	return pb;
+}
+
+struct pb_playbook *
+pb_playbook_load(const char *path, int examples, pb_diag_fn diag, void *arg,
+    int *nproblems)
+{
+	struct pb_playbook *pb;
+	char err[256], *text, *s;
+	size_t len;
+
+	if ((text = slurp(path, &len, err, sizeof(err))) == NULL) {
+		if ((s = pb_strdupf("%s: %s", path, err)) != NULL) {
+			diag(arg, s);
+			free(s);
+		}
+		*nproblems = 1;
+		return NULL;
+	}
+	pb = pb_playbook_parse(path, text, len, examples, diag, arg, nproblems);
+	free(text);
 	return pb;
 }
 
