@@ -233,10 +233,12 @@ pb_card_capture(const struct pb_card *c, size_t i, size_t nth,
 	return c->caps[i].name;
 }
 
+/* A value that can stand bare in a command: a plain word that cannot be
+ * taken for an option. */
 static int
 shell_safe(const char *v)
 {
-	if (*v == '\0')
+	if (*v == '\0' || *v == '-')
 		return 0;
 	for (; *v; v++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -267,10 +269,23 @@ append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 /*
  * Quote a value for where it lands in a shell command: bare words stay,
  * anything else is single-quoted; inside the template's own '...' or "..."
- * only the characters that would end that quoting are escaped.  Why: a log
- * line is attacker-controlled and the technician may paste the command.
+ * only the characters that would end that quoting are escaped, and a '!'
+ * inside "..." is written "'!'" (closing and reopening the double quotes)
+ * because interactive bash expands history there, and a backslash before
+ * it would stay in the word.  Why: a log line is attacker-controlled and
+ * the technician may paste the command.
  */
 enum quote { Q_NONE, Q_SINGLE, Q_DOUBLE };
+
+/* Where the template text so far leaves the shell: quoting, how many
+ * characters the current word has, and whether this command has had a
+ * "--" word (after which nothing is taken for an option). */
+struct shell_pos {
+	enum quote	 q;
+	size_t		 wlen;
+	char		 w[2];		/* the word's first two characters */
+	int		 dashdash;
+};
 
 static int
 append_value(char **buf, size_t *len, size_t *cap, const char *v, int shell,
@@ -284,6 +299,8 @@ append_value(char **buf, size_t *len, size_t *cap, const char *v, int shell,
 		int rc;
 		if (q != Q_DOUBLE && *v == '\'')
 			rc = append(buf, len, cap, "'\\''", 4);
+		else if (q == Q_DOUBLE && *v == '!')
+			rc = append(buf, len, cap, "\"'!'\"", 5);
 		else if (q == Q_DOUBLE && strchr("\"$`\\", *v) != NULL) {
 			char esc[2] = { '\\', *v };
 			rc = append(buf, len, cap, esc, 2);
@@ -295,52 +312,100 @@ append_value(char **buf, size_t *len, size_t *cap, const char *v, int shell,
 	return q == Q_NONE ? append(buf, len, cap, "'", 1) : 0;
 }
 
-/* Shell quoting state after the template text [p, e). */
-static enum quote
-quote_after(enum quote q, const char *p, const char *e)
+static void
+word_char(struct shell_pos *sp, char c)
 {
-	for (; p < e; p++) {
-		if (q == Q_NONE && *p == '\\' && p + 1 < e)
-			p++;
-		else if (q == Q_DOUBLE && *p == '\\' && p + 1 < e)
-			p++;
-		else if (q == Q_NONE && *p == '\'')
-			q = Q_SINGLE;
-		else if (q == Q_NONE && *p == '"')
-			q = Q_DOUBLE;
-		else if ((q == Q_SINGLE && *p == '\'') || (q == Q_DOUBLE && *p == '"'))
-			q = Q_NONE;
-	}
-	return q;
+	if (sp->wlen < 2)
+		sp->w[sp->wlen] = c;
+	sp->wlen++;
 }
 
+static void
+word_end(struct shell_pos *sp)
+{
+	if (sp->wlen == 2 && sp->w[0] == '-' && sp->w[1] == '-')
+		sp->dashdash = 1;
+	sp->wlen = 0;
+}
+
+/* Follow the template text [p, e) as the shell would read it. */
+static void
+shell_follow(struct shell_pos *sp, const char *p, const char *e)
+{
+	for (; p < e; p++) {
+		if (sp->q == Q_NONE) {
+			if (*p == '\\' && p + 1 < e)
+				word_char(sp, *++p);
+			else if (*p == '\'')
+				sp->q = Q_SINGLE;
+			else if (*p == '"')
+				sp->q = Q_DOUBLE;
+			else if (*p == ' ' || *p == '\t')
+				word_end(sp);
+			else if (strchr(";|&()\n", *p) != NULL) {
+				word_end(sp);
+				sp->dashdash = 0;	/* a new command */
+			} else
+				word_char(sp, *p);
+		} else if (sp->q == Q_SINGLE) {
+			if (*p == '\'')
+				sp->q = Q_NONE;
+			else
+				word_char(sp, *p);
+		} else {
+			if (*p == '\\' && p + 1 < e)
+				word_char(sp, *++p);
+			else if (*p == '"')
+				sp->q = Q_NONE;
+			else
+				word_char(sp, *p);
+		}
+	}
+}
+
+/*
+ * Fill {{name}} placeholders.  In a command (shell), a value that starts
+ * with '-' and would start a word before any "--" could be taken for an
+ * option, and no quoting prevents that: such a value is not filled in, the
+ * placeholder stays as <name> for the technician to fill by hand (the value
+ * is on the card).  Authors put "--" before operands to have them filled
+ * (triage-playbook(5), PLACEHOLDERS).  {{file}} is the evidence file's name
+ * made printable like every value.
+ */
 char *
 pb_card_fill(const struct pb_card *c, const char *tmpl, int shell)
 {
-	char *buf = NULL, name[80];
+	char *buf = NULL, name[80], *file = NULL;
 	size_t len = 0, cap = 0, n;
 	const char *p = tmpl, *o, *e, *v;
-	enum quote q = Q_NONE;
+	struct shell_pos sp = { Q_NONE, 0, { 0, 0 }, 0 };
 
 	if (append(&buf, &len, &cap, "", 0) != 0)
 		return NULL;
 	while ((o = strstr(p, "{{")) != NULL && (e = strstr(o + 2, "}}")) != NULL) {
 		if (append(&buf, &len, &cap, p, (size_t)(o - p)) != 0)
 			goto fail;
-		q = quote_after(q, p, o);
+		shell_follow(&sp, p, o);
 		n = (size_t)(e - o - 2);
 		if (n >= sizeof(name))
 			n = sizeof(name) - 1;
 		memcpy(name, o + 2, n);
 		name[n] = '\0';
 		v = NULL;
-		if (strcmp(name, "file") == 0 && c->nex > 0)
-			v = c->ex[0].file;
+		if (strcmp(name, "file") == 0 && c->nex > 0) {
+			if (file == NULL && (file = pb_sanitize(c->ex[0].file,
+			    strlen(c->ex[0].file))) == NULL)
+				goto fail;
+			v = file;
+		}
 		for (size_t i = 0; v == NULL && i < c->ncaps; i++)
 			if (strcmp(c->caps[i].name, name) == 0 && c->caps[i].n > 0)
 				v = c->caps[i].vals[0].val;
+		if (v != NULL && shell && v[0] == '-' && sp.wlen == 0 &&
+		    !sp.dashdash)
+			v = NULL;	/* could be an option: left to the reader */
 		if (v != NULL) {
-			if (append_value(&buf, &len, &cap, v, shell, q) != 0)
+			if (append_value(&buf, &len, &cap, v, shell, sp.q) != 0)
 				goto fail;
 		} else {
 			char ph[96];
@@ -348,12 +413,15 @@ pb_card_fill(const struct pb_card *c, const char *tmpl, int shell)
 			if (append(&buf, &len, &cap, ph, strlen(ph)) != 0)
 				goto fail;
 		}
+		sp.wlen += 3;	/* the word has begun, and is not "--" */
 		p = e + 2;
 	}
 	if (append(&buf, &len, &cap, p, strlen(p)) != 0)
 		goto fail;
+	free(file);
 	return buf;
 fail:
+	free(file);
 	free(buf);
 	return NULL;
 }

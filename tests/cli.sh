@@ -261,6 +261,44 @@ if [ -d "$LOGHUB" ] && [ -d "$LIB" ]; then
 	. tests/loghub-expect.sh
 fi
 
+# --- placeholders in check commands (issue 16, defect 9) ---------------------
+mkdir -p "$T/fillpb"
+cat >"$T/fillpb/ssh-fill.json" <<'JSON'
+{
+  "format": 1, "id": "ssh-fill", "version": 1,
+  "title": "Login attempts with odd user names",
+  "class": "auth",
+  "severity": "medium", "tags": ["ssh"], "sources": ["syslog"],
+  "match": { "patterns": [ { "name": "inv", "regex": "Invalid user (?<user>\\S+) from (?<host>\\S+) msg (?<msg>\\S+)" } ] },
+  "explanation": "Someone tries user names.",
+  "causes": ["A scanner"],
+  "checks": [
+    { "do": "Ping", "command": "ping -c1 {{host}}", "expect": "an answer" },
+    { "do": "Ping after --", "command": "ping -c1 -- {{host}}", "expect": "an answer" },
+    { "do": "In a longer word", "command": "ssh --user={{user}} x", "expect": "an answer" },
+    { "do": "Quoted by the author", "command": "grep -- \"{{msg}}\" /var/log/auth.log", "expect": "an answer" },
+    { "do": "New command after a pipe", "command": "echo -- x | grep {{host}}", "expect": "an answer" }
+  ],
+  "fix": ["Block it"], "verify": ["No more lines"],
+  "escalate": { "when": "It goes on", "attach": ["auth.log"] },
+  "references": ["sshd(8)"],
+  "examples": {
+    "match": ["Invalid user a from b msg c", "sshd: Invalid user root from 1.2.3.4 msg x", "Invalid user - from - msg -"],
+    "no_match": ["Invalid user", "valid user a from b", "nothing"]
+  }
+}
+JSON
+printf 'Mar 14 08:00:00 h sshd[1]: Invalid user -oProxyCommand=x from -f msg hi!there\n' >"$T/fill.log"
+run "fill: card found" 0 "$TRIAGE" analyze --playbooks "$T/fillpb" "$T/fill.log"
+check "fill: a value starting with - is not put where it could be an option" has out '\$ ping -c1 <host>$'
+check "fill: after -- it is filled, quoted" has out "\\\$ ping -c1 -- '-f'\$"
+check "fill: inside a word it is filled, quoted" has out "\\\$ ssh --user='-oProxyCommand=x' x\$"
+check "fill: a new command after a pipe needs its own --" has out '\$ echo -- x \| grep <host>$'
+check "fill: ! inside the author's double quotes is single-quoted" has out "\\\$ grep -- \"hi\"'!'\"there\" /var/log/auth.log\$"
+cmd=$(sed -n 's/^ *\$ \(grep -- .*\) \/var\/log\/auth.log$/echo \1/p' "$T/out" | sed 's/^echo grep -- /echo /')
+check "fill: interactive bash reads the filled command back unchanged" \
+	env CMD="$cmd" bash -c 'printf "%s\n" "$CMD" | bash --norc -i 2>/dev/null | grep -qx "hi!there"'
+
 # --- model commands --------------------------------------------------------
 STORIES=$SHARED/models/stories260K.gguf
 if [ -f "$STORIES" ]; then
