@@ -143,11 +143,6 @@ struct pb_diags;
  */
 struct pb_playbook *pb_playbook_load(const char *path, int examples,
 	    pb_diag_fn diag, void *arg, int *nproblems);
-/* The same from text in memory; `path` names it in messages and must end in
- * "<id>.json".  Diagnostics point into `text`, which needs no NUL. */
-struct pb_playbook *pb_playbook_parse(const char *path, const char *text,
-	    size_t len, int examples, pb_diag_fn diag, void *arg,
-	    int *nproblems);
 void	 pb_playbook_free(struct pb_playbook *);
 /* Does a single line match pattern i (not excluded)? 1 yes, 0 no, <0 error */
 int	 pb_playbook_match_line(const struct pb_playbook *, size_t i,
@@ -201,6 +196,13 @@ size_t	 pb_miner_count(const struct pb_miner *);
  */
 long	 pb_miner_add_ev(struct pb_miner *, const char *line, size_t len,
 	    enum pb_severity level, int64_t t_ms);
+/*
+ * Set the similarity threshold and the number of leading message words in
+ * the tree path (the defaults suit every input; tests/tmpl-eval searches
+ * a grid with this to check that they do).
+ */
+void	 pb_miner_params(struct pb_miner *, double similarity,
+	    size_t key_tokens);
 /* Worst level seen; first and last time (ms) or PB_TIME_NONE. */
 enum pb_severity pb_miner_level(const struct pb_miner *, long id);
 int64_t	 pb_miner_first(const struct pb_miner *, long id);

@@ -83,10 +83,10 @@ test_miner_add_masks_tokens_with_digits(void **state)
 }
 
 static void
-test_miner_add_keeps_key_of_key_value(void **state)
+test_miner_add_masks_value_of_key_value(void **state)
 {
 	assert_string_equal(text_of(state, "request failed status=503 path=/api"),
-	    "request failed status=<*> path=/api");
+	    "request failed status=<*> path=<*>");
 }
 
 static void
@@ -142,6 +142,79 @@ test_miner_add_different_token_count_stays_apart(void **state)
 	long b = add(state, "backup job failed again today");
 
 	assert_int_not_equal(a, b);
+}
+
+static void
+test_miner_program_name_is_not_in_the_key(void **state)
+{
+	/* The same message from two daemons on two hosts is one template. */
+	long a = add(state, "Mar 14 08:00:01 web1 sshd[2231]: fatal: Timeout before authentication for 10.0.0.1");
+	long b = add(state, "Mar 14 08:00:02 gw dropbear[77]: fatal: Timeout before authentication for 10.0.0.9");
+	long c = add(state, "2024-03-14T08:00:03Z db2 sshd: fatal: Timeout before authentication for 10.0.0.3");
+	/* Different messages of one daemon are not. */
+	long d = add(state, "Mar 14 08:00:04 web1 sshd[2231]: Received disconnect from 10.0.0.1 port 22");
+	long e = add(state, "Mar 14 08:00:05 web1 sshd[2231]: Connection closed by 10.0.0.1 port 22");
+
+	assert_true(a >= 0 && d >= 0 && e >= 0);
+	assert_int_equal(b, a);
+	assert_int_equal(c, a);
+	assert_int_not_equal(d, a);
+	assert_int_not_equal(e, a);
+	assert_int_not_equal(d, e);
+	assert_non_null(strstr(pb_miner_text(*state, a),
+	    "fatal: Timeout before authentication for <*>"));
+}
+
+static void
+test_miner_program_name_after_a_level_is_not_in_the_key(void **state)
+{
+	/* Java/Android style headers: level, then a logger name. */
+	long a = add(state, "2015-10-18 18:01:47,978 ERROR [main] org.apache.hadoop.ipc.Client: Retrying connect to server");
+	long b = add(state, "2015-10-18 18:01:48,978 ERROR [pool-3] com.example.Uploader: Retrying connect to server");
+	long c = add(state, "03-17 16:13:38.811  1702  2395 E NetClient: Retrying connect to server");
+
+	assert_true(a >= 0);
+	assert_int_equal(b, a);
+	assert_int_equal(c, a);
+}
+
+static void
+test_miner_state_words_stay_constant(void **state)
+{
+	long up = add(state, "kernel: e1000e: eth0 NIC Link is up 1000 Mbps Full Duplex");
+	long down = add(state, "kernel: e1000e: eth0 NIC Link is down 1000 Mbps Full Duplex");
+	long up2 = add(state, "kernel: e1000e: eth1 NIC Link is up 100 Mbps Full Duplex");
+	long ok = add(state, "healthcheck backend web3 status ok after 3 tries");
+	long err = add(state, "healthcheck backend web3 status error after 3 tries");
+	long st1 = add(state, "job 12 moved from RUNNING to FAILED");
+	long st2 = add(state, "job 13 moved from RUNNING to SUCCEEDED");
+
+	assert_true(up >= 0 && down >= 0 && ok >= 0 && err >= 0);
+	assert_int_not_equal(up, down);
+	assert_int_equal(up2, up);
+	assert_int_not_equal(ok, err);
+	assert_int_not_equal(st1, st2);
+	assert_non_null(strstr(pb_miner_text(*state, down), "Link is down"));
+}
+
+static void
+test_miner_variable_length_lists_collapse(void **state)
+{
+	long a = add(state, "raid: dropped disks 3, 5, 9 from array md0");
+	long b = add(state, "raid: dropped disks 1, 2, 4, 6, 8 from array md1");
+	long c = add(state, "raid: dropped disks sda, sdb, sdc, sdd from array md2");
+	long d = add(state, "raid: dropped disks 7 from array md3");
+	long e = add(state, "watchdog: cpus 0 1 2 3 stuck for 22s");
+	long f = add(state, "watchdog: cpus 5 stuck for 23s");
+
+	assert_true(a >= 0 && e >= 0);
+	assert_int_equal(b, a);
+	assert_int_equal(c, a);
+	assert_int_equal(d, a);
+	assert_int_equal(f, e);
+	assert_int_not_equal(a, e);
+	assert_string_equal(pb_miner_text(*state, a),
+	    "raid: dropped disks <*> from array <*>");
 }
 
 static void
@@ -296,11 +369,15 @@ main(void)
 		T(test_miner_add_masks_hex),
 		T(test_miner_add_masks_paths),
 		T(test_miner_add_masks_tokens_with_digits),
-		T(test_miner_add_keeps_key_of_key_value),
+		T(test_miner_add_masks_value_of_key_value),
 		T(test_miner_add_skips_leading_timestamp),
 		T(test_miner_add_same_shape_joins_one_template),
 		T(test_miner_add_different_messages_stay_apart),
 		T(test_miner_add_different_token_count_stays_apart),
+		T(test_miner_program_name_is_not_in_the_key),
+		T(test_miner_program_name_after_a_level_is_not_in_the_key),
+		T(test_miner_state_words_stay_constant),
+		T(test_miner_variable_length_lists_collapse),
 		T(test_miner_add_sanitizes_text),
 		T(test_miner_add_empty_line_is_rejected),
 		T(test_miner_add_table_full_returns_minus_one),

@@ -1,0 +1,117 @@
+/*
+ * fuzz-miner.c - libFuzzer harness for the path a log line takes to the
+ * unknown-templates list: pb_sanitize (playbooks/sanitize.c), then the
+ * template miner (playbooks/template.c) on arbitrary bytes.
+ *
+ * Input: lines separated by '\n' (at most MAX_LINES), fed to one miner
+ * with a small table so that "full" is reached too.  The first byte of a
+ * line, when it is < 8, picks the severity and whether a time goes with
+ * it (the rest of the line is the text), so the ranking code runs as well.
+ *
+ * Checked besides memory safety (abort() on failure):
+ *   - a returned id is valid and its hit count grew by one;
+ *   - template text is sanitized (no control bytes, no ESC), bounded, and
+ *     no longer than the message it came from allows;
+ *   - the same line added again joins a template (it matches the one it
+ *     made or joined fully) and makes none;
+ *   - sanitized text holds no byte < 0x20 or 0x7f;
+ *   - the ranking lists each template once, with salience in [0, 5).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define INPUT_MAX	(256 * 1024)	/* keep iterations fast */
+#define MAX_LINES	256
+#define MAX_TEMPLATES	32
+
+static void
+check_clean(const char *s, const char *what)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f) {
+			fprintf(stderr, "fuzz-miner: control byte 0x%02x in %s\n",
+			    *p, what);
+			abort();
+		}
+}
+
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pb_miner *m;
+	const char *p = (const char *)data, *end = p + size, *nl;
+	size_t lines = 0;
+	char *s;
+
+	if (size > INPUT_MAX)
+		return 0;
+	/* The sanitizer on the whole input. */
+	if ((s = pb_sanitize(p, size)) != NULL) {
+		check_clean(s, "pb_sanitize output");
+		free(s);
+	}
+	if (pb_miner_new(MAX_TEMPLATES, &m) != 0)
+		return 0;
+	while (p < end && lines++ < MAX_LINES) {
+		enum pb_severity lv = PB_SEV_INFO;
+		int64_t t = PB_TIME_NONE;
+		size_t len, n;
+		long id, again;
+		uint64_t before;
+
+		nl = memchr(p, '\n', (size_t)(end - p));
+		len = (size_t)((nl != NULL ? nl : end) - p);
+		if (len > 0 && (unsigned char)p[0] < 8) {
+			lv = (enum pb_severity)(p[0] % 5);
+			if (p[0] & 4)
+				t = (int64_t)lines * 7000;
+			p++;
+			len--;
+		}
+		id = pb_miner_add_ev(m, p, len, lv, t);
+		if (id >= 0) {
+			const char *txt = pb_miner_text(m, id);
+			if (txt == NULL || (size_t)id >= pb_miner_count(m))
+				abort();
+			check_clean(txt, "template text");
+			if (strlen(txt) > 2 * 2048 + 64 * 4)
+				abort();
+			if (pb_miner_level(m, id) > lv)
+				abort();
+			n = pb_miner_count(m);
+			again = pb_miner_add_ev(m, p, len, lv, t);
+			before = again >= 0 ? pb_miner_hits(m, again) : 0;
+			if (again < 0 || pb_miner_count(m) != n || before < 2) {
+				fprintf(stderr, "fuzz-miner: line re-added made "
+				    "a template (%ld, first %ld)\n", again, id);
+				abort();
+			}
+			pb_miner_set_example(m, id, "fuzz", lines, p, len);
+		} else if (id != -1)
+			abort();
+		p += len + (nl != NULL);
+	}
+	pb_miner_sort(m);
+	{
+		size_t n = pb_miner_count(m);
+		unsigned char seen[MAX_TEMPLATES] = { 0 };
+		for (size_t i = 0; i < n; i++) {
+			long id = pb_miner_rank(m, i);
+			double sal = pb_miner_salience(m, id);
+			if (id < 0 || (size_t)id >= n || seen[id]++ ||
+			    !(sal >= 0.0 && sal < 5.0))
+				abort();
+		}
+		if (pb_miner_rank(m, n) != -1)
+			abort();
+	}
+	pb_miner_free(m);
+	return 0;
+}
