@@ -143,6 +143,11 @@ struct pb_diags;
  */
 struct pb_playbook *pb_playbook_load(const char *path, int examples,
 	    pb_diag_fn diag, void *arg, int *nproblems);
+/* The same from text in memory; `path` names it in messages and must end in
+ * "<id>.json".  Diagnostics point into `text`, which needs no NUL. */
+struct pb_playbook *pb_playbook_parse(const char *path, const char *text,
+	    size_t len, int examples, pb_diag_fn diag, void *arg,
+	    int *nproblems);
 void	 pb_playbook_free(struct pb_playbook *);
 /* Does a single line match pattern i (not excluded)? 1 yes, 0 no, <0 error */
 int	 pb_playbook_match_line(const struct pb_playbook *, size_t i,
