@@ -637,9 +637,17 @@ pb_analysis_feed_file(struct pb_analysis *a, const char *path,
 	a->warn_arg = arg;
 	if ((rc = pb_logsrc_open(path, &ls, cause)) != 0)
 		return rc;
-	/* Cards keep pointers to the file name for the analysis' lifetime. */
-	name = strcmp(path, "-") == 0 ? "(stdin)" : path;
-	if ((name = intern(a, name)) == NULL) {
+	/* Cards keep pointers to the file name for the analysis' lifetime.
+	 * It is kept as shown: printable, valid UTF-8 (a hostile name
+	 * reaches no terminal, and JSON can hold it). */
+	{
+		char *shown = pb_sanitize(strcmp(path, "-") == 0 ? "(stdin)" :
+		    path, strcmp(path, "-") == 0 ? 7 : strlen(path));
+
+		name = shown != NULL ? intern(a, shown) : NULL;
+		free(shown);
+	}
+	if (name == NULL) {
 		pb_logsrc_close(ls);
 		return PB_ENOMEM;
 	}
@@ -900,7 +908,10 @@ pb_analysis_write_json(const struct pb_analysis *a, FILE *fp)
 	    (json_int_t)pb_miner_count(a->miner), "templates_shown",
 	    (json_int_t)a->nshown, "salience_min", PB_SALIENCE_MIN,
 	    "templates", tmpls));
-	rc = json_dumpf(doc, fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
+	/* ASCII only: every other character is a \uXXXX escape, so no
+	 * playbook or log text reaches a terminal that shows the document. */
+	rc = json_dumpf(doc, fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+	    JSON_ENSURE_ASCII) == 0 &&
 	    fputc('\n', fp) != EOF ? 0 : PB_EIO;
 	json_decref(doc);
 	return rc;
