@@ -53,7 +53,7 @@ FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/replay-%)
 MANPAGES = $(wildcard man/*.[1-9])
 
-.PHONY: all run check bench eval install uninstall clean deps unit kern-paths cli screen bundle-cli gen lint-man lint-playbooks fuzz fuzz-replay
+.PHONY: all run check bench eval install uninstall clean deps unit kern-paths cli screen bundle-cli gen lint-man lint-playbooks fuzz fuzz-replay hostile
 
 all: triage
 
@@ -157,7 +157,7 @@ run: deps
 
 check: deps
 	@$(MAKE) --no-print-directory $(B)/triage $(TESTS) $(TOOLS) $(FUZZ_REPLAY)
-	@$(MAKE) --no-print-directory unit kern-paths cli screen bundle-cli gen fuzz-replay lint-man lint-playbooks
+	@$(MAKE) --no-print-directory unit kern-paths cli hostile screen bundle-cli gen fuzz-replay lint-man lint-playbooks
 
 # Tests read models and vectors from ../shared beside the clone.
 SHARED  ?= $(abspath $(CURDIR)/../shared)
@@ -188,6 +188,11 @@ gen: $(B)/tests/tool-gguf-gen
 
 cli: $(B)/triage
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/cli.sh
+
+# Every command with hostile file names, metadata, playbook and manifest
+# fields, key user ids and environment: the output stays clean.
+hostile: $(B)/triage $(B)/tests/jsonget
+	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/hostile.sh
 
 # Signed bundles and keys end to end, with crash tests (tests/bundle.sh).
 bundle-cli: $(B)/triage $(B)/tests/jsonget
