@@ -365,6 +365,44 @@ mkpb() {	# dir title
 }
 EOF
 }
+# --- a "possibly" card: no pattern matched, the wording is like a playbook's ---------
+mkdir -p "$T/sugdata/triage/playbooks"
+cat >"$T/sugdata/triage/playbooks/site-conveyor-jam.json" <<'EOF'
+{
+  "format": 1, "id": "site-conveyor-jam", "version": 1, "title": "Site conveyor jam",
+  "class": "industrial-bus", "severity": "high", "tags": ["conveyor"], "sources": ["any"],
+  "match": { "patterns": [
+    { "name": "jam", "regex": "conveyor (?<belt>[A-Z][0-9]+) jammed at station (?<station>[0-9]+)" } ] },
+  "explanation": "Belt {{belt}} stopped: a part jammed at station {{station}}.",
+  "causes": ["A misaligned part"],
+  "checks": [ { "do": "Look at station {{station}}", "command": "grep -n 'station {{station}}' {{file}}", "expect": "The jam" } ],
+  "fix": ["Clear station {{station}} and restart belt {{belt}}"],
+  "verify": ["No new jam lines for 10 minutes"],
+  "escalate": { "when": "It jams again within an hour", "attach": ["{{file}}"] },
+  "references": ["site manual"],
+  "examples": {
+    "match": ["Mar 14 08:00:00 plc1 conveyor[7]: conveyor B2 jammed at station 4",
+      "Mar 14 08:01:00 plc1 conveyor[7]: conveyor A1 jammed at station 12",
+      "Mar 14 08:02:00 plc2 conveyor[9]: conveyor C3 jammed at station 1"],
+    "no_match": ["Mar 14 08:03:00 plc1 conveyor[7]: conveyor B2 running at station 4",
+      "Mar 14 08:04:00 plc1 conveyor[7]: conveyor B2 restarted",
+      "Mar 14 08:05:00 plc1 conveyor[7]: jam cleared at station 4"] }
+}
+EOF
+printf '%s\n' 'Mar 14 08:00:00 plc1 conveyor[7]: belt B2 failed: a part is stuck at station 4' \
+	'Mar 14 08:00:05 plc1 app[1]: write failed: No space left on device' >"$T/sugg.log"
+ENVV="XDG_DATA_HOME=$T/sugdata" start sugg 120x60 "$T/sugg.log"
+expect sugg "a possibly card is listed after the matched card" "CRIT Disk full"
+expect sugg "the possibly card says possibly" "~  possibly: Site conveyor jam \(1\)"
+expect_not sugg "it is not shown as a matched card" "(CRIT|HIGH|MED |LOW |INFO) Site conveyor jam"
+if "${TM[@]}" capture-pane -e -p -t sugg | grep -a "possibly: Site" | grep -aqE $'\x1b\\[([0-9;]*;)?2m'; then ok; else
+	bad "the possibly card is dim" "$("${TM[@]}" capture-pane -e -p -t sugg | grep -a possibly | cat -v)"; fi
+keys sugg Tab Down Enter
+expect sugg "opening it says it was suggested, not matched" "Suggested by similarity of wording \(score"
+expect sugg "it shows the playbook's card body" "Clear station \{\{station\}\} and restart"
+expect sugg "and the line it is about" "sugg.log:1  Mar 14 08:00:00 plc1 conveyor"
+quit sugg
+
 FPR=
 if command -v gpg >/dev/null; then
 	mkdir -m 700 "$T/signer"

@@ -346,8 +346,8 @@ build_suggested(struct app *a, size_t si)
 	dl_add(a, DS_HEAD, -1, 0, "Template");
 	dl_add(a, DS_TEXT, -1, 2, text);
 	dl_add(a, DS_HEAD, -1, 0, "Example (Enter shows the line in the log)");
-	dl_addf(a, DS_EVID, 0, 2, "%s:%llu  %s", file, (unsigned long long)lineno,
-	    ex);
+	dl_addf(a, DS_EVID, 0, 2, "%s:%llu  %s", strrchr(file, '/') ?
+	    strrchr(file, '/') + 1 : file, (unsigned long long)lineno, ex);
 	build_body(a, NULL, pb, pb_playbook_id(pb));
 }
 
