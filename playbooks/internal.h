@@ -201,6 +201,13 @@ size_t	 pb_miner_count(const struct pb_miner *);
  */
 long	 pb_miner_add_ev(struct pb_miner *, const char *line, size_t len,
 	    enum pb_severity level, int64_t t_ms);
+/*
+ * Set the similarity threshold and the number of leading message words in
+ * the tree path (the defaults suit every input; tests/tmpl-eval searches
+ * a grid with this to check that they do).
+ */
+void	 pb_miner_params(struct pb_miner *, double similarity,
+	    size_t key_tokens);
 /* Worst level seen; first and last time (ms) or PB_TIME_NONE. */
 enum pb_severity pb_miner_level(const struct pb_miner *, long id);
 int64_t	 pb_miner_first(const struct pb_miner *, long id);
