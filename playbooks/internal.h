@@ -42,6 +42,17 @@ uint64_t pb_logsrc_long_lines(const struct pb_logsrc *);
 int	 pb_logsrc_binary(const struct pb_logsrc *);
 int64_t	 pb_logsrc_mtime(const struct pb_logsrc *);
 
+/* ---- tstamp.c ---- */
+/* What one source's lines looked like: the format and field that matched
+ * the last lines, tried first once they matched LEARN_AFTER in a row. */
+struct pb_tslearn {
+	int	 fmt, field, hits;
+};
+void	 pb_tslearn_reset(struct pb_tslearn *);
+/* pb_time_parse, trying the learnt format first. */
+int64_t	 pb_time_parse_learn(struct pb_tslearn *, const char *line,
+	    size_t len, int64_t ref);
+
 /* ---- sanitize.c ---- */
 /* pb_sanitize into out, which holds at least 4 * len + 1 bytes. */
 void	 pb_sanitize_into(const char *s, size_t len, char *out);

@@ -96,6 +96,7 @@ struct pb_analysis {
 	void		*warn_arg;
 	int64_t		 last_t;	/* time of the last timestamped candidate */
 	const char	*last_file;
+	struct pb_tslearn tsl;		/* where this file's stamps are */
 	char		**names;	/* file names cards point into */
 	size_t		 nnames;
 };
@@ -529,6 +530,7 @@ pb_analysis_feed_line(struct pb_analysis *a, const char *file,
 	if (file != a->last_file) {
 		a->last_file = file;
 		a->last_t = PB_TIME_NONE;
+		pb_tslearn_reset(&a->tsl);
 	}
 	nids = pb_prefilter_scan(lib->pf, line, len, ids, MAX_HITS);
 	/* Besides the literals, only a "<3>" or "E/" head can make a line a
@@ -563,12 +565,14 @@ pb_analysis_feed_line(struct pb_analysis *a, const char *file,
 		}
 	if (ncand == 0 && !(keyword && a->opt.unknown))
 		return;
-	t = pb_time_parse(line, len, ref);
+	t = pb_time_parse_learn(&a->tsl, line, len, ref);
 	if (t == PB_TIME_NONE)
 		t = a->last_t;
 	else
 		a->last_t = t;
-	if (t != PB_TIME_NONE && ((a->opt.since_ms != PB_TIME_NONE &&
+	/* Seconds since boot are no date: --since/--until cannot judge them. */
+	if (t != PB_TIME_NONE && !pb_time_is_boot(t) &&
+	    ((a->opt.since_ms != PB_TIME_NONE &&
 	    t < a->opt.since_ms) || (a->opt.until_ms != PB_TIME_NONE &&
 	    t > a->opt.until_ms)))
 		return;

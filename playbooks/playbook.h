@@ -3,7 +3,7 @@
  *
  * Files, in the order data flows through them:
  *   logsrc.c     streams lines from a file, pipe or compressed log (never mmap)
- *   tstamp.c     parses the timestamp at the head of a line
+ *   tstamp.c     finds and parses the timestamp in a line's first bytes
  *   playbook.c   loads and validates one playbook JSON file (format 1)
  *   jsonpos.c    maps a field path back to line:column for diagnostics
  *   literal.c    finds the literals every match of a regex must contain
@@ -67,7 +67,8 @@ typedef void	(*pb_diag_fn)(void *arg, const char *line);
 #define PB_TIME_NONE INT64_MIN
 
 /*
- * Parse a log line's timestamp.  `ref` is the reference time (seconds since
+ * Parse a log line's timestamp, found at any field start in its first 64
+ * bytes.  `ref` is the reference time (seconds since
  * the epoch) used to infer a missing year.  Returns milliseconds on the log
  * clock (zone-less times are taken as UTC) or PB_TIME_NONE.
  */
@@ -75,6 +76,15 @@ int64_t	 pb_time_parse(const char *line, size_t len, int64_t ref);
 /* The same, also giving the offset just past the timestamp (0 if none). */
 int64_t	 pb_time_parse_end(const char *line, size_t len, int64_t ref,
 	    size_t *endoff);
+/*
+ * dmesg-style stamps ("[   12.345678]") count seconds since boot, not a
+ * date.  They come back as PB_TIME_BOOT + milliseconds since boot: a range
+ * below every date, so differences within one boot still work.
+ * pb_time_format shows them as "boot+12.345s"; --since and --until do not
+ * apply to them.
+ */
+#define PB_TIME_BOOT (INT64_MIN / 2)
+int	 pb_time_is_boot(int64_t t);
 /* Parse a --since/--until argument: any format above, or "YYYY-MM-DD". */
 int	 pb_time_arg(const char *s, int64_t ref, int64_t *out_ms);
 /* Format milliseconds as "YYYY-MM-DDTHH:MM:SS" into buf (>= 24 bytes). */

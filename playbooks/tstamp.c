@@ -1,27 +1,50 @@
 /*
- * tstamp.c - timestamps at the head of log lines.
+ * tstamp.c - timestamps in the first bytes of log lines.
  *
- * Recognised (zone-less times are taken as UTC, so results are "log clock"
- * values that compare correctly within and across files written in one zone):
+ * The stamp is looked for at the start of every field (after a space, tab,
+ * '[', '(', '|', ',', ';' or '"') in the first SCAN_MAX bytes, after an
+ * optional "<PRI>" and RFC 5424 version.  Zone-less times are taken as UTC,
+ * so results are "log clock" values that compare correctly within and
+ * across files written in one zone.  Recognised:
  *   ISO 8601 / RFC 3339   2024-06-14T15:16:01.123+02:00, 2024-06-14 15:16:01,978
+ *                         (also journald short-iso, macOS `log show`
+ *                         2024-01-02 03:04:05.123456-0800, Windows CBS
+ *                         "2016-09-28 04:30:30, Info", RFC 5424 after <PRI>1)
+ *   weekday + ISO         Tue 2024-01-02 03:04:05 CET (journald short-full)
  *   nginx error log       2024/06/14 15:16:01
  *   BlueGene-style        2005-06-03-15.42.50.675872
  *   syslog / journald     Jun 14 15:16:01[.123456] (year inferred), also with
  *                         the year before or after: 2024 Jun 14 ..., Jun 14 2024 ...
- *   Apache error log      [Sun Dec 04 04:47:44 2005]
+ *   ctime                 [Sun Dec 04 04:47:44 2005] (Apache error log, dmesg -T)
  *   Apache/nginx access   [10/Oct/2000:13:55:36 -0700] anywhere in the first 200 bytes
  *   Spark (yy/MM/dd)      17/06/09 20:10:40
- *   HDFS (yyMMdd HHmmss)  081109 203615
+ *   HDFS (yyMMdd HHmmss)  081109 203615 (first field only)
  *   Android logcat        03-17 16:13:38.811 (year inferred)
- *   epoch seconds         1117838570[.123]
- * The stamp may follow a "<PRI>" syslog priority, a '[' or one short token.
+ *   Proxifier             [10.30 16:49:06] (year inferred), [2016.05.29 02:48:49]
+ *   HealthApp             20171223-22:15:29:606
+ *   glog / klog           I0928 04:30:30.123456 (first field only, year inferred)
+ *   epoch seconds         1117838570[.123], a whole field among the first
+ *                         five, 2000 to 2100
+ *   dmesg                 [   12.345678] (first field only): seconds since
+ *                         boot, returned as PB_TIME_BOOT + milliseconds
+ *   US with AM/PM         2/19/2023 11:07:43 PM (Windows Event Viewer text)
+ *   time of day only      [10:07:17], 10:07:17.123 (first field only; the
+ *                         day of `ref`, or the day before if later than it)
+ * A per-file learner (struct pb_tslearn) remembers which format at which
+ * field matched the last lines and tries that first.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "playbook.h"
+#include "internal.h"
 
 #define SCAN_ACCESS_MAX 200	/* how far into a line to look for [dd/Mon/yyyy */
+#define SCAN_MAX	64	/* how far into a line a stamp may start */
+#define EPOCH_FIELDS	5	/* epoch seconds only in the first fields */
+#define EPOCH_MIN	946684800LL	/* 2000-01-01 */
+#define EPOCH_MAX	4102444800LL	/* 2100-01-01 */
+#define LEARN_AFTER	3	/* lines a format must match to be tried first */
+#define BOOT_SPAN	(1LL << 50)	/* ms: range of boot-relative times */
 #define DAY_MS (86400LL * 1000)
 
 static const char months[12][4] = {
@@ -323,7 +346,7 @@ try_access(struct cur c)
 	return done(&c, make(y, mo, d, h, mi, s, ms, zone(&c, 1)));
 }
 
-/* yy/MM/dd HH:MM:SS (Spark), yyMMdd HHmmss (HDFS), MM-dd HH:MM:SS.mmm (logcat) */
+/* yy/MM/dd HH:MM:SS (Spark), MM-dd HH:MM:SS.mmm (logcat) */
 static int64_t
 try_short(struct cur c, int64_t ref)
 {
@@ -337,13 +360,6 @@ try_short(struct cur c, int64_t ref)
 	    valid(2000 + y, mo, d, h, mi, s))
 		return done(&t, make(2000 + y, mo, d, h, mi, s, ms, 0));
 	t = c;
-	if (digits(&t, 2, &y) == 0 && digits(&t, 2, &mo) == 0 &&
-	    digits(&t, 2, &d) == 0 && lit(&t, ' ') == 0 &&
-	    digits(&t, 2, &h) == 0 && digits(&t, 2, &mi) == 0 &&
-	    digits(&t, 2, &s) == 0 && (t.p == t.end || *t.p == ' ') &&
-	    valid(2000 + y, mo, d, h, mi, s))
-		return done(&t, make(2000 + y, mo, d, h, mi, s, 0, 0));
-	t = c;
 	if (digits(&t, 2, &mo) == 0 && lit(&t, '-') == 0 &&
 	    digits(&t, 2, &d) == 0 && lit(&t, ' ') == 0 &&
 	    clock_hms(&t, &h, &mi, &s, &ms) == 0 &&
@@ -352,47 +368,342 @@ try_short(struct cur c, int64_t ref)
 	return PB_TIME_NONE;
 }
 
-/* 9-10 digit epoch seconds between 2001 and 2286, optional fraction. */
+/* Does a field end here (the stamp is the whole field)? */
+static int
+field_end(const struct cur *c)
+{
+	return c->p == c->end || *c->p == ' ' || *c->p == '\t' ||
+	    *c->p == ']' || *c->p == '|' || *c->p == ',' || *c->p == ';';
+}
+
+/* 10-digit epoch seconds between 2000 and 2100, optional fraction, as a
+ * whole field: 1117838570 or 1117838570.123, not 1117838570abc. */
 static int64_t
-try_epoch(struct cur c)
+try_epoch(struct cur c, int64_t ref)
 {
 	int64_t v = 0;
 	int n = 0, ms;
 
+	(void)ref;
+	if (c.p < c.end && *c.p == '0')		/* a zero-padded id */
+		return PB_TIME_NONE;
 	while (c.p < c.end && *c.p >= '0' && *c.p <= '9' && n < 11) {
 		v = v * 10 + (*c.p++ - '0');
 		n++;
 	}
-	if (n < 9 || n > 10 || v < 1000000000LL)
+	if (n != 10 || v < EPOCH_MIN || v >= EPOCH_MAX)
 		return PB_TIME_NONE;
 	ms = fraction(&c);
-	if (c.p < c.end && *c.p != ' ' && *c.p != ']' && *c.p != '\t')
+	if (!field_end(&c))
 		return PB_TIME_NONE;
 	return done(&c, v * 1000 + ms);
 }
 
+/* Proxifier: [MM.DD HH:MM:SS] (year inferred) or [YYYY.MM.DD HH:MM:SS] */
 static int64_t
-try_at(const char *p, const char *end, int64_t ref)
+try_dotted(struct cur c, int64_t ref)
 {
-	struct cur c = { p, end };
+	int y = -1, mo, d, h, mi, s, ms;
+	struct cur t;
+
+	if (lit(&c, '['))
+		return PB_TIME_NONE;
+	t = c;
+	if (digits(&t, 4, &y) == 0 && lit(&t, '.') == 0)
+		c = t;
+	else
+		y = -1;
+	if (digits(&c, 2, &mo) || lit(&c, '.') || digits(&c, 2, &d) ||
+	    lit(&c, ' ') || clock_hms(&c, &h, &mi, &s, &ms) || lit(&c, ']'))
+		return PB_TIME_NONE;
+	if (!valid(y < 0 ? 2000 : y, mo, d, h, mi, s))
+		return PB_TIME_NONE;
+	return done(&c, y < 0 ? infer_year(mo, d, h, mi, s, ms, ref) :
+	    make(y, mo, d, h, mi, s, ms, 0));
+}
+
+/* HealthApp: yyyyMMdd-HH:mm:ss:SSS, the milliseconds not zero-padded. */
+static int64_t
+try_compact(struct cur c, int64_t ref)
+{
+	int y, mo, d, h, mi, s, ms = 0, n = 0;
+
+	(void)ref;
+	if (digits(&c, 4, &y) || digits(&c, 2, &mo) || digits(&c, 2, &d) ||
+	    lit(&c, '-') || digits(&c, 2, &h) || lit(&c, ':') ||
+	    digits(&c, 2, &mi) || lit(&c, ':') || digits(&c, 2, &s))
+		return PB_TIME_NONE;
+	if (lit(&c, ':') == 0) {
+		while (n < 3 && c.p < c.end && *c.p >= '0' && *c.p <= '9') {
+			ms = ms * 10 + (*c.p++ - '0');
+			n++;
+		}
+		if (n == 0)
+			return PB_TIME_NONE;
+	}
+	if (!valid(y, mo, d, h, mi, s))
+		return PB_TIME_NONE;
+	return done(&c, make(y, mo, d, h, mi, s, ms, 0));
+}
+
+/* glog / klog: I0928 04:30:30.123456 (severity letter, month and day). */
+static int64_t
+try_glog(struct cur c, int64_t ref)
+{
+	int mo, d, h, mi, s, ms;
+
+	if (c.p >= c.end || strchr("IWEF", *c.p) == NULL || *c.p == '\0')
+		return PB_TIME_NONE;
+	c.p++;
+	if (digits(&c, 2, &mo) || digits(&c, 2, &d) || lit(&c, ' ') ||
+	    clock_hms(&c, &h, &mi, &s, &ms) || !valid(2000, mo, d, h, mi, s))
+		return PB_TIME_NONE;
+	return done(&c, infer_year(mo, d, h, mi, s, ms, ref));
+}
+
+/* dmesg and journalctl -o short-monotonic: [   12.345678] */
+static int64_t
+try_boot(struct cur c, int64_t ref)
+{
+	int64_t secs = 0;
+	int n = 0, ms;
+
+	(void)ref;
+	if (lit(&c, '['))
+		return PB_TIME_NONE;
+	while (c.p < c.end && *c.p == ' ')
+		c.p++;
+	while (c.p < c.end && *c.p >= '0' && *c.p <= '9' && n < 10) {
+		secs = secs * 10 + (*c.p++ - '0');
+		n++;
+	}
+	if (n == 0 || c.p >= c.end || *c.p != '.')
+		return PB_TIME_NONE;
+	ms = fraction(&c);
+	if (lit(&c, ']'))
+		return PB_TIME_NONE;
+	return done(&c, PB_TIME_BOOT + secs * 1000 + ms);
+}
+
+/* journald short-full: Tue 2024-01-02 03:04:05 CET */
+static int64_t
+try_wday_iso(struct cur c, int64_t ref)
+{
+	static const char days[] = "SunMonTueWedThuFriSat";
+
+	(void)ref;
+	if (c.end - c.p < 5 || c.p[3] != ' ')
+		return PB_TIME_NONE;
+	for (int i = 0; i < 7; i++)
+		if (strncmp(c.p, days + 3 * i, 3) == 0) {
+			c.p += 4;
+			return try_iso(c);
+		}
+	return PB_TIME_NONE;
+}
+
+static int64_t
+try_iso_r(struct cur c, int64_t ref)
+{
+	(void)ref;
+	return try_iso(c);
+}
+
+static int64_t
+try_access_r(struct cur c, int64_t ref)
+{
+	(void)ref;
+	return try_access(c);
+}
+
+static int64_t
+try_hdfs(struct cur c, int64_t ref)
+{
+	int y, mo, d, h, mi, s;
+
+	(void)ref;
+	if (digits(&c, 2, &y) == 0 && digits(&c, 2, &mo) == 0 &&
+	    digits(&c, 2, &d) == 0 && lit(&c, ' ') == 0 &&
+	    digits(&c, 2, &h) == 0 && digits(&c, 2, &mi) == 0 &&
+	    digits(&c, 2, &s) == 0 && field_end(&c) &&
+	    valid(2000 + y, mo, d, h, mi, s))
+		return done(&c, make(2000 + y, mo, d, h, mi, s, 0, 0));
+	return PB_TIME_NONE;
+}
+
+/*
+ * A time of day alone, first on the line: [10:07:17] (Minecraft/Bukkit
+ * servers), 10:07:17.123.  The day is the reference time's, or the day
+ * before when that would put the line after it.
+ */
+static int64_t
+try_clock_only(struct cur c, int64_t ref)
+{
+	int h, mi, s, ms, br = lit(&c, '[') == 0, y, mo, d;
 	int64_t t;
 
-	if (c.p < c.end && *c.p == '[')
-		c.p++;
-	if (c.p >= c.end)
+	if (clock_hms(&c, &h, &mi, &s, &ms) || (br && lit(&c, ']')) ||
+	    !field_end(&c) || !valid(2000, 1, 1, h, mi, s))
 		return PB_TIME_NONE;
-	if (*c.p >= '0' && *c.p <= '9') {
-		if ((t = try_iso(c)) != PB_TIME_NONE ||
-		    (t = try_short(c, ref)) != PB_TIME_NONE ||
-		    (t = try_epoch(c)) != PB_TIME_NONE ||
-		    (t = try_syslog(c, ref)) != PB_TIME_NONE ||
-		    (t = try_access(c)) != PB_TIME_NONE)
-			return t;
+	civil_from_days(ref / 86400, &y, &mo, &d);
+	t = make(y, mo, d, h, mi, s, ms, 0);
+	if (t > ref * 1000 + 3600 * 1000)
+		t -= DAY_MS;
+	return done(&c, t);
+}
+
+/* US locale: 2/19/2023 11:07:43 PM (Windows Event Viewer text).  Only with
+ * AM or PM, which tells month/day from day/month order. */
+static int64_t
+try_us_ampm(struct cur c, int64_t ref)
+{
+	int y, mo, d, h, mi, s, ms;
+
+	(void)ref;
+	if (digits12(&c, &mo) || lit(&c, '/') || digits12(&c, &d) ||
+	    lit(&c, '/') || digits(&c, 4, &y) || lit(&c, ' '))
 		return PB_TIME_NONE;
+	if (digits(&c, 2, &h) != 0 && digits(&c, 1, &h) != 0)
+		return PB_TIME_NONE;
+	if (lit(&c, ':') || digits(&c, 2, &mi) || lit(&c, ':') ||
+	    digits(&c, 2, &s))
+		return PB_TIME_NONE;
+	ms = fraction(&c);
+	if (lit(&c, ' ') || c.end - c.p < 2 || (c.p[0] != 'A' && c.p[0] != 'P') ||
+	    c.p[1] != 'M' || h < 1 || h > 12)
+		return PB_TIME_NONE;
+	h = h % 12 + (c.p[0] == 'P' ? 12 : 0);
+	c.p += 2;
+	if (!field_end(&c) || !valid(y, mo, d, h, mi, s))
+		return PB_TIME_NONE;
+	return done(&c, make(y, mo, d, h, mi, s, ms, 0));
+}
+
+/* The formats, in the order they are tried at each field. */
+enum { ANY = 0, FIRST = 1, DIGIT = 2, ALPHA = 4, BRACKET = 8 };
+static const struct fmt {
+	int64_t	(*fn)(struct cur, int64_t);
+	int	 flags;
+	int	 maxfield;	/* highest field index it may start at */
+} fmts[] = {
+	{ try_iso_r, DIGIT, SCAN_MAX },
+	{ try_compact, DIGIT, SCAN_MAX },
+	{ try_short, DIGIT, SCAN_MAX },		/* Spark, logcat */
+	{ try_hdfs, DIGIT, 0 },
+	{ try_epoch, DIGIT, EPOCH_FIELDS - 1 },
+	{ try_syslog, DIGIT | ALPHA, SCAN_MAX },
+	{ try_access_r, DIGIT, SCAN_MAX },
+	{ try_us_ampm, DIGIT, SCAN_MAX },
+	{ try_clock_only, DIGIT | BRACKET, 0 },
+	{ try_ctime, ALPHA, SCAN_MAX },
+	{ try_wday_iso, ALPHA, SCAN_MAX },
+	{ try_glog, ALPHA, 0 },
+	{ try_dotted, BRACKET, SCAN_MAX },
+	{ try_boot, BRACKET, 0 },
+};
+#define NFMT ((int)(sizeof(fmts) / sizeof(fmts[0])))
+
+static int
+kind(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return DIGIT;
+	if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z'))
+		return ALPHA;
+	return ch == '[' ? BRACKET : 0;
+}
+
+static int64_t
+try_fmt(int f, const char *p, const char *end, int field, int64_t ref)
+{
+	struct cur c = { p, end };
+
+	if (field > fmts[f].maxfield || !(fmts[f].flags & kind(*p)))
+		return PB_TIME_NONE;
+	return fmts[f].fn(c, ref);
+}
+
+/* Skip "<PRI>" and an RFC 5424 version ("<165>1 "). */
+static const char *
+skip_pri(const char *p, const char *end)
+{
+	const char *q;
+
+	if (p >= end || *p != '<')
+		return p;
+	for (q = p + 1; q < end && q < p + 5 && *q >= '0' && *q <= '9'; q++)
+		;
+	if (q >= end || *q != '>' || q == p + 1)
+		return p;
+	p = q + 1;
+	for (q = p; q < end && q < p + 2 && *q >= '0' && *q <= '9'; q++)
+		;
+	if (q > p && q < end && *q == ' ')
+		p = q + 1;
+	return p;
+}
+
+static int
+delim(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '[' || ch == '(' || ch == '|' ||
+	    ch == ',' || ch == ';' || ch == '"';
+}
+
+/* The start of field `k` (fields start after a delimiter), or NULL. */
+static const char *
+field_start(const char *p, const char *limit, int k)
+{
+	const char *start = p;
+
+	for (int n = 0; p < limit; p++) {
+		if (p != start && !(delim(p[-1]) && p[0] != ' ' && p[0] != '\t'))
+			continue;
+		if (n++ == k)
+			return p;
 	}
-	if ((t = try_syslog(c, ref)) != PB_TIME_NONE ||
-	    (t = try_ctime(c, ref)) != PB_TIME_NONE)
-		return t;
+	return NULL;
+}
+
+/*
+ * Try every format at every field start in the first SCAN_MAX bytes; the
+ * first that parses wins.  *fmt and *field say which.
+ */
+static int64_t
+scan(const char *line, size_t len, int64_t ref, int *fmt, int *field)
+{
+	const char *end = line + len, *p = skip_pri(line, end), *start = p, *q;
+	const char *limit = p + SCAN_MAX < end ? p + SCAN_MAX : end;
+	int64_t t;
+	int n = 0;
+
+	for (q = p; q < limit; q++) {
+		int k;
+		if (q != start && !(delim(q[-1]) && q[0] != ' ' && q[0] != '\t'))
+			continue;
+		if ((k = kind(*q)) != 0)
+			for (int f = 0; f < NFMT; f++)
+				if ((fmts[f].flags & k) && n <= fmts[f].maxfield &&
+				    (t = fmts[f].fn((struct cur){ q, end }, ref)) !=
+				    PB_TIME_NONE) {
+					*fmt = f;
+					*field = n;
+					return t;
+				}
+		n++;
+	}
+	/* Access logs: host ident user [10/Oct/2000:13:55:36 -0700] */
+	size_t lim = len < SCAN_ACCESS_MAX ? len : SCAN_ACCESS_MAX;
+	for (q = line; (q = memchr(q, '[', (size_t)(line + lim - q))) != NULL; q++) {
+		struct cur c = { q + 1, end };
+		if ((t = try_access(c)) != PB_TIME_NONE) {
+			*fmt = -1;
+			*field = -1;
+			return t;
+		}
+		if (q + 1 >= line + lim)
+			break;
+	}
 	return PB_TIME_NONE;
 }
 
@@ -408,36 +719,52 @@ pb_time_parse_end(const char *line, size_t len, int64_t ref, size_t *endoff)
 int64_t
 pb_time_parse(const char *line, size_t len, int64_t ref)
 {
-	const char *p = line, *end = line + len, *q;
-	int64_t t;
+	int fmt, field;
 
-	if (p < end && *p == '<') {		/* syslog <PRI> */
-		for (q = p + 1; q < end && q < p + 5 && *q >= '0' && *q <= '9'; q++)
-			;
-		if (q < end && *q == '>')
-			p = q + 1;
+	return scan(line, len, ref, &fmt, &field);
+}
+
+void
+pb_tslearn_reset(struct pb_tslearn *l)
+{
+	l->fmt = l->field = -1;
+	l->hits = 0;
+}
+
+int64_t
+pb_time_parse_learn(struct pb_tslearn *l, const char *line, size_t len,
+    int64_t ref)
+{
+	const char *end = line + len, *p, *q;
+	int64_t t;
+	int fmt, field;
+
+	if (l->hits >= LEARN_AFTER && l->fmt >= 0) {
+		p = skip_pri(line, end);
+		q = field_start(p, p + SCAN_MAX < end ? p + SCAN_MAX : end,
+		    l->field);
+		if (q != NULL && (t = try_fmt(l->fmt, q, end, l->field, ref)) !=
+		    PB_TIME_NONE)
+			return t;
 	}
-	if ((t = try_at(p, end, ref)) != PB_TIME_NONE)
+	if ((t = scan(line, len, ref, &fmt, &field)) == PB_TIME_NONE)
 		return t;
-	/* One short leading token ("- 1117838570", "host: ..."). */
-	for (q = p; q < end && q < p + 24 && *q != ' '; q++)
-		;
-	if (q < end && *q == ' ') {
-		while (q < end && *q == ' ')
-			q++;
-		if ((t = try_at(q, end, ref)) != PB_TIME_NONE)
-			return t;
+	if (fmt == l->fmt && field == l->field) {
+		if (l->hits < LEARN_AFTER)
+			l->hits++;
+	} else {
+		l->fmt = fmt;
+		l->field = field;
+		l->hits = 1;
 	}
-	/* Access logs: host ident user [10/Oct/2000:13:55:36 -0700] */
-	size_t n = len < SCAN_ACCESS_MAX ? len : SCAN_ACCESS_MAX;
-	for (q = line; (q = memchr(q, '[', (size_t)(line + n - q))) != NULL; q++) {
-		struct cur c = { q + 1, end };
-		if ((t = try_access(c)) != PB_TIME_NONE)
-			return t;
-		if (q + 1 >= line + n)
-			break;
-	}
-	return PB_TIME_NONE;
+	return t;
+}
+
+int
+pb_time_is_boot(int64_t t)
+{
+	return t != PB_TIME_NONE && t >= PB_TIME_BOOT &&
+	    t < PB_TIME_BOOT + BOOT_SPAN;
 }
 
 int
@@ -457,7 +784,7 @@ pb_time_arg(const char *s, int64_t ref, int64_t *out_ms)
 		return 0;
 	}
 	t = pb_time_parse(s, len, ref);
-	if (t == PB_TIME_NONE)
+	if (t == PB_TIME_NONE || pb_time_is_boot(t))
 		return PB_EINVAL;
 	*out_ms = t;
 	return 0;
@@ -471,6 +798,12 @@ pb_time_format(int64_t ms, char *buf, size_t size)
 
 	if (ms == PB_TIME_NONE) {
 		snprintf(buf, size, "-");
+		return;
+	}
+	if (pb_time_is_boot(ms)) {		/* seconds since boot */
+		ms -= PB_TIME_BOOT;
+		snprintf(buf, size, "boot+%lld.%03llds", (long long)(ms / 1000),
+		    (long long)(ms % 1000));
 		return;
 	}
 	secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);

@@ -3,7 +3,10 @@
  *
  * Expected values are computed with timegm(3), independently of the code
  * under test.  Zone-less stamps are UTC; year-less stamps take their year
- * from the reference time `ref` (seconds).
+ * from the reference time `ref` (seconds).  Lines are shaped after the
+ * LogHub samples (logpai/loghub: Proxifier, HealthApp, HPC, Thunderbird,
+ * OpenStack, Windows) and vendor documentation (RFC 5424 section 6.5,
+ * glog, dmesg, journalctl(1) output modes, macOS log(1) show).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "playbook.h"
+#include "internal.h"
 
 /* Seconds since the epoch of a UTC civil time. */
 static int64_t
@@ -43,6 +46,8 @@ parse(const char *line, int64_t ref)
 {
 	return pb_time_parse(line, strlen(line), ref);
 }
+
+#define DAY_S 86400LL
 
 /* A reference time well inside 2024, for stamps that carry their year. */
 #define REF2024 (utc(2024, 7, 1, 0, 0, 0))
@@ -427,6 +432,235 @@ test_time_format_round_trips_through_parse(void **state)
 	assert_int_equal(parse(buf, REF2024), t);
 }
 
+/* ---- found anywhere in the first 64 bytes (issue 11, section 4) ---------- */
+
+static void
+test_time_parse_proxifier_month_dot_day_infers_year(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("[10.30 16:49:06] chrome.exe - proxy.cse.cuhk.edu.hk:5070 "
+	    "open through proxy proxy.cse.cuhk.edu.hk:5070 HTTPS", REF2024),
+	    utc_ms(2023, 10, 30, 16, 49, 6, 0));
+	assert_int_equal(parse("[2016.05.29 02:49:04] svchost.exe (820, System) *64 - "
+	    "resolve win10.ipv6.microsoft.com. : DNS", REF2024),
+	    utc_ms(2016, 5, 29, 2, 49, 4, 0));
+	assert_int_equal(parse("[13.30 16:49:06] x", REF2024), PB_TIME_NONE);
+}
+
+static void
+test_time_parse_healthapp_compact_unpadded_millis(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("20171223-22:15:29:606|Step_LSC|30002312|"
+	    "onStandStepChanged 3579", REF2024), utc_ms(2017, 12, 23, 22, 15, 29, 606));
+	assert_int_equal(parse("20171223-22:15:35:11|Step_SPUtils|30002312| "
+	    "getTodayTotalDetailSteps = 1514038440000##7015", REF2024),
+	    utc_ms(2017, 12, 23, 22, 15, 35, 11));
+}
+
+static void
+test_time_parse_epoch_in_fifth_field(void **state)
+{
+	(void)state;
+	/* HPC: node, component, state, then the epoch. */
+	assert_int_equal(parse("134681 node-246 unix.hw state_change.unavailable "
+	    "1077804742 1 Component State Change: Component \"alt0\" is in the "
+	    "unavailable state (HWID=1973)", REF2024), 1077804742000LL);
+	/* Thunderbird: after "-". */
+	assert_int_equal(parse("- 1131566461 2005.11.09 dn228 Nov 9 12:01:01 "
+	    "dn228/dn228 crond(pam_unix)[2915]: session closed for user root",
+	    REF2024), 1131566461000LL);
+	/* journalctl -o short-unix */
+	assert_int_equal(parse("1704164645.123456 host kernel: x", REF2024),
+	    1704164645123LL);
+}
+
+static void
+test_time_parse_epoch_needs_whole_field_early_and_sane(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("a b c d e 1077804742 x", REF2024), PB_TIME_NONE);
+	assert_int_equal(parse("job 9999999999 done", REF2024), PB_TIME_NONE);
+	assert_int_equal(parse("id 0999999999 done", REF2024), PB_TIME_NONE);
+	assert_int_equal(parse("blk 1077804742x done", REF2024), PB_TIME_NONE);
+	assert_int_equal(parse("blk_1077804742 done", REF2024), PB_TIME_NONE);
+	assert_int_equal(parse("size 10778047420 done", REF2024), PB_TIME_NONE);
+}
+
+static void
+test_time_parse_bgl_dashed_later_in_line(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 "
+	    "R02-M1-N0-C:J12-U11 RAS KERNEL INFO instruction cache parity error "
+	    "corrected", REF2024), utc_ms(2005, 6, 3, 15, 42, 50, 675));
+}
+
+static void
+test_time_parse_access_stamp_without_brackets(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("10/Oct/2000:13:55:36 -0700 GET /apache_pb.gif 200",
+	    REF2024), utc_ms(2000, 10, 10, 20, 55, 36, 0));
+}
+
+static void
+test_time_parse_rfc5424_after_pri_and_version(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("<34>1 2003-10-11T22:14:15.003Z mymachine.example.com "
+	    "su - ID47 - 'su root' failed for lonvick on /dev/pts/8", REF2024),
+	    utc_ms(2003, 10, 11, 22, 14, 15, 3));
+	assert_int_equal(parse("<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 "
+	    "myproc 8710 - - %% It's time to make the do-nuts.", REF2024),
+	    utc_ms(2003, 8, 24, 12, 14, 15, 0));
+}
+
+static void
+test_time_parse_glog_klog_infers_year(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("I0817 16:33:28.373429       1 server.go:440] "
+	    "Version: v1.21.0", REF2024), utc_ms(2023, 8, 17, 16, 33, 28, 373));
+	assert_int_equal(parse("E0228 04:30:30.123456   12345 reflector.go:138] "
+	    "failed to list", REF2024), utc_ms(2024, 2, 28, 4, 30, 30, 123));
+	/* Only as the first field: "I0817 ..." inside a message is no stamp. */
+	assert_int_equal(parse("x I0817 16:33:28.373429 y", REF2024), PB_TIME_NONE);
+}
+
+static void
+test_time_parse_windows_cbs(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("2016-09-28 04:30:30, Info                  CBS    "
+	    "Loaded Servicing Stack v6.1.7601.23505 with Core: C:\\Windows\\winsxs",
+	    REF2024), utc_ms(2016, 9, 28, 4, 30, 30, 0));
+}
+
+static void
+test_time_parse_journald_and_log_show_formats(void **state)
+{
+	(void)state;
+	/* macOS log show */
+	assert_int_equal(parse("2024-01-02 03:04:05.123456-0800 0x1a2b     Default"
+	    "     0x0                  123    0    kernel: (AppleACPIPlatform) x",
+	    REF2024), utc_ms(2024, 1, 2, 11, 4, 5, 123));
+	/* journalctl -o short-iso, short-full */
+	assert_int_equal(parse("2024-01-02T03:04:05+0100 host sshd[1]: x", REF2024),
+	    utc_ms(2024, 1, 2, 2, 4, 5, 0));
+	assert_int_equal(parse("Tue 2024-01-02 03:04:05 CET host sshd[1]: x",
+	    REF2024), utc_ms(2024, 1, 2, 3, 4, 5, 0));
+}
+
+static void
+test_time_parse_stamp_after_a_long_first_field(void **state)
+{
+	(void)state;
+	/* OpenStack: the file name comes first. */
+	assert_int_equal(parse("nova-api.log.1.2017-05-16_13:53:08 2017-05-16 "
+	    "00:00:00.008 25746 INFO nova.osapi_compute.wsgi.server [req-38101a0b] "
+	    "10.11.10.1 \"GET /v2/servers/detail HTTP/1.1\" status: 200", REF2024),
+	    utc_ms(2017, 5, 16, 0, 0, 0, 8));
+	assert_int_equal(parse("host42 [pid 7] 2024-06-14T15:16:01Z x", REF2024),
+	    utc_ms(2024, 6, 14, 15, 16, 1, 0));
+}
+
+static void
+test_time_parse_stamp_past_64_bytes_is_none(void **state)
+{
+	char line[200];
+
+	(void)state;
+	memset(line, 'x', 70);
+	strcpy(line + 70, " 2024-06-14T15:16:01Z x");
+	assert_int_equal(parse(line, REF2024), PB_TIME_NONE);
+}
+
+static void
+test_time_parse_dmesg_is_seconds_since_boot(void **state)
+{
+	char buf[32];
+	int64_t t, t2, out = 42;
+
+	(void)state;
+	t = parse("[    5.123456] usb 1-1: new high-speed USB device number 2 "
+	    "using xhci_hcd", REF2024);
+	assert_true(pb_time_is_boot(t));
+	assert_int_equal(t - PB_TIME_BOOT, 5123);
+	t2 = parse("[12345.678901] EXT4-fs error (device sda1): x", REF2024);
+	assert_int_equal(t2 - t, 12345678 - 5123);	/* differences hold */
+	pb_time_format(t2, buf, sizeof(buf));
+	assert_string_equal(buf, "boot+12345.678s");
+	/* Below every date, and no --since/--until value. */
+	assert_true(t2 < utc_ms(1970, 1, 1, 0, 0, 0, 0) - 1000000LL * DAY_S);
+	assert_false(pb_time_is_boot(utc_ms(2024, 1, 1, 0, 0, 0, 0)));
+	assert_false(pb_time_is_boot(PB_TIME_NONE));
+	assert_int_equal(pb_time_arg("[    5.123456]", REF2024, &out), PB_EINVAL);
+	assert_int_equal(out, 42);
+	/* dmesg -T prints dates instead. */
+	assert_int_equal(parse("[Sun Dec 04 04:47:44 2005] usb 1-1: x", REF2024),
+	    utc_ms(2005, 12, 4, 4, 47, 44, 0));
+}
+
+static void
+test_time_parse_us_date_with_am_pm(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("Date:          2/19/2023 11:07:43 PM", REF2024),
+	    utc_ms(2023, 2, 19, 23, 7, 43, 0));
+	assert_int_equal(parse("Date:          12/01/2023 12:07:43 AM", REF2024),
+	    utc_ms(2023, 12, 1, 0, 7, 43, 0));
+	/* Without AM/PM, 03/11/2016 may be either order: not a time. */
+	assert_int_equal(parse("Date:          03/11/2016 23:22:06", REF2024),
+	    PB_TIME_NONE);
+	assert_int_equal(parse("Date: 2/30/2023 11:07:43 PM", REF2024), PB_TIME_NONE);
+}
+
+static void
+test_time_parse_time_of_day_takes_day_of_ref(void **state)
+{
+	int64_t ref = utc(2024, 3, 10, 12, 0, 0);
+
+	(void)state;
+	assert_int_equal(parse("[10:07:17] [pool-31-thread-3/WARN]: at java."
+	    "security.cert.CertPathValidator.validate(CertPathValidator.java:292)",
+	    ref), utc_ms(2024, 3, 10, 10, 7, 17, 0));
+	/* Later than the reference (the file's mtime): the day before. */
+	assert_int_equal(parse("[23:59:58] [Server thread/INFO]: x", ref),
+	    utc_ms(2024, 3, 9, 23, 59, 58, 0));
+	assert_int_equal(parse("x [10:07:17] y", ref), PB_TIME_NONE);
+	assert_int_equal(parse("10:07:17abc", ref), PB_TIME_NONE);
+}
+
+/* ---- the per-file learner ------------------------------------------------- */
+
+static void
+test_time_learn_prefers_the_field_seen_before(void **state)
+{
+	struct pb_tslearn l;
+	static const char odd[] = "1718359200 2024-06-14T11:00:00Z x";
+
+	(void)state;
+	pb_tslearn_reset(&l);
+	for (int i = 0; i < 3; i++) {
+		static const char ln[] = "node1 2024-06-14T10:00:00Z x";
+		assert_int_equal(pb_time_parse_learn(&l, ln, sizeof(ln) - 1,
+		    REF2024), utc_ms(2024, 6, 14, 10, 0, 0, 0));
+	}
+	/* Alone, the epoch in the first field wins; this file's stamps are
+	 * in the second field. */
+	assert_int_equal(parse(odd, REF2024), utc_ms(2024, 6, 14, 10, 0, 0, 0));
+	assert_int_equal(pb_time_parse_learn(&l, odd, sizeof(odd) - 1, REF2024),
+	    utc_ms(2024, 6, 14, 11, 0, 0, 0));
+	/* A new file starts over. */
+	pb_tslearn_reset(&l);
+	assert_int_equal(pb_time_parse_learn(&l, odd, sizeof(odd) - 1, REF2024),
+	    utc_ms(2024, 6, 14, 10, 0, 0, 0));
+	/* A line the learnt format does not fit is still scanned. */
+	assert_int_equal(pb_time_parse_learn(&l, "Jun 14 15:16:01 h x", 19,
+	    REF2024), utc_ms(2024, 6, 14, 15, 16, 1, 0));
+}
+
 int
 main(void)
 {
@@ -458,6 +692,22 @@ main(void)
 		cmocka_unit_test(test_time_parse_epoch_with_fraction),
 		cmocka_unit_test(test_time_parse_epoch_after_short_token),
 		cmocka_unit_test(test_time_parse_epoch_glued_to_text_is_none),
+		cmocka_unit_test(test_time_parse_proxifier_month_dot_day_infers_year),
+		cmocka_unit_test(test_time_parse_healthapp_compact_unpadded_millis),
+		cmocka_unit_test(test_time_parse_epoch_in_fifth_field),
+		cmocka_unit_test(test_time_parse_epoch_needs_whole_field_early_and_sane),
+		cmocka_unit_test(test_time_parse_bgl_dashed_later_in_line),
+		cmocka_unit_test(test_time_parse_access_stamp_without_brackets),
+		cmocka_unit_test(test_time_parse_rfc5424_after_pri_and_version),
+		cmocka_unit_test(test_time_parse_glog_klog_infers_year),
+		cmocka_unit_test(test_time_parse_windows_cbs),
+		cmocka_unit_test(test_time_parse_journald_and_log_show_formats),
+		cmocka_unit_test(test_time_parse_stamp_after_a_long_first_field),
+		cmocka_unit_test(test_time_parse_stamp_past_64_bytes_is_none),
+		cmocka_unit_test(test_time_parse_dmesg_is_seconds_since_boot),
+		cmocka_unit_test(test_time_parse_us_date_with_am_pm),
+		cmocka_unit_test(test_time_parse_time_of_day_takes_day_of_ref),
+		cmocka_unit_test(test_time_learn_prefers_the_field_seen_before),
 		cmocka_unit_test(test_time_parse_garbage_is_none),
 		cmocka_unit_test(test_time_parse_month_13_is_none),
 		cmocka_unit_test(test_time_parse_hour_25_is_none),
