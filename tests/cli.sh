@@ -261,6 +261,22 @@ if [ -d "$LOGHUB" ] && [ -d "$LIB" ]; then
 	. tests/loghub-expect.sh
 fi
 
+# --- a damaged bundle store is not silent (issue 16, defect 9) -------------
+# Installed playbooks whose state.json is lost, emptied or damaged are not
+# used by analyze (it changes nothing); it must say so, naming the file.
+ST=$T/store-data/triage/bundles
+mkdir -p "$ST/versions/site/1.0.0/playbooks"
+cp "$T/pb/disk-full.json" "$ST/versions/site/1.0.0/playbooks/"
+mkdir -p "$T/dd/playbooks" && cp "$T/pb/disk-full.json" "$T/dd/playbooks/"
+for state in missing '' '{"format": 1, "bundles": []}' '{"format": 1, "bundles": ['; do
+	rm -f "$ST/state.json"
+	[ "$state" = missing ] || printf '%s' "$state" >"$ST/state.json"
+	run "analyze, state.json ${state:-empty}: still runs" 0 env XDG_DATA_HOME="$T/store-data" \
+		TRIAGE_DATADIR="$T/dd" "$TRIAGE" analyze "$T/full.log"
+	check "analyze, state.json ${state:-empty}: says the installed playbooks are not used" \
+		bash -c "grep -q 'state.json' '$T/err' && grep -q 'installed bundles are not used' '$T/err' && [ \$(wc -l <'$T/err') -eq 1 ]"
+done
+
 # --- placeholders in check commands (issue 16, defect 9) ---------------------
 mkdir -p "$T/fillpb"
 cat >"$T/fillpb/ssh-fill.json" <<'JSON'

@@ -13,6 +13,7 @@
  * same id: shipped < installed bundles (active versions, by bundle name)
  * < the user's own.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -117,21 +118,60 @@ path_data_dir(void)
 	return s;
 }
 
-/* The active playbook directories of installed bundles (see bundle.h). */
+/* 1 if the store's versions/ directory holds an installed bundle. */
+static int
+store_has_versions(const char *store)
+{
+	char *v = NULL;
+	struct dirent *de;
+	DIR *d;
+	int found = 0;
+
+	if (asprintf(&v, "%s/versions", store) < 0 || (d = opendir(v)) == NULL) {
+		free(v);
+		return 0;
+	}
+	while (!found && (de = readdir(d)) != NULL)
+		found = de->d_name[0] != '.';
+	closedir(d);
+	free(v);
+	return found;
+}
+
+/*
+ * The active playbook directories of installed bundles (see bundle.h).
+ * Reading changes nothing in the store: when its state.json is damaged,
+ * or lost or emptied while versions/ still holds bundles, their playbooks
+ * are not used, and one line says so (a bundle command repairs the store).
+ */
 static void
 add_bundle_playbooks(struct pb_library *lib, pb_diag_fn diag, void *arg)
 {
 	char *data = path_data_dir(), *store = NULL, *cause = NULL, **dirs = NULL;
+	char *msg = NULL;
 
 	if (data == NULL || asprintf(&store, "%s/bundles", data) < 0) {
 		free(data);
 		return;
 	}
 	if (bdl_store_active_paths(store, &dirs, NULL, NULL, &cause) < 0) {
-		diag(arg, cause != NULL ? cause : "the bundle store cannot be read");
+		if (asprintf(&msg, "%s; the playbooks of installed bundles are "
+		    "not used", cause != NULL ? cause :
+		    "the bundle store cannot be read") < 0)
+			msg = NULL;
+		diag(arg, msg != NULL ? msg : "the bundle store cannot be read");
 		free(cause);
 		cause = NULL;
+	} else if ((dirs == NULL || dirs[0] == NULL) && store_has_versions(store)) {
+		if (asprintf(&msg, "%s/state.json is missing or names no bundle, "
+		    "but %s/versions holds some: the playbooks of installed "
+		    "bundles are not used (triage bundle list repairs the store)",
+		    store, store) < 0)
+			msg = NULL;
+		if (msg != NULL)
+			diag(arg, msg);
 	}
+	free(msg);
 	for (size_t i = 0; dirs != NULL && dirs[i] != NULL; i++)
 		if (pb_library_add(lib, dirs[i], diag, arg, &cause) < 0) {
 			diag(arg, cause != NULL ? cause : dirs[i]);
