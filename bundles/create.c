@@ -438,6 +438,30 @@ write_file(const char *path, const char *data, size_t len)
 	return close(fd);
 }
 
+/* The last second a manifest's "created" can hold (9999-12-31T23:59:59Z). */
+#define MAX_EPOCH	253402300799LL
+
+/*
+ * SOURCE_DATE_EPOCH as the reproducible-builds spec defines it: decimal
+ * digits only.  Empty, signed, spaced, hex, trailing junk or out of range
+ * is -1 (the spec asks to fail, not to guess).
+ */
+static int
+source_date(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > MAX_EPOCH)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int
 bdl_create(const struct bdl_create_opts *o, char **out_path, char **cause)
 {
@@ -476,9 +500,16 @@ bdl_create(const struct bdl_create_opts *o, char **out_path, char **cause)
 		    "length, memory, licence and provenance");
 		return BDL_EINVAL;
 	}
-	if (created == 0)
-		created = sde != NULL && *sde != '\0' ? strtoll(sde, NULL, 10) :
-		    (int64_t)time(NULL);
+	if (created == 0 && sde != NULL) {
+		if (source_date(sde, &created) < 0) {
+			/* A typo must not silently date the bundle 1970. */
+			bdl_cause(cause, "SOURCE_DATE_EPOCH=\"%.32s\" is not a "
+			    "number of seconds from 0 to %lld", sde,
+			    (long long)MAX_EPOCH);
+			return BDL_EINVAL;
+		}
+	} else if (created == 0)
+		created = (int64_t)time(NULL);
 	if (comp == BDL_COMPRESS_DEFAULT)
 		/* Quantized weights hardly compress; playbooks do. */
 		comp = o->model != NULL ? BDL_COMPRESS_NONE : BDL_COMPRESS_ZSTD;

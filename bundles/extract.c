@@ -47,6 +47,11 @@ struct reader {
 	size_t		 chunk;
 	char		*buf;
 	int		 bomb;
+	/* Where each entry's headers begin in the tar stream, and its size;
+	 * h_end: the end-of-archive mark (-1 until seen). */
+	struct { int64_t h, size; } *pos;
+	size_t		 npos;
+	int64_t		 h_end;
 };
 
 int
@@ -101,6 +106,7 @@ open_archive(const struct bdl_bundle *b, struct reader *r, char **cause)
 	struct archive *a;
 
 	memset(r, 0, sizeof(*r));
+	r->h_end = -1;
 	r->fd = b->fd;
 	r->size = b->size;
 	r->chunk = BDL_IO_CHUNK;
@@ -132,8 +138,11 @@ close_archive(struct reader *r)
 	if (r->a != NULL)
 		archive_read_free(r->a);
 	free(r->buf);
+	free(r->pos);
 	r->a = NULL;
 	r->buf = NULL;
+	r->pos = NULL;
+	r->npos = 0;
 }
 
 /* Quote an entry name for a message: printable ASCII, the rest as \xNN. */
@@ -253,8 +262,10 @@ next_header(struct reader *r, const struct bdl_bundle *b,
 {
 	int ar = archive_read_next_header(r->a, e);
 
-	if (ar == ARCHIVE_EOF)
+	if (ar == ARCHIVE_EOF) {
+		r->h_end = archive_read_header_position(r->a);
 		return 0;
+	}
 	if (ar != ARCHIVE_OK) {
 		/* ARCHIVE_WARN too: strict means no "mostly fine" archive. */
 		if (r->bomb)
@@ -276,6 +287,17 @@ next_header(struct reader *r, const struct bdl_bundle *b,
 	if (archive_filter_count(r->a) > 2) {
 		bdl_cause(cause, "%s is compressed more than once", b->path);
 		return BDL_EFORMAT;
+	}
+	/* For layout_check(); entries are capped by the manifest's count. */
+	if (r->npos < BDL_MAX_ENTRIES + NTOP + 2) {
+		void *np = realloc(r->pos, (r->npos + 1) * sizeof(*r->pos));
+
+		if (np == NULL)
+			return BDL_ENOMEM;
+		r->pos = np;
+		r->pos[r->npos].h = archive_read_header_position(r->a);
+		r->pos[r->npos].size = archive_entry_size(*e);
+		r->npos++;
 	}
 	return 1;
 }
@@ -558,6 +580,277 @@ fail:
 	return BDL_EIO;
 }
 
+/* ---- the layout libarchive does not report ------------------------------- */
+
+/*
+ * libarchive skips some tar headers without a word: a pax global header
+ * ('g'), a GNU volume header ('V'), and a GNU sparse file ('S') whose map
+ * is empty reads as a plain file; it also stops at the end-of-archive
+ * mark and never looks at what follows.  It does report where each
+ * entry's headers begin (archive_read_header_position) and each entry's
+ * size, so the headers of entry k fill exactly
+ *     [start of k, start of k+1 - size rounded up to 512).
+ * This pass reads only the blocks at those places from the decompressed
+ * stream (libarchive's "raw" format does the decompression) and checks
+ * their type byte: an entry may be preceded by at most two extension
+ * headers, pax 'x' or GNU long-name 'L', and must itself be a regular
+ * file ('0' or NUL) or a directory ('5').  After the end mark only zero
+ * bytes (padding to the record size) may follow.  Everything else about
+ * the headers stays libarchive's business.
+ */
+#define TAR_BLOCK	512
+#define MAX_EXT_HDR	(1 << 20)	/* bytes in one 'x' or 'L' header */
+#define MAX_TRAILING	(1 << 20)	/* zero padding after the end mark */
+
+struct shadow {
+	const struct bdl_bundle *b;
+	struct reader	 r;		/* raw reader, compressed input only */
+	int		 compressed;
+	uint64_t	 pos;		/* next offset in the tar stream */
+};
+
+static int
+shadow_open(struct shadow *sh, const struct bdl_bundle *b, int compressed,
+    uint64_t cap, char **cause)
+{
+	struct archive *a;
+	struct archive_entry *e;
+
+	memset(sh, 0, sizeof(*sh));
+	sh->b = b;
+	sh->compressed = compressed;
+	if (!compressed)
+		return 0;
+	sh->r.fd = b->fd;
+	sh->r.size = b->size;
+	sh->r.chunk = SMALL_READ;
+	sh->r.cap = cap;
+	if ((sh->r.buf = malloc(SMALL_READ)) == NULL ||
+	    (a = archive_read_new()) == NULL)
+		return BDL_ENOMEM;
+	sh->r.a = a;
+	archive_read_support_format_raw(a);
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_xz(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_set_read_callback(a, rd);
+	archive_read_set_callback_data(a, &sh->r);
+	if (archive_read_open1(a) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		bdl_cause(cause, "%s: cannot decompress it again: %s", b->path,
+		    archive_error_string(a) != NULL ? archive_error_string(a) :
+		    "?");
+		return BDL_EFORMAT;
+	}
+	return 0;
+}
+
+/* Up to n bytes at sh->pos (fewer only at the end); -1 on error. */
+static ssize_t
+shadow_read(struct shadow *sh, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t k;
+
+		if (sh->compressed)
+			k = archive_read_data(sh->r.a, (char *)buf + got, n - got);
+		else {
+			if (sh->pos >= sh->b->size)
+				break;
+			do
+				k = pread(sh->b->fd, (char *)buf + got, n - got,
+				    (off_t)sh->pos);
+			while (k < 0 && errno == EINTR);
+		}
+		if (k < 0)
+			return -1;
+		if (k == 0)
+			break;
+		got += (size_t)k;
+		sh->pos += (uint64_t)k;
+	}
+	return (ssize_t)got;
+}
+
+/* Move forward to `off` (never back). */
+static int
+shadow_seek(struct shadow *sh, uint64_t off)
+{
+	char scratch[4096];
+
+	if (off < sh->pos)
+		return -1;
+	if (!sh->compressed) {
+		sh->pos = off;
+		return 0;
+	}
+	while (sh->pos < off) {
+		size_t n = off - sh->pos < sizeof(scratch) ?
+		    (size_t)(off - sh->pos) : sizeof(scratch);
+
+		if (shadow_read(sh, scratch, n) != (ssize_t)n)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+shadow_close(struct shadow *sh)
+{
+	close_archive(&sh->r);
+}
+
+/* The header block at `off`: 0, or -1 if it cannot be read. */
+static int
+block_at(struct shadow *sh, uint64_t off, unsigned char blk[TAR_BLOCK])
+{
+	if (shadow_seek(sh, off) < 0 ||
+	    shadow_read(sh, blk, TAR_BLOCK) != TAR_BLOCK)
+		return -1;
+	return 0;
+}
+
+/* The octal size field of an extension header; -1 if not plain octal. */
+static int64_t
+ext_size(const unsigned char blk[TAR_BLOCK])
+{
+	int64_t v = 0;
+	size_t i = 124;
+
+	while (i < 136 && blk[i] == ' ')
+		i++;
+	if (i == 136 || blk[i] < '0' || blk[i] > '7')
+		return -1;
+	for (; i < 136 && blk[i] >= '0' && blk[i] <= '7'; i++)
+		v = v * 8 + (blk[i] - '0');
+	if (i < 136 && blk[i] != ' ' && blk[i] != '\0')
+		return -1;
+	return v;
+}
+
+static const char *
+type_name(unsigned char t)
+{
+	switch (t) {
+	case 'g': return "a pax global header";
+	case 'V': return "a GNU volume header";
+	case 'S': return "a GNU sparse file";
+	case 'M': return "a GNU multi-volume continuation";
+	case 'N': return "an old GNU long-name script";
+	case 'K': return "a GNU long link name";
+	case 'A': return "a Solaris ACL header";
+	case 'X': return "a Sun extended header";
+	case '7': return "a contiguous file";
+	default: return "a header of an unknown type";
+	}
+}
+
+static uint64_t
+round_block(uint64_t n)
+{
+	return (n + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+}
+
+static int
+layout_check(const struct bdl_bundle *b, struct reader *r, char **cause)
+{
+	struct shadow sh;
+	unsigned char blk[TAR_BLOCK];
+	uint64_t cur, own, end;
+	int rc;
+
+	if (r->h_end < 0) {
+		bdl_cause(cause, "%s: the end of the archive was not found",
+		    b->path);
+		return BDL_EFORMAT;
+	}
+	if ((rc = shadow_open(&sh, b, archive_filter_count(r->a) > 1,
+	    (uint64_t)r->h_end + MAX_TRAILING + 2 * SMALL_READ, cause)) < 0)
+		goto out;
+	rc = BDL_EFORMAT;
+	for (size_t k = 0; k < r->npos; k++) {
+		int64_t next = k + 1 < r->npos ? r->pos[k + 1].h : r->h_end;
+		uint64_t span = round_block((uint64_t)r->pos[k].size);
+		const char *what = NULL;
+		int n_ext = 0;
+
+		cur = (uint64_t)r->pos[k].h;
+		if (next < 0 || (uint64_t)next < cur + TAR_BLOCK + span) {
+			bdl_cause(cause, "%s: entry %zu: its headers and data do "
+			    "not add up", b->path, k + 1);
+			goto out;
+		}
+		own = (uint64_t)next - span - TAR_BLOCK;
+		/* Extension headers that belong to the entry, then its own. */
+		while (cur < own) {
+			int64_t sz;
+
+			if (block_at(&sh, cur, blk) < 0)
+				goto unreadable;
+			if ((blk[156] != 'x' && blk[156] != 'L') ||
+			    ++n_ext > 2) {
+				what = blk[156] == 'x' || blk[156] == 'L' ?
+				    "more than two extension headers" :
+				    type_name(blk[156]);
+				break;
+			}
+			if ((sz = ext_size(blk)) < 0 || sz > MAX_EXT_HDR) {
+				what = "an extension header of a bad size";
+				break;
+			}
+			cur += TAR_BLOCK + round_block((uint64_t)sz);
+		}
+		if (what == NULL && cur != own)
+			what = "data its header does not declare";
+		if (what == NULL) {
+			if (block_at(&sh, own, blk) < 0)
+				goto unreadable;
+			if (blk[156] != '0' && blk[156] != '\0' &&
+			    blk[156] != '5')
+				what = type_name(blk[156]);
+		}
+		if (what != NULL) {
+			bdl_cause(cause, "%s: entry %zu%s%s%s is preceded by or is "
+			    "%s, which bundles may not hold", b->path, k + 1,
+			    k == 0 ? " (" : "", k == 0 ? "manifest.json" : "",
+			    k == 0 ? ")" : "", what);
+			goto out;
+		}
+	}
+	/* After the end mark: zero padding only, and not much of it. */
+	if (shadow_seek(&sh, (uint64_t)r->h_end) < 0)
+		goto unreadable;
+	end = (uint64_t)r->h_end;
+	for (;;) {
+		char buf[4096];
+		ssize_t n = shadow_read(&sh, buf, sizeof(buf));
+
+		if (n < 0)
+			goto unreadable;
+		if (n == 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != 0 || end + (uint64_t)i >=
+			    (uint64_t)r->h_end + MAX_TRAILING) {
+				bdl_cause(cause, "%s: %s after the end of the "
+				    "archive (byte %llu)", b->path, buf[i] != 0 ?
+				    "data" : "too much padding",
+				    (unsigned long long)(end + (uint64_t)i));
+				goto out;
+			}
+		end += (uint64_t)n;
+	}
+	rc = 0;
+	goto out;
+unreadable:
+	bdl_cause(cause, "%s: the archive cannot be read again", b->path);
+out:
+	shadow_close(&sh);
+	return rc;
+}
+
 int
 bdl_bundle_extract(struct bdl_bundle *b, int dirfd, bdl_progress_fn progress,
     void *arg, char **cause)
@@ -681,6 +974,8 @@ bdl_bundle_extract(struct bdl_bundle *b, int dirfd, bdl_progress_fn progress,
 			rc = BDL_EFORMAT;
 			goto out;
 		}
+	if ((rc = layout_check(b, &r, cause)) < 0)
+		goto out;
 	/* The directory entries must reach the disk too. */
 	if (dirfd >= 0) {
 		for (size_t i = 0; i < NTOP; i++)

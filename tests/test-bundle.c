@@ -1132,6 +1132,122 @@ mk_fifo_bundle(const char *p)
 	sh(": >%s.sig", p);
 }
 
+/* ---- hand-built tar layouts libarchive reads without a word ------------------------ */
+
+/* One 512-byte tar header; gnu: GNU magic ("ustar  "), else POSIX ustar. */
+static void
+raw_hdr(FILE *fp, const char *name, size_t size, char type, int gnu)
+{
+	unsigned char h[512];
+	unsigned sum = 0;
+
+	memset(h, 0, sizeof(h));
+	snprintf((char *)h, 100, "%s", name);
+	snprintf((char *)h + 100, 8, "%07o", type == '5' ? 0755 : 0644);
+	snprintf((char *)h + 108, 8, "%07o", 0);
+	snprintf((char *)h + 116, 8, "%07o", 0);
+	snprintf((char *)h + 124, 12, "%011lo", (unsigned long)size & 077777777777UL);
+	snprintf((char *)h + 136, 12, "%011o", 1700000000);
+	memset(h + 148, ' ', 8);
+	h[156] = (unsigned char)type;
+	if (gnu)
+		memcpy(h + 257, "ustar  ", 8);
+	else
+		memcpy(h + 257, "ustar\00000", 8);
+	if (gnu && type == 'S')		/* realsize: the map itself is empty */
+		snprintf((char *)h + 483, 12, "%011lo",
+		    (unsigned long)size & 077777777777UL);
+	for (size_t i = 0; i < sizeof(h); i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+	h[155] = ' ';
+	assert_int_equal(fwrite(h, 1, sizeof(h), fp), sizeof(h));
+}
+
+static void
+raw_data(FILE *fp, const char *d, size_t n)
+{
+	static const char zero[512];
+
+	assert_int_equal(fwrite(d, 1, n, fp), n);
+	if (n % 512 != 0)
+		assert_int_equal(fwrite(zero, 1, 512 - n % 512, fp), 512 - n % 512);
+}
+
+enum raw_twist { RAW_PLAIN, RAW_PAX_GLOBAL, RAW_VOLUME, RAW_SPARSE,
+	RAW_TRAILING, RAW_PAX_THEN_GLOBAL };
+
+/* The good two-playbook bundle, written by hand with one twist, signed. */
+static void
+raw_bundle(const char *path, enum raw_twist tw, const char *name)
+{
+	struct mopts mo = { .name = name, .version = "3.0.0" };
+	struct mf f[] = { { "playbooks/a.json", PB_A, -1, NULL },
+	    { "playbooks/b.json", PB_B, -1, NULL } };
+	static const char glob[] = "20 comment=innocent\n";
+	static const char pax[] = "17 mtime=1700000\n";
+	static const char zero[10240];
+	char *m = manifest(&mo, f, 2);
+	FILE *fp = fopen(path, "wb");
+	long end;
+
+	assert_non_null(fp);
+	if (tw == RAW_PAX_GLOBAL) {
+		raw_hdr(fp, "pax_global_header", strlen(glob), 'g', 0);
+		raw_data(fp, glob, strlen(glob));
+	}
+	if (tw == RAW_PAX_THEN_GLOBAL) {
+		raw_hdr(fp, "PaxHeaders/manifest.json", strlen(pax), 'x', 0);
+		raw_data(fp, pax, strlen(pax));
+		raw_hdr(fp, "pax_global_header", strlen(glob), 'g', 0);
+		raw_data(fp, glob, strlen(glob));
+	}
+	if (tw == RAW_VOLUME)
+		raw_hdr(fp, "SITE-VOLUME-1", 0, 'V', 1);
+	raw_hdr(fp, "manifest.json", strlen(m), '0', tw == RAW_VOLUME ||
+	    tw == RAW_SPARSE);
+	raw_data(fp, m, strlen(m));
+	raw_hdr(fp, "playbooks/", 0, '5', 0);
+	raw_hdr(fp, "playbooks/a.json", strlen(PB_A), tw == RAW_SPARSE ? 'S' :
+	    '0', tw == RAW_SPARSE);
+	raw_data(fp, PB_A, strlen(PB_A));
+	raw_hdr(fp, "playbooks/b.json", strlen(PB_B), '0', 0);
+	raw_data(fp, PB_B, strlen(PB_B));
+	/* End marker and padding to a 10 KiB record, as GNU tar writes. */
+	end = ftell(fp);
+	assert_int_equal(fwrite(zero, 1, (size_t)(10240 - end % 10240), fp),
+	    (size_t)(10240 - end % 10240));
+	if (tw == RAW_TRAILING)
+		fputs("trailing bytes after the end of the archive\n", fp);
+	assert_int_equal(fclose(fp), 0);
+	sign(path, fpr_good, 0, NULL);
+	free(m);
+}
+
+static void mk_raw_global(const char *p) { raw_bundle(p, RAW_PAX_GLOBAL, "site"); }
+static void mk_raw_pax_global(const char *p) { raw_bundle(p, RAW_PAX_THEN_GLOBAL, "site"); }
+static void mk_raw_volume(const char *p) { raw_bundle(p, RAW_VOLUME, "site"); }
+static void mk_raw_sparse(const char *p) { raw_bundle(p, RAW_SPARSE, "site"); }
+static void mk_raw_trailing(const char *p) { raw_bundle(p, RAW_TRAILING, "site"); }
+
+static void
+test_hand_written_tar_is_read(void **state)
+{
+	struct bdl_import_opts o;
+	struct bdl_import_result res;
+	char *cause = NULL, *p = fix_path("raw-plain.tbundle");
+
+	/* The control: the same hand-made layout without a twist (the
+	 * padding to a 10 KiB record included) is installed. */
+	(void)state;
+	raw_bundle(p, RAW_PLAIN, "rawctl");
+	opts_init(&o);
+	if (import(p, &o, &res, &cause) != 0)
+		fail_msg("%s", cause);
+	free(p);
+}
+
+
 static const struct bad corpus[] = {
 	{ "tampered-byte-10", BDL_ESIG, "bad signature", mk_tamper_head, NULL },
 	{ "tampered-byte-200", BDL_ESIG, "bad signature", mk_tamper_mid, NULL },
@@ -1192,6 +1308,14 @@ static const struct bad corpus[] = {
 	{ "bundle-is-symlink", BDL_EFORMAT, "symbolic link", mk_symlinked_bundle,
 	    NULL },
 	{ "bundle-is-fifo", BDL_EFORMAT, "not a regular file", mk_fifo_bundle, NULL },
+	{ "pax-global-before-manifest", BDL_EFORMAT, "pax global header",
+	    mk_raw_global, NULL },
+	{ "pax-then-global-before-manifest", BDL_EFORMAT, "pax global header",
+	    mk_raw_pax_global, NULL },
+	{ "gnu-volume-header", BDL_EFORMAT, "volume header", mk_raw_volume, NULL },
+	{ "gnu-sparse-empty-map", BDL_EFORMAT, "sparse", mk_raw_sparse, NULL },
+	{ "trailing-data", BDL_EFORMAT, "after the end of the archive",
+	    mk_raw_trailing, NULL },
 };
 
 static void
@@ -2122,6 +2246,51 @@ test_create_builds_what_import_accepts(void **state)
 	free(path2);
 }
 
+static void
+test_create_refuses_a_malformed_source_date_epoch(void **state)
+{
+	static const char *const bad[] = { "abc", "", "-1", "12x", " 12",
+	    "99999999999999999999", "253402300800", "0x10" };
+	struct bdl_create_opts co;
+	char dir[256], out[256], *path = NULL, *cause = NULL;
+	DIR *d;
+	int n = 0;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/create-pb", T);
+	snprintf(out, sizeof(out), "%s/create-sde", T);
+	mkdir(out, 0755);
+	memset(&co, 0, sizeof(co));
+	co.name = "sde";
+	co.version = "1.0.0";
+	co.key = fpr_good;
+	co.gnupg_home = SIGNER;
+	co.playbooks = dir;
+	co.out_dir = out;
+	co.min_triage = "0.1.0";
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("SOURCE_DATE_EPOCH", bad[i], 1);
+		assert_int_equal(bdl_create(&co, NULL, &cause), BDL_EINVAL);
+		assert_non_null(strstr(cause, "SOURCE_DATE_EPOCH"));
+		free(cause);
+		cause = NULL;
+	}
+	/* Nothing was written. */
+	d = opendir(out);
+	assert_non_null(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	assert_int_equal(n, 2);
+	setenv("SOURCE_DATE_EPOCH", "1700000001", 1);
+	if (bdl_create(&co, &path, &cause) != 0)
+		fail_msg("%s", cause);
+	unsetenv("SOURCE_DATE_EPOCH");
+	assert_int_equal(sh("tar -xOf %s manifest.json | grep -q "
+	    "'2023-11-14T22:13:21Z'", path), 0);
+	free(path);
+}
+
 /* ---- USB discovery and the audit log ------------------------------------------------ */
 
 static void
@@ -2204,6 +2373,7 @@ main(void)
 		cmocka_unit_test(test_path_policy_rejects_unsafe_names),
 		cmocka_unit_test(test_manifest_parse_rejects_hostile_documents),
 		cmocka_unit_test(test_import_good_bundle_installs_it),
+		cmocka_unit_test(test_hand_written_tar_is_read),
 		cmocka_unit_test(test_bad_bundle_corpus_refused_store_unchanged),
 		cmocka_unit_test(test_accepts_signature_by_signing_subkey),
 		cmocka_unit_test(test_accepts_key_that_expired_after_signing),
@@ -2226,6 +2396,7 @@ main(void)
 		    own_store_end),
 		cmocka_unit_test(test_active_paths_give_playbooks_and_model),
 		cmocka_unit_test(test_create_builds_what_import_accepts),
+		cmocka_unit_test(test_create_refuses_a_malformed_source_date_epoch),
 		cmocka_unit_test(test_usb_find_lists_bundles_on_media_only),
 		cmocka_unit_test(test_audit_log_is_json_lines),
 	};
