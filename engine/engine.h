@@ -20,6 +20,11 @@
  * Fallible functions return 0 or a negative ENG_E* code and, where they
  * take `char **cause`, a malloc'd one-line sentence naming the file and
  * the problem.  Nothing here exits or aborts on file content.
+ * Causes, eng_info strings, metadata values and token text quote bytes
+ * from the file as they are (a few dozen at most): they are not made safe
+ * for a terminal here.  Whoever shows them escapes them; the tui passes
+ * every such string through one sanitizer (tui/out.c), so there is one
+ * escaping rule, not one per module.
  */
 #ifndef TRIAGE_ENGINE_H
 #define TRIAGE_ENGINE_H
