@@ -116,6 +116,11 @@ int	 bdl_mkdirs(const char *path, unsigned mode);
 int	 bdl_write_atomic(const char *path, const char *data, size_t len,
 	    char **cause);
 
+/* state.json's bytes into the store, as a read of the file would (for
+ * the fuzz harness): 0 or BDL_EFORMAT with *cause. */
+int	 bdl_store_state_parse(struct bdl_store *, const char *buf, size_t len,
+	    char **cause);
+
 /* libgcrypt set-up for SHA-256 (extract.c); -1 if it fails. */
 int	 bdl_sha256_init(void);
 

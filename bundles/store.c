@@ -451,13 +451,16 @@ cmp_entry(const void *a, const void *b)
 	    ((const struct entry *)b)->name);
 }
 
+static int	state_take(struct bdl_store *, json_t *root,
+		    const json_error_t *err, char **cause);
+
 static int
 state_load(struct bdl_store *s, char **cause)
 {
 	json_error_t err;
 	json_t *root;
 	struct stat st;
-	int fd, rc;
+	int fd;
 
 	state_clear(s);
 	fd = open(s->state_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -476,11 +479,37 @@ state_load(struct bdl_store *s, char **cause)
 	}
 	root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &err);
 	close(fd);
+	return state_take(s, root, &err, cause);
+}
+
+int
+bdl_store_state_parse(struct bdl_store *s, const char *buf, size_t len,
+    char **cause)
+{
+	json_error_t err;
+
+	state_clear(s);
+	if (len > MAX_STATE) {
+		bdl_cause(cause, "%s is not a regular file under 4 MiB",
+		    s->state_path);
+		return BDL_EFORMAT;
+	}
+	return state_take(s, json_loadb(buf, len, JSON_REJECT_DUPLICATES,
+	    &err), &err, cause);
+}
+
+/* The parsed state.json (root NULL: it did not parse, see *err). */
+static int
+state_take(struct bdl_store *s, json_t *root, const json_error_t *err,
+    char **cause)
+{
+	int rc;
+
 	if (root == NULL) {
 		bdl_cause(cause, "%s is damaged: line %d: %s; nothing was "
 		    "changed (move it aside and run the command again to "
 		    "rebuild it from the installed versions, see "
-		    "triage-bundle(5))", s->state_path, err.line, err.text);
+		    "triage-bundle(5))", s->state_path, err->line, err->text);
 		return BDL_EFORMAT;
 	}
 	rc = state_parse(s, root, cause);
