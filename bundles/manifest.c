@@ -31,6 +31,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -782,10 +785,16 @@ cpu_has_builtin(const char *f)
 #define F(name) if (strcmp(f, name) == 0) return __builtin_cpu_supports(name) != 0;
 	__builtin_cpu_init();
 	F("sse2") F("sse3") F("ssse3") F("sse4.1") F("sse4.2") F("popcnt")
-	F("avx") F("avx2") F("fma") F("f16c") F("bmi") F("bmi2")
+	F("avx") F("avx2") F("fma") F("bmi") F("bmi2")
 	F("avx512f") F("avx512bw") F("avx512vl") F("avx512dq") F("avx512cd")
 	F("avx512vnni") F("avx512vbmi")
 #undef F
+	/* Asked of CPUID: clang before 15 has no "f16c" in the builtin. */
+	if (strcmp(f, "f16c") == 0) {
+		unsigned a, b, c, d;
+
+		return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) != 0;
+	}
 #endif
 	return -1;	/* a name we do not know */
 }
