@@ -9,7 +9,9 @@
 # and tab), no C1 (U+0080-U+009F, or a raw 0x80-0x9F byte outside a UTF-8
 # sequence), no bidi control (U+061C, U+200E/F, U+202A-202E, U+2066-2069)
 # and no zero-width character (U+200B-200D, U+2060, U+FEFF).  --json output
-# must also be valid JSON.  Run by `make hostile` with TRIAGE and B set.
+# must also be valid JSON, and nothing may crash (or, on a SANITIZE=1
+# build, report).  Run by `make hostile` with TRIAGE and B set; KEEP=1
+# keeps the scratch directory.
 # Summary line: "hostile: N passed, N failed".
 set -u
 TRIAGE=${TRIAGE:-$PWD/triage}
@@ -69,6 +71,10 @@ clean() {
 	local rc=$? l
 	if [ $rc -eq 124 ]; then
 		bad "$name" "timed out"
+		return 1
+	fi
+	if [ $rc -gt 128 ] || grep -qE 'Sanitizer|runtime error:' "$T/err"; then
+		bad "$name" "crashed (exit $rc): $(grep -m1 -E 'Sanitizer|runtime error:' "$T/err")"
 		return 1
 	fi
 	for f in out err; do
