@@ -503,6 +503,37 @@ test_unknown_ranked_by_severity_not_count(void **state)
 	assert_int_equal(count, 1);
 }
 
+/* A level in the head alone makes a line unknown; guarded lines stay out. */
+static void
+test_unknown_lines_follow_the_judgement(void **state)
+{
+	struct fx *f = *state;
+	const char *t, *ex, *file;
+	uint64_t count, lineno;
+	enum pb_severity lv;
+	double sal;
+	int64_t first, last;
+
+	library(f);
+	feed(f, 1, "<11>Jun 14 15:16:01 h app[1]: something odd happened");
+	feed(f, 2, "Jun 14 15:16:02 h fsck[2]: 0 errors, 0 warnings");
+	feed(f, 3, "Setting up libgpg-error0:amd64 (1.46-1) ...");
+	feed(f, 4, "Jun 14 15:16:03 h app[1]: the job has not failed");
+	feed(f, 5, "Jun 14 15:16:04 h app[1]: DEBUG connect failed, retrying");
+	pb_analysis_finish(f->a);
+	assert_int_equal(pb_analysis_unknown_lines(f->a), 1);
+	assert_int_equal(pb_analysis_ntemplates(f->a), 1);
+	t = pb_analysis_template(f->a, 0, &count, &ex, &file, &lineno);
+	assert_non_null(t);
+	assert_non_null(strstr(t, "something odd"));
+	assert_int_equal(pb_analysis_template_info(f->a, 0, &lv, &sal, &first,
+	    &last), 0);
+	assert_int_equal(lv, PB_SEV_HIGH);
+	assert_true(sal >= PB_SALIENCE_MIN);
+	assert_int_equal(pb_analysis_template_info(f->a, 1, &lv, &sal, &first,
+	    &last), PB_EINVAL);
+}
+
 int
 main(void)
 {
@@ -521,6 +552,7 @@ main(void)
 		TF(test_no_suggestion_from_one_common_word),
 		TF(test_json_has_suggested_array),
 		TF(test_unknown_ranked_by_severity_not_count),
+		TF(test_unknown_lines_follow_the_judgement),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
