@@ -320,6 +320,17 @@ else
 	bad "gpg cannot make a key with a hostile user id"
 fi
 
+# ---- the environment ------------------------------------------------------------------------
+mkdir -p "$T/home$H"
+clean "HOME hostile: keys list" env HOME="$T/home$H" "$TRIAGE" keys list
+clean "HOME hostile: bundle list" env HOME="$T/home$H" "$TRIAGE" bundle list
+clean "HOME hostile: analyze" env HOME="$T/home$H" "$TRIAGE" analyze "$LOG"
+printf 'x\n' >"$T/file$H"
+clean "XDG_DATA_HOME under a file: bundle list" env XDG_DATA_HOME="$T/file$H/d" "$TRIAGE" bundle list
+clean "XDG_DATA_HOME under a file: keys list" env XDG_DATA_HOME="$T/file$H/d" "$TRIAGE" keys list
+clean "TRIAGE_MODEL: missing hostile path" env TRIAGE_MODEL="$T/none$H.gguf" "$TRIAGE" ask "hi"
+clean "TERM hostile, app without a terminal" env TERM="$H" "$TRIAGE" "$LOG"
+
 # ---- help and usage -----------------------------------------------------------------------
 for c in "" analyze playbook model ask bundle keys; do
 	clean "help: $c" "$TRIAGE" $c --help
