@@ -345,6 +345,7 @@ mkpb() {	# dir title
 	cat >"$1/site-conveyor-jam.json" <<EOF
 {
   "format": 1, "id": "site-conveyor-jam", "version": 1, "title": "$2",
+  "class": "industrial-bus",
   "severity": "high", "tags": ["conveyor"], "sources": ["any"],
   "match": { "patterns": [
     { "name": "jam", "regex": "conveyor (?<belt>[A-Z][0-9]+) jammed at station (?<station>[0-9]+)" } ] },
