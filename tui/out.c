@@ -18,6 +18,7 @@
  * escaping to this gate, so there is one escaper, not one per module.
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,7 @@ put_number(FILE *fp, const char *spec, char conv, const char *len, va_list *ap)
 {
 	int ll = strcmp(len, "ll") == 0, l = strcmp(len, "l") == 0;
 	int z = strcmp(len, "z") == 0, j = strcmp(len, "j") == 0;
+	int t = strcmp(len, "t") == 0;
 
 	switch (conv) {
 	case 'd': case 'i':
@@ -121,6 +123,7 @@ put_number(FILE *fp, const char *spec, char conv, const char *len, va_list *ap)
 		else if (l) fprintf(fp, spec, va_arg(*ap, long));
 		else if (z) fprintf(fp, spec, va_arg(*ap, ssize_t));
 		else if (j) fprintf(fp, spec, va_arg(*ap, intmax_t));
+		else if (t) fprintf(fp, spec, va_arg(*ap, ptrdiff_t));
 		else fprintf(fp, spec, va_arg(*ap, int));
 		break;
 	case 'u': case 'x': case 'X': case 'o':
@@ -128,6 +131,7 @@ put_number(FILE *fp, const char *spec, char conv, const char *len, va_list *ap)
 		else if (l) fprintf(fp, spec, va_arg(*ap, unsigned long));
 		else if (z) fprintf(fp, spec, va_arg(*ap, size_t));
 		else if (j) fprintf(fp, spec, va_arg(*ap, uintmax_t));
+		else if (t) fprintf(fp, spec, va_arg(*ap, ptrdiff_t));
 		else fprintf(fp, spec, va_arg(*ap, unsigned));
 		break;
 	case 'f': case 'F': case 'e': case 'E': case 'g': case 'G':
@@ -208,9 +212,11 @@ out_vprintf(FILE *fp, const char *fmt, va_list ap0)
 				put_safe(fp, s, prec >= 0 ? (size_t)prec :
 				    *p == 'c' ? 1 : SIZE_MAX, width, left);
 		} else if (strchr("diuxXofFeEgGp", *p) != NULL) {
-			int w = snprintf(spec + sn, sizeof(spec) - sn, "%d", width);
-
-			sn += (size_t)w;
+			if (left && memchr(spec, '-', sn) == NULL)
+				spec[sn++] = '-';	/* from a negative '*' */
+			if (width > 0)
+				sn += (size_t)snprintf(spec + sn, sizeof(spec) - sn,
+				    "%d", width);
 			if (prec >= 0)
 				sn += (size_t)snprintf(spec + sn, sizeof(spec) - sn,
 				    ".%d", prec);
