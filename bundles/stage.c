@@ -37,6 +37,30 @@ bdl_cause(char **cause, const char *fmt, ...)
 	if (vasprintf(cause, fmt, ap) < 0)
 		*cause = NULL;
 	va_end(ap);
+	/*
+	 * A cause quotes bytes from files (manifest keys, paths, JSON errors)
+	 * and must stay one line, in the audit log too: C0 controls and DEL
+	 * become \xNN here.  Making it safe for a terminal (C1, bidi, ...)
+	 * is the program's output gate's job, not this library's.
+	 */
+	if (*cause != NULL && strpbrk(*cause, "\x01\x02\x03\x04\x05\x06\x07"
+	    "\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16"
+	    "\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f") != NULL) {
+		size_t n = strlen(*cause), k = 0;
+		char *q = malloc(4 * n + 1);
+
+		if (q == NULL)
+			return;		/* the raw sentence beats none */
+		for (const unsigned char *p = (const unsigned char *)*cause;
+		    *p; p++)
+			if (*p < 0x20 || *p == 0x7f)
+				k += (size_t)sprintf(q + k, "\\x%02x", *p);
+			else
+				q[k++] = (char)*p;
+		q[k] = '\0';
+		free(*cause);
+		*cause = q;
+	}
 }
 
 const char *

@@ -11,6 +11,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cause = NULL;
 		(void)bdl_manifest_compat(m, &env, &cause);
 	}
+	if (getenv("FUZZ_MANIFEST_VERBOSE") != NULL)	/* corpus work */
+		fprintf(stderr, "fuzz-manifest: %d %s\n", rc, cause != NULL ?
+		    cause : "(no cause)");
 	/* A refusal always says why, in one line. */
 	else if (rc == BDL_EFORMAT && (cause == NULL ||
 	    strchr(cause, '\n') != NULL))
