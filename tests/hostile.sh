@@ -88,7 +88,7 @@ clean() {
 }
 # The JSON on stdout of the last clean must parse.
 json_ok() {
-	if "$JSONGET" format <"$T/out" >/dev/null 2>&1; then ok; else
+	if "$JSONGET" "${2:-format}" <"$T/out" >/dev/null 2>&1; then ok; else
 		bad "$1: --json output is valid JSON" "$(head -c 200 "$T/out")"; fi
 }
 # A check of the last clean's output that must succeed.
@@ -270,6 +270,9 @@ if [ -f "$STORIES" ]; then
 	clean "ask --log: hostile log" "$TRIAGE" ask --model "$STORIES" --log "$LOG" --temp 0 -n 8 "hi"
 	clean "ask: hostile option value" "$TRIAGE" ask --model "$STORIES" --temp "$H" "hi"
 	clean "model bench: hostile model" "$TRIAGE" model bench -p 8 -n 4 -r 1 "$M/arch.gguf"
+	clean "model bench --json: hostile model name and metadata" "$TRIAGE" model bench --json \
+		-p 8 -n 4 -r 1 --threads 1 "$M/name$H.gguf"
+	json_ok "model bench --json" file
 	clean "model: unknown command" "$TRIAGE" model "$H"
 	mkfifo "$T/fifo$H.gguf"
 	clean "model info on a FIFO" "$TRIAGE" model info "$T/fifo$H.gguf"

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -212,21 +213,20 @@ out:
 	return rc;
 }
 
+/* A JSON string by jansson: made printable first (a file name need not be
+ * UTF-8), then ASCII only, as analyze --json is. */
 static void
 json_str(const char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	char *safe = pb_sanitize(s, strlen(s)), *j = NULL;
+	json_t *v = safe != NULL ? json_string(safe) : NULL;
 
-		if (c == '"' || c == '\\')
-			out_printf(stdout, "\\%c", c);
-		else if (c < 0x20)
-			out_printf(stdout, "\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
+	if (v != NULL)
+		j = json_dumps(v, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+	fputs(j != NULL ? j : "null", stdout);
+	free(j);
+	json_decref(v);
+	free(safe);
 }
 
 static void
