@@ -313,6 +313,30 @@ if gpg --batch --quiet --passphrase '' --quick-gen-key "Evil $H <evil@example.co
 	else
 		bad "bundle create made no bundle" "$(head -c 300 "$T/err")"
 	fi
+	# By hand: hostile text in the manifest's free fields and in a file
+	# name inside the archive, a playbook that does not lint.
+	mkdir -p "$T/hm/playbooks"
+	printf '{"format": 1, "id": "%s"}\n' "$HJ" >"$T/hm/playbooks/e$H.json"
+	hs=$(sha256sum "$T/hm/playbooks/e$H.json" | cut -d' ' -f1)
+	hz=$(stat -c %s "$T/hm/playbooks/e$H.json")
+	cat >"$T/hm/manifest.json" <<EOM
+{"format": 1, "name": "hm", "kind": "playbooks", "version": "1.0.0",
+ "created": "2026-01-01T00:00:00Z", "min_triage": "0.1.0",
+ "license": "L $HJ", "provenance": "P $HJ", "description": "D $HJ",
+ "files": [{"path": "playbooks/e$H.json", "size": $hz, "sha256": "$hs"}],
+ "changelog": ["C $HJ"]}
+EOM
+	tar --format=pax -cf "$T/dist/hm$H.tbundle" -C "$T/hm" manifest.json "playbooks/e$H.json"
+	gpg --batch --yes -u "$FPR" --detach-sign -o "$T/dist/hm$H.tbundle.sig" "$T/dist/hm$H.tbundle" 2>/dev/null
+	clean "bundle info: hand-made hostile manifest" "$TRIAGE" bundle info "$T/dist/hm$H.tbundle"
+	clean "bundle verify: hand-made hostile manifest" "$TRIAGE" bundle verify "$T/dist/hm$H.tbundle"
+	clean "bundle import: hand-made hostile manifest" "$TRIAGE" bundle import "$T/dist/hm$H.tbundle"
+	sed -i 's/"L X[^"]*"/"plain"/; s/"P X[^"]*"/"plain"/; s/"D X[^"]*"/"plain"/; s/"C X[^"]*"/"plain"/' "$T/hm/manifest.json"
+	tar --format=pax -cf "$T/dist/hm2$H.tbundle" -C "$T/hm" manifest.json "playbooks/e$H.json"
+	gpg --batch --yes -u "$FPR" --detach-sign -o "$T/dist/hm2$H.tbundle.sig" "$T/dist/hm2$H.tbundle" 2>/dev/null
+	clean "bundle import: hostile file name, playbook that does not lint" "$TRIAGE" bundle import "$T/dist/hm2$H.tbundle"
+	clean "bundle create: hostile playbooks that do not lint" "$TRIAGE" bundle create --key "$FPR" \
+		--name evil2 --version 1.0.0 --playbooks "$PB" --out "$T/dist"
 	printf 'not a bundle\n' >"$T/dist/junk$H.tbundle"
 	clean "bundle verify: junk with a hostile name" "$TRIAGE" bundle verify "$T/dist/junk$H.tbundle"
 	clean "bundle info: missing hostile file" "$TRIAGE" bundle info "$T/dist/none$H.tbundle"
