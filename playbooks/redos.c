@@ -389,16 +389,20 @@ newpos(struct rx *r, const struct cset *c, struct frag *f)
 	return 0;
 }
 
+/* Every p in `from` may be followed by every q in `to` (set bits only). */
 static void
 edges(struct rx *r, const struct bits *from, const struct bits *to)
 {
-	for (int p = 0; p < r->n; p++) {
-		if (!bget(from, p))
-			continue;
-		for (int q = 0; q < r->n; q++)
-			if (bget(to, q) && r->edge[p * POS_MAX + q] < 2)
-				r->edge[p * POS_MAX + q]++;
-	}
+	for (int i = 0; i < POS_MAX / 64; i++)
+		for (uint64_t fw = from->w[i]; fw != 0; fw &= fw - 1) {
+			int p = i * 64 + __builtin_ctzll(fw);
+			for (int j = 0; j < POS_MAX / 64; j++)
+				for (uint64_t tw = to->w[j]; tw != 0; tw &= tw - 1) {
+					int q = j * 64 + __builtin_ctzll(tw);
+					if (r->edge[p * POS_MAX + q] < 2)
+						r->edge[p * POS_MAX + q]++;
+				}
+		}
 }
 
 static void
