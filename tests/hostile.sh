@@ -281,6 +281,11 @@ else
 	echo "hostile: $STORIES missing; model checks skipped"
 fi
 clean "app: missing hostile log, no terminal" "$TRIAGE" "$T/none$H.log"
+mkdir -p "$T/sess$H"
+printf '{"format": %s' "$H" >"$T/sess$H/session.json"
+clean "app --resume: damaged session in a hostile directory" "$TRIAGE" --resume --session "$T/sess$H"
+clean "app --resume: hostile session directory" env XDG_DATA_HOME="$T/sd$H" "$TRIAGE" --resume
+clean "app: hostile option" "$TRIAGE" --model
 
 # ---- keys and bundles -------------------------------------------------------------------
 export GNUPGHOME=$T/signer
