@@ -377,22 +377,27 @@ static const struct phrase lexicon[] = {
 /*
  * Literals for the prefilter: every level word and lexicon phrase holds
  * one of them, so a line without any is never judged LOW or worse.  The
- * " e "-style ones stand for logcat's threadtime letter; "<N>" heads and
- * "E/" / "E0928" heads are checked by pb_severity_head().
+ * prefilter keys on a literal's first three bytes, so each is cut to
+ * start where those bytes are rare in log text ("espon" for "response",
+ * not "res" as in "restart"; "s full", not "is "): common keys would
+ * wake the comparison on most lines.  The " e "-style ones stand for
+ * logcat's threadtime letter (not " a ": the article would match every
+ * English line, and assert lines say more than their letter anyway);
+ * "<N>", "E/" and "E0928" heads are checked by pb_severity_head().
  */
 const char *const pb_severity_literals[] = {
-	"emerg", "alert", "crit", "fatal", "severe", "err", "warn",
-	"priority", " e ", " w ", " f ",
-	"panic", "segfault", "segmentation", "general protection",
-	"core dumped", "dumped core",
-	"oops", "out of memory", "corrupt", "uncorrectable", "crash", "abort",
-	"exception", "traceback", "fail", "cannot", "can't", "can not",
-	"unable to", "could not", "couldn't", "responding", "no response",
-	"no answer", "unreachable", "unavailable", "refused", "denied",
-	"rejected", "timed out", "timeout", "lost", "down", "degraded", "hung",
-	"killed", "no free", "is full", "no space", "too many", "exhausted",
-	"exceed", "threshold", "overheating", "overflow", "expired", "mismatch",
-	"violation", "invalid", "unexpected", "not found",
+	/* level words */
+	"emerg", "alert", "crit", "fatal", "severe", "err", "warn", "panic",
+	"iority", " e ", " w ", " f ",
+	/* lexicon */
+	"segfault", "segmentation", "l protection", "dumped", "oops",
+	"f memory", "corrupt", "uncorrectable", "crash", "abort", "exception",
+	"ceback", "fail", "nnot", "n not", "an't", "unable to", "ould not",
+	"ldn't", "espon", "nswer", "unreachable", "unavailable", "efused",
+	"enied", "ejected", "med out", "meout", "lost", "down", "egraded",
+	"hung", "killed", "o free", "s full", "space", "oo many", "exhausted",
+	"exceed", "eshold", "erheat", "rflow", "xpired", "ismatch", "iolation",
+	"nvalid", "unexpected", "t found",
 	NULL
 };
 

@@ -58,34 +58,39 @@ struct pb_bm25 {
 	const struct pb_library *lib;
 };
 
+/* Sorted (bsearch): English stop words, then levels and log furniture
+ * ("error", "warning": how bad, not what; months, "pid", "host"). */
 static const char *const stop[] = {
-	"a", "an", "and", "are", "as", "at", "be", "been", "being", "but", "by",
-	"can", "could", "did", "do", "does", "each", "for", "from", "had",
-	"has", "have", "he", "her", "his", "how", "if", "in", "into", "is",
-	"it", "its", "may", "me", "might", "my", "of", "on", "one", "or",
-	"our", "out", "over", "per", "she", "should", "so", "some", "such",
-	"than", "that", "the", "their", "them", "then", "there", "these",
-	"they", "this", "those", "to", "under", "up", "us", "via", "was", "we",
-	"were", "what", "when", "where", "which", "while", "who", "will",
-	"with", "would", "you", "your", "any", "all", "not", "no", "after",
-	"before", "about", "again", "also", "only", "other", "more", "most",
-	"same", "own", "too", "very", "just", "now", "off",
-	/* levels and log furniture: how bad or when, not what */
-	"error", "errors", "err", "warning", "warn", "info", "notice", "debug",
-	"crit", "critical", "alert", "emerg", "fatal", "severe", "trace",
-	"jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "oct",
-	"nov", "dec", "mon", "tue", "wed", "thu", "fri", "sat", "sun", "pid",
-	"line", "lines", "log", "logs", "message", "messages", "host",
-	NULL
+	"a", "about", "after", "again", "alert", "all", "also", "an", "and",
+	"any", "apr", "are", "as", "at", "aug", "be", "been", "before",
+	"being", "but", "by", "can", "could", "crit", "critical", "debug",
+	"dec", "did", "do", "does", "each", "emerg", "err", "error",
+	"errors", "fatal", "feb", "for", "fri", "from", "had", "has", "have",
+	"he", "her", "his", "host", "how", "if", "in", "info", "into", "is",
+	"it", "its", "jan", "jul", "jun", "just", "line", "lines", "log",
+	"logs", "mar", "may", "me", "message", "messages", "might", "mon",
+	"more", "most", "my", "no", "not", "notice", "nov", "now", "oct",
+	"of", "off", "on", "one", "only", "or", "other", "our", "out",
+	"over", "own", "per", "pid", "same", "sat", "sep", "severe", "she",
+	"should", "so", "some", "such", "sun", "than", "that", "the",
+	"their", "them", "then", "there", "these", "they", "this", "those",
+	"thu", "to", "too", "trace", "tue", "under", "up", "us", "very",
+	"via", "warn", "warning", "was", "we", "wed", "were", "what", "when",
+	"where", "which", "while", "who", "will", "with", "would", "you",
+	"your",
 };
+
+static int
+cmp_word(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
 
 static int
 is_stop(const char *w)
 {
-	for (size_t i = 0; stop[i] != NULL; i++)
-		if (strcmp(stop[i], w) == 0)
-			return 1;
-	return 0;
+	return bsearch(w, stop, sizeof(stop) / sizeof(stop[0]), sizeof(stop[0]),
+	    cmp_word) != NULL;
 }
 
 /* "failed", "failing", "failure", "fails" -> "fail"; keeps 4 letters. */

@@ -129,41 +129,42 @@ test_level_words_in_level_position(void **state)
 
 /* ---- the lexicon -------------------------------------------------------- */
 
+static const char *const medium[] = {
+	"Jun 14 15:16:01 h app[1]: upstream server not responding",
+	"Jun 14 15:16:01 h slapd: no free buffers left",
+	"Jun 14 15:16:01 h app: spool directory is full",
+	"Jun 14 15:16:01 h app: backend unavailable",
+	"Jun 14 15:16:01 h app: permission denied for user bob",
+	"Jun 14 15:16:01 h app: cannot open /etc/x",
+	"Jun 14 15:16:01 h app: unable to connect to 10.0.0.1",
+	"Jun 14 15:16:01 h app: could not resolve host",
+	"Jun 14 15:16:01 h app: request failed",
+	"Jun 14 15:16:01 h app: authentication failure for bob",
+	"Jun 14 15:16:01 h app: heartbeat lost to node3",
+	"Jun 14 15:16:01 h app: link eth0 is down",
+	"%LINK-3-UPDOWN: Interface Gi0/1, changed state to down",
+	"Jun 14 15:16:01 h app: certificate expired",
+	"Jun 14 15:16:01 h app: message size exceeds limit",
+	"Jun 14 15:16:01 h app: checksum mismatch on block 7",
+	"Jun 14 15:16:01 h app: connection timed out",
+	"Jun 14 15:16:01 h app: connection refused",
+	"Jun 14 15:16:01 h app: host unreachable",
+	"Jun 14 15:16:01 h app: CPU1 temperature over threshold",
+	"Jun 14 15:16:01 h app: java.lang.NullPointerException thrown: "
+	    "exception in thread main",
+};
+static const char *const high[] = {
+	"Jun 14 15:16:01 h kernel: Kernel panic - not syncing",
+	"Jun 14 15:16:01 h app: index is corrupt",
+	"Jun 14 15:16:01 h kernel: app[42]: segfault at 0 ip x",
+	"Jun 14 15:16:01 h app: I/O error on sda",
+	"Jun 14 15:16:01 h app: job aborted",
+};
+
+
 static void
 test_lexicon_families(void **state)
 {
-	static const char *const medium[] = {
-		"Jun 14 15:16:01 h app[1]: upstream server not responding",
-		"Jun 14 15:16:01 h slapd: no free buffers left",
-		"Jun 14 15:16:01 h app: spool directory is full",
-		"Jun 14 15:16:01 h app: backend unavailable",
-		"Jun 14 15:16:01 h app: permission denied for user bob",
-		"Jun 14 15:16:01 h app: cannot open /etc/x",
-		"Jun 14 15:16:01 h app: unable to connect to 10.0.0.1",
-		"Jun 14 15:16:01 h app: could not resolve host",
-		"Jun 14 15:16:01 h app: request failed",
-		"Jun 14 15:16:01 h app: authentication failure for bob",
-		"Jun 14 15:16:01 h app: heartbeat lost to node3",
-		"Jun 14 15:16:01 h app: link eth0 is down",
-		"%LINK-3-UPDOWN: Interface Gi0/1, changed state to down",
-		"Jun 14 15:16:01 h app: certificate expired",
-		"Jun 14 15:16:01 h app: message size exceeds limit",
-		"Jun 14 15:16:01 h app: checksum mismatch on block 7",
-		"Jun 14 15:16:01 h app: connection timed out",
-		"Jun 14 15:16:01 h app: connection refused",
-		"Jun 14 15:16:01 h app: host unreachable",
-		"Jun 14 15:16:01 h app: CPU1 temperature over threshold",
-		"Jun 14 15:16:01 h app: java.lang.NullPointerException thrown: "
-		    "exception in thread main",
-	};
-	static const char *const high[] = {
-		"Jun 14 15:16:01 h kernel: Kernel panic - not syncing",
-		"Jun 14 15:16:01 h app: index is corrupt",
-		"Jun 14 15:16:01 h kernel: app[42]: segfault at 0 ip x",
-		"Jun 14 15:16:01 h app: I/O error on sda",
-		"Jun 14 15:16:01 h app: job aborted",
-	};
-
 	(void)state;
 	for (size_t i = 0; i < sizeof(medium) / sizeof(medium[0]); i++)
 		SEV_IS(medium[i], PB_SEV_MEDIUM);
@@ -534,6 +535,50 @@ test_unknown_lines_follow_the_judgement(void **state)
 	    &last), PB_EINVAL);
 }
 
+/*
+ * Every lexicon phrase and level word of triage(1) is judged, and reaches
+ * the unknowns through the prefilter (its literals must cover them all).
+ */
+static void
+test_every_phrase_reaches_the_unknowns(void **state)
+{
+	static const char *const phrases[] = {
+		"panic", "panicked", "segfault", "segmentation fault",
+		"general protection", "core dumped", "dumped core", "oops",
+		"out of memory", "corrupt", "corrupted", "corruption",
+		"uncorrectable", "fatal", "critical", "emergency", "error",
+		"errors", "crashed", "abort", "aborted", "aborting", "crash",
+		"exception", "traceback", "fail", "fails", "failed", "failing",
+		"failure", "failures", "cannot", "can't", "can not", "unable to",
+		"could not", "couldn't", "not responding", "no response",
+		"no answer", "unreachable", "unavailable", "refused", "denied",
+		"rejected", "timed out", "timeout", "lost", "is down", "degraded",
+		"hung", "killed", "no free", "is full", "no space", "too many",
+		"exhausted", "exceeds", "exceeded", "over threshold",
+		"above threshold", "overheating", "overflow", "expired",
+		"mismatch", "violation", "warning", "warn", "invalid",
+		"unexpected", "not found",
+		/* level words in level position */
+		"EMERG", "ALERT", "CRIT", "SEVERE", "ERR", "WARN",
+		"[emergency]", "[alert]", "[crit]", "[err]", "[warning]",
+	};
+	struct fx *f = *state;
+	char line[160];
+	size_t n = sizeof(phrases) / sizeof(phrases[0]);
+
+	library(f);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(line, sizeof(line), "Jun 14 15:16:01 h app[1]: job "
+		    "seven %s here", phrases[i]);
+		if (sev(line) == PB_LINE_NONE || sev(line) > PB_SEV_LOW)
+			fail_msg("\"%s\": not judged a warning", line);
+		feed(f, i + 1, line);
+		if (pb_analysis_unknown_lines(f->a) != i + 1)
+			fail_msg("\"%s\": judged, but the prefilter skipped it",
+			    line);
+	}
+}
+
 int
 main(void)
 {
@@ -553,6 +598,7 @@ main(void)
 		TF(test_json_has_suggested_array),
 		TF(test_unknown_ranked_by_severity_not_count),
 		TF(test_unknown_lines_follow_the_judgement),
+		TF(test_every_phrase_reaches_the_unknowns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
