@@ -348,8 +348,19 @@ static const struct phrase lexicon[] = {
 	{ "unable to", PB_SEV_MEDIUM, 0 }, { "could not", PB_SEV_MEDIUM, 0 },
 	{ "couldn't", PB_SEV_MEDIUM, 0 },
 	/* peers and services */
-	{ "not responding", PB_SEV_MEDIUM, 0 },
+	{ "not responding", PB_SEV_MEDIUM, 0 }, { "not respond", PB_SEV_MEDIUM, 0 },
+	{ "unresponsive", PB_SEV_MEDIUM, G_NEG },
 	{ "no response", PB_SEV_MEDIUM, 0 }, { "no answer", PB_SEV_MEDIUM, 0 },
+	{ "not answer", PB_SEV_MEDIUM, 0 }, { "not answering", PB_SEV_MEDIUM, 0 },
+	{ "no reply", PB_SEV_MEDIUM, 0 }, { "not reachable", PB_SEV_MEDIUM, 0 },
+	{ "not running", PB_SEV_MEDIUM, 0 }, { "offline", PB_SEV_MEDIUM, G_NEG },
+	{ "unhealthy", PB_SEV_MEDIUM, G_NEG }, { "no carrier", PB_SEV_MEDIUM, 0 },
+	{ "connection reset", PB_SEV_MEDIUM, 0 },
+	{ "broken pipe", PB_SEV_MEDIUM, 0 }, { "servfail", PB_SEV_MEDIUM, 0 },
+	{ "deadlock", PB_SEV_HIGH, G_NEG },
+	{ "overloaded", PB_SEV_MEDIUM, G_NEG },
+	{ "throttled", PB_SEV_MEDIUM, G_NEG },
+	{ "throttling", PB_SEV_MEDIUM, G_NEG },
 	{ "unreachable", PB_SEV_MEDIUM, G_NEG },
 	{ "unavailable", PB_SEV_MEDIUM, G_NEG },
 	{ "refused", PB_SEV_MEDIUM, G_NEG }, { "denied", PB_SEV_MEDIUM, G_NEG },
@@ -397,7 +408,9 @@ const char *const pb_severity_literals[] = {
 	"enied", "ejected", "med out", "meout", "lost", "down", "egraded",
 	"hung", "killed", "o free", "s full", "space", "oo many", "exhausted",
 	"exceed", "eshold", "erheat", "rflow", "xpired", "ismatch", "iolation",
-	"nvalid", "unexpected", "t found",
+	"nvalid", "unexpected", "t found", "o reply", "ot reachable",
+	"ot running", "ffline", "unhealthy", "o carrier", "n reset", "n pipe",
+	"rvfail", "eadlock", "rload", "ottl", "unresponsive",
 	NULL
 };
 
