@@ -97,6 +97,9 @@ size_t	 pb_prefilter_scan(const struct pb_prefilter *, const char *s, size_t n,
 extern const char *const pb_severity_literals[];
 /* A level at the very head that no literal covers ("<3>", "E/", "E0928"). */
 int	 pb_severity_head(const char *line, size_t len);
+/* The lexicon alone, level fields left out: the worst failure phrase the
+ * text states in words, or PB_LINE_NONE. */
+int	 pb_severity_lexicon(const char *line, size_t len);
 
 /* ---- suggest.c ---- */
 struct pb_bm25;

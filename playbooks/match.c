@@ -692,6 +692,8 @@ static void
 rank_unknown(struct pb_analysis *a)
 {
 	size_t n = pb_miner_count(a->miner), i;
+	const char *ex, *file;
+	uint64_t lineno;
 	double score;
 	long id, best;
 
@@ -720,8 +722,13 @@ rank_unknown(struct pb_analysis *a)
 		if (i >= SUGGEST_MAX)
 			continue;
 		id = pb_miner_rank(a->miner, i);
-		/* an info line that merely says "failed" is no known problem */
-		if (pb_miner_level(a->miner, id) > PB_SEV_MEDIUM)
+		/* an info line that merely says "failed" is no known problem,
+		 * nor is a warning that names no failure in words ("WARN Send
+		 * worker leaving thread"): similarity alone would be a guess */
+		if (pb_miner_level(a->miner, id) > PB_SEV_MEDIUM ||
+		    (pb_miner_level(a->miner, id) == PB_SEV_MEDIUM &&
+		    ((ex = pb_miner_example(a->miner, id, &file, &lineno)) ==
+		    NULL || pb_severity_lexicon(ex, strlen(ex)) == PB_LINE_NONE)))
 			continue;
 		best = pb_bm25_best(a->lib->bm25, pb_miner_text(a->miner, id),
 		    &score);

@@ -602,9 +602,23 @@ guarded(const char *s, size_t n, size_t i, size_t e, int flags)
 	return 0;
 }
 
-/* The worst unguarded lexicon phrase in the line, or PB_LINE_NONE. */
+/* Is s[i..e) a level word in level position ("WARN", "[error]")? */
 static int
-lexicon_level(const char *s, size_t n)
+is_level_field(const char *s, size_t n, size_t i, size_t e)
+{
+	for (size_t k = 0; k < sizeof(lvwords) / sizeof(lvwords[0]); k++)
+		if (eqword(s + i, e - i, lvwords[k].w))
+			return level_position(s, n, i, e);
+	return 0;
+}
+
+/*
+ * The worst unguarded lexicon phrase in the line, or PB_LINE_NONE.  With
+ * `words_only`, a level word in level position is the level field, not a
+ * phrase ("WARN Send worker leaving thread" states no failure in words).
+ */
+static int
+lexicon_level(const char *s, size_t n, int words_only)
 {
 	static unsigned char first[256];
 	static int ready;
@@ -635,10 +649,19 @@ lexicon_level(const char *s, size_t n)
 				continue;
 			if (guarded(s, n, i, e, ph->flags))
 				continue;
+			if (words_only && i < LEVEL_SCAN && is_level_field(s,
+			    n < LEVEL_SCAN ? n : LEVEL_SCAN, i, e))
+				continue;
 			best = ph->sev;
 		}
 	}
 	return best;
+}
+
+int
+pb_severity_lexicon(const char *s, size_t n)
+{
+	return lexicon_level(s, n, 1);
 }
 
 int
@@ -648,7 +671,7 @@ pb_line_severity(const char *s, size_t n)
 
 	if (lv == PB_LINE_DEBUG || (lv != PB_LINE_NONE && lv <= PB_SEV_MEDIUM))
 		return lv;
-	lx = lexicon_level(s, n);
+	lx = lexicon_level(s, n, 0);
 	if (lv == PB_SEV_INFO)		/* an info line saying "failed" */
 		return lx != PB_LINE_NONE ? PB_SEV_LOW : PB_SEV_INFO;
 	return lx;

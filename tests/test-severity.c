@@ -434,6 +434,20 @@ test_no_suggestion_from_one_common_word(void **state)
 	assert_true(pb_analysis_ntemplates(f->a) >= 1);
 }
 
+/* A warning that states no failure in words suggests nothing. */
+static void
+test_no_suggestion_for_a_warning_without_failure_words(void **state)
+{
+	struct fx *f = *state;
+
+	library(f);
+	feed(f, 1, "2024-06-14 15:16:01 WARN lb[77]: upstream server reading "
+	    "response header from backend web1");
+	pb_analysis_finish(f->a);
+	assert_int_equal(pb_analysis_ntemplates(f->a), 1);	/* shown */
+	assert_int_equal(pb_analysis_nsuggested(f->a), 0);	/* no guess */
+}
+
 static void
 test_json_has_suggested_array(void **state)
 {
@@ -599,6 +613,7 @@ main(void)
 		T(test_hostile_lines),
 		TF(test_paraphrase_suggests_the_right_playbook),
 		TF(test_no_suggestion_from_one_common_word),
+		TF(test_no_suggestion_for_a_warning_without_failure_words),
 		TF(test_json_has_suggested_array),
 		TF(test_unknown_ranked_by_severity_not_count),
 		TF(test_unknown_lines_follow_the_judgement),
