@@ -262,6 +262,20 @@ test_hostile_lines(void **state)
 		(void)pb_line_severity(copy, strlen(odd[i]));
 		free(copy);
 	}
+	/* random lines made of the bytes the judgement looks at, each in a
+	 * buffer of its exact size, so ASan sees any read past the end */
+	srand(11);
+	for (int k = 0; k < 20000; k++) {
+		static const char alphabet[] = "<>0123456789EWFIDV/ :=\"'[]().,-_"
+		    "errorwarnfailedownlostPRIORITYlevelnot \t\x9b\xff";
+		size_t len = (size_t)(rand() % 40);
+		char *buf = malloc(len ? len : 1);
+		assert_non_null(buf);
+		for (size_t i = 0; i < len; i++)
+			buf[i] = alphabet[rand() % (sizeof(alphabet) - 1)];
+		(void)pb_line_severity(buf, len);
+		free(buf);
+	}
 	memset(big, 'x', sizeof(big));
 	memcpy(big + 4000, " failed", 7);	/* past the scan limit */
 	assert_int_equal(pb_line_severity(big, sizeof(big)), PB_LINE_NONE);
