@@ -253,6 +253,31 @@ is_hexid(const char *s, size_t n)
 	return 1;
 }
 
+/* A host name: three or more labels, the last a short lower-case word
+ * ("ns.example.com", "db-2.corp.local"); not a Java class (Capitalized). */
+static int
+is_hostname(const char *s, size_t n)
+{
+	size_t dots = 0, last = 0, i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '.') {
+			if (i == 0 || s[i - 1] == '.')
+				return 0;
+			dots++;
+			last = i + 1;
+		} else if (!islower(ch) && !isdigit(ch) && ch != '-')
+			return 0;
+	}
+	if (dots < 2 || n - last < 2 || n - last > 6)
+		return 0;
+	for (i = last; i < n; i++)
+		if (!islower((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
 /* ---- the header ------------------------------------------------------------ */
 
 /* "sshd[42]:", "kernel:", "dfs.DataNode$PacketResponder:" - not "::" or "http:". */
@@ -382,7 +407,7 @@ mask_word(struct cut *c, const char *s, size_t n)
 	const char *eq = memchr(s, '=', n);
 
 	if ((n > 1 && s[0] == '/' && memchr(s + 1, '/', n - 1) != NULL) ||
-	    is_name(s, n) || is_hexid(s, n) ||
+	    is_name(s, n) || is_hexid(s, n) || is_hostname(s, n) ||
 	    (n > 3 && memmem(s, n, "://", 3) != NULL) ||
 	    (n >= 2 && (s[0] == '"' || s[0] == '\'') && s[n - 1] == s[0]))
 		return MASK;

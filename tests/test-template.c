@@ -90,6 +90,19 @@ test_miner_add_masks_value_of_key_value(void **state)
 }
 
 static void
+test_miner_add_masks_host_names(void **state)
+{
+	long a = add(state, "reverse mapping checking getaddrinfo for ns.example.com [10.1.2.3] failed");
+	long b = add(state, "reverse mapping checking getaddrinfo for 10-1-2-4.dyn.example.net [10.1.2.4] failed");
+
+	assert_true(a >= 0);
+	assert_int_equal(b, a);
+	/* A Java class is a name, not a host. */
+	assert_string_equal(text_of(state, "retry policy org.example.RetryPolicy gave up"),
+	    "retry policy org.example.RetryPolicy gave up");
+}
+
+static void
 test_miner_add_skips_leading_timestamp(void **state)
 {
 	long a = add(state, "Jun 14 15:16:01 disk quota exceeded for bob");
@@ -370,6 +383,7 @@ main(void)
 		T(test_miner_add_masks_paths),
 		T(test_miner_add_masks_tokens_with_digits),
 		T(test_miner_add_masks_value_of_key_value),
+		T(test_miner_add_masks_host_names),
 		T(test_miner_add_skips_leading_timestamp),
 		T(test_miner_add_same_shape_joins_one_template),
 		T(test_miner_add_different_messages_stay_apart),
