@@ -138,7 +138,7 @@ FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,und
 fuzz:
 	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found"; exit 1; }
 	@mkdir -p build/fuzz/obj
-	@for f in $(ENG_SRC) $(BDL_SRC); do o=build/fuzz/obj/$$(basename $$f .c).o; x=; \
+	@for f in $(ENG_SRC) $(BDL_SRC) $(PB_SRC); do o=build/fuzz/obj/$$(basename $$f .c).o; x=; \
 		case $$f in *avx2*) x="-mavx2 -mfma -mf16c";; \
 		*avx512*) x="-mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c";; esac; \
 		$(FUZZ_CC) $(FUZZ_FLAGS) $$x -c -o $$o $$f || exit 1; done
