@@ -238,13 +238,22 @@ level_position(const char *s, size_t n, size_t i, size_t e)
 	for (size_t k = i; k < e; k++)
 		if (!(s[k] >= 'A' && s[k] <= 'Z'))
 			up = 0;
-	if (up && e - i >= 3 && (after == '\0' || after == ' ' ||
+	/* capitals anywhere, but not ALERT or PANIC: in capitals those are
+	 * words ("SERVICE ALERT: web01;HTTP;OK"), not levels */
+	if (up && e - i >= 3 && !eqword(s + i, e - i, "alert") &&
+	    !eqword(s + i, e - i, "panic") && (after == '\0' || after == ' ' ||
 	    after == ':' || after == ']' || after == '>' || after == '|' ||
-	    after == ',' || after == '\t' || after == ')' || after == '"'))
+	    after == ',' || after == '\t' || after == ')' || after == '"' ||
+	    after == ';'))
 		return 1;
 	if ((before == '[' || before == '<' || before == '(' || before == ':' ||
 	    before == '|') && (after == ']' || after == '>' || after == ')' ||
 	    after == '|'))
+		return 1;
+	/* a field of a list: MikroTik topics "system,error,critical",
+	 * Nagios "web01;HTTP;CRITICAL;HARD" */
+	if ((before == ',' && (after == ',' || after == ' ')) ||
+	    (before == ';' && after == ';'))
 		return 1;
 	if (after_level_key(s, i) || after_facility(s, i))
 		return 1;
@@ -292,12 +301,34 @@ level_words(const char *s, size_t n)
 	return PB_LINE_NONE;
 }
 
+/*
+ * Cisco IOS/NX-OS "%FACILITY-SEVERITY-MNEMONIC:" ("%LINK-3-UPDOWN:"):
+ * the digit is a syslog severity.
+ */
+static int
+cisco_level(const char *s, size_t n)
+{
+	const char *p = s, *end = s + (n < LEVEL_SCAN ? n : LEVEL_SCAN);
+
+	while ((p = memchr(p, '%', (size_t)(end - p))) != NULL) {
+		const char *q = ++p;
+		while (q < end && ((*q >= 'A' && *q <= 'Z') ||
+		    digit((unsigned char)*q) || *q == '_'))
+			q++;
+		if (q > p && q + 3 < end && q[0] == '-' && q[1] >= '0' &&
+		    q[1] <= '7' && q[2] == '-' && q[3] >= 'A' && q[3] <= 'Z')
+			return pri_sev[q[1] - '0'];
+	}
+	return PB_LINE_NONE;
+}
+
 static int
 explicit_level(const char *s, size_t n)
 {
 	int v;
 
 	if ((v = pri_level(s, n)) != PB_LINE_NONE ||
+	    (v = cisco_level(s, n)) != PB_LINE_NONE ||
 	    (v = letter_head(s, n)) != PB_LINE_NONE ||
 	    (v = journald_level(s, n < LEVEL_SCAN * 4 ? n : LEVEL_SCAN * 4)) !=
 	    PB_LINE_NONE ||
@@ -399,7 +430,7 @@ static const struct phrase lexicon[] = {
 const char *const pb_severity_literals[] = {
 	/* level words */
 	"emerg", "alert", "crit", "fatal", "severe", "err", "warn", "panic",
-	"iority", " e ", " w ", " f ",
+	"iority", " e ", " w ", " f ", "-0-", "-1-", "-2-", "-3-", "-4-",
 	/* lexicon */
 	"segfault", "segmentation", "l protection", "dumped", "oops",
 	"f memory", "corrupt", "uncorrectable", "crash", "abort", "exception",

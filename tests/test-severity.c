@@ -118,6 +118,21 @@ test_level_words_in_level_position(void **state)
 	    PB_SEV_CRITICAL);
 	SEV_IS("2016-09-28 04:30:30, Info                  CBS    Loaded "
 	    "Servicing Stack", PB_SEV_INFO);
+	/* network equipment and monitoring */
+	SEV_IS("Jun 14 15:16:01 sw1 1234: *Jun 14 15:16:01: %LINK-3-UPDOWN: "
+	    "Interface Gi0/1, changed state to down", PB_SEV_HIGH);
+	SEV_IS("Jun 14 15:16:01 sw1 %SYS-5-CONFIG_I: Configured from console",
+	    PB_SEV_INFO);
+	SEV_IS("Jun 14 15:16:01 sw1 %PLATFORM-2-PS_FAIL: Power supply 1 "
+	    "failed", PB_SEV_CRITICAL);
+	SEV_IS("system,error,critical login failure for user admin from "
+	    "10.0.0.9 via ssh", PB_SEV_HIGH);
+	SEV_IS("[1718359281] SERVICE ALERT: web01;HTTP;CRITICAL;HARD;3;"
+	    "CRITICAL - Socket timeout", PB_SEV_CRITICAL);
+	SEV_IS("[1718359281] SERVICE ALERT: web01;HTTP;WARNING;SOFT;1;"
+	    "HTTP WARNING: slow", PB_SEV_MEDIUM);
+	NOT_WARNING("[1718359281] SERVICE ALERT: web01;HTTP;OK;HARD;1;"
+	    "HTTP OK: HTTP/1.1 200 OK");
 	/* JSON and key=value levels */
 	SEV_IS("{\"ts\":1718378161,\"level\":\"error\",\"msg\":\"x\"}",
 	    PB_SEV_HIGH);
@@ -142,7 +157,7 @@ static const char *const medium[] = {
 	"Jun 14 15:16:01 h app: authentication failure for bob",
 	"Jun 14 15:16:01 h app: heartbeat lost to node3",
 	"Jun 14 15:16:01 h app: link eth0 is down",
-	"%LINK-3-UPDOWN: Interface Gi0/1, changed state to down",
+	"Jun 14 15:16:01 h app: port 7 changed state to down",
 	"Jun 14 15:16:01 h app: certificate expired",
 	"Jun 14 15:16:01 h app: message size exceeds limit",
 	"Jun 14 15:16:01 h app: checksum mismatch on block 7",
@@ -591,7 +606,7 @@ test_every_phrase_reaches_the_unknowns(void **state)
 		"mismatch", "violation", "warning", "warn", "invalid",
 		"unexpected", "not found",
 		/* level words in level position */
-		"EMERG", "ALERT", "CRIT", "SEVERE", "ERR", "WARN",
+		"EMERG", "CRIT", "SEVERE", "ERR", "WARN", "%LINK-3-UPDOWN:",
 		"[emergency]", "[alert]", "[crit]", "[err]", "[warning]",
 	};
 	struct fx *f = *state;
