@@ -159,7 +159,14 @@ test_text_severity_words(void **state)
 	(void)state;
 	assert_int_equal(text_severity("kernel: I/O error, dev sda", 26), SEV_ERROR);
 	assert_int_equal(text_severity("app: WARNING low disk", 21), SEV_WARN);
-	assert_int_equal(text_severity("sshd: Failed password", 21), SEV_ERROR);
+	/* the playbooks module's judgement: a failure phrase is a warning,
+	 * an explicit level decides (triage(1), UNKNOWN LINES) */
+	assert_int_equal(text_severity("sshd: Failed password", 21), SEV_WARN);
+	assert_int_equal(text_severity("2024-06-14 10:00:00 INFO retry failed",
+	    37), SEV_INFO);
+	assert_int_equal(text_severity("<11>app: x", 10), SEV_ERROR);
+	assert_int_equal(text_severity("opened /var/log/error.log", 25),
+	    SEV_NONE);
 	/* inside a word is not a keyword: "terror", "errand" */
 	assert_int_equal(text_severity("the terror errand", 17), SEV_NONE);
 	assert_int_equal(text_severity("<info> link up", 14), SEV_INFO);
