@@ -69,6 +69,16 @@ expect() {
 expect_not() {
 	if screen "$1" | grep -Eq -- "$3"; then bad "$2" "$(screen "$1")"; else ok; fi
 }
+# expect_gone NAME DESC REGEX [SECONDS]: until the screen no longer shows it
+expect_gone() {
+	local i=0
+	while [ $i -lt $((${4:-5} * 20)) ]; do
+		screen "$1" | grep -Eq -- "$3" || { ok; return; }
+		sleep 0.05
+		i=$((i + 1))
+	done
+	bad "$2" "$(screen "$1")"
+}
 stop() { "${TM[@]}" kill-session -t "$1" 2>/dev/null; }
 # quit NAME: q, and wait until triage has ended before the session goes
 # (a hangup in the middle of ASan's exit-time leak check can wedge it)
@@ -95,7 +105,7 @@ expect open "e jumps to an error" "^ *[0-9]+/116"
 # --- a card and its evidence -----------------------------------------------
 keys open Tab Enter
 expect open "Enter opens the card in the detail pane" "Evidence \(Enter shows"
-keys open Enter
+keys open Down Enter
 expect open "Enter on evidence jumps to that line" "field-laptop.log line 55"
 expect open "the evidence line is on screen" "08:13:58 line3-hmi rsyslogd"
 # back to the card: Down goes evidence -> evidence -> the first check
@@ -566,6 +576,107 @@ if [ ${#FPR} -eq 40 ]; then
 else
 	bad "gpg cannot make a key: the import screen is not tested"
 fi
+
+# === the app in real use (issue 13) ===
+# Esc closes an open card, from the detail pane or the card list
+start esc 120x30 "$SAMPLE"
+expect esc "started" "CRIT Disk full"
+keys esc Tab Enter
+expect esc "the card is open" "Evidence \(Enter shows"
+keys esc Escape
+expect_gone esc "Esc closes the card" "Evidence \(Enter shows"
+keys esc Enter
+expect esc "the card opens again" "Evidence \(Enter shows"
+keys esc Tab Escape
+expect_gone esc "Esc from the log pane closes it too" "Evidence \(Enter shows"
+quit esc
+
+# CRLF text pasted: one line per line, whether the terminal sends CR LF or CR CR
+head -200 "$SHARED/samples/loghub/OpenSSH_2k.log" >"$T/crlf.txt"
+start crlf 120x30
+expect crlf "empty session" "No log open"
+"${TM[@]}" load-buffer -b crlf "$T/crlf.txt"
+"${TM[@]}" paste-buffer -p -b crlf -t crlf
+expect crlf "CR CR (tmux turns LF into CR): 200 lines, not 400" "pasted 200 lines"
+expect crlf "200 lines in the view" " 200/200"
+"${TM[@]}" paste-buffer -p -r -b crlf -t crlf
+expect crlf "CR LF: 200 lines" " 400/400"
+# a CR ends one paste and the LF starts the next
+printf 'Dec 10 07:00:00 h app[1]: half one\r' >"$T/c1.txt"
+printf '\nDec 10 07:00:01 h app[1]: half two\r\n' >"$T/c2.txt"
+"${TM[@]}" load-buffer -b c1 "$T/c1.txt"; "${TM[@]}" load-buffer -b c2 "$T/c2.txt"
+"${TM[@]}" paste-buffer -p -r -b c1 -t crlf
+expect crlf "first chunk" " 401/401"
+"${TM[@]}" paste-buffer -p -r -b c2 -t crlf
+expect crlf "the LF of a split CR LF adds no blank line" " 402/402"
+if grep -c '^$' "$T/sess-crlf/pasted.log" | grep -qx 0; then ok; else bad "no blank lines kept" "$(grep -c '^$' "$T/sess-crlf/pasted.log")"; fi
+quit crlf
+# --- layout at 80x24 and 160x45 ---------------------------------------------------
+mkdir -p "$T/wrapdata/triage/playbooks" "$T/a-directory-with-a-rather-long-name-for-the-title-bar"
+LONGLOG=$T/a-directory-with-a-rather-long-name-for-the-title-bar/hmi-panel-station-4.log
+cat >"$T/wrapdata/triage/playbooks/site-wrap-check.json" <<'EOF2'
+{
+  "format": 1, "id": "site-wrap-check", "version": 1,
+  "title": "Conveyor belt controller lost its configuration after a power dip and restarted",
+  "class": "industrial-bus", "severity": "critical", "tags": ["conveyor"], "sources": ["any"],
+  "match": { "patterns": [ { "name": "jam", "regex": "conveyor (?<belt>[A-Z][0-9]+) lost config" } ] },
+  "explanation": "The rsyslog logfile could not be written because PANIC mode cannot happen twice; the controller reported that its flashstore is corrupted and every writer fails the same way until someone reloads Averyveryveryveryveryveryveryveryveryveryveryveryverylongidentifier again.",
+  "causes": ["A power dip"],
+  "checks": [ { "do": "Look at the belt", "command": "grep -n conveyor {{file}}", "expect": "The line" } ],
+  "fix": ["Reload the configuration"], "verify": ["No new lines for 10 minutes"],
+  "escalate": { "when": "It happens again", "attach": ["{{file}}"] },
+  "references": ["site manual"],
+  "examples": {
+    "match": ["Mar 14 08:00:00 plc1 conveyor[7]: conveyor B2 lost config",
+      "Mar 14 08:01:00 plc1 conveyor[7]: conveyor A1 lost config",
+      "Mar 14 08:02:00 plc2 conveyor[9]: conveyor C3 lost config"],
+    "no_match": ["Mar 14 08:03:00 plc1 conveyor[7]: conveyor B2 running",
+      "Mar 14 08:04:00 plc1 conveyor[7]: conveyor B2 restarted",
+      "Mar 14 08:05:00 plc1 conveyor[7]: config loaded"] }
+}
+EOF2
+printf 'Mar 14 08:00:00 plc1 conveyor[7]: conveyor B2 lost config\n' >"$LONGLOG"
+for size in 80x24 160x45; do
+	n=lay${size%x*}
+	ENVV="XDG_DATA_HOME=$T/wrapdata" start "$n" "$size" -f "$LONGLOG"
+	expect "$n" "$size: started" "CRIT "
+	# the title bar: names cut with an ellipsis, the help hint whole
+	if [ "$size" = 80x24 ]; then
+		if wait_for "$n" "^ triage - .*… +F1/\? help  q quit *$" && ! screen "$n" | head -1 | grep -q "(followF1"; then ok; else
+			bad "$size: the title bar truncates before the help hint" "$(screen "$n" | head -1)"; fi
+	fi
+	# the card list: severity, count and class visible; long titles end in …
+	# the card list's columns (screen-layout.c: 45% below 140 columns,
+	# else right of the log's 58%)
+	cols=${size%x*}
+	if [ "$cols" -ge 140 ]; then cx=$((cols * 58 / 100 + 1)) cw=$((cols - cols * 58 / 100 - 1)); else cx=0 cw=$((cols * 45 / 100)); fi
+	rows=$(screen "$n" | CX=$cx CW=$cw perl -CSD -ne 'print substr($_, $ENV{CX}, $ENV{CW}), "\n"' |
+		grep -E "^ (CRIT|HIGH|MED |LOW |INFO) " | sed 's/^ //')
+	if echo "$rows" | grep -q "CRIT Conveyor b" &&
+	    ! echo "$rows" | grep -vqE '^(CRIT|HIGH|MED |LOW |INFO) .*\([0-9]+\) [a-z-]+ *$'; then ok; else
+		bad "$size: every card shows severity, count and class" "$rows"; fi
+	if [ "$size" = 80x24 ]; then
+		if echo "$rows" | grep -qE "^CRIT Conveyor b.*… \(1\) industrial-bus$"; then ok; else
+			bad "$size: a long title ends in an ellipsis" "$rows"; fi
+	fi
+	# opening a card shows its top: title, severity, count
+	keys "$n" Tab Enter
+	expect "$n" "$size: the card opens at its title" "seen 1 time"
+	expect "$n" "$size: the severity line is shown" "critical +industrial-bus"
+	# card text wraps at spaces: every word whole, the long one cut
+	keys "$n" z
+	expect "$n" "$size: zoomed detail" "What it is"
+	missing=
+	for wd in rsyslog logfile written because PANIC cannot happen twice controller reported flashstore corrupted writer someone reloads; do
+		screen "$n" | grep -qw -- "$wd" || missing="$missing $wd"
+	done
+	if [ -z "$missing" ]; then ok; else bad "$size: words are not cut in the middle:$missing" "$(screen "$n")"; fi
+	if screen "$n" | grep -q "Averyvery"; then ok; else bad "$size: a word longer than the line is still shown" "$(screen "$n")"; fi
+	if screen "$n" | grep -A3 "What it is" | sed -n '3,$p' | grep -qE '^   [^ ]'; then ok; else
+		bad "$size: continuation lines start at the indent, not with a space" "$(screen "$n" | grep -A4 "What it is" | cat -A)"; fi
+	quit "$n"
+done
+# === end issue 13 ===
 
 # under SANITIZE=1 a report lands in the session's stderr.log, not on screen
 if grep -l "Sanitizer\|runtime error" "$T"/sess-*/stderr.log 2>/dev/null; then

@@ -224,6 +224,76 @@ test_layout_zoom_and_wide(void **state)
 	assert_true(l.too_small);
 }
 
+/* Wrap `s` at `cols` and join the screen lines with '|'. */
+static const char *
+wrapped(const char *s, size_t cols)
+{
+	static char out[4096];
+	struct cell c[1024];
+	size_t n = text_cells(s, strlen(s), c, 1024, NULL), from = 0, o = 0;
+
+	while (from < n) {
+		size_t next, end = text_wrap(c, n, from, cols, &next);
+		if (o)
+			out[o++] = '|';
+		for (size_t i = from; i < end; i++) {
+			int m = wctomb(out + o, c[i].wc[0]);
+			if (m > 0)
+				o += (size_t)m;
+		}
+		assert_true(next > from);
+		from = next;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static void
+test_text_wrap_at_spaces(void **state)
+{
+	(void)state;
+	/* words are not cut; no continuation line starts with a space */
+	assert_string_equal(wrapped("could not write file today", 12),
+	    "could not|write file|today");
+	assert_string_equal(wrapped("PANIC:  cannot   open", 8),
+	    "PANIC:|cannot|open");
+	/* a space right at the edge */
+	assert_string_equal(wrapped("abcd efgh", 4), "abcd|efgh");
+	/* only a word longer than the line is broken */
+	assert_string_equal(wrapped("see averyveryverylongword now", 8),
+	    "see|averyver|yverylon|gword|now");
+	assert_string_equal(wrapped("fits", 10), "fits");
+	/* leading indentation of the first line is kept */
+	assert_string_equal(wrapped("  ab cd", 5), "  ab|cd");
+}
+
+static void
+test_text_fit_cuts_at_columns(void **state)
+{
+	(void)state;
+	assert_int_equal(text_fit("hello world", 11, 5), 5);
+	assert_int_equal(text_fit("hello", 5, 10), 5);
+	/* a wide character is not split: 2 columns each */
+	assert_int_equal(text_fit("\xe6\x97\xa5\xe6\x9c\xac", 6, 3), 3);
+	/* an escape shown as \x1b (4 cells) is not split either */
+	assert_int_equal(text_fit("a\033b", 3, 3), 1);
+}
+
+static void
+test_keys_esc_closes_from_every_pane(void **state)
+{
+	(void)state;
+	/* Esc closes the card from the list and the log too, and is
+	 * handled globally rather than by the focused pane */
+	assert_int_equal(keys_lookup(27, KC_GLOBAL | KC_CARDS), ACT_CLOSE);
+	assert_int_equal(keys_lookup(27, KC_GLOBAL | KC_LOG), ACT_CLOSE);
+	assert_false(keys_pane_action(ACT_CLOSE));
+	assert_false(keys_pane_action(ACT_QUIT));
+	assert_true(keys_pane_action(ACT_OPEN));
+	assert_true(keys_pane_action(ACT_TICK));
+	assert_true(keys_pane_action(ACT_DOWN));
+}
+
 static void
 test_keys_context_wins(void **state)
 {
@@ -330,6 +400,9 @@ main(void)
 		cmocka_unit_test(test_text_severity_words),
 		cmocka_unit_test(test_layout_every_size_fits),
 		cmocka_unit_test(test_layout_zoom_and_wide),
+		cmocka_unit_test(test_text_wrap_at_spaces),
+		cmocka_unit_test(test_text_fit_cuts_at_columns),
+		cmocka_unit_test(test_keys_esc_closes_from_every_pane),
 		cmocka_unit_test(test_keys_context_wins),
 		cmocka_unit_test(test_keys_import_screen),
 		cmocka_unit_test(test_keys_help_lists_every_action),

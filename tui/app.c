@@ -291,30 +291,41 @@ static void
 draw_title(struct app *a)
 {
 	WINDOW *w = a->wtitle;
-	char buf[512];
+	char buf[512 + 4];	/* + an ellipsis */
 	int n = 0;
 
 	werase(w);
 	wbkgdset(w, a->colour ? COLOR_PAIR(7) : A_REVERSE);
 	werase(w);
-	n += snprintf(buf + n, sizeof(buf) - (size_t)n, " triage");
-	for (int i = 0; i < a->nsrc && n < (int)sizeof(buf) - 40; i++) {
+	n += snprintf(buf + n, 512 - (size_t)n, " triage");
+	for (int i = 0; i < a->nsrc && n < 512 - 40; i++) {
 		char *clean = text_clean(a->src[i].name, strlen(a->src[i].name));
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%s%s",
+		n += snprintf(buf + n, 512 - (size_t)n, "%s%s%s",
 		    i ? ", " : " - ", clean ? clean : "?",
 		    lidx_following(a->src[i].ix) ? " (following)" : "");
 		free(clean);
 	}
 	if (a->nsrc == 0)
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+		n += snprintf(buf + n, 512 - (size_t)n,
 		    " - no log yet: paste one, or :open FILE");
 	(void)n;
-	mvwaddnstr(w, 0, 0, buf, a->cols);
 	{
-		char right[64];
-		snprintf(right, sizeof(right), "F1/? help  q quit ");
-		if ((int)strlen(right) + 2 < a->cols)
-			mvwaddstr(w, 0, a->cols - (int)strlen(right), right);
+		/* the help hint stays; the names give way, with an ellipsis */
+		const char *right = "F1/? help  q quit ";
+		int rw = (int)strlen(right), room = a->cols - rw - 1;
+		size_t len = strlen(buf);
+
+		if (room < 8) {
+			room = a->cols;
+			rw = 0;
+		}
+		if (text_width(buf, len) > (size_t)room) {
+			size_t k = text_fit(buf, len, (size_t)room - 1);
+			memcpy(buf + k, "\xe2\x80\xa6", 4);
+		}
+		mvwaddstr(w, 0, 0, buf);
+		if (rw > 0)
+			mvwaddstr(w, 0, a->cols - rw, right);
 	}
 	wnoutrefresh(w);
 }
@@ -542,8 +553,17 @@ pbuf_add_key(struct app *a, int key)
 			pbuf_add(a, "\n", 1);
 		return;
 	}
-	if (key == '\r')
+	/* CR LF, and CR CR from terminals that turn LF into CR, end one
+	 * line; the state outlives the paste so a CR at the end of one
+	 * chunk and the LF starting the next make no blank line. */
+	if (key == '\r' || key == '\n') {
+		bool second = a->paste_cr;
+		a->paste_cr = key == '\r' && !second;
+		if (second)
+			return;
 		key = '\n';
+	} else
+		a->paste_cr = false;
 	if ((n = wctomb(mb, (wchar_t)key)) > 0)
 		pbuf_add(a, mb, (size_t)n);
 }
@@ -675,8 +695,11 @@ global_action(struct app *a, enum action act)
 		break;
 	case ACT_CLOSE:
 		if (a->detail == DETAIL_CARD) {
+			/* back to the list the card came from */
 			a->detail = DETAIL_ASSIST;
-			a->dirty |= D_DETAIL;
+			if (a->focus == PANE_DETAIL)
+				a->focus = PANE_CARDS;
+			a->dirty |= D_ALL;
 		}
 		break;
 	default:
@@ -763,7 +786,7 @@ handle_key(struct app *a, int key)
 		    "then q quits");
 		return;
 	}
-	if ((act >= ACT_UP && act < ACT_IMPORT_SCREEN) || act == ACT_NONE) {
+	if (keys_pane_action(act)) {
 		if (a->focus == PANE_LOG)
 			log_action(a, act);
 		else if (a->focus == PANE_CARDS)

@@ -127,6 +127,20 @@ size_t	 text_width(const char *s, size_t len);
  * a malloc'd string; for export files and the model's context.
  */
 char	*text_clean(const char *s, size_t len);
+/*
+ * Bytes of the longest head of `s` whose cells fit in `cols` columns (a
+ * place to cut it with an ellipsis); `len` if all of it fits.
+ */
+size_t	 text_fit(const char *s, size_t len, size_t cols);
+/*
+ * Word wrap: the screen line that starts at cell `from` ends before the
+ * returned cell; *next is where the following one starts.  Lines break
+ * at spaces, which are dropped at the break (no continuation line starts
+ * with one); only a word longer than `cols` is cut.  Call while
+ * from < n.
+ */
+size_t	 text_wrap(const struct cell *c, size_t n, size_t from, size_t cols,
+	    size_t *next);
 /* Severity of a log line by keyword, for colours and e/E. */
 enum line_sev { SEV_NONE = 0, SEV_DEBUG, SEV_INFO, SEV_WARN, SEV_ERROR };
 enum line_sev text_severity(const char *s, size_t len);
@@ -212,6 +226,9 @@ struct binding {
  * KC_GLOBAL.
  */
 enum action keys_lookup(int key, unsigned ctx);
+/* Is `act` handled by the focused pane (moves, open, tick), not globally
+ * (quit, close the card, ...)? */
+bool	 keys_pane_action(enum action act);
 /* The table, for help and the man page. */
 const struct binding *keys_table(size_t *n);
 /* Help text lines, generated from the table; malloc'd vector of malloc'd
@@ -336,6 +353,7 @@ struct app {
 	int		 stdin_fd;	/* a piped stdin still being read */
 	bool		 pasting;	/* between bracketed-paste markers */
 	bool		 paste_mode;	/* P: typing goes to the spool */
+	bool		 paste_cr;	/* the last pasted key was a lone CR */
 	char		*pbuf;		/* bracketed paste being collected */
 	size_t		 plen, pcap;
 	/* cards */

@@ -124,6 +124,13 @@ keys_lookup(int key, unsigned ctx)
 	return ACT_NONE;
 }
 
+bool
+keys_pane_action(enum action act)
+{
+	/* ACT_CLOSE (Esc) is global: it closes the card from any pane */
+	return act >= ACT_UP && act <= ACT_TICK;
+}
+
 const struct binding *
 keys_table(size_t *n)
 {

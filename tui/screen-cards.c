@@ -526,14 +526,10 @@ cards_open(struct app *a, size_t i)
 		a->open_card = app_xstrdup(buf);
 	}
 	a->detail = DETAIL_CARD;
+	/* open at the top: title, severity and count first (Down goes to
+	 * the first evidence line) */
 	a->dsel = a->dtop = 0;
 	cards_build_detail(a);
-	/* land on the first evidence line: Enter jumps right away */
-	for (size_t k = 0; k < a->ndl; k++)
-		if (a->dl[k].style == DS_EVID) {
-			a->dsel = k;
-			break;
-		}
 	a->focus = PANE_DETAIL;
 	a->dirty |= D_ALL;
 }
@@ -688,6 +684,32 @@ put_text(WINDOW *w, int y, int x, int width, const char *s, attr_t at,
 	return col;
 }
 
+/*
+ * A list line: `head` and `tail` (severity; count and class) always shown,
+ * the title between them cut with an ellipsis to what is left.
+ */
+static void
+put_item(WINDOW *w, int y, int width, const char *head, const char *title,
+    const char *tail, attr_t at, short pair)
+{
+	int col = put_text(w, y, 1, width, head, at, pair);
+	int room = width - col - (int)text_width(tail, strlen(tail));
+	size_t tlen = strlen(title);
+
+	if (room >= 0 && text_width(title, tlen) <= (size_t)room)
+		col += put_text(w, y, 1 + col, width - col, title, at, pair);
+	else if (room >= 2) {
+		char *cut = app_xmalloc(tlen + 4);
+		size_t k = text_fit(title, tlen, (size_t)room - 1);
+
+		memcpy(cut, title, k);
+		memcpy(cut + k, "\xe2\x80\xa6", 4);	/* ellipsis */
+		col += put_text(w, y, 1 + col, width - col, cut, at, pair);
+		free(cut);
+	}
+	put_text(w, y, 1 + col, width - col, tail, at, pair);
+}
+
 void
 cards_draw(struct app *a, WINDOW *w, const struct rect *r)
 {
@@ -709,20 +731,26 @@ cards_draw(struct app *a, WINDOW *w, const struct rect *r)
 		bool sel = i == a->card_sel;
 		attr_t at = sel ? (a->focus == PANE_CARDS ? A_REVERSE : A_BOLD) : 0;
 		short pair = 0;
-		char line[512];
+		const char *lead = "", *title = "";
+		char tail[160];
 
 		if (i < nc) {
 			const struct pb_card *c = pb_analysis_card(a->an, i);
 			const struct pb_playbook *pb = pb_card_playbook(c);
 			enum pb_severity s = pb_playbook_severity(pb);
-			const char *sv[] = { "CRIT", "HIGH", "MED ", "LOW ", "INFO" };
+			const char *sv[] = { "CRIT ", "HIGH ", "MED  ", "LOW  ",
+			    "INFO " };
+			const char *cls = pb_playbook_class(pb);
 
 			if (a->colour)
 				pair = s <= PB_SEV_HIGH ? 1 : s == PB_SEV_MEDIUM ? 2 : 3;
 			else if (s <= PB_SEV_HIGH)
 				at |= A_BOLD;
-			snprintf(line, sizeof(line), "%s %s (%llu)", sv[s],
-			    pb_playbook_title(pb), (unsigned long long)pb_card_count(c));
+			lead = sv[s];
+			title = pb_playbook_title(pb);
+			snprintf(tail, sizeof(tail), " (%llu)%s%s",
+			    (unsigned long long)pb_card_count(c),
+			    cls && *cls ? " " : "", cls ? cls : "");
 		} else if (i < nc + ns) {
 			/* a guess, not a match: dim, and says so first */
 			const struct pb_playbook *pb;
@@ -735,8 +763,9 @@ cards_draw(struct app *a, WINDOW *w, const struct rect *r)
 			if (pb != NULL)
 				(void)pb_analysis_template(a->an, t, &count, &ex,
 				    &file, &lineno);
-			snprintf(line, sizeof(line), "  ~  possibly: %s (%llu)",
-			    pb ? pb_playbook_title(pb) : "",
+			lead = "  ~  possibly: ";
+			title = pb ? pb_playbook_title(pb) : "";
+			snprintf(tail, sizeof(tail), " (%llu)",
 			    (unsigned long long)count);
 			at |= A_DIM;
 		} else {
@@ -746,13 +775,15 @@ cards_draw(struct app *a, WINDOW *w, const struct rect *r)
 			if (ti >= 0)
 				t = pb_analysis_template(a->an, (size_t)ti, &count,
 				    &ex, &file, &lineno);
-			snprintf(line, sizeof(line), "  ?  %s (%llu)", t ? t : "",
+			lead = "  ?  ";
+			title = t ? t : "";
+			snprintf(tail, sizeof(tail), " (%llu)",
 			    (unsigned long long)count);
 			at |= A_DIM;
 		}
 		if (sel)
 			mvwhline(w, (int)y, 0, ' ' | at, r->w);
-		put_text(w, (int)y, 1, r->w - 1, line, at, pair);
+		put_item(w, (int)y, r->w - 1, lead, title, tail, at, pair);
 	}
 	if (n == 0)
 		mvwaddnstr(w, 2, 2, a->nsrc ? "No known problem found (yet)." :
@@ -760,24 +791,55 @@ cards_draw(struct app *a, WINDOW *w, const struct rect *r)
 	wnoutrefresh(w);
 }
 
-/* Screen lines of a detail line at this width. */
+/* Cells of a detail line, in a buffer reused from draw to draw. */
+static struct cell *
+dl_cells(const struct dline *d, size_t *n)
+{
+	static struct cell *c;
+	static size_t cc;
+	size_t len = strlen(d->text);
+
+	if (len + 16 > cc) {
+		free(c);
+		cc = len * 2 + 64;
+		c = app_xmalloc(cc * sizeof(*c));
+	}
+	*n = text_cells(d->text, len, c, cc, NULL);
+	if (*n > cc)
+		*n = cc;
+	return c;
+}
+
+static int
+dl_avail(const struct dline *d, int width)
+{
+	int avail = width - 1 - d->indent;
+
+	return avail < 8 ? width - 1 : avail;
+}
+
+/* Screen lines of a detail line at this width (wrapped at spaces). */
 static int
 dl_height(const struct dline *d, int width)
 {
-	int avail = width - 1 - d->indent;
-	size_t cols = text_width(d->text, strlen(d->text));
+	size_t n, from = 0, next;
+	const struct cell *c = dl_cells(d, &n);
+	int avail = dl_avail(d, width), lines = 0;
 
-	if (avail < 8)
+	if (avail < 1)
 		return 1;
-	return cols == 0 ? 1 : (int)((cols + (size_t)avail - 1) / (size_t)avail);
+	while (from < n) {
+		(void)text_wrap(c, n, from, (size_t)avail, &next);
+		from = next;
+		lines++;
+	}
+	return lines ? lines : 1;
 }
 
 void
 detail_draw(struct app *a, WINDOW *w, const struct rect *r)
 {
 	int y = 1, h = r->h - 1;
-	static struct cell *c;
-	static size_t cc;
 
 	werase(w);
 	header(a, w, r->w, a->focus == PANE_DETAIL,
@@ -795,8 +857,9 @@ detail_draw(struct app *a, WINDOW *w, const struct rect *r)
 	}
 	for (size_t i = a->dtop; i < a->ndl && y < r->h; i++) {
 		const struct dline *d = &a->dl[i];
-		size_t len = strlen(d->text), n, from = 0;
-		int avail = r->w - 1 - d->indent;
+		size_t n, from = 0, end, next;
+		const struct cell *c = dl_cells(d, &n);
+		int avail = dl_avail(d, r->w);
 		attr_t at = 0;
 		short pair = 0;
 
@@ -810,27 +873,19 @@ detail_draw(struct app *a, WINDOW *w, const struct rect *r)
 		}
 		if (i == a->dsel && a->focus == PANE_DETAIL)
 			at |= A_REVERSE;
-		if (avail < 8)
-			avail = r->w - 1;
-		if (len + 16 > cc) {
-			free(c);
-			cc = len * 2 + 64;
-			c = app_xmalloc(cc * sizeof(*c));
-		}
-		n = text_cells(d->text, len, c, cc, NULL);
-		if (n > cc)
-			n = cc;
 		do {
 			int col = 0;
 			if (at & A_REVERSE)
 				mvwhline(w, y, 0, ' ' | A_REVERSE, r->w);
-			while (from < n && col + c[from].width <= avail) {
+			end = from < n ? text_wrap(c, n, from, (size_t)avail,
+			    &next) : (next = n);
+			for (; from < end; from++) {
 				cchar_t ch;
 				if (setcchar(&ch, c[from].wc, at, pair, NULL) == OK)
 					mvwadd_wch(w, y, 1 + d->indent + col, &ch);
 				col += c[from].width;
-				from++;
 			}
+			from = next;
 			y++;
 		} while (from < n && y < r->h);
 	}

@@ -63,7 +63,8 @@ layout_compute(int rows, int cols, int zoom, struct layout *l)
 		l->pane[PANE_DETAIL] = mk(body_y + ch, lw + 1, body_h - ch, rw);
 	} else {
 		int lh = body_h * LAYOUT_LOG_SHARE / 100;
-		int cw = cols * 40 / 100;
+		/* the list keeps severity, title, count and class legible */
+		int cw = cols * 45 / 100;
 
 		l->pane[PANE_LOG] = mk(body_y, 0, lh, cols);
 		l->pane[PANE_CARDS] = mk(body_y + lh, 0, body_h - lh, cw);

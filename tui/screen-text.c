@@ -210,3 +210,67 @@ text_severity(const char *s, size_t len)
 		return SEV_NONE;
 	}
 }
+
+size_t
+text_fit(const char *s, size_t len, size_t cols)
+{
+	struct cell *c;
+	uint32_t *off;
+	size_t n, col = 0, cut = len;
+
+	/* a cell is at least one column: cols + 1 cells show an overflow */
+	c = app_xmalloc((cols + 1) * sizeof(*c));
+	off = app_xmalloc((cols + 1) * sizeof(*off));
+	n = text_cells(s, len, c, cols + 1, off);
+	if (n > cols + 1)
+		n = cols + 1;
+	for (size_t i = 0; i < n; i++) {
+		if (col + c[i].width > cols) {
+			cut = off[i];
+			break;
+		}
+		col += c[i].width;
+	}
+	free(c);
+	free(off);
+	return cut;
+}
+
+static bool
+cell_space(const struct cell *c)
+{
+	return c->kind == CK_TEXT && c->wc[0] == L' ';
+}
+
+size_t
+text_wrap(const struct cell *c, size_t n, size_t from, size_t cols,
+    size_t *next)
+{
+	size_t i = from, col = 0, k, end;
+
+	while (i < n && col + c[i].width <= cols)
+		col += c[i++].width;
+	if (i >= n) {
+		*next = n;
+		return n;
+	}
+	if (i == from) {	/* one cell wider than the line */
+		*next = from + 1;
+		return from + 1;
+	}
+	/* the last space at or before the first cell that does not fit */
+	for (k = i + 1; k > from + 1 && !cell_space(&c[k - 1]); k--)
+		;
+	k--;
+	if (k == from || !cell_space(&c[k])) {
+		/* one word longer than the line: break it */
+		*next = i;
+		return i;
+	}
+	for (end = k; end > from && cell_space(&c[end - 1]); end--)
+		;
+	for (i = k; i < n && cell_space(&c[i]); i++)
+		;
+	*next = i;
+	return end > from ? end : k;
+}
