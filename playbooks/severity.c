@@ -421,7 +421,7 @@ static const struct phrase lexicon[] = {
  * one of them, so a line without any is never judged LOW or worse.  The
  * prefilter keys on a literal's first three bytes, so each is cut to
  * start where those bytes are rare in log text ("espon" for "response",
- * not "res" as in "restart"; "s full", not "is "): common keys would
+ * not "res" as in "restart"; "full", not "is "): common keys would
  * wake the comparison on most lines.  The " e "-style ones stand for
  * logcat's threadtime letter (not " a ": the article would match every
  * English line, and assert lines say more than their letter anyway);
@@ -436,12 +436,12 @@ const char *const pb_severity_literals[] = {
 	"f memory", "corrupt", "uncorrectable", "crash", "abort", "exception",
 	"ceback", "fail", "nnot", "n not", "an't", "unable to", "ould not",
 	"ldn't", "espon", "nswer", "unreachable", "unavailable", "efused",
-	"enied", "ejected", "med out", "meout", "lost", "down", "egraded",
-	"hung", "killed", "o free", "s full", "space", "oo many", "exhausted",
+	"enied", "ejected", "med out", "meout", "lost", "down", "raded",
+	"hung", "killed", "free", "full", "space", "oo many", "exhausted",
 	"exceed", "eshold", "erheat", "rflow", "xpired", "ismatch", "iolation",
-	"nvalid", "unexpected", "t found", "o reply", "ot reachable",
-	"ot running", "ffline", "unhealthy", "o carrier", "n reset", "n pipe",
-	"rvfail", "eadlock", "rload", "ottl", "unresponsive",
+	"nvalid", "unexpected", "found", "o reply", "eachable",
+	"unning", "ffline", "unhealthy", "o carrier", "n reset", "n pipe",
+	"rvfail", "dlock", "rload", "ottl", "unresponsive",
 	NULL
 };
 
