@@ -613,6 +613,45 @@ test_analyze_catastrophic_playbook_disabled_with_one_message(void **state)
 	pb_library_free(lib);
 }
 
+/* dmesg times are seconds since boot: --since cannot judge them, and the
+ * card shows them as such (issue 11, section 4). */
+static void
+test_analyze_boot_relative_times_kept_and_shown(void **state)
+{
+	const char *dir = *state;
+	char pbdir[512];
+	struct pb_library *lib;
+	struct pb_analysis *a;
+	struct pb_options o;
+	struct diags d = { 0 };
+	const struct pb_card *c;
+	char buf[32];
+	static const char l1[] = "[    5.123456] EXT4-fs error (device sda1): x";
+	static const char l2[] = "[   65.500000] EXT4-fs error (device sda1): y";
+
+	snprintf(pbdir, sizeof(pbdir), "%s/pb", dir);
+	assert_int_equal(mkdir(pbdir, 0700), 0);
+	write_one_pattern(pbdir, "ext4", "EXT4-fs error \\(device (?<dev>\\w+)\\)",
+	    l1, "EXT4-fs (sda1): mounted");
+	assert_int_equal(pb_library_new(&lib), 0);
+	assert_int_equal(pb_library_add(lib, pbdir, diag_cb, &d, NULL), 0);
+	pb_options_init(&o);
+	assert_int_equal(pb_time_arg("2024-01-01", 0, &o.since_ms), 0);
+	assert_int_equal(pb_analysis_new(lib, &o, &a), 0);
+	pb_analysis_feed_line(a, "dmesg.txt", 1, l1, sizeof(l1) - 1, 1718000000);
+	pb_analysis_feed_line(a, "dmesg.txt", 2, l2, sizeof(l2) - 1, 1718000000);
+	pb_analysis_finish(a);
+	assert_int_equal(pb_analysis_ncards(a), 1);
+	c = pb_analysis_card(a, 0);
+	assert_int_equal(pb_card_count(c), 2);
+	pb_time_format(pb_card_first(c), buf, sizeof(buf));
+	assert_string_equal(buf, "boot+5.123s");
+	pb_time_format(pb_card_last(c), buf, sizeof(buf));
+	assert_string_equal(buf, "boot+65.500s");
+	pb_analysis_free(a);
+	pb_library_free(lib);
+}
+
 /* ---- text safety (issue 16, defect 5) ------------------------------------ */
 
 /* The good fixture with `field` (a JSON pointer-ish path) set to value,
@@ -905,6 +944,8 @@ main(void)
 		cmocka_unit_test(test_lint_backtracking_shapes),
 		cmocka_unit_test(test_lint_provoking_lines_hit_the_limit),
 		cmocka_unit_test_setup_teardown(test_analyze_catastrophic_playbook_disabled_with_one_message,
+		    tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_analyze_boot_relative_times_kept_and_shown,
 		    tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_lint_control_and_invisible_characters_rejected_in_text,
 		    tmp_setup, tmp_teardown),
