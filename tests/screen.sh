@@ -41,13 +41,15 @@ mkdir -p "$HOME" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME"
 "${TM[@]}" new-session -d -s keep -x 80 -y 24 "sleep 100000"
 
 # start NAME COLSxROWS ARGS...: triage in a new session; the shell after it
-# prints EXIT=status so a test can see how it ended.  TERMV sets TERM and
-# ENVV adds NAME=VALUE words to triage's environment.
+# prints EXIT=status so a test can see how it ended.  TERMV sets TERM,
+# ENVV adds NAME=VALUE words to triage's environment and CWDV is the
+# directory it starts in.  --session names the directory its sessions
+# are kept in ($T/sess-NAME, or $T/sess-$SESS).
 start() {
 	local name=$1 size=$2; shift 2
 	local q=""
 	for a in "$@"; do q="$q '${a//\'/\'\\\'\'}'"; done
-	"${TM[@]}" new-session -d -s "$name" -x "${size%x*}" -y "${size#*x}" \
+	"${TM[@]}" new-session -d -s "$name" -c "${CWDV:-$PWD}" -x "${size%x*}" -y "${size#*x}" \
 		"TERM=${TERMV:-xterm-256color} ${ENVV:-} '$TRIAGE' --session '$T/sess-${SESS:-$name}' $q; echo EXIT=\$?; sleep 600"
 }
 keys() { local n=$1; shift; "${TM[@]}" send-keys -t "$n" "$@"; }
@@ -195,7 +197,7 @@ for i in $(seq 1 5000); do echo "Mar 14 10:00:00 h kernel: I/O error, dev sda, s
 expect paste "bracketed paste lands in one go" "pasted 5000 lines" 15
 expect paste "the pasted lines are in the view" "5000/5000"
 expect paste "cards come from pasted text" "Disk I/O errors"
-if [ "$(wc -l <"$T/sess-paste/pasted.log")" = 5000 ]; then ok; else
+if [ "$(cat "$T"/sess-paste/*/pasted.log | wc -l)" = 5000 ]; then ok; else
 	bad "pasted text is kept with the session"; fi
 stop paste
 
@@ -609,7 +611,7 @@ printf '\nDec 10 07:00:01 h app[1]: half two\r\n' >"$T/c2.txt"
 expect crlf "first chunk" " 401/401"
 "${TM[@]}" paste-buffer -p -r -b c2 -t crlf
 expect crlf "the LF of a split CR LF adds no blank line" " 402/402"
-if grep -c '^$' "$T/sess-crlf/pasted.log" | grep -qx 0; then ok; else bad "no blank lines kept" "$(grep -c '^$' "$T/sess-crlf/pasted.log")"; fi
+if [ "$(cat "$T"/sess-crlf/*/pasted.log | grep -c '^$')" = 0 ]; then ok; else bad "no blank lines kept" "$(cat "$T"/sess-crlf/*/pasted.log | grep -c '^$')"; fi
 quit crlf
 # --- layout at 80x24 and 160x45 ---------------------------------------------------
 mkdir -p "$T/wrapdata/triage/playbooks" "$T/a-directory-with-a-rather-long-name-for-the-title-bar"
@@ -676,11 +678,76 @@ for size in 80x24 160x45; do
 		bad "$size: continuation lines start at the indent, not with a space" "$(screen "$n" | grep -A4 "What it is" | cat -A)"; fi
 	quit "$n"
 done
+# --- sessions: absolute paths, several kept, never degraded, retention ------------
+# a relative path resumes from another directory
+start rel 100x30 share/samples/field-laptop.log
+expect rel "opened by a relative path" "1/116"
+keys rel ":note first session" Enter
+quit rel
+SESS=rel CWDV=/tmp start relres 100x30 --resume
+expect relres "--resume from /tmp reopens the log" "1/116"
+expect_not relres "no error about the file" "No such file"
+quit relres
+if grep -q "\"$PWD/share/samples/field-laptop.log\"" "$T"/sess-rel/*/session.json; then ok; else
+	bad "the session keeps the absolute path" "$(cat "$T"/sess-rel/*/session.json)"; fi
+# a file that is gone keeps its entry, marked missing, and comes back
+cp "$SAMPLE" "$T/gone.log"
+start gone 100x30 "$T/gone.log"
+expect gone "opened" "1/116"
+quit gone
+mv "$T/gone.log" "$T/gone.log.away"
+SESS=gone start gone2 100x30 --resume
+expect gone2 "a missing file is reported" "missing, kept in the session: gone.log"
+quit gone2
+if grep -q "gone.log" "$T"/sess-gone/*/session.json && grep -q '"missing": true' "$T"/sess-gone/*/session.json; then ok; else
+	bad "the saved session still lists the missing file" "$(cat "$T"/sess-gone/*/session.json)"; fi
+mv "$T/gone.log.away" "$T/gone.log"
+SESS=gone start gone3 100x30 --resume
+expect gone3 "when it is back, --resume opens it again" "1/116"
+quit gone3
+# a plain start keeps the earlier session; --resume opens the last one
+printf 'Mar 14 09:00:00 h app[1]: second log\n' >"$T/second.log"
+SESS=rel start rel2 100x30 "$T/second.log"
+expect rel2 "a second session" "second log"
+quit rel2
+"$TRIAGE" --session "$T/sess-rel" --resume=list >"$T/list.out" 2>&1
+if [ "$(grep -c '^20' "$T/list.out")" = 2 ] && head -1 "$T/list.out" | grep -q "second.log.*--resume opens this one" &&
+    grep -q "field-laptop.log.*1 note" "$T/list.out"; then ok; else
+	bad "--resume=list lists both sessions, the last first" "$(cat "$T/list.out")"; fi
+first=$(grep "field-laptop" "$T/list.out" | awk '{print $1}')
+SESS=rel start rel3 100x30 --resume
+expect rel3 "--resume opens the last session" "second log"
+keys rel3 ":sessions" Enter
+expect rel3 ":sessions lists the kept sessions" "$first"
+keys rel3 q ":sessions $first" Enter
+expect rel3 ":sessions ID opens that session" "1/116"
+quit rel3
+SESS=rel start rel4 100x30 "--resume=$first"
+expect rel4 "--resume=ID opens a chosen session" "1/116"
+keys rel4 ":export $T/rel4.md" Enter
+expect rel4 "exported" "exported the report"
+quit rel4
+if grep -q "first session" "$T/rel4.md"; then ok; else bad "the first session kept its note" "$(cat "$T/rel4.md")"; fi
+"$TRIAGE" --session "$T/sess-rel" --resume=../etc >"$T/bad.out" 2>&1
+if [ $? -ne 0 ] && grep -q "not a session id" "$T/bad.out"; then ok; else bad "--resume=ID refuses a path" "$(cat "$T/bad.out")"; fi
+# retention: sessions older than the setting go at start; 0 keeps none
+mkdir -p "$T/rconf/triage"
+printf 'retention = 1d\n' >"$T/rconf/triage/config"
+for f in "$T"/sess-rel/*/session.json; do touch -d '3 days ago' "$f"; done
+SESS=rel ENVV="XDG_CONFIG_HOME=$T/rconf" start ret 100x30 "$T/second.log"
+expect ret "started" "second log"
+quit ret
+if [ "$(ls "$T/sess-rel" | wc -l)" = 1 ]; then ok; else bad "retention = 1d removed the old sessions" "$(ls -l "$T/sess-rel")"; fi
+printf 'retention = 0\n' >"$T/rconf/triage/config"
+SESS=rel ENVV="XDG_CONFIG_HOME=$T/rconf" start ret0 100x30 "$T/second.log"
+expect ret0 "started" "second log"
+quit ret0
+if [ "$(ls "$T/sess-rel" | wc -l)" = 0 ]; then ok; else bad "retention = 0 keeps nothing after exit" "$(ls -l "$T/sess-rel")"; fi
 # === end issue 13 ===
 
 # under SANITIZE=1 a report lands in the session's stderr.log, not on screen
-if grep -l "Sanitizer\|runtime error" "$T"/sess-*/stderr.log 2>/dev/null; then
-	bad "sanitizer reports in stderr.log" "$(cat "$T"/sess-*/stderr.log | head -30)"; else ok; fi
+if grep -l "Sanitizer\|runtime error" "$T"/sess-*/*/stderr.log 2>/dev/null; then
+	bad "sanitizer reports in stderr.log" "$(cat "$T"/sess-*/*/stderr.log | head -30)"; else ok; fi
 
 echo "screen: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -455,7 +455,12 @@ app_open_source(struct app *a, const char *path, bool follow, bool spool)
 		free(cause);
 		return -1;
 	}
-	s->name = app_xstrdup(path);
+	/* our own spool file is named for what it holds, here and in
+	 * reports; a log by the name it was given */
+	s->name = app_xstrdup(!spool ? path : a->stdin_fd >= 0 ?
+	    "standard input" : "pasted text");
+	if ((s->abspath = realpath(path, NULL)) == NULL)
+		s->abspath = app_xstrdup(path);
 	s->spool = spool;
 	s->ref = stat(path, &st) == 0 ? (int64_t)st.st_mtime : time(NULL);
 	a->nsrc++;
@@ -985,6 +990,8 @@ app_command(struct app *a, const char *line)
 			app_message(a, false, "note added (%zu)", a->nnotes);
 			session_save(a);
 		}
+	} else if (strcmp(cmd, "sessions") == 0) {
+		session_command(a, arg);
 	} else if (strcmp(cmd, "paste") == 0) {
 		global_action(a, ACT_PASTE_MODE);
 	} else if (strcmp(cmd, "wrap") == 0) {
@@ -1088,7 +1095,13 @@ app_free(struct app *a)
 	for (int i = 0; i < a->nsrc; i++) {
 		lidx_free(a->src[i].ix);
 		free(a->src[i].name);
+		free(a->src[i].abspath);
 	}
+	for (size_t i = 0; i < a->nmissing; i++)
+		free(a->missing[i].path);
+	free(a->missing);
+	free(a->sessions_root);
+	free(a->session_id);
 	pb_analysis_free(a->an);
 	pb_library_free(a->lib);
 	pb_analysis_free(a->an_next);
@@ -1131,9 +1144,10 @@ exit_restore(void)
 }
 
 int
-app_run(const struct app_opts *o)
+app_run(const struct app_opts *o, char **next)
 {
 	struct app a;
+	struct config cfg;
 	struct pb_options po;
 	char *cause = NULL;
 	int rc = EXIT_TROUBLE;
@@ -1161,25 +1175,27 @@ app_run(const struct app_opts *o)
 	if (pb_analysis_new(a.lib, &po, &a.an) != 0)
 		goto out;
 
-	if (o->session_dir != NULL)
-		(void)mkdir(o->session_dir, 0700);
-	a.session_dir = o->session_dir ? app_xstrdup(o->session_dir) :
-	    session_default_dir();
+	config_load(&cfg);
+	a.retention = cfg.retention;
+	a.sessions_root = sessions_root(o->session_dir);
 	if (o->resume) {
-		if (session_load(&a, &cause) != 0) {
+		if (session_pick(&a, o->resume_id, &cause) != 0 ||
+		    session_load(&a, &cause) != 0) {
 			out_printf(stderr, "triage: --resume: %s\n", cause ? cause :
 			    "no saved session");
 			free(cause);
 			goto out;
 		}
-	} else if (a.session_dir != NULL) {
-		/* a new session replaces the last one's pasted text */
-		char *p;
-		if (asprintf(&p, "%s/pasted.log", a.session_dir) >= 0) {
-			unlink(p);
-			free(p);
-		}
+	} else if (a.sessions_root != NULL) {
+		const char *first = o->nfiles == 0 ? NULL :
+		    strcmp(o->files[0], "-") == 0 ? "stdin" : o->files[0];
+		a.session_dir = sessions_new(a.sessions_root, first ? first :
+		    "pasted", time(NULL), &a.session_id);
 	}
+	/* old sessions go by the retention setting (triage(1), SESSIONS) */
+	if (a.sessions_root != NULL)
+		(void)sessions_expire(a.sessions_root, a.retention,
+		    a.session_id);
 	for (int i = 0; i < o->nfiles; i++) {
 		if (strcmp(o->files[i], "-") == 0) {
 			a.stdin_fd = STDIN_FILENO;
@@ -1199,6 +1215,7 @@ app_run(const struct app_opts *o)
 	if (o->follow)
 		a.lv.follow = true;
 	if (o->model != NULL) {
+		free(a.model_path);	/* --model wins over the session's */
 		a.model_path = app_xstrdup(o->model);
 		a.model_pinned = true;
 	}
@@ -1224,11 +1241,16 @@ app_run(const struct app_opts *o)
 	atexit(exit_restore);
 	prompt_init(&a);
 	relayout(&a);
-	if (a.nsrc == 0 && a.stdin_fd < 0)
+	if (a.nsrc == 0 && a.stdin_fd < 0 && a.message == NULL)
 		app_message(&a, false, "paste a log (or P for paste mode), "
 		    ":open FILE, or ? for help");
 	rc = loop(&a) == 0 ? 0 : EXIT_TROUBLE;
 	session_save(&a);
+	if (a.switch_to != NULL && rc == 0) {
+		*next = a.switch_to;
+		a.switch_to = NULL;
+		rc = APP_SWITCH;
+	}
 	prompt_end(&a);
 	restore_terminal();
 	if (saved_stderr >= 0) {
@@ -1237,6 +1259,7 @@ app_run(const struct app_opts *o)
 		saved_stderr = -1;
 	}
 out:
+	session_end(&a);
 	app_free(&a);
 	the_app = NULL;
 	close(sigpipe_fd[0]);
@@ -1272,12 +1295,13 @@ app_main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "follow", no_argument, NULL, 'f' },
-		{ "resume", no_argument, NULL, 'r' },
+		{ "resume", optional_argument, NULL, 'r' },
 		{ "model", required_argument, NULL, 'm' },
 		{ "session", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct app_opts o;
+	char *sw = NULL;	/* the session :sessions switched to */
 	int ch;
 
 	memset(&o, 0, sizeof(o));
@@ -1285,7 +1309,7 @@ app_main(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+f", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'f': o.follow = true; break;
-		case 'r': o.resume = true; break;
+		case 'r': o.resume = true; o.resume_id = optarg; break;
 		case 'm': o.model = optarg; break;
 		case 's': o.session_dir = optarg; break;
 		default: return -1;
@@ -1296,5 +1320,21 @@ app_main(int argc, char **argv)
 	if (o.model == NULL && getenv("TRIAGE_MODEL") != NULL &&
 	    *getenv("TRIAGE_MODEL") != '\0')
 		o.model = getenv("TRIAGE_MODEL");
-	return app_run(&o);
+	if (o.resume_id != NULL && strcmp(o.resume_id, "list") == 0)
+		return session_print_list(o.session_dir);
+	for (;;) {
+		char *next = NULL;
+		int rc = app_run(&o, &next);
+
+		free(sw);
+		sw = next;
+		if (rc != APP_SWITCH) {
+			free(sw);
+			return rc;
+		}
+		/* :sessions ID: the same program on the chosen session */
+		o.resume = true;
+		o.resume_id = sw;
+		o.nfiles = 0;
+	}
 }

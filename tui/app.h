@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <wchar.h>
 
 /* ---- logindex.c ---------------------------------------------------------- */
@@ -256,6 +257,7 @@ typedef struct _win_st WINDOW;
 
 struct source {
 	char		*name;		/* shown and used for evidence */
+	char		*abspath;	/* kept in the session (resume elsewhere) */
 	struct lidx	*ix;
 	int64_t		 ref;		/* mtime: year for syslog stamps */
 	uint64_t	 merged;	/* lines placed in the row map */
@@ -347,7 +349,16 @@ struct app {
 	struct source	 src[APP_MAX_SOURCES];
 	int		 nsrc;
 	struct logview	 lv;
-	char		*session_dir;
+	char		*session_dir;	/* this session's own directory */
+	char		*sessions_root;	/* where all sessions are kept */
+	char		*session_id;
+	char		*switch_to;	/* :sessions ID: reopen with that one */
+	struct missing {		/* resumed sources that could not open */
+		char	*path;
+		bool	 follow;
+	}		*missing;
+	size_t		 nmissing;
+	long		 retention;	/* seconds sessions are kept */
 	int		 paste_src;	/* index of the paste spool, or -1 */
 	int		 paste_fd;	/* append end of the spool */
 	int		 stdin_fd;	/* a piped stdin still being read */
@@ -501,6 +512,9 @@ void	 import_free(struct app *);
 
 /* screen-pager.c */
 void	 pager_help(struct app *);
+/* Show lines of text (shown through the cell converter) in the pager. */
+void	 pager_lines(struct app *, const char *title, char *const *lines,
+	    size_t n);
 int	 pager_man(struct app *, const char *page, char **cause);
 void	 pager_close(struct app *);
 void	 pager_action(struct app *, enum action);
@@ -520,9 +534,39 @@ void	 prompt_draw(struct app *, WINDOW *);
 
 /* session-save.c */
 int	 session_save(struct app *);
+/* Choose the session to resume: `id`, or the last saved (NULL). */
+int	 session_pick(struct app *, const char *id, char **cause);
 int	 session_load(struct app *, char **cause);
+/* At exit: an empty session is not kept, nor any with retention 0. */
+void	 session_end(struct app *);
+/* :sessions lists them in the pager; :sessions ID switches to one. */
+void	 session_command(struct app *, const char *arg);
+/* --resume=list: print the kept sessions; returns an exit status. */
+int	 session_print_list(const char *root_given);
 int	 session_export(struct app *, const char *path, char **cause);
-char	*session_default_dir(void);
+
+/* sessions.c: the kept sessions, one directory each under a root */
+struct sess_info {
+	char		*id;		/* the directory's name */
+	time_t		 saved;		/* session.json's mtime */
+	bool		 has_json;
+};
+/* The root: `given` or $XDG_DATA_HOME/triage/sessions, made if missing. */
+char	*sessions_root(const char *given);
+/* Is `id` the name of a session directory (never a path)? */
+bool	 sessions_valid_id(const char *id);
+/* Make ROOT/ID for a new session named by `now` and the first source's
+ * base name; returns the directory (malloc'd) and *id, or NULL. */
+char	*sessions_new(const char *root, const char *first, time_t now,
+	    char **id);
+/* The sessions under root, the last saved first. */
+int	 sessions_list(const char *root, struct sess_info **, size_t *n);
+void	 sessions_info_free(struct sess_info *, size_t n);
+/* Remove a session directory and the regular files in it. */
+int	 sessions_remove(const char *dir);
+/* Remove sessions saved more than max_age seconds ago (0: all) but
+ * `keep`; returns how many went. */
+int	 sessions_expire(const char *root, long max_age, const char *keep);
 
 /* ---- the app ------------------------------------------------------------- */
 
@@ -531,14 +575,17 @@ struct app_opts {
 	int	  nfiles;
 	bool	  follow;	/* -f: follow every file */
 	bool	  resume;	/* --resume: reopen the last session */
+	const char *resume_id;	/* --resume=ID, or NULL for the last */
 	const char *model;	/* --model FILE */
 	const char *session_dir;	/* --session DIR (tests) */
 };
 
 /* Does `triage ARG ...` mean the full-screen UI (a file, -, -f, ...)? */
 bool	 app_wants(const char *arg);
-/* Run the full-screen UI; returns an exit status. */
-int	 app_run(const struct app_opts *);
+/* Run the full-screen UI; returns an exit status, or APP_SWITCH with
+ * *next set (malloc'd) to the session id :sessions asked for. */
+#define APP_SWITCH	(-2)
+int	 app_run(const struct app_opts *, char **next);
 /* Parse `triage [-f] [--resume] [FILE...]`; returns -1 to fall back to
  * usage, else the exit status of the UI. */
 int	 app_main(int argc, char **argv);

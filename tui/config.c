@@ -40,6 +40,23 @@ number(const char *v, long min, long max, long *out)
 	return 0;
 }
 
+long
+config_duration(const char *v)
+{
+	char *end;
+	long n, unit = 86400;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (end == v || errno != 0 || n < 0 || n > 36500)
+		return -1;
+	if (strcmp(end, "h") == 0)
+		unit = 3600;
+	else if (*end != '\0' && strcmp(end, "d") != 0)
+		return -1;
+	return n * unit;
+}
+
 void
 config_load(struct config *cfg)
 {
@@ -51,6 +68,7 @@ config_load(struct config *cfg)
 	cfg->colour = NULL;
 	cfg->examples = 5;
 	cfg->top = 10;
+	cfg->retention = 30L * 86400;
 	if (path == NULL || (fp = fopen(path, "r")) == NULL) {
 		if (path != NULL && errno != ENOENT)
 			out_printf(stderr, "triage: %s: %s\n", path, strerror(errno));
@@ -77,6 +95,9 @@ config_load(struct config *cfg)
 			cfg->examples = (size_t)x;
 		else if (strcmp(k, "top") == 0 && number(v, 0, 1000000, &x) == 0)
 			cfg->top = (size_t)x;
+		else if (strcmp(k, "retention") == 0 &&
+		    (x = config_duration(v)) >= 0)
+			cfg->retention = x;
 		else
 			out_printf(stderr, "triage: %s:%d: bad setting \"%s\"; ignored\n",
 			    path, n, k);

@@ -36,6 +36,7 @@ static const char *const command_help[] = {
 	"  :man [PAGE]            read a manual page (triage, triage-playbook, ...)",
 	"  :paste                 paste mode (Ctrl-D ends)",
 	"  :goto N, :N            go to line N",
+	"  :sessions [ID]         list the kept sessions, or open one",
 	"  :help                  this help",
 	"  :quit, :q              quit (the session is saved; triage --resume)",
 	NULL
@@ -70,6 +71,17 @@ pg_add(struct app *a, const char *s, size_t len)
 	p[len] = '\0';
 	a->pg_lines = v;
 	a->pg_lines[a->pg_n++] = p;
+}
+
+void
+pager_lines(struct app *a, const char *title, char *const *lines, size_t n)
+{
+	pager_close(a);
+	a->pg_title = app_xstrdup(title);
+	for (size_t i = 0; i < n; i++)
+		pg_add(a, lines[i], strlen(lines[i]));
+	a->pager = true;
+	a->dirty |= D_ALL;
 }
 
 void

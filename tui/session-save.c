@@ -1,14 +1,20 @@
 /*
  * session-save.c - the session survives the app: sources, pasted text,
  * ticked checks, notes and the model's answers are saved (atomically:
- * write a temporary file, then rename) to
- * $XDG_DATA_HOME/triage/session/session.json, and `triage --resume`
- * reopens them.  :export writes the same findings as a work-order report
- * in Markdown or JSON.
+ * write a temporary file, then rename) to session.json in the session's
+ * own directory (sessions.c: $XDG_DATA_HOME/triage/sessions/ID/), and
+ * `triage --resume` reopens them.  :export writes the same findings as a
+ * work-order report in Markdown or JSON.
+ *
+ * Sources are kept by absolute path, so a session resumes from any
+ * directory; one that cannot be opened on resume keeps its entry, marked
+ * missing, so a later save never loses it.
  *
  * session.json (format 1):
  *   { "format": 1, "saved": "2024-06-14T15:16:01",
- *     "sources": [ { "path": "/var/log/syslog", "follow": true } ],
+ *     "sources": [ { "path": "/var/log/syslog", "follow": true,
+ *                    "missing": false } ],
+ *     "model": "/path/to/model.gguf",
  *     "ticks":   [ { "card": "modbus-timeout", "check": 0 } ],
  *     "notes":   [ "replaced the cable" ],
  *     "answers": [ { "question": "...", "context": "...", "answer": "...",
@@ -37,44 +43,6 @@
 #define SESSION_MAX	(16 * 1024 * 1024)
 /* Unknown templates in a report. */
 #define REPORT_TEMPLATES	10
-
-static int
-mkdirs(const char *path)
-{
-	char *p = strdup(path), *s;
-
-	if (p == NULL)
-		return -1;
-	for (s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			(void)mkdir(p, 0700);
-			*s = '/';
-		}
-	if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-		free(p);
-		return -1;
-	}
-	free(p);
-	return 0;
-}
-
-char *
-session_default_dir(void)
-{
-	char *d = path_data_dir(), *s = NULL;
-
-	if (d == NULL)
-		return NULL;
-	if (asprintf(&s, "%s/session", d) < 0)
-		s = NULL;
-	free(d);
-	if (s != NULL && mkdirs(s) != 0) {
-		free(s);
-		return NULL;
-	}
-	return s;
-}
 
 /* Multi-line untrusted text made printable line by line. */
 static char *
@@ -114,7 +82,24 @@ jstr(const char *s)
 	return j;
 }
 
+/* A path kept exactly when it is UTF-8 (to be opened again), else shown. */
+static json_t *
+jpath(const char *s)
+{
+	json_t *j = json_string(s);
+
+	return j != NULL ? j : jstr(s);
+}
+
 /* ---- save and resume ---------------------------------------------------- */
+
+/* Nothing worth keeping: no file, paste, tick, note or answer. */
+static bool
+session_empty(struct app *a)
+{
+	return a->nsrc == 0 && a->nmissing == 0 && a->nticks == 0 &&
+	    a->nnotes == 0 && a->nturns == 0;
+}
 
 int
 session_save(struct app *a)
@@ -123,7 +108,7 @@ session_save(struct app *a)
 	char *path = NULL, *tmp = NULL, ts[32];
 	int rc = -1;
 
-	if (a->session_dir == NULL)
+	if (a->session_dir == NULL || session_empty(a))
 		return -1;
 	doc = json_object();
 	json_object_set_new(doc, "format", json_integer(SESSION_FORMAT));
@@ -134,9 +119,17 @@ session_save(struct app *a)
 		if (a->src[i].spool)
 			continue;
 		o = json_object();
-		json_object_set_new(o, "path", jstr(a->src[i].name));
+		json_object_set_new(o, "path", jpath(a->src[i].abspath));
 		json_object_set_new(o, "follow",
 		    json_boolean(lidx_following(a->src[i].ix)));
+		json_array_append_new(arr, o);
+	}
+	for (size_t i = 0; i < a->nmissing; i++) {
+		o = json_object();
+		json_object_set_new(o, "path", jpath(a->missing[i].path));
+		json_object_set_new(o, "follow",
+		    json_boolean(a->missing[i].follow));
+		json_object_set_new(o, "missing", json_true());
 		json_array_append_new(arr, o);
 	}
 	json_object_set_new(doc, "sources", arr);
@@ -163,6 +156,8 @@ session_save(struct app *a)
 		json_array_append_new(arr, o);
 	}
 	json_object_set_new(doc, "answers", arr);
+	if (a->model_pinned && a->model_path != NULL)
+		json_object_set_new(doc, "model", jpath(a->model_path));
 	view = json_object();
 	json_object_set_new(view, "row", json_integer((json_int_t)a->lv.cur));
 	json_object_set_new(view, "wrap", json_boolean(a->lv.wrap));
@@ -229,9 +224,29 @@ session_load(struct app *a, char **cause)
 	}
 	json_array_foreach(json_object_get(doc, "sources"), i, o) {
 		const char *p = json_string_value(json_object_get(o, "path"));
-		if (p != NULL)
-			(void)app_open_source(a, p, json_is_true(
-			    json_object_get(o, "follow")), false);
+		bool follow = json_is_true(json_object_get(o, "follow"));
+		struct missing *m;
+
+		if (p == NULL || *p == '\0' ||
+		    app_open_source(a, p, follow, false) >= 0)
+			continue;
+		/* kept, marked missing: the next save must not drop it */
+		m = realloc(a->missing, (a->nmissing + 1) * sizeof(*m));
+		if (m == NULL)
+			continue;
+		a->missing = m;
+		m[a->nmissing].path = app_xstrdup(p);
+		m[a->nmissing++].follow = follow;
+	}
+	if (a->nmissing > 0)
+		app_message(a, true, "missing, kept in the session: %s%s",
+		    strrchr(a->missing[0].path, '/') ? strrchr(a->missing[0].path,
+		    '/') + 1 : a->missing[0].path, a->nmissing > 1 ?
+		    " and others" : "");
+	if ((v = json_object_get(doc, "model")) != NULL && json_is_string(v) &&
+	    a->model_path == NULL) {
+		a->model_path = app_xstrdup(json_string_value(v));
+		a->model_pinned = true;
 	}
 	if (asprintf(&paste, "%s/pasted.log", a->session_dir) >= 0 &&
 	    stat(paste, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -293,6 +308,189 @@ out:
 	free(path);
 	free(paste);
 	return rc;
+}
+
+int
+session_pick(struct app *a, const char *id, char **cause)
+{
+	struct sess_info *v = NULL;
+	size_t n = 0;
+
+	*cause = NULL;
+	if (a->sessions_root == NULL) {
+		*cause = strdup("no data directory (set HOME or XDG_DATA_HOME)");
+		return -1;
+	}
+	if (id != NULL && !sessions_valid_id(id)) {
+		if (asprintf(cause, "%s: not a session id (triage --resume=list "
+		    "shows them)", id) < 0)
+			*cause = NULL;
+		return -1;
+	}
+	if (id == NULL) {
+		(void)sessions_list(a->sessions_root, &v, &n);
+		for (size_t i = 0; i < n && id == NULL; i++)
+			if (v[i].has_json)
+				id = v[i].id;
+		if (id == NULL) {
+			sessions_info_free(v, n);
+			if (asprintf(cause, "no saved session in %s",
+			    a->sessions_root) < 0)
+				*cause = NULL;
+			return -1;
+		}
+	}
+	a->session_id = app_xstrdup(id);
+	sessions_info_free(v, n);
+	if (asprintf(&a->session_dir, "%s/%s", a->sessions_root,
+	    a->session_id) < 0)
+		a->session_dir = NULL;
+	return a->session_dir != NULL ? 0 : -1;
+}
+
+void
+session_end(struct app *a)
+{
+	char *p = NULL, *json = NULL;
+	struct stat st;
+	bool keep_log;
+
+	if (a->session_dir == NULL)
+		return;
+	/* a start that did nothing leaves nothing behind, unless the
+	 * library said something worth reading in stderr.log */
+	keep_log = asprintf(&p, "%s/stderr.log", a->session_dir) >= 0 &&
+	    stat(p, &st) == 0 && st.st_size > 0;
+	if (asprintf(&json, "%s/session.json", a->session_dir) < 0)
+		json = NULL;
+	if (a->retention == 0 ||
+	    (!keep_log && json != NULL && stat(json, &st) != 0))
+		(void)sessions_remove(a->session_dir);
+	free(p);
+	free(json);
+}
+
+/* One line about a session: id, when, first source, what it holds. */
+static char *
+session_describe(const char *root, const struct sess_info *si)
+{
+	char *path = NULL, *line = NULL, when[32] = "-";
+	const char *first = "(pasted text only)";
+	json_t *doc = NULL;
+	size_t nsrc = 0, nnotes = 0, nticks = 0;
+	struct stat st;
+	struct tm tm;
+
+	localtime_r(&si->saved, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+	if (asprintf(&path, "%s/%s/session.json", root, si->id) >= 0 &&
+	    stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size <= SESSION_MAX)
+		doc = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	if (doc != NULL) {
+		json_t *src = json_object_get(doc, "sources");
+		nsrc = json_array_size(src);
+		nnotes = json_array_size(json_object_get(doc, "notes"));
+		nticks = json_array_size(json_object_get(doc, "ticks"));
+		if (nsrc > 0 && json_string_value(json_object_get(
+		    json_array_get(src, 0), "path")) != NULL)
+			first = json_string_value(json_object_get(
+			    json_array_get(src, 0), "path"));
+	}
+	if (asprintf(&line, "%-40s  %s  %s%s, %zu note%s, %zu tick%s", si->id,
+	    when, doc ? first : "(not saved)", nsrc > 1 ? " and more" : "",
+	    nnotes, nnotes == 1 ? "" : "s", nticks, nticks == 1 ? "" : "s") < 0)
+		line = NULL;
+	json_decref(doc);
+	free(path);
+	return line;
+}
+
+int
+session_print_list(const char *root_given)
+{
+	char *root = sessions_root(root_given);
+	struct sess_info *v = NULL;
+	size_t n = 0;
+
+	if (root == NULL) {
+		out_printf(stderr, "triage: --resume=list: no data directory "
+		    "(set HOME or XDG_DATA_HOME)\n");
+		return 2;
+	}
+	(void)sessions_list(root, &v, &n);
+	if (n == 0)
+		out_printf(stdout, "no sessions kept in %s\n", root);
+	for (size_t i = 0; i < n; i++) {
+		char *line = session_describe(root, &v[i]);
+		if (line != NULL)
+			out_printf(stdout, "%s%s\n", line, i == 0 ?
+			    "  (--resume opens this one)" : "");
+		free(line);
+	}
+	sessions_info_free(v, n);
+	free(root);
+	return 0;
+}
+
+void
+session_command(struct app *a, const char *arg)
+{
+	struct sess_info *v = NULL;
+	size_t n = 0;
+	char **lines;
+
+	if (a->sessions_root == NULL) {
+		app_message(a, true, "no data directory: no sessions kept");
+		return;
+	}
+	if (*arg != '\0') {
+		char *dir = NULL;
+		struct stat st;
+
+		if (!sessions_valid_id(arg) || asprintf(&dir, "%s/%s",
+		    a->sessions_root, arg) < 0 || stat(dir, &st) != 0) {
+			app_message(a, true, "%s: no such session (:sessions "
+			    "lists them)", arg);
+		} else if (a->session_id != NULL &&
+		    strcmp(arg, a->session_id) == 0)
+			app_message(a, false, "%s is this session", arg);
+		else if (assist_running(a))
+			app_message(a, true, "the model is answering: Esc stops "
+			    "it first");
+		else {
+			/* this one is saved at exit; the app starts again on
+			 * the chosen one */
+			a->switch_to = app_xstrdup(arg);
+			a->quit = true;
+		}
+		free(dir);
+		return;
+	}
+	session_save(a);
+	(void)sessions_list(a->sessions_root, &v, &n);
+	lines = app_xmalloc((n + 4) * sizeof(*lines));
+	lines[0] = app_xstrdup("Kept sessions, last saved first: :sessions ID "
+	    "opens one (this one is saved first).");
+	lines[1] = app_xstrdup("");
+	for (size_t i = 0; i < n; i++) {
+		char *d = session_describe(a->sessions_root, &v[i]), *l;
+		bool cur = a->session_id && strcmp(v[i].id, a->session_id) == 0;
+		if (asprintf(&l, "%s %s", cur ? "*" : " ", d ? d : v[i].id) < 0)
+			l = app_xstrdup(v[i].id);
+		lines[i + 2] = l;
+		free(d);
+	}
+	lines[n + 2] = app_xstrdup("");
+	if (asprintf(&lines[n + 3], "(* this session; kept in %s for %ld days "
+	    "after their last use: retention in triage(1))", a->sessions_root,
+	    a->retention / 86400) < 0)
+		lines[n + 3] = app_xstrdup("");
+	pager_lines(a, "Sessions", lines, n + 4);
+	for (size_t i = 0; i < n + 4; i++)
+		free(lines[i]);
+	free(lines);
+	sessions_info_free(v, n);
 }
 
 /* ---- export --------------------------------------------------------------- */

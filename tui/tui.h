@@ -54,7 +54,10 @@ struct config {
 	const char	*colour;	/* NULL: auto */
 	size_t		 examples;
 	size_t		 top;
+	long		 retention;	/* seconds a session is kept; 0: none */
 };
+/* "30d", "12h", "0" (days if no unit) to seconds; -1 if malformed. */
+long	 config_duration(const char *v);
 void	 config_load(struct config *);
 
 /* cmd-bundle.c: the installed model, from the bundle store. */
