@@ -10,13 +10,18 @@
  * what) are dropped, and a light suffix strip joins "failed", "failing"
  * and "failure".  A suggestion needs SUGGEST_MIN_TERMS distinct shared
  * terms holding SUGGEST_MIN_COVER of the query's idf mass (words no
- * playbook has weigh as the rarest word), so one common word, or a few
- * common words in a long line, never suggest anything; and it must beat every playbook of another class by SUGGEST_MARGIN: the
- * card carries the playbook's class, so a near tie between classes says
- * nothing (fewer suggestions, more of them right).  The index is built
+ * playbook has weigh as the rarest word), or SUGGEST_OTHER_COVER when the
+ * line names a program the playbook does not mention and the playbook is
+ * not a generic one (it is about another program: the wording must agree
+ * more),
+ * so one common word, or a few common words in a long line, never suggest
+ * anything; and it must beat every playbook of another class by
+ * SUGGEST_MARGIN: the card carries the playbook's class, so a near tie
+ * between classes says nothing (fewer suggestions, more of them right).  The index is built
  * once per library, in pb_library_prepare().
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +35,7 @@
 #define SUGGEST_MIN_TERMS	3
 #define SUGGEST_MIN_COVER	0.5
 #define SUGGEST_MARGIN		1.25
+#define SUGGEST_OTHER_COVER	0.65	/* about another program */
 
 struct term {
 	char		*s;
@@ -453,6 +459,49 @@ message(const char *text)
 	return p;
 }
 
+/* The first token of a program tag, as tokens() makes it. */
+struct prog {
+	char	 w[TOK_MAX + 1];
+	int	 found;
+};
+
+static int
+first_token(void *p, const char *w)
+{
+	struct prog *pr = p;
+
+	if (!pr->found) {
+		snprintf(pr->w, sizeof(pr->w), "%s", w);
+		pr->found = 1;
+	}
+	return 1;	/* stop after the first */
+}
+
+/*
+ * The term of the program a template names ("ciod: ...", "sshd[<*>]:
+ * ..."): its index, NOTERM if no playbook has it, or -1 when the template
+ * names no program.
+ */
+static long
+program_term(const struct pb_bm25 *ix, const char *text)
+{
+	const char *msg = message(text), *colon;
+	char tag[TOK_MAX + 1];
+	struct prog pr = { "", 0 };
+	size_t n;
+	long t;
+
+	if ((colon = strstr(msg, ": ")) == NULL || colon - msg > 80)
+		return -1;
+	n = (size_t)(colon - msg) < TOK_MAX ? (size_t)(colon - msg) : TOK_MAX;
+	memcpy(tag, msg, n);
+	tag[n] = '\0';
+	(void)tokens(tag, first_token, &pr);
+	if (!pr.found)
+		return -1;
+	return (t = term_find(ix, pr.w)) < 0 ? (long)NOTERM : t;
+}
+
 long
 pb_bm25_best(const struct pb_bm25 *ix, const char *text, double *score)
 {
@@ -460,16 +509,23 @@ pb_bm25_best(const struct pb_bm25 *ix, const char *text, double *score)
 	double best = 0, other = 0, total = 0, bmass = 0, sc, mass;
 	long bi = -1;
 	size_t shared;
+	long prog;
 
 	*score = 0;
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return -1;
 	q->ix = ix;
 	(void)tokens(message(text), add_query, q);
+	prog = program_term(ix, text);
 	for (size_t k = 0; k < q->n; k++)
 		total += idf(ix, q->t[k]);
 	for (size_t d = 0; q->n >= SUGGEST_MIN_TERMS && d < ix->ndocs; d++) {
 		sc = bm25(ix, q, d, &shared, &mass);
+		/* a playbook about another program must agree more */
+		if (prog >= 0 && !ix->lib->pbs[d]->generic &&
+		    (prog == (long)NOTERM || tf_of(&ix->docs[d],
+		    (uint32_t)prog) == 0) && mass < SUGGEST_OTHER_COVER * total)
+			continue;
 		if (shared >= SUGGEST_MIN_TERMS && sc > best) {
 			best = sc;
 			bi = (long)d;

@@ -477,6 +477,31 @@ test_no_suggestion_for_a_warning_without_failure_words(void **state)
 	assert_int_equal(pb_analysis_nsuggested(f->a), 0);	/* no guess */
 }
 
+/*
+ * The same loose wording suggests a playbook that knows the line's program
+ * ("nginx"), not one about other programs ("ciod" is in none).
+ */
+static void
+test_another_programs_playbook_needs_closer_wording(void **state)
+{
+	struct fx *f = *state;
+	double score;
+	size_t t;
+
+	library(f);
+	feed(f, 1, "Jun 14 15:16:01 h nginx: upstream header timed out, "
+	    "closing stream to client example");
+	feed(f, 2, "Jun 14 15:16:02 h ciod: upstream header timed out, "
+	    "closing the stream to client example");
+	pb_analysis_finish(f->a);
+	assert_int_equal(pb_analysis_ntemplates(f->a), 2);
+	assert_int_equal(pb_analysis_nsuggested(f->a), 1);
+	assert_non_null(pb_analysis_suggested(f->a, 0, &score, &t));
+	assert_non_null(strstr(pb_analysis_template(f->a, t, &(uint64_t){ 0 },
+	    &(const char *){ NULL }, &(const char *){ NULL },
+	    &(uint64_t){ 0 }), "nginx"));
+}
+
 static void
 test_json_has_suggested_array(void **state)
 {
@@ -643,6 +668,7 @@ main(void)
 		TF(test_paraphrase_suggests_the_right_playbook),
 		TF(test_no_suggestion_from_one_common_word),
 		TF(test_no_suggestion_for_a_warning_without_failure_words),
+		TF(test_another_programs_playbook_needs_closer_wording),
 		TF(test_json_has_suggested_array),
 		TF(test_unknown_ranked_by_severity_not_count),
 		TF(test_unknown_lines_follow_the_judgement),
