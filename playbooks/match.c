@@ -31,6 +31,14 @@ struct suggestion {
 	uint32_t	 pb;		/* library index */
 	double		 score;
 };
+
+/* The last lookup for a template id: redone only when its text changed
+ * (the app finishes the analysis again and again while a log grows). */
+struct scached {
+	uint32_t	 hash;		/* of the template text; 0 = none */
+	int32_t		 pb;		/* -1: no suggestion */
+	double		 score;
+};
 #define LIMIT_STRIKES	3	/* match-limit hits before a playbook is off */
 
 struct stage {
@@ -85,6 +93,7 @@ struct pb_analysis {
 	struct suggestion *sugg;
 	size_t		 nsugg;
 	long		*tsugg;		/* shown template -> suggestion or -1 */
+	struct scached	*scache;	/* MAX_TEMPLATES, lazily */
 	uint64_t	 lines, bytes, seq;
 	uint32_t	*mark;		/* per pattern: line generation */
 	uint32_t	*cand;		/* candidate patterns of this line */
@@ -170,6 +179,7 @@ pb_analysis_free(struct pb_analysis *a)
 	free(a->cards);
 	free(a->sugg);
 	free(a->tsugg);
+	free(a->scache);
 	free(a->mark);
 	free(a->cand);
 	pcre2_match_data_free(a->md);
@@ -692,7 +702,8 @@ static void
 rank_unknown(struct pb_analysis *a)
 {
 	size_t n = pb_miner_count(a->miner), i;
-	const char *ex, *file;
+	const char *ex, *file, *text;
+	uint32_t h;
 	uint64_t lineno;
 	double score;
 	long id, best;
@@ -730,8 +741,20 @@ rank_unknown(struct pb_analysis *a)
 		    ((ex = pb_miner_example(a->miner, id, &file, &lineno)) ==
 		    NULL || pb_severity_lexicon(ex, strlen(ex)) == PB_LINE_NONE)))
 			continue;
-		best = pb_bm25_best(a->lib->bm25, pb_miner_text(a->miner, id),
-		    &score);
+		text = pb_miner_text(a->miner, id);
+		h = fnv(text, strlen(text)) | 1;
+		if (a->scache == NULL)	/* out of memory: look up each time */
+			a->scache = calloc(MAX_TEMPLATES, sizeof(*a->scache));
+		if (a->scache != NULL && id < MAX_TEMPLATES &&
+		    a->scache[id].hash == h) {
+			best = a->scache[id].pb;
+			score = a->scache[id].score;
+		} else {
+			best = pb_bm25_best(a->lib->bm25, text, &score);
+			if (a->scache != NULL && id < MAX_TEMPLATES)
+				a->scache[id] = (struct scached){ h,
+				    (int32_t)best, score };
+		}
 		if (best < 0)
 			continue;
 		a->tsugg[i] = (long)a->nsugg;

@@ -447,6 +447,32 @@ test_paraphrase_suggests_the_right_playbook(void **state)
 	assert_true(t < pb_analysis_ntemplates(f->a));
 }
 
+/* Finishing again (the app does, as a log grows) keeps the suggestion
+ * and its count up to date. */
+static void
+test_suggestion_survives_a_second_finish(void **state)
+{
+	struct fx *f = *state;
+	const char *ex, *file;
+	uint64_t count = 0, lineno;
+	double score;
+	size_t t;
+
+	library(f);
+	feed(f, 1, "Jun 14 15:16:01 gw lb[77]: upstream server not responding "
+	    "while reading response header, backend web1");
+	pb_analysis_finish(f->a);
+	assert_int_equal(pb_analysis_nsuggested(f->a), 1);
+	feed(f, 2, "Jun 14 15:16:05 gw lb[77]: upstream server not responding "
+	    "while reading response header, backend web2");
+	pb_analysis_finish(f->a);
+	assert_int_equal(pb_analysis_nsuggested(f->a), 1);
+	assert_non_null(pb_analysis_suggested(f->a, 0, &score, &t));
+	assert_non_null(pb_analysis_template(f->a, t, &count, &ex, &file,
+	    &lineno));
+	assert_int_equal(count, 2);
+}
+
 /* "error" alone, or a zero count, suggests nothing. */
 static void
 test_no_suggestion_from_one_common_word(void **state)
@@ -667,6 +693,7 @@ main(void)
 		T(test_hostile_lines),
 		TF(test_paraphrase_suggests_the_right_playbook),
 		TF(test_no_suggestion_from_one_common_word),
+		TF(test_suggestion_survives_a_second_finish),
 		TF(test_no_suggestion_for_a_warning_without_failure_words),
 		TF(test_another_programs_playbook_needs_closer_wording),
 		TF(test_json_has_suggested_array),
