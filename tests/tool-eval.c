@@ -11,7 +11,9 @@
  *     "platform": "linux", "set": "public" | "shared",
  *     "class":    "dns" | "none" (a negative control: benign noise),
  *     "also":     ["other classes that are also right"],   (optional)
- *     "evidence": "a PCRE2 regex for the lines that show the problem" }
+ *     "evidence": "a PCRE2 regex for the lines that show the problem",
+ *     "split":    "dev" (default: looked at while building) | "test" (held
+ *                 out: only the totals below were ever read) }
  *
  * For every case it runs `TRIAGE analyze --json --examples 50` and scores:
  *   found     a matched card of the right class whose evidence holds a
@@ -173,12 +175,13 @@ struct totals {
 
 static int
 eval_case(const char *triage, const char *dir, const char *shared,
-    const char *name, struct totals *tot, struct totals *byset)
+    const char *name, struct totals *tot, struct totals *byset,
+    struct totals *bysplit)
 {
 	char path[4096], log[4096];
 	json_t *c = NULL, *doc = NULL, *cards, *sugg, *unk, *v, *also;
 	json_error_t err;
-	const char *klass, *evre, *logf, *set;
+	const char *klass, *evre, *logf, *set, *split;
 	pcre2_code *re = NULL;
 	pcre2_match_data *md = NULL;
 	int rc = -1, errc, found = 0, suggested = 0, visible = 0, wrong = 0;
@@ -250,13 +253,18 @@ eval_case(const char *triage, const char *dir, const char *shared,
 		visible |= any_string_hits(v, re, md);
 	if (found)
 		suggested = 0;
-	printf("%-44s %-17s %-6s %3zu cards %2d wrong  %s\n", name, klass, set,
+	/* Held-out cases are only ever counted, never listed. */
+	split = json_string_value(json_object_get(c, "split"));
+	if (split == NULL || strcmp(split, "test") != 0)
+		printf("%-44s %-17s %-6s %3zu cards %2d wrong  %s\n", name, klass, set,
 	    json_array_size(cards), wrong, negative ?
 	    (loud ? "LOUD" : (wrong ? "noisy" : "quiet")) :
 	    found ? "FOUND" : suggested ? "suggested" : visible ? "visible" :
 	    "MISSED");
-	for (int k = 0; k < 2; k++) {
-		struct totals *x = k ? byset : tot;
+	for (int k = 0; k < 3; k++) {
+		struct totals *x = k == 2 ? bysplit : k ? byset : tot;
+		if (x == NULL)
+			continue;
 		x->cards += (int)json_array_size(cards);
 		x->wrong += wrong;
 		if (negative) {
@@ -316,6 +324,7 @@ int
 main(int argc, char **argv)
 {
 	struct totals tot = { 0 }, shared_t = { 0 }, public_t = { 0 };
+	struct totals dev_t = { 0 }, test_t = { 0 };
 	char *names[MAX_CASES];
 	size_t n = 0;
 	struct dirent *de;
@@ -341,20 +350,26 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		char path[4096];
 		json_t *c;
-		const char *set;
+		const char *set, *split;
+		int shared_set;
 
 		snprintf(path, sizeof(path), "%s/%s", argv[2], names[i]);
 		c = json_load_file(path, 0, NULL);
 		set = json_string_value(json_object_get(c, "set"));
+		split = json_string_value(json_object_get(c, "split"));
+		shared_set = set != NULL && strcmp(set, "shared") == 0;
 		if (eval_case(argv[1], argv[2], argc > 3 ? argv[3] : "../shared",
-		    names[i], &tot, set != NULL && strcmp(set, "shared") == 0 ?
-		    &shared_t : &public_t) != 0)
+		    names[i], &tot, shared_set ? &shared_t : &public_t,
+		    shared_set ? NULL : split != NULL &&
+		    strcmp(split, "test") == 0 ? &test_t : &dev_t) != 0)
 			bad++;
 		json_decref(c);
 		free(names[i]);
 	}
 	report("all cases", &tot);
 	report("public bug reports and forums (set public)", &public_t);
+	report("  public, dev split (cases looked at while building)", &dev_t);
+	report("  public, test split (held out: totals only)", &test_t);
 	report("the nine samples in ../shared (set shared; the library was "
 	    "written on them)", &shared_t);
 	printf("\nper class (incidents: found+suggested/cases, visible; "
