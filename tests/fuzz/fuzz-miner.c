@@ -27,7 +27,7 @@
 #include "internal.h"
 
 #define INPUT_MAX	(256 * 1024)	/* keep iterations fast */
-#define MAX_LINES	64
+#define MAX_LINES	32
 #define MAX_TEMPLATES	32
 
 static void
