@@ -743,6 +743,24 @@ SESS=rel ENVV="XDG_CONFIG_HOME=$T/rconf" start ret0 100x30 "$T/second.log"
 expect ret0 "started" "second log"
 quit ret0
 if [ "$(ls "$T/sess-rel" | wc -l)" = 0 ]; then ok; else bad "retention = 0 keeps nothing after exit" "$(ls -l "$T/sess-rel")"; fi
+# --- the log view marks what the cards are built from ---------------------------------
+start ev 120x30 "$SAMPLE"
+expect ev "started" "CRIT Disk full"
+# e from line 1 stops at every error, the cards' evidence included
+seen=
+for i in $(seq 1 40); do
+	keys ev e; sleep 0.15
+	pos=$(screen ev | grep -oE '^ *[0-9]+/116' | tr -d ' ' | cut -d/ -f1)
+	seen="$seen $pos"
+done
+case " $seen " in *" 22 "*) ok ;; *) bad "e stops at 'NIC Link is Down' (line 22, a HIGH card's evidence)" "$seen" ;; esac
+case " $seen " in *" 63 "*) ok ;; *) bad "e stops at 'Out of memory: Killed process' (line 63, a CRIT card's evidence)" "$seen" ;; esac
+keys ev g w
+if wait_for ev '^ *([2-9]|[1-9][0-9]+)/116'; then ok; else bad "w finds a warning (a MEDIUM or LOW card's evidence)" "$(screen ev | tail -2)"; fi
+keys ev ":63" Enter
+if wait_sgr ev "Mar 14 08:14:21 line3-hmi kernel: Out of memory" 31 || wait_sgr ev "Mar 14 08:14:21 line3-hmi kernel: Out of memory" 1; then ok; else
+	bad "the OOM line is marked as an error" "$(sgr ev "Mar 14 08:14:21 line3-hmi kernel: Out of memory")"; fi
+quit ev
 # === end issue 13 ===
 
 # under SANITIZE=1 a report lands in the session's stderr.log, not on screen

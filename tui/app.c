@@ -1101,6 +1101,7 @@ app_free(struct app *a)
 		free(a->missing[i].path);
 	free(a->missing);
 	free(a->sessions_root);
+	free(a->evm);
 	free(a->session_id);
 	pb_analysis_free(a->an);
 	pb_library_free(a->lib);

@@ -379,6 +379,13 @@ struct app {
 	double		 cards_time;
 	size_t		 card_sel, card_top;
 	char		*open_card;	/* playbook id in the detail pane */
+	/* The evidence lines of the cards, by row ref, with the severity
+	 * of the worst card they prove: the log view marks them so. */
+	struct evmark {
+		uint64_t ref;
+		uint8_t	 sev;	/* enum line_sev */
+	}		*evm;
+	size_t		 nevm;
 	struct tick	*ticks;
 	size_t		 nticks;
 	enum detail_mode detail;
@@ -460,6 +467,8 @@ void	 cards_build_detail(struct app *);
 void	 cards_draw(struct app *, WINDOW *, const struct rect *);
 void	 detail_draw(struct app *, WINDOW *, const struct rect *);
 bool	 tick_get(struct app *, const char *card, int check);
+/* The severity a line has as evidence of a card (SEV_NONE if none). */
+enum line_sev cards_evidence_sev(const struct app *, uint64_t ref);
 void	 tick_set(struct app *, const char *card, int check, bool on);
 
 /* screen-assist.c */

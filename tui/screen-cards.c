@@ -371,11 +371,84 @@ cards_build_detail(struct app *a)
 	a->dirty |= D_DETAIL;
 }
 
+static int
+evm_cmp(const void *x, const void *y)
+{
+	const struct evmark *p = x, *q = y;
+
+	return p->ref < q->ref ? -1 : p->ref > q->ref;
+}
+
+/* The cards' evidence lines, for the log view's marks and e/E, w/W. */
+static void
+evidence_build(struct app *a)
+{
+	size_t nc = pb_analysis_ncards(a->an), n = 0, cap = 0;
+	struct evmark *v = NULL;
+
+	for (size_t i = 0; i < nc; i++) {
+		const struct pb_card *c = pb_analysis_card(a->an, i);
+		enum pb_severity ps = pb_playbook_severity(pb_card_playbook(c));
+		uint8_t sev = ps <= PB_SEV_HIGH ? SEV_ERROR : ps <= PB_SEV_LOW ?
+		    SEV_WARN : SEV_INFO;
+		const char *file;
+		uint64_t lineno;
+
+		for (size_t k = 0; pb_card_example(c, k, &file, &lineno) != NULL;
+		    k++) {
+			int src = -1;
+			for (int j = 0; j < a->nsrc && src < 0; j++)
+				if (file != NULL && strcmp(a->src[j].name, file) == 0)
+					src = j;
+			if (src < 0 || lineno == 0)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				v = realloc(v, cap * sizeof(*v));
+				if (v == NULL) {
+					n = cap = 0;
+					break;
+				}
+			}
+			v[n].ref = ROW_MAKE(src, lineno - 1);
+			v[n++].sev = sev;
+		}
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), evm_cmp);
+	/* one entry per line: the worst card's severity */
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m > 0 && v[m - 1].ref == v[i].ref) {
+			if (v[i].sev > v[m - 1].sev)
+				v[m - 1].sev = v[i].sev;
+		} else
+			v[m++] = v[i];
+	}
+	free(a->evm);
+	a->evm = v;
+	a->nevm = m;
+	a->dirty |= D_LOG;
+}
+
+enum line_sev
+cards_evidence_sev(const struct app *a, uint64_t ref)
+{
+	struct evmark key = { ref, 0 };
+	const struct evmark *e;
+
+	if (a->nevm == 0)
+		return SEV_NONE;
+	e = bsearch(&key, a->evm, a->nevm, sizeof(*a->evm), evm_cmp);
+	return e != NULL ? (enum line_sev)e->sev : SEV_NONE;
+}
+
 void
 cards_refresh(struct app *a)
 {
 	pb_analysis_finish(a->an);
 	a->cards_stale = false;
+	evidence_build(a);
 	if (a->card_sel >= n_items(a))
 		a->card_sel = n_items(a) ? n_items(a) - 1 : 0;
 	if (a->detail == DETAIL_CARD)

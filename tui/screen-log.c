@@ -354,6 +354,16 @@ log_check_follow(struct app *a)
 
 /* ---- search and jumps ---------------------------------------------------- */
 
+/* How bad a row is: what the line says (the analyzer's judgement), or
+ * worse when it is evidence of a card. */
+static enum line_sev
+row_sev(struct app *a, uint64_t ref, const char *s, size_t len)
+{
+	enum line_sev t = text_severity(s, len), e = cards_evidence_sev(a, ref);
+
+	return e > t ? e : t;
+}
+
 static bool
 row_hits(struct app *a, uint64_t r)
 {
@@ -364,7 +374,8 @@ row_hits(struct app *a, uint64_t r)
 	if (row_line(a, r, &s, &len, &marker) != 0)
 		return false;
 	if (a->lv.job == JOB_SEV)
-		return !marker && text_severity(s, len) == a->lv.job_sev;
+		return !marker && row_sev(a, row_ref(a, r), s, len) ==
+		    a->lv.job_sev;
 	return a->lv.re != NULL && pcre2_match(a->lv.re, (PCRE2_SPTR)s, len, 0,
 	    0, a->lv.md, NULL) >= 0;
 }
@@ -783,7 +794,8 @@ log_draw(struct app *a, WINDOW *win, const struct rect *r)
 			continue;
 		for (int i = 0; i < v->nmarks; i++)
 			marked |= v->marks[i] == ref;
-		attr = marker ? A_BOLD : sev_attr(a, text_severity(s, len), &pair);
+		attr = marker ? A_BOLD : sev_attr(a, row_sev(a, ref, s, len),
+		    &pair);
 		if (marker)
 			pair = a->colour ? 5 : 0;
 		if (is_cur)
