@@ -847,11 +847,16 @@ pb_playbook_parse(const char *path, const char *text, size_t len,
 
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
+		/* jansson quotes the file's bytes ("near '...'"), newlines and
+		 * escapes included: the diagnostic must stay one safe line. */
+		char *near = pb_sanitize(jerr.text, strnlen(jerr.text,
+		    sizeof(jerr.text)));
 		if ((s = pb_strdupf("%s:%d:%d: json: %s", path, jerr.line,
-		    jerr.column, jerr.text)) != NULL) {
+		    jerr.column, near != NULL ? near : "bad JSON")) != NULL) {
 			diag(arg, s);
 			free(s);
 		}
+		free(near);
 		c.n++;
 		goto out;
 	}

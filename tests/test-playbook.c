@@ -349,6 +349,26 @@ test_lint_invalid_utf8_rejected(void **state)
 	diags_free(&d);
 }
 
+/* Found by fuzz-playbook: jansson's message quotes the file, newline and
+ * all; the diagnostic must stay one line with no raw control bytes. */
+static void
+test_lint_json_error_quoting_the_file_stays_one_safe_line(void **state)
+{
+	const char *dir = *state;
+	char path[512];
+	struct diags d = { 0 };
+	static const char text[] = "{\"title\": \"from 127\\\n\x1b[2J\"}";
+
+	snprintf(path, sizeof(path), "%s/nl.json", dir);
+	write_file(path, text, sizeof(text) - 1);
+	assert_int_equal(pb_lint(path, diag_cb, &d, NULL), 1);
+	expect_one_diag_with(&d, "nl.json:", ": json: ", NULL);
+	for (const char *p = d.line[0]; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			fail_msg("raw control byte 0x%02x in \"%s\"", *p, d.line[0]);
+	diags_free(&d);
+}
+
 static void
 test_lint_missing_file_is_eio_with_cause(void **state)
 {
@@ -932,6 +952,8 @@ main(void)
 		cmocka_unit_test(test_lint_id_must_match_file_name),
 		cmocka_unit_test(test_lint_example_that_does_not_match_reported),
 		cmocka_unit_test(test_lint_invalid_utf8_rejected),
+		cmocka_unit_test_setup_teardown(test_lint_json_error_quoting_the_file_stays_one_safe_line,
+		    tmp_setup, tmp_teardown),
 		cmocka_unit_test(test_lint_missing_file_is_eio_with_cause),
 		cmocka_unit_test_setup_teardown(test_lint_file_over_size_cap_rejected_before_parsing,
 		    tmp_setup, tmp_teardown),
