@@ -134,6 +134,16 @@ void	 eng_session_free(struct eng_session *);
 uint32_t eng_session_pos(const struct eng_session *);	/* tokens in the cache */
 uint32_t eng_session_ctx(const struct eng_session *);
 void	 eng_session_reset(struct eng_session *);
+/*
+ * Reuse the cache for a prompt: keep the longest common prefix of what is
+ * cached and ids[0..n), drop the rest, and return how many tokens were
+ * kept (at most n - 1, so that the rest of the prompt is never empty).
+ * Decoding ids[kept..n) then gives the logits a fresh prefill of all n
+ * would.  The caller invalidates (eng_session_reset) when the model, the
+ * context size or the meaning of the cached text changes.
+ */
+size_t	 eng_session_keep_prefix(struct eng_session *, const int32_t *ids,
+	    size_t n);
 
 /*
  * Called between chunks of a long prefill: done of total tokens read.

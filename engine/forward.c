@@ -104,7 +104,8 @@ eng_session_new(struct eng_model *m, struct eng_session **out, char **cause)
 	s->kscratch = malloc(kern_scratch_bytes(widest, nb));
 	s->inv_freq = calloc(hp->n_rot / 2 + 1, sizeof(double));
 	s->rope = calloc(nb * (hp->n_rot / 2 + 1) * 2, sizeof(float));
-	if (!s->kcache || !s->vcache || !s->x || !s->xb || !s->q || !s->k ||
+	s->ids = calloc(s->n_ctx, sizeof *s->ids);
+	if (!s->ids || !s->kcache || !s->vcache || !s->x || !s->xb || !s->q || !s->k ||
 	    !s->v || !s->att || !s->gate || !s->up || !s->logits ||
 	    !s->kscratch || !s->inv_freq || !s->rope)
 		goto out;
@@ -136,6 +137,7 @@ eng_session_free(struct eng_session *s)
 	if (s == NULL)
 		return;
 	kern_pool_free(s->pool);
+	free(s->ids);
 	free(s->kcache);
 	free(s->vcache);
 	free(s->x);
@@ -169,6 +171,27 @@ void
 eng_session_reset(struct eng_session *s)
 {
 	s->pos = 0;
+}
+
+/*
+ * All cache reuse goes through here, so state that is not a plain
+ * per-position KV entry (recurrent layers) has one place to be rolled
+ * back.  Attention reads positions < pos only, so cutting pos is a
+ * complete rollback of the KV cache: later entries are overwritten before
+ * they are read again.
+ */
+size_t
+eng_session_keep_prefix(struct eng_session *s, const int32_t *ids, size_t n)
+{
+	size_t keep = 0;
+
+	while (keep < n && keep < s->pos && s->ids[keep] == ids[keep])
+		keep++;
+	/* the next decode needs a token of its own to produce logits */
+	if (keep == n && keep > 0)
+		keep--;
+	s->pos = (uint32_t)keep;
+	return keep;
 }
 
 const char *
@@ -425,6 +448,7 @@ eng_session_decode(struct eng_session *s, const int32_t *ids, size_t n,
 		}
 		if ((rc = forward_chunk(s, ids + done, nb, out, first)) != 0)
 			break;
+		memcpy(s->ids + s->pos - nb, ids + done, nb * sizeof *ids);
 		done += nb;
 		if (progress != NULL && progress(arg, done, n) != 0 && done < n) {
 			rc = ENG_ECANCEL;

@@ -16,6 +16,8 @@ struct eng_session {
 	struct kern_pool *pool;		/* with per-thread tile scratch */
 	uint32_t	 n_ctx;
 	uint32_t	 pos;		/* tokens in the cache */
+	int32_t		*ids;		/* (n_ctx) the token at each cached
+					 * position, for eng_session_keep_prefix */
 	uint64_t	 kv_dim;	/* n_head_kv * head_dim */
 	uint16_t	*kcache;	/* (n_layer, n_head_kv, n_ctx, hd) f16 */
 	uint16_t	*vcache;	/* (n_layer, n_head_kv, hd, n_ctx) f16:
