@@ -102,20 +102,14 @@ eng_session_new(struct eng_model *m, struct eng_session **out, char **cause)
 	s->up = falloc(nb * hp->n_ff);
 	s->logits = falloc(hp->n_vocab);
 	s->kscratch = malloc(kern_scratch_bytes(widest, nb));
-	s->inv_freq = calloc(hp->n_rot / 2 + 1, sizeof(double));
-	s->rope = calloc(nb * (hp->n_rot / 2 + 1) * 2, sizeof(float));
+	s->rope = calloc(MODEL_ROPE_SETS * nb * (hp->n_rot / 2 + 1) * 2,
+	    sizeof(float));
+	s->fused = falloc(nb * (size_t)model_fused_width(m));
 	s->ids = calloc(s->n_ctx, sizeof *s->ids);
 	if (!s->ids || !s->kcache || !s->vcache || !s->x || !s->xb || !s->q || !s->k ||
 	    !s->v || !s->att || !s->gate || !s->up || !s->logits ||
-	    !s->kscratch || !s->inv_freq || !s->rope)
+	    !s->kscratch || !s->rope || !s->fused)
 		goto out;
-	/* theta_i = pos * base^(-2i/n_rot) / freq_factor_i (llama3 rope) */
-	for (uint32_t i = 0; i < hp->n_rot / 2; i++) {
-		s->inv_freq[i] = pow((double)hp->rope_base,
-		    -2.0 * i / (double)hp->n_rot) * hp->rope_scale;
-		if (m->rope_freqs != NULL)
-			s->inv_freq[i] /= m->rope_freqs[i];
-	}
 	if ((s->pool = kern_pool_new(m->n_threads)) == NULL ||
 	    kern_pool_reserve(s->pool, kern_thread_bytes(widest, s->n_ctx,
 	    hp->head_dim)) != 0)
@@ -150,7 +144,7 @@ eng_session_free(struct eng_session *s)
 	free(s->up);
 	free(s->logits);
 	free(s->kscratch);
-	free(s->inv_freq);
+	free(s->fused);
 	free(s->rope);
 	free(s);
 }
@@ -255,6 +249,7 @@ struct tok_job {
 	const struct layer	*L;
 	uint32_t		 layer;
 	const float		*norm;	/* for norm_rows */
+	const float		*post;	/* add_norm_rows: post-norm, or NULL */
 	size_t			 first;	/* norm_rows: first source row */
 };
 
@@ -278,10 +273,13 @@ add_norm_rows(void *arg, size_t t)
 	const struct tok_job *j = arg;
 	const struct hparams *hp = &j->s->m->hp;
 	float *x = j->s->x + t * hp->n_embd;
-	const float *y = j->s->xb + t * hp->n_embd;
+	float *y = j->s->xb + t * hp->n_embd, rs = hp->resid_scale;
 
+	/* gemma3 normalizes the sub-layer's output; granite scales it */
+	if (j->post != NULL)
+		rmsnorm(y, y, j->post, hp->n_embd, hp->rms_eps);
 	for (size_t i = 0; i < hp->n_embd; i++)
-		x[i] += y[i];
+		x[i] += rs * y[i];
 	if (j->norm != NULL)
 		rmsnorm(j->s->xb + t * hp->n_embd, x, j->norm, hp->n_embd,
 		    hp->rms_eps);
@@ -297,9 +295,22 @@ qkv_rows(void *arg, size_t t)
 	const struct layer *L = j->L;
 	size_t hd = hp->head_dim, qd = (size_t)hp->n_head * hd;
 	size_t kvd = s->kv_dim, nc = s->n_ctx, p = s->pos + t;
-	const float *cs = s->rope + t * (hp->n_rot / 2 + 1) * 2;
+	const float *cs = s->rope + ((size_t)L->rope_set * MODEL_CHUNK + t) *
+	    (hp->n_rot / 2 + 1) * 2;
 	float *q = s->q + t * qd, *k = s->k + t * kvd, *v = s->v + t * kvd;
+	float temp = 1.0f;
 
+	if (hp->fused_qkv) {	/* phi3: rows [q | k | v] of one matmul */
+		const float *f = s->fused + t * (qd + 2 * kvd);
+
+		memcpy(q, f, qd * sizeof *q);
+		memcpy(k, f + qd, kvd * sizeof *k);
+		memcpy(v, f + qd + kvd, kvd * sizeof *v);
+	}
+	/* mistral3's attention temperature grows with the position */
+	if (hp->temp_scale > 0)
+		temp = (float)(1.0 + hp->temp_scale *
+		    log(1.0 + floor((double)(p + 1) / hp->temp_len)));
 	add_bias(q, &L->bq, qd);
 	add_bias(k, &L->bk, kvd);
 	add_bias(v, &L->bv, kvd);
@@ -307,7 +318,10 @@ qkv_rows(void *arg, size_t t)
 		if (L->q_norm.data)
 			rmsnorm(q + h * hd, q + h * hd, L->q_norm.data, hd,
 			    hp->rms_eps);
-		rope(s, q + h * hd, cs);
+		if (!L->nope)
+			rope(s, q + h * hd, cs);
+		for (size_t i = 0; temp != 1.0f && i < hd; i++)
+			q[h * hd + i] *= temp;
 	}
 	for (uint32_t h = 0; h < hp->n_head_kv; h++) {
 		/* this layer's KV head h: K (n_ctx, hd), V^T (hd, n_ctx) */
@@ -318,11 +332,43 @@ qkv_rows(void *arg, size_t t)
 		if (L->k_norm.data)
 			rmsnorm(k + h * hd, k + h * hd, L->k_norm.data, hd,
 			    hp->rms_eps);
-		rope(s, k + h * hd, cs);
+		if (!L->nope)
+			rope(s, k + h * hd, cs);
 		kern_f32_to_f16(k + h * hd, s->kcache + base + p * hd, hd);
 		kern_f32_to_f16(v + h * hd, vh, hd);
 		for (size_t i = 0; i < hd; i++)
 			Vc[i * nc] = vh[i];
+	}
+}
+
+/* phi3's fused gate|up output of token t into gate and up. */
+static void
+split_up_rows(void *arg, size_t t)
+{
+	const struct tok_job *j = arg;
+	struct eng_session *s = j->s;
+	size_t nf = s->m->hp.n_ff;
+	const float *f = s->fused + t * 2 * nf;
+
+	memcpy(s->gate + t * nf, f, nf * sizeof *f);
+	memcpy(s->up + t * nf, f + nf, nf * sizeof *f);
+}
+
+/* gate = gelu(gate) * up for token t, GELU in its tanh form as the
+ * reference runtime computes it (gemma). */
+static void
+gelu_rows(void *arg, size_t t)
+{
+	const struct tok_job *j = arg;
+	size_t nf = j->s->m->hp.n_ff;
+	float *g = j->s->gate + t * nf;
+	const float *u = j->s->up + t * nf;
+
+	for (size_t i = 0; i < nf; i++) {
+		float x = g[i];
+
+		g[i] = 0.5f * x * (1.0f + tanhf(0.7978845608028654f *
+		    (x + 0.044715f * x * x * x))) * u[i];
 	}
 }
 
@@ -346,13 +392,18 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 		float *cs = s->rope + (size_t)t * (half + 1) * 2;
 
 		quant_dequant_row(m->tok_embd.type, row, s->x + (size_t)t * E, E);
+		for (uint32_t i = 0; hp->emb_scale != 1.0f && i < E; i++)
+			s->x[(size_t)t * E + i] *= hp->emb_scale;
 		/* the chunk's rotation angles, once for every layer */
-		for (uint32_t i = 0; i < half; i++) {
-			double th = (double)(s->pos + t) * s->inv_freq[i];
+		for (uint32_t k = 0; k < hp->n_rope_sets; k++, cs += (size_t)
+		    MODEL_CHUNK * (half + 1) * 2)
+			for (uint32_t i = 0; i < half; i++) {
+				double th = (double)(s->pos + t) *
+				    hp->inv_freq[k][i];
 
-			cs[2 * i] = (float)cos(th);
-			cs[2 * i + 1] = (float)sin(th);
-		}
+				cs[2 * i] = (float)cos(th) * hp->rope_mscale;
+				cs[2 * i + 1] = (float)sin(th) * hp->rope_mscale;
+			}
 	}
 	tj.norm = m->layers[0].attn_norm.data;
 	kern_parallel(s->pool, nb, norm_rows, &tj);
@@ -374,7 +425,8 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 			.n_ctx = s->n_ctx, .Q = s->q, .O = s->att,
 			.n_head = hp->n_head, .n_kv = hp->n_head_kv, .hd = hd,
 			.nb = nb, .pos = s->pos,
-			.scale = 1.0f / sqrtf((float)hd),
+			.scale = hp->attn_scale,
+			.window = L->swa ? hp->n_swa : 0,
 		};
 
 		if (cancelled(s))
@@ -382,22 +434,40 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 		tj.L = L;
 		tj.layer = l;
 		/* xb holds rmsnorm(x) * attn_norm here */
-		kern_matmul_n(s->pool, qkv, 3, E, s->xb, nb, s->kscratch);
+		if (hp->fused_qkv)
+			kern_matmul(s->pool, L->wqkv.type, L->wqkv.data,
+			    L->wqkv.ne1, E, s->xb, nb, s->fused, s->kscratch);
+		else
+			kern_matmul_n(s->pool, qkv, 3, E, s->xb, nb,
+			    s->kscratch);
 		kern_parallel(s->pool, nb, qkv_rows, &tj);
 		if (kern_attention(s->pool, &att) != 0)
 			return ENG_EINVAL;	/* the session sized it: a bug */
 		kern_matmul(s->pool, L->wo.type, L->wo.data, L->wo.ne1, qd,
 		    s->att, nb, s->xb, s->kscratch);
 		tj.norm = L->ffn_norm.data;
+		tj.post = L->post_attn_norm.data;
 		kern_parallel(s->pool, nb, add_norm_rows, &tj);
 
-		kern_matmul_n(s->pool, ffn, 2, E, s->xb, nb, s->kscratch);
-		kern_silu_mul(s->pool, s->gate, s->up, (size_t)nb * hp->n_ff);
+		if (hp->fused_up) {
+			kern_matmul(s->pool, L->w_up.type, L->w_up.data,
+			    L->w_up.ne1, E, s->xb, nb, s->fused, s->kscratch);
+			kern_parallel(s->pool, nb, split_up_rows, &tj);
+		} else
+			kern_matmul_n(s->pool, ffn, 2, E, s->xb, nb,
+			    s->kscratch);
+		if (hp->gelu)
+			kern_parallel(s->pool, nb, gelu_rows, &tj);
+		else
+			kern_silu_mul(s->pool, s->gate, s->up,
+			    (size_t)nb * hp->n_ff);
 		kern_matmul(s->pool, L->w_down.type, L->w_down.data,
 		    L->w_down.ne1, hp->n_ff, s->gate, nb, s->xb, s->kscratch);
 		tj.norm = l + 1 < hp->n_layer ?
 		    m->layers[l + 1].attn_norm.data : NULL;
+		tj.post = L->post_ffw_norm.data;
 		kern_parallel(s->pool, nb, add_norm_rows, &tj);
+		tj.post = NULL;
 	}
 	(void)kvd;
 	if (out != NULL && first_out < nb) {
@@ -408,6 +478,9 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 		kern_parallel(s->pool, n_out, norm_rows, &tj);
 		kern_matmul(s->pool, m->output.type, m->output.data,
 		    m->output.ne1, E, s->xb, n_out, out, s->kscratch);
+		for (size_t i = 0; hp->logit_mul != 1.0f &&
+		    i < (size_t)n_out * hp->n_vocab; i++)
+			out[i] *= hp->logit_mul;
 		/* NaN or inf weights poison every later token: stop here with
 		 * a clear status rather than sample garbage */
 		for (size_t i = 0; i < (size_t)n_out * hp->n_vocab; i++)

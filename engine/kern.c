@@ -1480,11 +1480,16 @@ att_group(const struct att_job *j, uint32_t h0, uint32_t gn, uint32_t t,
 	size_t hd = A->hd, qd = (size_t)A->n_head * hd;
 	size_t kh = h0 / j->G, npos = (size_t)A->pos + t + 1;
 	size_t sst = A->n_ctx + KERN_TR;	/* S row stride */
-	const uint16_t *K = A->K + kh * A->n_ctx * hd;
-	const uint16_t *Vt = A->Vt + kh * hd * A->n_ctx;
+	/* a sliding window reads only its last `window` positions */
+	size_t p0 = A->window && npos > A->window ? npos - A->window : 0;
+	const uint16_t *K = A->K + kh * A->n_ctx * hd + p0 * hd;
+	const uint16_t *Vt = A->Vt + kh * hd * A->n_ctx + p0;
 	const float *q = A->Q + t * qd + h0 * hd;
 	float *o = A->O + t * qd + h0 * hd, inv[KERN_TILE];
-	size_t vlen = npos * sizeof *Vt < KERN_ATT_VPF ? npos * sizeof *Vt :
+	size_t vlen;
+
+	npos -= p0;
+	vlen = npos * sizeof *Vt < KERN_ATT_VPF ? npos * sizeof *Vt :
 	    KERN_ATT_VPF;
 
 	/* V^T is hd rows n_ctx apart and a short context reads only the
@@ -1529,11 +1534,15 @@ att_tiles(const struct att_job *j, size_t kh, size_t i0, size_t ni, void *buf)
 	const struct kern_att *A = j->A;
 	size_t hd = A->hd, qd = (size_t)A->n_head * hd, G = j->G;
 	size_t qe = (i0 + ni) * KERN_TT < j->nq ? (i0 + ni) * KERN_TT : j->nq;
-	size_t nmax = A->pos + (qe - 1) / G + 1;
+	/* positions lo .. lo+nmax-1 are all the group reads: with a
+	 * sliding window, lo is where its first query's window starts */
+	size_t qp0 = A->pos + i0 * KERN_TT / G;
+	size_t lo = A->window && qp0 + 1 > A->window ? qp0 + 1 - A->window : 0;
+	size_t nmax = A->pos + (qe - 1) / G + 1 - lo;
 	size_t nstr = ceil_div(nmax, KERN_TR) * KERN_TR;	/* V^T stride */
 	size_t hdp = ceil_div(hd, KERN_TR) * KERN_TR;	/* V^T rows */
-	const uint16_t *K = A->K + kh * A->n_ctx * hd;
-	const uint16_t *Vt = A->Vt + kh * hd * A->n_ctx;
+	const uint16_t *K = A->K + kh * A->n_ctx * hd + lo * hd;
+	const uint16_t *Vt = A->Vt + kh * hd * A->n_ctx + lo;
 	float *S = align_up(buf);
 	float *Qt = align_up(S + nstr * KERN_TT);
 	float *Kf = align_up(Qt + hd * KERN_TT);
@@ -1553,7 +1562,7 @@ att_tiles(const struct att_job *j, size_t kh, size_t i0, size_t ni, void *buf)
 	for (size_t i = i0; i < i0 + ni; i++) {
 		size_t q0 = i * KERN_TT;
 		size_t qn = j->nq - q0 < KERN_TT ? j->nq - q0 : KERN_TT;
-		size_t npos = A->pos + (q0 + qn - 1) / G + 1;
+		size_t npos = A->pos + (q0 + qn - 1) / G + 1 - lo;
 		size_t npad = ceil_div(npos, KERN_TR) * KERN_TR;
 
 		for (size_t s = 0; s < KERN_TT; s++) {
@@ -1573,8 +1582,17 @@ att_tiles(const struct att_job *j, size_t kh, size_t i0, size_t ni, void *buf)
 		/* each query sees up to its own position; an empty slot
 		 * sees nothing and its output is not stored */
 		for (size_t s = 0; s < KERN_TT; s++)
-			last[s] = s < qn ? (int32_t)(A->pos + (q0 + s) / G) :
-			    -1;
+			last[s] = s < qn ? (int32_t)(A->pos + (q0 + s) / G -
+			    lo) : -1;
+		/* positions before a query's window: -inf, so exp gives 0 */
+		for (size_t s = 0; A->window && s < qn; s++) {
+			size_t qp = A->pos + (q0 + s) / G;
+			size_t first = qp + 1 > A->window ? qp + 1 - A->window :
+			    0;
+
+			for (size_t p = 0; p + lo < first; p++)
+				S[p * KERN_TT + s] = -INFINITY;
+		}
 		j->softmax_tile(S, npad, last, A->scale, sum);
 		memset(S + npad * KERN_TT, 0, (nstr - npad) * KERN_TT *
 		    sizeof *S);

@@ -96,6 +96,9 @@ struct kern_att {
 	uint32_t	 n_head, n_kv, hd;
 	uint32_t	 nb, pos;
 	float		 scale;		/* 1/sqrt(hd) */
+	/* sliding window: a query at position p sees only positions
+	 * p - window + 1 .. p, and only those are read; 0: all */
+	uint32_t	 window;
 };
 int	 kern_attention(struct kern_pool *, const struct kern_att *);
 

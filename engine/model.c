@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +28,25 @@
  * a row plus their few extra tensors in bind_layer().
  */
 static const struct arch arches[] = {
-	{ "llama", ROPE_NORM, false, false, 1e-5f },
-	{ "qwen2", ROPE_NEOX, true,  false, 1e-6f },
-	{ "qwen3", ROPE_NEOX, false, true,  1e-6f },
+	{ "llama",    ARCH_LLAMA,    ROPE_NORM, false, false, 1e-5f },
+	{ "qwen2",    ARCH_QWEN2,    ROPE_NEOX, true,  false, 1e-6f },
+	{ "qwen3",    ARCH_QWEN3,    ROPE_NEOX, false, true,  1e-6f },
+	{ "gemma3",   ARCH_GEMMA3,   ROPE_NEOX, false, true,  1e-6f },
+	{ "phi3",     ARCH_PHI3,     ROPE_NEOX, false, false, 1e-5f },
+	{ "granite",  ARCH_GRANITE,  ROPE_NORM, false, false, 1e-5f },
+	{ "smollm3",  ARCH_SMOLLM3,  ROPE_NORM, false, false, 1e-6f },
+	{ "mistral3", ARCH_MISTRAL3, ROPE_NORM, false, false, 1e-5f },
 };
+#define ARCH_NAMES	"llama, qwen2, qwen3, gemma3, phi3, granite, " \
+	"smollm3 and mistral3"
+
+/* Gemma 3: layer il is global iff (il + 1) % 6 == 0, the others slide
+ * (a constant of the reference runtime, not a key of the file); its
+ * sliding layers rotate with base 10000, unscaled. */
+#define GEMMA3_PATTERN		6
+#define GEMMA3_SWA_BASE		10000.0
+/* SmolLM3: layer il has no RoPE iff (il + 1) % 4 == 0 (also fixed). */
+#define SMOLLM3_NOPE_STEP	4
 
 /* Physical memory share a model may use when the caller gives no limit. */
 #define MEM_LIMIT_PERCENT	80
@@ -109,6 +125,201 @@ get_f32(const struct gguf *g, const struct arch *a, const char *suffix,
 	return 0;
 }
 
+static int bind(struct eng_model *, struct wt *, const char *, uint64_t,
+    uint64_t, bool, bool, char **);
+
+/* A float key that must be present. */
+static int
+need_f32(const struct gguf *g, const struct arch *a, const char *suffix,
+    float *v, char **cause)
+{
+	char key[96];
+
+	if (gguf_find(g, akey(key, sizeof key, a, suffix)) < 0)
+		return fail(cause, ENG_EFORMAT, "missing metadata key %s", key);
+	return get_f32(g, a, suffix, 0, v, cause);
+}
+
+static bool
+str_is(const struct gguf_str *s, const char *lit)
+{
+	return s->n == strlen(lit) && memcmp(s->p, lit, s->n) == 0;
+}
+
+/*
+ * YaRN (mistral3): pair i blends the interpolated angle (pos * s) and the
+ * original one by a ramp between the correction dims of beta_fast and
+ * beta_slow, as ggml's rope_yarn.  The attention factor is HF's
+ * get_mscale(f, mscale) / get_mscale(f, mscale_all_dims) = 1 for the
+ * Ministral 3 files (both 1): no scaling of cos and sin.
+ */
+static double
+yarn_dim(uint32_t n_rot, double orig, double beta, double base)
+{
+	return n_rot * log(orig / (beta * 2 * M_PI)) / (2 * log(base));
+}
+
+/* Angles of every rope set, once n_ctx is known (LongRoPE picks its
+ * factors by the context length). */
+static int
+rope_tables(struct eng_model *m, char **cause)
+{
+	struct hparams *hp = &m->hp;
+	const struct arch *a = m->arch;
+	uint32_t half = hp->n_rot / 2;
+	const float *fac = m->rope_freqs;
+	double yarn_s = 0, lo = 0, hi = 0;
+	int rc;
+
+	hp->n_rope_sets = a->id == ARCH_GEMMA3 ? 2 : 1;
+	if (a->id == ARCH_PHI3) {
+		struct wt lf, sf;
+		uint32_t orig;
+		uint64_t nf = hp->head_dim / 2;
+
+		/* the reference wants head_dim/2 factors; Phi-4-mini ships
+		 * n_rot/2: either serves, only the first n_rot/2 are used */
+		if (gguf_tensor_find(m->g, "rope_factors_long.weight") != NULL &&
+		    gguf_tensor_find(m->g, "rope_factors_long.weight")->ne[0] ==
+		    (int64_t)half)
+			nf = half;
+		if ((rc = bind(m, &lf, "rope_factors_long.weight", nf, 1, false,
+		    true, cause)) ||
+		    (rc = bind(m, &sf, "rope_factors_short.weight", nf, 1,
+		    lf.data != NULL, true, cause)))
+			return rc;
+		if (lf.data == NULL && sf.data != NULL)
+			return fail(cause, ENG_EFORMAT, "tensor "
+			    "'rope_factors_long.weight' is missing");
+		if (lf.data != NULL) {
+			if ((rc = get_u32(m->g, a,
+			    "rope.scaling.original_context_length", true, 0, 1,
+			    MODEL_MAX_CTX, &orig, cause)) ||
+			    (rc = get_f32(m->g, a, "rope.scaling.attn_factor",
+			    1.0f, &hp->rope_mscale, cause)))
+				return rc;
+			/* the context this load uses picks the factors, for
+			 * every position (as the reference runtime) */
+			fac = m->n_ctx > orig ? lf.data : sf.data;
+		}
+	}
+	if (a->id == ARCH_MISTRAL3 && hp->rope_scale != 1.0f) {
+		float bf, bs;
+		uint32_t orig;
+
+		if ((rc = get_u32(m->g, a, "rope.scaling.original_context_length",
+		    true, 0, 1, MODEL_MAX_CTX, &orig, cause)) ||
+		    (rc = get_f32(m->g, a, "rope.scaling.yarn_beta_fast", 32.0f,
+		    &bf, cause)) ||
+		    (rc = get_f32(m->g, a, "rope.scaling.yarn_beta_slow", 1.0f,
+		    &bs, cause)))
+			return rc;
+		yarn_s = hp->rope_scale;
+		lo = floor(yarn_dim(hp->n_rot, orig, bf, hp->rope_base));
+		hi = ceil(yarn_dim(hp->n_rot, orig, bs, hp->rope_base));
+		lo = lo < 0 ? 0 : lo;
+		hi = hi > hp->n_rot - 1 ? hp->n_rot - 1 : hi;
+	}
+	for (uint32_t k = 0; k < hp->n_rope_sets; k++) {
+		bool swa = k == 1;
+		double base = swa ? GEMMA3_SWA_BASE : hp->rope_base;
+		double scale = swa ? 1.0 : hp->rope_scale;
+
+		hp->inv_freq[k] = calloc(half + 1, sizeof(double));
+		if (hp->inv_freq[k] == NULL)
+			return fail(cause, ENG_ENOMEM, "out of memory");
+		for (uint32_t i = 0; i < half; i++) {
+			double f = pow(base, -2.0 * i / (double)hp->n_rot);
+
+			if (yarn_s != 0) {
+				double r = (i - lo) / (hi - lo > 0.001 ? hi - lo :
+				    0.001);
+
+				r = 1 - (r < 0 ? 0 : r > 1 ? 1 : r);
+				f *= yarn_s * (1 - r) + r;
+			} else
+				f *= scale;
+			if (fac != NULL && !swa)
+				f /= fac[i];
+			hp->inv_freq[k][i] = f;
+		}
+	}
+	return 0;
+}
+
+/* The switches of the families past llama/qwen: scales, windows, layer
+ * patterns.  Defaults first, so llama, qwen2 and qwen3 keep theirs. */
+static int
+load_arch_hparams(struct eng_model *m, char **cause)
+{
+	const struct gguf *g = m->g;
+	const struct arch *a = m->arch;
+	struct hparams *hp = &m->hp;
+	float f;
+	int rc;
+
+	hp->rope_mscale = 1.0f;
+	hp->emb_scale = 1.0f;
+	hp->resid_scale = 1.0f;
+	hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
+	hp->logit_mul = 1.0f;
+	switch (a->id) {
+	case ARCH_GEMMA3:
+		if ((rc = get_u32(g, a, "attention.sliding_window", true, 0, 1,
+		    MODEL_MAX_CTX, &hp->n_swa, cause)))
+			return rc;
+		hp->emb_scale = sqrtf((float)hp->n_embd);
+		hp->gelu = true;
+		break;
+	case ARCH_PHI3:
+		/* Phi-4-mini writes a window past any context; 0 is none */
+		if ((rc = get_u32(g, a, "attention.sliding_window", false, 0, 0,
+		    UINT32_MAX, &hp->n_swa, cause)))
+			return rc;
+		if (hp->n_embd % hp->n_head != 0 ||
+		    hp->head_dim != hp->n_embd / hp->n_head)
+			return fail(cause, ENG_EFORMAT, "phi3: head size %" PRIu32
+			    " is not embedding_length / head_count", hp->head_dim);
+		hp->fused_qkv = hp->fused_up = true;
+		break;
+	case ARCH_GRANITE:
+		if ((rc = need_f32(g, a, "embedding_scale", &hp->emb_scale,
+		    cause)) ||
+		    (rc = need_f32(g, a, "residual_scale", &hp->resid_scale,
+		    cause)) ||
+		    (rc = need_f32(g, a, "attention.scale", &hp->attn_scale,
+		    cause)) ||
+		    (rc = need_f32(g, a, "logit_scale", &f, cause)))
+			return rc;
+		hp->logit_mul = 1.0f / f;
+		break;
+	case ARCH_MISTRAL3:
+		if (hp->n_rot != hp->head_dim)
+			return fail(cause, ENG_EUNSUPPORTED, "mistral3: partial "
+			    "rotary (%" PRIu32 " of %" PRIu32 ") is not supported",
+			    hp->n_rot, hp->head_dim);
+		{
+			char key[96];
+
+			if (gguf_find(g, akey(key, sizeof key, a,
+			    "attention.temperature_scale")) >= 0) {
+				if ((rc = get_f32(g, a,
+				    "attention.temperature_scale", 0,
+				    &hp->temp_scale, cause)) ||
+				    (rc = get_u32(g, a,
+				    "rope.scaling.original_context_length",
+				    true, 0, 1, MODEL_MAX_CTX, &hp->temp_len,
+				    cause)))
+					return rc;
+			}
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
 static int
 load_hparams(struct eng_model *m, char **cause)
 {
@@ -174,16 +385,19 @@ load_hparams(struct eng_model *m, char **cause)
 		akey(key, sizeof key, a, "rope.scaling.type");
 		if (gguf_get_str(g, key, &s) == 0 && !(s.n == 4 &&
 		    memcmp(s.p, "none", 4) == 0)) {
-			if (!(s.n == 6 && memcmp(s.p, "linear", 6) == 0))
+			bool yarn = str_is(&s, "yarn") && a->id == ARCH_MISTRAL3;
+
+			if (!str_is(&s, "linear") && !yarn)
 				return fail(cause, ENG_EUNSUPPORTED,
 				    "%s: rope scaling \"%.*s\" is not supported "
-				    "(none and linear are)", key, (int)(s.n > 32 ? 32 : s.n), s.p);
+				    "(none and linear are; yarn for mistral3)",
+				    key, (int)(s.n > 32 ? 32 : s.n), s.p);
 			if (get_f32(g, a, "rope.scaling.factor", 1.0f, &f, cause))
 				return ENG_EFORMAT;
 			hp->rope_scale = 1.0f / f;
 		}
 	}
-	return 0;
+	return load_arch_hparams(m, cause);
 }
 
 /* Bind one tensor, checking its type and shape: (ne0) or (ne0, ne1). */
@@ -264,10 +478,21 @@ bind_tensors(struct eng_model *m, char **cause)
 		snprintf(name, sizeof name, "blk.%" PRIu32 ".%s", i, suffix); \
 		if ((rc = bind(m, &l->field, name, n0, n1, req, f32, cause))) \
 			return rc;
+		bool fq = hp->fused_qkv, fu = hp->fused_up;
+		bool post = a->id == ARCH_GEMMA3;
+
 		B(attn_norm, "attn_norm.weight", hp->n_embd, 1, true, true);
-		B(wq, "attn_q.weight", hp->n_embd, qd, true, false);
-		B(wk, "attn_k.weight", hp->n_embd, kvd, true, false);
-		B(wv, "attn_v.weight", hp->n_embd, kvd, true, false);
+		B(wq, "attn_q.weight", hp->n_embd, qd, !fq, false);
+		B(wk, "attn_k.weight", hp->n_embd, kvd, !fq, false);
+		B(wv, "attn_v.weight", hp->n_embd, kvd, !fq, false);
+		B(wqkv, "attn_qkv.weight", hp->n_embd, qd + 2 * kvd, fq, false);
+		if (fq && l->wq.data != NULL)
+			return fail(cause, ENG_EFORMAT, "blk.%" PRIu32 ": both "
+			    "attn_qkv and attn_q are present", i);
+		if (!fq && l->wqkv.data != NULL)
+			return fail(cause, ENG_EUNSUPPORTED, "blk.%" PRIu32
+			    ".attn_qkv.weight: a fused QKV is not supported "
+			    "for %s", i, a->name);
 		B(wo, "attn_output.weight", qd, hp->n_embd, true, false);
 		B(bq, "attn_q.bias", qd, 1, a->qkv_bias, true);
 		B(bk, "attn_k.bias", kvd, 1, a->qkv_bias, true);
@@ -275,9 +500,24 @@ bind_tensors(struct eng_model *m, char **cause)
 		B(q_norm, "attn_q_norm.weight", hp->head_dim, 1, a->qk_norm, true);
 		B(k_norm, "attn_k_norm.weight", hp->head_dim, 1, a->qk_norm, true);
 		B(ffn_norm, "ffn_norm.weight", hp->n_embd, 1, true, true);
-		B(w_gate, "ffn_gate.weight", hp->n_embd, hp->n_ff, true, false);
-		B(w_up, "ffn_up.weight", hp->n_embd, hp->n_ff, true, false);
+		B(w_gate, "ffn_gate.weight", hp->n_embd, hp->n_ff, !fu, false);
+		B(w_up, "ffn_up.weight", hp->n_embd,
+		    fu ? 2ull * hp->n_ff : hp->n_ff, true, false);
 		B(w_down, "ffn_down.weight", hp->n_ff, hp->n_embd, true, false);
+		B(post_attn_norm, "post_attention_norm.weight", hp->n_embd, 1,
+		    post, true);
+		B(post_ffw_norm, "post_ffw_norm.weight", hp->n_embd, 1, post,
+		    true);
+		if (!post && (l->post_attn_norm.data || l->post_ffw_norm.data))
+			return fail(cause, ENG_EUNSUPPORTED, "blk.%" PRIu32
+			    ": post-norms are not supported for %s", i, a->name);
+		if (a->id == ARCH_GEMMA3)
+			l->swa = (i + 1) % GEMMA3_PATTERN != 0;
+		else if (a->id == ARCH_PHI3)
+			l->swa = hp->n_swa != 0;
+		l->rope_set = a->id == ARCH_GEMMA3 && l->swa;
+		l->nope = a->id == ARCH_SMOLLM3 &&
+		    (i + 1) % SMOLLM3_NOPE_STEP == 0;
 #undef B
 	}
 	return 0;
@@ -289,6 +529,19 @@ model_kv_bytes(const struct eng_model *m, uint32_t n_ctx)
 	/* K and V, f16, per layer and position */
 	return 2ull * 2 * m->hp.n_layer * (uint64_t)n_ctx * m->hp.n_head_kv *
 	    m->hp.head_dim;
+}
+
+uint64_t
+model_fused_width(const struct eng_model *m)
+{
+	const struct hparams *hp = &m->hp;
+	uint64_t w = 0;
+
+	if (hp->fused_qkv)
+		w = (uint64_t)(hp->n_head + 2 * hp->n_head_kv) * hp->head_dim;
+	if (hp->fused_up && w < 2ull * hp->n_ff)
+		w = 2ull * hp->n_ff;
+	return w;
 }
 
 uint64_t
@@ -306,7 +559,9 @@ model_scratch_bytes(const struct eng_model *m, uint32_t nb)
 	f += (uint64_t)nb * (qd + 2 * kvd + qd);	/* q, k, v, attention out */
 	f += 2ull * nb * hp->n_ff;		/* gate, up */
 	f += (uint64_t)hp->n_vocab;		/* last logits */
-	f += (uint64_t)nb * (hp->n_rot / 2 + 1) * 2;	/* rope angles */
+	/* rope angles, per set */
+	f += (uint64_t)nb * (hp->n_rot / 2 + 1) * 2 * MODEL_ROPE_SETS;
+	f += (uint64_t)nb * model_fused_width(m);	/* fused outputs */
 	/* hparams are bounded (MODEL_MAX_*) before this: no overflow */
 	return f * 4 + kern_scratch_bytes((size_t)widest, nb) +
 	    threads * kern_thread_bytes((size_t)widest, m->n_ctx,
@@ -464,7 +719,7 @@ eng_model_open(const char *path, const struct eng_load_opts *opts,
 		if (o.vocab_only)
 			goto info;	/* tokenizer only: any architecture */
 		rc = fail(&why, ENG_EUNSUPPORTED, "architecture \"%.*s\" is not "
-		    "supported (llama, qwen2 and qwen3 are)",
+		    "supported (" ARCH_NAMES " are)",
 		    (int)(s.n > 32 ? 32 : s.n), s.p);
 		goto out;
 	}
@@ -478,7 +733,8 @@ eng_model_open(const char *path, const struct eng_load_opts *opts,
 	    (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (m->n_threads < 1)
 		m->n_threads = 1;
-	if (!o.vocab_only && (rc = bind_tensors(m, &why)) != 0)
+	if (!o.vocab_only && ((rc = bind_tensors(m, &why)) != 0 ||
+	    (rc = rope_tables(m, &why)) != 0))
 		goto out;
 info:
 	fill_info(m);
@@ -518,6 +774,8 @@ eng_model_free(struct eng_model *m)
 	if (m == NULL)
 		return;
 	free(m->layers);
+	for (int k = 0; k < MODEL_ROPE_SETS; k++)
+		free(m->hp.inv_freq[k]);
 	free(m->specials);
 	vocab_free(m->vocab);
 	gguf_free(m->g);

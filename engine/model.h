@@ -24,9 +24,20 @@ struct vocab;
 
 enum rope_style { ROPE_NORM, ROPE_NEOX };
 
+/* Families whose layers differ in more than the switches below. */
+enum arch_id {
+	ARCH_LLAMA, ARCH_QWEN2, ARCH_QWEN3,
+	ARCH_GEMMA3,	/* sliding window 5:1, pre+post norms, GELU */
+	ARCH_PHI3,	/* fused QKV and gate|up, partial rotary, LongRoPE */
+	ARCH_GRANITE,	/* embedding/residual/attention/logit scales */
+	ARCH_SMOLLM3,	/* every 4th layer without RoPE */
+	ARCH_MISTRAL3,	/* YaRN and attention temperature */
+};
+
 /* One row of the architecture table: what differs between families. */
 struct arch {
 	const char	*name;		/* general.architecture */
+	enum arch_id	 id;
 	enum rope_style	 rope;
 	bool		 qkv_bias;	/* qwen2: blk.N.attn_{q,k,v}.bias */
 	bool		 qk_norm;	/* qwen3: per-head RMSNorm of Q and K */
@@ -53,7 +64,19 @@ struct layer {
 	struct wt	 w_gate;	/* (n_embd, n_ff) */
 	struct wt	 w_up;		/* (n_embd, n_ff) */
 	struct wt	 w_down;	/* (n_ff, n_embd) */
+	/* phi3: wqkv (n_embd, qd + 2 kvd) replaces wq, wk, wv; w_up is
+	 * (n_embd, 2 n_ff), gate rows first, and w_gate is absent */
+	struct wt	 wqkv;
+	/* gemma3: RMS norms of each sub-layer's output, or data NULL */
+	struct wt	 post_attn_norm, post_ffw_norm;
+	bool		 swa;		/* attends to the last n_swa positions */
+	bool		 nope;		/* no rotation of Q and K */
+	uint8_t		 rope_set;	/* 0 global, 1 sliding (gemma3) */
 };
+
+/* Rotation angles of one kind of layer: pair i turns by
+ * pos * inv_freq[i] (model.c computes them), cos and sin times mscale. */
+#define MODEL_ROPE_SETS	2
 
 struct hparams {
 	uint32_t	 n_vocab, n_embd, n_ff, n_layer;
@@ -63,6 +86,18 @@ struct hparams {
 	float		 rms_eps;
 	float		 rope_base;
 	float		 rope_scale;	/* linear: positions are multiplied by it */
+	uint32_t	 n_swa;		/* sliding window (positions), 0: none */
+	uint32_t	 n_rope_sets;	/* 1, or 2 when sliding layers differ */
+	double		*inv_freq[MODEL_ROPE_SETS];	/* (n_rot / 2) each */
+	float		 rope_mscale;	/* LongRoPE attn_factor on cos, sin */
+	float		 emb_scale;	/* x = embedding * emb_scale */
+	float		 resid_scale;	/* x += resid_scale * sub-layer */
+	float		 attn_scale;	/* softmax scale of q.k */
+	float		 logit_mul;	/* logits *= logit_mul */
+	float		 temp_scale;	/* mistral3: q *= 1 + t ln(1 + */
+	uint32_t	 temp_len;	/*   floor((pos + 1) / temp_len)) */
+	bool		 gelu;		/* FFN GELU(tanh) instead of SiLU */
+	bool		 fused_qkv, fused_up;	/* phi3 */
 };
 
 struct eng_model {
@@ -93,6 +128,8 @@ int	 model_specials_build(struct eng_model *);
 uint64_t model_scratch_bytes(const struct eng_model *, uint32_t nb);
 /* Bytes of the KV cache for n_ctx positions. */
 uint64_t model_kv_bytes(const struct eng_model *, uint32_t n_ctx);
+/* Floats of the staging buffer of fused projections, per token. */
+uint64_t model_fused_width(const struct eng_model *);
 
 /*
  * Tokens a session feeds through the network at once during prefill.

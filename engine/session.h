@@ -30,8 +30,9 @@ struct eng_session {
 	float		*gate, *up;	/* (chunk, n_ff) */
 	float		*logits;	/* (n_vocab) for the sampler */
 	void		*kscratch;	/* activations prepared by kern */
-	double		*inv_freq;	/* (n_rot / 2) rope angle per position */
-	float		*rope;		/* (chunk, n_rot / 2 + 1, 2) cos, sin */
+	float		*rope;		/* (MODEL_ROPE_SETS, chunk, n_rot / 2
+					 * + 1, 2) cos, sin */
+	float		*fused;		/* (chunk, model_fused_width) */
 	atomic_int	*cancel;	/* set by gen.c; checked between layers */
 };
 

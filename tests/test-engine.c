@@ -310,7 +310,7 @@ test_hostile_models(void **st)
 	expect_refused(base, &(struct edit){ .iq_tensor =
 	    "blk.0.ffn_up.weight" }, ENG_EUNSUPPORTED, "IQ4_XS");
 	expect_refused(base, &(struct edit){ .str_key = "general.architecture",
-	    .str_val = "phi3" }, ENG_EUNSUPPORTED, "phi3");
+	    .str_val = "rwkv6" }, ENG_EUNSUPPORTED, "rwkv6");
 	expect_refused(base, &(struct edit){ .str_key =
 	    "llama.rope.scaling.type", .str_val = "yarn" }, ENG_EUNSUPPORTED,
 	    "yarn");
@@ -320,6 +320,55 @@ test_hostile_models(void **st)
 	    "blk.0.attn_q_norm.weight" }, ENG_EFORMAT, "attn_q_norm");
 	unlink(q3);
 	unlink(base);
+}
+
+/* The newer families: each switch they need is checked before use. */
+static void
+test_hostile_new_archs(void **st)
+{
+	static const struct {
+		const char	*file;
+		struct edit	 e;
+		int		 code;
+		const char	*what;
+	} cases[] = {
+		{ "gemma3-f32", { .drop_key = "gemma3.attention.sliding_window" },
+		    ENG_EFORMAT, "gemma3.attention.sliding_window" },
+		{ "gemma3-f32", { .drop_tensor = "blk.2.post_ffw_norm.weight" },
+		    ENG_EFORMAT, "blk.2.post_ffw_norm.weight" },
+		{ "gemma3-f32", { .u32_key = "gemma3.attention.head_count",
+		    .u32_val = 8 }, ENG_EFORMAT, "blk.0.attn_q.weight" },
+		{ "phi3-f32", { .drop_tensor = "blk.1.attn_qkv.weight" },
+		    ENG_EFORMAT, "blk.1.attn_qkv.weight" },
+		{ "phi3-f32", { .u32_key = "phi3.feed_forward_length",
+		    .u32_val = 1024 }, ENG_EFORMAT, "ffn_up" },
+		{ "phi3-longrope-f32", { .drop_tensor =
+		    "rope_factors_short.weight" }, ENG_EFORMAT,
+		    "rope_factors_short.weight" },
+		{ "phi3-longrope-f32", { .drop_key =
+		    "phi3.rope.scaling.original_context_length" }, ENG_EFORMAT,
+		    "original_context_length" },
+		{ "granite-f32", { .drop_key = "granite.logit_scale" },
+		    ENG_EFORMAT, "granite.logit_scale" },
+		{ "granite-f32", { .str_key = "granite.residual_scale",
+		    .str_val = "x" }, ENG_EFORMAT, "residual_scale" },
+		{ "mistral3-f32", { .str_key = "mistral3.rope.scaling.type",
+		    .str_val = "longrope" }, ENG_EUNSUPPORTED, "longrope" },
+		{ "mistral3-f32", { .drop_key =
+		    "mistral3.rope.scaling.original_context_length" },
+		    ENG_EFORMAT, "original_context_length" },
+		{ "smollm3-f32", { .drop_tensor = "blk.3.attn_k.weight" },
+		    ENG_EFORMAT, "blk.3.attn_k.weight" },
+	};
+	char path[512];
+
+	(void)st;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(path, sizeof path, "%s/golden/syn-%s.gguf", shared(),
+		    cases[i].file);
+		expect_refused(path, &cases[i].e, cases[i].code,
+		    cases[i].what);
+	}
 }
 
 static void
@@ -704,6 +753,7 @@ main(void)
 		cmocka_unit_test(test_ref_qwen2),
 		cmocka_unit_test(test_ref_qwen3),
 		cmocka_unit_test(test_hostile_models),
+		cmocka_unit_test(test_hostile_new_archs),
 		cmocka_unit_test(test_nan_weights),
 		cmocka_unit_test(test_memory_limit),
 		cmocka_unit_test(test_stream_progress_cancel_ctx),

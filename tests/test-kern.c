@@ -1202,6 +1202,7 @@ test_matmul_n_equals_separate_calls(void **state)
 
 struct att_case {
 	uint32_t n_head, n_kv, hd, nb, pos;
+	uint32_t window;	/* sliding window, 0: none */
 };
 
 /* kern_attention against a double-precision causal softmax attention
@@ -1211,17 +1212,24 @@ static void
 test_attention_matches_double_reference(void **state)
 {
 	static const struct att_case cases[] = {
-		{ 4, 4, 64, 1, 0 }, { 4, 2, 64, 1, 50 }, { 8, 2, 128, 1, 77 },
-		{ 4, 4, 64, 19, 0 }, { 4, 2, 128, 24, 33 }, { 8, 2, 64, 9, 70 },
-		{ 2, 1, 40, 5, 11 }, { 6, 3, 32, 3, 0 },
+		{ 4, 4, 64, 1, 0, 0 }, { 4, 2, 64, 1, 50, 0 }, { 8, 2, 128, 1, 77, 0 },
+		{ 4, 4, 64, 19, 0, 0 }, { 4, 2, 128, 24, 33, 0 }, { 8, 2, 64, 9, 70, 0 },
+		{ 2, 1, 40, 5, 11, 0 }, { 6, 3, 32, 3, 0, 0 },
 		/* decode with 3 and 5 heads per KV head: groups of up
 		 * to four heads, the last one short */
-		{ 6, 2, 64, 1, 40 }, { 10, 2, 32, 1, 20 }, { 10, 2, 32, 2, 9 },
+		{ 6, 2, 64, 1, 40, 0 }, { 10, 2, 32, 1, 20, 0 }, { 10, 2, 32, 2, 9, 0 },
 		/* prefill with several groups of query tiles sharing a
 		 * conversion of K and V^T, the last group short */
-		{ 4, 1, 32, 40, 10 }, { 2, 2, 64, 70, 5 },
+		{ 4, 1, 32, 40, 10, 0 }, { 2, 2, 64, 70, 5, 0 },
 		/* a head size that is no whole number of weight tiles */
-		{ 4, 2, 6, 20, 3 }, { 4, 2, 20, 1, 30 },
+		{ 4, 2, 6, 20, 3, 0 }, { 4, 2, 20, 1, 30, 0 },
+		/* sliding windows: decode past and inside the window, a
+		 * batch whose queries' windows start at different places
+		 * (over tile groups), a window of one position */
+		{ 4, 2, 64, 1, 50, 8 }, { 4, 2, 64, 1, 3, 8 },
+		{ 4, 2, 64, 24, 10, 8 }, { 4, 1, 32, 40, 10, 5 },
+		{ 2, 2, 64, 70, 5, 16 }, { 4, 2, 32, 9, 0, 1 },
+		{ 6, 2, 64, 2, 40, 3 },
 	};
 	enum { NCTX = 96 };
 
@@ -1240,7 +1248,7 @@ test_attention_matches_double_reference(void **state)
 			struct kern_pool *p = kern_pool_new(2);
 			struct kern_att a = { K, Vt, NCTX, Q, O, ac->n_head,
 			    ac->n_kv, ac->hd, ac->nb, ac->pos,
-			    1.0f / sqrtf((float)hd) };
+			    1.0f / sqrtf((float)hd), ac->window };
 
 			assert_int_equal(kern_pool_reserve(p,
 			    kern_thread_bytes(64, NCTX, hd)), 0);
@@ -1258,8 +1266,12 @@ test_attention_matches_double_reference(void **state)
 					size_t np = ac->pos + t + 1;
 					const float *q = Q + t * qd + h * hd;
 					double sc[NCTX], mx = -1e300, sum = 0;
+					size_t p0 = ac->window && np >
+					    ac->window ? np - ac->window : 0;
 
-					for (size_t pp = 0; pp < np; pp++) {
+					for (size_t pp = 0; pp < p0; pp++)
+						sc[pp] = 0;	/* not seen */
+					for (size_t pp = p0; pp < np; pp++) {
 						double d = 0;
 
 						for (size_t i = 0; i < hd; i++)
@@ -1269,7 +1281,7 @@ test_attention_matches_double_reference(void **state)
 						sc[pp] = d / sqrt((double)hd);
 						mx = sc[pp] > mx ? sc[pp] : mx;
 					}
-					for (size_t pp = 0; pp < np; pp++)
+					for (size_t pp = p0; pp < np; pp++)
 						sum += (sc[pp] = exp(sc[pp] - mx));
 					for (size_t d = 0; d < hd; d++) {
 						double o = 0, mag = 0;
@@ -1309,7 +1321,7 @@ test_attention_refuses_without_scratch_or_bad_shape(void **state)
 {
 	uint16_t kv[64] = { 0 };
 	float q[16] = { 0 }, o[16];
-	struct kern_att a = { kv, kv, 4, q, o, 2, 2, 8, 1, 0, 1.0f };
+	struct kern_att a = { kv, kv, 4, q, o, 2, 2, 8, 1, 0, 1.0f, 0 };
 	struct kern_pool *p = kern_pool_new(1);
 
 	(void)state;
