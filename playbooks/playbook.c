@@ -84,6 +84,20 @@ struct ctx {
 	int		 lint;		/* full checks, all problems */
 };
 
+/*
+ * Hand a finished diagnostic to the sink as one safe line: messages quote
+ * the file's name and values (a tag, a capture name, jansson's "near
+ * '...'"), which may hold newlines or escape sequences.
+ */
+static void
+say(pb_diag_fn diag, void *arg, const char *line)
+{
+	char *safe = pb_sanitize(line, strlen(line));
+
+	diag(arg, safe != NULL ? safe : "(out of memory)");
+	free(safe);
+}
+
 static void __attribute__((format(printf, 3, 4)))
 problem(struct ctx *c, const char *path, const char *fmt, ...)
 {
@@ -108,7 +122,7 @@ problem(struct ctx *c, const char *path, const char *fmt, ...)
 	}
 	if ((s = pb_strdupf("%s:%d:%d: %s: %s", c->file, line, col,
 	    path[0] ? path : "(top)", msg)) != NULL) {
-		c->diag(c->arg, s);
+		say(c->diag, c->arg, s);
 		free(s);
 	}
 	c->n++;
@@ -847,16 +861,12 @@ pb_playbook_parse(const char *path, const char *text, size_t len,
 
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		/* jansson quotes the file's bytes ("near '...'"), newlines and
-		 * escapes included: the diagnostic must stay one safe line. */
-		char *near = pb_sanitize(jerr.text, strnlen(jerr.text,
-		    sizeof(jerr.text)));
-		if ((s = pb_strdupf("%s:%d:%d: json: %s", path, jerr.line,
-		    jerr.column, near != NULL ? near : "bad JSON")) != NULL) {
-			diag(arg, s);
+		/* jansson quotes the file's bytes ("near '...'"). */
+		if ((s = pb_strdupf("%s:%d:%d: json: %.*s", path, jerr.line,
+		    jerr.column, (int)sizeof(jerr.text), jerr.text)) != NULL) {
+			say(diag, arg, s);
 			free(s);
 		}
-		free(near);
 		c.n++;
 		goto out;
 	}
@@ -889,7 +899,7 @@ pb_playbook_load(const char *path, int examples, pb_diag_fn diag, void *arg,
 
 	if ((text = slurp(path, &len, err, sizeof(err))) == NULL) {
 		if ((s = pb_strdupf("%s: %s", path, err)) != NULL) {
-			diag(arg, s);
+			say(diag, arg, s);
 			free(s);
 		}
 		*nproblems = 1;

@@ -762,6 +762,24 @@ test_lint_tab_allowed_in_examples_only(void **state)
 	diags_free(&d);
 }
 
+/* Values quoted in messages (a tag here) cannot break the line either. */
+static void
+test_lint_values_quoted_in_messages_are_escaped(void **state)
+{
+	const char *dir = *state;
+	char path[512];
+	struct diags d = { 0 };
+
+	write_fixture_with(dir, "tags", 0, NULL, "ssh\n\x1b[2Jx", path,
+	    sizeof(path));
+	assert_true(pb_lint(path, diag_cb, &d, NULL) >= 2);
+	for (int i = 0; i < d.n && i < MAX_DIAGS; i++)
+		for (const char *p = d.line[i]; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				fail_msg("raw control byte in \"%s\"", d.line[i]);
+	diags_free(&d);
+}
+
 /* ---- examples at load time (issue 16, defect 9) -------------------------- */
 
 static void
@@ -953,6 +971,8 @@ main(void)
 		cmocka_unit_test(test_lint_example_that_does_not_match_reported),
 		cmocka_unit_test(test_lint_invalid_utf8_rejected),
 		cmocka_unit_test_setup_teardown(test_lint_json_error_quoting_the_file_stays_one_safe_line,
+		    tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_lint_values_quoted_in_messages_are_escaped,
 		    tmp_setup, tmp_teardown),
 		cmocka_unit_test(test_lint_missing_file_is_eio_with_cause),
 		cmocka_unit_test_setup_teardown(test_lint_file_over_size_cap_rejected_before_parsing,
