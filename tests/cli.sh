@@ -67,6 +67,8 @@ run "analyze --help" 0 "$TRIAGE" analyze --help && check "analyze --help documen
 run "playbook --help" 0 "$TRIAGE" playbook --help
 run "unknown command is an error" 2 "$TRIAGE" frobnicate && check "unknown command named" has err "frobnicate"
 run "analyze without input is an error" 2 "$TRIAGE" analyze
+run "analyze --bogus is a usage error" 2 "$TRIAGE" analyze --bogus && check "its message starts with triage:, like every other" \
+	has err "^triage: analyze: unrecognized option"
 run "bad --since is an error" 2 "$TRIAGE" analyze --since yesterday-ish "$T/pb/disk-full.json"
 
 # --- exit status like grep --------------------------------------------------

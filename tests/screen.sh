@@ -761,6 +761,21 @@ keys ev ":63" Enter
 if wait_sgr ev "Mar 14 08:14:21 line3-hmi kernel: Out of memory" 31 || wait_sgr ev "Mar 14 08:14:21 line3-hmi kernel: Out of memory" 1; then ok; else
 	bad "the OOM line is marked as an error" "$(sgr ev "Mar 14 08:14:21 line3-hmi kernel: Out of memory")"; fi
 quit ev
+# --- follow: a last line without a newline is provisional ------------------------------
+printf 'Mar 14 09:00:00 h app[1]: first\nMar 14 09:00:01 h kernel: Out of memory: Killed process 1201 (hmi-panel)' >"$T/half.log"
+start half 120x30 -f "$T/half.log"
+expect half "the unfinished last line is shown" "Killed process 1201 \(hmi-panel\) *$|Killed process 1201 \(hmi-panel\) "
+expect half "two lines" " 2/2"
+expect_not half "an unfinished line is not matched yet" "CRIT Out of memory"
+printf ' total-vm:1kB\n' >>"$T/half.log"
+expect half "the line is re-read when it grows" "\(hmi-panel\) total-vm:1kB"
+expect half "the view says the new text continued the last line" "line 2 had no newline"
+expect half "still two lines" " 2/2"
+expect half "matched once it is complete" "CRIT Out of memory.*\(1\)"
+printf 'Mar 14 09:00:02 h kernel: Out of memory: Killed process 1202 (x)\n' >>"$T/half.log"
+expect half "the next line follows" " 3/3"
+expect half "counted once each: 2, not 3" "CRIT Out of memory.*\(2\)"
+quit half
 # === end issue 13 ===
 
 # under SANITIZE=1 a report lands in the session's stderr.log, not on screen

@@ -240,6 +240,36 @@ test_lidx_follow_appends(void **state)
 }
 
 static void
+test_lidx_follow_partial_at_open(void **state)
+{
+	struct lidx *x;
+	struct seen sn = { 0 };
+	char *cause = NULL;
+
+	(void)state;
+	/* the file ends without a newline when we start following it */
+	write_file(path("p.log"), "w", "a\nhalf", 6);
+	assert_int_equal(lidx_open(path("p.log"), LIDX_OPEN_FOLLOW, &x, &cause), 0);
+	index_all(x, &sn);
+	assert_int_equal(lidx_lines(x), 2);
+	assert_true(lidx_partial(x));
+	assert_string_equal(get(x, 1), "half");
+	assert_int_equal(sn.n, 1);	/* shown, not matched yet */
+	write_file(path("p.log"), "a", " more\nnext\n", 11);
+	assert_true(lidx_check(x) & LIDX_EV_GREW);
+	index_all(x, &sn);
+	assert_false(lidx_partial(x));
+	/* re-read and matched once, then the next line */
+	assert_int_equal(lidx_lines(x), 3);
+	assert_string_equal(get(x, 1), "half more");
+	assert_string_equal(get(x, 2), "next");
+	assert_int_equal(sn.n, 3);
+	assert_string_equal(sn.text[1], "half more");
+	assert_string_equal(sn.text[2], "next");
+	lidx_free(x);
+}
+
+static void
 test_lidx_follow_rename_rotation(void **state)
 {
 	struct lidx *x;
@@ -320,6 +350,9 @@ test_lidx_follow_truncate_regrow_fingerprint(void **state)
 	assert_int_equal(write(fd, "other stuff\nmore\n", 17), 17);
 	close(fd);
 	assert_true(lidx_check(x) & LIDX_EV_TRUNCATED);
+	/* the marker does not claim it was truncated to the new size */
+	assert_non_null(strstr(lidx_note(x), "truncated and written again"));
+	assert_null(strstr(lidx_note(x), "truncated to 17 bytes"));
 	index_all(x, &sn);
 	assert_string_equal(sn.text[1], "other stuff");
 	assert_string_equal(sn.text[2], "more");
@@ -391,6 +424,7 @@ main(void)
 		cmocka_unit_test(test_lidx_long_line_is_cut),
 		cmocka_unit_test(test_lidx_refuses_fifo_and_dir),
 		cmocka_unit_test(test_lidx_follow_appends),
+		cmocka_unit_test(test_lidx_follow_partial_at_open),
 		cmocka_unit_test(test_lidx_follow_rename_rotation),
 		cmocka_unit_test(test_lidx_follow_copytruncate),
 		cmocka_unit_test(test_lidx_follow_truncate_regrow_fingerprint),

@@ -76,6 +76,10 @@ int	 lidx_step(struct lidx *, size_t budget, lidx_line_fn fn, void *arg);
 int	 lidx_check(struct lidx *);
 /* Lines known so far, including a final line without newline. */
 uint64_t lidx_lines(const struct lidx *);
+/* Does the file end in a line without a newline (yet)?  Following, that
+ * line is shown but not matched: bytes appended continue it, and it is
+ * matched once, when its newline comes. */
+bool	 lidx_partial(const struct lidx *);
 /* Bytes indexed and the file size at the last check (for progress). */
 uint64_t lidx_indexed(const struct lidx *);
 uint64_t lidx_size(const struct lidx *);

@@ -380,8 +380,13 @@ lidx_check(struct lidx *x)
 	if ((uint64_t)st.st_size < s->scanned ||
 	    (s->fplen > 0 && (pread(s->fd, head, s->fplen, 0) !=
 	    (ssize_t)s->fplen || memcmp(head, s->fp, s->fplen) != 0))) {
-		snprintf(msg, sizeof(msg), "truncated to %lld bytes",
-		    (long long)st.st_size);
+		/* regrown since: the size now says nothing about the cut */
+		if ((uint64_t)st.st_size < s->scanned)
+			snprintf(msg, sizeof(msg), "truncated to %lld bytes",
+			    (long long)st.st_size);
+		else
+			snprintf(msg, sizeof(msg), "truncated and written "
+			    "again (now %lld bytes)", (long long)st.st_size);
 		set_note(x, msg, "; reading from the start");
 		fd = s->fd;
 		s->fd = -1;
@@ -441,6 +446,17 @@ lidx_check(struct lidx *x)
 	if (restart(x, fd, &nst, x->note) == 0)
 		ev |= LIDX_EV_ROTATED;
 	return ev;
+}
+
+bool
+lidx_partial(const struct lidx *x)
+{
+	const struct seg *s;
+
+	if (x->nseg == 0)
+		return false;
+	s = &x->seg[x->nseg - 1];
+	return !s->lost && s->scanned >= s->size && s->linestart < s->size;
 }
 
 uint64_t

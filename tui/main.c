@@ -2,6 +2,7 @@
  * main.c - triage: offline log triage for field technicians.
  */
 #include <locale.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,8 @@ static const char usage_text[] =
 int
 main(int argc, char **argv)
 {
+	const char *cmd;
+
 	setlocale(LC_ALL, "");
 	/* No command: the full-screen interface (tui/app.c). */
 	if (argc < 2 || app_wants(argv[1])) {
@@ -57,19 +60,27 @@ main(int argc, char **argv)
 		out_printf(stdout, "triage %s\n", TRIAGE_VERSION);
 		return 0;
 	}
-	if (strcmp(argv[1], "analyze") == 0)
+	/* getopt names argv[0] in its messages ("unrecognized option"):
+	 * make that "triage: analyze" like every other message */
+	{
+		static char name[32];
+		snprintf(name, sizeof(name), "triage: %.20s", argv[1]);
+		cmd = argv[1];
+		argv[1] = name;
+	}
+	if (strcmp(cmd, "analyze") == 0)
 		return cmd_analyze(argc - 1, argv + 1);
-	if (strcmp(argv[1], "playbook") == 0)
+	if (strcmp(cmd, "playbook") == 0)
 		return cmd_playbook(argc - 1, argv + 1);
-	if (strcmp(argv[1], "model") == 0)
+	if (strcmp(cmd, "model") == 0)
 		return cmd_model(argc - 1, argv + 1);
-	if (strcmp(argv[1], "ask") == 0)
+	if (strcmp(cmd, "ask") == 0)
 		return cmd_ask(argc - 1, argv + 1);
-	if (strcmp(argv[1], "bundle") == 0)
+	if (strcmp(cmd, "bundle") == 0)
 		return cmd_bundle(argc - 1, argv + 1);
-	if (strcmp(argv[1], "keys") == 0)
+	if (strcmp(cmd, "keys") == 0)
 		return cmd_keys(argc - 1, argv + 1);
-	out_printf(stderr, "triage: unknown command \"%s\"\n", argv[1]);
+	out_printf(stderr, "triage: unknown command \"%s\"\n", cmd);
 	fputs(usage_text, stderr);
 	return EXIT_TROUBLE;
 }

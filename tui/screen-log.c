@@ -339,9 +339,20 @@ log_check_follow(struct app *a)
 	for (int i = 0; i < a->nsrc; i++) {
 		int ev;
 
+		bool partial;
+		uint64_t last;
+
 		if (!lidx_following(a->src[i].ix))
 			continue;
+		partial = lidx_partial(a->src[i].ix);
+		last = lidx_lines(a->src[i].ix);
 		ev = lidx_check(a->src[i].ix);
+		/* Writers flush half lines: what comes next continues the
+		 * last line, which may run past the right edge; say so. */
+		if (partial && (ev & LIDX_EV_GREW) && !(ev & (LIDX_EV_TRUNCATED |
+		    LIDX_EV_ROTATED)))
+			app_message(a, false, "line %llu had no newline: the "
+			    "new text continues it", (unsigned long long)last);
 		if (ev & (LIDX_EV_TRUNCATED | LIDX_EV_ROTATED | LIDX_EV_GONE |
 		    LIDX_EV_BACK | LIDX_EV_STOPPED)) {
 			const char *n = lidx_note(a->src[i].ix);
