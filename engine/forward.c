@@ -72,7 +72,7 @@ eng_session_new(struct eng_model *m, struct eng_session **out, char **cause)
 	const struct hparams *hp = &m->hp;
 	size_t qd = (size_t)hp->n_head * hp->head_dim;
 	size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
-	size_t nb = MODEL_CHUNK, widest;
+	size_t nb = MODEL_CHUNK, widest, n_att;
 	int rc = ENG_ENOMEM;
 
 	if (cause != NULL)
@@ -89,8 +89,12 @@ eng_session_new(struct eng_model *m, struct eng_session **out, char **cause)
 	s->m = m;
 	s->n_ctx = m->n_ctx;
 	s->kv_dim = kvd;
-	s->kcache = calloc((size_t)hp->n_layer * s->n_ctx * kvd, sizeof(uint16_t));
-	s->vcache = calloc((size_t)hp->n_layer * s->n_ctx * kvd, sizeof(uint16_t));
+	/* attention layers only: DeltaNet layers keep s->rec instead */
+	n_att = hp->n_layer - hp->n_rec ? hp->n_layer - hp->n_rec : 1;
+	s->kcache = calloc(n_att * s->n_ctx * kvd, sizeof(uint16_t));
+	s->vcache = calloc(n_att * s->n_ctx * kvd, sizeof(uint16_t));
+	s->rec = calloc(hp->n_rec ? hp->n_rec * (size_t)model_rec_floats(m) :
+	    1, sizeof(float));
 	/* matmul outputs on cache lines: threads write neighbouring rows */
 	s->x = falloc(nb * hp->n_embd);
 	s->xb = falloc(nb * hp->n_embd);
@@ -108,7 +112,7 @@ eng_session_new(struct eng_model *m, struct eng_session **out, char **cause)
 	s->ids = calloc(s->n_ctx, sizeof *s->ids);
 	if (!s->ids || !s->kcache || !s->vcache || !s->x || !s->xb || !s->q || !s->k ||
 	    !s->v || !s->att || !s->gate || !s->up || !s->logits ||
-	    !s->kscratch || !s->rope || !s->fused)
+	    !s->kscratch || !s->rope || !s->fused || !s->rec)
 		goto out;
 	if ((s->pool = kern_pool_new(m->n_threads)) == NULL ||
 	    kern_pool_reserve(s->pool, kern_thread_bytes(widest, s->n_ctx,
@@ -145,6 +149,7 @@ eng_session_free(struct eng_session *s)
 	free(s->logits);
 	free(s->kscratch);
 	free(s->fused);
+	free(s->rec);
 	free(s->rope);
 	free(s);
 }
@@ -184,6 +189,10 @@ eng_session_keep_prefix(struct eng_session *s, const int32_t *ids, size_t n)
 	/* the next decode needs a token of its own to produce logits */
 	if (keep == n && keep > 0)
 		keep--;
+	/* DeltaNet layers hold one state, at s->pos, and cannot step back:
+	 * a prefix that stops short of it is prefilled again from 0 */
+	if (s->m->hp.n_rec > 0 && keep < s->pos)
+		keep = 0;
 	s->pos = (uint32_t)keep;
 	return keep;
 }
@@ -300,6 +309,10 @@ qkv_rows(void *arg, size_t t)
 	float *q = s->q + t * qd, *k = s->k + t * kvd, *v = s->v + t * kvd;
 	float temp = 1.0f;
 
+	if (hp->attn_gate)	/* qwen35: per head, hd rows of Q then gate */
+		for (uint32_t h = 0; h < hp->n_head; h++)
+			memcpy(q + h * hd, s->fused + t * 2 * qd + 2 * h * hd,
+			    hd * sizeof *q);
 	if (hp->fused_qkv) {	/* phi3: rows [q | k | v] of one matmul */
 		const float *f = s->fused + t * (qd + 2 * kvd);
 
@@ -325,7 +338,7 @@ qkv_rows(void *arg, size_t t)
 	}
 	for (uint32_t h = 0; h < hp->n_head_kv; h++) {
 		/* this layer's KV head h: K (n_ctx, hd), V^T (hd, n_ctx) */
-		size_t base = ((size_t)j->layer * hp->n_head_kv + h) * nc * hd;
+		size_t base = ((size_t)L->kv_idx * hp->n_head_kv + h) * nc * hd;
 		uint16_t *Vc = s->vcache + base + p;
 		uint16_t vh[MODEL_MAX_HEAD_DIM];
 
@@ -339,6 +352,162 @@ qkv_rows(void *arg, size_t t)
 		for (size_t i = 0; i < hd; i++)
 			Vc[i * nc] = vh[i];
 	}
+}
+
+/* qwen35: attention output times sigmoid(gate), for token t. */
+static void
+att_gate_rows(void *arg, size_t t)
+{
+	const struct tok_job *j = arg;
+	const struct hparams *hp = &j->s->m->hp;
+	size_t hd = hp->head_dim, qd = (size_t)hp->n_head * hd;
+	float *o = j->s->att + t * qd;
+	const float *g = j->s->fused + t * 2 * qd;
+
+	for (size_t h = 0; h < hp->n_head; h++)
+		for (size_t i = 0; i < hd; i++)
+			o[h * hd + i] /= 1.0f + expf(-g[2 * h * hd + hd + i]);
+}
+
+/*
+ * Gated DeltaNet (qwen35), golden README 8.5.  The chunk's projections
+ * sit in s->fused as regions of MODEL_CHUNK rows: M (conv input, conv_ch),
+ * Z (output gate, nv*d; the layer's output replaces it), B (beta, nv) and
+ * A (alpha, nv).  The state of layer L is s->rec + rec_idx * rec_floats:
+ * the convolution's last ssm_k - 1 inputs (oldest first), then per v
+ * head a d x d matrix S (rows: v dims, columns: k dims).  Cost per token
+ * is fixed, whatever the context length.
+ */
+struct dn_job {
+	struct eng_session	*s;
+	const struct layer	*L;
+	uint32_t		 nb;
+	float			*M, *Z, *B, *A, *st;
+};
+
+#define DN_CONV_PART	64	/* channels per task of dn_conv */
+
+/* Causal depthwise convolution and SiLU of channels of one task. */
+static void
+dn_conv(void *arg, size_t part)
+{
+	const struct dn_job *j = arg;
+	const struct hparams *hp = &j->s->m->hp;
+	size_t C = hp->conv_ch, K = hp->ssm_k;
+	size_t c1 = (part + 1) * DN_CONV_PART < C ? (part + 1) *
+	    DN_CONV_PART : C;
+	const float *w = j->L->ssm_conv.data;
+
+	for (size_t ch = part * DN_CONV_PART; ch < c1; ch++) {
+		const float *wc = w + ch * K;
+		float hist[16];
+
+		for (size_t i = 0; i + 1 < K; i++)
+			hist[i] = j->st[i * C + ch];
+		for (size_t t = 0; t < j->nb; t++) {
+			float x = j->M[t * C + ch], acc = wc[K - 1] * x;
+
+			for (size_t i = 0; i + 1 < K; i++)
+				acc += wc[i] * hist[i];
+			for (size_t i = 0; i + 2 < K; i++)
+				hist[i] = hist[i + 1];
+			hist[K - 2] = x;
+			j->M[t * C + ch] = acc / (1.0f + expf(-acc));
+		}
+		for (size_t i = 0; i + 1 < K; i++)
+			j->st[i * C + ch] = hist[i];
+	}
+}
+
+/* u / max(|u|, eps) */
+static void
+l2norm(float *dst, const float *u, size_t n, float eps)
+{
+	double ss = 0;
+	float inv;
+
+	for (size_t i = 0; i < n; i++)
+		ss += (double)u[i] * u[i];
+	inv = 1.0f / fmaxf((float)sqrt(ss), eps);
+	for (size_t i = 0; i < n; i++)
+		dst[i] = u[i] * inv;
+}
+
+/* The recurrence of v head h over the chunk's tokens, and its gated,
+ * normalized output into Z. */
+static void
+dn_head(void *arg, size_t h)
+{
+	const struct dn_job *j = arg;
+	const struct hparams *hp = &j->s->m->hp;
+	const struct layer *L = j->L;
+	size_t d = hp->ssm_d, nk = hp->ssm_nk, nv = hp->ssm_nv;
+	size_t C = hp->conv_ch, vd = nv * d, kh = h % nk;
+	float *S = j->st + (hp->ssm_k - 1) * C + h * d * d;
+	const float *dt = L->ssm_dt.data, *sa = L->ssm_a.data;
+	float qn[512], kn[512], o[512];
+	float qs = 1.0f / sqrtf((float)d);
+
+	for (size_t t = 0; t < j->nb; t++) {
+		const float *c = j->M + t * C;
+		const float *v = c + 2 * nk * d + h * d;
+		float *z = j->Z + t * vd + h * d;
+		float beta = 1.0f / (1.0f + expf(-j->B[t * nv + h]));
+		float ga = j->A[t * nv + h] + dt[h];
+		float g = (ga > 20.0f ? ga : log1pf(expf(ga))) * sa[h];
+		float alpha = expf(g < 50.0f ? g : 50.0f);
+
+		/* V head h reads q/k head h mod nk (the tiled layout) */
+		l2norm(qn, c + kh * d, d, hp->rms_eps);
+		l2norm(kn, c + nk * d + kh * d, d, hp->rms_eps);
+		for (size_t r = 0; r < d; r++) {
+			float *row = S + r * d, kv = 0, delta, out = 0;
+
+			for (size_t i = 0; i < d; i++) {
+				row[i] *= alpha;
+				kv += row[i] * kn[i];
+			}
+			delta = beta * (v[r] - kv);
+			for (size_t i = 0; i < d; i++) {
+				row[i] += delta * kn[i];
+				out += row[i] * qn[i];
+			}
+			o[r] = out * qs;
+		}
+		rmsnorm(o, o, L->ssm_norm.data, d, hp->rms_eps);
+		for (size_t r = 0; r < d; r++)
+			z[r] = o[r] * (z[r] / (1.0f + expf(-z[r])));
+	}
+}
+
+static void
+deltanet_layer(struct eng_session *s, const struct layer *L, uint32_t nb)
+{
+	const struct hparams *hp = &s->m->hp;
+	size_t C = hp->conv_ch, nv = hp->ssm_nv, vd = nv * hp->ssm_d;
+	struct dn_job j = { .s = s, .L = L, .nb = nb };
+
+	j.M = s->fused;
+	j.Z = j.M + (size_t)MODEL_CHUNK * C;
+	j.B = j.Z + (size_t)MODEL_CHUNK * vd;
+	j.A = j.B + (size_t)MODEL_CHUNK * nv;
+	j.st = s->rec + (size_t)L->rec_idx * model_rec_floats(s->m);
+	{
+		struct kern_mat mats[4] = {
+			{ L->wqkv.type, L->wqkv.data, L->wqkv.ne1, j.M },
+			{ L->ssm_z.type, L->ssm_z.data, L->ssm_z.ne1, j.Z },
+			{ L->ssm_beta.type, L->ssm_beta.data, nv, j.B },
+			{ L->ssm_alpha.type, L->ssm_alpha.data, nv, j.A },
+		};
+
+		kern_matmul_n(s->pool, mats, 4, hp->n_embd, s->xb, nb,
+		    s->kscratch);
+	}
+	kern_parallel(s->pool, (C + DN_CONV_PART - 1) / DN_CONV_PART, dn_conv,
+	    &j);
+	kern_parallel(s->pool, nv, dn_head, &j);
+	kern_matmul(s->pool, L->ssm_out.type, L->ssm_out.data, L->ssm_out.ne1,
+	    vd, j.Z, nb, s->xb, s->kscratch);
 }
 
 /* phi3's fused gate|up output of token t into gate and up. */
@@ -405,6 +574,10 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 				cs[2 * i + 1] = (float)sin(th) * hp->rope_mscale;
 			}
 	}
+	/* a context starts with an empty DeltaNet state */
+	if (s->pos == 0 && hp->n_rec > 0)
+		memset(s->rec, 0, hp->n_rec * (size_t)model_rec_floats(m) *
+		    sizeof *s->rec);
 	tj.norm = m->layers[0].attn_norm.data;
 	kern_parallel(s->pool, nb, norm_rows, &tj);
 	for (uint32_t l = 0; l < hp->n_layer; l++) {
@@ -419,7 +592,7 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 			    s->gate },
 			{ L->w_up.type, L->w_up.data, L->w_up.ne1, s->up },
 		};
-		size_t kvl = (size_t)l * hp->n_head_kv * s->n_ctx * hd;
+		size_t kvl = (size_t)L->kv_idx * hp->n_head_kv * s->n_ctx * hd;
 		struct kern_att att = {
 			.K = s->kcache + kvl, .Vt = s->vcache + kvl,
 			.n_ctx = s->n_ctx, .Q = s->q, .O = s->att,
@@ -434,17 +607,28 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 		tj.L = L;
 		tj.layer = l;
 		/* xb holds rmsnorm(x) * attn_norm here */
-		if (hp->fused_qkv)
+		if (L->rec)
+			deltanet_layer(s, L, nb);
+		else if (hp->attn_gate) {
+			qkv[0].Y = s->fused;
+			qkv[0].nrows = 2 * qd;
+			kern_matmul_n(s->pool, qkv, 3, E, s->xb, nb,
+			    s->kscratch);
+		} else if (hp->fused_qkv)
 			kern_matmul(s->pool, L->wqkv.type, L->wqkv.data,
 			    L->wqkv.ne1, E, s->xb, nb, s->fused, s->kscratch);
 		else
 			kern_matmul_n(s->pool, qkv, 3, E, s->xb, nb,
 			    s->kscratch);
-		kern_parallel(s->pool, nb, qkv_rows, &tj);
-		if (kern_attention(s->pool, &att) != 0)
-			return ENG_EINVAL;	/* the session sized it: a bug */
-		kern_matmul(s->pool, L->wo.type, L->wo.data, L->wo.ne1, qd,
-		    s->att, nb, s->xb, s->kscratch);
+		if (!L->rec) {
+			kern_parallel(s->pool, nb, qkv_rows, &tj);
+			if (kern_attention(s->pool, &att) != 0)
+				return ENG_EINVAL;	/* sized by the session */
+			if (hp->attn_gate)
+				kern_parallel(s->pool, nb, att_gate_rows, &tj);
+			kern_matmul(s->pool, L->wo.type, L->wo.data, L->wo.ne1,
+			    qd, s->att, nb, s->xb, s->kscratch);
+		}
 		tj.norm = L->ffn_norm.data;
 		tj.post = L->post_attn_norm.data;
 		kern_parallel(s->pool, nb, add_norm_rows, &tj);
@@ -530,5 +714,9 @@ eng_session_decode(struct eng_session *s, const int32_t *ids, size_t n,
 	}
 	if (rc != 0)
 		s->pos = start;	/* what was cached past start is never read */
+	/* but a DeltaNet state already took the failed chunk in: it is
+	 * dropped, and the next decode starts the context afresh */
+	if (rc != 0 && hp->n_rec > 0)
+		s->pos = 0;
 	return rc;
 }

@@ -36,9 +36,10 @@ static const struct arch arches[] = {
 	{ "granite",  ARCH_GRANITE,  ROPE_NORM, false, false, 1e-5f },
 	{ "smollm3",  ARCH_SMOLLM3,  ROPE_NORM, false, false, 1e-6f },
 	{ "mistral3", ARCH_MISTRAL3, ROPE_NORM, false, false, 1e-5f },
+	{ "qwen35",   ARCH_QWEN35,   ROPE_NEOX, false, true,  1e-6f },
 };
 #define ARCH_NAMES	"llama, qwen2, qwen3, gemma3, phi3, granite, " \
-	"smollm3 and mistral3"
+	"smollm3, mistral3 and qwen35"
 
 /* Gemma 3: layer il is global iff (il + 1) % 6 == 0, the others slide
  * (a constant of the reference runtime, not a key of the file); its
@@ -127,6 +128,7 @@ get_f32(const struct gguf *g, const struct arch *a, const char *suffix,
 
 static int bind(struct eng_model *, struct wt *, const char *, uint64_t,
     uint64_t, bool, bool, char **);
+static bool rope_still(const struct hparams *, uint32_t);
 
 /* A float key that must be present. */
 static int
@@ -241,10 +243,81 @@ rope_tables(struct eng_model *m, char **cause)
 				f *= scale;
 			if (fac != NULL && !swa)
 				f /= fac[i];
+			if (a->id == ARCH_QWEN35 && rope_still(hp, i))
+				f = 0;
 			hp->inv_freq[k][i] = f;
 		}
 	}
 	return 0;
+}
+
+/*
+ * Qwen3.5: every full_attention_interval-th layer is attention, the
+ * others gated DeltaNet.  Its IMROPE gives text tokens the same position
+ * in the t, h and w streams and 0 in the fourth: a pair rotates with the
+ * position unless its section falls in the fourth stream, where it keeps
+ * angle 0 (inv_freq 0, set in rope_tables through rope_still).
+ */
+static int
+load_qwen35(struct eng_model *m, char **cause)
+{
+	const struct gguf *g = m->g;
+	const struct arch *a = m->arch;
+	struct hparams *hp = &m->hp;
+	uint32_t inner, iv;
+	enum gguf_vtype et;
+	uint64_t cnt;
+	int64_t idx;
+	char key[96];
+	int rc;
+
+	if ((rc = get_u32(g, a, "full_attention_interval", false, 4, 1,
+	    MODEL_MAX_LAYERS, &iv, cause)) ||
+	    (rc = get_u32(g, a, "ssm.conv_kernel", true, 0, 2, 16, &hp->ssm_k,
+	    cause)) ||
+	    (rc = get_u32(g, a, "ssm.state_size", true, 0, 1, 512, &hp->ssm_d,
+	    cause)) ||
+	    (rc = get_u32(g, a, "ssm.group_count", true, 0, 1, MODEL_MAX_HEADS,
+	    &hp->ssm_nk, cause)) ||
+	    (rc = get_u32(g, a, "ssm.time_step_rank", true, 0, 1,
+	    MODEL_MAX_HEADS, &hp->ssm_nv, cause)) ||
+	    (rc = get_u32(g, a, "ssm.inner_size", true, 0, 1, 1u << 20, &inner,
+	    cause)))
+		return rc;
+	if (inner != hp->ssm_nv * hp->ssm_d || hp->ssm_nv % hp->ssm_nk != 0)
+		return fail(cause, ENG_EFORMAT, "qwen35.ssm.inner_size %" PRIu32
+		    " is not time_step_rank %" PRIu32 " x state_size %" PRIu32
+		    " with time_step_rank a multiple of group_count %" PRIu32,
+		    inner, hp->ssm_nv, hp->ssm_d, hp->ssm_nk);
+	hp->conv_ch = 2ull * hp->ssm_nk * hp->ssm_d + (uint64_t)inner;
+	hp->attn_gate = true;
+	hp->rec_interval = iv;
+	akey(key, sizeof key, a, "rope.dimension_sections");
+	if (gguf_get_arr(g, key, &et, &cnt, &idx) != 0 || cnt != 4 ||
+	    (et != GGUF_I32 && et != GGUF_U32))
+		return fail(cause, ENG_EFORMAT, "%s: missing, or not an array of "
+		    "4 integers", key);
+	memcpy(hp->rope_sections, gguf_arr_data(g, (uint64_t)idx),
+	    sizeof hp->rope_sections);
+	for (int i = 0; i < 4; i++)
+		if (hp->rope_sections[i] < 0 || hp->rope_sections[i] > 4096)
+			return fail(cause, ENG_EFORMAT, "%s: element %d is %" PRId32,
+			    key, i, hp->rope_sections[i]);
+	if (hp->rope_sections[0] + hp->rope_sections[1] +
+	    hp->rope_sections[2] + hp->rope_sections[3] == 0)
+		return fail(cause, ENG_EFORMAT, "%s: all sections are 0", key);
+	return 0;
+}
+
+/* Qwen3.5 IMROPE: does pair i keep angle 0 for text tokens? */
+static bool
+rope_still(const struct hparams *hp, uint32_t i)
+{
+	const int32_t *sec = hp->rope_sections;
+	uint32_t s = i % (uint32_t)(sec[0] + sec[1] + sec[2] + sec[3]);
+
+	return !((s % 3 == 0 && s < 3u * sec[0]) ||
+	    (s % 3 == 1 && s < 3u * sec[1]) || (s % 3 == 2 && s < 3u * sec[2]));
 }
 
 /* The switches of the families past llama/qwen: scales, windows, layer
@@ -313,6 +386,10 @@ load_arch_hparams(struct eng_model *m, char **cause)
 					return rc;
 			}
 		}
+		break;
+	case ARCH_QWEN35:
+		if ((rc = load_qwen35(m, cause)))
+			return rc;
 		break;
 	default:
 		break;
@@ -437,6 +514,52 @@ bind(struct eng_model *m, struct wt *w, const char *name, uint64_t ne0,
 	return 0;
 }
 
+/* A Qwen3.5 layer: gated DeltaNet, or gated attention. */
+static int
+bind_qwen35_layer(struct eng_model *m, uint32_t i, char **cause)
+{
+	struct hparams *hp = &m->hp;
+	struct layer *l = &m->layers[i];
+	uint64_t qd = (uint64_t)hp->n_head * hp->head_dim;
+	uint64_t kvd = (uint64_t)hp->n_head_kv * hp->head_dim;
+	uint64_t vd = (uint64_t)hp->ssm_nv * hp->ssm_d;
+	char name[GGUF_MAX_NAME];
+	int rc;
+
+#define B(field, suffix, n0, n1, f32) \
+	snprintf(name, sizeof name, "blk.%" PRIu32 ".%s", i, suffix); \
+	if ((rc = bind(m, &l->field, name, n0, n1, true, f32, cause))) \
+		return rc;
+	l->rec = (i + 1) % hp->rec_interval != 0;
+	B(attn_norm, "attn_norm.weight", hp->n_embd, 1, true);
+	/* the FFN's pre-norm is called post_attention_norm here */
+	B(ffn_norm, "post_attention_norm.weight", hp->n_embd, 1, true);
+	B(w_gate, "ffn_gate.weight", hp->n_embd, hp->n_ff, false);
+	B(w_up, "ffn_up.weight", hp->n_embd, hp->n_ff, false);
+	B(w_down, "ffn_down.weight", hp->n_ff, hp->n_embd, false);
+	if (l->rec) {
+		l->rec_idx = hp->n_rec++;
+		B(wqkv, "attn_qkv.weight", hp->n_embd, hp->conv_ch, false);
+		B(ssm_z, "attn_gate.weight", hp->n_embd, vd, false);
+		B(ssm_beta, "ssm_beta.weight", hp->n_embd, hp->ssm_nv, false);
+		B(ssm_alpha, "ssm_alpha.weight", hp->n_embd, hp->ssm_nv, false);
+		B(ssm_conv, "ssm_conv1d.weight", hp->ssm_k, hp->conv_ch, true);
+		B(ssm_dt, "ssm_dt.bias", hp->ssm_nv, 1, true);
+		B(ssm_a, "ssm_a", hp->ssm_nv, 1, true);
+		B(ssm_norm, "ssm_norm.weight", hp->ssm_d, 1, true);
+		B(ssm_out, "ssm_out.weight", vd, hp->n_embd, false);
+	} else {
+		B(wq, "attn_q.weight", hp->n_embd, 2 * qd, false);
+		B(wk, "attn_k.weight", hp->n_embd, kvd, false);
+		B(wv, "attn_v.weight", hp->n_embd, kvd, false);
+		B(q_norm, "attn_q_norm.weight", hp->head_dim, 1, true);
+		B(k_norm, "attn_k_norm.weight", hp->head_dim, 1, true);
+		B(wo, "attn_output.weight", qd, hp->n_embd, false);
+	}
+#undef B
+	return 0;
+}
+
 static int
 bind_tensors(struct eng_model *m, char **cause)
 {
@@ -474,6 +597,12 @@ bind_tensors(struct eng_model *m, char **cause)
 	for (uint32_t i = 0; i < hp->n_layer; i++) {
 		struct layer *l = &m->layers[i];
 		const struct arch *a = m->arch;
+
+		if (a->id == ARCH_QWEN35) {
+			if ((rc = bind_qwen35_layer(m, i, cause)))
+				return rc;
+			continue;
+		}
 #define B(field, suffix, n0, n1, req, f32) \
 		snprintf(name, sizeof name, "blk.%" PRIu32 ".%s", i, suffix); \
 		if ((rc = bind(m, &l->field, name, n0, n1, req, f32, cause))) \
@@ -520,15 +649,29 @@ bind_tensors(struct eng_model *m, char **cause)
 		    (i + 1) % SMOLLM3_NOPE_STEP == 0;
 #undef B
 	}
+	/* KV cache slots for the attention layers only */
+	for (uint32_t i = 0, n = 0; i < hp->n_layer; i++)
+		if (!m->layers[i].rec)
+			m->layers[i].kv_idx = n++;
 	return 0;
 }
 
 uint64_t
 model_kv_bytes(const struct eng_model *m, uint32_t n_ctx)
 {
-	/* K and V, f16, per layer and position */
-	return 2ull * 2 * m->hp.n_layer * (uint64_t)n_ctx * m->hp.n_head_kv *
-	    m->hp.head_dim;
+	/* K and V, f16, per attention layer and position (DeltaNet layers
+	 * keep a fixed-size state instead, model_rec_floats) */
+	return 2ull * 2 * (m->hp.n_layer - m->hp.n_rec) * (uint64_t)n_ctx *
+	    m->hp.n_head_kv * m->hp.head_dim;
+}
+
+uint64_t
+model_rec_floats(const struct eng_model *m)
+{
+	const struct hparams *hp = &m->hp;
+
+	return (uint64_t)(hp->ssm_k - 1) * hp->conv_ch +
+	    (uint64_t)hp->ssm_nv * hp->ssm_d * hp->ssm_d;
 }
 
 uint64_t
@@ -536,6 +679,13 @@ model_fused_width(const struct eng_model *m)
 {
 	const struct hparams *hp = &m->hp;
 	uint64_t w = 0;
+
+	/* qwen35: attention Q|gate; DeltaNet conv input, z, beta, alpha */
+	if (hp->attn_gate)
+		w = 2ull * hp->n_head * hp->head_dim;
+	if (hp->n_rec > 0 && w < hp->conv_ch + (uint64_t)hp->ssm_nv *
+	    (hp->ssm_d + 2))
+		w = hp->conv_ch + (uint64_t)hp->ssm_nv * (hp->ssm_d + 2);
 
 	if (hp->fused_qkv)
 		w = (uint64_t)(hp->n_head + 2 * hp->n_head_kv) * hp->head_dim;

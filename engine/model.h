@@ -32,6 +32,7 @@ enum arch_id {
 	ARCH_GRANITE,	/* embedding/residual/attention/logit scales */
 	ARCH_SMOLLM3,	/* every 4th layer without RoPE */
 	ARCH_MISTRAL3,	/* YaRN and attention temperature */
+	ARCH_QWEN35,	/* gated DeltaNet layers + gated attention */
 };
 
 /* One row of the architecture table: what differs between families. */
@@ -69,6 +70,17 @@ struct layer {
 	struct wt	 wqkv;
 	/* gemma3: RMS norms of each sub-layer's output, or data NULL */
 	struct wt	 post_attn_norm, post_ffw_norm;
+	/* qwen35 gated DeltaNet ("recurrent") layer: wqkv is the input of
+	 * the short convolution (n_embd, conv_ch), then these */
+	bool		 rec;
+	uint32_t	 rec_idx;	/* its slot in the session's state */
+	uint32_t	 kv_idx;	/* attention layers: its KV cache slot */
+	struct wt	 ssm_z;		/* attn_gate (n_embd, nv*d) */
+	struct wt	 ssm_beta, ssm_alpha;	/* (n_embd, nv) */
+	struct wt	 ssm_conv;	/* (conv_k, conv_ch) F32 */
+	struct wt	 ssm_dt, ssm_a;	/* (nv) F32 */
+	struct wt	 ssm_norm;	/* (d) F32 */
+	struct wt	 ssm_out;	/* (nv*d, n_embd) */
 	bool		 swa;		/* attends to the last n_swa positions */
 	bool		 nope;		/* no rotation of Q and K */
 	uint8_t		 rope_set;	/* 0 global, 1 sliding (gemma3) */
@@ -98,6 +110,14 @@ struct hparams {
 	uint32_t	 temp_len;	/*   floor((pos + 1) / temp_len)) */
 	bool		 gelu;		/* FFN GELU(tanh) instead of SiLU */
 	bool		 fused_qkv, fused_up;	/* phi3 */
+	/* qwen35: attention output gate rows interleaved with Q per head;
+	 * DeltaNet shapes (d: head size, nk q/k heads, nv v heads) */
+	bool		 attn_gate;
+	uint32_t	 n_rec;		/* recurrent layers */
+	uint32_t	 rec_interval;	/* layer il attends iff (il+1) % it == 0 */
+	int32_t		 rope_sections[4];	/* IMROPE t, h, w, e */
+	uint32_t	 ssm_k, ssm_d, ssm_nk, ssm_nv;
+	uint64_t	 conv_ch;	/* 2 nk d + nv d */
 };
 
 struct eng_model {
@@ -130,6 +150,9 @@ uint64_t model_scratch_bytes(const struct eng_model *, uint32_t nb);
 uint64_t model_kv_bytes(const struct eng_model *, uint32_t n_ctx);
 /* Floats of the staging buffer of fused projections, per token. */
 uint64_t model_fused_width(const struct eng_model *);
+/* Floats of one recurrent layer's state: the convolution's last
+ * ssm_k - 1 inputs, then nv matrices of d x d. */
+uint64_t model_rec_floats(const struct eng_model *);
 
 /*
  * Tokens a session feeds through the network at once during prefill.

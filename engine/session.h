@@ -33,6 +33,8 @@ struct eng_session {
 	float		*rope;		/* (MODEL_ROPE_SETS, chunk, n_rot / 2
 					 * + 1, 2) cos, sin */
 	float		*fused;		/* (chunk, model_fused_width) */
+	float		*rec;		/* (n_rec, model_rec_floats): the
+					 * DeltaNet state at pos */
 	atomic_int	*cancel;	/* set by gen.c; checked between layers */
 };
 

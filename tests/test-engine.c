@@ -359,6 +359,18 @@ test_hostile_new_archs(void **st)
 		    ENG_EFORMAT, "original_context_length" },
 		{ "smollm3-f32", { .drop_tensor = "blk.3.attn_k.weight" },
 		    ENG_EFORMAT, "blk.3.attn_k.weight" },
+		{ "qwen35-f32", { .drop_key = "qwen35.rope.dimension_sections" },
+		    ENG_EFORMAT, "dimension_sections" },
+		{ "qwen35-f32", { .u32_key = "qwen35.ssm.inner_size",
+		    .u32_val = 128 }, ENG_EFORMAT, "inner_size" },
+		{ "qwen35-f32", { .u32_key = "qwen35.ssm.conv_kernel",
+		    .u32_val = 1000 }, ENG_EFORMAT, "conv_kernel" },
+		{ "qwen35-f32", { .u32_key = "qwen35.ssm.state_size",
+		    .u32_val = 32 }, ENG_EFORMAT, "inner_size" },
+		{ "qwen35-f32", { .drop_tensor = "blk.1.ssm_a" },
+		    ENG_EFORMAT, "blk.1.ssm_a" },
+		{ "qwen35-f32", { .u32_key = "qwen35.full_attention_interval",
+		    .u32_val = 2 }, ENG_EFORMAT, "blk.1.attn_q.weight" },
 	};
 	char path[512];
 

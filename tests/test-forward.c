@@ -241,6 +241,83 @@ GOLDEN(test_smollm3_f32, "syn-smollm3-f32.gguf", TOL_F32_8)
 GOLDEN(test_smollm3_q8_0, "syn-smollm3-q8_0.gguf", TOL_Q8_8)
 GOLDEN(test_mistral3_f32, "syn-mistral3-f32.gguf", TOL_F32_8)
 GOLDEN(test_mistral3_q8_0, "syn-mistral3-q8_0.gguf", TOL_Q8_8)
+GOLDEN(test_qwen35_f32, "syn-qwen35-f32.gguf", TOL_F32_8)
+GOLDEN(test_qwen35_q8_0, "syn-qwen35-q8_0.gguf", TOL_Q8_8)
+
+static int
+stop_after_first(void *arg, size_t done, size_t total)
+{
+	(void)arg;
+	return done < total;
+}
+
+/*
+ * Qwen3.5's DeltaNet state follows the KV cache's rules: a prefix that
+ * reaches the cached position is reused (the state is exactly there), a
+ * shorter one cannot roll the state back and prefills from 0, and a
+ * decode that fails half-way drops the state (position 0) instead of
+ * keeping one that took in tokens the cache does not hold.  Each time the
+ * logits must equal a fresh prefill's.
+ */
+static void
+test_qwen35_state_reuse(void **st)
+{
+	char path[512], gpath[600], *cause = NULL;
+	struct eng_load_opts o = { .n_ctx = 256, .n_threads = 2 };
+	struct eng_model *m = NULL;
+	struct eng_session *s = NULL;
+	struct golden *g = calloc(1, sizeof *g);
+	float *lg = calloc(NV, sizeof *lg), *ref = calloc(NV, sizeof *ref);
+	int32_t ids[NP], alt[NP], longp[200];
+	size_t keep;
+
+	(void)st;
+	snprintf(path, sizeof path, "%s/golden/syn-qwen35-f32.gguf", shared());
+	snprintf(gpath, sizeof gpath, "%s.logits.txt", path);
+	load_golden(gpath, g);
+	if (eng_model_open(path, &o, &m, &cause) != 0)
+		fail_msg("%s", cause);
+	assert_int_equal(eng_session_new(m, &s, &cause), 0);
+	for (int i = 0; i < NP; i++)
+		ids[i] = alt[i] = g->prompt[i];
+	alt[10] = 300;
+	/* the first half cached, then the whole prompt: 12 reused */
+	assert_int_equal(eng_session_decode(s, ids, 12, NULL, false, NULL,
+	    NULL), 0);
+	keep = eng_session_keep_prefix(s, ids, NP);
+	assert_int_equal(keep, 12);
+	assert_int_equal(eng_session_decode(s, ids + keep, NP - keep, lg,
+	    false, NULL, NULL), 0);
+	for (int i = 0; i < NV; i++)
+		assert_true(fabs(lg[i] - g->logits[NP - 1][i]) <= 1e-3);
+	/* a prompt that differs at 10: the state is at 24, so nothing kept */
+	keep = eng_session_keep_prefix(s, alt, NP);
+	assert_int_equal(keep, 0);
+	assert_int_equal(eng_session_decode(s, alt, NP, lg, false, NULL, NULL),
+	    0);
+	eng_session_reset(s);
+	assert_int_equal(eng_session_decode(s, alt, NP, ref, false, NULL,
+	    NULL), 0);
+	assert_memory_equal(lg, ref, NV * sizeof *lg);
+	/* cancelled after the first chunk of a long prefill: back to 0 */
+	for (int i = 0; i < 200; i++)
+		longp[i] = 3 + (i * 37) % 500;
+	eng_session_reset(s);
+	assert_int_equal(eng_session_decode(s, longp, 200, NULL, false,
+	    stop_after_first, NULL), ENG_ECANCEL);
+	assert_int_equal(eng_session_pos(s), 0);
+	assert_int_equal(eng_session_decode(s, ids, NP, lg, false, NULL, NULL),
+	    0);
+	for (int i = 0; i < NV; i++)
+		assert_true(fabs(lg[i] - g->logits[NP - 1][i]) <= 1e-3);
+	printf("  qwen35 state: prefix of 12 reused, a short prefix and a "
+	    "cancelled prefill start afresh; logits as a fresh prefill\n");
+	eng_session_free(s);
+	eng_model_free(m);
+	free(lg);
+	free(ref);
+	free(g);
+}
 
 /* stories260K: greedy from BOS, 48 ids exactly; top-5 logits of steps 0-2. */
 static void
@@ -329,6 +406,9 @@ main(void)
 		cmocka_unit_test(test_smollm3_q8_0),
 		cmocka_unit_test(test_mistral3_f32),
 		cmocka_unit_test(test_mistral3_q8_0),
+		cmocka_unit_test(test_qwen35_f32),
+		cmocka_unit_test(test_qwen35_q8_0),
+		cmocka_unit_test(test_qwen35_state_reuse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
