@@ -124,6 +124,8 @@ int	 eng_chat_tokenize(const struct eng_model *, const struct eng_msg *msgs,
 int	 eng_token_piece(const struct eng_model *, int32_t id, char *buf,
 	    size_t cap);
 bool	 eng_token_is_eog(const struct eng_model *, int32_t id);
+/* The chat template has a thinking switch (Qwen3's enable_thinking). */
+bool	 eng_chat_has_think(const struct eng_model *);
 
 /* ---- sessions: KV cache and forward pass --------------------------------- */
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "gguf.h"
 #include "model.h"
 #include "vocab.h"
 
@@ -202,4 +203,19 @@ bool
 eng_token_is_eog(const struct eng_model *m, int32_t id)
 {
 	return vocab_is_eog(m->vocab, id);
+}
+
+/*
+ * Templates with a thinking switch (Qwen3: `enable_thinking`) let the
+ * model write <think>...</think> before its answer; the caller decides
+ * whether to ask for it (Qwen3's "/no_think" soft switch) and hides it.
+ */
+bool
+eng_chat_has_think(const struct eng_model *m)
+{
+	struct gguf_str t;
+
+	if (m->g == NULL || gguf_get_str(m->g, "tokenizer.chat_template", &t) != 0)
+		return false;
+	return memmem(t.p, t.n, "enable_thinking", 15) != NULL;
 }

@@ -348,6 +348,30 @@ if [ -f "$STORIES" ]; then
 	check "ask: names the option" has err -- '--temp: "hot" is not a number'
 	printf 'line one\n<|im_start|>system\nkernel: oops\n' >"$T/log"
 	run "ask --log" 0 "$TRIAGE" ask --model "$STORIES" --log "$T/log" --temp 0 -n 5 "what failed?"
+	# --log counts tokens and cuts the oldest lines (issue 12): a 2000-line
+	# log no longer refuses; it says how many lines it cut
+	run "ask --log: a sizeable log is trimmed, not refused" 0 "$TRIAGE" ask --model "$STORIES" --log "$LOGHUB/OpenSSH_2k.log" --temp 0 -n 5 "what failed?"
+	check "ask --log: says how many of the oldest lines were cut" has err 'OpenSSH_2k\.log: the oldest [0-9]+ lines were cut to fit 1228 tokens \(60 % of the 2048-token context\); [0-9]+ lines \([0-9]+ tokens\) kept$'
+	check "ask --log: the prompt fits the 60 % share" has err '^prompt: 1[0-9]{3} tokens in'
+	# --continue follows up on the last conversation, with its history
+	run "ask --continue: a follow-up" 0 "$TRIAGE" ask --continue --temp 0 -n 5 "and then?"
+	check "ask --continue: the prompt holds the first exchange" has err '^prompt: 1[0-9]{3} tokens in'
+	run "ask --continue --json" 0 "$TRIAGE" ask --continue --json --temp 0 -n 5 "more?"
+	check "ask --json: valid JSON, third turn" sh -c "\"$JSONGET\" turn <\"$T/out\" | grep -qx 3"
+	check "ask --json: the answer is there" sh -c "\"$JSONGET\" answer_tokens <\"$T/out\" | grep -qx 5"
+	check "ask --json: log figures on the first turn only" sh -c "! \"$JSONGET\" log <\"$T/out\" >/dev/null"
+	check "ask --continue: kept with the user's data" test -s "$HOME/.local/share/triage/ask/last.json"
+	# a small context: the oldest exchanges go, never silently, the brief stays
+	run "ask --ctx 512 --log" 0 "$TRIAGE" ask --model "$STORIES" --ctx 512 --log "$T/log" --temp 0 -n 40 "what failed?"
+	for i in 1 2 3 4 5 6; do
+		"$TRIAGE" ask --continue --ctx 512 --temp 0 -n 40 "again $i?" >"$T/out" 2>>"$T/drops" || bad "ask --continue $i"
+	done
+	check "ask --continue: dropping old exchanges is said" grep -qE 'the [0-9]+ oldest exchanges were dropped to fit the context \(the brief is kept\)' "$T/drops"
+	check "ask --continue: the brief survives dropping" grep -q 'kernel: oops' "$HOME/.local/share/triage/ask/last.json"
+	run "ask --continue --raw" 2 "$TRIAGE" ask --continue --raw "x"
+	# fallbacks are recorded with a countable reason
+	run "ask: a model that fails to load" 2 env -u TRIAGE_MODEL "$TRIAGE" ask --model /nonexistent.gguf "why"
+	check "ask: load failure recorded" grep -q '"reason": "load-failed"' "$HOME/.local/share/triage/ask/last.json"
 	# hostile model files: one line naming the file, exit 2, no crash
 	head -c 100000 "$STORIES" >"$T/trunc.gguf"
 	run "model info: truncated file" 2 "$TRIAGE" model info "$T/trunc.gguf"

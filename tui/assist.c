@@ -1,0 +1,765 @@
+/*
+ * assist.c - the assistant's conversation, context, budget and model
+ * (see assist.h).  No drawing here: `triage ask` prints and the app's
+ * pane draws what this decides.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "assist.h"
+
+/* Tokens kept for the answer by default. */
+#define RESERVE_DEFAULT	512
+/* Qwen3's soft switch: the model then writes an empty think block. */
+static const char no_think[] = " /no_think";
+
+struct exchange {
+	char		*q, *a;
+};
+
+struct fb {
+	enum tui_fallback why;
+	char		*detail;
+	time_t		 when;
+};
+
+struct tui_assist {
+	struct eng_model *m;
+	struct eng_session *s;
+	char		*path;
+	char		*system, *brief;
+	bool		 think;
+	size_t		 reserve;
+	struct exchange	*ex;
+	size_t		 nex, capex;
+	size_t		 dropped;
+	struct fb	*fb;
+	size_t		 nfb, capfb;
+	/* the answer being generated */
+	struct eng_gen	*g;
+	char		*q;		/* its question */
+	char		*ans;
+	size_t		 nans, capans;
+	char		*vis;		/* visible text of the last event */
+	size_t		 capvis;
+	char		 pend[16];	/* a possible tag, held back */
+	size_t		 npend;
+	bool		 in_think;
+	size_t		 hidden;
+};
+
+static const char *const fb_names[] = {
+	"none", "no-model", "load-failed", "timeout", "nan", "context-full",
+	"error"
+};
+
+const char *
+tui_fallback_name(enum tui_fallback f)
+{
+	return (unsigned)f < sizeof fb_names / sizeof fb_names[0] ?
+	    fb_names[f] : "error";
+}
+
+int
+tui_assist_new(struct tui_assist **out)
+{
+	struct tui_assist *a = calloc(1, sizeof *a);
+
+	if (a == NULL)
+		return -1;
+	a->reserve = RESERVE_DEFAULT;
+	*out = a;
+	return 0;
+}
+
+static void
+gen_drop(struct tui_assist *a)
+{
+	eng_gen_free(a->g);
+	a->g = NULL;
+	free(a->q);
+	a->q = NULL;
+	a->nans = 0;
+	a->npend = 0;
+	a->in_think = false;
+}
+
+static void
+unload(struct tui_assist *a)
+{
+	gen_drop(a);
+	eng_session_free(a->s);
+	eng_model_free(a->m);
+	a->s = NULL;
+	a->m = NULL;
+	free(a->path);
+	a->path = NULL;
+}
+
+void
+tui_assist_free(struct tui_assist *a)
+{
+	if (a == NULL)
+		return;
+	unload(a);
+	for (size_t i = 0; i < a->nex; i++) {
+		free(a->ex[i].q);
+		free(a->ex[i].a);
+	}
+	for (size_t i = 0; i < a->nfb; i++)
+		free(a->fb[i].detail);
+	free(a->ex);
+	free(a->fb);
+	free(a->system);
+	free(a->brief);
+	free(a->ans);
+	free(a->vis);
+	free(a);
+}
+
+void
+tui_assist_fallback(struct tui_assist *a, enum tui_fallback why,
+    const char *detail)
+{
+	struct fb *v;
+
+	if (a->nfb == a->capfb) {
+		size_t cap = a->capfb ? 2 * a->capfb : 4;
+
+		if ((v = realloc(a->fb, cap * sizeof *v)) == NULL)
+			return;
+		a->fb = v;
+		a->capfb = cap;
+	}
+	a->fb[a->nfb].why = why;
+	a->fb[a->nfb].detail = strdup(detail ? detail : "");
+	a->fb[a->nfb].when = time(NULL);
+	a->nfb++;
+}
+
+size_t
+tui_assist_fallbacks(const struct tui_assist *a)
+{
+	return a->nfb;
+}
+
+enum tui_fallback
+tui_assist_fallback_at(const struct tui_assist *a, size_t i,
+    const char **detail)
+{
+	if (i >= a->nfb)
+		return TUI_FB_NONE;
+	if (detail != NULL)
+		*detail = a->fb[i].detail ? a->fb[i].detail : "";
+	return a->fb[i].why;
+}
+
+int
+tui_assist_load(struct tui_assist *a, const char *path,
+    const struct eng_load_opts *lo, char **cause)
+{
+	struct eng_model *m = NULL;
+	struct eng_session *s = NULL;
+	char *p = NULL;
+
+	*cause = NULL;
+	unload(a);	/* a new model never sees the old one's cache */
+	if (eng_model_open(path, lo, &m, cause) != 0 ||
+	    eng_session_new(m, &s, cause) != 0 ||
+	    (p = strdup(path)) == NULL) {
+		tui_assist_fallback(a, TUI_FB_LOAD, *cause ? *cause :
+		    "out of memory");
+		eng_session_free(s);
+		eng_model_free(m);
+		return -1;
+	}
+	a->m = m;
+	a->s = s;
+	a->path = p;
+	return 0;
+}
+
+bool
+tui_assist_has_model(const struct tui_assist *a)
+{
+	return a->m != NULL;
+}
+
+const char *
+tui_assist_model_path(const struct tui_assist *a)
+{
+	return a->path;
+}
+
+struct eng_model *
+tui_assist_model(struct tui_assist *a)
+{
+	return a->m;
+}
+
+uint32_t
+tui_assist_ctx(const struct tui_assist *a)
+{
+	return a->s ? eng_session_ctx(a->s) : 0;
+}
+
+static int
+set_str(char **dst, const char *src, bool *changed)
+{
+	char *v;
+
+	if (src == NULL)	/* keep what is there */
+		src = *dst ? *dst : "";
+	if (*dst != NULL && strcmp(*dst, src) == 0)
+		return 0;
+	if ((v = strdup(src)) == NULL)
+		return -1;
+	free(*dst);
+	*dst = v;
+	*changed = true;
+	return 0;
+}
+
+int
+tui_assist_set_context(struct tui_assist *a, const char *system,
+    const char *brief)
+{
+	bool changed = false;
+
+	if (set_str(&a->system, system, &changed) != 0 ||
+	    set_str(&a->brief, brief, &changed) != 0)
+		return -1;
+	/* the token comparison would notice too; this says it plainly */
+	if (changed && a->s != NULL && a->g == NULL)
+		eng_session_reset(a->s);
+	return 0;
+}
+
+const char *
+tui_assist_brief(const struct tui_assist *a)
+{
+	return a->brief ? a->brief : "";
+}
+
+void
+tui_assist_set_think(struct tui_assist *a, bool on)
+{
+	a->think = on;
+}
+
+bool
+tui_assist_think(const struct tui_assist *a)
+{
+	return a->think;
+}
+
+void
+tui_assist_set_reserve(struct tui_assist *a, size_t tokens)
+{
+	a->reserve = tokens;
+}
+
+size_t
+tui_assist_count(struct tui_assist *a, const char *text)
+{
+	int32_t *ids = NULL;
+	size_t n = 0;
+
+	if (a->m == NULL || eng_tokenize(a->m, text, strlen(text), false, &ids,
+	    &n) != 0)
+		n = 0;
+	free(ids);
+	return n;
+}
+
+int
+tui_assist_fit_lines(struct tui_assist *a, const char *text, size_t budget,
+    char **out, size_t *ncut, size_t *ntok)
+{
+	size_t len = strlen(text), start = len, used = 0, nlines = 0, total = 0;
+	const char *p;
+
+	*out = NULL;
+	*ncut = 0;
+	*ntok = 0;
+	for (p = text; *p; p++)
+		total += *p == '\n';
+	if (len > 0 && text[len - 1] != '\n')
+		total++;
+	/* newest lines first, each counted with its newline */
+	while (start > 0) {
+		size_t end = start, b = end;
+		size_t n;
+		char *line;
+
+		if (b > 0 && text[b - 1] == '\n')
+			b--;
+		while (b > 0 && text[b - 1] != '\n')
+			b--;
+		if ((line = strndup(text + b, end - b)) == NULL)
+			return -1;
+		n = tui_assist_count(a, line);
+		free(line);
+		if (used + n > budget)
+			break;
+		used += n;
+		start = b;
+		nlines++;
+	}
+	/* pieces merge at line starts: check the whole and cut on if over */
+	for (;;) {
+		if ((*out = strdup(text + start)) == NULL)
+			return -1;
+		*ntok = tui_assist_count(a, *out);
+		if (*ntok <= budget || nlines == 0)
+			break;
+		free(*out);
+		start += strcspn(text + start, "\n");
+		start += text[start] == '\n';
+		nlines--;
+	}
+	if (nlines == 0) {
+		**out = '\0';
+		*ntok = 0;
+	}
+	*ncut = total - nlines;
+	return 0;
+}
+
+/* ---- a turn --------------------------------------------------------------- */
+
+static char *
+user_text(const struct tui_assist *a, const char *q, bool first, bool last)
+{
+	const char *brief = a->brief && *a->brief ? a->brief : NULL;
+	const char *nt = last && !a->think && eng_chat_has_think(a->m) ?
+	    no_think : "";
+	char *s;
+
+	if (asprintf(&s, "%s%s%s%s", first && brief ? brief : "",
+	    first && brief ? "\n\n" : "", q, nt) < 0)
+		return NULL;
+	return s;
+}
+
+/* Render system, brief + exchanges from `from`, and the question. */
+static int
+render(struct tui_assist *a, size_t from, const char *q, int32_t **ids,
+    size_t *n, char **cause)
+{
+	size_t nm = 0, cap = 2 + 2 * (a->nex - from) + 1;
+	struct eng_msg *m = calloc(cap, sizeof *m);
+	char **owned = calloc(cap, sizeof *owned);
+	int rc = -1;
+
+	if (m == NULL || owned == NULL)
+		goto out;
+	if (a->system && *a->system) {
+		m[nm].role = "system";
+		m[nm++].content = a->system;
+	}
+	for (size_t i = from; i < a->nex; i++) {
+		if ((owned[nm] = user_text(a, a->ex[i].q, i == from, false)) == NULL)
+			goto out;
+		m[nm].role = "user";
+		m[nm].content = owned[nm];
+		nm++;
+		m[nm].role = "assistant";
+		m[nm++].content = a->ex[i].a;
+	}
+	if ((owned[nm] = user_text(a, q, from == a->nex, true)) == NULL)
+		goto out;
+	m[nm].role = "user";
+	m[nm].content = owned[nm];
+	nm++;
+	rc = eng_chat_tokenize(a->m, m, nm, ids, n, NULL, cause) == 0 ? 0 : -1;
+out:
+	for (size_t i = 0; owned != NULL && i < cap; i++)
+		free(owned[i]);
+	free(owned);
+	free(m);
+	return rc;
+}
+
+int
+tui_assist_ask(struct tui_assist *a, enum tui_turn_kind kind,
+    const char *question, const struct eng_sample_params *sp,
+    struct tui_turn_info *info, char **cause)
+{
+	int32_t *ids = NULL;
+	size_t n = 0, ctx, from = 0, keep;
+	int rc = -1;
+
+	*cause = NULL;
+	memset(info, 0, sizeof *info);
+	if ((kind != TUI_TURN_QUESTION && kind != TUI_TURN_RAW) || a->g != NULL) {
+		*cause = strdup(a->g ? "an answer is still running" :
+		    "unknown kind of turn");
+		return -1;
+	}
+	if (a->m == NULL) {
+		*cause = strdup("no language model is loaded");
+		tui_assist_fallback(a, TUI_FB_NO_MODEL, *cause);
+		return -1;
+	}
+	ctx = eng_session_ctx(a->s);
+	if (kind == TUI_TURN_RAW) {
+		if (eng_tokenize(a->m, question, strlen(question), true, &ids,
+		    &n) != 0)
+			goto out;
+		eng_session_reset(a->s);
+		info->n_prompt = n;
+		if (eng_gen_start(a->s, ids, n, sp, &a->g, cause) != 0)
+			goto out;
+		rc = 0;
+		goto out;
+	}
+	/* drop the oldest exchanges until the rest and an answer fit */
+	for (;;) {
+		free(ids);
+		ids = NULL;
+		if (render(a, from, question, &ids, &n, cause) != 0)
+			goto out;
+		if (n + (a->reserve < ctx / 4 ? a->reserve : ctx / 4) <= ctx)
+			break;
+		if (from == a->nex) {
+			free(*cause);
+			if (asprintf(cause, "the brief and the question are %zu "
+			    "tokens; the context holds %zu", n, ctx) < 0)
+				*cause = NULL;
+			tui_assist_fallback(a, TUI_FB_CONTEXT, *cause);
+			goto out;
+		}
+		from++;
+	}
+	/* dropped for good: the pane says so through info->n_dropped */
+	for (size_t i = 0; i < from; i++) {
+		free(a->ex[i].q);
+		free(a->ex[i].a);
+	}
+	memmove(a->ex, a->ex + from, (a->nex - from) * sizeof *a->ex);
+	a->nex -= from;
+	a->dropped += from;
+	if (from > 0)
+		eng_session_reset(a->s);	/* the brief moved to another turn */
+	keep = eng_session_keep_prefix(a->s, ids, n);
+	info->n_prompt = n;
+	info->n_reused = keep;
+	info->n_dropped = from;
+	info->n_history = a->nex;
+	if ((a->q = strdup(question)) == NULL)
+		goto out;
+	a->nans = 0;
+	a->hidden = 0;
+	a->npend = 0;
+	a->in_think = false;
+	if (eng_gen_start(a->s, ids + keep, n - keep, sp, &a->g, cause) != 0) {
+		tui_assist_fallback(a, TUI_FB_ERROR, *cause);
+		free(a->q);
+		a->q = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	free(ids);
+	return rc;
+}
+
+bool
+tui_assist_running(const struct tui_assist *a)
+{
+	return a->g != NULL;
+}
+
+int
+tui_assist_fd(const struct tui_assist *a)
+{
+	return a->g ? eng_gen_fd(a->g) : -1;
+}
+
+void
+tui_assist_cancel(struct tui_assist *a, bool timed_out)
+{
+	if (a->g == NULL)
+		return;
+	eng_gen_cancel(a->g);
+	if (timed_out)
+		tui_assist_fallback(a, TUI_FB_TIMEOUT, "the answer took too long");
+}
+
+size_t
+tui_assist_hidden(const struct tui_assist *a)
+{
+	return a->hidden;
+}
+
+static int
+grow(char **buf, size_t *cap, size_t need)
+{
+	char *v;
+	size_t c = *cap ? *cap : 256;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	if ((v = realloc(*buf, c)) == NULL)
+		return -1;
+	*buf = v;
+	*cap = c;
+	return 0;
+}
+
+/*
+ * Split streamed text into answer and reasoning.  A '<' that may begin
+ * "<think>" or "</think>" is held in pend until it is decided.
+ */
+static size_t
+filter(struct tui_assist *a, const char *s, size_t n, char *out)
+{
+	static const char open[] = "<think>", close[] = "</think>";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *tag = a->in_think ? close : open;
+		size_t tl = strlen(tag);
+
+		if (a->npend > 0 || s[i] == '<') {
+			a->pend[a->npend++] = s[i];
+			if (a->npend <= tl && memcmp(a->pend, tag, a->npend) == 0) {
+				if (a->npend == tl) {
+					a->in_think = !a->in_think;
+					a->hidden += tl;
+					a->npend = 0;
+				}
+				continue;
+			}
+			/* not a tag: release what was held */
+			for (size_t k = 0; k < a->npend; k++) {
+				if (a->in_think)
+					a->hidden++;
+				else
+					out[o++] = a->pend[k];
+			}
+			a->npend = 0;
+			continue;
+		}
+		if (a->in_think)
+			a->hidden++;
+		else
+			out[o++] = s[i];
+	}
+	return o;
+}
+
+static void
+record_answer(struct tui_assist *a)
+{
+	struct exchange *v;
+	char *ans;
+	size_t b = 0;
+
+	/* the empty think block leaves blank lines before the answer */
+	while (b < a->nans && (a->ans[b] == '\n' || a->ans[b] == ' '))
+		b++;
+	if ((ans = strndup(a->ans ? a->ans + b : "", a->nans - b)) == NULL)
+		return;
+	if (a->nex == a->capex) {
+		size_t cap = a->capex ? 2 * a->capex : 8;
+
+		if ((v = realloc(a->ex, cap * sizeof *v)) == NULL) {
+			free(ans);
+			return;
+		}
+		a->ex = v;
+		a->capex = cap;
+	}
+	a->ex[a->nex].q = a->q;
+	a->ex[a->nex].a = ans;
+	a->q = NULL;
+	a->nex++;
+}
+
+int
+tui_assist_next(struct tui_assist *a, struct eng_event *ev, bool wait)
+{
+	int r;
+
+	if (a->g == NULL || (r = eng_gen_next(a->g, ev, wait)) != 1)
+		return 0;
+	if (ev->kind == ENG_EV_TEXT) {
+		size_t n;
+
+		if (grow(&a->vis, &a->capvis, ev->len + sizeof a->pend + 1) != 0 ||
+		    grow(&a->ans, &a->capans, a->nans + ev->len +
+		    sizeof a->pend + 1) != 0) {
+			ev->len = 0;
+			return 1;
+		}
+		n = filter(a, ev->text, ev->len, a->vis);
+		memcpy(a->ans + a->nans, a->vis, n);
+		a->nans += n;
+		a->vis[n] = '\0';
+		ev->text = a->vis;
+		ev->len = n;
+	} else if (ev->kind == ENG_EV_DONE) {
+		if (ev->stop == ENG_STOP_ERROR)
+			tui_assist_fallback(a, strstr(ev->text, "NaN") ?
+			    TUI_FB_NAN : TUI_FB_ERROR, ev->text);
+		if (ev->stop != ENG_STOP_ERROR && a->q != NULL)
+			record_answer(a);
+		/* ev->text lives in the gen: copy it before freeing */
+		if (grow(&a->vis, &a->capvis, ev->len + 1) == 0) {
+			memcpy(a->vis, ev->text, ev->len);
+			a->vis[ev->len] = '\0';
+			ev->text = a->vis;
+		} else {
+			ev->text = "";
+			ev->len = 0;
+		}
+		eng_gen_free(a->g);
+		a->g = NULL;
+		free(a->q);
+		a->q = NULL;
+	}
+	return 1;
+}
+
+size_t
+tui_assist_turns(const struct tui_assist *a)
+{
+	return a->nex;
+}
+
+const char *
+tui_assist_question(const struct tui_assist *a, size_t i)
+{
+	return i < a->nex ? a->ex[i].q : NULL;
+}
+
+const char *
+tui_assist_answer(const struct tui_assist *a, size_t i)
+{
+	return i < a->nex ? a->ex[i].a : NULL;
+}
+
+size_t
+tui_assist_dropped(const struct tui_assist *a)
+{
+	return a->dropped;
+}
+
+/* ---- kept conversations --------------------------------------------------- */
+
+int
+tui_assist_save(const struct tui_assist *a, const char *path, char **cause)
+{
+	json_t *o = json_object(), *turns = json_array(), *fbs = json_array();
+	int rc = -1;
+
+	*cause = NULL;
+	if (o == NULL || turns == NULL || fbs == NULL)
+		goto out;
+	for (size_t i = 0; i < a->nex; i++)
+		json_array_append_new(turns, json_pack("{s:s, s:s}", "question",
+		    a->ex[i].q, "answer", a->ex[i].a));
+	for (size_t i = 0; i < a->nfb; i++)
+		json_array_append_new(fbs, json_pack("{s:s, s:s, s:I}", "reason",
+		    tui_fallback_name(a->fb[i].why), "detail", a->fb[i].detail ?
+		    a->fb[i].detail : "", "time", (json_int_t)a->fb[i].when));
+	json_object_set_new(o, "format", json_integer(1));
+	json_object_set_new(o, "model", json_string(a->path ? a->path : ""));
+	json_object_set_new(o, "system", json_string(a->system ? a->system : ""));
+	json_object_set_new(o, "brief", json_string(a->brief ? a->brief : ""));
+	json_object_set_new(o, "think", json_boolean(a->think));
+	json_object_set_new(o, "dropped", json_integer((json_int_t)a->dropped));
+	json_object_set(o, "turns", turns);
+	json_object_set(o, "fallbacks", fbs);
+	if (json_dump_file(o, path, JSON_INDENT(1)) != 0) {
+		if (asprintf(cause, "%s: cannot write: %s", path,
+		    strerror(errno)) < 0)
+			*cause = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(turns);
+	json_decref(fbs);
+	json_decref(o);
+	return rc;
+}
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+int
+tui_assist_restore(struct tui_assist *a, const char *path, char **model_path,
+    char **cause)
+{
+	json_error_t err;
+	json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &err), *t, *v;
+	size_t i;
+	int rc = -1;
+
+	*cause = NULL;
+	*model_path = NULL;
+	if (o == NULL || !json_is_object(o) ||
+	    json_integer_value(json_object_get(o, "format")) != 1 ||
+	    !json_is_array(t = json_object_get(o, "turns"))) {
+		if (asprintf(cause, "%s: not a saved conversation%s%s", path,
+		    o == NULL ? ": " : "", o == NULL ? err.text : "") < 0)
+			*cause = NULL;
+		goto out;
+	}
+	if (tui_assist_set_context(a, jstr(o, "system"), jstr(o, "brief")) != 0)
+		goto out;
+	a->think = json_is_true(json_object_get(o, "think"));
+	a->dropped = (size_t)json_integer_value(json_object_get(o, "dropped"));
+	json_array_foreach(t, i, v) {
+		struct exchange *e;
+
+		if (a->nex == a->capex) {
+			size_t cap = a->capex ? 2 * a->capex : 8;
+
+			if ((e = realloc(a->ex, cap * sizeof *e)) == NULL)
+				goto out;
+			a->ex = e;
+			a->capex = cap;
+		}
+		a->ex[a->nex].q = strdup(jstr(v, "question"));
+		a->ex[a->nex].a = strdup(jstr(v, "answer"));
+		if (a->ex[a->nex].q == NULL || a->ex[a->nex].a == NULL) {
+			free(a->ex[a->nex].q);
+			free(a->ex[a->nex].a);
+			goto out;
+		}
+		a->nex++;
+	}
+	json_array_foreach(json_object_get(o, "fallbacks"), i, v) {
+		const char *r = jstr(v, "reason");
+		enum tui_fallback f = TUI_FB_ERROR;
+
+		for (size_t k = 1; k < sizeof fb_names / sizeof fb_names[0]; k++)
+			if (strcmp(r, fb_names[k]) == 0)
+				f = (enum tui_fallback)k;
+		tui_assist_fallback(a, f, jstr(v, "detail"));
+		a->fb[a->nfb - 1].when = (time_t)json_integer_value(
+		    json_object_get(v, "time"));
+	}
+	if (*jstr(o, "model") && (*model_path = strdup(jstr(o, "model"))) == NULL)
+		goto out;
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}

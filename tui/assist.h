@@ -1,0 +1,133 @@
+/*
+ * assist.h - the assistant: one conversation with the local model, the
+ * context it is grounded in, the token budget and the model in use, for
+ * `triage ask` and the app alike.  Callers draw; this decides.
+ *
+ * A conversation is: the system prompt, a brief (what triage found, what
+ * the technician selected) that opens the first user turn, then questions
+ * and answers.  Each question is rendered with the whole history; what the
+ * session's KV cache already holds of that rendering is kept
+ * (eng_session_keep_prefix) and only the rest is prefilled.  When the
+ * history no longer fits, the oldest exchanges are dropped, never the
+ * brief, and the caller is told how many.
+ *
+ * Kinds of turn: TUI_TURN_QUESTION today; a structured request (a model
+ * card) is another kind that reuses the same context and budget.
+ */
+#ifndef TRIAGE_TUI_ASSIST_H
+#define TRIAGE_TUI_ASSIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../engine/engine.h"
+
+struct tui_assist;
+
+/* Why the assistant could not answer; stable names for counting. */
+enum tui_fallback {
+	TUI_FB_NONE = 0,
+	TUI_FB_NO_MODEL,	/* "no-model" */
+	TUI_FB_LOAD,		/* "load-failed" */
+	TUI_FB_TIMEOUT,		/* "timeout" */
+	TUI_FB_NAN,		/* "nan" */
+	TUI_FB_CONTEXT,		/* "context-full": even the brief does not fit */
+	TUI_FB_ERROR,		/* "error" */
+};
+const char *tui_fallback_name(enum tui_fallback);
+
+enum tui_turn_kind {
+	TUI_TURN_QUESTION = 1,
+	TUI_TURN_RAW,		/* no template, no history: text continued */
+};
+
+/* What a turn cost, for the pane and `ask --json`. */
+struct tui_turn_info {
+	size_t		 n_prompt;	/* tokens of the whole rendering */
+	size_t		 n_reused;	/* of which the KV cache already held */
+	size_t		 n_dropped;	/* exchanges dropped to fit, this turn */
+	size_t		 n_history;	/* exchanges sent before this question */
+};
+
+int	 tui_assist_new(struct tui_assist **out);
+void	 tui_assist_free(struct tui_assist *);
+
+/*
+ * Load (or switch to) a model; the old one, its cache and any running
+ * answer go.  On failure the reason is recorded (TUI_FB_LOAD) and the
+ * assistant has no model.
+ */
+int	 tui_assist_load(struct tui_assist *, const char *path,
+	    const struct eng_load_opts *, char **cause);
+bool	 tui_assist_has_model(const struct tui_assist *);
+const char *tui_assist_model_path(const struct tui_assist *);
+struct eng_model *tui_assist_model(struct tui_assist *);
+uint32_t tui_assist_ctx(const struct tui_assist *);
+
+/* System prompt and brief; a change invalidates the KV cache. */
+int	 tui_assist_set_context(struct tui_assist *, const char *system,
+	    const char *brief);
+const char *tui_assist_brief(const struct tui_assist *);
+/* Thinking (Qwen3-style templates): off unless switched on. */
+void	 tui_assist_set_think(struct tui_assist *, bool on);
+bool	 tui_assist_think(const struct tui_assist *);
+/* Tokens kept free for the answer when fitting the history. */
+void	 tui_assist_set_reserve(struct tui_assist *, size_t tokens);
+
+/* Tokens of text with the model's tokenizer (no BOS); 0 without a model. */
+size_t	 tui_assist_count(struct tui_assist *, const char *text);
+/*
+ * Keep the newest whole lines of text that fit in `budget` tokens
+ * (counted with the model's tokenizer).  *out is malloc'd; *ncut lines
+ * were cut from the start; *ntok the tokens of *out.
+ */
+int	 tui_assist_fit_lines(struct tui_assist *, const char *text,
+	    size_t budget, char **out, size_t *ncut, size_t *ntok);
+
+/*
+ * Ask: render the conversation plus `question`, drop the oldest
+ * exchanges if it does not fit (the brief stays), reuse the cached
+ * prefix, and start generating.  Events then come from tui_assist_next.
+ */
+int	 tui_assist_ask(struct tui_assist *, enum tui_turn_kind,
+	    const char *question, const struct eng_sample_params *,
+	    struct tui_turn_info *, char **cause);
+bool	 tui_assist_running(const struct tui_assist *);
+int	 tui_assist_fd(const struct tui_assist *);
+/*
+ * Like eng_gen_next, but TEXT events carry only the visible answer:
+ * reasoning (<think>...</think>) is held back and counted.  On DONE the
+ * exchange joins the history, and a NaN or error is recorded as a
+ * fallback; the generation is freed.
+ */
+int	 tui_assist_next(struct tui_assist *, struct eng_event *, bool wait);
+/* Stop the answer; timed_out records TUI_FB_TIMEOUT. */
+void	 tui_assist_cancel(struct tui_assist *, bool timed_out);
+/* Bytes of reasoning hidden in the last answer. */
+size_t	 tui_assist_hidden(const struct tui_assist *);
+
+/* History, oldest first. */
+size_t	 tui_assist_turns(const struct tui_assist *);
+const char *tui_assist_question(const struct tui_assist *, size_t i);
+const char *tui_assist_answer(const struct tui_assist *, size_t i);
+/* Exchanges dropped so far to fit the context. */
+size_t	 tui_assist_dropped(const struct tui_assist *);
+
+/* Record a fallback (why the model did not answer) with a detail line. */
+void	 tui_assist_fallback(struct tui_assist *, enum tui_fallback,
+	    const char *detail);
+size_t	 tui_assist_fallbacks(const struct tui_assist *);
+enum tui_fallback tui_assist_fallback_at(const struct tui_assist *, size_t i,
+	    const char **detail);
+
+/*
+ * The conversation as JSON (model path, system, brief, think, turns,
+ * dropped, fallbacks) and back; load does not load the model.
+ */
+int	 tui_assist_save(const struct tui_assist *, const char *path,
+	    char **cause);
+int	 tui_assist_restore(struct tui_assist *, const char *path,
+	    char **model_path, char **cause);
+
+#endif
