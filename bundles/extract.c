@@ -9,7 +9,9 @@
  * manifest (directories: the parents playbooks/, model/, licenses/ of
  * listed files), with exactly the listed size, and its SHA-256 must match.
  * Links, devices, FIFOs, sockets, sparse files, duplicates and unsafe
- * names are refused with a message naming the entry.  Every size is
+ * names are refused with a message naming the entry; headers libarchive
+ * passes over silently (pax global, GNU volume, empty-map sparse) and
+ * bytes after the end mark are refused by layout_check().  Every size is
  * checked at the entry's header, before libarchive reads or skips its
  * data, and the read callback stops decompression past the manifest's
  * total plus tar overhead, so a bomb costs at most one buffer.

@@ -95,6 +95,15 @@ run "create with an unknown key" 2 "$TRIAGE" bundle create --key 000000000000000
 	--name site --version 9.0.0 --playbooks "$T/pb1" --out "$T/dist"
 check "unknown signing key named" has err "no secret key"
 
+for sde in abc "" -5 12x 99999999999999999999; do
+	SOURCE_DATE_EPOCH=$sde run "create refuses SOURCE_DATE_EPOCH='$sde'" 2 "$TRIAGE" bundle create \
+		--key "$FPR" --name sde --version 1.0.0 --playbooks "$T/pb1" --out "$T/dist"
+	check "SOURCE_DATE_EPOCH='$sde' named" has err "SOURCE_DATE_EPOCH"
+done
+check "nothing written for a bad SOURCE_DATE_EPOCH" test ! -e "$T/dist/sde-1.0.0.tbundle"
+SOURCE_DATE_EPOCH=1700000000 run "create with SOURCE_DATE_EPOCH" 0 "$TRIAGE" bundle create \
+	--key "$FPR" --name sde --version 1.0.0 --playbooks "$T/pb1" --out "$T/dist"
+check "created from SOURCE_DATE_EPOCH" bash -c "tar -xOf '$T/dist/sde-1.0.0.tbundle' manifest.json | grep -q '2023-11-14T22:13:20Z'"
 run "info" 0 "$TRIAGE" bundle info "$V1"
 check "info: good signature by the signer" has out "signature: +good, by Field Knowledge"
 check "info: fingerprint" has out "key $FPR"
