@@ -32,6 +32,18 @@
  *                   [INST]S\n\nHi[/INST]A</s>
  *   mistral-v7      [SYSTEM_PROMPT]
  *                   [SYSTEM_PROMPT] S[/SYSTEM_PROMPT][INST] Hi[/INST] A</s>
+ *   tekken-v7       [SYSTEM_PROMPT] without the spaces (Ministral 3)
+ *                   [SYSTEM_PROMPT]S[/SYSTEM_PROMPT][INST]Hi[/INST]A</s>
+ *   gemma           <start_of_turn> (Gemma 2, 3)
+ *                   <start_of_turn>user\nS\n\nHi<end_of_turn>\n
+ *   phi4            <|im_start|> and <|im_sep|>
+ *                   <|im_start|>user<|im_sep|>Hi<|im_end|>
+ *   granite         <|start_of_role|> (Granite 3, 4)
+ *                   <|start_of_role|>user<|end_of_role|>Hi<|end_of_text|>\n
+ *   chatml-think    <|im_start|> and enable_thinking (Qwen3, Qwen3.5,
+ *                   SmolLM3): ChatML, and after a last user message
+ *                   ending in "/no_think" the assistant's turn opens with
+ *                   <think>\n\n</think>\n\n (enable_thinking = false)
  *   phi3            <|assistant|> and <|end|>
  *                   <|user|>\nHi<|end|>\n
  *   zephyr          <|user|>, <|assistant|> and eos_token or </s>
@@ -43,8 +55,8 @@
  * files TinyLlama's template under GLM-Edge (no end of turn at all), and
  * its Zephyr writes <|endoftext|>, StableLM's EOS.
  *
- * Fallback.  A missing template, or one we do not recognise (Gemma,
- * Phi-4, Command-R, ... and anything new), gets a plain transcript:
+ * Fallback.  A missing template, or one we do not recognise (Gemma 4,
+ * Command-R, ... and anything new), gets a plain transcript:
  *
  *   System: You are a helpful assistant.\n\n
  *   User: Hello!\n\n
@@ -101,6 +113,11 @@ static const char *const family_names[] = {
 	[CHAT_MISTRAL_V3] = "mistral-v3",
 	[CHAT_MISTRAL_V3_TEKKEN] = "mistral-tekken",
 	[CHAT_MISTRAL_V7] = "mistral-v7",
+	[CHAT_GEMMA] = "gemma",
+	[CHAT_PHI4] = "phi4",
+	[CHAT_GRANITE] = "granite",
+	[CHAT_MISTRAL_V7_TEKKEN] = "tekken-v7",
+	[CHAT_CHATML_THINK] = "chatml-think",
 };
 #define NFAMILIES	(sizeof family_names / sizeof family_names[0])
 
@@ -116,8 +133,12 @@ has(const char *t, const char *needle)
 static enum chat_family
 detect_inst(const char *t)
 {
-	if (has(t, "[SYSTEM_PROMPT]"))
-		return CHAT_MISTRAL_V7;
+	if (has(t, "[SYSTEM_PROMPT]")) {
+		/* v7 writes "[SYSTEM_PROMPT] " and "[INST] "; tekken not */
+		if (has(t, "[SYSTEM_PROMPT] ") || has(t, "[INST] "))
+			return CHAT_MISTRAL_V7;
+		return CHAT_MISTRAL_V7_TEKKEN;
+	}
 	if (has(t, "' [INST] ' + system_message") ||
 	    has(t, "[AVAILABLE_TOOLS]")) {
 		if (has(t, " [INST]"))
@@ -146,10 +167,18 @@ chat_detect(const char *t)
 
 	if (has(t, "<|im_start|>")) {
 		/* Phi-4 and SmolVLM use <|im_start|> but are not ChatML. */
-		if (has(t, "<|im_sep|>") || has(t, "<end_of_utterance>"))
+		if (has(t, "<|im_sep|>"))
+			return CHAT_PHI4;
+		if (has(t, "<end_of_utterance>"))
 			return CHAT_FALLBACK;
+		if (has(t, "enable_thinking"))
+			return CHAT_CHATML_THINK;
 		return CHAT_CHATML;
 	}
+	if (has(t, "<start_of_turn>"))
+		return CHAT_GEMMA;
+	if (has(t, "<|start_of_role|>"))
+		return CHAT_GRANITE;
 	if (strncmp(t, "mistral", 7) == 0 || has(t, "[INST]"))
 		return detect_inst(t);
 	if (has(t, "<|assistant|>") && has(t, "<|end|>"))
@@ -379,6 +408,99 @@ render_chatml(struct rbuf *b, const struct chat_msg *m, size_t n, bool add)
 		tmpl(b, "<|im_start|>assistant\n");
 }
 
+/*
+ * ChatML with a thinking switch.  The app asks for an answer without
+ * thinking by ending the last user message with "/no_think" (the soft
+ * switch of Qwen3 and SmolLM3; the text stays as the user wrote it).
+ * These templates' hard switch, enable_thinking = false, then opens the
+ * assistant's turn with an empty think block, which Qwen3.5 (that has no
+ * soft switch) needs: we write it whenever that request is there.
+ */
+static bool
+wants_no_think(const struct chat_msg *m, size_t n)
+{
+	const char *c = n > 0 ? m[n - 1].content : NULL;
+	size_t len;
+
+	if (c == NULL || role_of(m[n - 1].role) != R_USER)
+		return false;
+	len = strlen(c);
+	while (len > 0 && strchr(" \t\n\r", c[len - 1]) != NULL)
+		len--;
+	return len >= 9 && memcmp(c + len - 9, "/no_think", 9) == 0;
+}
+
+static void
+render_chatml_think(struct rbuf *b, const struct chat_msg *m, size_t n,
+    bool add)
+{
+	render_chatml(b, m, n, add);
+	if (add && wants_no_think(m, n))
+		tmpl(b, "<think>\n\n</think>\n\n");
+}
+
+/*
+ * Gemma: "assistant" is "model"; there is no system turn, the system
+ * prompt opens the first user turn followed by a blank line; contents
+ * are trimmed (the reference runtime's gemma formatter, and the
+ * template's | trim).
+ */
+static void
+render_gemma(struct rbuf *b, const struct chat_msg *m, size_t n, bool add)
+{
+	const char *sys = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		enum role r = role_of(m[i].role);
+
+		if (r == R_SYSTEM) {
+			sys = m[i].content;
+			continue;
+		}
+		tmpl(b, r == R_USER ? "<start_of_turn>user\n" :
+		    "<start_of_turn>model\n");
+		if (sys != NULL && r == R_USER) {
+			content(b, sys, true);
+			tmpl(b, "\n\n");
+			sys = NULL;
+		}
+		content(b, m[i].content, true);
+		tmpl(b, "<end_of_turn>\n");
+	}
+	if (add)
+		tmpl(b, "<start_of_turn>model\n");
+}
+
+/* Phi-4: ChatML's tokens with <|im_sep|> after the role, no newlines. */
+static void
+render_phi4(struct rbuf *b, const struct chat_msg *m, size_t n, bool add)
+{
+	for (size_t i = 0; i < n; i++) {
+		tmpl(b, "<|im_start|>");
+		tmpl(b, m[i].role);
+		tmpl(b, "<|im_sep|>");
+		content(b, m[i].content, false);
+		tmpl(b, "<|im_end|>");
+	}
+	if (add)
+		tmpl(b, "<|im_start|>assistant<|im_sep|>");
+}
+
+/* Granite 3 and 4. */
+static void
+render_granite(struct rbuf *b, const struct chat_msg *m, size_t n, bool add)
+{
+	for (size_t i = 0; i < n; i++) {
+		tmpl(b, "<|start_of_role|>");
+		tmpl(b, m[i].role);
+		tmpl(b, "<|end_of_role|>");
+		content(b, m[i].content, false);
+		tmpl(b, "<|end_of_text|>\n");
+	}
+	if (add)
+		tmpl(b, "<|start_of_role|>assistant<|end_of_role|>");
+}
+
 static void
 render_llama3(struct rbuf *b, const struct chat_msg *m, size_t n, bool add)
 {
@@ -466,23 +588,27 @@ render_mistral(struct rbuf *b, enum chat_family f, const struct chat_msg *m,
 	}
 }
 
+/* v7, and v7-tekken (sp ""): the same without the spaces. */
 static void
-render_mistral_v7(struct rbuf *b, const struct chat_msg *m, size_t n)
+render_mistral_v7(struct rbuf *b, const struct chat_msg *m, size_t n,
+    const char *sp)
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (role_of(m[i].role)) {
 		case R_SYSTEM:
-			tmpl(b, "[SYSTEM_PROMPT] ");
+			tmpl(b, "[SYSTEM_PROMPT]");
+			tmpl(b, sp);
 			content(b, m[i].content, false);
 			tmpl(b, "[/SYSTEM_PROMPT]");
 			break;
 		case R_USER:
-			tmpl(b, "[INST] ");
+			tmpl(b, "[INST]");
+			tmpl(b, sp);
 			content(b, m[i].content, false);
 			tmpl(b, "[/INST]");
 			break;
 		default:
-			tmpl(b, " ");
+			tmpl(b, sp);
 			content(b, m[i].content, false);
 			tmpl(b, "</s>");
 			break;
@@ -563,7 +689,22 @@ chat_render(enum chat_family f, const struct chat_msg *msgs, size_t n,
 		render_mistral(&b, f, msgs, n);
 		break;
 	case CHAT_MISTRAL_V7:
-		render_mistral_v7(&b, msgs, n);
+		render_mistral_v7(&b, msgs, n, " ");
+		break;
+	case CHAT_MISTRAL_V7_TEKKEN:
+		render_mistral_v7(&b, msgs, n, "");
+		break;
+	case CHAT_GEMMA:
+		render_gemma(&b, msgs, n, add_assistant);
+		break;
+	case CHAT_PHI4:
+		render_phi4(&b, msgs, n, add_assistant);
+		break;
+	case CHAT_GRANITE:
+		render_granite(&b, msgs, n, add_assistant);
+		break;
+	case CHAT_CHATML_THINK:
+		render_chatml_think(&b, msgs, n, add_assistant);
 		break;
 	case CHAT_PHI3:
 		render_pipes(&b, msgs, n, add_assistant, "<|end|>");

@@ -27,6 +27,11 @@ enum chat_family {
 	CHAT_MISTRAL_V3,	/* "[INST] ...[/INST] ...</s>" (Mistral v0.3) */
 	CHAT_MISTRAL_V3_TEKKEN,	/* "[INST]...[/INST]...</s>" (Mistral Nemo) */
 	CHAT_MISTRAL_V7,	/* [SYSTEM_PROMPT] ... [/SYSTEM_PROMPT][INST] ... */
+	CHAT_GEMMA,		/* <start_of_turn>user\n...<end_of_turn>\n (Gemma 2, 3) */
+	CHAT_PHI4,		/* <|im_start|>role<|im_sep|>...<|im_end|> */
+	CHAT_GRANITE,		/* <|start_of_role|>role<|end_of_role|>...<|end_of_text|>\n */
+	CHAT_MISTRAL_V7_TEKKEN,	/* v7 without the spaces (Mistral Small 3.1, Ministral 3) */
+	CHAT_CHATML_THINK,	/* ChatML with a thinking switch (Qwen3, Qwen3.5, SmolLM3) */
 };
 
 struct chat_msg {

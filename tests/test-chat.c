@@ -110,7 +110,7 @@ is_space(char c)
 static bool
 trims(enum chat_family f, const char *role)
 {
-	return f == CHAT_LLAMA3 || f == CHAT_LLAMA2 ||
+	return f == CHAT_LLAMA3 || f == CHAT_LLAMA2 || f == CHAT_GEMMA ||
 	    (f == CHAT_MISTRAL_V3 && strcmp(role, "assistant") == 0);
 }
 
@@ -199,7 +199,7 @@ test_chat_detect_each_fixture_to_its_family(void **state)
 {
 	(void)state;
 	expect_family("llama3.jinja", CHAT_LLAMA3);
-	expect_family("qwen3.jinja", CHAT_CHATML);
+	expect_family("qwen3.jinja", CHAT_CHATML_THINK);
 	expect_family("qwen2.5-0.5b-instruct.jinja", CHAT_CHATML);
 	expect_family("smollm2-135m-instruct.jinja", CHAT_CHATML);
 	expect_family("llama2-chat.jinja", CHAT_LLAMA2);
@@ -211,7 +211,7 @@ test_chat_detect_each_fixture_to_its_family(void **state)
 	expect_family("zephyr-tinyllama.jinja", CHAT_ZEPHYR);
 	expect_family("phi3-mini-4k.jinja", CHAT_PHI3);
 	expect_family("phi3.5-mini-instruct.jinja", CHAT_PHI3);
-	expect_family("gemma-2-9b-it.jinja", CHAT_FALLBACK);
+	expect_family("gemma-2-9b-it.jinja", CHAT_GEMMA);
 }
 
 static void
@@ -223,7 +223,7 @@ test_chat_detect_missing_or_unknown_is_fallback(void **state)
 	assert_int_equal(chat_detect("{{ messages }}"), CHAT_FALLBACK);
 	/* Phi-4 (14B) uses <|im_start|> with <|im_sep|>: not ChatML. */
 	assert_int_equal(chat_detect("{{'<|im_start|>' + message['role'] + "
-	    "'<|im_sep|>'}}"), CHAT_FALLBACK);
+	    "'<|im_sep|>'}}"), CHAT_PHI4);
 	/* GLM-Edge: <|user|> and <|assistant|> but no end of turn. */
 	assert_int_equal(chat_detect("{% for item in messages %}<|user|>\n"
 	    "{{ item['content'] }}{% endfor %}<|assistant|>"), CHAT_FALLBACK);
@@ -233,7 +233,7 @@ static void
 test_chat_family_names_round_trip_and_fit(void **state)
 {
 	(void)state;
-	for (int f = CHAT_FALLBACK; f <= CHAT_MISTRAL_V7; f++) {
+	for (int f = CHAT_FALLBACK; f <= CHAT_CHATML_THINK; f++) {
 		const char *name = chat_family_name((enum chat_family)f);
 
 		/* eng_info.chat_family is char[16]. */
@@ -252,7 +252,8 @@ test_chat_detect_reads_gguf_template(void **state)
 		enum chat_family f;
 	} t[] = {
 		{ "golden/ggml-vocab-llama3.gguf", "llama3.jinja", CHAT_LLAMA3 },
-		{ "golden/ggml-vocab-qwen3.gguf", "qwen3.jinja", CHAT_CHATML },
+		{ "golden/ggml-vocab-qwen3.gguf", "qwen3.jinja",
+		    CHAT_CHATML_THINK },
 		{ "models/vocab/ggml-vocab-phi-3.gguf", "phi3-mini-4k.jinja",
 		    CHAT_PHI3 },
 	};
@@ -529,6 +530,116 @@ test_chat_render_mistral_multi_turn(void **state)
 	    "    I am an assistant   </s>[INST] Another question[/INST]");
 }
 
+/* The template lines that tell the newer families apart (Gemma 3's,
+ * Phi-4's, Granite 3/4's, Ministral 3's, Qwen3.5's), as they appear in
+ * the models' tokenizer.chat_template. */
+static void
+test_chat_detect_newer_families(void **state)
+{
+	(void)state;
+	assert_int_equal(chat_detect("{{ '<start_of_turn>' + role + '\n' + "
+	    "(first_user_prefix if loop.first else \"\") }}"), CHAT_GEMMA);
+	assert_int_equal(chat_detect("{{'<|im_start|>' + message['role'] + "
+	    "'<|im_sep|>' + message['content'] + '<|im_end|>'}}"), CHAT_PHI4);
+	assert_int_equal(chat_detect("{{- '<|start_of_role|>' + "
+	    "message['role'] + '<|end_of_role|>' + message['content'] + "
+	    "'<|end_of_text|>\n' }}"), CHAT_GRANITE);
+	assert_int_equal(chat_detect("{{- '[SYSTEM_PROMPT]' + "
+	    "system_message + '[/SYSTEM_PROMPT]' }}{{- '[INST]' + "
+	    "message['content'] + '[/INST]' }}"), CHAT_MISTRAL_V7_TEKKEN);
+	assert_int_equal(chat_detect("{{- '<|im_start|>assistant\n' }}"
+	    "{%- if enable_thinking is defined and enable_thinking is false "
+	    "%}{{- '<think>\n\n</think>\n\n' }}{%- endif %}"),
+	    CHAT_CHATML_THINK);
+	assert_int_equal(chat_detect("{{- '<|im_start|>' }}"), CHAT_CHATML);
+}
+
+static void
+test_chat_render_gemma_multi_turn(void **state)
+{
+	(void)state;
+	/* llama.cpp's gemma formatter: system into the first user turn,
+	 * contents trimmed, "model" for the assistant */
+	expect_conv("gemma-2-9b-it.jinja", CHAT_GEMMA,
+	    "<start_of_turn>user\nYou are a helpful assistant\n\nHello"
+	    "<end_of_turn>\n"
+	    "<start_of_turn>model\nHi there<end_of_turn>\n"
+	    "<start_of_turn>user\nWho are you<end_of_turn>\n"
+	    "<start_of_turn>model\nI am an assistant<end_of_turn>\n"
+	    "<start_of_turn>user\nAnother question<end_of_turn>\n"
+	    "<start_of_turn>model\n");
+}
+
+static void
+test_chat_render_phi4_granite_tekken_multi_turn(void **state)
+{
+	(void)state;
+	expect_render(CHAT_PHI4, conv, NCONV, true,
+	    "<|im_start|>system<|im_sep|>You are a helpful assistant"
+	    "<|im_end|>"
+	    "<|im_start|>user<|im_sep|>Hello<|im_end|>"
+	    "<|im_start|>assistant<|im_sep|>Hi there<|im_end|>"
+	    "<|im_start|>user<|im_sep|>Who are you<|im_end|>"
+	    "<|im_start|>assistant<|im_sep|>   I am an assistant   <|im_end|>"
+	    "<|im_start|>user<|im_sep|>Another question<|im_end|>"
+	    "<|im_start|>assistant<|im_sep|>");
+	expect_render(CHAT_GRANITE, conv, NCONV, true,
+	    "<|start_of_role|>system<|end_of_role|>You are a helpful "
+	    "assistant<|end_of_text|>\n"
+	    "<|start_of_role|>user<|end_of_role|>Hello<|end_of_text|>\n"
+	    "<|start_of_role|>assistant<|end_of_role|>Hi there"
+	    "<|end_of_text|>\n"
+	    "<|start_of_role|>user<|end_of_role|>Who are you<|end_of_text|>\n"
+	    "<|start_of_role|>assistant<|end_of_role|>   I am an assistant   "
+	    "<|end_of_text|>\n"
+	    "<|start_of_role|>user<|end_of_role|>Another question"
+	    "<|end_of_text|>\n"
+	    "<|start_of_role|>assistant<|end_of_role|>");
+	expect_render(CHAT_MISTRAL_V7_TEKKEN, conv, NCONV, true,
+	    "[SYSTEM_PROMPT]You are a helpful assistant[/SYSTEM_PROMPT]"
+	    "[INST]Hello[/INST]Hi there</s>"
+	    "[INST]Who are you[/INST]   I am an assistant   </s>"
+	    "[INST]Another question[/INST]");
+}
+
+/* The thinking switch: only a last user message ending in /no_think
+ * closes an empty think block; its text stays the user's. */
+static void
+test_chat_render_think_switch_multi_turn(void **state)
+{
+	static const struct chat_msg nt[] = {
+		{ "system", "You are a helpful assistant" },
+		{ "user", "Hello /no_think" },
+		{ "assistant", "Hi there" },
+		{ "user", "Another question /no_think\n" },
+	};
+	static const char *head =
+	    "<|im_start|>system\nYou are a helpful assistant<|im_end|>\n"
+	    "<|im_start|>user\nHello /no_think<|im_end|>\n"
+	    "<|im_start|>assistant\nHi there<|im_end|>\n"
+	    "<|im_start|>user\nAnother question /no_think\n<|im_end|>\n"
+	    "<|im_start|>assistant\n";
+	char want[512];
+
+	(void)state;
+	snprintf(want, sizeof want, "%s<think>\n\n</think>\n\n", head);
+	expect_render(CHAT_CHATML_THINK, nt, 4, true, want);
+	expect_render(CHAT_CHATML_THINK, nt, 4, false,
+	    "<|im_start|>system\nYou are a helpful assistant<|im_end|>\n"
+	    "<|im_start|>user\nHello /no_think<|im_end|>\n"
+	    "<|im_start|>assistant\nHi there<|im_end|>\n"
+	    "<|im_start|>user\nAnother question /no_think\n<|im_end|>\n");
+	/* thinking on: plain ChatML, as the conversation test above */
+	expect_conv("qwen3.jinja", CHAT_CHATML_THINK,
+	    "<|im_start|>system\nYou are a helpful assistant<|im_end|>\n"
+	    "<|im_start|>user\nHello<|im_end|>\n"
+	    "<|im_start|>assistant\nHi there<|im_end|>\n"
+	    "<|im_start|>user\nWho are you<|im_end|>\n"
+	    "<|im_start|>assistant\n   I am an assistant   <|im_end|>\n"
+	    "<|im_start|>user\nAnother question<|im_end|>\n"
+	    "<|im_start|>assistant\n");
+}
+
 static void
 test_chat_render_phi3_multi_turn(void **state)
 {
@@ -567,7 +678,10 @@ test_chat_render_fallback_plain_transcript(void **state)
 	    "User: Another question\n\nAssistant:";
 
 	(void)state;
-	expect_conv("gemma-2-9b-it.jinja", CHAT_FALLBACK, want);
+	/* a template of no family we know (GLM-Edge's turn markers) */
+	expect_render(chat_detect("{% for item in messages %}<|user|>\n"
+	    "{{ item['content'] }}{% endfor %}<|assistant|>"), conv, NCONV,
+	    true, want);
 	expect_render(chat_detect(NULL), conv, NCONV, true, want);
 	/* Without the assistant opening, the last turn just ends. */
 	expect_render(CHAT_FALLBACK, conv + 1, 1, false, "User: Hello\n\n");
@@ -608,7 +722,7 @@ test_chat_render_injection_stays_content(void **state)
 	};
 
 	(void)state;
-	for (int f = CHAT_FALLBACK; f <= CHAT_MISTRAL_V7; f++) {
+	for (int f = CHAT_FALLBACK; f <= CHAT_CHATML_THINK; f++) {
 		struct chat_out ob, og;
 		char *cause = NULL;
 		size_t nb = 0, ng = 0;
@@ -778,6 +892,10 @@ main(void)
 		cmocka_unit_test(test_chat_render_llama2_multi_turn),
 		cmocka_unit_test(test_chat_render_mistral_multi_turn),
 		cmocka_unit_test(test_chat_render_phi3_multi_turn),
+		cmocka_unit_test(test_chat_detect_newer_families),
+		cmocka_unit_test(test_chat_render_gemma_multi_turn),
+		cmocka_unit_test(test_chat_render_phi4_granite_tekken_multi_turn),
+		cmocka_unit_test(test_chat_render_think_switch_multi_turn),
 		cmocka_unit_test(test_chat_render_zephyr_multi_turn),
 		cmocka_unit_test(test_chat_render_fallback_plain_transcript),
 		cmocka_unit_test(test_chat_render_without_system_or_assistant_opening),
