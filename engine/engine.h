@@ -80,6 +80,13 @@ struct eng_info {
 	/* tensor type mix: count and bytes per ggml type */
 	uint32_t	 type_count[40];
 	uint64_t	 type_bytes[40];
+	/* layer kinds: attention layers hold the KV cache (mem_kv), the
+	 * recurrent ones (DeltaNet) a fixed state per session (mem_rec);
+	 * sliding-window layers attend to the last n_swa positions */
+	uint32_t	 n_att_layers, n_rec_layers, n_swa_layers, n_swa;
+	uint64_t	 mem_rec;
+	char		 features[256];	/* "", or the architecture's special
+					 * features in words, "; " apart */
 };
 
 /*

@@ -757,6 +757,74 @@ strlcpy_n(char *dst, size_t cap, const char *src, size_t n)
 	dst[j] = '\0';
 }
 
+/* Append a feature to the list in buf, "; " apart. */
+static void
+feat(char *buf, size_t cap, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n > 0 && n + 2 < cap) {
+		memcpy(buf + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(buf + n, cap - n, fmt, ap);
+	va_end(ap);
+}
+
+/* What `model info` says about an architecture beyond its shape. */
+static void
+describe_features(const struct eng_model *m, char *buf, size_t cap)
+{
+	const struct hparams *hp = &m->hp;
+	uint32_t nswa = 0;
+
+	buf[0] = '\0';
+	if (m->layers == NULL)
+		return;
+	for (uint32_t i = 0; i < hp->n_layer; i++)
+		nswa += m->layers[i].swa;
+	if (m->arch->id == ARCH_GEMMA3)
+		feat(buf, cap, "sliding window %" PRIu32 " in %" PRIu32 " of %"
+		    PRIu32 " layers (every %dth global, local rope base %g)",
+		    hp->n_swa, nswa, hp->n_layer, GEMMA3_PATTERN,
+		    GEMMA3_SWA_BASE);
+	else if (nswa > 0)
+		feat(buf, cap, "sliding window %" PRIu32 " (in all layers)",
+		    hp->n_swa);
+	if (hp->n_rec > 0)
+		feat(buf, cap, "%" PRIu32 " recurrent gated-DeltaNet layers "
+		    "and %" PRIu32 " gated attention layers (every %" PRIu32
+		    "th); conv kernel %" PRIu32 ", state %" PRIu32 "x%" PRIu32
+		    " per v head", hp->n_rec, hp->n_layer - hp->n_rec,
+		    hp->rec_interval, hp->ssm_k, hp->ssm_d, hp->ssm_d);
+	if (m->arch->id == ARCH_SMOLLM3)
+		feat(buf, cap, "no RoPE in every %dth layer", SMOLLM3_NOPE_STEP);
+	if (hp->n_rot < hp->head_dim)
+		feat(buf, cap, "partial rotary %" PRIu32 " of %" PRIu32,
+		    hp->n_rot, hp->head_dim);
+	if (hp->fused_qkv)
+		feat(buf, cap, "fused QKV and gate|up");
+	if (hp->rope_mscale != 1.0f)
+		feat(buf, cap, "LongRoPE (attn factor %.4g)",
+		    (double)hp->rope_mscale);
+	if (m->arch->id == ARCH_MISTRAL3 && hp->rope_scale != 1.0f)
+		feat(buf, cap, "YaRN x%g", 1.0 / hp->rope_scale);
+	else if (hp->rope_scale != 1.0f)
+		feat(buf, cap, "linear rope scaling x%g", 1.0 / hp->rope_scale);
+	if (hp->temp_scale > 0)
+		feat(buf, cap, "attention temperature %g", (double)hp->temp_scale);
+	if (m->arch->id == ARCH_GEMMA3)
+		feat(buf, cap, "pre+post norms, GELU(tanh), embedding x%.4g",
+		    (double)hp->emb_scale);
+	if (m->arch->id == ARCH_GRANITE)
+		feat(buf, cap, "scales: embedding %g, residual %g, attention "
+		    "%g, logits 1/%g", (double)hp->emb_scale,
+		    (double)hp->resid_scale, (double)hp->attn_scale,
+		    1.0 / hp->logit_mul);
+}
+
 static void
 fill_info(struct eng_model *m)
 {
@@ -813,6 +881,14 @@ fill_info(struct eng_model *m)
 		in->rope_base = m->hp.rope_base;
 		in->mem_kv = model_kv_bytes(m, m->n_ctx);
 		in->mem_scratch = model_scratch_bytes(m, MODEL_CHUNK);
+		in->mem_rec = 4ull * m->hp.n_rec * (m->hp.n_rec ?
+		    model_rec_floats(m) : 0);
+		in->n_rec_layers = m->hp.n_rec;
+		in->n_att_layers = m->hp.n_layer - m->hp.n_rec;
+		in->n_swa = m->hp.n_swa;
+		for (uint32_t i = 0; m->layers != NULL && i < m->hp.n_layer; i++)
+			in->n_swa_layers += m->layers[i].swa;
+		describe_features(m, in->features, sizeof in->features);
 	}
 }
 
@@ -892,7 +968,7 @@ info:
 		uint64_t limit = o.mem_limit ? o.mem_limit :
 		    phys_mem() / 100 * MEM_LIMIT_PERCENT;
 		uint64_t need = m->info.mem_weights + m->info.mem_kv +
-		    m->info.mem_scratch;
+		    m->info.mem_scratch + m->info.mem_rec;
 
 		if (limit != 0 && need > limit) {
 			rc = fail(&why, ENG_ETOOBIG, "needs %.1f MiB (weights %.1f, "

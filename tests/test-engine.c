@@ -322,6 +322,52 @@ test_hostile_models(void **st)
 	unlink(base);
 }
 
+/* model info names what is special, and memory per layer kind: the KV
+ * cache counts attention layers only, DeltaNet layers a fixed state. */
+static void
+test_info_new_archs(void **st)
+{
+	static const struct {
+		const char	*file, *feature;
+		uint32_t	 att, rec, swa;
+	} want[] = {
+		{ "gemma3-f32", "sliding window 8 in 5 of 6 layers", 6, 0, 5 },
+		{ "qwen35-f32", "3 recurrent gated-DeltaNet layers", 1, 3, 0 },
+		{ "phi3-longrope-f32", "LongRoPE", 2, 0, 2 },
+		{ "granite-f32", "residual 0.22", 2, 0, 0 },
+		{ "mistral3-f32", "YaRN x16", 2, 0, 0 },
+		{ "smollm3-f32", "no RoPE in every 4th layer", 4, 0, 0 },
+	};
+	struct eng_load_opts o = { .n_ctx = 256, .n_threads = 1 };
+	char path[512];
+
+	(void)st;
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		struct eng_model *m = NULL;
+		const struct eng_info *in;
+		char *cause = NULL;
+
+		snprintf(path, sizeof path, "%s/golden/syn-%s.gguf", shared(),
+		    want[i].file);
+		if (eng_model_open(path, &o, &m, &cause) != 0)
+			fail_msg("%s", cause);
+		in = eng_model_info(m);
+		if (strstr(in->features, want[i].feature) == NULL)
+			fail_msg("%s: features \"%s\"", want[i].file,
+			    in->features);
+		assert_int_equal(in->n_att_layers, want[i].att);
+		assert_int_equal(in->n_rec_layers, want[i].rec);
+		assert_int_equal(in->n_swa_layers, want[i].swa);
+		/* K and V, f16, 2 KV heads x 64, 256 positions */
+		assert_int_equal(in->mem_kv, 2ull * 2 * want[i].att * 256 *
+		    2 * 64);
+		/* qwen35: 3 layers x (3 x 512 conv inputs + 4 x 64 x 64) */
+		assert_int_equal(in->mem_rec, want[i].rec ?
+		    4ull * 3 * (3 * 512 + 4 * 64 * 64) : 0);
+		eng_model_free(m);
+	}
+}
+
 /* The newer families: each switch they need is checked before use. */
 static void
 test_hostile_new_archs(void **st)
@@ -766,6 +812,7 @@ main(void)
 		cmocka_unit_test(test_ref_qwen3),
 		cmocka_unit_test(test_hostile_models),
 		cmocka_unit_test(test_hostile_new_archs),
+		cmocka_unit_test(test_info_new_archs),
 		cmocka_unit_test(test_nan_weights),
 		cmocka_unit_test(test_memory_limit),
 		cmocka_unit_test(test_stream_progress_cancel_ctx),

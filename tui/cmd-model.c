@@ -109,18 +109,31 @@ print_info(const struct eng_model *m, const char *path)
 		    in->head_dim, (double)in->rope_base);
 		out_printf(stdout, "context       %" PRIu32 " tokens (model limit); %" PRIu32
 		    " used here\n", in->n_ctx_train, in->n_ctx);
+		if (in->features[0])
+			out_printf(stdout, "features      %s\n", in->features);
 	}
 	out_printf(stdout, "vocabulary    %" PRIu32 " tokens, %s%s%s%s\n", in->n_vocab,
 	    in->vocab_kind, in->vocab_pre[0] ? " (pre-tokenizer " : "",
 	    in->vocab_pre, in->vocab_pre[0] ? ")" : "");
 	out_printf(stdout, "chat template %s\n", in->chat_family);
-	if (in->n_layer)
+	if (in->n_layer) {
+		char e[32];
+
 		out_printf(stdout, "memory        %s: weights %s (mapped from the file), "
-		    "KV cache %s at %" PRIu32 " tokens, scratch %s\n",
-		    out_size(in->mem_weights + in->mem_kv + in->mem_scratch, a,
-		    sizeof a), out_size(in->mem_weights, b, sizeof b),
-		    out_size(in->mem_kv, c, sizeof c), in->n_ctx,
+		    "KV cache %s at %" PRIu32 " tokens", out_size(in->mem_weights +
+		    in->mem_kv + in->mem_scratch + in->mem_rec, a, sizeof a),
+		    out_size(in->mem_weights, b, sizeof b),
+		    out_size(in->mem_kv, c, sizeof c), in->n_ctx);
+		/* the KV cache is for attention layers only; recurrent layers
+		 * keep a state whose size does not grow with the context */
+		if (in->n_rec_layers)
+			out_printf(stdout, " (%" PRIu32 " attention layers), "
+			    "recurrent state %s (%" PRIu32 " layers)",
+			    in->n_att_layers, out_size(in->mem_rec, e, sizeof e),
+			    in->n_rec_layers);
+		out_printf(stdout, ", scratch %s\n",
 		    out_size(in->mem_scratch, d, sizeof d));
+	}
 }
 
 static int
