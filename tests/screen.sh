@@ -776,6 +776,57 @@ printf 'Mar 14 09:00:02 h kernel: Out of memory: Killed process 1202 (x)\n' >>"$
 expect half "the next line follows" " 3/3"
 expect half "counted once each: 2, not 3" "CRIT Out of memory.*\(2\)"
 quit half
+# --- smaller things ----------------------------------------------------------------
+start small 120x30 "$SAMPLE"
+expect small "started" "CRIT Disk full"
+# :import on something that is not a bundle says so
+keys small ":import $SAMPLE" Enter
+expect small ":import of a non-bundle says why" "field-laptop.log: not a bundle"
+keys small q
+echo "not really a bundle" >"$T/lonely.tbundle"
+keys small ":import $T/lonely.tbundle" Enter
+expect small ":import of a bundle without its .sig says so" "no signature"
+keys small q
+# a failed search does not stay in the header
+keys small / "zzznowhere" Enter
+expect small "the search fails" "zzznowhere: not found"
+expect_not small "the failed pattern is not in the log header" " /zzznowhere"
+# a :goto message goes with the next move
+keys small ":20" Enter
+expect small ":goto says where" "field-laptop.log line 20"
+keys small j
+expect_gone small "the next move clears it" "field-laptop.log line 20"
+if [ -f "$SHARED/models/stories260K.gguf" ]; then
+	keys small ":model $SHARED/models/stories260K.gguf" Enter
+	expect small "a model chosen with :model" "model loaded" 10
+fi
+quit small
+if ! grep -q zzznowhere "$T"/sess-small/*/session.json; then ok; else bad "a failed search is not saved" "$(cat "$T"/sess-small/*/session.json)"; fi
+if [ -f "$SHARED/models/stories260K.gguf" ]; then
+	SESS=small start small2 120x30 --resume
+	expect small2 "resumed" "CRIT Disk full"
+	keys small2 ":model" Enter
+	expect small2 "--resume restores the model chosen with :model" "model: .*stories260K\.gguf"
+	quit small2
+fi
+# a binary file is opened with a warning, as analyze gives
+printf 'Mar 14 08:00:00 h app[1]: start\n\000\001\002 binary\n' >"$T/bin.log"
+start bin 120x30 "$T/bin.log"
+expect bin "a binary file is flagged" "bin.log: contains NUL bytes"
+quit bin
+# pasted text is named as such, on screen and in reports
+start pnamed 120x30
+expect pnamed "empty" "No log open"
+printf 'Mar 14 10:00:00 h kernel: I/O error, dev sda, sector 7\n' >"$T/one.txt"
+"${TM[@]}" load-buffer -b one "$T/one.txt"
+"${TM[@]}" paste-buffer -p -b one -t pnamed
+expect pnamed "pasted" "pasted 1 line"
+expect pnamed "the title says pasted text" "triage - pasted text"
+keys pnamed ":export $T/pasted.md" Enter
+expect pnamed "exported" "exported the report"
+quit pnamed
+if grep -q "pasted text" "$T/pasted.md" && ! grep -q "pasted\.log" "$T/pasted.md"; then ok; else
+	bad "the report names pasted text, not the spool file" "$(grep -n "pasted" "$T/pasted.md")"; fi
 # === end issue 13 ===
 
 # under SANITIZE=1 a report lands in the session's stderr.log, not on screen

@@ -108,6 +108,7 @@ app_message(struct app *a, bool err, const char *fmt, ...)
 	free(a->message);
 	a->message = s;
 	a->message_err = err;
+	a->message_where = false;
 	a->message_time = app_now();
 	a->dirty |= D_STATUS;
 }
@@ -436,6 +437,21 @@ draw(struct app *a)
 
 /* ---- sources and paste ------------------------------------------------------ */
 
+/* NUL bytes in the head of a file, as `triage analyze` warns of them. */
+static bool
+looks_binary(const char *path)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n > 0 && memchr(buf, '\0', (size_t)n) != NULL;
+}
+
 int
 app_open_source(struct app *a, const char *path, bool follow, bool spool)
 {
@@ -463,6 +479,9 @@ app_open_source(struct app *a, const char *path, bool follow, bool spool)
 		s->abspath = app_xstrdup(path);
 	s->spool = spool;
 	s->ref = stat(path, &st) == 0 ? (int64_t)st.st_mtime : time(NULL);
+	if (!spool && looks_binary(path))
+		app_message(a, true, "%s: contains NUL bytes (binary data?); "
+		    "shown and matched as text", path);
 	a->nsrc++;
 	log_init(a);
 	a->dirty |= D_ALL;

@@ -428,6 +428,7 @@ struct app {
 	enum prompt_mode pmode;
 	char		*message;	/* status bar message */
 	bool		 message_err;
+	bool		 message_where;	/* "FILE line N": the next move ends it */
 	double		 message_time;
 	char		*hist_path;
 };

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../bundles/bundle.h"
@@ -1165,6 +1166,35 @@ import_status(struct app *a, char *buf, size_t size)
 
 /* ---- opening, closing, keys ---------------------------------------------- */
 
+/* A file given with :import that the scan would silently skip: say why,
+ * as `triage bundle import` would. */
+static void
+given_check(struct app *a, const char *path)
+{
+	struct import_ui *u = a->imp;
+	struct stat st;
+	size_t n = strlen(path);
+	char *sig = NULL;
+
+	if (stat(path, &st) != 0)
+		set_result(u, true, "%s: %s", path, strerror(errno));
+	else if (S_ISDIR(st.st_mode))
+		return;
+	else if (n < 8 || strcmp(path + n - 8, ".tbundle") != 0)
+		set_result(u, true, "%s: not a bundle (a bundle is NAME.tbundle "
+		    "with its signature NAME.tbundle.sig beside it)", path);
+	else if (asprintf(&sig, "%s.sig", path) >= 0 && stat(sig, &st) != 0)
+		set_result(u, true, "%s: no signature (%s.sig is missing)",
+		    path, path);
+	else {
+		free(sig);
+		return;
+	}
+	free(sig);
+	if (u->result != NULL)
+		app_message(a, true, "%s", u->result);
+}
+
 void
 import_open(struct app *a, const char *path)
 {
@@ -1191,6 +1221,7 @@ import_open(struct app *a, const char *path)
 		free(u->want);
 		u->want = app_xstrdup(path);
 		select_path(u, path);
+		given_check(a, path);
 	}
 	a->import_on = true;
 	a->pager = false;

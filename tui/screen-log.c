@@ -403,6 +403,16 @@ job_step(struct app *a, size_t budget)
 			app_message(a, false, "%s: not found", v->job == JOB_SEV ?
 			    (v->job_sev == SEV_ERROR ? "no other error" :
 			    "no other warning") : v->pattern);
+			/* a pattern found nowhere is not kept in the header
+			 * nor in the session */
+			if (v->job == JOB_SEARCH && (n == 0 ||
+			    !row_hits(a, v->cur))) {
+				pcre2_code_free(v->re);
+				v->re = NULL;
+				free(v->pattern);
+				v->pattern = NULL;
+				a->dirty |= D_LOG;
+			}
 			v->job = JOB_NONE;
 			return 0;
 		}
@@ -523,6 +533,7 @@ log_goto(struct app *a, const char *file, uint64_t lineno)
 	a->lv.top_sub = 0;
 	ensure_visible(a);
 	app_message(a, false, "%s line %llu", file, (unsigned long long)lineno);
+	a->message_where = true;
 	a->dirty |= D_LOG;
 }
 
@@ -609,6 +620,13 @@ log_action(struct app *a, enum action act)
 	struct logview *v = &a->lv;
 	uint64_t n = log_nrows(a), page = v->page > 1 ? (uint64_t)v->page - 1 : 1;
 
+	/* where :goto or an evidence line took us is stale once we move */
+	if (a->message_where) {
+		free(a->message);
+		a->message = NULL;
+		a->message_where = false;
+		a->dirty |= D_STATUS;
+	}
 	switch (act) {
 	case ACT_UP:
 		if (v->cur > 0)
