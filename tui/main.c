@@ -11,7 +11,7 @@
 
 static const char usage_text[] =
 "usage: triage [--help | --version]\n"
-"       triage [-f] [--resume] [--model FILE] [FILE... | -]\n"
+"       triage [-f] [--resume[=ID|list]] [--model FILE] [FILE... | -]\n"
 "       triage analyze [options] FILE... | -\n"
 "       triage playbook lint DIR|FILE...\n"
 "       triage playbook list [--playbooks DIR]\n"
