@@ -29,7 +29,16 @@ struct ref_layer {
 	const struct gguf_tensor *ffn_norm;	/* (n_embd) */
 	const struct gguf_tensor *wg, *wu;	/* (n_embd, n_ff) */
 	const struct gguf_tensor *wd;		/* (n_ff, n_embd) */
+	/* newer families (golden README section 8) */
+	const struct gguf_tensor *wqkv;		/* phi3 (e, q+2kv); qwen35 conv in */
+	const struct gguf_tensor *post_att, *post_ffw;	/* gemma3 */
+	bool			 swa, nope, rec;
+	const struct gguf_tensor *z, *beta, *alpha, *conv, *dt, *a, *snorm,
+				 *sout;				/* qwen35 */
 };
+
+enum ref_kind { K_LLAMA, K_QWEN2, K_QWEN3, K_GEMMA3, K_PHI3, K_GRANITE,
+	K_SMOLLM3, K_MISTRAL3, K_QWEN35 };
 
 struct refmodel {
 	struct gguf		*g;
@@ -45,6 +54,14 @@ struct refmodel {
 	/* (n_embd, n_vocab); tok_embd when tied */
 	const struct gguf_tensor *output;
 	struct ref_layer	*l;		/* [n_layer] */
+	enum ref_kind		 kind;
+	double			*inv;		/* (n_rot/2) global angle/pos */
+	double			*inv_swa;	/* gemma3 sliding layers */
+	double			 mscale;	/* LongRoPE attn_factor */
+	double			 emb_scale, resid_scale, attn_scale;
+	double			 logit_scale, temp_scale, temp_len;
+	uint32_t		 n_swa, interval;
+	uint32_t		 ck, sd, nk, nv;	/* qwen35 DeltaNet */
 	float			*row;		/* one dequantized row */
 	size_t			 row_cap;
 };
@@ -119,12 +136,54 @@ load_layer(struct refmodel *m, uint32_t il, char **cause)
 	char			 n[GGUF_MAX_NAME];
 	int64_t			 e = m->n_embd, q = (int64_t)m->n_head * m->hd;
 	int64_t			 kv = (int64_t)m->n_kv * m->hd, f = m->n_ff;
-	bool			 qwen2 = strcmp(m->arch, "qwen2") == 0;
-	bool			 qwen3 = strcmp(m->arch, "qwen3") == 0;
+	bool			 qwen2 = m->kind == K_QWEN2;
+	bool			 qkn = m->kind == K_QWEN3 ||
+				     m->kind == K_GEMMA3;
+	int64_t			 vd = (int64_t)m->nv * m->sd;
+	int64_t			 cc = 2 * (int64_t)m->nk * m->sd + vd;
 
 #define W(field, suffix, a, b, req) \
 	(snprintf(n, sizeof(n), "blk.%u." suffix, il), \
 	    want(m, n, a, b, req, &L->field, cause))
+	L->swa = m->kind == K_GEMMA3 ? (il + 1) % 6 != 0 :
+	    m->kind == K_PHI3 && m->n_swa > 0;
+	L->nope = m->kind == K_SMOLLM3 && (il + 1) % 4 == 0;
+	L->rec = m->kind == K_QWEN35 && (il + 1) % m->interval != 0;
+	if (m->kind == K_QWEN35) {
+		if (W(attn_norm, "attn_norm.weight", e, 0, true) != 0 ||
+		    W(ffn_norm, "post_attention_norm.weight", e, 0, true) != 0 ||
+		    W(wg, "ffn_gate.weight", e, f, true) != 0 ||
+		    W(wu, "ffn_up.weight", e, f, true) != 0 ||
+		    W(wd, "ffn_down.weight", f, e, true) != 0)
+			return -1;
+		if (L->rec)
+			return W(wqkv, "attn_qkv.weight", e, cc, true) != 0 ||
+			    W(z, "attn_gate.weight", e, vd, true) != 0 ||
+			    W(beta, "ssm_beta.weight", e, m->nv, true) != 0 ||
+			    W(alpha, "ssm_alpha.weight", e, m->nv, true) != 0 ||
+			    W(conv, "ssm_conv1d.weight", m->ck, cc, true) != 0 ||
+			    W(dt, "ssm_dt.bias", m->nv, 0, true) != 0 ||
+			    W(a, "ssm_a", m->nv, 0, true) != 0 ||
+			    W(snorm, "ssm_norm.weight", m->sd, 0, true) != 0 ||
+			    W(sout, "ssm_out.weight", vd, e, true) != 0 ? -1 : 0;
+		return W(wq, "attn_q.weight", e, 2 * q, true) != 0 ||
+		    W(wk, "attn_k.weight", e, kv, true) != 0 ||
+		    W(wv, "attn_v.weight", e, kv, true) != 0 ||
+		    W(q_norm, "attn_q_norm.weight", m->hd, 0, true) != 0 ||
+		    W(k_norm, "attn_k_norm.weight", m->hd, 0, true) != 0 ||
+		    W(wo, "attn_output.weight", q, e, true) != 0 ? -1 : 0;
+	}
+	if (m->kind == K_PHI3)
+		return W(attn_norm, "attn_norm.weight", e, 0, true) != 0 ||
+		    W(wqkv, "attn_qkv.weight", e, q + 2 * kv, true) != 0 ||
+		    W(wo, "attn_output.weight", q, e, true) != 0 ||
+		    W(ffn_norm, "ffn_norm.weight", e, 0, true) != 0 ||
+		    W(wu, "ffn_up.weight", e, 2 * f, true) != 0 ||
+		    W(wd, "ffn_down.weight", f, e, true) != 0 ? -1 : 0;
+	if (W(post_att, "post_attention_norm.weight", e, 0,
+	    m->kind == K_GEMMA3) != 0 ||
+	    W(post_ffw, "post_ffw_norm.weight", e, 0, m->kind == K_GEMMA3) != 0)
+		return -1;
 	if (W(attn_norm, "attn_norm.weight", e, 0, true) != 0 ||
 	    W(wq, "attn_q.weight", e, q, true) != 0 ||
 	    W(wk, "attn_k.weight", e, kv, true) != 0 ||
@@ -132,8 +191,8 @@ load_layer(struct refmodel *m, uint32_t il, char **cause)
 	    W(bq, "attn_q.bias", q, 0, qwen2) != 0 ||
 	    W(bk, "attn_k.bias", kv, 0, qwen2) != 0 ||
 	    W(bv, "attn_v.bias", kv, 0, qwen2) != 0 ||
-	    W(q_norm, "attn_q_norm.weight", m->hd, 0, qwen3) != 0 ||
-	    W(k_norm, "attn_k_norm.weight", m->hd, 0, qwen3) != 0 ||
+	    W(q_norm, "attn_q_norm.weight", m->hd, 0, qkn) != 0 ||
+	    W(k_norm, "attn_k_norm.weight", m->hd, 0, qkn) != 0 ||
 	    W(wo, "attn_output.weight", q, e, true) != 0 ||
 	    W(ffn_norm, "ffn_norm.weight", e, 0, true) != 0 ||
 	    W(wg, "ffn_gate.weight", e, f, true) != 0 ||
@@ -170,6 +229,153 @@ deq_vec(struct refmodel *m, const struct gguf_tensor *t, double *dst)
 	return 0;
 }
 
+static double
+keyf(struct refmodel *m, const char *suffix, double dflt)
+{
+	char	 key[REF_KEY_MAX];
+	float	 f;
+
+	snprintf(key, sizeof(key), "%s.%s", m->arch, suffix);
+	return gguf_get_f32(m->g, key, &f) == 0 ? f : dflt;
+}
+
+static uint32_t
+keyu(struct refmodel *m, const char *suffix, uint32_t dflt)
+{
+	char	 key[REF_KEY_MAX];
+	uint32_t v;
+
+	snprintf(key, sizeof(key), "%s.%s", m->arch, suffix);
+	return gguf_get_u32(m->g, key, &v) == 0 ? v : dflt;
+}
+
+/*
+ * The per-family switches, written from the golden README section 8:
+ * angles per pair (inv: pos * inv[i]), scales, windows.
+ */
+static int
+kind_params(struct refmodel *m, const char *path, char **cause)
+{
+	size_t		 half = m->n_rot / 2, i;
+	const struct gguf_tensor *lf = NULL, *sf = NULL;
+	double		*fac = NULL, lin = 1.0;
+	char		 key[REF_KEY_MAX];
+	struct gguf_str	 st;
+	int		 rc = -1;
+
+	m->mscale = 1.0;
+	m->emb_scale = 1.0;
+	m->resid_scale = 1.0;
+	m->attn_scale = 1.0 / sqrt((double)m->hd);
+	m->logit_scale = 1.0;
+	if ((m->inv = calloc(half + 1, sizeof(double))) == NULL ||
+	    (m->inv_swa = calloc(half + 1, sizeof(double))) == NULL ||
+	    (fac = calloc(half + m->hd / 2 + 1, sizeof(double))) == NULL)
+		return fail(cause, "out of memory");
+	for (i = 0; i < half; i++)
+		fac[i] = m->freq_div[i];
+	snprintf(key, sizeof(key), "%s.rope.scaling.type", m->arch);
+	if (gguf_get_str(m->g, key, &st) == 0 && st.n == 6 &&
+	    memcmp(st.p, "linear", 6) == 0)
+		lin = 1.0 / keyf(m, "rope.scaling.factor", 1.0);
+	switch (m->kind) {
+	case K_GEMMA3:
+		m->n_swa = keyu(m, "attention.sliding_window", 0);
+		m->emb_scale = sqrtf((float)m->n_embd);
+		break;
+	case K_PHI3:
+		m->n_swa = keyu(m, "attention.sliding_window", 0);
+		if (want(m, "rope_factors_long.weight", m->hd / 2, 0, false, &lf,
+		    cause) != 0 ||
+		    want(m, "rope_factors_short.weight", m->hd / 2, 0, false,
+		    &sf, cause) != 0)
+			goto out;
+		if (lf != NULL && sf != NULL) {
+			/* the model's own context is over the original one:
+			 * the long factors */
+			const struct gguf_tensor *use = keyu(m,
+			    "context_length", 0) > keyu(m,
+			    "rope.scaling.original_context_length", 0) ? lf : sf;
+
+			if (deq_vec(m, use, fac) != 0)
+				goto out;
+			m->mscale = keyf(m, "rope.scaling.attn_factor", 1.0);
+		}
+		break;
+	case K_GRANITE:
+		m->emb_scale = keyf(m, "embedding_scale", 1.0);
+		m->resid_scale = keyf(m, "residual_scale", 1.0);
+		m->attn_scale = keyf(m, "attention.scale", m->attn_scale);
+		m->logit_scale = keyf(m, "logit_scale", 1.0);
+		break;
+	case K_MISTRAL3:
+		m->temp_scale = keyf(m, "attention.temperature_scale", 0.0);
+		m->temp_len = keyu(m, "rope.scaling.original_context_length", 1);
+		break;
+	default:
+		break;
+	}
+	for (i = 0; i < half; i++) {
+		double th = pow(m->base, -2.0 * (double)i / m->n_rot);
+
+		m->inv_swa[i] = pow(10000.0, -2.0 * (double)i / m->n_rot);
+		m->inv[i] = th * lin / fac[i];
+	}
+	if (m->kind == K_MISTRAL3 && gguf_get_str(m->g, key, &st) == 0 &&
+	    st.n == 4 && memcmp(st.p, "yarn", 4) == 0) {
+		/* YaRN: blend interpolated (s = 1/factor) and original angles
+		 * by a ramp between the correction dims; HF's attention
+		 * factor is 1 here (mscale = mscale_all_dims) */
+		double sc = 1.0 / keyf(m, "rope.scaling.factor", 1.0);
+		double orig = m->temp_len, bf = keyf(m,
+		    "rope.scaling.yarn_beta_fast", 32.0), bs = keyf(m,
+		    "rope.scaling.yarn_beta_slow", 1.0);
+		double lo = floor(m->n_rot * log(orig / (bf * 2 * M_PI)) /
+		    (2 * log(m->base)));
+		double hi = ceil(m->n_rot * log(orig / (bs * 2 * M_PI)) /
+		    (2 * log(m->base)));
+
+		lo = lo < 0 ? 0 : lo;
+		hi = hi > m->n_rot - 1 ? m->n_rot - 1 : hi;
+		for (i = 0; i < half; i++) {
+			double r = ((double)i - lo) / fmax(0.001, hi - lo);
+
+			r = 1.0 - fmin(1.0, fmax(0.0, r));
+			m->inv[i] = pow(m->base, -2.0 * (double)i / m->n_rot) *
+			    (sc * (1.0 - r) + r);
+		}
+	}
+	if (m->kind == K_QWEN35) {
+		/* IMROPE for text: streams t, h, w at pos, e at 0 */
+		int32_t sec[4];
+		enum gguf_vtype et;
+		uint64_t cnt;
+		int64_t idx;
+
+		snprintf(key, sizeof(key), "%s.rope.dimension_sections",
+		    m->arch);
+		if (gguf_get_arr(m->g, key, &et, &cnt, &idx) != 0 || cnt != 4) {
+			fail(cause, "%s: no %s", path, key);
+			goto out;
+		}
+		memcpy(sec, gguf_arr_data(m->g, (uint64_t)idx), sizeof sec);
+		for (i = 0; i < half; i++) {
+			int64_t tot = (int64_t)sec[0] + sec[1] + sec[2] + sec[3];
+			int64_t sct = tot > 0 ? (int64_t)i % tot : 0;
+			bool moves = (sct % 3 == 0 && sct < 3 * sec[0]) ||
+			    (sct % 3 == 1 && sct < 3 * sec[1]) ||
+			    (sct % 3 == 2 && sct < 3 * sec[2]);
+
+			if (!moves)
+				m->inv[i] = 0;
+		}
+	}
+	rc = 0;
+out:
+	free(fac);
+	return rc;
+}
+
 int
 refmodel_open(const char *path, const struct refmodel_opts *opts,
     struct refmodel **out, char **cause)
@@ -198,14 +404,27 @@ refmodel_open(const char *path, const struct refmodel_opts *opts,
 	}
 	memcpy(m->arch, a.p, a.n);
 	m->arch[a.n] = '\0';
-	if (strcmp(m->arch, "llama") == 0)
-		m->neox = false;
-	else if (strcmp(m->arch, "qwen2") == 0 || strcmp(m->arch, "qwen3") == 0)
-		m->neox = true;
-	else {
-		fail(cause, "%s: architecture '%s' is not llama/qwen2/qwen3",
-		    path, m->arch);
-		goto out;
+	{
+		static const struct { const char *n; enum ref_kind k; bool nx; }
+		kinds[] = {
+			{ "llama", K_LLAMA, false }, { "qwen2", K_QWEN2, true },
+			{ "qwen3", K_QWEN3, true }, { "gemma3", K_GEMMA3, true },
+			{ "phi3", K_PHI3, true }, { "granite", K_GRANITE, false },
+			{ "smollm3", K_SMOLLM3, false },
+			{ "mistral3", K_MISTRAL3, false },
+			{ "qwen35", K_QWEN35, true },
+		};
+
+		for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+			if (strcmp(m->arch, kinds[i].n) == 0)
+				break;
+		if (i == sizeof kinds / sizeof kinds[0]) {
+			fail(cause, "%s: architecture '%s' is not supported by "
+			    "the reference", path, m->arch);
+			goto out;
+		}
+		m->kind = kinds[i].k;
+		m->neox = kinds[i].nx;
 	}
 	if (hparam(m, "embedding_length", &m->n_embd, 0, true, cause) != 0 ||
 	    hparam(m, "feed_forward_length", &m->n_ff, 0, true, cause) != 0 ||
@@ -215,7 +434,8 @@ refmodel_open(const char *path, const struct refmodel_opts *opts,
 	    hparam(m, "attention.head_count_kv", &m->n_kv, m->n_head, false,
 	    cause) != 0)
 		goto out;
-	if (m->n_head % m->n_kv != 0 || m->n_embd % m->n_head != 0) {
+	if (m->n_head % m->n_kv != 0 || (m->n_embd % m->n_head != 0 &&
+	    gguf_find(m->g, "gemma3.attention.key_length") < 0)) {
 		fail(cause, "%s: %u heads do not split into %u KV heads or "
 		    "n_embd %u", path, m->n_head, m->n_kv, m->n_embd);
 		goto out;
@@ -248,6 +468,19 @@ refmodel_open(const char *path, const struct refmodel_opts *opts,
 		m->eps = gguf_get_f32(m->g, key, &f) == 0 ? f :
 		    m->neox ? 1e-6 : 1e-5;
 	}
+	if (m->kind == K_QWEN35 &&
+	    (hparam(m, "full_attention_interval", &m->interval, 4, false,
+	    cause) != 0 ||
+	    hparam(m, "ssm.conv_kernel", &m->ck, 0, true, cause) != 0 ||
+	    hparam(m, "ssm.state_size", &m->sd, 0, true, cause) != 0 ||
+	    hparam(m, "ssm.group_count", &m->nk, 0, true, cause) != 0 ||
+	    hparam(m, "ssm.time_step_rank", &m->nv, 0, true, cause) != 0))
+		goto out;
+	if (m->kind == K_QWEN35 && (m->ck > 16 || m->sd > 1024 ||
+	    m->nv % m->nk != 0)) {
+		fail(cause, "%s: odd DeltaNet shape", path);
+		goto out;
+	}
 
 	m->tok_embd = gguf_tensor_find(m->g, "token_embd.weight");
 	if (m->tok_embd == NULL || m->tok_embd->ne[1] <= 0 ||
@@ -259,8 +492,10 @@ refmodel_open(const char *path, const struct refmodel_opts *opts,
 	m->row_cap = m->n_embd;
 	if (m->n_ff > m->row_cap)
 		m->row_cap = m->n_ff;
-	if ((size_t)m->n_head * m->hd > m->row_cap)
-		m->row_cap = (size_t)m->n_head * m->hd;
+	if ((size_t)m->n_head * m->hd * 2 > m->row_cap)
+		m->row_cap = (size_t)m->n_head * m->hd * 2;
+	if ((size_t)m->nv * m->sd > m->row_cap)
+		m->row_cap = (size_t)m->nv * m->sd;
 	if ((m->row = malloc(m->row_cap * sizeof(*m->row))) == NULL ||
 	    (m->l = calloc(m->n_layer, sizeof(*m->l))) == NULL ||
 	    (m->freq_div = malloc((m->n_rot / 2 + 1) *
@@ -285,6 +520,8 @@ refmodel_open(const char *path, const struct refmodel_opts *opts,
 		fail(cause, "%s: cannot read rope_freqs.weight", path);
 		goto out;
 	}
+	if (kind_params(m, path, cause) != 0)
+		goto out;
 	for (il = 0; il < m->n_layer; il++)
 		if (load_layer(m, il, cause) != 0)
 			goto out;
@@ -306,6 +543,8 @@ refmodel_free(struct refmodel *m)
 	free(m->row);
 	free(m->l);
 	free(m->freq_div);
+	free(m->inv);
+	free(m->inv_swa);
 	free(m);
 }
 
@@ -437,18 +676,18 @@ add_bias(struct refmodel *m, const struct gguf_tensor *b, double *y, size_t n,
 	return 0;
 }
 
-/* Rotate the first n_rot values of one head vector at position pos. */
+/* Rotate the first n_rot values of one head vector at position pos with
+ * the angles inv (pos * inv[i]); cos and sin times m->mscale. */
 static void
-rope(const struct refmodel *m, double *v, size_t pos)
+rope(const struct refmodel *m, const double *inv, double *v, size_t pos)
 {
 	size_t	 i, half = m->n_rot / 2, a, b;
 	double	 theta, c, s, x0, x1;
 
 	for (i = 0; i < half; i++) {
-		theta = (double)pos * pow(m->base, -2.0 * i / m->n_rot) /
-		    m->freq_div[i];
-		c = cos(theta);
-		s = sin(theta);
+		theta = (double)pos * inv[i];
+		c = cos(theta) * m->mscale;
+		s = sin(theta) * m->mscale;
 		a = m->neox ? i : 2 * i;
 		b = m->neox ? i + half : 2 * i + 1;
 		x0 = v[a];
@@ -464,6 +703,116 @@ to_f16(double v)
 	return quant_f16_to_f32(quant_f32_to_f16((float)v));
 }
 
+/*
+ * Gated DeltaNet layer (qwen35, golden README 8.5), written plainly in
+ * double: h (n x E) is the normed input, o (n x E) gets the output.
+ */
+static int
+deltanet(struct refmodel *m, const struct ref_layer *L, const double *h,
+    double *o, size_t n)
+{
+	size_t	 d = m->sd, nk = m->nk, nv = m->nv, K = m->ck;
+	size_t	 C = 2 * nk * d + nv * d, vd = nv * d, t, c, j, hh, r, i;
+	double	*mm = calloc(n * C, sizeof(double));
+	double	*cv = calloc(n * C, sizeof(double));
+	double	*z = calloc(n * vd, sizeof(double));
+	double	*b = calloc(n * nv, sizeof(double));
+	double	*al = calloc(n * nv, sizeof(double));
+	double	*w = calloc(K * C, sizeof(double));
+	double	*S = calloc(d * d, sizeof(double));
+	double	*y = calloc(n * vd, sizeof(double));
+	double	*vec = calloc(nv > d ? nv : d, sizeof(double));
+	double	 dt[1024], av[1024], nw[1024], qn[1024], kn[1024], ov[1024];
+	int	 rc = -1;
+
+	if (!mm || !cv || !z || !b || !al || !w || !S || !y || !vec ||
+	    nv > 1024 || d > 1024)
+		goto out;
+	if (matmul(m, L->wqkv, h, mm, n) != 0 || matmul(m, L->z, h, z, n) ||
+	    matmul(m, L->beta, h, b, n) || matmul(m, L->alpha, h, al, n) ||
+	    deq_vec(m, L->dt, dt) || deq_vec(m, L->a, av) ||
+	    deq_vec(m, L->snorm, nw))
+		goto out;
+	for (c = 0; c < C; c++) {
+		if (deq_row(m, L->conv, (int64_t)c) != 0)
+			goto out;
+		for (j = 0; j < K; j++)
+			w[c * K + j] = m->row[j];
+	}
+	/* causal depthwise conv over positions, zeros before 0; silu */
+	for (t = 0; t < n; t++)
+		for (c = 0; c < C; c++) {
+			double acc = 0;
+
+			for (j = 0; j < K; j++)
+				if (t + j + 1 >= K)
+					acc += w[c * K + j] *
+					    mm[(t + j + 1 - K) * C + c];
+			cv[t * C + c] = acc / (1.0 + exp(-acc));
+		}
+	for (hh = 0; hh < nv; hh++) {
+		size_t kh = hh % nk;	/* the tiled head mapping */
+
+		memset(S, 0, d * d * sizeof(*S));
+		for (t = 0; t < n; t++) {
+			const double *cq = cv + t * C + kh * d;
+			const double *ck = cv + t * C + nk * d + kh * d;
+			const double *vv = cv + t * C + 2 * nk * d + hh * d;
+			double nq = 0, nkk = 0, beta, g, alpha, ss = 0;
+
+			for (i = 0; i < d; i++) {
+				nq += cq[i] * cq[i];
+				nkk += ck[i] * ck[i];
+			}
+			nq = fmax(sqrt(nq), m->eps);
+			nkk = fmax(sqrt(nkk), m->eps);
+			for (i = 0; i < d; i++) {
+				qn[i] = cq[i] / nq;
+				kn[i] = ck[i] / nkk;
+			}
+			beta = 1.0 / (1.0 + exp(-b[t * nv + hh]));
+			g = al[t * nv + hh] + dt[hh];
+			g = (g > 20 ? g : log1p(exp(g))) * av[hh];
+			alpha = exp(fmin(g, 50.0));
+			/* S <- alpha S + beta (v - alpha S k) k^T */
+			for (r = 0; r < d; r++) {
+				double sk = 0, delta, out = 0;
+
+				for (i = 0; i < d; i++)
+					sk += alpha * S[r * d + i] * kn[i];
+				delta = beta * (vv[r] - sk);
+				for (i = 0; i < d; i++) {
+					S[r * d + i] = alpha * S[r * d + i] +
+					    delta * kn[i];
+					out += S[r * d + i] * qn[i];
+				}
+				ov[r] = out / sqrt((double)d);
+			}
+			for (r = 0; r < d; r++)
+				ss += ov[r] * ov[r];
+			ss = 1.0 / sqrt(ss / d + m->eps);
+			for (r = 0; r < d; r++) {
+				double zz = z[t * vd + hh * d + r];
+
+				y[t * vd + hh * d + r] = ov[r] * ss * nw[r] *
+				    zz / (1.0 + exp(-zz));
+			}
+		}
+	}
+	rc = matmul(m, L->sout, y, o, n);
+out:
+	free(mm);
+	free(cv);
+	free(z);
+	free(b);
+	free(al);
+	free(w);
+	free(S);
+	free(y);
+	free(vec);
+	return rc;
+}
+
 int
 refmodel_logits(struct refmodel *m, const int32_t *ids, size_t n, float *out)
 {
@@ -473,7 +822,8 @@ refmodel_logits(struct refmodel *m, const int32_t *ids, size_t n, float *out)
 	double		*x = NULL, *h = NULL, *q = NULL, *k = NULL, *v = NULL;
 	double		*att = NULL, *o = NULL, *g = NULL, *u = NULL;
 	double		*wv = NULL, *sc = NULL, *lg = NULL;
-	double		 mx, sum, d, scale = 1.0 / sqrt((double)hd);
+	double		*gate = NULL;
+	double		 mx, sum, d, scale = m->attn_scale;
 	size_t		 t, j, i, hh, il, kvh, maxw;
 	int		 rc = -1;
 
@@ -483,6 +833,8 @@ refmodel_logits(struct refmodel *m, const int32_t *ids, size_t n, float *out)
 		if (ids[t] < 0 || (uint32_t)ids[t] >= m->n_vocab)
 			return -1;
 	maxw = E > F ? E : F;
+	if (m->nv * (size_t)m->sd > maxw)
+		maxw = m->nv * (size_t)m->sd;
 	if (Q > maxw)
 		maxw = Q;
 	if ((x = calloc(n * E, sizeof(*x))) == NULL ||
@@ -504,18 +856,52 @@ refmodel_logits(struct refmodel *m, const int32_t *ids, size_t n, float *out)
 		if (deq_row(m, m->tok_embd, ids[t]) != 0)
 			goto out;
 		for (i = 0; i < E; i++)
-			x[t * E + i] = m->row[i];
+			x[t * E + i] = m->row[i] * m->emb_scale;
 	}
 
 	for (il = 0; il < m->n_layer; il++) {
 		const struct ref_layer *L = &m->l[il];
 
-		/* attention block */
 		if (deq_vec(m, L->attn_norm, wv) != 0)
 			goto out;
 		for (t = 0; t < n; t++)
 			rmsnorm(h + t * E, x + t * E, wv, E, m->eps);
-		if (matmul(m, L->wq, h, q, n) != 0 ||
+		if (L->rec) {
+			if (deltanet(m, L, h, o, n) != 0)
+				goto out;
+			goto residual;
+		}
+		if (L->wqkv != NULL) {	/* phi3: rows q | k | v */
+			double *f3 = calloc(n * (Q + 2 * KV), sizeof(*f3));
+
+			if (f3 == NULL || matmul(m, L->wqkv, h, f3, n) != 0) {
+				free(f3);
+				goto out;
+			}
+			for (t = 0; t < n; t++) {
+				memcpy(q + t * Q, f3 + t * (Q + 2 * KV),
+				    Q * sizeof(*q));
+				memcpy(k + t * KV, f3 + t * (Q + 2 * KV) + Q,
+				    KV * sizeof(*k));
+				memcpy(v + t * KV, f3 + t * (Q + 2 * KV) + Q + KV,
+				    KV * sizeof(*v));
+			}
+			free(f3);
+		} else if (m->kind == K_QWEN35) {
+			/* per head: hd query rows, then hd gate rows */
+			if (gate == NULL && (gate = calloc(n * 2 * Q,
+			    sizeof(*gate))) == NULL)
+				goto out;
+			if (matmul(m, L->wq, h, gate, n) != 0 ||
+			    matmul(m, L->wk, h, k, n) != 0 ||
+			    matmul(m, L->wv, h, v, n) != 0)
+				goto out;
+			for (t = 0; t < n; t++)
+				for (hh = 0; hh < m->n_head; hh++)
+					memcpy(q + t * Q + hh * hd, gate +
+					    t * 2 * Q + 2 * hh * hd,
+					    hd * sizeof(*q));
+		} else if (matmul(m, L->wq, h, q, n) != 0 ||
 		    matmul(m, L->wk, h, k, n) != 0 ||
 		    matmul(m, L->wv, h, v, n) != 0 ||
 		    add_bias(m, L->bq, q, n, Q, wv) != 0 ||
@@ -533,26 +919,41 @@ refmodel_logits(struct refmodel *m, const int32_t *ids, size_t n, float *out)
 			for (t = 0; t < n * m->n_kv; t++)
 				rmsnorm(k + t * hd, k + t * hd, wv, hd, m->eps);
 		}
-		for (t = 0; t < n; t++) {
+		for (t = 0; t < n && !L->nope; t++) {
+			const double *inv = L->swa && m->kind == K_GEMMA3 ?
+			    m->inv_swa : m->inv;
+
 			for (hh = 0; hh < m->n_head; hh++)
-				rope(m, q + t * Q + hh * hd, t);
+				rope(m, inv, q + t * Q + hh * hd, t);
 			for (hh = 0; hh < m->n_kv; hh++)
-				rope(m, k + t * KV + hh * hd, t);
+				rope(m, inv, k + t * KV + hh * hd, t);
+		}
+		/* mistral3: attention temperature, after RoPE */
+		for (t = 0; t < n && m->temp_scale > 0; t++) {
+			double tf = 1.0 + m->temp_scale * log(1.0 +
+			    floor((double)(t + 1) / m->temp_len));
+
+			for (i = 0; i < Q; i++)
+				q[t * Q + i] *= tf;
 		}
 		if (m->o.kv_f16)
 			for (i = 0; i < n * KV; i++) {
 				k[i] = to_f16(k[i]);
 				v[i] = to_f16(v[i]);
 			}
-		/* causal softmax attention, GQA */
+		/* causal softmax attention, GQA; a sliding layer's query t
+		 * sees keys j with t - n_swa < j <= t */
 		for (t = 0; t < n; t++) {
+			size_t j0 = L->swa && m->n_swa > 0 && t + 1 > m->n_swa ?
+			    t + 1 - m->n_swa : 0;
+
 			for (hh = 0; hh < m->n_head; hh++) {
 				const double *qh = q + t * Q + hh * hd;
 				double *ah = att + t * Q + hh * hd;
 
 				kvh = hh / gqa;
 				mx = -INFINITY;
-				for (j = 0; j <= t; j++) {
+				for (j = j0; j <= t; j++) {
 					const double *kj =
 					    k + j * KV + kvh * hd;
 
@@ -564,40 +965,73 @@ refmodel_logits(struct refmodel *m, const int32_t *ids, size_t n, float *out)
 						mx = sc[j];
 				}
 				sum = 0;
-				for (j = 0; j <= t; j++) {
+				for (j = j0; j <= t; j++) {
 					sc[j] = exp(sc[j] - mx);
 					sum += sc[j];
 				}
 				for (i = 0; i < hd; i++)
 					ah[i] = 0;
-				for (j = 0; j <= t; j++) {
+				for (j = j0; j <= t; j++) {
 					const double *vj =
 					    v + j * KV + kvh * hd;
 
 					for (i = 0; i < hd; i++)
 						ah[i] += sc[j] / sum * vj[i];
 				}
+				/* qwen35: output gate sigmoid */
+				for (i = 0; gate != NULL && i < hd; i++)
+					ah[i] /= 1.0 + exp(-gate[t * 2 * Q +
+					    2 * hh * hd + hd + i]);
 			}
 		}
 		if (matmul(m, L->wo, att, o, n) != 0)
 			goto out;
+residual:
+		if (L->post_att != NULL) {
+			if (deq_vec(m, L->post_att, wv) != 0)
+				goto out;
+			for (t = 0; t < n; t++)
+				rmsnorm(o + t * E, o + t * E, wv, E, m->eps);
+		}
 		for (i = 0; i < n * E; i++)
-			x[i] += o[i];
+			x[i] += m->resid_scale * o[i];
 
-		/* feed-forward block: SwiGLU */
+		/* feed-forward block: SwiGLU, or GELU(tanh) for gemma3 */
 		if (deq_vec(m, L->ffn_norm, wv) != 0)
 			goto out;
 		for (t = 0; t < n; t++)
 			rmsnorm(h + t * E, x + t * E, wv, E, m->eps);
-		if (matmul(m, L->wg, h, g, n) != 0 ||
+		if (L->wg == NULL) {	/* phi3: one matmul, gate rows first */
+			double *f2 = calloc(n * 2 * F, sizeof(*f2));
+
+			if (f2 == NULL || matmul(m, L->wu, h, f2, n) != 0) {
+				free(f2);
+				goto out;
+			}
+			for (t = 0; t < n; t++) {
+				memcpy(g + t * F, f2 + t * 2 * F, F * sizeof(*g));
+				memcpy(u + t * F, f2 + t * 2 * F + F,
+				    F * sizeof(*u));
+			}
+			free(f2);
+		} else if (matmul(m, L->wg, h, g, n) != 0 ||
 		    matmul(m, L->wu, h, u, n) != 0)
 			goto out;
 		for (i = 0; i < n * F; i++)
-			g[i] = g[i] / (1.0 + exp(-g[i])) * u[i];
+			g[i] = m->kind == K_GEMMA3 ? 0.5 * g[i] * (1.0 +
+			    tanh(sqrt(2.0 / M_PI) * (g[i] + 0.044715 * g[i] *
+			    g[i] * g[i]))) * u[i] :
+			    g[i] / (1.0 + exp(-g[i])) * u[i];
 		if (matmul(m, L->wd, g, o, n) != 0)
 			goto out;
+		if (L->post_ffw != NULL) {
+			if (deq_vec(m, L->post_ffw, wv) != 0)
+				goto out;
+			for (t = 0; t < n; t++)
+				rmsnorm(o + t * E, o + t * E, wv, E, m->eps);
+		}
 		for (i = 0; i < n * E; i++)
-			x[i] += o[i];
+			x[i] += m->resid_scale * o[i];
 	}
 
 	if (deq_vec(m, m->out_norm, wv) != 0)
@@ -607,7 +1041,7 @@ refmodel_logits(struct refmodel *m, const int32_t *ids, size_t n, float *out)
 	if (matmul(m, m->output, h, lg, n) != 0)
 		goto out;
 	for (i = 0; i < n * V; i++)
-		out[i] = (float)lg[i];
+		out[i] = (float)(lg[i] / m->logit_scale);
 	rc = 0;
 out:
 	free(x);
@@ -622,5 +1056,6 @@ out:
 	free(wv);
 	free(sc);
 	free(lg);
+	free(gate);
 	return rc;
 }

@@ -42,7 +42,9 @@ struct refmodel_opts {
 };
 
 /*
- * Load `path` (llama, qwen2 or qwen3) and check every tensor the forward
+ * Load `path` (llama, qwen2, qwen3, gemma3, phi3, granite, smollm3,
+ * mistral3 or qwen35; section 8 of the golden README gives the newer
+ * ones' formulas) and check every tensor the forward
  * pass needs against the hparams.  opts NULL means all false.  Returns 0
  * or -1 with a malloc'd *cause.  The file stays mapped until refmodel_free.
  */

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "engine.h"
+#include "lib-refmodel.h"
 
 #define NV	512
 #define NP	24
@@ -244,6 +245,50 @@ GOLDEN(test_mistral3_q8_0, "syn-mistral3-q8_0.gguf", TOL_Q8_8)
 GOLDEN(test_qwen35_f32, "syn-qwen35-f32.gguf", TOL_F32_8)
 GOLDEN(test_qwen35_q8_0, "syn-qwen35-q8_0.gguf", TOL_Q8_8)
 
+/*
+ * The plain double-precision reference forward (tests/lib-refmodel.c),
+ * written separately from the README's formulas, lands on the golden
+ * logits of every newer architecture's F32 file: it is a yardstick for
+ * test-engine's comparisons on every tensor type.
+ */
+static void
+test_refmodel_new_archs_match_golden(void **st)
+{
+	static const char *const files[] = { "gemma3", "phi3",
+	    "phi3-longrope", "granite", "smollm3", "mistral3", "qwen35" };
+	struct refmodel_opts ro = { .kv_f16 = true };
+	float *lg = calloc((size_t)NP * NV, sizeof *lg);
+	struct golden *g = calloc(1, sizeof *g);
+
+	(void)st;
+	for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+		char path[512], gpath[600], *cause = NULL;
+		struct refmodel *r = NULL;
+		double mx = 0;
+
+		snprintf(path, sizeof path, "%s/golden/syn-%s-f32.gguf",
+		    shared(), files[f]);
+		snprintf(gpath, sizeof gpath, "%s.logits.txt", path);
+		load_golden(gpath, g);
+		if (refmodel_open(path, &ro, &r, &cause) != 0)
+			fail_msg("%s", cause);
+		assert_int_equal(refmodel_logits(r, g->prompt, NP, lg), 0);
+		for (int p = 0; p < NP; p++)
+			for (int i = 0; i < NV; i++) {
+				double d = fabs((double)lg[p * NV + i] -
+				    g->logits[p][i]);
+
+				mx = d > mx ? d : mx;
+			}
+		printf("  reference forward %-14s max |d| %.3g\n", files[f],
+		    mx);
+		assert_true(mx <= 1e-3);
+		refmodel_free(r);
+	}
+	free(lg);
+	free(g);
+}
+
 static int
 stop_after_first(void *arg, size_t done, size_t total)
 {
@@ -409,6 +454,7 @@ main(void)
 		cmocka_unit_test(test_qwen35_f32),
 		cmocka_unit_test(test_qwen35_q8_0),
 		cmocka_unit_test(test_qwen35_state_reuse),
+		cmocka_unit_test(test_refmodel_new_archs_match_golden),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
