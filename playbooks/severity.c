@@ -41,6 +41,7 @@ static const struct lvword lvwords[] = {
 	{ "crit", PB_SEV_CRITICAL }, { "critical", PB_SEV_CRITICAL },
 	{ "fatal", PB_SEV_CRITICAL }, { "severe", PB_SEV_HIGH },
 	{ "err", PB_SEV_HIGH }, { "error", PB_SEV_HIGH },
+	{ "fault", PB_SEV_HIGH },	/* macOS log type, worse than Error */
 	{ "warn", PB_SEV_MEDIUM }, { "warning", PB_SEV_MEDIUM },
 	{ "notice", PB_SEV_INFO }, { "info", PB_SEV_INFO },
 	{ "information", PB_SEV_INFO }, { "informational", PB_SEV_INFO },
@@ -257,11 +258,23 @@ level_position(const char *s, size_t n, size_t i, size_t e)
 		return 1;
 	if (after_level_key(s, i) || after_facility(s, i))
 		return 1;
-	/* first word, after nothing but a timestamp */
+	/* first word, after nothing but a timestamp and hexadecimal ids
+	 * (macOS `log show`: "... 0x1a2b  Error  0x0  123  0  kernel:") */
 	{
-		size_t k;
-		for (k = 0; k < i && !alpha((unsigned char)s[k]); k++)
-			;
+		size_t k = 0;
+		while (k < i) {
+			if (s[k] == '0' && k + 1 < i && s[k + 1] == 'x' &&
+			    (k == 0 || !alnum((unsigned char)s[k - 1]))) {
+				for (k += 2; k < i && (digit((unsigned char)s[k]) ||
+				    (lower((unsigned char)s[k]) >= 'a' &&
+				    lower((unsigned char)s[k]) <= 'f')); k++)
+					;
+				continue;
+			}
+			if (alpha((unsigned char)s[k]))
+				break;
+			k++;
+		}
 		if (k == i && (after == ' ' || after == ':' || after == ',' ||
 		    after == '\t' || after == '\0'))
 			return 1;
@@ -430,6 +443,7 @@ static const struct phrase lexicon[] = {
 const char *const pb_severity_literals[] = {
 	/* level words */
 	"emerg", "alert", "crit", "fatal", "severe", "err", "warn", "panic",
+	"fault",
 	"iority", " e ", " w ", " f ", "-0-", "-1-", "-2-", "-3-", "-4-",
 	/* lexicon */
 	"segfault", "segmentation", "l protection", "dumped", "oops",

@@ -133,6 +133,13 @@ test_level_words_in_level_position(void **state)
 	    "HTTP WARNING: slow", PB_SEV_MEDIUM);
 	NOT_WARNING("[1718359281] SERVICE ALERT: web01;HTTP;OK;HARD;1;"
 	    "HTTP OK: HTTP/1.1 200 OK");
+	/* macOS `log show`: the type column after the thread id */
+	SEV_IS("2024-06-14 10:00:00.123456+0200 0x1a2b     Error       0x0      "
+	    "123    0    kernel: (AppleACPI) x", PB_SEV_HIGH);
+	SEV_IS("2024-06-14 10:00:00.123456+0200 0x1a2b     Fault       0x0      "
+	    "123    0    WindowServer: x", PB_SEV_HIGH);
+	SEV_IS("2024-06-14 10:00:00.123456+0200 0x1a2b     Info        0x0      "
+	    "123    0    kernel: link failed over", PB_SEV_LOW);
 	/* JSON and key=value levels */
 	SEV_IS("{\"ts\":1718378161,\"level\":\"error\",\"msg\":\"x\"}",
 	    PB_SEV_HIGH);
@@ -658,6 +665,7 @@ test_every_phrase_reaches_the_unknowns(void **state)
 		"unexpected", "not found",
 		/* level words in level position */
 		"EMERG", "CRIT", "SEVERE", "ERR", "WARN", "%LINK-3-UPDOWN:",
+		"[fault]",
 		"[emergency]", "[alert]", "[crit]", "[err]", "[warning]",
 	};
 	struct fx *f = *state;
