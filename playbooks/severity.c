@@ -579,7 +579,9 @@ static const char *const naming_after[] = {
 
 static const char *const naming_before[] = {
 	"on", "if", "setting", "set", "ignore", "ignoring", "suppress",
-	"suppressing", "log", "simulate", "simulated", "test", "testing", NULL
+	"suppressing", "log", "simulate", "simulated", "test", "testing",
+	"negotiated", "configured", "default", "max", "maximum", "min",
+	"minimum", NULL
 };
 
 /* "down" counts only with a subject that goes down. */

@@ -237,6 +237,9 @@ test_guards_false_positives(void **state)
 		"Jun 14 15:16:01 h kernel: Enabling unmasked SIMD FPU exception "
 		    "support... done.",
 		"Jun 14 15:16:01 h app: on failure: restart",
+		"Jun 14 15:16:01 h zk: Established session 0x14ede63a5a70000 "
+		    "with negotiated timeout 10000 for client /10.10.34.11:45307",
+		"Jun 14 15:16:01 h app: using default timeout 30s",
 		/* going down on purpose is not a failure */
 		"Jun 14 15:16:01 h systemd: shutting down",
 		"Jun 14 15:16:01 h app: scale down to 2 workers",
