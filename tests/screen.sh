@@ -158,7 +158,7 @@ if [ "$("${TM[@]}" display -p -t open '#{alternate_on}')" = 0 ]; then ok; else
 stop open
 SESS=open start resume 120x30 --resume
 expect resume "--resume reopens the files" "field-laptop.log"
-keys resume Tab Enter Down Down Down
+keys resume Tab Enter Down Down Down Down
 expect resume "--resume keeps ticked checks" "\[x\] "
 keys resume q
 stop resume
