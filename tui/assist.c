@@ -47,10 +47,7 @@ struct tui_assist {
 	size_t		 nans, capans;
 	char		*vis;		/* visible text of the last event */
 	size_t		 capvis;
-	char		 pend[16];	/* a possible tag, held back */
-	size_t		 npend;
-	bool		 in_think;
-	size_t		 hidden;
+	struct tui_think think_f;	/* reasoning held back */
 };
 
 static const char *const fb_names[] = {
@@ -85,8 +82,7 @@ gen_drop(struct tui_assist *a)
 	free(a->q);
 	a->q = NULL;
 	a->nans = 0;
-	a->npend = 0;
-	a->in_think = false;
+	memset(&a->think_f, 0, sizeof a->think_f);
 }
 
 static void
@@ -442,7 +438,8 @@ tui_assist_ask(struct tui_assist *a, enum tui_turn_kind kind,
 		free(a->ex[i].q);
 		free(a->ex[i].a);
 	}
-	memmove(a->ex, a->ex + from, (a->nex - from) * sizeof *a->ex);
+	if (from > 0)
+		memmove(a->ex, a->ex + from, (a->nex - from) * sizeof *a->ex);
 	a->nex -= from;
 	a->dropped += from;
 	if (from > 0)
@@ -455,9 +452,7 @@ tui_assist_ask(struct tui_assist *a, enum tui_turn_kind kind,
 	if ((a->q = strdup(question)) == NULL)
 		goto out;
 	a->nans = 0;
-	a->hidden = 0;
-	a->npend = 0;
-	a->in_think = false;
+	memset(&a->think_f, 0, sizeof a->think_f);
 	if (eng_gen_start(a->s, ids + keep, n - keep, sp, &a->g, cause) != 0) {
 		tui_assist_fallback(a, TUI_FB_ERROR, *cause);
 		free(a->q);
@@ -495,7 +490,7 @@ tui_assist_cancel(struct tui_assist *a, bool timed_out)
 size_t
 tui_assist_hidden(const struct tui_assist *a)
 {
-	return a->hidden;
+	return a->think_f.hidden;
 }
 
 static int
@@ -519,38 +514,43 @@ grow(char **buf, size_t *cap, size_t need)
  * Split streamed text into answer and reasoning.  A '<' that may begin
  * "<think>" or "</think>" is held in pend until it is decided.
  */
-static size_t
-filter(struct tui_assist *a, const char *s, size_t n, char *out)
+size_t
+tui_think_filter(struct tui_think *f, const char *s, size_t n, char *out)
 {
 	static const char open[] = "<think>", close[] = "</think>";
 	size_t o = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *tag = a->in_think ? close : open;
+		const char *tag = f->in ? close : open;
 		size_t tl = strlen(tag);
 
-		if (a->npend > 0 || s[i] == '<') {
-			a->pend[a->npend++] = s[i];
-			if (a->npend <= tl && memcmp(a->pend, tag, a->npend) == 0) {
-				if (a->npend == tl) {
-					a->in_think = !a->in_think;
-					a->hidden += tl;
-					a->npend = 0;
+		if (f->npend > 0 || s[i] == '<') {
+			f->pend[f->npend++] = s[i];
+			if (f->npend <= tl && memcmp(f->pend, tag, f->npend) == 0) {
+				if (f->npend == tl) {
+					f->in = !f->in;
+					f->hidden += tl;
+					f->npend = 0;
 				}
 				continue;
 			}
-			/* not a tag: release what was held */
-			for (size_t k = 0; k < a->npend; k++) {
-				if (a->in_think)
-					a->hidden++;
-				else
-					out[o++] = a->pend[k];
+			/* not a tag: release what was held (a new '<' may
+			 * start one, so it is looked at again) */
+			if (s[i] == '<' && f->npend > 1) {
+				f->npend--;
+				i--;
 			}
-			a->npend = 0;
+			for (size_t k = 0; k < f->npend; k++) {
+				if (f->in)
+					f->hidden++;
+				else
+					out[o++] = f->pend[k];
+			}
+			f->npend = 0;
 			continue;
 		}
-		if (a->in_think)
-			a->hidden++;
+		if (f->in)
+			f->hidden++;
 		else
 			out[o++] = s[i];
 	}
@@ -595,13 +595,13 @@ tui_assist_next(struct tui_assist *a, struct eng_event *ev, bool wait)
 	if (ev->kind == ENG_EV_TEXT) {
 		size_t n;
 
-		if (grow(&a->vis, &a->capvis, ev->len + sizeof a->pend + 1) != 0 ||
+		if (grow(&a->vis, &a->capvis, ev->len + sizeof a->think_f.pend + 1) != 0 ||
 		    grow(&a->ans, &a->capans, a->nans + ev->len +
-		    sizeof a->pend + 1) != 0) {
+		    sizeof a->think_f.pend + 1) != 0) {
 			ev->len = 0;
 			return 1;
 		}
-		n = filter(a, ev->text, ev->len, a->vis);
+		n = tui_think_filter(&a->think_f, ev->text, ev->len, a->vis);
 		memcpy(a->ans + a->nans, a->vis, n);
 		a->nans += n;
 		a->vis[n] = '\0';

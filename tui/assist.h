@@ -107,6 +107,20 @@ void	 tui_assist_cancel(struct tui_assist *, bool timed_out);
 /* Bytes of reasoning hidden in the last answer. */
 size_t	 tui_assist_hidden(const struct tui_assist *);
 
+/*
+ * Reasoning filter: streamed text in, the visible part out (at most n +
+ * sizeof pend bytes).  "<think>...</think>" is held back and counted in
+ * hidden; a tag split across pieces is recognised.
+ */
+struct tui_think {
+	char		 pend[16];
+	size_t		 npend;
+	bool		 in;
+	size_t		 hidden;
+};
+size_t	 tui_think_filter(struct tui_think *, const char *s, size_t n,
+	    char *out);
+
 /* History, oldest first. */
 size_t	 tui_assist_turns(const struct tui_assist *);
 const char *tui_assist_question(const struct tui_assist *, size_t i);

@@ -1,0 +1,359 @@
+/*
+ * test-tui-assist.c - the assistant's conversation logic (tui/assist.c)
+ * with stories260K: token-budgeted log trimming, follow-ups that reuse the
+ * KV cache and answer as a fresh prefill would, the oldest exchanges
+ * dropped (never the brief), reasoning hidden, fallbacks recorded.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../tui/assist.h"
+
+static char model[4096];
+
+static int
+setup(void **st)
+{
+	const char *s = getenv("SHARED");
+
+	(void)st;
+	snprintf(model, sizeof model, "%s/models/stories260K.gguf",
+	    s && *s ? s : "../../shared");
+	return 0;
+}
+
+static struct tui_assist *
+open_assist(uint32_t n_ctx)
+{
+	struct eng_load_opts lo = { .n_ctx = n_ctx, .n_threads = 2 };
+	struct tui_assist *a = NULL;
+	char *cause = NULL;
+
+	assert_int_equal(tui_assist_new(&a), 0);
+	if (tui_assist_load(a, model, &lo, &cause) != 0)
+		fail_msg("%s", cause);
+	return a;
+}
+
+/* Run one question to the end; the visible answer, malloc'd. */
+static char *
+ask(struct tui_assist *a, const char *q, uint32_t ntok,
+    struct tui_turn_info *ti)
+{
+	struct eng_sample_params sp;
+	struct eng_event ev;
+	char *cause = NULL, *out = calloc(1, 1);
+	size_t n = 0;
+
+	eng_sample_defaults(&sp);
+	sp.temp = 0;
+	sp.repeat_penalty = 1;
+	sp.max_tokens = ntok;
+	if (tui_assist_ask(a, TUI_TURN_QUESTION, q, &sp, ti, &cause) != 0)
+		fail_msg("%s", cause);
+	while (tui_assist_next(a, &ev, true) == 1) {
+		if (ev.kind == ENG_EV_TEXT) {
+			out = realloc(out, n + ev.len + 1);
+			memcpy(out + n, ev.text, ev.len);
+			n += ev.len;
+			out[n] = '\0';
+		}
+		if (ev.kind == ENG_EV_DONE) {
+			assert_int_not_equal(ev.stop, ENG_STOP_ERROR);
+			break;
+		}
+	}
+	assert_false(tui_assist_running(a));
+	return out;
+}
+
+static char *
+numbered_log(size_t n)
+{
+	char *s = malloc(n * 64), *p = s;
+
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "Dec 10 11:%02zu:00 host sshd[%zu]: line %zu failed\n",
+		    i % 60, 1000 + i, i);
+	return s;
+}
+
+/* The newest lines that fit, no more, no fewer; the cut ones counted. */
+static void
+test_fit_lines(void **st)
+{
+	struct tui_assist *a = open_assist(512);
+	char *log = numbered_log(200), *out = NULL, *more;
+	size_t ncut, ntok, kept = 0;
+
+	(void)st;
+	assert_int_equal(tui_assist_fit_lines(a, log, 300, &out, &ncut, &ntok), 0);
+	assert_true(ntok <= 300);
+	assert_int_equal(ntok, tui_assist_count(a, out));
+	for (const char *p = out; *p; p++)
+		kept += *p == '\n';
+	assert_true(kept > 0);
+	assert_int_equal(kept + ncut, 200);
+	assert_non_null(strstr(out, "line 199 failed\n"));	/* the newest */
+	assert_int_equal(strncmp(out, "Dec 10", 6), 0);		/* whole lines */
+	/* one more line would not have fitted */
+	more = strstr(log, out);
+	assert_non_null(more);
+	assert_true(more > log);
+	more--;
+	while (more > log && more[-1] != '\n')
+		more--;
+	assert_true(tui_assist_count(a, more) > 300);
+	free(out);
+	/* everything fits: nothing cut */
+	assert_int_equal(tui_assist_fit_lines(a, "one\ntwo\n", 300, &out,
+	    &ncut, &ntok), 0);
+	assert_int_equal(ncut, 0);
+	assert_string_equal(out, "one\ntwo\n");
+	free(out);
+	/* nothing fits */
+	assert_int_equal(tui_assist_fit_lines(a, log, 3, &out, &ncut, &ntok), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(ncut, 200);
+	free(out);
+	free(log);
+	tui_assist_free(a);
+}
+
+/*
+ * A follow-up prefills only what the cache lacks and answers exactly as
+ * the same conversation does from an empty cache.
+ */
+static void
+test_followup_reuses_cache(void **st)
+{
+	struct tui_assist *a = open_assist(1024), *b;
+	struct tui_turn_info t1, t2, t3;
+	char *a1, *a2, *b2, *cause = NULL, *mp = NULL;
+	char path[] = "/tmp/test-tui-assist-XXXXXX";
+	int fd;
+
+	(void)st;
+	assert_int_equal(tui_assist_set_context(a, "You help.",
+	    "Log:\nkernel: disk sda failed\n"), 0);
+	a1 = ask(a, "What broke?", 20, &t1);
+	assert_int_equal(t1.n_reused, 0);
+	assert_true((fd = mkstemp(path)) >= 0);
+	close(fd);
+	assert_int_equal(tui_assist_save(a, path, &cause), 0);
+	a2 = ask(a, "And then?", 20, &t2);
+	assert_int_equal(tui_assist_turns(a), 2);
+	assert_int_equal(t2.n_history, 1);
+	/* at least the whole first prompt came from the cache */
+	assert_true(t2.n_reused >= t1.n_prompt);
+	assert_true(t2.n_reused < t2.n_prompt);
+
+	/* the same conversation from an empty cache */
+	assert_int_equal(tui_assist_new(&b), 0);
+	assert_int_equal(tui_assist_restore(b, path, &mp, &cause), 0);
+	assert_string_equal(mp, model);
+	{
+		struct eng_load_opts lo = { .n_ctx = 1024, .n_threads = 2 };
+
+		assert_int_equal(tui_assist_load(b, mp, &lo, &cause), 0);
+	}
+	assert_int_equal(tui_assist_turns(b), 1);
+	assert_string_equal(tui_assist_answer(b, 0), tui_assist_answer(a, 0));
+	b2 = ask(b, "And then?", 20, &t3);
+	assert_int_equal(t3.n_reused, 0);
+	assert_int_equal(t3.n_prompt, t2.n_prompt);
+	assert_true(strlen(a2) > 0);
+	assert_string_equal(a2, b2);
+
+	/* a new brief invalidates the cache */
+	assert_int_equal(tui_assist_set_context(a, "You help.", "Other log\n"), 0);
+	free(ask(a, "Now?", 5, &t3));
+	assert_int_equal(t3.n_reused, 0);
+
+	unlink(path);
+	free(mp);
+	free(a1);
+	free(a2);
+	free(b2);
+	tui_assist_free(a);
+	tui_assist_free(b);
+}
+
+/* Past the context, the oldest exchanges go; the brief stays and opens
+ * the conversation; the count is reported. */
+static void
+test_history_dropped_not_brief(void **st)
+{
+	struct tui_assist *a = open_assist(384);
+	struct tui_turn_info ti;
+	size_t dropped = 0, i;
+	char q[64];
+
+	(void)st;
+	tui_assist_set_reserve(a, 64);
+	assert_int_equal(tui_assist_set_context(a, "", "BRIEF: disk sda failed\n"), 0);
+	for (i = 0; i < 12; i++) {
+		snprintf(q, sizeof q, "question %zu?", i);
+		free(ask(a, q, 30, &ti));
+		assert_true(ti.n_prompt + 64 <= 384);
+		dropped += ti.n_dropped;
+	}
+	assert_true(dropped > 0);
+	assert_int_equal(tui_assist_dropped(a), dropped);
+	assert_int_equal(tui_assist_turns(a) + dropped, 12);
+	assert_string_equal(tui_assist_question(a, tui_assist_turns(a) - 1),
+	    "question 11?");
+	assert_string_equal(tui_assist_brief(a), "BRIEF: disk sda failed\n");
+	tui_assist_free(a);
+}
+
+/* A brief that cannot fit is a fallback with a reason, not a crash. */
+static void
+test_brief_too_big(void **st)
+{
+	struct tui_assist *a = open_assist(128);
+	struct eng_sample_params sp;
+	struct tui_turn_info ti;
+	char *log = numbered_log(50), *cause = NULL;
+	const char *detail;
+
+	(void)st;
+	eng_sample_defaults(&sp);
+	assert_int_equal(tui_assist_set_context(a, "", log), 0);
+	assert_int_not_equal(tui_assist_ask(a, TUI_TURN_QUESTION, "why?", &sp,
+	    &ti, &cause), 0);
+	assert_non_null(strstr(cause, "the context holds 128"));
+	assert_int_equal(tui_assist_fallbacks(a), 1);
+	assert_int_equal(tui_assist_fallback_at(a, 0, &detail), TUI_FB_CONTEXT);
+	free(cause);
+	free(log);
+	tui_assist_free(a);
+}
+
+static void
+test_fallbacks_recorded(void **st)
+{
+	struct tui_assist *a, *b;
+	struct eng_sample_params sp;
+	struct tui_turn_info ti;
+	struct eng_load_opts lo = { 0 };
+	char *cause = NULL, *mp = NULL;
+	char path[] = "/tmp/test-tui-assist-XXXXXX";
+	const char *detail;
+	int fd;
+
+	(void)st;
+	assert_int_equal(tui_assist_new(&a), 0);
+	eng_sample_defaults(&sp);
+	assert_int_not_equal(tui_assist_ask(a, TUI_TURN_QUESTION, "why?", &sp,
+	    &ti, &cause), 0);
+	free(cause);
+	assert_int_not_equal(tui_assist_load(a, "/nonexistent/m.gguf", &lo,
+	    &cause), 0);
+	assert_non_null(strstr(cause, "/nonexistent/m.gguf"));
+	free(cause);
+	assert_false(tui_assist_has_model(a));
+	assert_int_equal(tui_assist_fallbacks(a), 2);
+	assert_int_equal(tui_assist_fallback_at(a, 0, NULL), TUI_FB_NO_MODEL);
+	assert_int_equal(tui_assist_fallback_at(a, 1, &detail), TUI_FB_LOAD);
+	assert_string_equal(tui_fallback_name(TUI_FB_LOAD), "load-failed");
+	tui_assist_fallback(a, TUI_FB_NAN, "the model computed NaN");
+	/* kept with the conversation and read back */
+	assert_true((fd = mkstemp(path)) >= 0);
+	close(fd);
+	assert_int_equal(tui_assist_save(a, path, &cause), 0);
+	assert_int_equal(tui_assist_new(&b), 0);
+	assert_int_equal(tui_assist_restore(b, path, &mp, &cause), 0);
+	assert_int_equal(tui_assist_fallbacks(b), 3);
+	assert_int_equal(tui_assist_fallback_at(b, 2, &detail), TUI_FB_NAN);
+	assert_string_equal(detail, "the model computed NaN");
+	unlink(path);
+	free(mp);
+	tui_assist_free(a);
+	tui_assist_free(b);
+}
+
+/* A timeout cancels the answer and is recorded. */
+static void
+test_timeout_recorded(void **st)
+{
+	struct tui_assist *a = open_assist(512);
+	struct eng_sample_params sp;
+	struct tui_turn_info ti;
+	struct eng_event ev;
+	char *cause = NULL;
+
+	(void)st;
+	eng_sample_defaults(&sp);
+	assert_int_equal(tui_assist_ask(a, TUI_TURN_QUESTION, "Tell a story",
+	    &sp, &ti, &cause), 0);
+	tui_assist_cancel(a, true);
+	while (tui_assist_next(a, &ev, true) == 1 && ev.kind != ENG_EV_DONE)
+		;
+	assert_false(tui_assist_running(a));
+	assert_int_equal(tui_assist_fallback_at(a, tui_assist_fallbacks(a) - 1,
+	    NULL), TUI_FB_TIMEOUT);
+	tui_assist_free(a);
+}
+
+static char *
+filter_all(const char *const *pieces, size_t *hidden)
+{
+	struct tui_think f = { .npend = 0 };
+	char *out = calloc(1, 1024);
+	size_t n = 0;
+
+	for (size_t i = 0; pieces[i] != NULL; i++)
+		n += tui_think_filter(&f, pieces[i], strlen(pieces[i]), out + n);
+	*hidden = f.hidden;
+	return out;
+}
+
+/* Reasoning never reaches the answer, however the tags are split. */
+static void
+test_think_hidden(void **st)
+{
+	static const char *const a[] = { "<think>\nhmm, disk?\n</think>\n\n",
+	    "Check the disk.", NULL };
+	static const char *const b[] = { "<th", "ink>x<y", "</", "think", ">",
+	    "a<b and <thin", "g>", NULL };
+	static const char *const c[] = { "<<think>z</think>ok", NULL };
+	size_t h;
+	char *s;
+
+	(void)st;
+	s = filter_all(a, &h);
+	assert_string_equal(s, "\n\nCheck the disk.");
+	assert_int_equal(h, strlen("<think>\nhmm, disk?\n</think>"));
+	free(s);
+	s = filter_all(b, &h);
+	assert_string_equal(s, "a<b and <thing>");
+	free(s);
+	s = filter_all(c, &h);
+	assert_string_equal(s, "<ok");
+	free(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest t[] = {
+		cmocka_unit_test(test_fit_lines),
+		cmocka_unit_test(test_followup_reuses_cache),
+		cmocka_unit_test(test_history_dropped_not_brief),
+		cmocka_unit_test(test_brief_too_big),
+		cmocka_unit_test(test_fallbacks_recorded),
+		cmocka_unit_test(test_timeout_recorded),
+		cmocka_unit_test(test_think_hidden),
+	};
+
+	return cmocka_run_group_tests(t, setup, NULL);
+}
