@@ -403,12 +403,12 @@ evidence_build(struct app *a)
 			if (src < 0 || lineno == 0)
 				continue;
 			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				v = realloc(v, cap * sizeof(*v));
-				if (v == NULL) {
-					n = cap = 0;
-					break;
-				}
+				struct evmark *nv;
+				size_t ncap = cap ? cap * 2 : 64;
+				if ((nv = realloc(v, ncap * sizeof(*v))) == NULL)
+					break;	/* fewer marks, not none */
+				v = nv;
+				cap = ncap;
 			}
 			v[n].ref = ROW_MAKE(src, lineno - 1);
 			v[n++].sev = sev;
