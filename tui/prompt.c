@@ -35,7 +35,7 @@ static bool installed;
 static const char *const commands[] = {
 	"open", "follow", "filter", "filter-in", "filter-out", "search",
 	"export", "model", "import", "man", "help", "quit", "ask", "note",
-	"paste", "wrap", "goto", NULL
+	"paste", "wrap", "goto", "sessions", NULL
 };
 static const char *const pages[] = {
 	"triage", "triage-playbook", "triage-bundle", "triage-model", NULL
