@@ -187,6 +187,66 @@ test_followup_reuses_cache(void **st)
 	tui_assist_free(b);
 }
 
+/* Drive background prefill slices to the end. */
+static size_t
+warm_all(struct tui_assist *a, size_t slice)
+{
+	struct eng_event ev;
+	size_t slices = 0;
+	int r;
+
+	while ((r = tui_assist_warm(a, slice)) == 1) {
+		slices++;
+		assert_true(tui_assist_warming(a));
+		assert_false(tui_assist_running(a));
+		while (tui_assist_next(a, &ev, true) == 1) {
+			assert_false(ev.kind == ENG_EV_TEXT && ev.len > 0);
+			if (ev.kind == ENG_EV_DONE)
+				break;
+		}
+	}
+	assert_int_equal(r, 0);
+	return slices;
+}
+
+/*
+ * The brief prefilled in the background, in slices: the first question
+ * then prefills only itself and answers as without it.  A pause in the
+ * middle loses nothing already done; a changed brief starts over.
+ */
+static void
+test_background_prefill(void **st)
+{
+	struct tui_assist *a = open_assist(1024), *b = open_assist(1024);
+	struct tui_turn_info ta, tb;
+	char *log = numbered_log(8), *x, *y;
+
+	(void)st;
+	assert_int_equal(tui_assist_set_context(a, "You help.", log), 0);
+	assert_int_equal(tui_assist_set_context(b, "You help.", log), 0);
+	/* one slice, paused at once, then the rest */
+	assert_int_equal(tui_assist_warm(a, 32), 1);
+	tui_assist_pause(a);
+	assert_false(tui_assist_warming(a));
+	assert_true(warm_all(a, 32) > 1);
+	x = ask(a, "What broke?", 10, &ta);
+	y = ask(b, "What broke?", 10, &tb);
+	assert_int_equal(tb.n_reused, 0);
+	assert_int_equal(ta.n_prompt, tb.n_prompt);
+	assert_true(ta.n_reused > 100);
+	assert_true(ta.n_prompt - ta.n_reused < 20);	/* the question only */
+	assert_string_equal(x, y);
+	free(x);
+	free(y);
+	/* after an answer the history is warmed too */
+	warm_all(a, 64);
+	free(ask(a, "And?", 5, &ta));
+	assert_true(ta.n_prompt - ta.n_reused < 20);
+	free(log);
+	tui_assist_free(a);
+	tui_assist_free(b);
+}
+
 /* Past the context, the oldest exchanges go; the brief stays and opens
  * the conversation; the count is reported. */
 static void
@@ -348,6 +408,7 @@ main(void)
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(test_fit_lines),
 		cmocka_unit_test(test_followup_reuses_cache),
+		cmocka_unit_test(test_background_prefill),
 		cmocka_unit_test(test_history_dropped_not_brief),
 		cmocka_unit_test(test_brief_too_big),
 		cmocka_unit_test(test_fallbacks_recorded),

@@ -48,6 +48,7 @@ struct tui_assist {
 	char		*vis;		/* visible text of the last event */
 	size_t		 capvis;
 	struct tui_think think_f;	/* reasoning held back */
+	bool		 warm;		/* g is a background prefill */
 };
 
 static const char *const fb_names[] = {
@@ -79,6 +80,7 @@ gen_drop(struct tui_assist *a)
 {
 	eng_gen_free(a->g);
 	a->g = NULL;
+	a->warm = false;
 	free(a->q);
 	a->q = NULL;
 	a->nans = 0;
@@ -231,6 +233,8 @@ tui_assist_set_context(struct tui_assist *a, const char *system,
 	    set_str(&a->brief, brief, &changed) != 0)
 		return -1;
 	/* the token comparison would notice too; this says it plainly */
+	if (changed)
+		tui_assist_pause(a);
 	if (changed && a->s != NULL && a->g == NULL)
 		eng_session_reset(a->s);
 	return 0;
@@ -393,6 +397,7 @@ tui_assist_ask(struct tui_assist *a, enum tui_turn_kind kind,
 
 	*cause = NULL;
 	memset(info, 0, sizeof *info);
+	tui_assist_pause(a);	/* a question goes before the warm-up */
 	if ((kind != TUI_TURN_QUESTION && kind != TUI_TURN_RAW) || a->g != NULL) {
 		*cause = strdup(a->g ? "an answer is still running" :
 		    "unknown kind of turn");
@@ -468,7 +473,82 @@ out:
 bool
 tui_assist_running(const struct tui_assist *a)
 {
-	return a->g != NULL;
+	return a->g != NULL && !a->warm;
+}
+
+bool
+tui_assist_warming(const struct tui_assist *a)
+{
+	return a->g != NULL && a->warm;
+}
+
+void
+tui_assist_pause(struct tui_assist *a)
+{
+	if (a->g != NULL && a->warm)
+		gen_drop(a);	/* cancels and joins: within one layer */
+}
+
+/*
+ * The tokens every next question starts with: the rendering with two
+ * different questions agree up to where the question begins.
+ */
+static int
+common_prefix(struct tui_assist *a, int32_t **ids, size_t *n)
+{
+	int32_t *x = NULL, *y = NULL;
+	size_t nx = 0, ny = 0, k = 0;
+	char *cause = NULL;
+	int rc = -1;
+
+	if (render(a, 0, "A", &x, &nx, &cause) != 0 ||
+	    render(a, 0, "Z", &y, &ny, &cause) != 0)
+		goto out;
+	while (k < nx && k < ny && x[k] == y[k])
+		k++;
+	*ids = x;
+	*n = k;
+	x = NULL;
+	rc = 0;
+out:
+	free(x);
+	free(y);
+	free(cause);
+	return rc;
+}
+
+int
+tui_assist_warm(struct tui_assist *a, size_t slice)
+{
+	struct eng_sample_params sp;
+	int32_t *ids = NULL;
+	size_t n = 0, keep, end;
+	char *cause = NULL;
+	int rc = -1;
+
+	if (a->m == NULL || a->g != NULL || slice == 0)
+		return 0;
+	if (common_prefix(a, &ids, &n) != 0)
+		goto out;
+	/* keep_prefix keeps n - 1 at most: the last token waits for the
+	 * question, which needs one of its own anyway */
+	keep = eng_session_keep_prefix(a->s, ids, n);
+	if (n == 0 || keep + 1 >= n || n + a->reserve > eng_session_ctx(a->s)) {
+		rc = 0;
+		goto out;
+	}
+	end = n - 1 - keep > slice ? keep + slice : n - 1;
+	eng_sample_defaults(&sp);
+	sp.temp = 0;
+	sp.max_tokens = 1;	/* prefill, sample one token, never decode it */
+	if (eng_gen_start(a->s, ids + keep, end - keep, &sp, &a->g, &cause) != 0)
+		goto out;
+	a->warm = true;
+	rc = 1;
+out:
+	free(ids);
+	free(cause);
+	return rc;
 }
 
 int
@@ -592,6 +672,14 @@ tui_assist_next(struct tui_assist *a, struct eng_event *ev, bool wait)
 
 	if (a->g == NULL || (r = eng_gen_next(a->g, ev, wait)) != 1)
 		return 0;
+	if (a->warm) {
+		/* the one token sampled after the slice is not the answer */
+		if (ev->kind == ENG_EV_TEXT)
+			ev->len = 0;
+		else if (ev->kind == ENG_EV_DONE)
+			gen_drop(a);
+		return 1;
+	}
 	if (ev->kind == ENG_EV_TEXT) {
 		size_t n;
 

@@ -93,6 +93,18 @@ int	 tui_assist_fit_lines(struct tui_assist *, const char *text,
 int	 tui_assist_ask(struct tui_assist *, enum tui_turn_kind,
 	    const char *question, const struct eng_sample_params *,
 	    struct tui_turn_info *, char **cause);
+/*
+ * Background prefill of what every next question starts with (system,
+ * brief, history): one slice of at most `slice` tokens per call, on the
+ * engine's thread, so a key press or a question (tui_assist_pause,
+ * tui_assist_ask) stops it at once and loses one slice at most.  Call it
+ * again when tui_assist_next reports the slice done.  Returns 1 if a slice
+ * started, 0 if the cache already holds the prefix, -1 on error.
+ */
+int	 tui_assist_warm(struct tui_assist *, size_t slice);
+bool	 tui_assist_warming(const struct tui_assist *);
+/* Stop a background prefill (not an answer). */
+void	 tui_assist_pause(struct tui_assist *);
 bool	 tui_assist_running(const struct tui_assist *);
 int	 tui_assist_fd(const struct tui_assist *);
 /*
@@ -102,7 +114,7 @@ int	 tui_assist_fd(const struct tui_assist *);
  * fallback; the generation is freed.
  */
 int	 tui_assist_next(struct tui_assist *, struct eng_event *, bool wait);
-/* Stop the answer; timed_out records TUI_FB_TIMEOUT. */
+/* Stop the answer (or a background prefill); timed_out records TUI_FB_TIMEOUT. */
 void	 tui_assist_cancel(struct tui_assist *, bool timed_out);
 /* Bytes of reasoning hidden in the last answer. */
 size_t	 tui_assist_hidden(const struct tui_assist *);
