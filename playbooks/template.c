@@ -387,8 +387,13 @@ put(struct cut *c, const char *s, size_t n)
 {
 	char *p = c->buf + c->used;
 
-	if (c->used + n + 1 > sizeof(c->buf))
+	/* Masking at most doubles a word ("1,2" -> "<*>,<*>"), so 2048 bytes
+	 * of line fit; should they not, the rest is one variable. */
+	if (c->used + n + 1 > sizeof(c->buf)) {
+		if (c->used + 4 > sizeof(c->buf))
+			return MASK;
 		n = sizeof(c->buf) - c->used - 1;
+	}
 	memcpy(p, s, n);
 	p[n] = '\0';
 	c->used += n + 1;

@@ -370,6 +370,12 @@ test_miner_add_long_line_is_bounded(void **state)
 	id = pb_miner_add(*state, line, sizeof(line) - 1);
 	assert_true(id >= 0);
 	assert_true(strlen(pb_miner_text(*state, id)) < sizeof(line));
+	/* Words that grow when masked ("1,2" -> "<*>,<*>"), and values. */
+	for (size_t i = 0; i + 1 < sizeof(line); i++)
+		line[i] = i % 32 == 31 ? ' ' : i % 2 ? (i % 7 ? ',' : '=') : '1';
+	id = pb_miner_add(*state, line, sizeof(line) - 1);
+	assert_true(id >= 0);
+	assert_non_null(strstr(pb_miner_text(*state, id), "<*>"));
 }
 
 int
