@@ -118,6 +118,11 @@ $(B)/tests/test-tui-%: tests/test-tui-%.c $(TESTLIB_OBJ) $(LIBTUI) $(LIBS)
 	$(CC) $(CFLAGS_ALL) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) $(INCS) -Itui -o $@ $< \
 		$(TESTLIB_OBJ) $(LIBTUI) $(LIBS) $(LDFLAGS_ALL) $(LDLIBS_ALL) $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
 
+# The assistant's bench drives tui/assist.c, so it links the UI's objects.
+$(B)/tests/tool-assist-bench: tests/tool-assist-bench.c $(LIBTUI) $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(INCS) -Itui -o $@ $< $(LIBTUI) $(LIBS) $(LDFLAGS_ALL) $(LDLIBS_ALL)
+
 $(B)/tests/fuzz/replay-%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(INCS) -o $@ $< tests/fuzz/replay.c $(LIBS) $(LDFLAGS_ALL) $(LDLIBS_ALL)
@@ -218,6 +223,7 @@ bench: deps
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/bundle-bench.sh
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/engine-bench.sh
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/tui-bench.sh
+	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/assist-bench.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
