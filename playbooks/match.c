@@ -79,6 +79,13 @@ struct pbstate {
 	size_t		 limit_pat;
 	const char	*limit_file;
 	uint64_t	 limit_line;
+	/* Events seen while no card stood: kept so that a known problem
+	 * below its threshold is still listed (pb_analysis_below). */
+	uint64_t	 pending;
+	const char	*pend_file;
+	uint64_t	 pend_line;
+	char		 pend_text[STAGE_TEXT];
+	size_t		 pend_len;
 };
 
 struct pb_analysis {
@@ -352,6 +359,15 @@ stage_keep(struct group *g, int i, const char *file, uint64_t lineno,
 	s->t = t;
 }
 
+/* Does playbook pbi show this line on a card (after its event)? */
+static int
+speaks_for_line(const struct pb_analysis *a, size_t pbi)
+{
+	const struct pbstate *s = &a->st[pbi];
+
+	return s->card != NULL && pb_card_count(s->card) > 0;
+}
+
 /* One event: pattern pi of playbook pbi matched this line (md holds it). */
 static void
 event(struct pb_analysis *a, size_t pbi, size_t pi, const char *file,
@@ -380,6 +396,14 @@ event(struct pb_analysis *a, size_t pbi, size_t pi, const char *file,
 		captures(a, card, pb, pt, line);
 		(void)pb_card_add(card, file, lineno, line, len, t, 1);
 		return;
+	}
+	if (pb_card_count(card) == 0) {
+		if (s->pending++ == 0) {
+			s->pend_len = len < STAGE_TEXT ? len : STAGE_TEXT;
+			memcpy(s->pend_text, line, s->pend_len);
+			s->pend_file = file;
+			s->pend_line = lineno;
+		}
 	}
 	if ((g = group_get(s, pb, key, klen, t)) == NULL)
 		return;
@@ -532,6 +556,7 @@ pb_analysis_feed_line(struct pb_analysis *a, const char *file,
 	int keyword = 0, matched = 0;
 	struct gen_hit { uint32_t pbi, pi; } gen[8];
 	size_t ngen = 0;
+	int speaks = 0;
 	int64_t t;
 
 	a->lines++;
@@ -617,12 +642,23 @@ pb_analysis_feed_line(struct pb_analysis *a, const char *file,
 			}
 			matched = 1;
 			event(a, pbi, pi, file, lineno, line, len, t);
+			speaks |= speaks_for_line(a, pbi);
 			if (pb->mode == PB_MODE_ANY)
 				done = 1;
 		}
 	}
-	for (i = 0; !matched && i < ngen; i++)
-		event(a, gen[i].pbi, gen[i].pi, file, lineno, line, len, t);
+	/* A generic playbook yields only to a specific one that raises a
+	 * card for this line; one still below its threshold does not
+	 * speak yet, so the generic card keeps the line visible. */
+	for (i = 0; !speaks && i < ngen; i++) {
+		const struct pb_playbook *gpb = lib->pbs[gen[i].pbi];
+		/* md now holds a later pattern's match: redo this one so
+		 * captures and group_by read the right groups. */
+		if (pb_playbook_match_line(gpb, gen[i].pi, line, len, a->md,
+		    a->mc) > 0)
+			event(a, gen[i].pbi, gen[i].pi, file, lineno, line, len,
+			    t);
+	}
 	matched |= ngen > 0;
 	if (!matched && keyword && a->opt.unknown) {
 		int sev = pb_line_severity(line, len);
@@ -843,6 +879,36 @@ pb_analysis_template_suggestion(const struct pb_analysis *a, size_t i)
 }
 
 size_t
+pb_analysis_nbelow(const struct pb_analysis *a)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->lib->n; i++)
+		n += a->st[i].pending > 0 && (a->st[i].card == NULL ||
+		    pb_card_count(a->st[i].card) == 0);
+	return n;
+}
+
+const struct pb_playbook *
+pb_analysis_below(const struct pb_analysis *a, size_t i, uint64_t *count,
+    const char **example, size_t *exlen, const char **file, uint64_t *lineno)
+{
+	for (size_t k = 0; k < a->lib->n; k++) {
+		const struct pbstate *s = &a->st[k];
+		if (s->pending == 0 || (s->card != NULL &&
+		    pb_card_count(s->card) > 0) || i-- > 0)
+			continue;
+		*count = s->pending;
+		*example = s->pend_text;
+		*exlen = s->pend_len;
+		*file = s->pend_file;
+		*lineno = s->pend_line;
+		return a->lib->pbs[k];
+	}
+	return NULL;
+}
+
+size_t
 pb_analysis_nsuggested(const struct pb_analysis *a)
 {
 	return a->nsugg;
@@ -893,7 +959,7 @@ suggestion_json(const struct pb_analysis *a, const struct suggestion *sg)
 int
 pb_analysis_write_json(const struct pb_analysis *a, FILE *fp)
 {
-	json_t *doc, *cards, *tmpls, *files, *sugg;
+	json_t *doc, *cards, *tmpls, *files, *sugg, *below;
 	const char *file, *ex, *text;
 	uint64_t count, lineno;
 	int rc;
@@ -916,6 +982,28 @@ pb_analysis_write_json(const struct pb_analysis *a, FILE *fp)
 	for (size_t i = 0; i < a->nsugg; i++)
 		json_array_append_new(sugg, suggestion_json(a, &a->sugg[i]));
 	json_object_set_new(doc, "suggested", sugg);
+	below = json_array();
+	for (size_t i = 0; i < pb_analysis_nbelow(a); i++) {
+		const struct pb_playbook *pb;
+		const char *bfile;
+		size_t exlen;
+		char *safe;
+
+		pb = pb_analysis_below(a, i, &count, &ex, &exlen, &bfile,
+		    &lineno);
+		if (pb == NULL || (safe = pb_sanitize(ex, exlen)) == NULL)
+			break;
+		json_array_append_new(below, json_pack(
+		    "{s:s,s:s,s:s,s:s,s:I,s:i,s:i,s:{s:s,s:I,s:s}}",
+		    "id", pb->id, "class", pb->klass ? pb->klass : "",
+		    "title", pb->title, "severity",
+		    pb_severity_name(pb->severity), "count", (json_int_t)count,
+		    "threshold", pb->threshold, "window", pb->window,
+		    "example", "file", bfile ? bfile : "", "line",
+		    (json_int_t)lineno, "text", safe));
+		free(safe);
+	}
+	json_object_set_new(doc, "below_threshold", below);
 	tmpls = json_array();
 	for (size_t i = 0; i < pb_analysis_ntemplates(a); i++) {
 		json_t *t;

@@ -954,6 +954,8 @@ pb_playbook_excluded(const struct pb_playbook *pb, const char *line,
 const char *pb_playbook_id(const struct pb_playbook *pb) { return pb->id; }
 const char *pb_playbook_title(const struct pb_playbook *pb) { return pb->title; }
 const char *pb_playbook_class(const struct pb_playbook *pb) { return pb->klass; }
+int pb_playbook_threshold(const struct pb_playbook *pb) { return pb->threshold; }
+int pb_playbook_window(const struct pb_playbook *pb) { return pb->window; }
 const char *pb_playbook_path(const struct pb_playbook *pb) { return pb->path; }
 int pb_playbook_version(const struct pb_playbook *pb) { return pb->version; }
 enum pb_severity pb_playbook_severity(const struct pb_playbook *pb) { return pb->severity; }

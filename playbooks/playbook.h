@@ -113,6 +113,9 @@ const struct pb_playbook *pb_library_get(const struct pb_library *, size_t i);
 const char	*pb_playbook_id(const struct pb_playbook *);
 const char	*pb_playbook_title(const struct pb_playbook *);
 const char	*pb_playbook_class(const struct pb_playbook *);
+/* match.threshold (1 when unset) and match.window in seconds (0: none). */
+int		 pb_playbook_threshold(const struct pb_playbook *);
+int		 pb_playbook_window(const struct pb_playbook *);
 const char	*pb_playbook_path(const struct pb_playbook *);
 int		 pb_playbook_version(const struct pb_playbook *);
 enum pb_severity pb_playbook_severity(const struct pb_playbook *);
@@ -215,6 +218,16 @@ int	 pb_analysis_template_info(const struct pb_analysis *, size_t i,
  * index; pb_analysis_template_suggestion maps a template to its
  * suggestion, or -1.
  */
+/*
+ * Known problems below their threshold: playbooks whose patterns matched
+ * but that raised no card (too few events in the window, or a sequence
+ * never completed).  Example i: the playbook, how many events, and the
+ * first matching line (raw bytes, exlen long: sanitize before showing).
+ */
+size_t	 pb_analysis_nbelow(const struct pb_analysis *);
+const struct pb_playbook *pb_analysis_below(const struct pb_analysis *,
+	    size_t i, uint64_t *count, const char **example, size_t *exlen,
+	    const char **file, uint64_t *lineno);
 size_t	 pb_analysis_nsuggested(const struct pb_analysis *);
 const struct pb_playbook *pb_analysis_suggested(const struct pb_analysis *,
 	    size_t i, double *score, size_t *tmpl);

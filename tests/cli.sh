@@ -405,5 +405,19 @@ if [ -f "$STORIES" ]; then
 	check "--seed range printed as integers" has err '0\.\.18446744073709551615'
 fi
 
+# --- known problems below their threshold -----------------------------------
+# Two Postfix deferrals: postfix-deferred needs more for a card, but the
+# lines are known, so they are listed (text and JSON), not dropped.
+printf '%s\n' \
+ 'Mar 23 11:23:31 mx postfix/smtp[143]: BB48359B: to=<a@example.org>, relay=none, delay=151, delays=0.03/0.01/150/0, dsn=4.4.1, status=deferred (connect to mx.example.org[192.0.2.7]:25: Connection timed out)' \
+ 'Mar 23 11:24:01 mx postfix/smtp[144]: BB48359C: to=<b@example.org>, relay=none, delay=181, delays=0.03/0.01/150/0, dsn=4.4.1, status=deferred (connect to mx.example.org[192.0.2.7]:25: Connection timed out)' \
+ >"$T/below.log"
+run "analyze lists a known problem below its threshold" 0 "$TRIAGE" analyze "$T/below.log"
+check "below-threshold section names the playbook and its need" has out 'postfix-deferred; a card needs [0-9]+ in [0-9]+ s'
+check "below-threshold line keeps its example" has out 'below.log:1 '
+run "analyze --json below_threshold" 0 "$TRIAGE" analyze --json "$T/below.log"
+check "JSON below_threshold holds the playbook with its count" \
+	bash -c "[ \"\$('$JSONGET' below_threshold.0.id <'$T/out')\" = postfix-deferred ] && [ \"\$('$JSONGET' below_threshold.0.count <'$T/out')\" = 2 ]"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

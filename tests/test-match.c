@@ -109,6 +109,8 @@ example_for(const char *id)
 		{ "c-high", "charlie event" }, { "d-crit", "delta event" },
 		{ "disk", "kernel: I/O error on sda" },
 		{ "slow", "startaaa" },
+		{ "mx-deferred", "smtp: status=deferred (connect to mx)" },
+		{ "any-timeout", "nc: Connection timed out" },
 	};
 
 	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++)
@@ -295,6 +297,70 @@ test_generic_playbook_yields_to_a_specific_one(void **state)
 	for (size_t i = 0; i < 2; i++) {
 		c = pb_analysis_card(f->a, i);
 		assert_int_equal(pb_card_count(c), 1);
+	}
+}
+
+/*
+ * A specific playbook below its threshold does not silence the generic
+ * one, and the lines it matched are still listed as a known problem below
+ * its threshold (not lost between the cards and the unknowns).
+ */
+static void
+test_below_threshold_is_listed_and_generic_still_speaks(void **state)
+{
+	struct fx *f = *state;
+	const struct pb_playbook *pb;
+	const char *ex, *file;
+	uint64_t count, lineno;
+	size_t exlen;
+
+	playbook(f, "mx-deferred", "medium", "{ \"patterns\": [ { \"name\": "
+	    "\"d\", \"regex\": \"status=deferred\" } ], \"threshold\": 5, "
+	    "\"window\": 600 }");
+	playbook(f, "any-timeout", "medium", "{ \"generic\": true, "
+	    "\"patterns\": [ { \"name\": \"t\", \"regex\": "
+	    "\"Connection timed out\" } ] }");
+	start(f);
+	feed_at(f, 0, "smtp: status=deferred (connect to mx: Connection timed out)");
+	feed_at(f, 1, "smtp: status=deferred (connect to mx: Connection timed out)");
+	pb_analysis_finish(f->a);
+	assert_int_equal(ncards(f), 1);
+	assert_string_equal(pb_playbook_id(pb_card_playbook(
+	    pb_analysis_card(f->a, 0))), "any-timeout");
+	assert_int_equal(pb_analysis_nbelow(f->a), 1);
+	pb = pb_analysis_below(f->a, 0, &count, &ex, &exlen, &file, &lineno);
+	assert_non_null(pb);
+	assert_string_equal(pb_playbook_id(pb), "mx-deferred");
+	assert_int_equal(count, 2);
+	assert_int_equal(lineno, 1);
+	assert_true(exlen > 0 && memmem(ex, exlen, "status=deferred", 15) != NULL);
+}
+
+/* Once the specific card stands, it speaks for its lines again, and it
+ * is no longer listed below its threshold. */
+static void
+test_specific_card_met_silences_generic_and_leaves_below_list(void **state)
+{
+	struct fx *f = *state;
+
+	playbook(f, "mx-deferred", "medium", "{ \"patterns\": [ { \"name\": "
+	    "\"d\", \"regex\": \"status=deferred\" } ], \"threshold\": 2, "
+	    "\"window\": 600 }");
+	playbook(f, "any-timeout", "medium", "{ \"generic\": true, "
+	    "\"patterns\": [ { \"name\": \"t\", \"regex\": "
+	    "\"Connection timed out\" } ] }");
+	start(f);
+	for (int i = 0; i < 4; i++)
+		feed_at(f, i, "smtp: status=deferred (Connection timed out)");
+	pb_analysis_finish(f->a);
+	assert_int_equal(pb_analysis_nbelow(f->a), 0);
+	assert_int_equal(ncards(f), 2);	/* generic kept the first line only */
+	for (size_t i = 0; i < 2; i++) {
+		const struct pb_card *c = pb_analysis_card(f->a, i);
+		if (strcmp(pb_playbook_id(pb_card_playbook(c)), "any-timeout") == 0)
+			assert_int_equal(pb_card_count(c), 1);
+		else
+			assert_int_equal(pb_card_count(c), 4);
 	}
 }
 
@@ -1061,6 +1127,8 @@ main(void)
 		T(test_feed_line_any_threshold_one_counts_every_match),
 		T(test_feed_line_no_match_no_card),
 	T(test_generic_playbook_yields_to_a_specific_one),
+		T(test_below_threshold_is_listed_and_generic_still_speaks),
+		T(test_specific_card_met_silences_generic_and_leaves_below_list),
 		T(test_feed_line_threshold_four_events_no_card),
 		T(test_feed_line_threshold_five_in_window_makes_card),
 		T(test_feed_line_threshold_events_after_met_keep_counting),

@@ -20,8 +20,9 @@
  *             labelled line;
  *   suggested no such card, but a suggested card of the right class whose
  *             lines hold one;
- *   visible   a labelled line is in some card's evidence, a suggestion or
- *             an unknown template (what a technician would see);
+ *   visible   a labelled line is in some card's evidence, a suggestion,
+ *             a known problem below its threshold or an unknown template
+ *             (what a technician would see);
  *   wrong     a card whose class is not the case's (any card on a negative
  *             control); "loud" if it is high or critical on a negative.
  * It is a report, not a test: the exit status is 0 unless a case is
@@ -250,6 +251,8 @@ eval_case(const char *triage, const char *dir, const char *shared,
 			suggested = 1;
 	}
 	json_array_foreach(unk, i, v)
+		visible |= any_string_hits(v, re, md);
+	json_array_foreach(json_object_get(doc, "below_threshold"), i, v)
 		visible |= any_string_hits(v, re, md);
 	if (found)
 		suggested = 0;

@@ -206,6 +206,47 @@ print_suggested(const struct pb_analysis *a)
 }
 
 /*
+ * Known problems that matched but stayed below their playbook's
+ * threshold: no card, but the technician sees that triage recognised
+ * the lines and what it would take to raise the card.
+ */
+static void
+print_below(const struct pb_analysis *a)
+{
+	size_t n = pb_analysis_nbelow(a);
+
+	if (n == 0)
+		return;
+	out_printf(stdout, "%sKnown problems below their threshold%s (seen, "
+	    "too few times for a card): %zu\n", col(C_BOLD), col(C_RESET), n);
+	for (size_t i = 0; i < n; i++) {
+		const struct pb_playbook *pb;
+		const char *ex, *file;
+		uint64_t count, lineno;
+		size_t exlen;
+		int thr;
+
+		if ((pb = pb_analysis_below(a, i, &count, &ex, &exlen, &file,
+		    &lineno)) == NULL)
+			break;
+		thr = pb_playbook_threshold(pb);
+		out_printf(stdout, "  %s%7llu%s  %s  %s(%s, %s", col(C_BOLD),
+		    (unsigned long long)count, col(C_RESET), pb_playbook_title(pb),
+		    col(C_DIM), pb_playbook_class(pb), pb_playbook_id(pb));
+		if (thr > 1)
+			out_printf(stdout, "; a card needs %d in %d s", thr,
+			    pb_playbook_window(pb));
+		else
+			out_printf(stdout, "; a card needs the whole sequence");
+		out_printf(stdout, ")%s\n", col(C_RESET));
+		out_printf(stdout, "           %se.g. %s:%llu%s  %.*s\n", col(C_DIM),
+		    file != NULL ? file : "-", (unsigned long long)lineno,
+		    col(C_RESET), (int)exlen, ex);
+	}
+	out_printf(stdout, "\n");
+}
+
+/*
  * Every template above the salience threshold, most salient first
  * (severity, then rarity and burstiness), except those already shown as
  * "possibly" cards.  --top caps the list; what it leaves out is counted.
@@ -423,6 +464,7 @@ cmd_analyze(int argc, char **argv)
 			print_card(pb_analysis_card(a, i), i + 1);
 		if (o.unknown) {
 			print_suggested(a);
+			print_below(a);
 			print_unknown(a, (size_t)top);
 		}
 		print_summary(a, nread);
