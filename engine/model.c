@@ -942,11 +942,20 @@ eng_model_open(const char *path, const struct eng_load_opts *opts,
 	}
 	m->vocab_only = o.vocab_only;
 	if ((m->arch = arch_find(s.p, s.n)) == NULL) {
+		const char *why_not = NULL;
+
 		if (o.vocab_only)
 			goto info;	/* tokenizer only: any architecture */
+		/* families people ask for, with what is missing */
+		if (s.n == 6 && memcmp(s.p, "gemma4", 6) == 0)
+			why_not = " yet: its layers differ in head size and "
+			    "KV heads, and its global layers use K as V";
+		else if (s.n == 6 && memcmp(s.p, "gemma2", 6) == 0)
+			why_not = ": its attention soft-capping is not "
+			    "implemented; Gemma 3 files work";
 		rc = fail(&why, ENG_EUNSUPPORTED, "architecture \"%.*s\" is not "
-		    "supported (" ARCH_NAMES " are)",
-		    (int)(s.n > 32 ? 32 : s.n), s.p);
+		    "supported%s (" ARCH_NAMES " are)",
+		    (int)(s.n > 32 ? 32 : s.n), s.p, why_not ? why_not : "");
 		goto out;
 	}
 	if ((rc = load_hparams(m, &why)) != 0)

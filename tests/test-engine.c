@@ -488,6 +488,8 @@ test_hostile_new_archs(void **st)
 		{ "mistral3-f32", { .drop_key =
 		    "mistral3.rope.scaling.original_context_length" },
 		    ENG_EFORMAT, "original_context_length" },
+		{ "gemma4-f32", { .drop_key = "general.name" },
+		    ENG_EUNSUPPORTED, "\"gemma4\" is not supported yet" },
 		{ "smollm3-f32", { .drop_tensor = "blk.3.attn_k.weight" },
 		    ENG_EFORMAT, "blk.3.attn_k.weight" },
 		{ "qwen35-f32", { .drop_key = "qwen35.rope.dimension_sections" },
