@@ -417,6 +417,16 @@ test_rematch_covers_every_line_of_every_log(void **state)
 	index_all(&a, 0);
 	cards_refresh(&a);
 	assert_int_equal(jam_count(&a, &title), want + 1);
+	/* the card's evidence lines are marked for the log view, and only
+	 * lines of an open source */
+	assert_true(a.nevm > 0);
+	for (size_t i = 0; i < a.nevm; i++) {
+		assert_true(ROW_SRC(a.evm[i].ref) < (unsigned)a.nsrc);
+		assert_int_equal(cards_evidence_sev(&a, a.evm[i].ref),
+		    a.evm[i].sev);
+		assert_int_not_equal(a.evm[i].sev, SEV_NONE);
+	}
+	assert_int_equal(cards_evidence_sev(&a, ROW_MAKE(a.nsrc, 0)), SEV_NONE);
 
 	for (int i = 0; i < a.nsrc; i++) {
 		lidx_free(a.src[i].ix);
@@ -426,6 +436,7 @@ test_rematch_covers_every_line_of_every_log(void **state)
 	pb_library_free(a.lib);
 	free(a.message);
 	free(a.dl);
+	free(a.evm);
 }
 
 static void
@@ -464,6 +475,7 @@ test_reload_while_rematching_starts_over(void **state)
 	pb_library_free(a.lib);
 	free(a.message);
 	free(a.dl);
+	free(a.evm);
 }
 
 int
