@@ -351,7 +351,9 @@ if [ -f "$STORIES" ]; then
 	# --log counts tokens and cuts the oldest lines (issue 12): a 2000-line
 	# log no longer refuses; it says how many lines it cut
 	run "ask --log: a sizeable log is trimmed, not refused" 0 "$TRIAGE" ask --model "$STORIES" --log "$LOGHUB/OpenSSH_2k.log" --temp 0 -n 5 "what failed?"
-	check "ask --log: says how many of the oldest lines were cut" has err 'OpenSSH_2k\.log: the oldest [0-9]+ lines were cut to fit 1228 tokens \(60 % of the 2048-token context\); [0-9]+ lines \([0-9]+ tokens\) kept$'
+	check "ask --log: says how many of the oldest lines were cut" has err 'OpenSSH_2k\.log: the oldest [0-9]+ lines were cut to fit the brief in 1228 tokens \(60 % of the 2048-token context\); [1-9][0-9]* lines kept$'
+	check "ask --log: the brief holds the cards found, and says what was cut" has err '^brief: [0-9]+ tokens: [1-9][0-9]* cards \([0-9]+ cut\), [0-9]+ unknown templates \([0-9]+ cut\), [1-9][0-9]* log lines \([0-9]+ cut\)$'
+	check "ask --log: the SSH card is in the kept brief" grep -q 'SSH brute force' "$HOME/.local/share/triage/ask/last.json"
 	check "ask --log: the prompt fits the 60 % share" has err '^prompt: 1[0-9]{3} tokens in'
 	# --continue follows up on the last conversation, with its history
 	run "ask --continue: a follow-up" 0 "$TRIAGE" ask --continue --temp 0 -n 5 "and then?"

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "../playbooks/playbook.h"
 #include "../tui/assist.h"
 
 static char model[4096];
@@ -402,6 +403,70 @@ test_think_hidden(void **st)
 	free(s);
 }
 
+/*
+ * The brief from an analysis: the cards with their evidence first, the
+ * selection's newest lines in the rest, never over the budget, and what
+ * was cut counted.
+ */
+static void
+test_brief_from_cards(void **st)
+{
+	struct tui_assist *a = open_assist(2048);
+	struct pb_library *lib = NULL;
+	struct pb_analysis *an = NULL;
+	struct pb_options o;
+	struct tui_brief_cut cut;
+	char *log = numbered_log(100), *brief = NULL, *cause = NULL;
+
+	(void)st;
+	assert_int_equal(pb_library_new(&lib), 0);
+	assert_true(pb_library_add(lib, "../share/playbooks", NULL, NULL,
+	    &cause) >= 0);
+	pb_options_init(&o);
+	o.max_examples = 2;
+	assert_int_equal(pb_analysis_new(lib, &o, &an), 0);
+	for (int i = 0; i < 12; i++) {
+		char line[160];
+
+		snprintf(line, sizeof line, "Dec 10 07:28:%02d LabSZ sshd[24243]: "
+		    "Failed password for root from 112.95.230.3 port 5266%d ssh2",
+		    i, i % 10);
+		pb_analysis_feed_line(an, "auth.log", (uint64_t)i + 1, line,
+		    strlen(line), 1765324800000);
+	}
+	pb_analysis_finish(an);
+	assert_true(pb_analysis_ncards(an) >= 1);
+
+	assert_int_equal(tui_assist_brief_build(a, an, "the marked lines", log,
+	    800, &brief, &cut), 0);
+	assert_true(cut.tokens <= 800);
+	assert_int_equal(cut.tokens, tui_assist_count(a, brief));
+	assert_true(cut.cards_in >= 1);
+	assert_non_null(strstr(brief, "Problems triage found"));
+	assert_non_null(strstr(brief, "line 12: Dec 10 07:28:11"));	/* evidence */
+	assert_non_null(strstr(brief, "selection, the marked lines:"));
+	assert_non_null(strstr(brief, "line 99 failed"));	/* newest kept */
+	assert_true(cut.lines > 0);
+	assert_null(strstr(brief, "line 0 failed\n"));
+	/* cards come before the selection */
+	assert_true(strstr(brief, "Problems") < strstr(brief, "marked lines"));
+	free(brief);
+
+	/* a tiny budget: the cards are cut too, and said so */
+	assert_int_equal(tui_assist_brief_build(a, an, NULL, log, 20, &brief,
+	    &cut), 0);
+	assert_true(cut.tokens <= 20);
+	assert_true(cut.cards > 0);
+	assert_int_equal(cut.lines, 100);
+	free(brief);
+
+	pb_analysis_free(an);
+	pb_library_free(lib);
+	free(log);
+	free(cause);
+	tui_assist_free(a);
+}
+
 int
 main(void)
 {
@@ -414,6 +479,7 @@ main(void)
 		cmocka_unit_test(test_fallbacks_recorded),
 		cmocka_unit_test(test_timeout_recorded),
 		cmocka_unit_test(test_think_hidden),
+		cmocka_unit_test(test_brief_from_cards),
 	};
 
 	return cmocka_run_group_tests(t, setup, NULL);

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "../playbooks/playbook.h"
 #include "assist.h"
 
 /* Tokens kept for the answer by default. */
@@ -329,6 +330,158 @@ tui_assist_fit_lines(struct tui_assist *a, const char *text, size_t budget,
 	}
 	*ncut = total - nlines;
 	return 0;
+}
+
+/* ---- the brief ----------------------------------------------------------- */
+
+/* Cards and templates take at most this share of the brief's budget, so
+ * the technician's selection always has room. */
+#define BRIEF_FINDINGS_PERCENT	60
+#define BRIEF_TEMPLATES	5
+#define BRIEF_EVIDENCE	2
+
+/* Append s to the brief if its tokens fit; 1 if added. */
+static int
+brief_add(struct tui_assist *a, FILE *fp, const char *s, size_t *used,
+    size_t budget)
+{
+	size_t n = tui_assist_count(a, s);
+
+	if (*used + n > budget)
+		return 0;
+	fputs(s, fp);
+	*used += n;
+	return 1;
+}
+
+static void
+when(int64_t ms, char *buf, size_t size)
+{
+	if (ms == PB_TIME_NONE)
+		snprintf(buf, size, "?");
+	else
+		pb_time_format(ms, buf, size);
+}
+
+int
+tui_assist_brief_build(struct tui_assist *a, const struct pb_analysis *an,
+    const char *label, const char *sel, size_t budget, char **brief,
+    struct tui_brief_cut *cut)
+{
+	char *out = NULL, *item = NULL, *lines = NULL;
+	size_t len = 0, used = 0, nc = 0, nt = 0, fb, ntok, ncut;
+	FILE *fp = open_memstream(&out, &len);
+	int rc = -1;
+
+	memset(cut, 0, sizeof *cut);
+	*brief = NULL;
+	if (fp == NULL)
+		return -1;
+	fb = budget * BRIEF_FINDINGS_PERCENT / 100;
+	if (an != NULL) {
+		nc = pb_analysis_ncards(an);
+		nt = pb_analysis_ntemplates(an);
+		if (nt > BRIEF_TEMPLATES) {
+			cut->templates = nt - BRIEF_TEMPLATES;
+			nt = BRIEF_TEMPLATES;
+		}
+		brief_add(a, fp, nc ? "Problems triage found (playbook cards, "
+		    "most severe first):\n" : "triage found no known problem "
+		    "in this log.\n", &used, fb);
+	}
+	for (size_t i = 0; i < nc; i++) {
+		const struct pb_card *c = pb_analysis_card(an, i);
+		const struct pb_playbook *p = pb_card_playbook(c);
+		char f[48], l[48];
+		FILE *ip;
+		size_t ilen = 0;
+
+		when(pb_card_first(c), f, sizeof f);
+		when(pb_card_last(c), l, sizeof l);
+		if ((ip = open_memstream(&item, &ilen)) == NULL)
+			goto out;
+		fprintf(ip, "- [%s] %s (class %s, %llu lines, first %s, last %s)\n",
+		    pb_severity_name(pb_playbook_severity(p)), pb_playbook_title(p),
+		    pb_playbook_class(p), (unsigned long long)pb_card_count(c), f, l);
+		for (size_t k = 0; k < pb_card_nexamples(c) && k < BRIEF_EVIDENCE; k++) {
+			const char *file;
+			uint64_t ln;
+			const char *ex = pb_card_example(c, k, &file, &ln);
+
+			fprintf(ip, "    line %llu: %s\n", (unsigned long long)ln, ex);
+		}
+		fclose(ip);
+		if (!brief_add(a, fp, item, &used, fb))
+			cut->cards++;
+		else
+			cut->cards_in++;
+		free(item);
+		item = NULL;
+	}
+	if (nt > 0)
+		brief_add(a, fp, "Warning and error lines no playbook knows "
+		    "(templates, most salient first):\n", &used, fb);
+	for (size_t i = 0; i < nt; i++) {
+		uint64_t count, ln;
+		const char *ex, *file;
+		const char *tp = pb_analysis_template(an, i, &count, &ex, &file, &ln);
+
+		if (asprintf(&item, "- %s (%llu lines; e.g. line %llu: %s)\n",
+		    tp ? tp : "?", (unsigned long long)count,
+		    (unsigned long long)ln, ex ? ex : "") < 0) {
+			item = NULL;
+			goto out;
+		}
+		if (!brief_add(a, fp, item, &used, fb))
+			cut->templates++;
+		else
+			cut->templates_in++;
+		free(item);
+		item = NULL;
+	}
+	if (sel != NULL && *sel) {
+		const char *hdr = label ? label : "the selected lines";
+		size_t hl;
+
+		if (asprintf(&item, "\nThe technician's selection, %s:\n```\n", hdr) < 0) {
+			item = NULL;
+			goto out;
+		}
+		hl = tui_assist_count(a, item) + tui_assist_count(a, "```\n");
+		if (used + hl < budget &&
+		    tui_assist_fit_lines(a, sel, budget - used - hl, &lines,
+		    &ncut, &ntok) == 0 && *lines) {
+			fputs(item, fp);
+			fputs(lines, fp);
+			if (lines[strlen(lines) - 1] != '\n')
+				fputc('\n', fp);
+			fputs("```\n", fp);
+			used += hl + ntok;
+			cut->lines = ncut;
+		} else {
+			size_t n = 0;
+
+			for (const char *s = sel; *s; s++)
+				n += *s == '\n';
+			cut->lines = n + (sel[strlen(sel) - 1] != '\n');
+		}
+	}
+	if (fclose(fp) != 0) {
+		fp = NULL;
+		goto out;
+	}
+	fp = NULL;
+	cut->tokens = tui_assist_count(a, out);
+	*brief = out;
+	out = NULL;
+	rc = 0;
+out:
+	if (fp != NULL)
+		fclose(fp);
+	free(out);
+	free(item);
+	free(lines);
+	return rc;
 }
 
 /* ---- a turn --------------------------------------------------------------- */

@@ -86,6 +86,24 @@ int	 tui_assist_fit_lines(struct tui_assist *, const char *text,
 	    size_t budget, char **out, size_t *ncut, size_t *ntok);
 
 /*
+ * The brief from an analysis, within `budget` tokens: the cards (class,
+ * title, severity, count, first and last seen, two evidence lines each),
+ * then the top unknown templates, then the selection (lines or the open
+ * card, newest lines kept), in that order of priority.  What did not fit
+ * is counted in *cut (cards, templates, selection lines), for the caller
+ * to show.  analysis may be NULL, selection NULL or "".
+ */
+struct pb_analysis;
+struct tui_brief_cut {
+	size_t		 cards, templates, lines;	/* cut */
+	size_t		 cards_in, templates_in;	/* in the brief */
+	size_t		 tokens;	/* of the brief */
+};
+int	 tui_assist_brief_build(struct tui_assist *, const struct pb_analysis *,
+	    const char *selection_label, const char *selection, size_t budget,
+	    char **brief, struct tui_brief_cut *cut);
+
+/*
  * Ask: render the conversation plus `question`, drop the oldest
  * exchanges if it does not fit (the brief stays), reuse the cached
  * prefix, and start generating.  Events then come from tui_assist_next.

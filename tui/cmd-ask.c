@@ -195,6 +195,53 @@ keep_conversation(struct tui_assist *as)
 	free(path);
 }
 
+static void
+quiet(void *arg, const char *line)
+{
+	(void)arg;
+	(void)line;
+}
+
+/*
+ * The brief for --log: the cards and unknown templates the playbooks find
+ * in the whole file, then its end, within `budget` tokens.
+ */
+static int
+brief_from_log(struct tui_assist *as, const char *path, const char *tail,
+    size_t budget, char **brief, struct tui_brief_cut *bc)
+{
+	struct pb_library *lib = NULL;
+	struct pb_analysis *an = NULL;
+	struct pb_options o;
+	char *label = NULL, *cause = NULL;
+	int rc = -1;
+
+	pb_options_init(&o);
+	o.max_examples = 2;
+	if (pb_library_new(&lib) != 0)
+		goto out;
+	(void)library_default(lib, quiet, NULL);
+	if (pb_library_count(lib) > 0 && pb_analysis_new(lib, &o, &an) == 0) {
+		if (pb_analysis_feed_file(an, path, quiet, NULL, &cause) != 0) {
+			/* the tail was read: answer from it alone */
+			pb_analysis_free(an);
+			an = NULL;
+		} else
+			pb_analysis_finish(an);
+	}
+	if (asprintf(&label, "the end of the log %s", path) < 0) {
+		label = NULL;
+		goto out;
+	}
+	rc = tui_assist_brief_build(as, an, label, tail, budget, brief, bc);
+out:
+	pb_analysis_free(an);
+	pb_library_free(lib);
+	free(label);
+	free(cause);
+	return rc;
+}
+
 /* The answer and its figures as one JSON object on stdout. */
 static void
 print_json(struct tui_assist *as, const char *answer, size_t alen,
@@ -275,10 +322,11 @@ cmd_ask(int argc, char **argv)
 	struct tui_turn_info ti = { 0 };
 	const char *model = getenv("TRIAGE_MODEL"), *logpath = NULL;
 	const char *system = NULL;
-	char *cause = NULL, *logtext = NULL, *fitted = NULL, *brief = NULL;
+	char *cause = NULL, *logtext = NULL, *brief = NULL;
 	char *installed = NULL, *ibundle = NULL, *fb, *saved_model = NULL;
 	char *cpath = NULL, *answer = NULL;
 	size_t lcut = 0, lskip = 0, ltok = 0, lkept = 0, nanswer = 0;
+	struct tui_brief_cut bc = { 0 };
 	bool raw = false, cont = false, json = false, think = false;
 	bool model_opt = false;
 	bool etty = isatty(STDERR_FILENO), timed_out = false;
@@ -401,26 +449,25 @@ loaded:
 			    "out of memory");
 			goto out;
 		}
-		if (tui_assist_fit_lines(as, logtext, budget, &fitted, &lcut,
-		    &ltok) != 0)
+		if (brief_from_log(as, logpath, logtext, budget, &brief,
+		    &bc) != 0)
 			goto out;
-		lcut += lskip;
-		for (const char *p = fitted; *p; p++)
+		lcut = bc.lines + lskip;
+		ltok = bc.tokens;
+		for (const char *p = logtext; *p; p++)
 			lkept += *p == '\n';
-		if (*fitted && fitted[strlen(fitted) - 1] != '\n')
+		if (*logtext && logtext[strlen(logtext) - 1] != '\n')
 			lkept++;
+		lkept -= bc.lines <= lkept ? bc.lines : lkept;
 		if (lcut > 0)
 			say_safe(stderr, "triage: ask: %s: the oldest %zu lines "
-			    "were cut to fit %zu tokens (%d %% of the %u-token "
-			    "context); %zu lines (%zu tokens) kept", logpath, lcut,
-			    budget, LOG_CTX_PERCENT, tui_assist_ctx(as), lkept,
-			    ltok);
-		if (asprintf(&brief, "Here is the end of the log %s%s:\n```\n"
-		    "%s\n```", logpath, lcut ? " (older lines cut)" : "",
-		    fitted) < 0) {
-			brief = NULL;
-			goto out;
-		}
+			    "were cut to fit the brief in %zu tokens (%d %% of the "
+			    "%u-token context); %zu lines kept", logpath, lcut,
+			    budget, LOG_CTX_PERCENT, tui_assist_ctx(as), lkept);
+		say_safe(stderr, "brief: %zu tokens: %zu cards (%zu cut), %zu "
+		    "unknown templates (%zu cut), %zu log lines (%zu cut)",
+		    bc.tokens, bc.cards_in, bc.cards, bc.templates_in,
+		    bc.templates, lkept, lcut);
 	}
 	if (tui_assist_set_context(as, system ? system : cont ? NULL :
 	    default_system, brief ? brief : cont ? NULL : "") != 0)
@@ -514,7 +561,6 @@ done:
 out:
 	tui_assist_free(as);
 	free(logtext);
-	free(fitted);
 	free(brief);
 	free(answer);
 	free(cause);
