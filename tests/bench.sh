@@ -25,8 +25,14 @@ lines=$(wc -l <"$LOG")
 echo "== input: $(stat -c %s "$LOG") bytes, $lines lines, $(grep -c -iE 'error|fail|warn|denied|killed' "$LOG") warning/error lines"
 
 "$TRIAGE" playbook list --patterns --playbooks share/playbooks >"$DIR/patterns.tsv"
-perl tests/pcre2ere.pl <"$DIR/patterns.tsv" >"$DIR/patterns.ere"
-echo "== $(ls share/playbooks/*.json | wc -l) playbooks, $(wc -l <"$DIR/patterns.tsv") patterns ($(wc -l <"$DIR/patterns.ere") usable by grep -E)"
+# Every pattern must reach grep: the converter fails rather than drop one.
+if ! perl tests/pcre2ere.pl <"$DIR/patterns.tsv" >"$DIR/patterns.ere" 2>"$DIR/pcre2ere.err"; then
+	cat "$DIR/pcre2ere.err" >&2
+	exit 1
+fi
+LC_ALL=C grep -c -E -f "$DIR/patterns.ere" /dev/null >/dev/null || [ $? = 1 ] || { echo "bench: grep rejects $DIR/patterns.ere" >&2; exit 1; }
+echo "== $(ls share/playbooks/*.json | wc -l) playbooks, $(wc -l <"$DIR/patterns.tsv") patterns, $(wc -l <"$DIR/patterns.ere") given to grep -E"
+sed 's/^/   /' "$DIR/pcre2ere.err"
 
 # Warm the page cache so both read from memory.
 cat "$LOG" >/dev/null
