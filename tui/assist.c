@@ -183,6 +183,22 @@ tui_assist_load(struct tui_assist *a, const char *path,
 	return 0;
 }
 
+void
+tui_assist_adopt(struct tui_assist *a, struct eng_model *m,
+    struct eng_session *s, const char *path)
+{
+	unload(a);
+	a->m = m;
+	a->s = s;
+	a->path = path ? strdup(path) : NULL;
+}
+
+void
+tui_assist_unload(struct tui_assist *a)
+{
+	unload(a);
+}
+
 bool
 tui_assist_has_model(const struct tui_assist *a)
 {
@@ -233,11 +249,7 @@ tui_assist_set_context(struct tui_assist *a, const char *system,
 	if (set_str(&a->system, system, &changed) != 0 ||
 	    set_str(&a->brief, brief, &changed) != 0)
 		return -1;
-	/* the token comparison would notice too; this says it plainly */
-	if (changed)
-		tui_assist_pause(a);
-	if (changed && a->s != NULL && a->g == NULL)
-		eng_session_reset(a->s);
+	(void)changed;	/* eng_session_keep_prefix compares the tokens */
 	return 0;
 }
 
@@ -825,13 +837,15 @@ tui_assist_next(struct tui_assist *a, struct eng_event *ev, bool wait)
 
 	if (a->g == NULL || (r = eng_gen_next(a->g, ev, wait)) != 1)
 		return 0;
-	if (a->warm) {
-		/* the one token sampled after the slice is not the answer */
-		if (ev->kind == ENG_EV_TEXT)
-			ev->len = 0;
-		else if (ev->kind == ENG_EV_DONE)
+	/* a background prefill: its events (and the one token sampled after
+	 * the slice) are nobody's answer */
+	while (a->warm) {
+		if (ev->kind == ENG_EV_DONE) {
 			gen_drop(a);
-		return 1;
+			return 0;
+		}
+		if (eng_gen_next(a->g, ev, wait) != 1)
+			return 0;
 	}
 	if (ev->kind == ENG_EV_TEXT) {
 		size_t n;

@@ -60,12 +60,21 @@ void	 tui_assist_free(struct tui_assist *);
  */
 int	 tui_assist_load(struct tui_assist *, const char *path,
 	    const struct eng_load_opts *, char **cause);
+/* Take over a model and session opened elsewhere (the import screen's
+ * worker); drop the model, keeping the conversation. */
+void	 tui_assist_adopt(struct tui_assist *, struct eng_model *,
+	    struct eng_session *, const char *path);
+void	 tui_assist_unload(struct tui_assist *);
 bool	 tui_assist_has_model(const struct tui_assist *);
 const char *tui_assist_model_path(const struct tui_assist *);
 struct eng_model *tui_assist_model(struct tui_assist *);
 uint32_t tui_assist_ctx(const struct tui_assist *);
 
-/* System prompt and brief; a change invalidates the KV cache. */
+/*
+ * System prompt and brief.  The cache is matched token by token at the
+ * next question, so a changed brief is read again from where it differs;
+ * nothing after a difference is ever reused.
+ */
 int	 tui_assist_set_context(struct tui_assist *, const char *system,
 	    const char *brief);
 const char *tui_assist_brief(const struct tui_assist *);
@@ -126,7 +135,8 @@ void	 tui_assist_pause(struct tui_assist *);
 bool	 tui_assist_running(const struct tui_assist *);
 int	 tui_assist_fd(const struct tui_assist *);
 /*
- * Like eng_gen_next, but TEXT events carry only the visible answer:
+ * Like eng_gen_next, but for answers only (a background prefill's events
+ * are consumed here, 0 returned), and TEXT events carry only the visible answer:
  * reasoning (<think>...</think>) is held back and counted.  On DONE the
  * exchange joins the history, and a NaN or error is recorded as a
  * fallback; the generation is freed.
