@@ -15,6 +15,17 @@
  *     x += (silu(xb Wgate) * xb Wup) Wdown
  *   logits = rmsnorm(x) * output_norm Wout
  *
+ * The newer families change steps of this (model.h has the switches):
+ * the embedding, sub-layer outputs and logits may be scaled (gemma3,
+ * granite), sub-layer outputs normed again (gemma3's post-norms), Q|K|V
+ * and gate|up come from one matmul each (phi3), the FFN may use GELU
+ * (gemma3), a layer may skip RoPE (smollm3) or attend to a sliding window
+ * only (gemma3, with its own rope base; kern_attention reads just the
+ * window), and qwen35 replaces most layers by gated DeltaNet, whose
+ * fixed-size state (s->rec) lives beside the KV cache: zeroed when a
+ * context starts at position 0, and never rolled back (see
+ * eng_session_keep_prefix and the error path of eng_session_decode).
+ *
  * A long prompt goes through in chunks of MODEL_CHUNK tokens: every
  * weight is read once per chunk and multiplied with all its tokens (the
  * tile kernels of kern.c), so prefill is bound by arithmetic, not by
