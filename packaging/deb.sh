@@ -10,7 +10,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 command -v dpkg-deb >/dev/null || { echo "deb: dpkg-deb not found" >&2; exit 2; }
 [ -x "$bin" ] || { echo "deb: $bin: not an executable" >&2; exit 2; }
 arch=$(dpkg --print-architecture)
-stage=$out/deb-root
+mkdir -p "$out"
+stage=$(cd "$out" && pwd)/deb-root
 rm -rf "$stage"
 mkdir -p "$stage/DEBIAN" "$stage/usr/bin" "$stage/usr/share/man/man1" \
 	"$stage/usr/share/man/man5" "$stage/usr/share/man/man7" \
