@@ -295,6 +295,38 @@ static const char *const re_falcon[] = {
 static const char *const re_starcoder[] = { "\\p{N}", RE_GPT2, NULL };
 static const char *const re_gpt2[] = { RE_GPT2, NULL };
 static const char *const re_qwen2[] = { RE_QWEN2, NULL };
+/* Qwen2's list with combining marks kept inside words (Qwen3.5). */
+static const char *const re_qwen35[] = {
+	"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
+	"|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}"
+	"| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+	NULL
+};
+/*
+ * o200k (GPT-4o, Phi-4-mini) and tekken (Mistral) split words at case
+ * changes.  These run as tokenizer.json writes them, on code points with
+ * Unicode properties ((*UCP)): the reference runtime's rewrite over the
+ * collapsed text sees only ASCII case and splits a letter from the
+ * combining mark after it, which the reference tokenizers do not.
+ */
+#define RE_O200K_WORD(c)						\
+	"[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*"	\
+	"[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+" c				\
+	"|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+"	\
+	"[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*" c
+#define RE_UCP	"(*UCP)"
+static const char *const re_gpt4o[] = {
+	RE_UCP RE_O200K_WORD("(?i:'s|'t|'re|'ve|'m|'ll|'d)?")
+	"|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+"
+	"|\\s+(?!\\S)|\\s+",
+	NULL
+};
+static const char *const re_tekken[] = {
+	RE_UCP RE_O200K_WORD("")
+	"|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+"
+	"|\\s+(?!\\S)|\\s+",
+	NULL
+};
 
 static const struct {
 	const char		*name;
@@ -318,6 +350,9 @@ static const struct {
 	{ "qwen2", re_qwen2 }, { "deepseek-r1-qwen", re_qwen2 },
 	{ "stablelm2", re_qwen2 }, { "megrez", re_qwen2 },
 	{ "hunyuan", re_qwen2 },
+	{ "qwen35", re_qwen35 },
+	{ "gpt-4o", re_gpt4o }, { "minimax-m2", re_gpt4o },
+	{ "tekken", re_tekken },
 };
 
 /* ---- steps ------------------------------------------------------------ */
@@ -480,7 +515,8 @@ pretok_new(const char *pre, struct pretok **out, char **cause)
 			st->kind = STEP_LLAMA3;
 		else if (strcmp(*re, RE_TRAIL_SPACE) == 0)
 			st->kind = STEP_TRAIL_SPACE;
-		else if (compile_step(st, *re, uses_classes(*re), cause) != 0) {
+		else if (compile_step(st, *re, strncmp(*re, RE_UCP,
+		    strlen(RE_UCP)) != 0 && uses_classes(*re), cause) != 0) {
 			pretok_free(pt);
 			return -1;
 		}

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "gguf.h"
+#include "pretok.h"
 #include "vocab.h"
 
 #define SEP "\n__ggml_vocab_test__\n"
@@ -854,6 +855,109 @@ test_vocab_tokref(void **state)
 	vocab_free(v);
 }
 
+/*
+ * Pre-tokenizers that run tokenizer.json's own pattern (gpt-4o, tekken):
+ * word ends against tests/fixtures/pretok-<name>.txt, written by
+ * tests/tokref/pretok-split.py from a Unicode-property regex engine.
+ */
+static void
+test_pretok_splits(void **state)
+{
+	const char *name = *state;
+	char *fx, *p, *text, *cause = NULL;
+	size_t flen, total = 0, pass = 0;
+	struct pretok *pt = NULL;
+	struct pretok_words w;
+	struct logfile cache[16];
+	size_t ncache = 0;
+
+	memset(&w, 0, sizeof w);
+	assert_int_equal(pretok_new(name, &pt, &cause), 0);
+	fx = slurp(path_of("fixtures/pretok-%s.txt", name), &flen);
+	if (fx == NULL) {
+		print_error("fixtures/pretok-%s.txt: %s\n", name,
+		    strerror(errno));
+		fail();
+	}
+	assert_non_null(text = malloc(flen + 1));
+	for (p = fx; p < fx + flen;) {
+		char *nl = strchr(p, '\n'), *tab, got[65536];
+		size_t tl, o = 0;
+
+		if (nl == NULL)
+			nl = fx + flen;
+		*nl = '\0';
+		if (*p == '#' || *p == '\0') {
+			p = nl + 1;
+			continue;
+		}
+		tab = strchr(p, '\t');
+		assert_non_null(tab);
+		*tab = '\0';
+		if (p[0] == 'F') {
+			char file[64];
+			unsigned long ln;
+			const struct logfile *lf;
+
+			assert_int_equal(sscanf(p, "F %63s %lu", file, &ln), 2);
+			lf = logfile_get(cache, &ncache, file);
+			assert_true(ln >= 1 && ln <= lf->nline);
+			tl = strlen(lf->line[ln - 1]);
+			memcpy(text, lf->line[ln - 1], tl);
+		} else {
+			assert_int_equal(p[0], 'T');
+			tl = unescape(p + 2, strlen(p + 2), text);
+		}
+		assert_int_equal(pretok_split(pt, text, tl, &w), 0);
+		got[0] = '\0';
+		for (size_t i = 0; i < w.n && o + 24 < sizeof got; i++)
+			o += (size_t)snprintf(got + o, sizeof got - o, "%s%zu",
+			    i ? " " : "", w.end[i]);
+		total++;
+		if (w.len == tl && memcmp(w.buf, text, tl) == 0 &&
+		    strcmp(got, tab + 1) == 0)
+			pass++;
+		else {
+			fprintf(stderr, "pretok %s: '", name);
+			print_escaped(text, tl);
+			fprintf(stderr, "'\n  ref %s\n  got %s\n", tab + 1, got);
+		}
+		p = nl + 1;
+	}
+	printf("pretok %-10s %zu/%zu lines split as the reference\n", name,
+	    pass, total);
+	assert_true(total >= 300);
+	assert_int_equal(pass, total);
+	for (size_t i = 0; i < ncache; i++) {
+		free(cache[i].text);
+		free(cache[i].line);
+	}
+	pretok_words_release(&w);
+	pretok_free(pt);
+	free(text);
+	free(fx);
+}
+
+/* Aliases and the new names load; an unknown name is refused by name. */
+static void
+test_pretok_names(void **state)
+{
+	static const char *const ok[] = { "dbrx", "smaug-bpe", "lfm2",
+		"deepseek-r1-qwen", "gpt-4o", "qwen35", "tekken" };
+	struct pretok *pt = NULL;
+	char *cause = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		assert_int_equal(pretok_new(ok[i], &pt, &cause), 0);
+		pretok_free(pt);
+	}
+	assert_int_equal(pretok_new("gpt-5o", &pt, &cause), -1);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, "'gpt-5o'"));
+	free(cause);
+}
+
 /* ---- performance --------------------------------------------------------- */
 
 static double
@@ -1389,6 +1493,10 @@ main(void)
 		cmocka_unit_test_prestate(test_vocab_roundtrip_without_vectors,
 		    (void *)"gpt-neox"),
 		cmocka_unit_test(test_vocab_bert_is_unsupported),
+		cmocka_unit_test_prestate(test_pretok_splits, "gpt-4o"),
+		cmocka_unit_test_prestate(test_pretok_splits, "tekken"),
+		cmocka_unit_test_prestate(test_pretok_splits, "qwen35"),
+		cmocka_unit_test(test_pretok_names),
 		cmocka_unit_test_prestate(test_vocab_chat_golden,
 		    (void *)"llama3"),
 		cmocka_unit_test_prestate(test_vocab_chat_golden,
