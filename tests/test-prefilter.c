@@ -2,6 +2,7 @@
  * test-prefilter.c - pb_prefilter_* (prefilter.c): one pass over a line
  * finds every registered literal, case-insensitively.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "playbook.h"
 
 /* Literals in the order added; their index is what the scan reports. */
 static const char *const lits[] = { "error", "disk full", "out of memory", "FATAL" };
@@ -193,6 +195,153 @@ test_prefilter_scan_many_literals_all_found(void **state)
 	pb_prefilter_free(pf);
 }
 
+/*
+ * Property: on random lines built around the shipped library's literals
+ * (every pattern literal and severity word, as pb_library_prepare feeds
+ * them), the scan reports exactly the literals a naive case-insensitive
+ * search finds -- none missed, none invented.
+ */
+struct corpus {
+	const char	**lit;
+	size_t		 *len;
+	size_t		  n;
+};
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint32_t
+rnd(uint32_t below)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)((rng >> 11) % below);
+}
+
+static int
+has_fold(const char *line, size_t n, const char *lit, size_t len)
+{
+	for (size_t i = 0; i + len <= n; i++) {
+		size_t j = 0;
+		while (j < len && tolower((unsigned char)line[i + j]) ==
+		    tolower((unsigned char)lit[j]))
+			j++;
+		if (j == len)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+diag_fail(void *arg, const char *msg)
+{
+	(void)arg;
+	fail_msg("%s", msg);
+}
+
+static void
+test_prefilter_never_misses_library_literal(void **state)
+{
+	struct pb_library *lib;
+	struct pb_prefilter *pf;
+	char *cause = NULL, line[600];
+	static const char filler[] = " :[]=/.-_0123456789abcdefghijklmnopqrstuvwxyzAEIOUXYZ\xff\t";
+	const char **lit;
+	size_t *len, n = 0, cap = 4096, lines = 0, hits = 0;
+	uint32_t idx, ids[1024];
+	unsigned char *want, *got;
+
+	(void)state;
+	assert_int_equal(pb_library_new(&lib), 0);
+	assert_int_equal(pb_library_add(lib, "../share/playbooks", diag_fail, NULL,
+	    &cause), 0);
+	assert_int_equal(pb_prefilter_new(&pf), 0);
+	lit = calloc(cap, sizeof(*lit));
+	len = calloc(cap, sizeof(*len));
+	assert_non_null(lit);
+	assert_non_null(len);
+	for (size_t i = 0; i < pb_library_count(lib); i++) {
+		const struct pb_playbook *pb = pb_library_get(lib, i);
+		for (size_t j = 0; j < pb->npats; j++)
+			for (size_t l = 0; l < pb->pats[j].lits.n; l++) {
+				assert_int_equal(pb_prefilter_add(pf, pb->pats[j].lits.lit[l],
+				    pb->pats[j].lits.len[l], &idx), 0);
+				if (idx == n) {
+					assert_true(n < cap);
+					lit[n] = pb->pats[j].lits.lit[l];
+					len[n++] = pb->pats[j].lits.len[l];
+				}
+			}
+	}
+	for (size_t i = 0; pb_severity_literals[i] != NULL; i++) {
+		assert_int_equal(pb_prefilter_add(pf, pb_severity_literals[i],
+		    strlen(pb_severity_literals[i]), &idx), 0);
+		if (idx == n) {
+			assert_true(n < cap);
+			lit[n] = pb_severity_literals[i];
+			len[n++] = strlen(pb_severity_literals[i]);
+		}
+	}
+	/* The larger library: well over a thousand distinct literals. */
+	assert_true(n > 1000);
+	assert_int_equal(pb_prefilter_build(pf), 0);
+	want = calloc(n, 1);
+	got = calloc(n, 1);
+	assert_non_null(want);
+	assert_non_null(got);
+	for (int round = 0; round < 3000; round++) {
+		size_t ln = 0, target = rnd(300), nids;
+
+		/* Random filler with 0-4 literals in random case, sometimes one
+		 * cut short (a near miss) and sometimes one flush at the end. */
+		while (ln < target) {
+			uint32_t what = rnd(8);
+			if (what < 2 && ln + 80 < sizeof(line)) {
+				size_t k = rnd((uint32_t)n), m = len[k];
+				if (m > 80)
+					m = 80;
+				if (what == 1 && m > 3)
+					m -= 1 + rnd(2);
+				for (size_t c = 0; c < m; c++)
+					line[ln++] = rnd(2) ? (char)toupper((unsigned char)lit[k][c]) : lit[k][c];
+			} else if (ln + 1 < sizeof(line)) {
+				line[ln++] = filler[rnd(sizeof(filler) - 1)];
+			} else
+				break;
+		}
+		if (rnd(4) == 0 && ln + 80 < sizeof(line)) {
+			size_t k = rnd((uint32_t)n);
+			for (size_t c = 0; c < len[k] && ln < sizeof(line); c++)
+				line[ln++] = lit[k][c];
+		}
+		memset(want, 0, n);
+		memset(got, 0, n);
+		for (size_t k = 0; k < n; k++)
+			want[k] = (unsigned char)has_fold(line, ln, lit[k], len[k]);
+		nids = pb_prefilter_scan(pf, line, ln, ids, 1024);
+		assert_true(nids < 1024);
+		for (size_t i = 0; i < nids; i++) {
+			assert_true(ids[i] < n);
+			got[ids[i]] = 1;
+		}
+		for (size_t k = 0; k < n; k++) {
+			if (want[k] != got[k])
+				fail_msg("literal \"%.*s\" %s in line \"%.*s\"", (int)len[k], lit[k],
+				    want[k] ? "missed" : "invented", (int)ln, line);
+			hits += want[k];
+		}
+		lines++;
+	}
+	/* The lines did hold literals: the property was not vacuous. */
+	assert_true(hits > lines);
+	free(want);
+	free(got);
+	free(lit);
+	free(len);
+	pb_prefilter_free(pf);
+	pb_library_free(lib);
+}
+
 int
 main(void)
 {
@@ -209,6 +358,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_prefilter_add_rejects_short_literal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefilter_add_dedupes_case_insensitively, setup, teardown),
 		cmocka_unit_test(test_prefilter_scan_many_literals_all_found),
+		cmocka_unit_test(test_prefilter_never_misses_library_literal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
