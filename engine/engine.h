@@ -14,6 +14,8 @@
  *   prompt.c     text and chat conversations to tokens
  *   forward.c    KV cache and the transformer forward pass
  *   sampler.c    greedy, temperature, top-k/p, min-p, repetition penalty
+ *   grammar.c    constrained decoding: a JSON Schema subset as a byte
+ *                automaton, applied as a token mask (grammar.h)
  *   gen.c        streaming generation on a worker thread, with cancel
  *
  * Everything public is behind the eng_ prefix with opaque structs.
@@ -168,6 +170,30 @@ typedef int (*eng_progress_fn)(void *arg, size_t done, size_t total);
 int	 eng_session_decode(struct eng_session *, const int32_t *ids, size_t n,
 	    float *logits, bool all_logits, eng_progress_fn, void *arg);
 
+/* ---- constrained output ----------------------------------------------------- */
+
+struct eng_grammar;
+/*
+ * Compile a JSON Schema (the subset: object whose properties are all
+ * required, array with items and maxItems, string with maxLength, enum of
+ * strings, integer with minimum/maximum, boolean) into an automaton for
+ * compact JSON (no whitespace, no string escapes).  With a model, the
+ * token table for its vocabulary is built too (once; the grammar can then
+ * constrain eng_gen_start through eng_sample_params.grammar).  m may be
+ * NULL for eng_grammar_check only.
+ */
+int	 eng_grammar_new(const char *schema, size_t len,
+	    const struct eng_model *m, struct eng_grammar **out, char **cause);
+void	 eng_grammar_free(struct eng_grammar *);
+enum {
+	ENG_GRAMMAR_COMPLETE = 0,	/* a whole value of the schema */
+	ENG_GRAMMAR_INCOMPLETE = 1,	/* a prefix of one: cut short */
+	ENG_GRAMMAR_INVALID = 2,	/* not even a prefix */
+};
+/* Whether text is a value of the schema, the start of one, or neither. */
+int	 eng_grammar_check(const struct eng_grammar *, const char *text,
+	    size_t len);
+
 /* ---- streaming generation ------------------------------------------------- */
 
 struct eng_sample_params {
@@ -179,6 +205,10 @@ struct eng_sample_params {
 	int		 repeat_last_n;
 	uint64_t	 seed;
 	uint32_t	 max_tokens;	/* 0: until end of generation or context */
+	/* NULL, or a grammar bound to this session's model: only tokens it
+	 * allows are sampled, and the end of the turn only once the value
+	 * is complete.  Not owned; must outlive the generation. */
+	const struct eng_grammar *grammar;
 };
 void	 eng_sample_defaults(struct eng_sample_params *);
 
@@ -194,6 +224,8 @@ enum eng_stop {
 	ENG_STOP_CTX,		/* the context is full */
 	ENG_STOP_CANCEL,	/* eng_gen_cancel() */
 	ENG_STOP_ERROR,
+	ENG_STOP_INCOMPLETE,	/* constrained: stopped (max_tokens, context)
+				   before the value was complete */
 };
 
 struct eng_event {

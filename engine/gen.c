@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grammar.h"
 #include "model.h"
 #include "sampler.h"
 #include "session.h"
@@ -52,7 +53,33 @@ struct eng_gen {
 
 	char		*cur;		/* text of the event last returned */
 	size_t		 ccap;
+
+	struct gstate	 gst;		/* constrained: bytes so far */
+	uint32_t	*gbits;		/* constrained: the token mask */
 };
+
+/*
+ * Constrained sampling: sample as usual and keep the token if the grammar
+ * takes it (most steps, one check); otherwise mask every token it does
+ * not take and sample again.  For greedy decoding that is exactly the
+ * best allowed token; for a draw, the second draw has the masked
+ * distribution.  -1 if no token fits (cannot happen for a complete
+ * schema, see grammar.c, but never trusted).
+ */
+static int32_t
+sample_constrained(struct eng_gen *g, float *logits, char *piece, size_t cap)
+{
+	const struct eng_grammar *gr = g->sp.grammar;
+	int32_t id = sampler_sample(g->smp, logits, g->hist, g->nhist);
+
+	if (gstate_allows(gr, &g->gst, id, piece, cap))
+		return id;
+	if (gstate_mask(gr, &g->gst, g->gbits) == 0)
+		return -1;
+	sampler_mask(logits, g->s->m->hp.n_vocab, g->gbits);
+	id = sampler_sample(g->smp, logits, g->hist, g->nhist);
+	return gstate_allows(gr, &g->gst, id, piece, cap) ? id : -1;
+}
 
 static double
 now_ms(void)
@@ -168,7 +195,14 @@ worker(void *arg)
 			rc = ENG_ECANCEL;
 			break;
 		}
-		id = sampler_sample(g->smp, s->logits, g->hist, g->nhist);
+		if (g->sp.grammar == NULL)
+			id = sampler_sample(g->smp, s->logits, g->hist,
+			    g->nhist);
+		else if ((id = sample_constrained(g, s->logits, piece,
+		    sizeof piece)) < 0) {
+			rc = ENG_EINVAL;
+			break;
+		}
 		if (vocab_is_eog(m->vocab, id)) {
 			t2 = now_ms();
 			n = detok_flush(&dt, text, sizeof text);
@@ -186,6 +220,10 @@ worker(void *arg)
 		len = vocab_piece(m->vocab, id, false, piece, sizeof piece);
 		if (len > (int)sizeof piece)
 			len = sizeof piece;	/* no real token is this long */
+		if (g->sp.grammar != NULL)
+			for (int i = 0; i < len; i++)
+				(void)gstate_feed(g->sp.grammar, &g->gst,
+				    (unsigned char)piece[i]);
 		if (len > 0) {
 			n = detok_push(&dt, piece, (size_t)len, text, sizeof text);
 			post_text(g, text, n);
@@ -205,9 +243,18 @@ worker(void *arg)
 	t2 = now_ms();
 	n = detok_flush(&dt, text, sizeof text);
 	post_text(g, text, n);
+	if (g->sp.grammar != NULL && (rc == 1 || rc == ENG_ECTX)) {
+		/* cut short: say so, never let a prefix pass for a value */
+		finish(g, ENG_STOP_INCOMPLETE, n_gen, t1 - t0, t2 - t1,
+		    rc == 1 ? "incomplete: the token limit came before the "
+		    "end of the value" : "incomplete: the context filled up "
+		    "before the end of the value");
+		return NULL;
+	}
 	finish(g, rc == 1 ? ENG_STOP_LENGTH : stop_of(rc), n_gen, t1 - t0,
 	    t2 - t1, rc == ENG_ECTX ? "the context is full" : rc == ENG_ENAN ?
-	    "the model computed NaN (are its weights broken?)" : NULL);
+	    "the model computed NaN (are its weights broken?)" :
+	    rc == ENG_EINVAL ? "no token fits the output schema" : NULL);
 	return NULL;
 }
 
@@ -265,6 +312,19 @@ eng_gen_start(struct eng_session *s, const int32_t *prompt, size_t n,
 	p.seed = sp->seed;
 	if ((g->smp = sampler_new(&p, s->m->hp.n_vocab)) == NULL)
 		goto out;
+	if (sp->grammar != NULL) {
+		if (eng_grammar_vocab(sp->grammar) != s->m->hp.n_vocab) {
+			rc = ENG_EINVAL;
+			if (cause != NULL)
+				*cause = strdup("the output schema was not "
+				    "compiled for this model");
+			goto out;
+		}
+		if ((g->gbits = malloc((s->m->hp.n_vocab + 31) / 32 *
+		    sizeof *g->gbits)) == NULL)
+			goto out;
+		gstate_init(sp->grammar, &g->gst);
+	}
 	g->hcap = sp->repeat_last_n > 0 ? (size_t)sp->repeat_last_n : 0;
 	if ((g->prompt = malloc(n * sizeof *g->prompt)) == NULL ||
 	    (g->hcap && (g->hist = malloc(g->hcap * sizeof *g->hist)) == NULL))
@@ -378,6 +438,7 @@ eng_gen_free(struct eng_gen *g)
 	if (g->pfd[1] >= 0)
 		close(g->pfd[1]);
 	sampler_free(g->smp);
+	free(g->gbits);
 	pthread_mutex_destroy(&g->mu);
 	pthread_cond_destroy(&g->cv);
 	free(g->pend);

@@ -389,3 +389,17 @@ sampler_sample(struct sampler *s, const float *logits, const int32_t *hist,
 			return c[i].id;
 	return c[0].id;
 }
+
+void
+sampler_mask(float *logits, size_t n, const uint32_t *bits)
+{
+	for (size_t w = 0; w < (n + 31) / 32; w++) {
+		uint32_t b = bits[w];
+
+		if (b == 0xffffffffu)
+			continue;
+		for (size_t i = w * 32; i < n && i < w * 32 + 32; i++)
+			if (!(b >> (i - w * 32) & 1))
+				logits[i] = -INFINITY;
+	}
+}

@@ -39,5 +39,12 @@ void	 sampler_free(struct sampler *);
  */
 int32_t	 sampler_sample(struct sampler *, const float *logits,
 	    const int32_t *hist, size_t nhist);
+/*
+ * Constrained decoding: a logit whose bit is clear in bits (one per
+ * token, (n + 31) / 32 words) becomes -inf, so sampler_sample never picks
+ * it while an allowed token has a finite logit.  The caller still checks
+ * the token it gets (an all -inf row gives token 0).
+ */
+void	 sampler_mask(float *logits, size_t n, const uint32_t *bits);
 
 #endif
