@@ -612,6 +612,15 @@ expect crlf "first chunk" " 401/401"
 "${TM[@]}" paste-buffer -p -r -b c2 -t crlf
 expect crlf "the LF of a split CR LF adds no blank line" " 402/402"
 if [ "$(cat "$T"/sess-crlf/*/pasted.log | grep -c '^$')" = 0 ]; then ok; else bad "no blank lines kept" "$(cat "$T"/sess-crlf/*/pasted.log | grep -c '^$')"; fi
+# a key typed between two pastes: the LF starting the second is a line
+printf 'Dec 10 07:00:02 h app[1]: abc\r' >"$T/c3.txt"
+printf '\nDec 10 07:00:03 h app[1]: xyz\r\n' >"$T/c4.txt"
+"${TM[@]}" load-buffer -b c3 "$T/c3.txt"; "${TM[@]}" load-buffer -b c4 "$T/c4.txt"
+"${TM[@]}" paste-buffer -p -r -b c3 -t crlf
+expect crlf "third chunk" " 403/403"
+keys crlf k
+"${TM[@]}" paste-buffer -p -r -b c4 -t crlf
+expect crlf "a key between pastes: the LF after it is kept" " 405/405"
 quit crlf
 # --- layout at 80x24 and 160x45 ---------------------------------------------------
 mkdir -p "$T/wrapdata/triage/playbooks" "$T/a-directory-with-a-rather-long-name-for-the-title-bar"

@@ -767,6 +767,9 @@ handle_key(struct app *a, int key)
 		a->dirty |= D_STATUS;
 		return;
 	}
+	/* a key between two pastes: a CR pending from the first one no
+	 * longer pairs with an LF starting the next */
+	a->paste_cr = false;
 	if (a->pmode != PM_NONE) {
 		/* Ctrl-C still stops an answer while the prompt is open */
 		if (key == K_CTRL('c') && assist_running(a)) {
