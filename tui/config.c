@@ -95,6 +95,9 @@ config_load(struct config *cfg)
 			cfg->examples = (size_t)x;
 		else if (strcmp(k, "top") == 0 && number(v, 0, 1000000, &x) == 0)
 			cfg->top = (size_t)x;
+		else if (strcmp(k, "metrics") == 0 && (strcmp(v, "on") == 0 ||
+		    strcmp(v, "off") == 0))
+			;	/* read by metrics.c */
 		else if (strcmp(k, "retention") == 0 &&
 		    (x = config_duration(v)) >= 0)
 			cfg->retention = x;

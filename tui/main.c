@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "metrics.h"
 #include "tui.h"
 
 static const char usage_text[] =
@@ -19,6 +20,7 @@ static const char usage_text[] =
 "       triage ask [--model FILE] [--log FILE] [options] \"question\"\n"
 "       triage bundle info|verify|import|list|rollback|remove|scan|create ...\n"
 "       triage keys add|list|remove ...\n"
+"       triage stats [--since D] [--json] [--export FILE]\n"
 "\n"
 "With no command: the full-screen interface on the files (or a paste).\n"
 "\n"
@@ -29,6 +31,7 @@ static const char usage_text[] =
 "  ask       ask the local model a question; the answer streams out\n"
 "  bundle    install signed playbook and model bundles (from USB), roll back\n"
 "  keys      choose whose signatures bundles must carry\n"
+"  stats     coarse local metrics: counts, speeds, versions; no content\n"
 "\n"
 "Run 'triage COMMAND --help' for a command's options; man triage for more.\n"
 "Exit status: 0 found, 1 nothing found (or lint problems), 2 trouble.\n";
@@ -80,6 +83,8 @@ main(int argc, char **argv)
 		return cmd_bundle(argc - 1, argv + 1);
 	if (strcmp(cmd, "keys") == 0)
 		return cmd_keys(argc - 1, argv + 1);
+	if (strcmp(cmd, "stats") == 0)
+		return cmd_stats(argc - 1, argv + 1);
 	out_printf(stderr, "triage: unknown command \"%s\"\n", cmd);
 	fputs(usage_text, stderr);
 	return EXIT_TROUBLE;

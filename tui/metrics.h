@@ -1,0 +1,32 @@
+/*
+ * metrics.h - coarse, content-free local metrics (triage(1) METRICS).
+ *
+ * Lines "DAY<TAB>KEY<TAB>N" appended to $XDG_STATE_HOME/triage/metrics.
+ * Keys are built only from fixed words and identifiers checked against
+ * [a-z0-9._+-]{1,64}; anything else becomes "other", so no log text, file
+ * name, host or user name can be written.  "metrics = off" in the config
+ * stops collection.  The file is compacted past METRICS_MAX bytes.
+ */
+#ifndef TRIAGE_METRICS_H
+#define TRIAGE_METRICS_H
+
+#include <stddef.h>
+
+struct pb_analysis;
+
+#define METRICS_MAX	(256 * 1024)
+
+/* Add n to a key made of up to three parts joined by '.'. */
+void	 metrics_count(const char *a, const char *b, const char *c, long n);
+/* One line per card: cards.<playbook id>.<severity>. */
+void	 metrics_cards(const struct pb_analysis *);
+/* A model answer: outcome word, time to first token and decode rate,
+ * recorded as buckets. */
+void	 metrics_answer(const char *outcome, double ttft_ms, double tok_s);
+/* Path of the metrics file (malloc'd), or NULL without a home. */
+char	*metrics_path(void);
+int	 metrics_enabled(void);
+
+int	 cmd_stats(int argc, char **argv);	/* cmd-stats.c */
+
+#endif
