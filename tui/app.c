@@ -34,6 +34,7 @@
 #include "../playbooks/playbook.h"
 #include "app.h"
 #include "tui.h"
+#include "metrics.h"
 
 /* Follow checks (stat by name, fstat size), as GNU tail -F. */
 #define FOLLOW_MS	250
@@ -1004,6 +1005,8 @@ app_command(struct app *a, const char *line)
 			assist_ask(a, arg);
 		else
 			prompt_open(a, PM_ASK, NULL);
+	} else if (strcmp(cmd, "think") == 0) {
+		assist_think(a, arg);
 	} else if (strcmp(cmd, "note") == 0) {
 		char **v = realloc(a->notes, (a->nnotes + 1) * sizeof(*v));
 		if (v != NULL && *arg) {
@@ -1068,14 +1071,15 @@ loop(struct app *a)
 				return -1;
 			if (pfd[1].revents & POLLIN)
 				handle_signals(a);
-			if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+			if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+				assist_pause(a);	/* keys first */
 				read_keys(a);
+			}
 			/* the terminal went away: a hung-up tty also reports
 			 * POLLIN forever, so POLLIN must not keep us looping */
 			if (pfd[0].revents & (POLLHUP | POLLERR))
 				a->quit = true;
-			if (gfd >= 0)
-				assist_events(a);
+			assist_events(a);	/* and background prefill */
 			if (bfd >= 0)
 				import_events(a);
 			import_poll(a);
@@ -1215,6 +1219,7 @@ app_run(const struct app_opts *o, char **next)
 		a.session_dir = sessions_new(a.sessions_root, first ? first :
 		    "pasted", time(NULL), &a.session_id);
 	}
+	metrics_count("sessions", NULL, NULL, 1);
 	/* old sessions go by the retention setting (triage(1), SESSIONS) */
 	if (a.sessions_root != NULL)
 		(void)sessions_expire(a.sessions_root, a.retention,

@@ -13,6 +13,7 @@
 
 #include "../playbooks/playbook.h"
 #include "assist.h"
+#include "metrics.h"
 
 /* Tokens kept for the answer by default. */
 #define RESERVE_DEFAULT	512
@@ -50,11 +51,13 @@ struct tui_assist {
 	size_t		 capvis;
 	struct tui_think think_f;	/* reasoning held back */
 	bool		 warm;		/* g is a background prefill */
+	bool		 warm_ok;	/* the cache holds what warm would read */
+	struct tui_turn_info last;
 };
 
 static const char *const fb_names[] = {
 	"none", "no-model", "load-failed", "timeout", "nan", "context-full",
-	"error"
+	"error", "invalid-card"
 };
 
 const char *
@@ -92,6 +95,7 @@ static void
 unload(struct tui_assist *a)
 {
 	gen_drop(a);
+	a->warm_ok = false;
 	eng_session_free(a->s);
 	eng_model_free(a->m);
 	a->s = NULL;
@@ -127,6 +131,7 @@ tui_assist_fallback(struct tui_assist *a, enum tui_fallback why,
 {
 	struct fb *v;
 
+	metrics_count("fallback", tui_fallback_name(why), NULL, 1);
 	if (a->nfb == a->capfb) {
 		size_t cap = a->capfb ? 2 * a->capfb : 4;
 
@@ -249,7 +254,9 @@ tui_assist_set_context(struct tui_assist *a, const char *system,
 	if (set_str(&a->system, system, &changed) != 0 ||
 	    set_str(&a->brief, brief, &changed) != 0)
 		return -1;
-	(void)changed;	/* eng_session_keep_prefix compares the tokens */
+	/* eng_session_keep_prefix compares the tokens: nothing to drop here */
+	if (changed)
+		a->warm_ok = false;
 	return 0;
 }
 
@@ -561,8 +568,10 @@ tui_assist_ask(struct tui_assist *a, enum tui_turn_kind kind,
 	int rc = -1;
 
 	*cause = NULL;
+	metrics_count("questions", NULL, NULL, 1);
 	memset(info, 0, sizeof *info);
 	tui_assist_pause(a);	/* a question goes before the warm-up */
+	a->warm_ok = false;
 	if ((kind != TUI_TURN_QUESTION && kind != TUI_TURN_RAW) || a->g != NULL) {
 		*cause = strdup(a->g ? "an answer is still running" :
 		    "unknown kind of turn");
@@ -619,6 +628,7 @@ tui_assist_ask(struct tui_assist *a, enum tui_turn_kind kind,
 	info->n_reused = keep;
 	info->n_dropped = from;
 	info->n_history = a->nex;
+	a->last = *info;
 	if ((a->q = strdup(question)) == NULL)
 		goto out;
 	a->nans = 0;
@@ -639,6 +649,12 @@ bool
 tui_assist_running(const struct tui_assist *a)
 {
 	return a->g != NULL && !a->warm;
+}
+
+const struct tui_turn_info *
+tui_assist_last(const struct tui_assist *a)
+{
+	return &a->last;
 }
 
 bool
@@ -691,7 +707,7 @@ tui_assist_warm(struct tui_assist *a, size_t slice)
 	char *cause = NULL;
 	int rc = -1;
 
-	if (a->m == NULL || a->g != NULL || slice == 0)
+	if (a->m == NULL || a->g != NULL || slice == 0 || a->warm_ok)
 		return 0;
 	if (common_prefix(a, &ids, &n) != 0)
 		goto out;
@@ -699,6 +715,7 @@ tui_assist_warm(struct tui_assist *a, size_t slice)
 	 * question, which needs one of its own anyway */
 	keep = eng_session_keep_prefix(a->s, ids, n);
 	if (n == 0 || keep + 1 >= n || n + a->reserve > eng_session_ctx(a->s)) {
+		a->warm_ok = true;	/* until the conversation changes */
 		rc = 0;
 		goto out;
 	}

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "tui.h"
+#include "metrics.h"
 
 #define MAX_PLAYBOOK_DIRS 32
 
@@ -456,6 +457,7 @@ cmd_analyze(int argc, char **argv)
 			nread++;
 	}
 	pb_analysis_finish(a);
+	metrics_cards(a);
 	if (json) {
 		if (pb_analysis_write_json(a, stdout) != 0)
 			trouble = 1;

@@ -27,6 +27,7 @@
 #include "../bundles/bundle.h"
 #include "../engine/engine.h"
 #include "tui.h"
+#include "metrics.h"
 
 #define MODEL_CHECK_MS	120000	/* load + tokenize + one token, at most */
 #define CHECK_CTX	64	/* context for the self-check: one short prompt */
@@ -683,12 +684,15 @@ bundle_import(const char *file, int allow_downgrade)
 	r = bdl_store_import(s, kr, file, &o, &res, &cause);
 	progress_end();
 	if (r < 0) {
+		metrics_count("bundle", "refused", NULL, 1);
 		say_safe(stderr, "triage: bundle: import refused: %s",
 		    cause != NULL ? cause : bdl_strerror(r));
 		rc = r == BDL_EIO || r == BDL_ENOMEM || r == BDL_EBUSY ?
 		    EXIT_TROUBLE : 1;
 		goto out;
 	}
+	metrics_count("bundle", "imported", NULL, 1);
+	metrics_count("active", res.name, res.version, 1);
 	bdl_time_format(res.signer.time, when, sizeof(when));
 	if (res.previous[0] != '\0')
 		say_safe(stdout, "imported %s %s %s %s%s, signed by %s (%s) at %s",
@@ -791,6 +795,7 @@ bundle_rollback(const char *name)
 		rc = r == BDL_EIO || r == BDL_EBUSY || r == BDL_ENOMEM ?
 		    EXIT_TROUBLE : 1;
 	} else {
+		metrics_count("bundle", "rollback", NULL, 1);
 		i = bdl_store_find(s, name);
 		out_printf(stdout, "%s rolled back: %s %s %s\n", name, from, arrow(),
 		    i >= 0 ? bdl_store_active(s, (size_t)i) : "?");
