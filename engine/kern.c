@@ -138,6 +138,11 @@ SCALAR_Q8(Q8_0)
 SCALAR_Q8(Q4_K)
 SCALAR_Q8(Q5_K)
 SCALAR_Q8(Q6_K)
+SCALAR_Q8(Q2_K)
+SCALAR_Q8(Q3_K)
+SCALAR_Q8(IQ4_NL)
+SCALAR_Q8(IQ4_XS)
+SCALAR_Q8(MXFP4)
 
 static void
 cvt_f16_scalar(const void *src, float *dst, size_t n)
@@ -249,6 +254,11 @@ const struct kern_impl kern_impl_scalar = {
 		[QT_Q4_K] = dot_q8_scalar_Q4_K,
 		[QT_Q5_K] = dot_q8_scalar_Q5_K,
 		[QT_Q6_K] = dot_q8_scalar_Q6_K,
+		[QT_Q2_K] = dot_q8_scalar_Q2_K,
+		[QT_Q3_K] = dot_q8_scalar_Q3_K,
+		[QT_IQ4_NL] = dot_q8_scalar_IQ4_NL,
+		[QT_IQ4_XS] = dot_q8_scalar_IQ4_XS,
+		[QT_MXFP4] = dot_q8_scalar_MXFP4,
 	},
 	.act_q8 = quant_act_q8,
 	.cvt_f16 = cvt_f16_scalar,

@@ -495,7 +495,8 @@ bind(struct eng_model *m, struct wt *w, const char *name, uint64_t ne0,
 	if (ti == NULL || !ti->supported)
 		return fail(cause, ENG_EUNSUPPORTED, "tensor '%s' has type %s, "
 		    "which triage cannot compute with (it supports F32 F16 BF16 "
-		    "Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K Q5_K Q6_K)", name,
+		    "Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL "
+		    "IQ4_XS MXFP4)", name,
 		    ti ? ti->name : "unknown");
 	if (f32_only && t->type != QT_F32)
 		return fail(cause, ENG_EUNSUPPORTED, "tensor '%s' has type %s; "

@@ -38,8 +38,8 @@ static const struct qtype_info types[QT_COUNT] = {
 	[QT_Q5_1]	= { "Q5_1",	32,	24,	true },
 	[QT_Q8_0]	= { "Q8_0",	32,	34,	true },
 	[QT_Q8_1]	= { "Q8_1",	32,	36,	false },
-	[QT_Q2_K]	= { "Q2_K",	256,	84,	false },
-	[QT_Q3_K]	= { "Q3_K",	256,	110,	false },
+	[QT_Q2_K]	= { "Q2_K",	256,	84,	true },
+	[QT_Q3_K]	= { "Q3_K",	256,	110,	true },
 	[QT_Q4_K]	= { "Q4_K",	256,	144,	true },
 	[QT_Q5_K]	= { "Q5_K",	256,	176,	true },
 	[QT_Q6_K]	= { "Q6_K",	256,	210,	true },
@@ -48,10 +48,10 @@ static const struct qtype_info types[QT_COUNT] = {
 	[QT_IQ2_XS]	= { "IQ2_XS",	256,	74,	false },
 	[QT_IQ3_XXS]	= { "IQ3_XXS",	256,	98,	false },
 	[QT_IQ1_S]	= { "IQ1_S",	256,	50,	false },
-	[QT_IQ4_NL]	= { "IQ4_NL",	32,	18,	false },
+	[QT_IQ4_NL]	= { "IQ4_NL",	32,	18,	true },
 	[QT_IQ3_S]	= { "IQ3_S",	256,	110,	false },
 	[QT_IQ2_S]	= { "IQ2_S",	256,	82,	false },
-	[QT_IQ4_XS]	= { "IQ4_XS",	256,	136,	false },
+	[QT_IQ4_XS]	= { "IQ4_XS",	256,	136,	true },
 	[QT_I8]		= { "I8",	1,	1,	false },
 	[QT_I16]	= { "I16",	1,	2,	false },
 	[QT_I32]	= { "I32",	1,	4,	false },
@@ -61,7 +61,7 @@ static const struct qtype_info types[QT_COUNT] = {
 	[QT_BF16]	= { "BF16",	1,	2,	true },
 	[QT_TQ1_0]	= { "TQ1_0",	256,	54,	false },
 	[QT_TQ2_0]	= { "TQ2_0",	256,	66,	false },
-	[QT_MXFP4]	= { "MXFP4",	32,	17,	false },
+	[QT_MXFP4]	= { "MXFP4",	32,	17,	true },
 };
 
 const struct qtype_info *
@@ -254,6 +254,74 @@ struct blk_q6_k {
 	uint8_t	 d[2];
 };
 
+/*
+ * Q2_K: 16 sub-blocks of 16, scales[j] holding a 4-bit scale (low
+ * nibble) and a 4-bit min (high nibble); value d * sc * q - dmin * m,
+ * q in 0..3.  Element e = 128h + 32g + l (l < 32) is bits 2g, 2g+1 of
+ * qs[32h + l].
+ */
+struct blk_q2_k {
+	uint8_t	 scales[QK_K / 16];
+	uint8_t	 qs[QK_K / 4];
+	uint8_t	 d[2];
+	uint8_t	 dmin[2];
+};
+
+/*
+ * Q3_K: 16 sub-blocks of 16 with 6-bit scales (stored + 32) packed in
+ * scales[12]; value d * (sc - 32) * (q - 4), q in 0..7.  Element
+ * e = 128h + 32g + l has its low 2 bits at bits 2g, 2g+1 of qs[32h + l]
+ * and its high bit at bit 4h + g of hmask[l].
+ */
+struct blk_q3_k {
+	uint8_t	 hmask[QK_K / 8];
+	uint8_t	 qs[QK_K / 4];
+	uint8_t	 scales[12];
+	uint8_t	 d[2];
+};
+
+/* IQ4_NL: nibbles as Q4_0, value d * iq4_values[nibble]. */
+struct blk_iq4_nl {
+	uint8_t	 d[2];
+	uint8_t	 qs[16];
+};
+
+/*
+ * IQ4_XS: 8 sub-blocks of 32 with 6-bit scales (stored + 32): low 4 bits
+ * in the nibbles of scales_l, high 2 bits in scales_h (little-endian
+ * u16, bits 2j, 2j+1); sub-block j is 16 bytes of qs, nibbles as Q4_0,
+ * value d * (sc - 32) * iq4_values[nibble].
+ */
+struct blk_iq4_xs {
+	uint8_t	 d[2];
+	uint8_t	 scales_h[2];
+	uint8_t	 scales_l[4];
+	uint8_t	 qs[QK_K / 2];
+};
+
+/* MXFP4 (OCP microscaling): an E8M0 exponent and 32 FP4 (E2M1) values,
+ * nibbles as Q4_0; value mxfp4_values[nibble] * 2^(e - 128) (the table
+ * holds twice the E2M1 values, hence 128 and not 127). */
+struct blk_mxfp4 {
+	uint8_t	 e;
+	uint8_t	 qs[16];
+};
+
+/* The non-linear 4-bit grid of IQ4_NL and IQ4_XS (ggml's kvalues_iq4nl). */
+static const int8_t iq4_values[16] = {
+	-127, -104, -83, -65, -49, -35, -22, -10,
+	1, 13, 25, 38, 53, 69, 89, 113
+};
+/* E2M1 values doubled (ggml's kvalues_mxfp4). */
+static const int8_t mxfp4_values[16] = {
+	0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12
+};
+
+_Static_assert(sizeof(struct blk_q2_k) == 84, "Q2_K block");
+_Static_assert(sizeof(struct blk_q3_k) == 110, "Q3_K block");
+_Static_assert(sizeof(struct blk_iq4_nl) == 18, "IQ4_NL block");
+_Static_assert(sizeof(struct blk_iq4_xs) == 136, "IQ4_XS block");
+_Static_assert(sizeof(struct blk_mxfp4) == 17, "MXFP4 block");
 _Static_assert(sizeof(struct blk_q4_0) == 18, "Q4_0 block");
 _Static_assert(sizeof(struct blk_q4_1) == 20, "Q4_1 block");
 _Static_assert(sizeof(struct blk_q5_0) == 22, "Q5_0 block");
@@ -306,7 +374,7 @@ get_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
 /*
  * Every quantized block, whatever its packing, decodes to integers and
  * scales with one meaning: element e is
- *	(d * sc[e / 16]) * q[e] - dmin * mn[e / 32]
+ *	(d * sc[e / 16]) * q[e] - dmin * mn[e / 16]
  * which is exactly the float expression ggml's dequantize_row_* computes
  * for each type (for types without a min, dmin and mn are 0).  Keeping the
  * integers lets quant_dot_q8 do exact integer dot products per 32 values.
@@ -314,7 +382,7 @@ get_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m)
 struct qdec {
 	float	 d, dmin;
 	int32_t	 sc[QK_K / 16];	/* integer scale of each 16 values */
-	int32_t	 mn[QK_K / 32];	/* integer min of each 32 values */
+	int32_t	 mn[QK_K / 16];	/* integer min of each 16 values */
 	int8_t	 q[QK_K];	/* signed quants, offset removed */
 };
 
@@ -324,7 +392,7 @@ dec_simple(struct qdec *o, float d, float dmin, int mn)
 	o->d = d;
 	o->dmin = dmin;
 	o->sc[0] = o->sc[1] = 1;
-	o->mn[0] = mn;
+	o->mn[0] = o->mn[1] = mn;
 }
 
 /* Low and high nibbles of 16 bytes: elements 0..15 and 16..31. */
@@ -409,7 +477,7 @@ dec_q4_k(const void *p, struct qdec *o)
 
 		get_scale_min_k4(j, b->scales, &sc, &m);
 		o->sc[2 * j] = o->sc[2 * j + 1] = sc;
-		o->mn[j] = m;
+		o->mn[2 * j] = o->mn[2 * j + 1] = m;
 		for (int l = 0; l < 32; l++)
 			o->q[32 * j + l] = (int8_t)((qs[l] >> shift) & 0xf);
 	}
@@ -429,7 +497,7 @@ dec_q5_k(const void *p, struct qdec *o)
 
 		get_scale_min_k4(j, b->scales, &sc, &m);
 		o->sc[2 * j] = o->sc[2 * j + 1] = sc;
-		o->mn[j] = m;
+		o->mn[2 * j] = o->mn[2 * j + 1] = m;
 		for (int l = 0; l < 32; l++)
 			o->q[32 * j + l] = (int8_t)(((qs[l] >> shift) & 0xf) |
 			    (((b->qh[l] >> j) & 1) << 4));
@@ -445,7 +513,7 @@ dec_q6_k(const void *p, struct qdec *o)
 	o->dmin = 0.0f;
 	for (int j = 0; j < QK_K / 16; j++)
 		o->sc[j] = b->scales[j];
-	for (int j = 0; j < QK_K / 32; j++)
+	for (int j = 0; j < QK_K / 16; j++)
 		o->mn[j] = 0;
 	for (int h = 0; h < 2; h++) {
 		const uint8_t *ql = b->ql + 64 * h;
@@ -463,6 +531,108 @@ dec_q6_k(const void *p, struct qdec *o)
 	}
 }
 
+static void
+dec_q2_k(const void *p, struct qdec *o)
+{
+	const struct blk_q2_k *b = p;
+
+	o->d = ld16(b->d);
+	o->dmin = ld16(b->dmin);
+	for (int j = 0; j < QK_K / 16; j++) {
+		o->sc[j] = b->scales[j] & 0xf;
+		o->mn[j] = b->scales[j] >> 4;
+	}
+	for (int e = 0; e < QK_K; e++) {
+		int h = e / 128, g = (e / 32) % 4, l = e % 32;
+
+		o->q[e] = (int8_t)((b->qs[32 * h + l] >> (2 * g)) & 3);
+	}
+}
+
+/* The 6-bit scale j (0..15) of a Q3_K block, offset removed: low 4 bits
+ * in the nibbles of bytes 0-7, high 2 bits in bytes 8-11. */
+static int
+q3k_scale(const uint8_t *sc, int j)
+{
+	int lo = j < 8 ? sc[j] & 0xf : sc[j - 8] >> 4;
+	int hi = (sc[8 + j % 4] >> (2 * (j / 4))) & 3;
+
+	return (lo | hi << 4) - 32;
+}
+
+static void
+dec_q3_k(const void *p, struct qdec *o)
+{
+	const struct blk_q3_k *b = p;
+
+	o->d = ld16(b->d);
+	o->dmin = 0.0f;
+	for (int j = 0; j < QK_K / 16; j++) {
+		o->sc[j] = q3k_scale(b->scales, j);
+		o->mn[j] = 0;
+	}
+	for (int e = 0; e < QK_K; e++) {
+		int h = e / 128, g = (e / 32) % 4, l = e % 32;
+		int lo = (b->qs[32 * h + l] >> (2 * g)) & 3;
+		int hi = (b->hmask[l] >> (4 * h + g)) & 1;
+
+		o->q[e] = (int8_t)(lo - (hi ? 0 : 4));
+	}
+}
+
+static void
+dec_lut_nibbles(int8_t *q, const uint8_t *qs, const int8_t *lut)
+{
+	for (int j = 0; j < 16; j++) {
+		q[j] = lut[qs[j] & 0xf];
+		q[j + 16] = lut[qs[j] >> 4];
+	}
+}
+
+static void
+dec_iq4_nl(const void *p, struct qdec *o)
+{
+	const struct blk_iq4_nl *b = p;
+
+	dec_simple(o, ld16(b->d), 0.0f, 0);
+	dec_lut_nibbles(o->q, b->qs, iq4_values);
+}
+
+static void
+dec_iq4_xs(const void *p, struct qdec *o)
+{
+	const struct blk_iq4_xs *b = p;
+	unsigned sh = (unsigned)(b->scales_h[0] | b->scales_h[1] << 8);
+
+	o->d = ld16(b->d);
+	o->dmin = 0.0f;
+	for (int j = 0; j < QK_K / 32; j++) {
+		int ls = ((b->scales_l[j / 2] >> (4 * (j % 2))) & 0xf) |
+		    (int)(((sh >> (2 * j)) & 3) << 4);
+
+		o->sc[2 * j] = o->sc[2 * j + 1] = ls - 32;
+		o->mn[2 * j] = o->mn[2 * j + 1] = 0;
+		dec_lut_nibbles(o->q + 32 * j, b->qs + 16 * j, iq4_values);
+	}
+}
+
+/* 2^(e - 128) exactly, subnormal for e < 2 (ggml's E8M0_TO_FP32_HALF);
+ * e = 255 (the format's NaN) gives 2^127 as ggml does. */
+static float
+e8m0_half(uint8_t e)
+{
+	return ldexpf(1.0f, (int)e - 128);
+}
+
+static void
+dec_mxfp4(const void *p, struct qdec *o)
+{
+	const struct blk_mxfp4 *b = p;
+
+	dec_simple(o, e8m0_half(b->e), 0.0f, 0);
+	dec_lut_nibbles(o->q, b->qs, mxfp4_values);
+}
+
 typedef void (*dec_fn)(const void *, struct qdec *);
 
 static dec_fn
@@ -477,6 +647,11 @@ decoder(uint32_t type)
 	case QT_Q4_K:	return dec_q4_k;
 	case QT_Q5_K:	return dec_q5_k;
 	case QT_Q6_K:	return dec_q6_k;
+	case QT_Q2_K:	return dec_q2_k;
+	case QT_Q3_K:	return dec_q3_k;
+	case QT_IQ4_NL:	return dec_iq4_nl;
+	case QT_IQ4_XS:	return dec_iq4_xs;
+	case QT_MXFP4:	return dec_mxfp4;
 	default:	return NULL;
 	}
 }
@@ -514,7 +689,7 @@ quant_dequant_row(uint32_t type, const void *src, float *dst, size_t n)
 		dec(p, &dq);
 		for (uint32_t e = 0; e < ti->blck; e++)
 			dst[i + e] = (dq.d * (float)dq.sc[e / 16]) *
-			    (float)dq.q[e] - dq.dmin * (float)dq.mn[e / 32];
+			    (float)dq.q[e] - dq.dmin * (float)dq.mn[e / 16];
 	}
 	return 0;
 }
@@ -997,6 +1172,183 @@ quant_q6_k(const float *x, struct blk_q6_k *y)
 	}
 }
 
+/*
+ * Quantizers for the types below are our own (round to nearest on a
+ * max-based scale, no search): they exist to make test blocks whose
+ * meaning the decoders above define, not to match llama-quantize's bytes.
+ */
+
+/* Index of the grid value nearest to v (the first on a tie). */
+static int
+nearest_of(const int8_t *grid, int n, float v)
+{
+	int best = 0;
+	float bd = fabsf(v - grid[0]);
+
+	for (int i = 1; i < n; i++) {
+		float dd = fabsf(v - grid[i]);
+
+		if (dd < bd) {
+			bd = dd;
+			best = i;
+		}
+	}
+	return best;
+}
+
+/* The element of largest magnitude, with its sign. */
+static float
+signed_max(const float *x, int n)
+{
+	float amax = 0.0f, max = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		if (fabsf(x[i]) > amax) {
+			amax = fabsf(x[i]);
+			max = x[i];
+		}
+	return max;
+}
+
+/* 32 values on the grid lut scaled by d, nibbles as Q4_0. */
+static void
+quant_lut32(const float *x, float d, const int8_t *lut, uint8_t *qs)
+{
+	float id = d != 0.0f ? 1.0f / d : 0.0f;
+
+	for (int j = 0; j < 16; j++) {
+		int lo = nearest_of(lut, 16, x[j] * id);
+		int hi = nearest_of(lut, 16, x[j + 16] * id);
+
+		qs[j] = (uint8_t)(lo | hi << 4);
+	}
+}
+
+static void
+quant_iq4_nl(const float *x, struct blk_iq4_nl *y)
+{
+	/* the extreme element lands on the grid's end, -127 */
+	float d = signed_max(x, QK_SMALL) / -127.0f;
+
+	st16(y->d, d);
+	quant_lut32(x, ld16(y->d), iq4_values, y->qs);
+}
+
+static void
+quant_iq4_xs(const float *x, struct blk_iq4_xs *y)
+{
+	float sub[QK_K / 32], d;
+	unsigned sh = 0;
+
+	for (int j = 0; j < QK_K / 32; j++)
+		sub[j] = signed_max(x + 32 * j, 32) / -127.0f;
+	d = signed_max(sub, QK_K / 32) / -32.0f;
+	st16(y->d, d);
+	d = ld16(y->d);
+	memset(y->scales_l, 0, sizeof y->scales_l);
+	for (int j = 0; j < QK_K / 32; j++) {
+		int ls = d != 0.0f ? nearest_int(sub[j] / d) : 0;
+
+		ls = imin(31, imax(-32, ls)) + 32;
+		y->scales_l[j / 2] |= (uint8_t)((ls & 0xf) << (4 * (j % 2)));
+		sh |= (unsigned)(ls >> 4) << (2 * j);
+		quant_lut32(x + 32 * j, d * (float)(ls - 32), iq4_values,
+		    y->qs + 16 * j);
+	}
+	y->scales_h[0] = (uint8_t)sh;
+	y->scales_h[1] = (uint8_t)(sh >> 8);
+}
+
+static void
+quant_mxfp4(const float *x, struct blk_mxfp4 *y)
+{
+	float amax = 0.0f;
+	int e = 0;
+
+	for (int i = 0; i < QK_SMALL; i++)
+		amax = fmaxf(amax, fabsf(x[i]));
+	/* the smallest exponent whose grid (up to 12 * 2^(e-128)) covers amax */
+	while (e < 254 && 12.0f * e8m0_half((uint8_t)e) < amax)
+		e++;
+	y->e = (uint8_t)e;
+	quant_lut32(x, e8m0_half(y->e), mxfp4_values, y->qs);
+}
+
+static void
+quant_q3_k(const float *x, struct blk_q3_k *y)
+{
+	float sub[QK_K / 16], d;
+
+	for (int j = 0; j < QK_K / 16; j++)
+		sub[j] = signed_max(x + 16 * j, 16) / -4.0f;
+	d = signed_max(sub, QK_K / 16) / -32.0f;
+	st16(y->d, d);
+	d = ld16(y->d);
+	memset(y->scales, 0, sizeof y->scales);
+	memset(y->hmask, 0, sizeof y->hmask);
+	memset(y->qs, 0, sizeof y->qs);
+	for (int j = 0; j < QK_K / 16; j++) {
+		int ls = d != 0.0f ? nearest_int(sub[j] / d) : 0;
+		float dl;
+
+		ls = imin(31, imax(-32, ls)) + 32;
+		if (j < 8)
+			y->scales[j] |= (uint8_t)(ls & 0xf);
+		else
+			y->scales[j - 8] |= (uint8_t)((ls & 0xf) << 4);
+		y->scales[8 + j % 4] |= (uint8_t)((ls >> 4) << (2 * (j / 4)));
+		dl = d * (float)(ls - 32);
+		for (int i = 0; i < 16; i++) {
+			int e = 16 * j + i, h = e / 128, g = (e / 32) % 4;
+			int l = e % 32;
+			int q = dl != 0.0f ? nearest_int(x[e] / dl) : 0;
+
+			q = imin(3, imax(-4, q)) + 4;
+			y->qs[32 * h + l] |= (uint8_t)((q & 3) << (2 * g));
+			if (q & 4)
+				y->hmask[l] |= (uint8_t)(1u << (4 * h + g));
+		}
+	}
+}
+
+static void
+quant_q2_k(const float *x, struct blk_q2_k *y)
+{
+	float sc[QK_K / 16], mn[QK_K / 16], d = 0.0f, dmin = 0.0f;
+
+	for (int j = 0; j < QK_K / 16; j++) {
+		float lo = 0.0f, hi = 0.0f;
+
+		for (int i = 0; i < 16; i++) {
+			lo = fminf(lo, x[16 * j + i]);
+			hi = fmaxf(hi, x[16 * j + i]);
+		}
+		sc[j] = (hi - lo) / 3.0f;
+		mn[j] = -lo;
+		d = fmaxf(d, sc[j]);
+		dmin = fmaxf(dmin, mn[j]);
+	}
+	st16(y->d, d / 15.0f);
+	st16(y->dmin, dmin / 15.0f);
+	d = ld16(y->d);
+	dmin = ld16(y->dmin);
+	memset(y->qs, 0, sizeof y->qs);
+	for (int j = 0; j < QK_K / 16; j++) {
+		int ls = d != 0.0f ? imin(15, nearest_int(sc[j] / d)) : 0;
+		int lm = dmin != 0.0f ? imin(15, nearest_int(mn[j] / dmin)) : 0;
+		float dl = d * (float)ls, ml = dmin * (float)lm;
+
+		y->scales[j] = (uint8_t)(ls | lm << 4);
+		for (int i = 0; i < 16; i++) {
+			int e = 16 * j + i, h = e / 128, g = (e / 32) % 4;
+			int q = dl != 0.0f ? nearest_int((x[e] + ml) / dl) : 0;
+
+			q = imin(3, imax(0, q));
+			y->qs[32 * h + e % 32] |= (uint8_t)(q << (2 * g));
+		}
+	}
+}
+
 int
 quant_quantize_row(uint32_t type, const float *src, void *dst, size_t n)
 {
@@ -1032,6 +1384,11 @@ quant_quantize_row(uint32_t type, const float *src, void *dst, size_t n)
 		case QT_Q4_K:	quant_q4_k(x, (struct blk_q4_k *)p); break;
 		case QT_Q5_K:	quant_q5_k(x, (struct blk_q5_k *)p); break;
 		case QT_Q6_K:	quant_q6_k(x, (struct blk_q6_k *)p); break;
+		case QT_Q2_K:	quant_q2_k(x, (struct blk_q2_k *)p); break;
+		case QT_Q3_K:	quant_q3_k(x, (struct blk_q3_k *)p); break;
+		case QT_IQ4_NL:	quant_iq4_nl(x, (struct blk_iq4_nl *)p); break;
+		case QT_IQ4_XS:	quant_iq4_xs(x, (struct blk_iq4_xs *)p); break;
+		case QT_MXFP4:	quant_mxfp4(x, (struct blk_mxfp4 *)p); break;
 		default:
 			return -1;
 		}
@@ -1108,8 +1465,19 @@ dot_dec(const struct qdec *w, const struct qa_block *a, uint32_t blck)
 			s1 += q[l + 16] * a->q[l + 16];
 		}
 		int32_t isum = w->sc[2 * k] * s0 + w->sc[2 * k + 1] * s1;
+		int32_t msum = w->mn[2 * k] * a->sum;
+
+		if (w->mn[2 * k] != w->mn[2 * k + 1]) {
+			/* Q2_K: a min per 16 values */
+			int32_t h = 0;
+
+			for (int l = 16; l < 32; l++)
+				h += a->q[l];
+			msum = w->mn[2 * k] * (a->sum - h) +
+			    w->mn[2 * k + 1] * h;
+		}
 		acc += a->d * (w->d * (float)isum -
-		    w->dmin * (float)(w->mn[k] * a->sum));
+		    w->dmin * (float)msum);
 	}
 	return acc;
 }

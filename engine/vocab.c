@@ -902,7 +902,8 @@ vocab_load(const struct gguf *g, struct vocab **out, char **cause)
 		    strcmp(v->pre, "falcon-h1") == 0 ||
 		    strcmp(v->pre, "pixtral") == 0 ||
 		    strcmp(v->pre, "midm-2.0") == 0 ||
-		    strcmp(v->pre, "lfm2") == 0) {
+		    strcmp(v->pre, "lfm2") == 0 ||
+		    strcmp(v->pre, "tekken") == 0) {
 			v->ignore_merges = true;
 			v->add_bos = true;
 		}

@@ -137,11 +137,17 @@ static const struct {
 	{ QT_Q4_K, 0.087 },	/* 0.071 */
 	{ QT_Q5_K, 0.044 },	/* 0.036 */
 	{ QT_Q6_K, 0.022 },	/* 0.0175 */
+	{ QT_Q2_K, 0.38 },	/* 0.317 */
+	{ QT_Q3_K, 0.18 },	/* 0.150 */
+	{ QT_IQ4_NL, 0.093 },	/* 0.0774 */
+	{ QT_IQ4_XS, 0.093 },	/* 0.0777 */
+	{ QT_MXFP4, 0.135 },	/* 0.113 */
 };
 #define NBOUNDS (sizeof bounds / sizeof bounds[0])
 
 static const uint32_t qtypes[] = {
 	QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1, QT_Q8_0, QT_Q4_K, QT_Q5_K, QT_Q6_K,
+	QT_Q2_K, QT_Q3_K, QT_IQ4_NL, QT_IQ4_XS, QT_MXFP4,
 };
 #define NQTYPES (sizeof qtypes / sizeof qtypes[0])
 
@@ -185,8 +191,9 @@ test_quant_rows_reject_unsupported_types_and_lengths(void **state)
 
 	(void)state;
 	memset(q, 0, sizeof q);
-	assert_int_equal(quant_dequant_row(QT_Q2_K, q, y, 256), -1);
-	assert_int_equal(quant_quantize_row(QT_IQ4_NL, x, q, 32), -1);
+	assert_int_equal(quant_dequant_row(QT_IQ2_XXS, q, y, 256), -1);
+	assert_int_equal(quant_quantize_row(QT_IQ3_S, x, q, 256), -1);
+	assert_int_equal(quant_dequant_row(QT_IQ4_XS, q, y, 32), -1);
 	assert_int_equal(quant_dequant_row(QT_Q4_K, q, y, 32), -1);
 	assert_int_equal(quant_quantize_row(QT_Q8_0, x, q, 48), -1);
 	assert_int_equal(quant_dequant_row(77, q, y, 32), -1);
@@ -512,6 +519,149 @@ test_dequant_q6_k_known_block(void **state)
 	expect_values(QT_Q6_K, b, want, 256);
 }
 
+/*
+ * The types added later, each written from ggml's dequantize_row_* loop
+ * (nested as there), not from quant.c's element formula.
+ */
+static void
+test_dequant_q2_k_known_block(void **state)
+{
+	uint8_t b[84];
+	float want[256];
+
+	(void)state;
+	for (int j = 0; j < 16; j++)
+		b[j] = (uint8_t)((j * 5 + 1) & 0xff);	/* sc | mn << 4 */
+	for (int i = 0; i < 64; i++)
+		b[16 + i] = (uint8_t)(i * 41 + 7);
+	put16(b + 80, 0x3800);				/* d = 0.5 */
+	put16(b + 82, 0x3400);				/* dmin = 0.25 */
+	int is = 0, o = 0;
+	for (int n = 0; n < 2; n++) {
+		const uint8_t *q = b + 16 + 32 * n;
+		for (int shift = 0; shift < 8; shift += 2) {
+			for (int half = 0; half < 2; half++, is++) {
+				float dl = 0.5f * (b[is] & 0xf);
+				float ml = 0.25f * (b[is] >> 4);
+				for (int l = 0; l < 16; l++)
+					want[o++] = dl * ((q[l + 16 * half] >>
+					    shift) & 3) - ml;
+			}
+		}
+	}
+	expect_values(QT_Q2_K, b, want, 256);
+}
+
+static void
+test_dequant_q3_k_known_block(void **state)
+{
+	uint8_t b[110];
+	float want[256];
+	int sc[16];
+
+	(void)state;
+	for (int i = 0; i < 32; i++)
+		b[i] = (uint8_t)(i * 59 + 3);		/* hmask */
+	for (int i = 0; i < 64; i++)
+		b[32 + i] = (uint8_t)(i * 23 + 9);	/* qs */
+	for (int i = 0; i < 12; i++)
+		b[96 + i] = (uint8_t)(i * 71 + 13);	/* packed scales */
+	put16(b + 108, 0x3000);				/* d = 0.125 */
+	/* ggml's unpacking through four u32 words and two masks */
+	{
+		uint32_t aux[4], tmp;
+		int8_t s8[16];
+
+		memcpy(aux, b + 96, 12);
+		tmp = aux[2];
+		aux[2] = ((aux[0] >> 4) & 0x0f0f0f0f) |
+		    (((tmp >> 4) & 0x03030303) << 4);
+		aux[3] = ((aux[1] >> 4) & 0x0f0f0f0f) |
+		    (((tmp >> 6) & 0x03030303) << 4);
+		aux[0] = (aux[0] & 0x0f0f0f0f) | (((tmp >> 0) & 0x03030303) << 4);
+		aux[1] = (aux[1] & 0x0f0f0f0f) | (((tmp >> 2) & 0x03030303) << 4);
+		memcpy(s8, aux, 16);
+		for (int j = 0; j < 16; j++)
+			sc[j] = s8[j] - 32;
+	}
+	int is = 0, o = 0;
+	uint8_t m = 1;
+	for (int n = 0; n < 2; n++) {
+		const uint8_t *q = b + 32 + 32 * n;
+		for (int shift = 0; shift < 8; shift += 2, m <<= 1) {
+			for (int half = 0; half < 2; half++, is++) {
+				float dl = 0.125f * sc[is];
+				for (int l = 16 * half; l < 16 * half + 16; l++)
+					want[o++] = dl * (((q[l] >> shift) & 3) -
+					    ((b[l] & m) ? 0 : 4));
+			}
+		}
+	}
+	expect_values(QT_Q3_K, b, want, 256);
+}
+
+static const int8_t kv_iq4[16] = { -127, -104, -83, -65, -49, -35, -22,
+	-10, 1, 13, 25, 38, 53, 69, 89, 113 };
+
+static void
+test_dequant_iq4_nl_iq4_xs_known_blocks(void **state)
+{
+	uint8_t b[136];
+	float want[256];
+
+	(void)state;
+	/* IQ4_NL: d = 0.5, byte j holds j low, 15-j high */
+	put16(b, 0x3800);
+	for (int j = 0; j < 16; j++)
+		b[2 + j] = (uint8_t)(j | (15 - j) << 4);
+	for (int j = 0; j < 16; j++) {
+		want[j] = 0.5f * kv_iq4[j];
+		want[16 + j] = 0.5f * kv_iq4[15 - j];
+	}
+	expect_values(QT_IQ4_NL, b, want, 32);
+
+	/* IQ4_XS: d = 0.25, scales_h 0xb4e1, scales_l */
+	put16(b, 0x3400);
+	put16(b + 2, 0xb4e1);
+	b[4] = 0x5a; b[5] = 0x0f; b[6] = 0xc3; b[7] = 0x71;
+	for (int i = 0; i < 128; i++)
+		b[8 + i] = (uint8_t)(i * 43 + 21);
+	for (int ib = 0; ib < 8; ib++) {
+		int ls = ((b[4 + ib / 2] >> 4 * (ib % 2)) & 0xf) |
+		    (((0xb4e1 >> 2 * ib) & 3) << 4);
+		float dl = 0.25f * (ls - 32);
+		const uint8_t *qs = b + 8 + 16 * ib;
+		for (int j = 0; j < 16; j++) {
+			want[32 * ib + j] = dl * kv_iq4[qs[j] & 0xf];
+			want[32 * ib + j + 16] = dl * kv_iq4[qs[j] >> 4];
+		}
+	}
+	expect_values(QT_IQ4_XS, b, want, 256);
+}
+
+static void
+test_dequant_mxfp4_known_blocks(void **state)
+{
+	static const float e2m1[16] = { 0, 0.5f, 1, 1.5f, 2, 3, 4, 6,
+		-0.0f, -0.5f, -1, -1.5f, -2, -3, -4, -6 };
+	static const uint8_t es[] = { 127, 130, 0, 1, 120, 254 };
+	uint8_t b[17];
+	float want[32];
+
+	(void)state;
+	for (int j = 0; j < 16; j++)
+		b[1 + j] = (uint8_t)(j | (15 - j) << 4);
+	/* OCP MX: value = E2M1 * 2^(e - 127), subnormal scales included */
+	for (size_t k = 0; k < sizeof es; k++) {
+		b[0] = es[k];
+		for (int j = 0; j < 16; j++) {
+			want[j] = e2m1[j] * ldexpf(1.0f, es[k] - 127);
+			want[16 + j] = e2m1[15 - j] * ldexpf(1.0f, es[k] - 127);
+		}
+		expect_values(QT_MXFP4, b, want, 32);
+	}
+}
+
 static void
 test_dequant_float_types_read_little_endian(void **state)
 {
@@ -580,8 +730,12 @@ test_round_trip_one_huge_value(void **state)
 		round_trip(bounds[i].type, x, y, 512);
 		for (int j = 0; j < 512; j++)
 			assert_true(isfinite(y[j]));
-		if (fabsf(y[77] - 1000.0f) > 1000.0f * 0.02f ||
-		    fabsf(y[300] + 2500.0f) > 2500.0f * 0.02f)
+		/* MXFP4's scale is a power of two and its grid 4, 6, 8, 12:
+		 * a value between grid points may be off by up to 1/5 */
+		float tol = bounds[i].type == QT_MXFP4 ? 0.2f : 0.02f;
+
+		if (fabsf(y[77] - 1000.0f) > 1000.0f * tol ||
+		    fabsf(y[300] + 2500.0f) > 2500.0f * tol)
 			fail_msg("%s: huge values -> %g, %g",
 			    quant_info(bounds[i].type)->name, y[77], y[300]);
 	}
@@ -675,6 +829,11 @@ test_quantize_row_is_deterministic(void **state)
 		{ QT_Q4_K, 0xdfe5e00c0d3cfd23ULL },
 		{ QT_Q5_K, 0x0799c0af1a4e265fULL },
 		{ QT_Q6_K, 0x118e7bc2a375d83fULL },
+		{ QT_Q2_K, 0x1f7d6b0220da6f3cULL },
+		{ QT_Q3_K, 0xf75ca961490091c3ULL },
+		{ QT_IQ4_NL, 0x9d9461a36dbcb7feULL },
+		{ QT_IQ4_XS, 0x0d065cc38a57955dULL },
+		{ QT_MXFP4, 0xba91469d596a69b0ULL },
 	};
 	float *x = malloc(RT_N * sizeof *x);
 	uint8_t *q = malloc(RT_N * 4);
@@ -952,6 +1111,10 @@ main(void)
 		cmocka_unit_test(test_dequant_q4_k_known_block),
 		cmocka_unit_test(test_dequant_q5_k_known_block),
 		cmocka_unit_test(test_dequant_q6_k_known_block),
+		cmocka_unit_test(test_dequant_q2_k_known_block),
+		cmocka_unit_test(test_dequant_q3_k_known_block),
+		cmocka_unit_test(test_dequant_iq4_nl_iq4_xs_known_blocks),
+		cmocka_unit_test(test_dequant_mxfp4_known_blocks),
 		cmocka_unit_test(test_dequant_float_types_read_little_endian),
 		cmocka_unit_test(test_round_trip_errors_within_type_bounds),
 		cmocka_unit_test(test_round_trip_all_zero_blocks_give_zeros),
