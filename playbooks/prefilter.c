@@ -362,8 +362,9 @@ verify(const struct pb_prefilter *pf, const struct lit *l, const char *s,
 	    eq_fold(pf->fold, s + start + 8, l->s + 8, l->len - 8);
 }
 
-/* Report the literals of bucket entries whose anchor, key, sits at i. */
-static inline size_t
+/* Report the literals of bucket entries whose anchor, key, sits at i.
+ * Out of line: the scan loop keeps its registers. */
+static __attribute__((noinline)) size_t
 probe(const struct pb_prefilter *pf, const struct tab *t, uint32_t key,
     const char *s, size_t n, size_t i, uint32_t *ids, size_t found,
     size_t max)
@@ -390,26 +391,31 @@ pb_prefilter_scan(const struct pb_prefilter *pf, const char *s, size_t n,
 {
 	const unsigned char *fold = pf->fold;
 	const unsigned char *u = (const unsigned char *)s;
-	size_t found = 0;
-	uint32_t k;
+	const uint64_t *b3 = pf->bits3, *b4 = pf->bits4;
+	size_t found = 0, i;
+	uint32_t k, g;
 
 	if (n < 3 || pf->n == 0)
 		return 0;
-	/* k: the folded bytes at i..i+3, first highest; past the end, 0. */
-	k = (uint32_t)fold[u[0]] << 24 | (uint32_t)fold[u[1]] << 16 |
-	    (uint32_t)fold[u[2]] << 8;
-	for (size_t i = 0; i + 2 < n; i++) {
+	/* k: the folded bytes at i..i+3, first highest.  The last position,
+	 * with only three bytes left, is done after the loop so that the
+	 * loop has no end test but its own. */
+	k = (uint32_t)fold[u[0]] << 16 | (uint32_t)fold[u[1]] << 8 | fold[u[2]];
+	for (i = 0; i + 3 < n; i++) {
 		uint32_t g4, g3;
 
-		k |= i + 3 < n ? fold[u[i + 3]] : 0;
+		k = k << 8 | fold[u[i + 3]];
 		g4 = gate(k);
 		g3 = gate(k >> 8);
-		if ((pf->bits4[g4 >> 6] >> (g4 & 63)) & 1 && i + 3 < n)
+		if ((b4[g4 >> 6] >> (g4 & 63)) & 1)
 			found = probe(pf, &pf->t4, k, s, n, i, ids, found, max);
-		if ((pf->bits3[g3 >> 6] >> (g3 & 63)) & 1)
+		if ((b3[g3 >> 6] >> (g3 & 63)) & 1)
 			found = probe(pf, &pf->t3, k >> 8, s, n, i, ids, found, max);
-		k <<= 8;
 	}
+	k &= 0xffffff;
+	g = gate(k);
+	if ((b3[g >> 6] >> (g & 63)) & 1)
+		found = probe(pf, &pf->t3, k, s, n, i, ids, found, max);
 	return found;
 }
 
