@@ -53,7 +53,7 @@ FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/replay-%)
 MANPAGES = $(wildcard man/*.[1-9])
 
-.PHONY: all run check bench eval install uninstall clean deps unit kern-paths cli screen bundle-cli gen lint-man lint-playbooks fuzz fuzz-replay hostile deb deb-check
+.PHONY: all run check bench eval install uninstall clean deps unit kern-paths cli screen bundle-cli gen lint-man lint-playbooks fuzz fuzz-replay hostile deb deb-check stats-cli
 
 all: triage
 
@@ -162,7 +162,7 @@ run: deps
 
 check: deps
 	@$(MAKE) --no-print-directory $(B)/triage $(TESTS) $(TOOLS) $(FUZZ_REPLAY)
-	@$(MAKE) --no-print-directory unit kern-paths cli hostile screen bundle-cli gen fuzz-replay lint-man lint-playbooks deb-check
+	@$(MAKE) --no-print-directory unit kern-paths cli hostile screen bundle-cli gen fuzz-replay lint-man lint-playbooks deb-check stats-cli
 
 # Tests read models and vectors from ../shared beside the clone.
 SHARED  ?= $(abspath $(CURDIR)/../shared)
@@ -206,6 +206,10 @@ bundle-cli: $(B)/triage $(B)/tests/jsonget
 # The full-screen interface driven in tmux (tests/screen.sh).
 screen: $(B)/triage $(B)/tests/tool-gguf-gen $(B)/tests/jsonget
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/screen.sh
+
+# Local metrics stay content-free; triage stats reads them (tests/stats.sh).
+stats-cli: $(B)/triage $(B)/tests/jsonget
+	@TRIAGE=$(CURDIR)/$(B)/triage JSONGET=$(CURDIR)/$(B)/tests/jsonget bash tests/stats.sh
 
 # A Debian package (packaging/deb.sh) from a PREFIX=/usr build in its own
 # directory; deb-check inspects it and installs it into a scratch root.
