@@ -85,7 +85,9 @@ int64_t	 pb_time_parse_end(const char *line, size_t len, int64_t ref,
  */
 #define PB_TIME_BOOT (INT64_MIN / 2)
 int	 pb_time_is_boot(int64_t t);
-/* Parse a --since/--until argument: any format above, or "YYYY-MM-DD". */
+/* Parse a --since/--until argument: any format above, "YYYY-MM-DD",
+ * "YYYY-MM-DDTHH:MM", "HH:MM[:SS]" (today), or relative to `ref` (seconds):
+ * "now", "today", "yesterday", "tomorrow", "-1h", "+30min", "2 days ago". */
 int	 pb_time_arg(const char *s, int64_t ref, int64_t *out_ms);
 /* Format milliseconds as "YYYY-MM-DDTHH:MM:SS" into buf (>= 24 bytes). */
 void	 pb_time_format(int64_t ms, char *buf, size_t size);

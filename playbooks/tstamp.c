@@ -767,11 +767,66 @@ pb_time_is_boot(int64_t t)
 	    t < PB_TIME_BOOT + BOOT_SPAN;
 }
 
+/*
+ * What journalctl users type: "now", "today", "yesterday", "tomorrow",
+ * "-1h", "+30min", "-2 days", "2 hours ago" (all counted from `ref`).
+ * PB_TIME_NONE if s is none of them.
+ */
+static int64_t
+relative_arg(const char *s, int64_t ref)
+{
+	static const struct { const char *name; int64_t secs; } units[] = {
+		{ "s", 1 }, { "sec", 1 }, { "secs", 1 }, { "second", 1 },
+		{ "seconds", 1 }, { "m", 60 }, { "min", 60 }, { "mins", 60 },
+		{ "minute", 60 }, { "minutes", 60 }, { "h", 3600 },
+		{ "hr", 3600 }, { "hour", 3600 }, { "hours", 3600 },
+		{ "d", 86400 }, { "day", 86400 }, { "days", 86400 },
+		{ "w", 604800 }, { "week", 604800 }, { "weeks", 604800 },
+	};
+	int64_t day = ref - (ref % 86400 + 86400) % 86400, n = 0;
+	int sign = 0, nd = 0;
+	size_t i, ul;
+	const char *u, *ue;
+
+	if (strcmp(s, "now") == 0)
+		return ref * 1000;
+	if (strcmp(s, "today") == 0)
+		return day * 1000;
+	if (strcmp(s, "yesterday") == 0)
+		return (day - 86400) * 1000;
+	if (strcmp(s, "tomorrow") == 0)
+		return (day + 86400) * 1000;
+	if (*s == '-' || *s == '+')
+		sign = *s++ == '-' ? -1 : 1;
+	for (; *s >= '0' && *s <= '9'; s++, nd++) {
+		if (n > 100000000)	/* three thousand years of seconds */
+			return PB_TIME_NONE;
+		n = n * 10 + (*s - '0');
+	}
+	while (*s == ' ')
+		s++;
+	for (u = s; *s >= 'a' && *s <= 'z'; s++)
+		;
+	ue = s;
+	while (*s == ' ')
+		s++;
+	if (sign == 0 && strcmp(s, "ago") == 0)
+		sign = -1, s += 3;
+	if (sign == 0 || nd == 0 || *s != '\0')
+		return PB_TIME_NONE;
+	ul = (size_t)(ue - u);
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strlen(units[i].name) == ul &&
+		    memcmp(units[i].name, u, ul) == 0)
+			return (ref + sign * n * units[i].secs) * 1000;
+	return PB_TIME_NONE;
+}
+
 int
 pb_time_arg(const char *s, int64_t ref, int64_t *out_ms)
 {
 	size_t len = strlen(s);
-	int y, mo, d;
+	int y, mo, d, h, mi, sec = 0;
 	struct cur c = { s, s + len };
 	int64_t t;
 
@@ -781,6 +836,33 @@ pb_time_arg(const char *s, int64_t ref, int64_t *out_ms)
 		if (!valid(y, mo, d, 0, 0, 0))
 			return PB_EINVAL;
 		*out_ms = make(y, mo, d, 0, 0, 0, 0, 0);
+		return 0;
+	}
+	/* YYYY-MM-DD[T ]HH:MM, without seconds */
+	c.p = s;
+	if (digits(&c, 4, &y) == 0 && lit(&c, '-') == 0 &&
+	    digits(&c, 2, &mo) == 0 && lit(&c, '-') == 0 &&
+	    digits(&c, 2, &d) == 0 && (lit(&c, 'T') == 0 || lit(&c, ' ') == 0) &&
+	    digits(&c, 2, &h) == 0 && lit(&c, ':') == 0 &&
+	    digits(&c, 2, &mi) == 0 && c.p == c.end) {
+		if (!valid(y, mo, d, h, mi, 0))
+			return PB_EINVAL;
+		*out_ms = make(y, mo, d, h, mi, 0, 0, 0);
+		return 0;
+	}
+	/* HH:MM or HH:MM:SS: that time today (journalctl's reading) */
+	c.p = s;
+	if (digits(&c, 2, &h) == 0 && lit(&c, ':') == 0 &&
+	    digits(&c, 2, &mi) == 0 && (c.p == c.end ||
+	    (lit(&c, ':') == 0 && digits(&c, 2, &sec) == 0 && c.p == c.end))) {
+		if (!valid(2000, 1, 1, h, mi, sec))
+			return PB_EINVAL;
+		*out_ms = (ref - (ref % 86400 + 86400) % 86400) * 1000 +
+		    (h * 3600 + mi * 60 + sec) * 1000LL;
+		return 0;
+	}
+	if ((t = relative_arg(s, ref)) != PB_TIME_NONE) {
+		*out_ms = t;
 		return 0;
 	}
 	t = pb_time_parse(s, len, ref);

@@ -251,6 +251,16 @@ if [ -d "$LIB" ]; then
 	run "shipped sample has cards" 0 "$TRIAGE" analyze --playbooks "$LIB" share/samples/field-laptop.log
 	run "--since/--until narrow the sample" 0 "$TRIAGE" analyze --json --playbooks "$LIB" \
 		--since "Mar 14 08:13:30" --until "Mar 14 08:14:30" share/samples/field-laptop.log
+	# what journalctl users type, counted from the local wall clock
+	printf '%s host kernel: EXT4-fs error (device sda1): x\n%s host kernel: EXT4-fs error (device sda1): x\n' \
+		"$(date -d '-3 hours' +%Y-%m-%dT%H:%M:%S)" "$(date -d '-10 min' +%Y-%m-%dT%H:%M:%S)" >"$T/rel.log"
+	for since in -1h -30min "2 hours ago"; do
+		"$TRIAGE" analyze --json --playbooks "$LIB" --since "$since" --until now "$T/rel.log" >"$T/out" 2>&1
+		check "--since $since keeps the last 10 minutes only" \
+			bash -c "'$JSONGET' cards.0.count <'$T/out' | grep -qx 1"
+	done
+	"$TRIAGE" analyze --json --playbooks "$LIB" --since yesterday "$T/rel.log" >"$T/out" 2>&1
+	check "--since yesterday keeps both" bash -c "'$JSONGET' cards.0.count <'$T/out' | grep -qx 2"
 fi
 if [ -d "$LOGHUB" ] && [ -d "$LIB" ]; then
 	for f in "$LOGHUB"/*.log; do

@@ -364,6 +364,43 @@ test_time_arg_accepts_full_timestamp(void **state)
 	assert_int_equal(t, utc_ms(2024, 6, 14, 12, 30, 0, 0));
 }
 
+/* What journalctl users type, relative forms counted from the reference. */
+static void
+test_time_arg_journalctl_forms(void **state)
+{
+	int64_t ref = utc(2024, 7, 1, 15, 20, 30), t = 0;
+
+	(void)state;
+	assert_int_equal(pb_time_arg("2025-12-10T10:00", ref, &t), 0);
+	assert_int_equal(t, utc_ms(2025, 12, 10, 10, 0, 0, 0));
+	assert_int_equal(pb_time_arg("2025-12-10 10:00", ref, &t), 0);
+	assert_int_equal(t, utc_ms(2025, 12, 10, 10, 0, 0, 0));
+	assert_int_equal(pb_time_arg("10:00", ref, &t), 0);
+	assert_int_equal(t, utc_ms(2024, 7, 1, 10, 0, 0, 0));
+	assert_int_equal(pb_time_arg("08:13:05", ref, &t), 0);
+	assert_int_equal(t, utc_ms(2024, 7, 1, 8, 13, 5, 0));
+	assert_int_equal(pb_time_arg("now", ref, &t), 0);
+	assert_int_equal(t, ref * 1000);
+	assert_int_equal(pb_time_arg("today", ref, &t), 0);
+	assert_int_equal(t, utc_ms(2024, 7, 1, 0, 0, 0, 0));
+	assert_int_equal(pb_time_arg("yesterday", ref, &t), 0);
+	assert_int_equal(t, utc_ms(2024, 6, 30, 0, 0, 0, 0));
+	assert_int_equal(pb_time_arg("tomorrow", ref, &t), 0);
+	assert_int_equal(t, utc_ms(2024, 7, 2, 0, 0, 0, 0));
+	assert_int_equal(pb_time_arg("-1h", ref, &t), 0);
+	assert_int_equal(t, utc_ms(2024, 7, 1, 14, 20, 30, 0));
+	assert_int_equal(pb_time_arg("-30min", ref, &t), 0);
+	assert_int_equal(t, utc_ms(2024, 7, 1, 14, 50, 30, 0));
+	assert_int_equal(pb_time_arg("+2d", ref, &t), 0);
+	assert_int_equal(t, utc_ms(2024, 7, 3, 15, 20, 30, 0));
+	assert_int_equal(pb_time_arg("-2 days", ref, &t), 0);
+	assert_int_equal(t, utc_ms(2024, 6, 29, 15, 20, 30, 0));
+	assert_int_equal(pb_time_arg("3 hours ago", ref, &t), 0);
+	assert_int_equal(t, utc_ms(2024, 7, 1, 12, 20, 30, 0));
+	assert_int_equal(pb_time_arg("-90s", ref, &t), 0);
+	assert_int_equal(t, utc_ms(2024, 7, 1, 15, 19, 0, 0));
+}
+
 static void
 test_time_parse_rejects_day_past_month_end(void **state)
 {
@@ -381,7 +418,13 @@ test_time_arg_invalid_date_is_einval(void **state)
 
 	(void)state;
 	assert_int_equal(pb_time_arg("2024-13-01", REF2024, &t), PB_EINVAL);
-	assert_int_equal(pb_time_arg("yesterday", REF2024, &t), PB_EINVAL);
+	assert_int_equal(pb_time_arg("yesterdays", REF2024, &t), PB_EINVAL);
+	assert_int_equal(pb_time_arg("-1", REF2024, &t), PB_EINVAL);
+	assert_int_equal(pb_time_arg("-1 fortnight", REF2024, &t), PB_EINVAL);
+	assert_int_equal(pb_time_arg("1h", REF2024, &t), PB_EINVAL);
+	assert_int_equal(pb_time_arg("25:00", REF2024, &t), PB_EINVAL);
+	assert_int_equal(pb_time_arg("-99999999999999999999h", REF2024, &t),
+	    PB_EINVAL);
 	assert_int_equal(pb_time_arg("", REF2024, &t), PB_EINVAL);
 	assert_int_equal(pb_time_arg("2023-02-29", REF2024, &t), PB_EINVAL);
 	assert_int_equal(pb_time_arg("2024-04-31", REF2024, &t), PB_EINVAL);
@@ -716,6 +759,7 @@ main(void)
 		cmocka_unit_test(test_time_arg_date_is_midnight_utc),
 		cmocka_unit_test(test_time_arg_accepts_full_timestamp),
 		cmocka_unit_test(test_time_arg_invalid_date_is_einval),
+		cmocka_unit_test(test_time_arg_journalctl_forms),
 		cmocka_unit_test(test_time_format_epoch_and_value),
 		cmocka_unit_test(test_time_format_negative_rounds_down),
 		cmocka_unit_test(test_time_format_none_is_dash),

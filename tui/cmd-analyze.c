@@ -334,6 +334,22 @@ positive(const char *s, long max, long *out)
 	return 0;
 }
 
+/*
+ * "now" on the clock the logs are read on: zone-less times are taken as
+ * written, and a local syslog writes local wall-clock time, so "-1h" and
+ * "10:00" count from the local wall clock, not from UTC.
+ */
+static int64_t
+wall_now(int64_t now)
+{
+	time_t t = (time_t)now;
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL)
+		return now;
+	return now + tm.tm_gmtoff;
+}
+
 int
 cmd_analyze(int argc, char **argv)
 {
@@ -381,10 +397,11 @@ cmd_analyze(int argc, char **argv)
 			break;
 		case 's':
 		case 'u':
-			if (pb_time_arg(optarg, now, ch == 's' ? &o.since_ms :
+			if (pb_time_arg(optarg, wall_now(now), ch == 's' ? &o.since_ms :
 			    &o.until_ms) != 0) {
 				out_printf(stderr, "triage: --%s: cannot read time \"%s\" "
-				    "(try YYYY-MM-DD or 2024-06-14T15:16:01)\n",
+				    "(try 2024-06-14, 2024-06-14T15:16, 10:00, "
+				    "yesterday, -1h or -30min)\n",
 				    ch == 's' ? "since" : "until", optarg);
 				return EXIT_TROUBLE;
 			}
