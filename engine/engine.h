@@ -106,6 +106,14 @@ const char *eng_type_name(uint32_t type);
 /* The matrix kernels in use on this CPU ("avx512-vnni", "avx2", ...). */
 const char *eng_backend(void);
 /*
+ * probe.c, for `triage doctor`: the best memory read bandwidth in GB/s of
+ * a parallel sum over mib MiB, repeated for about secs seconds; and the
+ * batched (prefill) matmul rate of a ggml tensor type in GFLOP/s over
+ * about secs seconds.  0 if it could not be measured.
+ */
+double	 eng_probe_membw(int threads, size_t mib, double secs);
+double	 eng_probe_matmul(uint32_t type, int threads, double secs);
+/*
  * Metadata of a model for display: calls fn once per key with the value
  * rendered as short text (arrays summarised).  For `triage model info -v`.
  */
