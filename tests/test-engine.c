@@ -275,7 +275,7 @@ struct edit {
 	const char	*str_val;
 	const char	*drop_tensor;	/* leave this tensor out */
 	const char	*nan_tensor;	/* fill this F32 tensor with NaN */
-	const char	*iq_tensor;	/* retype as IQ4_XS (zero bytes) */
+	const char	*iq_tensor;	/* retype as IQ2_XXS (zero bytes), a type triage does not compute with */
 };
 
 static void
@@ -317,7 +317,7 @@ rewrite(const char *src, const char *dst, const struct edit *e)
 		if (e->drop_tensor && strcmp(t->name, e->drop_tensor) == 0)
 			continue;
 		if (e->iq_tensor && strcmp(t->name, e->iq_tensor) == 0)
-			type = QT_IQ4_XS;
+			type = QT_IQ2_XXS;
 		assert_int_equal(ggufw_tensor(w, t->name, type, t->n_dims, t->ne), 0);
 	}
 	for (uint64_t i = 0; i < gguf_n_tensors(g); i++) {
@@ -329,7 +329,7 @@ rewrite(const char *src, const char *dst, const struct edit *e)
 			uint64_t nb = 0;
 			void *z;
 
-			assert_int_equal(quant_row_bytes(QT_IQ4_XS, t->nelem, &nb), 0);
+			assert_int_equal(quant_row_bytes(QT_IQ2_XXS, t->nelem, &nb), 0);
 			z = calloc(1, nb);
 			assert_int_equal(ggufw_data(w, z, nb), 0);
 			free(z);
@@ -393,7 +393,7 @@ test_hostile_models(void **st)
 	expect_refused(base, &(struct edit){ .drop_tensor =
 	    "blk.1.ffn_down.weight" }, ENG_EFORMAT, "blk.1.ffn_down.weight");
 	expect_refused(base, &(struct edit){ .iq_tensor =
-	    "blk.0.ffn_up.weight" }, ENG_EUNSUPPORTED, "IQ4_XS");
+	    "blk.0.ffn_up.weight" }, ENG_EUNSUPPORTED, "IQ2_XXS");
 	expect_refused(base, &(struct edit){ .str_key = "general.architecture",
 	    .str_val = "rwkv6" }, ENG_EUNSUPPORTED, "rwkv6");
 	expect_refused(base, &(struct edit){ .str_key =
