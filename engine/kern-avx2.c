@@ -1362,6 +1362,257 @@ FLOAT_INSTANCES(bf16)
 
 /* dot: one by one; dot4: one weight row, KERN_TILE activation rows;
  * dotw4: KERN_TILE weight rows (row_bytes apart), one activation row. */
+/* ---- Q2_K, Q3_K, IQ4_NL, IQ4_XS, MXFP4 --------------------------------- */
+
+#define IQ4_NL_SIZE	18	/* d, qs[16] */
+#define MXFP4_SIZE	17	/* e, qs[16] */
+#define IQ4_XS_SIZE	136	/* d, scales_h, scales_l[4], qs[128] */
+#define Q2_K_SIZE	84	/* scales[16], qs[64], d, dmin */
+#define Q3_K_SIZE	110	/* hmask[32], qs[64], scales[12], d */
+
+/* The 4-bit grids of quant.c, in both 128-bit lanes for vpshufb. */
+static inline __m256i
+grid16(int mx)
+{
+	static const int8_t iq4[16] = { -127, -104, -83, -65, -49, -35, -22,
+		-10, 1, 13, 25, 38, 53, 69, 89, 113 };
+	static const int8_t fp4[16] = { 0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2,
+		-3, -4, -6, -8, -12 };
+	__m128i t = _mm_loadu_si128((const __m128i *)(const void *)
+	    (mx ? fp4 : iq4));
+
+	return _mm256_set_m128i(t, t);
+}
+
+/* 2^(e - 128) from its bits, subnormal below e = 2 (ggml's
+ * E8M0_TO_FP32_HALF). */
+static inline float
+e8m0_half(uint8_t e)
+{
+	uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+	float f;
+
+	memcpy(&f, &bits, sizeof f);
+	return f;
+}
+
+/* IQ4_NL (mx = 0) and MXFP4 (mx = 1): nibbles looked up in a grid. */
+INLINE void
+grid_rows(int mx, const uint8_t *w, size_t wstride, int nw,
+    const struct qa_block *a, size_t stride, int na, size_t n, float *out)
+{
+	const size_t bs = mx ? MXFP4_SIZE : IQ4_NL_SIZE;
+	const __m256i grid = grid16(mx);
+	__m256 acc[MAXW];
+
+	_Pragma("GCC unroll 16")
+	for (int k = 0; k < nw * na; k++)
+		acc[k] = _mm256_setzero_ps();
+	for (size_t i = 0; i < n / 32; i++) {
+		__m256i x[MAXW];
+
+		_Pragma("GCC unroll 16")
+		for (int ra = 0; ra < na; ra++)
+			x[ra] = load32(a[ra * stride + i].q);
+		_Pragma("GCC unroll 16")
+		for (int wr = 0; wr < nw; wr++) {
+			const uint8_t *b = w + wr * wstride + i * bs;
+			float d = mx ? e8m0_half(b[0]) : f16(b);
+			__m256i q;
+
+			kern_prefetch(b, 32);
+			q = _mm256_shuffle_epi8(grid, nibbles16(b + (mx ? 1 : 2)));
+			_Pragma("GCC unroll 16")
+			for (int ra = 0; ra < na; ra++) {
+				const struct qa_block *ar = a + ra * stride + i;
+				int k = wr * na + ra;
+
+				acc[k] = fma_i32(acc[k], d * ar->d,
+				    dot_i8_i8(q, x[ra]));
+			}
+		}
+	}
+	_Pragma("GCC unroll 16")
+	for (int k = 0; k < nw * na; k++)
+		out[k] = hsum_ps(acc[k]);
+}
+
+/* IQ4_XS: eight IQ4_NL-like groups of 32 with 6-bit scales. */
+INLINE void
+iq4xs_rows(const uint8_t *w, size_t wstride, int nw,
+    const struct qa_block *a, size_t stride, int na, size_t n, float *out)
+{
+	const __m256i grid = grid16(0);
+	__m256 acc[MAXW];
+
+	_Pragma("GCC unroll 16")
+	for (int k = 0; k < nw * na; k++)
+		acc[k] = _mm256_setzero_ps();
+	for (size_t i = 0; i < n / 256; i++) {
+		_Pragma("GCC unroll 16")
+		for (int wr = 0; wr < nw; wr++) {
+			const uint8_t *b = w + wr * wstride + i * IQ4_XS_SIZE;
+			float d = f16(b);
+			unsigned sh = (unsigned)(b[2] | b[3] << 8);
+
+			kern_prefetch(b, IQ4_XS_SIZE);
+			for (int j = 0; j < 8; j++) {
+				int ls = ((b[4 + j / 2] >> (4 * (j % 2))) & 0xf) |
+				    (int)(((sh >> (2 * j)) & 3) << 4);
+				float dj = d * (float)(ls - 32);
+				__m256i q = _mm256_shuffle_epi8(grid,
+				    nibbles16(b + 8 + 16 * j));
+
+				_Pragma("GCC unroll 16")
+				for (int ra = 0; ra < na; ra++) {
+					const struct qa_block *ar =
+					    a + ra * stride + 8 * i + j;
+					int k = wr * na + ra;
+
+					acc[k] = fma_i32(acc[k], dj * ar->d,
+					    dot_i8_i8(q, load32(ar->q)));
+				}
+			}
+		}
+	}
+	_Pragma("GCC unroll 16")
+	for (int k = 0; k < nw * na; k++)
+		out[k] = hsum_ps(acc[k]);
+}
+
+/* Two per-16 integer factors as the 8 lanes of a 32-value dot. */
+static inline __m256i
+pair_i32(int lo, int hi)
+{
+	return _mm256_setr_epi32(lo, lo, lo, lo, hi, hi, hi, hi);
+}
+
+/*
+ * Q3_K: group g of half h (activation block 4h + g) is bits 2g, 2g+1 of
+ * qs[32h ..] plus bit 4h + g of hmask as the third bit; value (q - 4)
+ * times a 6-bit scale per 16.
+ */
+INLINE void
+q3k_rows(const uint8_t *w, size_t wstride, int nw,
+    const struct qa_block *a, size_t stride, int na, size_t n, float *out)
+{
+	const __m256i m3 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
+	__m256 acc[MAXW];
+
+	_Pragma("GCC unroll 16")
+	for (int k = 0; k < nw * na; k++)
+		acc[k] = _mm256_setzero_ps();
+	for (size_t i = 0; i < n / 256; i++) {
+		_Pragma("GCC unroll 16")
+		for (int wr = 0; wr < nw; wr++) {
+			const uint8_t *b = w + wr * wstride + i * Q3_K_SIZE;
+			const uint8_t *sc = b + 96;
+			const __m256i hm = load32(b);
+			float d = f16(b + 108);
+			int s[16];
+
+			kern_prefetch(b, Q3_K_SIZE);
+			for (int j = 0; j < 16; j++) {
+				int lo = j < 8 ? sc[j] & 0xf : sc[j - 8] >> 4;
+				int hi = (sc[8 + j % 4] >> (2 * (j / 4))) & 3;
+
+				s[j] = (lo | hi << 4) - 32;
+			}
+			for (int h = 0; h < 2; h++) {
+				const __m256i qv = load32(b + 32 + 32 * h);
+
+				for (int g = 0; g < 4; g++) {
+					int kb = 4 * h + g;
+					__m256i lo = _mm256_and_si256(
+					    _mm256_srli_epi16(qv, 2 * g), m3);
+					__m256i hi = _mm256_and_si256(
+					    _mm256_srli_epi16(hm, kb), m1);
+					__m256i q = _mm256_sub_epi8(
+					    _mm256_or_si256(lo,
+					    _mm256_slli_epi16(hi, 2)),
+					    _mm256_set1_epi8(4));
+					__m256i sv = pair_i32(s[2 * kb],
+					    s[2 * kb + 1]);
+
+					_Pragma("GCC unroll 16")
+					for (int ra = 0; ra < na; ra++) {
+						const struct qa_block *ar = a +
+						    ra * stride + 8 * i + kb;
+						int k = wr * na + ra;
+
+						acc[k] = fma_i32(acc[k],
+						    d * ar->d,
+						    _mm256_mullo_epi32(
+						    dot_i8_i8(q, load32(ar->q)),
+						    sv));
+					}
+				}
+			}
+		}
+	}
+	_Pragma("GCC unroll 16")
+	for (int k = 0; k < nw * na; k++)
+		out[k] = hsum_ps(acc[k]);
+}
+
+/*
+ * Q2_K: unsigned 2-bit quants laid out as Q3_K's low bits, a 4-bit scale
+ * and a 4-bit min per 16; the min meets the activations' per-16 sums.
+ */
+INLINE void
+q2k_rows(const uint8_t *w, size_t wstride, int nw,
+    const struct qa_block *a, size_t stride, int na, size_t n, float *out)
+{
+	const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+	__m256 acc[MAXW], accm[MAXW];
+
+	_Pragma("GCC unroll 16")
+	for (int k = 0; k < nw * na; k++)
+		acc[k] = accm[k] = _mm256_setzero_ps();
+	for (size_t i = 0; i < n / 256; i++) {
+		_Pragma("GCC unroll 16")
+		for (int wr = 0; wr < nw; wr++) {
+			const uint8_t *b = w + wr * wstride + i * Q2_K_SIZE;
+			float d = f16(b + 80), dmin = f16(b + 82);
+
+			kern_prefetch(b, Q2_K_SIZE);
+			for (int h = 0; h < 2; h++) {
+				const __m256i qv = load32(b + 16 + 32 * h);
+
+				for (int g = 0; g < 4; g++) {
+					int kb = 4 * h + g;
+					__m256i q = _mm256_and_si256(
+					    _mm256_srli_epi16(qv, 2 * g), m3);
+					__m256i sv = pair_i32(b[2 * kb] & 0xf,
+					    b[2 * kb + 1] & 0xf);
+					__m256i mv = pair_i32(b[2 * kb] >> 4,
+					    b[2 * kb + 1] >> 4);
+
+					_Pragma("GCC unroll 16")
+					for (int ra = 0; ra < na; ra++) {
+						const struct qa_block *ar = a +
+						    ra * stride + 8 * i + kb;
+						__m256i x = load32(ar->q);
+						int k = wr * na + ra;
+
+						acc[k] = fma_i32(acc[k],
+						    d * ar->d,
+						    _mm256_mullo_epi32(
+						    dot_u8_i8(q, x), sv));
+						accm[k] = fma_i32(accm[k],
+						    dmin * ar->d,
+						    _mm256_mullo_epi32(
+						    dot_u8_i8(one, x), mv));
+					}
+				}
+			}
+		}
+	}
+	_Pragma("GCC unroll 16")
+	for (int k = 0; k < nw * na; k++)
+		out[k] = hsum_ps(acc[k]) - hsum_ps(accm[k]);
+}
+
 #define Q8_INSTANCES(NAME, BODY)					\
 static float								\
 dot_##NAME(const void *w, const struct qa_block *a, size_t n)		\
@@ -1398,6 +1649,13 @@ Q8_INSTANCES(q8_0, Q8_0_BODY)
 Q8_INSTANCES(q4_k, Q4_K_BODY)
 Q8_INSTANCES(q5_k, Q5_K_BODY)
 Q8_INSTANCES(q6_k, Q6_K_BODY)
+#define IQ4_NL_BODY(...) grid_rows(0, __VA_ARGS__)
+#define MXFP4_BODY(...)	grid_rows(1, __VA_ARGS__)
+Q8_INSTANCES(iq4_nl, IQ4_NL_BODY)
+Q8_INSTANCES(mxfp4, MXFP4_BODY)
+Q8_INSTANCES(iq4_xs, iq4xs_rows)
+Q8_INSTANCES(q3_k, q3k_rows)
+Q8_INSTANCES(q2_k, q2k_rows)
 
 const struct kern_impl KERN_NAME = {
 	.name = KERN_LABEL,
@@ -1417,6 +1675,11 @@ const struct kern_impl KERN_NAME = {
 		[QT_Q4_K] = dot_q4_k,
 		[QT_Q5_K] = dot_q5_k,
 		[QT_Q6_K] = dot_q6_k,
+		[QT_Q2_K] = dot_q2_k,
+		[QT_Q3_K] = dot_q3_k,
+		[QT_IQ4_NL] = dot_iq4_nl,
+		[QT_IQ4_XS] = dot_iq4_xs,
+		[QT_MXFP4] = dot_mxfp4,
 	},
 	.dot4_q8 = {
 		[QT_Q4_0] = dot4_q4_0,
@@ -1427,6 +1690,11 @@ const struct kern_impl KERN_NAME = {
 		[QT_Q4_K] = dot4_q4_k,
 		[QT_Q5_K] = dot4_q5_k,
 		[QT_Q6_K] = dot4_q6_k,
+		[QT_Q2_K] = dot4_q2_k,
+		[QT_Q3_K] = dot4_q3_k,
+		[QT_IQ4_NL] = dot4_iq4_nl,
+		[QT_IQ4_XS] = dot4_iq4_xs,
+		[QT_MXFP4] = dot4_mxfp4,
 	},
 	.dotw4_q8 = {
 		[QT_Q4_0] = dotw4_q4_0,
@@ -1437,6 +1705,11 @@ const struct kern_impl KERN_NAME = {
 		[QT_Q4_K] = dotw4_q4_k,
 		[QT_Q5_K] = dotw4_q5_k,
 		[QT_Q6_K] = dotw4_q6_k,
+		[QT_Q2_K] = dotw4_q2_k,
+		[QT_Q3_K] = dotw4_q3_k,
+		[QT_IQ4_NL] = dotw4_iq4_nl,
+		[QT_IQ4_XS] = dotw4_iq4_xs,
+		[QT_MXFP4] = dotw4_mxfp4,
 	},
 	.act_q8 = act_q8,
 	.cvt_f16 = cvt_f16,
