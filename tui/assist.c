@@ -404,9 +404,10 @@ tui_assist_brief_build(struct tui_assist *a, const struct pb_analysis *an,
 			cut->templates = nt - BRIEF_TEMPLATES;
 			nt = BRIEF_TEMPLATES;
 		}
-		brief_add(a, fp, nc ? "Problems triage found (playbook cards, "
-		    "most severe first):\n" : "triage found no known problem "
-		    "in this log.\n", &used, fb);
+		/* nothing found (or not yet): no claim either way */
+		if (nc > 0)
+			brief_add(a, fp, "Problems triage found (playbook cards, "
+			    "most severe first):\n", &used, fb);
 	}
 	for (size_t i = 0; i < nc; i++) {
 		const struct pb_card *c = pb_analysis_card(an, i);

@@ -34,6 +34,8 @@ enum tui_fallback {
 	TUI_FB_NAN,		/* "nan" */
 	TUI_FB_CONTEXT,		/* "context-full": even the brief does not fit */
 	TUI_FB_ERROR,		/* "error" */
+	TUI_FB_INVALID_CARD,	/* "invalid-card": a model card failed its
+				   checks (tui/card-model.c) */
 };
 const char *tui_fallback_name(enum tui_fallback);
 
@@ -133,6 +135,8 @@ bool	 tui_assist_warming(const struct tui_assist *);
 /* Stop a background prefill (not an answer). */
 void	 tui_assist_pause(struct tui_assist *);
 bool	 tui_assist_running(const struct tui_assist *);
+/* What the last tui_assist_ask cost. */
+const struct tui_turn_info *tui_assist_last(const struct tui_assist *);
 int	 tui_assist_fd(const struct tui_assist *);
 /*
  * Like eng_gen_next, but for answers only (a background prefill's events

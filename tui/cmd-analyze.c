@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "tui.h"
+#include "explain.h"
 #include "metrics.h"
 
 #define MAX_PLAYBOOK_DIRS 32
@@ -16,6 +17,7 @@
 static const char usage_text[] =
 "usage: triage analyze [--json] [--playbooks DIR] [--since TIME] [--until TIME]\n"
 "                      [--color WHEN] [--examples N] [--top N] [--no-unknown]\n"
+"                      [--explain --model FILE.gguf]\n"
 "                      FILE... | -\n"
 "\n"
 "Read log files (or - for standard input; gzip/xz/bzip2/zstd are decompressed)\n"
@@ -34,8 +36,39 @@ static const char usage_text[] =
 "  --top N          unknown templates listed (default 10; 0 for all above\n"
 "                   the salience threshold)\n"
 "  --no-unknown     do not group unmatched warning/error lines\n"
+"  --explain        ask the model (--model FILE.gguf) for a checked model card\n"
+"                   on each of the top 3 unknown templates, after the cards\n"
 "\n"
 "Exit status: 0 cards found, 1 no cards, 2 an error occurred.\n";
+
+/* --json --explain: the analysis document plus "model_cards". */
+static int
+explain_json(const struct pb_analysis *a, const char *model)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	json_t *doc = NULL;
+	int rc = -1;
+
+	if (f == NULL)
+		return -1;
+	if (pb_analysis_write_json(a, f) != 0) {
+		fclose(f);
+		goto out;
+	}
+	if (fclose(f) != 0 || (doc = json_loadb(buf, len, 0, NULL)) == NULL)
+		goto out;
+	(void)tui_explain_unknown(a, model, 3, 400, doc);
+	if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+		goto out;
+	fputc('\n', stdout);
+	rc = 0;
+out:
+	json_decref(doc);
+	free(buf);
+	return rc;
+}
 
 static const char *
 sev_colour(enum pb_severity s)
@@ -363,6 +396,8 @@ cmd_analyze(int argc, char **argv)
 		{ "examples", required_argument, NULL, 'e' },
 		{ "top", required_argument, NULL, 't' },
 		{ "no-unknown", no_argument, NULL, 'n' },
+		{ "explain", no_argument, NULL, 'x' },
+		{ "model", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -374,6 +409,8 @@ cmd_analyze(int argc, char **argv)
 	long top = 10, v;
 	char *cause = NULL;
 	int64_t now = (int64_t)time(NULL);
+	const char *model = NULL;
+	int explain = 0;
 
 	struct config cfg;
 
@@ -427,6 +464,12 @@ cmd_analyze(int argc, char **argv)
 		case 'n':
 			o.unknown = 0;
 			break;
+		case 'x':
+			explain = 1;
+			break;
+		case 'm':
+			model = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return EXIT_FOUND;
@@ -439,6 +482,11 @@ cmd_analyze(int argc, char **argv)
 		out_printf(stderr, "triage: analyze: no input (give FILE... or - for "
 		    "standard input)\n");
 		fputs(usage_text, stderr);
+		return EXIT_TROUBLE;
+	}
+	if (explain && model == NULL) {
+		out_printf(stderr, "triage: analyze: --explain needs --model "
+		    "FILE.gguf\n");
 		return EXIT_TROUBLE;
 	}
 	if (out_colour_init(colour, stdout) != 0) {
@@ -475,7 +523,11 @@ cmd_analyze(int argc, char **argv)
 	}
 	pb_analysis_finish(a);
 	metrics_cards(a);
-	if (json) {
+	if (json && explain) {
+		/* the rule-based document, with the model cards added */
+		if (explain_json(a, model) != 0)
+			trouble = 1;
+	} else if (json) {
 		if (pb_analysis_write_json(a, stdout) != 0)
 			trouble = 1;
 	} else {
@@ -487,6 +539,8 @@ cmd_analyze(int argc, char **argv)
 			print_unknown(a, (size_t)top);
 		}
 		print_summary(a, nread);
+		if (explain && o.unknown)
+			(void)tui_explain_unknown(a, model, 3, 400, NULL);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		trouble = 1;
