@@ -160,6 +160,7 @@ struct add_arg {
 	pb_diag_fn	 diag;
 	void		*arg;
 	int		 lint;
+	size_t		 files;		/* playbook files read */
 };
 
 static int
@@ -169,6 +170,7 @@ add_one(void *p, const char *file)
 	struct pb_playbook *pb;
 	int n = 0;
 
+	a->files++;
 	pb = pb_playbook_load(file, a->lint, a->diag, a->arg, &n);
 	if (pb == NULL)
 		return n > 0 ? n : 1;
@@ -196,7 +198,7 @@ int
 pb_library_add(struct pb_library *lib, const char *path, pb_diag_fn diag,
     void *arg, char **cause)
 {
-	struct add_arg a = { lib, diag, arg, 0 };
+	struct add_arg a = { lib, diag, arg, 0, 0 };
 
 	return each_file(path, add_count, &a, cause);
 }
@@ -204,9 +206,19 @@ pb_library_add(struct pb_library *lib, const char *path, pb_diag_fn diag,
 int
 pb_lint(const char *path, pb_diag_fn diag, void *arg, char **cause)
 {
-	struct add_arg a = { NULL, diag, arg, 1 };
+	return pb_lint_files(path, diag, arg, NULL, cause);
+}
 
-	return each_file(path, add_one, &a, cause);
+int
+pb_lint_files(const char *path, pb_diag_fn diag, void *arg, size_t *nfiles,
+    char **cause)
+{
+	struct add_arg a = { NULL, diag, arg, 1, 0 };
+	int rc = each_file(path, add_one, &a, cause);
+
+	if (nfiles != NULL)
+		*nfiles = a.files;
+	return rc;
 }
 
 size_t

@@ -130,6 +130,9 @@ const void	*pb_playbook_json(const struct pb_playbook *);
  * PB_EIO with `cause` set when a path cannot be read.
  */
 int	 pb_lint(const char *path, pb_diag_fn diag, void *arg, char **cause);
+/* The same, also counting the playbook files read into *nfiles. */
+int	 pb_lint_files(const char *path, pb_diag_fn diag, void *arg,
+	    size_t *nfiles, char **cause);
 
 /* ---- analysis ------------------------------------------------------------ */
 

@@ -159,6 +159,13 @@ sed -e 's/df -h {{mount}}/df -h {{mnt}}/' "$T/pb/disk-full.json" >"$T/lint/disk-
 run "lint finds unknown placeholder" 1 "$TRIAGE" playbook lint "$T/lint"
 check "lint message has file:line:col: path" has out "disk-full.json:9:47: checks\[0\]\.command: unknown placeholder \{\{mnt\}\}"
 run "lint clean playbook" 0 "$TRIAGE" playbook lint "$T/pb/disk-full.json"
+check "lint says how many playbooks had no problems" has out "^1 playbook, no problems$"
+run "lint a directory" 0 "$TRIAGE" playbook lint share/playbooks
+check "lint counts the playbooks of a directory" has out "^$(ls share/playbooks/*.json | wc -l) playbooks, no problems$"
+run "--help" 0 "$TRIAGE" --help
+for w in "  -f " "  --resume " "  --model FILE" "triage model bench"; do
+	check "--help lists $w" has out "$w"
+done
 run "lint missing path" 2 "$TRIAGE" playbook lint "$T/nowhere"
 
 # --- data locations and overrides ----------------------------------------------

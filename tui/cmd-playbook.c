@@ -24,6 +24,7 @@ static int
 lint(int argc, char **argv)
 {
 	int problems = 0, trouble = 0, n;
+	size_t files = 0, nf;
 	char *cause = NULL;
 
 	if (argc < 1) {
@@ -31,7 +32,9 @@ lint(int argc, char **argv)
 		return EXIT_TROUBLE;
 	}
 	for (int i = 0; i < argc; i++) {
-		n = pb_lint(argv[i], diag_line, stdout, &cause);
+		nf = 0;
+		n = pb_lint_files(argv[i], diag_line, stdout, &nf, &cause);
+		files += nf;
 		if (n < 0) {
 			out_printf(stderr, "triage: %s\n", cause ? cause : argv[i]);
 			free(cause);
@@ -47,6 +50,8 @@ lint(int argc, char **argv)
 		    problems == 1 ? "" : "s");
 		return 1;
 	}
+	out_printf(stdout, "%zu playbook%s, no problems\n", files,
+	    files == 1 ? "" : "s");
 	return 0;
 }
 
