@@ -28,5 +28,6 @@ char	*metrics_path(void);
 int	 metrics_enabled(void);
 
 int	 cmd_stats(int argc, char **argv);	/* cmd-stats.c */
+int	 cmd_doctor(int argc, char **argv);	/* cmd-doctor.c */
 
 #endif
