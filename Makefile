@@ -22,6 +22,15 @@ B        = build/rel
 SANFLAGS =
 endif
 
+# Quiet builds: "CC file.o" per file; V=1 echoes every command.
+ifeq ($(V),1)
+Q    =
+say  =
+else
+Q    = @
+say  = @echo "  $(1)	$(2)";
+endif
+
 OPT     ?= -O2 -g
 WARN     = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wformat=2
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPT) $(WARN) $(SANFLAGS) \
@@ -66,25 +75,21 @@ triage: $(B)/triage
 endif
 
 $(B)/triage: $(TUI_OBJ) $(LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(TUI_OBJ) $(LIBS) $(LDLIBS_ALL)
+	$(call say,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $(TUI_OBJ) $(LIBS) $(LDLIBS_ALL)
 
 # The UI's objects minus main.o, so tests/test-tui-*.c can link them.
 LIBTUI   = $(B)/libtui.a
 $(LIBTUI): $(filter-out $(B)/tui/main.o,$(TUI_OBJ))
-	rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(LIBPB): $(PB_OBJ)
-	rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(LIBENG): $(ENG_OBJ)
-	rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(B)/libbundles.a: $(BDL_OBJ)
-	rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 # SIMD variants are compiled for their instruction set only; kern.c picks
 # one at run time from cpuid, so the binary still runs on any x86-64.
@@ -102,7 +107,7 @@ FORCE:
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -DTRIAGE_VERSION='"$(VERSION)"' -DDATADIR='"$(DATADIR)"' -c -o $@ $<
+	$(call say,CC,$@)$(CC) $(CFLAGS_ALL) -DTRIAGE_VERSION='"$(VERSION)"' -DDATADIR='"$(DATADIR)"' -c -o $@ $<
 
 # Test helpers shared by several tests (tests/lib-*.c) link into each test.
 TESTLIB_SRC = $(wildcard tests/lib-*.c)
@@ -110,30 +115,30 @@ TESTLIB_OBJ = $(TESTLIB_SRC:%.c=$(B)/%.o)
 
 $(B)/tests/test-%: tests/test-%.c $(TESTLIB_OBJ) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) $(INCS) -o $@ $< \
+	$(call say,CC,$@)$(CC) $(CFLAGS_ALL) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) $(INCS) -o $@ $< \
 		$(TESTLIB_OBJ) $(LIBS) $(LDFLAGS_ALL) $(LDLIBS_ALL) $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
 
 $(B)/tests/test-tui-%: tests/test-tui-%.c $(TESTLIB_OBJ) $(LIBTUI) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) $(INCS) -Itui -o $@ $< \
+	$(call say,CC,$@)$(CC) $(CFLAGS_ALL) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) $(INCS) -Itui -o $@ $< \
 		$(TESTLIB_OBJ) $(LIBTUI) $(LIBS) $(LDFLAGS_ALL) $(LDLIBS_ALL) $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
 
 # The assistant's bench drives tui/assist.c, so it links the UI's objects.
 $(B)/tests/tool-assist-bench: tests/tool-assist-bench.c $(LIBTUI) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(INCS) -Itui -o $@ $< $(LIBTUI) $(LIBS) $(LDFLAGS_ALL) $(LDLIBS_ALL)
+	$(call say,CC,$@)$(CC) $(CFLAGS_ALL) $(INCS) -Itui -o $@ $< $(LIBTUI) $(LIBS) $(LDFLAGS_ALL) $(LDLIBS_ALL)
 
 $(B)/tests/fuzz/replay-%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(INCS) -o $@ $< tests/fuzz/replay.c $(LIBS) $(LDFLAGS_ALL) $(LDLIBS_ALL)
+	$(call say,CC,$@)$(CC) $(CFLAGS_ALL) $(INCS) -o $@ $< tests/fuzz/replay.c $(LIBS) $(LDFLAGS_ALL) $(LDLIBS_ALL)
 
 $(B)/tests/%: tests/%.c $(TESTLIB_OBJ) $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(INCS) -o $@ $< $(TESTLIB_OBJ) $(LIBS) $(LDFLAGS_ALL) $(LDLIBS_ALL)
+	$(call say,CC,$@)$(CC) $(CFLAGS_ALL) $(INCS) -o $@ $< $(TESTLIB_OBJ) $(LIBS) $(LDFLAGS_ALL) $(LDLIBS_ALL)
 
 $(B)/tests/lib-%.o: tests/lib-%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(INCS) -c -o $@ $<
+	$(call say,CC,$@)$(CC) $(CFLAGS_ALL) $(INCS) -c -o $@ $<
 
 # libFuzzer builds (clang only; not part of check).  Run e.g.
 #   build/fuzz/fuzz-gguf tests/fuzz/corpus-gguf -max_total_time=60
@@ -160,9 +165,10 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	./triage share/samples/field-laptop.log
 
+# Every suite runs even when one fails; the last line sums them up.
 check: deps
 	@$(MAKE) --no-print-directory $(B)/triage $(TESTS) $(TOOLS) $(FUZZ_REPLAY)
-	@$(MAKE) --no-print-directory unit kern-paths cli hostile screen bundle-cli gen fuzz-replay lint-man lint-playbooks deb-check stats-cli
+	@MAKE="$(MAKE)" bash tests/check.sh unit kern-paths cli hostile screen bundle-cli gen fuzz-replay lint-man lint-playbooks deb-check stats-cli
 
 # Tests read models and vectors from ../shared beside the clone.
 SHARED  ?= $(abspath $(CURDIR)/../shared)
@@ -230,7 +236,7 @@ eval: $(B)/triage $(B)/tests/tool-eval
 	@$(B)/tests/tool-eval $(CURDIR)/$(B)/triage tests/eval/cases $(SHARED)
 
 lint-playbooks: $(B)/triage
-	@$(B)/triage playbook lint share/playbooks && echo "shipped playbooks: lint clean ($$(ls share/playbooks/*.json | wc -l) files)"
+	@printf 'shipped playbooks: '; $(B)/triage playbook lint share/playbooks
 
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/triage $(TOOLS)
