@@ -62,7 +62,7 @@ FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/replay-%)
 MANPAGES = $(wildcard man/*.[1-9])
 
-.PHONY: all run check bench eval install uninstall clean deps unit kern-paths cli screen bundle-cli gen lint-man lint-playbooks fuzz fuzz-replay hostile deb deb-check stats-cli
+.PHONY: all run check bench eval eval-model install uninstall clean deps unit kern-paths cli screen bundle-cli gen lint-man lint-playbooks fuzz fuzz-replay hostile deb deb-check stats-cli
 
 all: triage
 
@@ -235,6 +235,10 @@ lint-man:
 eval: $(B)/triage $(B)/tests/tool-eval
 	@$(B)/tests/tool-eval $(CURDIR)/$(B)/triage tests/eval/cases $(SHARED)
 
+# The same corpus through the model-card path: make eval-model MODEL=FILE.gguf
+eval-model: $(B)/triage
+	@TRIAGE=$(CURDIR)/$(B)/triage MODEL="$(MODEL)" SHARED=$(SHARED) bash tests/eval-model.sh
+
 lint-playbooks: $(B)/triage
 	@printf 'shipped playbooks: '; $(B)/triage playbook lint share/playbooks
 
@@ -245,6 +249,7 @@ bench: deps
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/engine-bench.sh
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/tui-bench.sh
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/assist-bench.sh
+	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/grammar-bench.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \

@@ -350,6 +350,25 @@ if [ -f "$STORIES" ]; then
 	check "metadata lists keys" has out 'tokenizer.ggml.tokens +\[str x 512\]'
 	run "ask: greedy story" 0 "$TRIAGE" ask --model "$STORIES" --raw --temp 0 -n 20 "Once upon a time"
 	check "ask streams the reference continuation" has out '^, there was a little girl named Lily\.'
+	# model cards: stories260K is no instruct model; every card it writes
+	# must be valid and checked, or rejected with a reason, never shown
+	# as a card otherwise (triage(1) MODEL CARDS)
+	SSH=$SHARED/samples/loghub/OpenSSH_2k.log
+	if [ -f "$SSH" ]; then
+		run "analyze --explain with stories260K" 0 "$TRIAGE" analyze --explain --model "$STORIES" "$SSH"
+		check "explain: the rule-based cards come first" has out '^Model cards for unknown templates'
+		check "explain: every template ends valid or rejected with a reason" \
+			has out '^3 templates explained: [0-3] valid cards?, [0-3] rejected$'
+		check "explain: a rejection says why and that the rules stand" \
+			has out 'could not produce a valid card for .*: .+\. The rule-based view stands\.$'
+		run "analyze --json --explain" 0 "$TRIAGE" analyze --json --explain --model "$STORIES" "$SSH"
+		check "explain --json: model cards are marked as the model's" \
+			env F="$T/out" sh -c 'jq -e "(.model_cards | all(.source == \"model\")) and ((.model_cards | length) + (.model_cards_rejected | length) == 3) and (.model_cards_rejected | all(.fallback == \"invalid-card\" and (.reason | length) > 0))" "$F" >/dev/null'
+		run "analyze --explain needs --model" 2 "$TRIAGE" analyze --explain "$SSH"
+		check "explain without a model says so" has err 'explain needs --model'
+		run "analyze --explain with a broken model" 0 "$TRIAGE" analyze --explain --model "$SSH" "$SSH"
+		check "explain: an unusable model leaves the rule-based view" has err 'the rule-based view stands'
+	fi
 	check "ask reports counts and speed" has err '^prompt: 5 tokens in .* tokens/s\); answer: 20 tokens in .*stop: token limit$'
 	run "ask: greedy from BOS" 0 "$TRIAGE" ask --model "$STORIES" --raw --temp 0 --repeat-penalty 1 -n 48 ""
 	check "ask: greedy from BOS is the reference decode" has out '^Once upon a time, there was a little girl named Lily\. She loved to play outside in the park\. One day, she saw a big, red ball\. She wanted to$'
