@@ -209,8 +209,14 @@ if [ -f "$SHARED/models/stories260K.gguf" ] && [ -x "$GEN" ]; then
 	expect ask "the answer streams with its statistics" "tokens/s" 10
 	# a fast machine writes the whole answer at once: scroll back to the top
 	keys ask Tab Tab g
-	expect ask "the context budget is shown" "context: [0-9]+ tokens of log"
+	expect ask "the brief and budget are shown" "brief: [0-9]+ tokens: [0-9]+ cards"
 	expect ask "status names the model" "model .*ctx [0-9]+"
+	# a follow-up keeps the conversation and reads only what is new
+	keys ask Escape a "And the fan?" Enter
+	expect ask "the follow-up is answered" "> And the fan\?" 10
+	expect ask "the follow-up reuses what the model read" "; [1-9][0-9]* tokens of the last prompt were cached" 10
+	keys ask Escape ":think" Enter
+	expect ask ":think switches thinking" "thinking on for the next" 5
 	stop ask
 	# a bigger synthetic model answers slowly enough to stop it mid-way
 	"$GEN" --type Q8_0 --n-embd 768 --n-ff 2048 --n-layer 6 --n-head 12 \

@@ -248,6 +248,7 @@ struct pb_analysis;
 struct eng_model;
 struct eng_session;
 struct eng_gen;
+struct tui_assist;
 struct import_ui;
 typedef struct _win_st WINDOW;
 
@@ -403,7 +404,7 @@ struct app {
 	bool		 model_switching;	/* a new one is being opened */
 	struct eng_model *model;
 	struct eng_session *sess;
-	struct eng_gen	*gen;
+	struct tui_assist *assist;	/* owns model and sess; see assist.h */
 	struct turn	*turns;
 	size_t		 nturns;
 	size_t		 atop;		/* scroll of the assistant pane */
@@ -479,6 +480,8 @@ void	 tick_set(struct app *, const char *card, int check, bool on);
 /* screen-assist.c */
 void	 assist_ask(struct app *, const char *question);
 void	 assist_stop(struct app *);
+void	 assist_pause(struct app *);	/* a key: background prefill waits */
+void	 assist_think(struct app *, const char *arg);	/* :think [on|off] */
 void	 assist_events(struct app *);
 int	 assist_fd(struct app *);
 bool	 assist_running(struct app *);

@@ -1,6 +1,9 @@
 /*
- * screen-assist.c - the assistant: a question plus the marked log lines
- * (or the open card) goes to the local model with its chat template; the
+ * screen-assist.c - the assistant pane: what assist.c decides (the
+ * conversation, its brief of cards and selected lines, the budget, the
+ * model) drawn, and the keys that drive it.  A question is grounded in the
+ * cards found and the marked lines (or the lines up to the cursor, or the
+ * open card); follow-ups keep the history and reuse the model's cache; the
  * answer streams into the detail pane while the loop stays responsive.
  *
  * The engine generates on its own thread and makes eng_gen_fd() readable
@@ -17,6 +20,7 @@
 
 #include "../engine/engine.h"
 #include "app.h"
+#include "assist.h"
 #include "tui.h"
 
 /* Share of the context that log text may take, in %. */
@@ -41,23 +45,22 @@ static const char no_model_hint[] =
 bool
 assist_running(struct app *a)
 {
-	return a->gen != NULL;
+	return a->assist != NULL && tui_assist_running(a->assist);
 }
 
+/* Readable while an answer or a background prefill runs. */
 int
 assist_fd(struct app *a)
 {
-	return a->gen != NULL ? eng_gen_fd(a->gen) : -1;
+	return a->assist != NULL ? tui_assist_fd(a->assist) : -1;
 }
 
 void
 assist_free(struct app *a)
 {
-	eng_gen_free(a->gen);
-	a->gen = NULL;
-	eng_session_free(a->sess);
+	tui_assist_free(a->assist);	/* owns the model and the session */
+	a->assist = NULL;
 	a->sess = NULL;
-	eng_model_free(a->model);
 	a->model = NULL;
 	for (size_t i = 0; i < a->nturns; i++) {
 		free(a->turns[i].question);
@@ -100,9 +103,9 @@ assist_open(const char *path, struct eng_model **mp, struct eng_session **sp,
 void
 assist_unload(struct app *a)
 {
-	eng_session_free(a->sess);
+	if (a->assist != NULL)
+		tui_assist_unload(a->assist);
 	a->sess = NULL;
-	eng_model_free(a->model);
 	a->model = NULL;
 	a->dirty |= D_DETAIL | D_STATUS;
 }
@@ -112,7 +115,13 @@ assist_adopt(struct app *a, struct eng_model *m, struct eng_session *s,
     const char *path, const char *bundle)
 {
 	assist_unload(a);
-	a->model = m;
+	if (a->assist == NULL && tui_assist_new(&a->assist) != 0) {
+		eng_session_free(s);
+		eng_model_free(m);
+		return;
+	}
+	tui_assist_adopt(a->assist, m, s, path);
+	a->model = m;	/* borrowed views for the status line */
 	a->sess = s;
 	if (path != a->model_path) {
 		free(a->model_path);
@@ -310,33 +319,50 @@ card_text(struct app *a)
 	return out;
 }
 
-static int
-count_tokens(struct app *a, const char *s)
-{
-	int32_t *ids = NULL;
-	size_t n = 0;
+/* Background prefill slices: small, so a question waits for none. */
+#define WARM_SLICE	64
 
-	if (eng_tokenize(a->model, s, strlen(s), false, &ids, &n) != 0)
-		return -1;
-	free(ids);
-	return (int)n;
+/*
+ * Read ahead what the next question starts with, when a model is loaded,
+ * the analysis has settled and nothing runs.  Before the first question
+ * the brief is the cards found (the selection is known only when asked).
+ */
+static void
+warm(struct app *a)
+{
+	struct tui_brief_cut bc;
+	char *brief = NULL;
+	uint32_t nctx;
+
+	if (a->assist == NULL || !tui_assist_has_model(a->assist) ||
+	    tui_assist_running(a->assist) || tui_assist_warming(a->assist) ||
+	    a->model_switching || a->cards_stale)
+		return;
+	if (a->nturns == 0 && *tui_assist_brief(a->assist) == '\0' &&
+	    a->an != NULL) {
+		nctx = tui_assist_ctx(a->assist);
+		if (tui_assist_brief_build(a->assist, a->an, NULL, NULL,
+		    nctx * LOG_CTX_PERCENT / 100, &brief, &bc) == 0)
+			(void)tui_assist_set_context(a->assist, system_prompt,
+			    brief);
+		free(brief);
+	}
+	(void)tui_assist_warm(a->assist, WARM_SLICE);
 }
 
 void
 assist_ask(struct app *a, const char *question)
 {
 	struct eng_sample_params sp;
-	struct eng_msg msgs[2];
+	struct tui_turn_info ti;
+	struct tui_brief_cut bc;
 	struct turn *t;
-	char *ctx = NULL, *where = NULL, *user = NULL, *cause = NULL;
-	int32_t *ids = NULL;
-	size_t nids = 0, nlines = 0, cut = 0;
+	char *ctx = NULL, *where = NULL, *brief = NULL, *cause = NULL;
+	size_t nlines = 0;
 	uint32_t nctx, reserve, budget;
-	int ntok = 0;
-
 	bool card = a->detail == DETAIL_CARD && a->open_card != NULL;
 
-	if (a->gen != NULL) {
+	if (assist_running(a)) {
 		app_message(a, true, "the model is still answering (Esc stops it)");
 		return;
 	}
@@ -352,11 +378,17 @@ assist_ask(struct app *a, const char *question)
 		return;
 	if (ensure_model(a, t) != 0) {
 		const char *msg = a->model_error ? a->model_error : no_model_hint;
+
+		if (a->assist == NULL)
+			(void)tui_assist_new(&a->assist);
+		if (a->assist != NULL)
+			tui_assist_fallback(a->assist, a->model_error ?
+			    TUI_FB_LOAD : TUI_FB_NO_MODEL, msg);
 		turn_append(t, msg, strlen(msg));
 		t->stopped = true;
 		return;
 	}
-	nctx = eng_session_ctx(a->sess);
+	nctx = tui_assist_ctx(a->assist);
 	reserve = nctx / 4 < ANSWER_TOKENS ? nctx / 4 : ANSWER_TOKENS;
 	budget = nctx * LOG_CTX_PERCENT / 100;
 	if (card && a->ndl > 0) {
@@ -365,94 +397,59 @@ assist_ask(struct app *a, const char *question)
 		nlines = a->ndl;
 	} else
 		ctx = gather_lines(a, &nlines, &where);
-	/* cut the oldest lines until the log fits its share */
-	while (ctx != NULL && *ctx && (ntok = count_tokens(a, ctx)) > (int)budget) {
-		char *nl = strchr(ctx, '\n');
-		if (nl == NULL) {
-			ctx[0] = '\0';
-			break;
-		}
-		memmove(ctx, nl + 1, strlen(nl + 1) + 1);
-		cut++;
+	/* the cards found, the unknown templates, then the selection */
+	if (tui_assist_brief_build(a->assist, a->an, where, ctx, budget,
+	    &brief, &bc) != 0 ||
+	    tui_assist_set_context(a->assist, system_prompt, brief) != 0)
+		goto out;
+	tui_assist_set_reserve(a->assist, reserve);
+	eng_sample_defaults(&sp);
+	sp.max_tokens = reserve;
+	if (tui_assist_ask(a->assist, TUI_TURN_QUESTION, question, &sp, &ti,
+	    &cause) != 0) {
+		const char *m = cause ? cause : "cannot build the prompt";
+
+		turn_append(t, m, strlen(m));
+		t->stopped = true;
+		goto out;
 	}
-	/* ... and until the whole prompt leaves room for the answer */
-	for (;;) {
-		free(user);
-		free(ids);
-		ids = NULL;
-		if (ctx != NULL && *ctx) {
-			if (asprintf(&user, "Here are lines from the log (%s):\n"
-			    "```\n%s```\n\n%s", where, ctx, question) < 0)
-				user = NULL;
-		} else
-			user = app_xstrdup(question);
-		if (user == NULL)
-			goto out;
-		msgs[0].role = "system";
-		msgs[0].content = system_prompt;
-		msgs[1].role = "user";
-		msgs[1].content = user;
-		if (eng_chat_tokenize(a->model, msgs, 2, &ids, &nids, NULL,
-		    &cause) != 0) {
-			const char *m = cause ? cause : "cannot build the prompt";
-			turn_append(t, m, strlen(m));
-			goto out;
-		}
-		if (nids + reserve <= nctx)
-			break;
-		if (ctx == NULL || *ctx == '\0') {
-			char msg[160];
-			snprintf(msg, sizeof(msg), "The question alone does not fit "
-			    "the model's context (%zu tokens of %u, %u kept for the "
-			    "answer): ask it shorter.", nids, nctx, reserve);
-			turn_append(t, msg, strlen(msg));
-			goto out;
-		}
-		{
-			char *nl = strchr(ctx, '\n');
-			if (nl == NULL)
-				ctx[0] = '\0';
-			else
-				memmove(ctx, nl + 1, strlen(nl + 1) + 1);
-			cut++;
-		}
-	}
-	ntok = ctx != NULL && *ctx ? count_tokens(a, ctx) : 0;
 	free(t->context);
-	if (asprintf(&t->context, "context: %d tokens of log from %s (%zu "
-	    "line%s%s%zu cut); prompt %zu of %u tokens, %u kept for the answer",
-	    ntok > 0 ? ntok : 0, where, nlines - cut, nlines - cut == 1 ? "" :
-	    "s", ", ", cut, nids, nctx, reserve) < 0)
+	/* two lines at most in a narrow pane: the figures, tersely */
+	if (asprintf(&t->context, "brief: %zu tokens: %zu cards, %zu templates, "
+	    "%zu lines (cut: %zu, %zu, %zu); prompt %zu/%u%s%.0zu%s", bc.tokens,
+	    bc.cards_in, bc.templates_in, nlines - (bc.lines < nlines ?
+	    bc.lines : nlines), bc.cards, bc.templates, bc.lines, ti.n_prompt,
+	    nctx, ti.n_dropped ? "; " : "", ti.n_dropped, ti.n_dropped ?
+	    " oldest dropped to fit" : "") < 0)
 		t->context = NULL;
 	free(a->budget);
 	a->budget = t->context ? app_xstrdup(t->context) : NULL;
-	eng_session_reset(a->sess);
-	eng_sample_defaults(&sp);
-	sp.max_tokens = reserve;
-	if (eng_gen_start(a->sess, ids, nids, &sp, &a->gen, &cause) != 0) {
-		app_message(a, true, "%s", cause ? cause : "cannot start");
-		a->gen = NULL;
-		goto out;
-	}
 	a->prefill_done = 0;
-	a->prefill_total = nids;
+	a->prefill_total = ti.n_prompt - ti.n_reused;
 	a->gen_t0 = 0;
 	a->gen_tokens = 0;
 out:
 	free(ctx);
 	free(where);
-	free(user);
-	free(ids);
+	free(brief);
 	free(cause);
 }
 
 void
 assist_stop(struct app *a)
 {
-	if (a->gen == NULL)
+	if (!assist_running(a))
 		return;
-	eng_gen_cancel(a->gen);
+	tui_assist_cancel(a->assist, false);
 	app_message(a, false, "stopping the answer");
+}
+
+/* A key was pressed: the background prefill makes way at once. */
+void
+assist_pause(struct app *a)
+{
+	if (a->assist != NULL)
+		tui_assist_pause(a->assist);
 }
 
 void
@@ -464,7 +461,7 @@ assist_events(struct app *a)
 	struct eng_event ev;
 	int n = 0;
 
-	while (a->gen != NULL && eng_gen_next(a->gen, &ev, false) == 1) {
+	while (a->assist != NULL && tui_assist_next(a->assist, &ev, false) == 1) {
 		n++;
 		if (ev.kind == ENG_EV_PROGRESS) {
 			a->prefill_done = ev.done;
@@ -476,28 +473,46 @@ assist_events(struct app *a)
 			if (t != NULL)
 				turn_append(t, ev.text, ev.len);
 		} else if (ev.kind == ENG_EV_DONE) {
+			size_t hid = tui_assist_hidden(a->assist);
+
 			if (t != NULL) {
 				free(t->stats);
 				if (asprintf(&t->stats, "%u tokens in %.0f ms (%.1f "
-				    "tokens/s); prompt %u tokens in %.0f ms; %s%s%s",
+				    "tokens/s); prompt %u tokens in %.0f ms; %s%s%s%s",
 				    ev.n_gen, ev.gen_ms, ev.gen_ms > 0 ? ev.n_gen *
 				    1e3 / ev.gen_ms : 0, ev.n_prompt, ev.prompt_ms,
 				    why[ev.stop <= ENG_STOP_ERROR ? ev.stop : 0],
-				    ev.len ? ": " : "", ev.len ? ev.text : "") < 0)
+				    ev.len ? ": " : "", ev.len ? ev.text : "",
+				    hid ? "; reasoning hidden" : "") < 0)
 					t->stats = NULL;
 				t->stopped = ev.stop == ENG_STOP_CANCEL;
 			}
 			a->last_tps = ev.gen_ms > 0 ? ev.n_gen * 1e3 / ev.gen_ms : 0;
-			eng_gen_free(a->gen);
-			a->gen = NULL;
 			session_save(a);
 			if (ev.stop == ENG_STOP_CANCEL)
 				app_message(a, false, "answer stopped");
 			break;
 		}
 	}
+	/* idle again (or a slice done): read ahead for the next question */
+	warm(a);
 	if (n > 0)
 		a->dirty |= D_DETAIL | D_STATUS;
+}
+
+void
+assist_think(struct app *a, const char *arg)
+{
+	bool on;
+
+	if (a->assist == NULL && tui_assist_new(&a->assist) != 0)
+		return;
+	on = arg == NULL || *arg == '\0' ? !tui_assist_think(a->assist) :
+	    strcmp(arg, "on") == 0;
+	tui_assist_set_think(a->assist, on);
+	app_message(a, false, "thinking %s for the next questions%s", on ?
+	    "on" : "off", on ? " (the reasoning stays hidden)" : "");
+	a->dirty |= D_STATUS;
 }
 
 void
@@ -512,7 +527,7 @@ assist_status(struct app *a, char *buf, size_t size)
 		const char *b = strrchr(name, '/');
 		snprintf(nm, sizeof(nm), "%s", b ? b + 1 : name);
 	}
-	if (a->gen != NULL) {
+	if (assist_running(a)) {
 		double el = a->gen_t0 > 0 ? app_now() - a->gen_t0 : 0;
 		if (a->gen_tokens == 0)
 			snprintf(buf, size, "%s: reading the prompt %zu/%zu | Esc "
@@ -524,11 +539,17 @@ assist_status(struct app *a, char *buf, size_t size)
 	} else if (a->model_switching)
 		snprintf(buf, size, "opening the model %s", a->model_bundle ?
 		    a->model_bundle : nm);
-	else if (in != NULL)
-		snprintf(buf, size, "model %s (%s %s, ctx %u)%s%s", nm, in->arch,
+	else if (in != NULL) {
+		size_t re = a->assist ? tui_assist_last(a->assist)->n_reused : 0;
+		char reuse[64] = "";
+
+		if (re > 0)
+			snprintf(reuse, sizeof reuse, "; %zu tokens of the last "
+			    "prompt were cached", re);
+		snprintf(buf, size, "model %s (%s %s, ctx %u)%s%s%s", nm, in->arch,
 		    in->ftype, in->n_ctx, a->model_bundle ? " from " : "",
-		    a->model_bundle ? a->model_bundle : "");
-	else if (a->model_error != NULL)
+		    a->model_bundle ? a->model_bundle : "", reuse);
+	} else if (a->model_error != NULL)
 		snprintf(buf, size, "model failed to load (see assistant)");
 	else if (a->model_path != NULL)
 		snprintf(buf, size, "model %s (loads on first question)", nm);
@@ -658,7 +679,7 @@ assist_draw(struct app *a, WINDOW *w, const struct rect *r)
 			    width, NULL);
 		if (t->context)
 			wrap_add(&v, &n, &cap, t->context, A_DIM, 0, width, NULL);
-		wrap_add(&v, &n, &cap, t->answer ? t->answer : (a->gen &&
+		wrap_add(&v, &n, &cap, t->answer ? t->answer : (assist_running(a) &&
 		    i + 1 == a->nturns ? "..." : ""), 0, 0, width, NULL);
 		if (t->stats)
 			wrap_add(&v, &n, &cap, t->stats, A_DIM, a->colour ? 3 : 0,
