@@ -1588,7 +1588,8 @@ test_bench_matvec_2048(void **state)
 {
 	enum { R = 2048, N = 2048, NB = 24 };
 	static const uint32_t types[] = { QT_Q4_K, QT_Q8_0, QT_Q5_K, QT_Q6_K,
-	    QT_Q4_0, QT_F32, QT_F16 };
+	    QT_Q4_0, QT_F32, QT_F16, QT_Q2_K, QT_Q3_K, QT_IQ4_NL, QT_IQ4_XS,
+	    QT_MXFP4 };
 	float *X, *Y;
 	void *scratch;
 
