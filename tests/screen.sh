@@ -849,5 +849,25 @@ if grep -q "pasted text" "$T/pasted.md" && ! grep -q "pasted\.log" "$T/pasted.md
 if grep -l "Sanitizer\|runtime error" "$T"/sess-*/*/stderr.log 2>/dev/null; then
 	bad "sanitizer reports in stderr.log" "$(cat "$T"/sess-*/*/stderr.log | head -30)"; else ok; fi
 
+# --- focus, the open card, CRIT and HIGH, keys of another pane ----------------
+start focus 160x45 "$SAMPLE"
+expect focus "the focused pane's header has a marker" "▶Log"
+keys focus Tab
+expect focus "Tab moves the marker to the cards" "▶Cards:"
+expect_not focus "only the focused pane has it" "▶Log"
+keys focus Enter
+expect focus "the open card is marked in the list" "●CRIT "
+if "${TM[@]}" capture-pane -e -p -t focus | grep -a "▶" | grep -q $'\e\\[[0-9;]*42m'; then ok; else
+	bad "the focused header has its own colour" "$("${TM[@]}" capture-pane -e -p -t focus | grep -a "▶" | cat -v)"; fi
+crit=$("${TM[@]}" capture-pane -e -p -t focus | grep -a -m1 "CRIT " | grep -ao $'\e\\[[0-9;]*m' | tr -d '\n')
+high=$("${TM[@]}" capture-pane -e -p -t focus | grep -a -m1 "HIGH " | grep -ao $'\e\\[[0-9;]*m' | tr -d '\n')
+if [ -n "$crit" ] && [ -n "$high" ] && [ "$crit" != "$high" ]; then ok; else
+	bad "CRIT and HIGH cards do not share one colour" "crit=$(echo "$crit" | cat -v) high=$(echo "$high" | cat -v)"; fi
+# a log key from the cards pane acts on the log; a card key in the log says where
+keys focus g e
+expect focus "e from the cards pane moves the log to an error" "^ *([2-9]|[1-9][0-9]+)/116"
+keys focus Tab Tab x
+expect focus "x in the log says where it works" "x \(on a check: tick it off, or untick\) works in the card pane"
+quit focus
 echo "screen: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -195,6 +195,31 @@ colours_init(struct app *a)
 	init_pair(6, COLOR_BLACK, COLOR_YELLOW);	/* search hit */
 	init_pair(7, COLOR_WHITE, COLOR_BLUE);		/* bars */
 	init_pair(8, COLOR_BLACK, COLOR_CYAN);		/* selection */
+	init_pair(9, COLOR_BLACK, COLOR_GREEN);		/* focused pane header */
+}
+
+/*
+ * Pane headers: the focused one has its own colour (reverse and bold
+ * without colour) and a marker before its title, so focus does not rest
+ * on boldness alone.  begin clears the line with the header's attribute;
+ * the caller writes the title from column 0 (it starts with a space,
+ * where end puts the marker).
+ */
+void
+pane_header_begin(struct app *a, WINDOW *w, int width, bool focus)
+{
+	wattrset(w, !focus ? A_REVERSE : a->colour ? COLOR_PAIR(9) | A_BOLD :
+	    A_REVERSE | A_BOLD);
+	mvwhline(w, 0, 0, ' ', width);
+}
+
+void
+pane_header_end(struct app *a, WINDOW *w, bool focus)
+{
+	(void)a;
+	if (focus)
+		mvwaddstr(w, 0, 0, "\xe2\x96\xb6");	/* U+25B6 */
+	wattrset(w, A_NORMAL);
 }
 
 static int
@@ -732,6 +757,30 @@ global_action(struct app *a, enum action act)
 	}
 }
 
+/*
+ * A key of another pane: the log's keys (e, w, n, f, ...) act on the log
+ * from any pane, since it is always the view they are about; the others
+ * say where they work.
+ */
+static void
+other_pane_key(struct app *a, int key, unsigned pane)
+{
+	const struct binding *b = keys_other_pane(key, pane);
+	char name[2] = { (char)key, '\0' };
+
+	if (b == NULL)
+		return;
+	if ((b->ctx & KC_LOG) && keys_pane_action(b->action)) {
+		log_action(a, b->action);
+		a->dirty |= D_LOG | D_STATUS;
+		return;
+	}
+	app_message(a, false, "%s (%s) works in the %s pane: Tab moves there",
+	    key > ' ' && key < 127 ? name : b->keyname ? b->keyname : "that key",
+	    b->help ? b->help : "",
+	    b->ctx & KC_CARDS ? "cards" : b->ctx & KC_DETAIL ? "card" : "log");
+}
+
 static void
 handle_key(struct app *a, int key)
 {
@@ -807,8 +856,10 @@ handle_key(struct app *a, int key)
 	    (a->focus == PANE_LOG ? KC_LOG : a->focus == PANE_CARDS ?
 	    KC_CARDS : KC_DETAIL);
 	act = keys_lookup(key, ctx);
-	if (act == ACT_NONE)
+	if (act == ACT_NONE) {
+		other_pane_key(a, key, ctx & (KC_LOG | KC_CARDS | KC_DETAIL));
 		return;
+	}
 	if (act == ACT_QUIT && assist_running(a)) {
 		app_message(a, false, "the model is answering: Esc stops it, "
 		    "then q quits");

@@ -234,6 +234,9 @@ enum action keys_lookup(int key, unsigned ctx);
 /* Is `act` handled by the focused pane (moves, open, tick), not globally
  * (quit, close the card, ...)? */
 bool	 keys_pane_action(enum action act);
+/* A binding of `key` in a view pane other than `pane` (KC_LOG, ...), the
+ * one carrying help when there is one; NULL if none. */
+const struct binding *keys_other_pane(int key, unsigned pane);
 /* The table, for help and the man page. */
 const struct binding *keys_table(size_t *n);
 /* Help text lines, generated from the table; malloc'd vector of malloc'd
@@ -438,6 +441,8 @@ struct app {
 void	 app_message(struct app *, bool err, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 double	 app_now(void);
+void	 pane_header_begin(struct app *, WINDOW *, int width, bool focus);
+void	 pane_header_end(struct app *, WINDOW *, bool focus);
 void	*app_xmalloc(size_t);
 char	*app_xstrdup(const char *);
 void	 app_command(struct app *, const char *line);

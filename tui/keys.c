@@ -124,6 +124,25 @@ keys_lookup(int key, unsigned ctx)
 	return ACT_NONE;
 }
 
+const struct binding *
+keys_other_pane(int key, unsigned pane)
+{
+	const struct binding *b = NULL;
+
+	for (size_t i = 0; i < NTABLE; i++)
+		if (table[i].key == key && (table[i].ctx & KC_VIEWS) &&
+		    !(table[i].ctx & pane)) {
+			b = &table[i];
+			break;
+		}
+	/* the entry with the help text names the key and says what it does */
+	for (size_t i = 0; b != NULL && i < NTABLE; i++)
+		if (table[i].action == b->action && table[i].ctx == b->ctx &&
+		    table[i].help != NULL)
+			return &table[i];
+	return b;
+}
+
 bool
 keys_pane_action(enum action act)
 {

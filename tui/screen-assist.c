@@ -635,10 +635,9 @@ assist_draw(struct app *a, WINDOW *w, const struct rect *r)
 	char intro[512];
 
 	werase(w);
-	wattron(w, a->focus == PANE_DETAIL ? A_REVERSE | A_BOLD : A_REVERSE);
-	mvwhline(w, 0, 0, ' ', r->w);
+	pane_header_begin(a, w, r->w, a->focus == PANE_DETAIL);
 	mvwaddnstr(w, 0, 0, " Assistant  (a asks; Esc stops an answer)", r->w);
-	wattroff(w, A_REVERSE | A_BOLD);
+	pane_header_end(a, w, a->focus == PANE_DETAIL);
 	if (a->nturns == 0) {
 		const char *m = a->model_path;
 		if (a->model_error != NULL)

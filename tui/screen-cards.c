@@ -730,11 +730,9 @@ detail_action(struct app *a, enum action act)
 static void
 header(struct app *a, WINDOW *w, int width, bool focus, const char *text)
 {
-	wattron(w, focus ? A_REVERSE | A_BOLD : A_REVERSE);
-	mvwhline(w, 0, 0, ' ', width);
+	pane_header_begin(a, w, width, focus);
 	mvwaddnstr(w, 0, 0, text, width);
-	wattroff(w, A_REVERSE | A_BOLD);
-	(void)a;
+	pane_header_end(a, w, focus);
 }
 
 /* Untrusted text through the cell converter, clipped to w columns. */
@@ -806,6 +804,7 @@ cards_draw(struct app *a, WINDOW *w, const struct rect *r)
 		short pair = 0;
 		const char *lead = "", *title = "";
 		char tail[160];
+		bool open = false;
 
 		if (i < nc) {
 			const struct pb_card *c = pb_analysis_card(a->an, i);
@@ -815,10 +814,17 @@ cards_draw(struct app *a, WINDOW *w, const struct rect *r)
 			    "INFO " };
 			const char *cls = pb_playbook_class(pb);
 
+			/* CRIT red and bold, HIGH magenta: never one colour;
+			 * in monochrome CRIT is also underlined */
 			if (a->colour)
-				pair = s <= PB_SEV_HIGH ? 1 : s == PB_SEV_MEDIUM ? 2 : 3;
-			else if (s <= PB_SEV_HIGH)
+				pair = s == PB_SEV_CRITICAL ? 1 : s == PB_SEV_HIGH ?
+				    5 : s == PB_SEV_MEDIUM ? 2 : 3;
+			if (s == PB_SEV_CRITICAL)
+				at |= a->colour ? A_BOLD : A_BOLD | A_UNDERLINE;
+			else if (s == PB_SEV_HIGH && !a->colour)
 				at |= A_BOLD;
+			open = a->detail == DETAIL_CARD && a->open_card != NULL &&
+			    strcmp(a->open_card, pb_playbook_id(pb)) == 0;
 			lead = sv[s];
 			title = pb_playbook_title(pb);
 			snprintf(tail, sizeof(tail), " (%llu)%s%s",
@@ -857,6 +863,8 @@ cards_draw(struct app *a, WINDOW *w, const struct rect *r)
 		if (sel)
 			mvwhline(w, (int)y, 0, ' ' | at, r->w);
 		put_item(w, (int)y, r->w - 1, lead, title, tail, at, pair);
+		if (open)	/* the card shown in the detail pane */
+			mvwaddstr(w, (int)y, 0, "\xe2\x97\x8f");	/* U+25CF */
 	}
 	if (n == 0)
 		mvwaddnstr(w, 2, 2, a->nsrc ? "No known problem found (yet)." :

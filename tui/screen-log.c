@@ -794,18 +794,17 @@ log_draw(struct app *a, WINDOW *win, const struct rect *r)
 	werase(win);
 	v->page = r->h - 1;
 	/* header */
-	wattron(win, focus ? A_REVERSE | A_BOLD : A_REVERSE);
+	pane_header_begin(a, win, r->w, focus);
 	snprintf(head, sizeof(head), " Log%s%s%s%s", n ? "" : " (empty)",
 	    v->wrap ? "  [wrap]" : "", v->follow ? "  [follow]" : "",
 	    v->pattern ? "  /" : "");
-	mvwhline(win, 0, 0, ' ', r->w);
 	mvwaddnstr(win, 0, 0, head, r->w);
 	if (v->pattern) {
 		char *c = text_clean(v->pattern, strlen(v->pattern));
 		waddnstr(win, c ? c : "", r->w / 2);
 		free(c);
 	}
-	wattroff(win, A_REVERSE | A_BOLD);
+	pane_header_end(a, win, focus);
 	if (avail < 4) {
 		wnoutrefresh(win);
 		return;
