@@ -23,6 +23,7 @@ static const char usage_text[] =
 "       triage keys add|list|remove ...\n"
 "       triage stats [--since D] [--json] [--export FILE]\n"
 "       triage doctor [--model FILE] [--json]\n"
+"       triage sessions list | show ID | erase ID | erase --all\n"
 "\n"
 "With no command: the full-screen interface on the files (or a paste).\n"
 "  -f               follow: show lines as they are appended (like tail -f)\n"
@@ -39,6 +40,7 @@ static const char usage_text[] =
 "  keys      choose whose signatures bundles must carry\n"
 "  stats     coarse local metrics: counts, speeds, versions; no content\n"
 "  doctor    this laptop, its speed, and which model sizes will run well\n"
+"  sessions  list, show and erase what the full-screen interface kept\n"
 "\n"
 "Run 'triage COMMAND --help' for a command's options; man triage for more.\n"
 "Exit status: 0 found, 1 nothing found (or lint problems), 2 trouble.\n";
@@ -94,6 +96,8 @@ main(int argc, char **argv)
 		return cmd_stats(argc - 1, argv + 1);
 	if (strcmp(cmd, "doctor") == 0)
 		return cmd_doctor(argc - 1, argv + 1);
+	if (strcmp(cmd, "sessions") == 0)
+		return cmd_sessions(argc - 1, argv + 1);
 	out_printf(stderr, "triage: unknown command \"%s\"\n", cmd);
 	fputs(usage_text, stderr);
 	return EXIT_TROUBLE;

@@ -29,5 +29,6 @@ int	 metrics_enabled(void);
 
 int	 cmd_stats(int argc, char **argv);	/* cmd-stats.c */
 int	 cmd_doctor(int argc, char **argv);	/* cmd-doctor.c */
+int	 cmd_sessions(int argc, char **argv);	/* cmd-sessions.c */
 
 #endif

@@ -1,0 +1,71 @@
+#!/bin/bash
+# tests/erase.sh - triage sessions list|show|erase: erase removes every
+# file it names and nothing else (not the user's logs, not another
+# session, not another session's history lines); erase --all empties the
+# sessions and the history.
+set -u
+TRIAGE=${TRIAGE:?set TRIAGE to the binary}
+fail=0
+ok() { echo "ok - $*"; }
+bad() { echo "FAIL - $*"; fail=1; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+export HOME=$tmp/home XDG_STATE_HOME=$tmp/state XDG_DATA_HOME=$tmp/data XDG_CONFIG_HOME=$tmp/config
+mkdir -p "$HOME"
+root=$XDG_DATA_HOME/triage/sessions
+A=20261206-010203-syslog B=20261205-090000-pasted
+mkdir -p "$root/$A" "$root/$B" "$tmp/logs"
+echo "Mar 14 08:20:01 host kernel: the user's log" >"$tmp/logs/syslog"
+cat >"$root/$A/session.json" <<JSON
+{"format": 1, "saved": "2026-12-06T01:05:00Z",
+ "sources": [{"path": "$tmp/logs/syslog", "follow": false}],
+ "ticks": [], "notes": ["replaced the sda cable"],
+ "answers": [{"question": "why does sda fail", "context": "", "answer": "cable", "stats": ""}],
+ "view": {"row": 0, "wrap": false, "search": "EXT4-fs", "filters": [{"pattern": "sshd", "out": true}]}}
+JSON
+echo "pasted text" >"$root/$A/pasted.log"; : >"$root/$A/stderr.log"
+echo "# report" >"$root/$A/report.md"
+cat >"$root/$B/session.json" <<JSON
+{"format": 1, "saved": "2026-12-05T09:00:00Z", "sources": [], "ticks": [],
+ "notes": ["other note"], "answers": [{"question": "other question", "context": "", "answer": "", "stats": ""}],
+ "view": {"row": 0, "wrap": false, "filters": []}}
+JSON
+echo "other paste" >"$root/$B/pasted.log"
+touch -d '2026-12-06 01:05' "$root/$A/session.json"; touch -d '2026-12-05 09:00' "$root/$B/session.json"
+printf '%s\n' "why does sda fail" ":note replaced the sda cable" "/EXT4-fs" "other question" \
+	":note other note" ":help" "sshd" >"$XDG_DATA_HOME/triage/history"
+
+"$TRIAGE" sessions list >"$tmp/list" 2>&1 && grep -q "$A" "$tmp/list" && grep -q "$B" "$tmp/list" &&
+	ok "list shows both sessions" || { bad "list"; cat "$tmp/list"; }
+"$TRIAGE" sessions show "$A" >"$tmp/show" 2>&1 && grep -q "$tmp/logs/syslog" "$tmp/show" &&
+	grep -q 'notes: 1, answers: 1' "$tmp/show" && grep -q 'created: 2026-12-06 01:02' "$tmp/show" &&
+	ok "show: creation time, sources, counts" || { bad "show"; cat "$tmp/show"; }
+"$TRIAGE" sessions show ../../etc 2>"$tmp/err"; [ $? -eq 2 ] && ok "show refuses a path" || bad "show ../../etc"
+
+before=$(cd "$tmp" && find . -type f | sort)
+"$TRIAGE" sessions erase "$A" >"$tmp/erase" 2>&1; rc=$?
+[ $rc -eq 0 ] && ok "erase exits 0" || { bad "erase rc $rc"; cat "$tmp/erase"; }
+named=$(sed -n 's/^removed \(\/.*[^/]\)$/\1/p' "$tmp/erase")
+[ "$(echo "$named" | wc -l)" = 4 ] && ok "erase names 4 files" || bad "named: $named"
+for f in $named; do [ -e "$f" ] && bad "named but still there: $f"; done
+[ ! -e "$root/$A" ] && ok "the session directory is gone" || bad "directory left"
+after=$(cd "$tmp" && find . -type f | sort)
+gone=$(comm -23 <(echo "$before") <(echo "$after") | sed 's|^\.|'"$tmp"'|')
+[ "$gone" = "$(echo "$named" | sort)" ] && ok "exactly the named files are gone" ||
+	bad "gone differs from named: $gone"
+[ -f "$tmp/logs/syslog" ] && ok "the user's log is untouched" || bad "user's log removed"
+[ -f "$root/$B/session.json" ] && [ -f "$root/$B/pasted.log" ] && ok "the other session is untouched" || bad "other session"
+grep -q 'removed 4 lines' "$tmp/erase" && ok "4 history lines of the session removed" || bad "history count: $(cat "$tmp/erase")"
+h=$XDG_DATA_HOME/triage/history
+grep -qE 'sda|EXT4|^sshd$' "$h" && bad "the session's history lines stay: $(cat "$h")" ||
+	ok "the session's questions, notes, search and filter left the history"
+grep -qx 'other question' "$h" && grep -qx ':note other note' "$h" && grep -qx ':help' "$h" &&
+	ok "other history lines kept" || bad "other history lines lost"
+"$TRIAGE" sessions erase "$A" 2>"$tmp/err"; [ $? -eq 2 ] && ok "erasing it again: exit 2" || bad "erase twice"
+
+"$TRIAGE" sessions erase --all >"$tmp/all" 2>&1; rc=$?
+[ $rc -eq 0 ] && [ ! -e "$root/$B" ] && [ ! -e "$h" ] && ok "erase --all: sessions and history gone" ||
+	{ bad "erase --all rc $rc"; cat "$tmp/all"; }
+[ -f "$tmp/logs/syslog" ] && ok "the user's log survives --all" || bad "log removed by --all"
+"$TRIAGE" sessions bogus 2>/dev/null; [ $? -eq 2 ] && ok "bad subcommand: exit 2" || bad "bad subcommand"
+[ $fail -eq 0 ] && echo "erase: all checks passed"
+exit $fail

@@ -1,0 +1,293 @@
+/*
+ * cmd-sessions.c - `triage sessions list | show ID | erase ID | erase
+ * --all`: what the full-screen interface kept (tui/sessions.c), and
+ * erasing it.  Erasing a session removes its directory's files (session,
+ * pasted text, answers, notes, exports written there) and the lines of
+ * the shared readline history that the session typed (its questions,
+ * notes, searches and filters); it never touches the logs it names.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "tui.h"
+
+static const char sessions_usage[] =
+"usage: triage sessions list\n"
+"       triage sessions show ID\n"
+"       triage sessions erase ID | --all\n";
+
+/* The texts a session typed, from its session.json. */
+static json_t *
+typed_texts(const char *dir)
+{
+	json_t *doc, *out = json_array(), *v, *o;
+	char *path = NULL;
+	size_t i;
+
+	if (asprintf(&path, "%s/session.json", dir) < 0)
+		return out;
+	doc = json_load_file(path, 0, NULL);
+	free(path);
+	if (doc == NULL)
+		return out;
+	json_array_foreach(json_object_get(doc, "notes"), i, v)
+		if (json_is_string(v))
+			json_array_append(out, v);
+	json_array_foreach(json_object_get(doc, "answers"), i, o)
+		if (json_is_string(v = json_object_get(o, "question")))
+			json_array_append(out, v);
+	o = json_object_get(doc, "view");
+	if (json_is_string(v = json_object_get(o, "search")))
+		json_array_append(out, v);
+	json_array_foreach(json_object_get(o, "filters"), i, v)
+		if (json_is_string(json_object_get(v, "pattern")))
+			json_array_append(out, json_object_get(v, "pattern"));
+	json_decref(doc);
+	return out;
+}
+
+/* Is a history line one of the texts, typed alone or after a :command? */
+static int
+typed_by(const char *line, json_t *texts)
+{
+	size_t i, n = strlen(line), k;
+	json_t *v;
+
+	json_array_foreach(texts, i, v) {
+		const char *s = json_string_value(v);
+
+		k = strlen(s);
+		if (k == 0)
+			continue;
+		if (strcmp(line, s) == 0 || ((line[0] == ':' || line[0] == '/' ||
+		    line[0] == '?') && strcmp(line + 1, s) == 0) ||
+		    (line[0] == ':' && n > k && line[n - k - 1] == ' ' &&
+		    strcmp(line + n - k, s) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Rewrite the history without the session's lines (all of them if texts
+ * is NULL); a readline timestamp line goes with its entry.
+ */
+static int
+history_erase(json_t *texts, size_t *removed)
+{
+	char *dir = path_data_dir(), *path = NULL, *tmp = NULL, *line = NULL,
+	    *stamp = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *in = NULL, *out = NULL;
+	int rc = -1;
+
+	*removed = 0;
+	if (dir == NULL || asprintf(&path, "%s/history", dir) < 0) {
+		path = NULL;
+		goto out;
+	}
+	if ((in = fopen(path, "r")) == NULL) {
+		rc = errno == ENOENT ? 0 : -1;
+		goto out;
+	}
+	if (texts == NULL) {
+		while ((len = getline(&line, &cap, in)) > 0)
+			if (line[0] != '#')
+				(*removed)++;
+		rc = unlink(path);
+		goto out;
+	}
+	if (asprintf(&tmp, "%s.tmp", path) < 0) {
+		tmp = NULL;
+		goto out;
+	}
+	if ((out = fopen(tmp, "w")) == NULL)
+		goto out;
+	while ((len = getline(&line, &cap, in)) > 0) {
+		if (line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (line[0] == '#' && line[1] >= '0' && line[1] <= '9') {
+			free(stamp);
+			stamp = strdup(line);
+			continue;
+		}
+		if (typed_by(line, texts))
+			(*removed)++;
+		else {
+			if (stamp != NULL)
+				fprintf(out, "%s\n", stamp);
+			fprintf(out, "%s\n", line);
+		}
+		free(stamp);
+		stamp = NULL;
+	}
+	if (fclose(out) != 0) {
+		out = NULL;
+		(void)unlink(tmp);
+		goto out;
+	}
+	out = NULL;
+	rc = rename(tmp, path);
+out:
+	if (in != NULL)
+		fclose(in);
+	if (out != NULL) {
+		fclose(out);
+		(void)unlink(tmp);
+	}
+	free(stamp);
+	free(line);
+	free(tmp);
+	free(path);
+	free(dir);
+	return rc;
+}
+
+/* Remove ROOT/ID, naming every file it removes; 0 if all went. */
+static int
+erase_one(const char *root, const char *id, int history)
+{
+	char *dir = NULL, *p;
+	DIR *d;
+	struct dirent *e;
+	struct stat st;
+	json_t *texts = NULL;
+	size_t nh = 0;
+	int rc = -1;
+
+	if (asprintf(&dir, "%s/%s", root, id) < 0)
+		return -1;
+	if ((d = opendir(dir)) == NULL) {
+		out_printf(stderr, "triage: sessions: %s: %s\n", id, strerror(errno));
+		goto out;
+	}
+	texts = typed_texts(dir);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' && (e->d_name[1] == '\0' ||
+		    strcmp(e->d_name, "..") == 0))
+			continue;
+		if (asprintf(&p, "%s/%s", dir, e->d_name) < 0)
+			continue;
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode))
+			out_printf(stdout, "removed %s\n", p);
+		free(p);
+	}
+	closedir(d);
+	if (history && history_erase(texts, &nh) != 0)
+		out_printf(stderr, "triage: sessions: cannot rewrite the history\n");
+	else if (history && nh > 0)
+		out_printf(stdout, "removed %zu line%s of %s from the history\n", nh,
+		    nh == 1 ? "" : "s", id);
+	if (sessions_remove(dir) != 0) {
+		out_printf(stderr, "triage: sessions: %s: not all removed: %s\n",
+		    dir, strerror(errno));
+		goto out;
+	}
+	out_printf(stdout, "removed %s/\n", dir);
+	rc = 0;
+out:
+	json_decref(texts);
+	free(dir);
+	return rc;
+}
+
+static int
+show(const char *root, const char *id)
+{
+	char *path = NULL;
+	json_t *doc = NULL, *v;
+	size_t i;
+	int rc = EXIT_TROUBLE;
+
+	if (asprintf(&path, "%s/%s/session.json", root, id) < 0)
+		return EXIT_TROUBLE;
+	if ((doc = json_load_file(path, 0, NULL)) == NULL) {
+		out_printf(stderr, "triage: sessions: %s: no such session or an "
+		    "unreadable session.json\n", id);
+		goto out;
+	}
+	out_printf(stdout, "session %s\n", id);
+	out_printf(stdout, "created: %.4s-%.2s-%.2s %.2s:%.2s\n", id, id + 4,
+	    id + 6, id + 9, id + 11);
+	if (json_is_string(v = json_object_get(doc, "saved")))
+		out_printf(stdout, "saved:   %s\n", json_string_value(v));
+	json_array_foreach(json_object_get(doc, "sources"), i, v)
+		out_printf(stdout, "source:  %s%s\n",
+		    json_string_value(json_object_get(v, "path")) ?
+		    json_string_value(json_object_get(v, "path")) : "?",
+		    json_is_true(json_object_get(v, "missing")) ? " (missing)" : "");
+	out_printf(stdout, "notes: %zu, answers: %zu, ticked checks: %zu\n",
+	    json_array_size(json_object_get(doc, "notes")),
+	    json_array_size(json_object_get(doc, "answers")),
+	    json_array_size(json_object_get(doc, "ticks")));
+	rc = 0;
+out:
+	json_decref(doc);
+	free(path);
+	return rc;
+}
+
+int
+cmd_sessions(int argc, char **argv)
+{
+	char *root = NULL;
+	struct sess_info *v = NULL;
+	size_t n = 0, i;
+	int rc = EXIT_TROUBLE, bad = 0;
+	size_t nh;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		fputs(sessions_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_TROUBLE : 0;
+	}
+	if (strcmp(argv[1], "list") == 0 && argc == 2)
+		return session_print_list(NULL);
+	if ((strcmp(argv[1], "show") != 0 && strcmp(argv[1], "erase") != 0) ||
+	    argc != 3) {
+		fputs(sessions_usage, stderr);
+		return EXIT_TROUBLE;
+	}
+	if ((root = sessions_root(NULL)) == NULL) {
+		out_printf(stderr, "triage: sessions: no data directory\n");
+		return EXIT_TROUBLE;
+	}
+	if (strcmp(argv[1], "erase") == 0 && strcmp(argv[2], "--all") == 0) {
+		if (sessions_list(root, &v, &n) != 0) {
+			out_printf(stderr, "triage: sessions: %s: cannot list\n", root);
+			goto out;
+		}
+		for (i = 0; i < n; i++)
+			if (erase_one(root, v[i].id, 0) != 0)
+				bad = 1;
+		if (history_erase(NULL, &nh) != 0)
+			bad = 1;
+		else
+			out_printf(stdout, "removed the history (%zu lines)\n", nh);
+		rc = bad ? EXIT_TROUBLE : 0;
+		goto out;
+	}
+	if (!sessions_valid_id(argv[2])) {
+		out_printf(stderr, "triage: sessions: \"%s\" is not a session id "
+		    "(see triage sessions list)\n", argv[2]);
+		goto out;
+	}
+	if (strcmp(argv[1], "show") == 0)
+		rc = show(root, argv[2]);
+	else
+		rc = erase_one(root, argv[2], 1) == 0 ? 0 : EXIT_TROUBLE;
+out:
+	sessions_info_free(v, n);
+	free(root);
+	return rc;
+}
