@@ -62,7 +62,7 @@ FUZZ_SRC = $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/replay-%)
 MANPAGES = $(wildcard man/*.[1-9])
 
-.PHONY: all run check bench eval eval-model install uninstall clean deps unit kern-paths cli screen bundle-cli gen lint-man lint-playbooks fuzz fuzz-replay hostile deb deb-check stats-cli doctor-cli
+.PHONY: all run check bench eval eval-model install uninstall clean deps unit kern-paths cli screen bundle-cli gen lint-man lint-playbooks fuzz fuzz-replay hostile deb deb-check stats-cli doctor-cli erase-cli
 
 all: triage
 
@@ -168,7 +168,7 @@ run: deps
 # Every suite runs even when one fails; the last line sums them up.
 check: deps
 	@$(MAKE) --no-print-directory $(B)/triage $(TESTS) $(TOOLS) $(FUZZ_REPLAY)
-	@MAKE="$(MAKE)" bash tests/check.sh unit kern-paths cli hostile screen bundle-cli gen fuzz-replay lint-man lint-playbooks deb-check stats-cli doctor-cli
+	@MAKE="$(MAKE)" bash tests/check.sh unit kern-paths cli hostile screen bundle-cli gen fuzz-replay lint-man lint-playbooks deb-check stats-cli doctor-cli erase-cli
 
 # Tests read models and vectors from ../shared beside the clone.
 SHARED  ?= $(abspath $(CURDIR)/../shared)
@@ -216,6 +216,10 @@ screen: $(B)/triage $(B)/tests/tool-gguf-gen $(B)/tests/jsonget
 # Local metrics stay content-free; triage stats reads them (tests/stats.sh).
 stats-cli: $(B)/triage $(B)/tests/jsonget
 	@TRIAGE=$(CURDIR)/$(B)/triage JSONGET=$(CURDIR)/$(B)/tests/jsonget bash tests/stats.sh
+
+# triage sessions erase removes what it names and nothing else (tests/erase.sh).
+erase-cli: $(B)/triage
+	@TRIAGE=$(CURDIR)/$(B)/triage bash tests/erase.sh
 
 # triage doctor's figures and advice (tests/doctor.sh).
 doctor-cli: $(B)/triage $(B)/tests/jsonget
