@@ -67,5 +67,29 @@ grep -qx 'other question' "$h" && grep -qx ':note other note' "$h" && grep -qx '
 	{ bad "erase --all rc $rc"; cat "$tmp/all"; }
 [ -f "$tmp/logs/syslog" ] && ok "the user's log survives --all" || bad "log removed by --all"
 "$TRIAGE" sessions bogus 2>/dev/null; [ $? -eq 2 ] && ok "bad subcommand: exit 2" || bad "bad subcommand"
+# :sessions erase ID in the full-screen app (tmux, as tests/screen.sh).
+if command -v tmux >/dev/null; then
+	C=20261201-080000-other
+	mkdir -p "$root/$C"
+	printf '{"format": 1, "saved": "2026-12-01T08:00:00Z", "sources": [], "notes": ["zqx app note"], "answers": [], "ticks": [], "view": {"row": 0, "filters": []}}\n' >"$root/$C/session.json"
+	echo ":note zqx app note" >"$h"
+	TM=(tmux -L "triage-erase-$$" -f /dev/null)
+	"${TM[@]}" new-session -d -x 120 -y 40 -e HOME="$HOME" -e XDG_STATE_HOME="$XDG_STATE_HOME" \
+		-e XDG_DATA_HOME="$XDG_DATA_HOME" -e XDG_CONFIG_HOME="$XDG_CONFIG_HOME" \
+		"$TRIAGE $tmp/logs/syslog; sleep 30"
+	for _ in $(seq 1 50); do "${TM[@]}" capture-pane -p | grep -q "user's log" && break; sleep 0.1; done
+	"${TM[@]}" send-keys ":sessions erase $C" Enter
+	for _ in $(seq 1 50); do "${TM[@]}" capture-pane -p | grep -q "erased" && break; sleep 0.1; done
+	"${TM[@]}" capture-pane -p | grep -q "$C erased (1 files" && ok ":sessions erase in the app says so" ||
+		bad ":sessions erase message: $("${TM[@]}" capture-pane -p | tail -3)"
+	"${TM[@]}" send-keys q; sleep 1
+	"${TM[@]}" kill-server 2>/dev/null
+	[ ! -e "$root/$C" ] && ok ":sessions erase removed the session" || bad "session $C left"
+	grep -q 'zqx app note' "$h" 2>/dev/null && bad "its history line came back at exit" ||
+		ok "its history line is not written back at exit"
+	[ -f "$tmp/logs/syslog" ] && ok "the log the app had open is untouched" || bad "log removed"
+else
+	echo "tmux not installed: :sessions erase is not driven"
+fi
 [ $fail -eq 0 ] && echo "erase: all checks passed"
 exit $fail

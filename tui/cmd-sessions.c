@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <readline/history.h>
 
 #include "app.h"
 #include "tui.h"
@@ -154,9 +155,36 @@ out:
 	return rc;
 }
 
-/* Remove ROOT/ID, naming every file it removes; 0 if all went. */
-static int
-erase_one(const char *root, const char *id, int history)
+/* The same lines from the history in memory (the app writes it back at
+ * exit); nothing in the command-line tool, which never read it. */
+static void
+history_forget(json_t *texts)
+{
+	int i;
+
+	for (i = history_length - 1; i >= 0; i--) {
+		HIST_ENTRY *h = history_get(history_base + i);
+
+		if (h != NULL && h->line != NULL && typed_by(h->line, texts))
+			free_history_entry(remove_history(i));
+	}
+}
+
+static void
+say_stdout(void *arg, const char *line)
+{
+	(void)arg;
+	out_printf(stdout, "%s\n", line);
+}
+
+/*
+ * Remove ROOT/ID, naming every file it removes through say(); with
+ * `history`, the lines it typed leave the history file and memory too.
+ * 0 if all went.
+ */
+int
+sessions_erase(const char *root, const char *id, int history,
+    void (*say)(void *, const char *), void *arg)
 {
 	char *dir = NULL, *p;
 	DIR *d;
@@ -179,22 +207,41 @@ erase_one(const char *root, const char *id, int history)
 			continue;
 		if (asprintf(&p, "%s/%s", dir, e->d_name) < 0)
 			continue;
-		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode))
-			out_printf(stdout, "removed %s\n", p);
+		if (lstat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			char *l;
+
+			if (asprintf(&l, "removed %s", p) >= 0) {
+				say(arg, l);
+				free(l);
+			}
+		}
 		free(p);
 	}
 	closedir(d);
-	if (history && history_erase(texts, &nh) != 0)
-		out_printf(stderr, "triage: sessions: cannot rewrite the history\n");
-	else if (history && nh > 0)
-		out_printf(stdout, "removed %zu line%s of %s from the history\n", nh,
-		    nh == 1 ? "" : "s", id);
+	if (history) {
+		char *l = NULL;
+
+		history_forget(texts);
+		if (history_erase(texts, &nh) != 0)
+			say(arg, "cannot rewrite the history");
+		else if (nh > 0 && asprintf(&l, "removed %zu line%s of %s from "
+		    "the history", nh, nh == 1 ? "" : "s", id) >= 0)
+			say(arg, l);
+		free(l);
+	}
 	if (sessions_remove(dir) != 0) {
 		out_printf(stderr, "triage: sessions: %s: not all removed: %s\n",
 		    dir, strerror(errno));
 		goto out;
 	}
-	out_printf(stdout, "removed %s/\n", dir);
+	{
+		char *l;
+
+		if (asprintf(&l, "removed %s/", dir) >= 0) {
+			say(arg, l);
+			free(l);
+		}
+	}
 	rc = 0;
 out:
 	json_decref(texts);
@@ -268,7 +315,7 @@ cmd_sessions(int argc, char **argv)
 			goto out;
 		}
 		for (i = 0; i < n; i++)
-			if (erase_one(root, v[i].id, 0) != 0)
+			if (sessions_erase(root, v[i].id, 0, say_stdout, NULL) != 0)
 				bad = 1;
 		if (history_erase(NULL, &nh) != 0)
 			bad = 1;
@@ -285,9 +332,47 @@ cmd_sessions(int argc, char **argv)
 	if (strcmp(argv[1], "show") == 0)
 		rc = show(root, argv[2]);
 	else
-		rc = erase_one(root, argv[2], 1) == 0 ? 0 : EXIT_TROUBLE;
+		rc = sessions_erase(root, argv[2], 1, say_stdout, NULL) == 0 ? 0 :
+		    EXIT_TROUBLE;
 out:
 	sessions_info_free(v, n);
 	free(root);
 	return rc;
+}
+
+struct erase_note {
+	struct app	*a;
+	size_t		 n;
+};
+
+static void
+count_line(void *arg, const char *line)
+{
+	struct erase_note *e = arg;
+
+	size_t n = strlen(line);
+
+	/* the files, not the directory or the history summary */
+	if (strncmp(line, "removed /", 9) == 0 && line[n - 1] != '/')
+		e->n++;
+}
+
+/* ":sessions erase ID" in the app: not this session, which is saved at
+ * exit (quit, then `triage sessions erase ID`). */
+void
+session_erase_command(struct app *a, const char *id)
+{
+	struct erase_note e = { a, 0 };
+
+	id += strspn(id, " ");
+	if (!sessions_valid_id(id))
+		app_message(a, true, "%s: not a session id (:sessions lists them)", id);
+	else if (a->session_id != NULL && strcmp(id, a->session_id) == 0)
+		app_message(a, true, "%s is this session: quit, then triage "
+		    "sessions erase %s", id, id);
+	else if (sessions_erase(a->sessions_root, id, 1, count_line, &e) != 0)
+		app_message(a, true, "%s: not erased (no such session?)", id);
+	else
+		app_message(a, false, "%s erased (%zu files and its history lines)",
+		    id, e.n);
 }

@@ -30,5 +30,11 @@ int	 metrics_enabled(void);
 int	 cmd_stats(int argc, char **argv);	/* cmd-stats.c */
 int	 cmd_doctor(int argc, char **argv);	/* cmd-doctor.c */
 int	 cmd_sessions(int argc, char **argv);	/* cmd-sessions.c */
+/* cmd-sessions.c: erase ROOT/ID (files, history lines), naming each
+ * removal through say(); and ":sessions erase ID" in the app. */
+int	 sessions_erase(const char *root, const char *id, int history,
+	    void (*say)(void *, const char *), void *arg);
+struct app;
+void	 session_erase_command(struct app *, const char *id);
 
 #endif

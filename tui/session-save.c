@@ -37,6 +37,7 @@
 #include "../playbooks/playbook.h"
 #include "app.h"
 #include "tui.h"
+#include "metrics.h"
 
 #define SESSION_FORMAT	1
 /* session.json larger than this is not ours. */
@@ -442,6 +443,10 @@ session_command(struct app *a, const char *arg)
 
 	if (a->sessions_root == NULL) {
 		app_message(a, true, "no data directory: no sessions kept");
+		return;
+	}
+	if (strncmp(arg, "erase ", 6) == 0) {
+		session_erase_command(a, arg + 6);	/* cmd-sessions.c */
 		return;
 	}
 	if (*arg != '\0') {
