@@ -869,5 +869,35 @@ expect focus "e from the cards pane moves the log to an error" "^ *([2-9]|[1-9][
 keys focus Tab Tab x
 expect focus "x in the log says where it works" "x \(on a check: tick it off, or untick\) works in the card pane"
 quit focus
+# --- y: copy a line (OSC 52 into tmux's buffer, and a plain view) -------------
+"${TM[@]}" set -g set-clipboard on
+start yank 160x45 "$SAMPLE"
+expect yank "sample open" "1/116"
+keys yank y
+expect yank "y says what it copied" "log line copied to the clipboard \(OSC 52\)"
+expect yank "the line is shown alone for the mouse" "^ ?Mar 14 08:12:00 line3-hmi sshd\[14937\]: Accepted publickey"
+if [ "$("${TM[@]}" show-buffer 2>/dev/null)" = "$(sed -n 1p "$SAMPLE")" ]; then ok; else
+	bad "OSC 52 carries the line (tmux buffer)" "$("${TM[@]}" show-buffer 2>&1 | head -3)"; fi
+keys yank q
+expect yank "q closes the view" "▶Log"
+# a check's command from an open card
+keys yank Tab Enter Down Down Down Down
+expect yank "a check selected" "\[ \] 1\. "
+keys yank y
+expect yank "y on a check copies its command" "command copied"
+if "${TM[@]}" show-buffer | grep -Eqv '^(\$ |\[)' && [ -n "$("${TM[@]}" show-buffer)" ]; then ok; else
+	bad "the command alone is copied" "$("${TM[@]}" show-buffer 2>&1 | head -3)"; fi
+keys yank q
+quit yank
+# clipboard = off: shown, not sent
+mkdir -p "$T/cfg-off/triage"; echo "clipboard = off" >"$T/cfg-off/triage/config"
+"${TM[@]}" set-buffer "untouched"
+ENVV="XDG_CONFIG_HOME=$T/cfg-off" start yankoff 120x30 "$SAMPLE"
+expect yankoff "sample open" "1/116"
+keys yankoff y
+expect yankoff "clipboard = off: shown only" "shown for copying \(clipboard = off\)"
+if [ "$("${TM[@]}" show-buffer)" = untouched ]; then ok; else bad "clipboard = off sends nothing"; fi
+keys yankoff q
+quit yankoff
 echo "screen: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -346,8 +346,10 @@ test_keys_import_screen(void **state)
 	assert_int_equal(keys_lookup('e', KC_IMPORT), ACT_NONE);
 	/* while the model answers, Esc stops it there too */
 	assert_int_equal(keys_lookup(27, KC_IMPORT | KC_GEN), ACT_STOP);
-	/* y means nothing outside it */
-	assert_int_equal(keys_lookup('y', KC_GLOBAL | KC_LOG), ACT_NONE);
+	/* outside it y copies (log, card), and means nothing in the list */
+	assert_int_equal(keys_lookup('y', KC_GLOBAL | KC_LOG), ACT_YANK);
+	assert_int_equal(keys_lookup('y', KC_GLOBAL | KC_DETAIL), ACT_YANK);
+	assert_int_equal(keys_lookup('y', KC_GLOBAL | KC_CARDS), ACT_NONE);
 }
 
 static void

@@ -752,6 +752,9 @@ global_action(struct app *a, enum action act)
 			a->dirty |= D_ALL;
 		}
 		break;
+	case ACT_YANK:
+		app_yank(a);
+		break;
 	default:
 		break;
 	}
@@ -1255,6 +1258,9 @@ app_run(const struct app_opts *o, char **next)
 
 	config_load(&cfg);
 	a.retention = cfg.retention;
+	/* clipboard = auto: on where the terminal likely takes OSC 52 */
+	a.osc52 = cfg.clipboard < 0 ? yank_osc52_default(getenv("TERM")) :
+	    cfg.clipboard == 1;
 	a.sessions_root = sessions_root(o->session_dir);
 	if (o->resume) {
 		if (session_pick(&a, o->resume_id, &cause) != 0 ||

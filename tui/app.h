@@ -200,7 +200,7 @@ enum action {
 	ACT_PREV_WARN, ACT_WRAP, ACT_FOLLOW, ACT_LINENO, ACT_TIME, ACT_MARK,
 	ACT_OPEN, ACT_TICK, ACT_CLOSE,
 	ACT_IMPORT_SCREEN, ACT_IMPORT_FORCE, ACT_ROLLBACK, ACT_RESCAN,
-	ACT_CONFIRM,
+	ACT_CONFIRM, ACT_YANK,
 	ACT_COUNT
 };
 
@@ -353,6 +353,7 @@ struct app {
 	int		 focus;		/* enum pane */
 	int		 zoom;		/* pane alone, or -1 */
 	bool		 colour;
+	bool		 osc52;		/* y also sets the terminal clipboard */
 	/* sources and the log view */
 	struct source	 src[APP_MAX_SOURCES];
 	int		 nsrc;
@@ -441,6 +442,10 @@ struct app {
 void	 app_message(struct app *, bool err, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 double	 app_now(void);
+/* yank.c: y copies the line in focus (OSC 52 and a plain view) */
+void	 app_yank(struct app *);
+char	*yank_base64(const char *s, size_t n);	/* malloc'd, NUL-ended */
+bool	 yank_osc52_default(const char *term);	/* clipboard = auto */
 void	 pane_header_begin(struct app *, WINDOW *, int width, bool focus);
 void	 pane_header_end(struct app *, WINDOW *, bool focus);
 void	*app_xmalloc(size_t);

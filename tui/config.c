@@ -69,6 +69,7 @@ config_load(struct config *cfg)
 	cfg->examples = 5;
 	cfg->top = 10;
 	cfg->retention = 30L * 86400;
+	cfg->clipboard = -1;
 	if (path == NULL || (fp = fopen(path, "r")) == NULL) {
 		if (path != NULL && errno != ENOENT)
 			out_printf(stderr, "triage: %s: %s\n", path, strerror(errno));
@@ -98,6 +99,9 @@ config_load(struct config *cfg)
 		else if (strcmp(k, "metrics") == 0 && (strcmp(v, "on") == 0 ||
 		    strcmp(v, "off") == 0))
 			;	/* read by metrics.c */
+		else if (strcmp(k, "clipboard") == 0 && (strcmp(v, "auto") == 0 ||
+		    strcmp(v, "on") == 0 || strcmp(v, "off") == 0))
+			cfg->clipboard = v[0] == 'a' ? -1 : v[1] == 'n';
 		else if (strcmp(k, "retention") == 0 &&
 		    (x = config_duration(v)) >= 0)
 			cfg->retention = x;

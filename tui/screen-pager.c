@@ -54,6 +54,8 @@ pager_close(struct app *a)
 	free(a->pg_title);
 	a->pg_title = NULL;
 	a->pager = false;
+	/* the wheel again (the yank view turned mouse reporting off) */
+	mousemask(BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
 	a->dirty |= D_ALL;
 }
 

@@ -55,6 +55,7 @@ struct config {
 	size_t		 examples;
 	size_t		 top;
 	long		 retention;	/* seconds a session is kept; 0: none */
+	int		 clipboard;	/* y sets it by OSC 52: 1, 0, -1 auto */
 };
 /* "30d", "12h", "0" (days if no unit) to seconds; -1 if malformed. */
 long	 config_duration(const char *v);
