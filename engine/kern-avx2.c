@@ -1480,11 +1480,19 @@ iq4xs_rows(const uint8_t *w, size_t wstride, int nw,
 		out[k] = hsum_ps(acc[k]);
 }
 
-/* Two per-16 integer factors as the 8 lanes of a 32-value dot. */
+/*
+ * sum over 32 bytes of u * s (u unsigned, s signed), each half of 16
+ * weighted by its own 16-bit factor (lo for bytes 0-15, hi for 16-31):
+ * the factor rides in the pairwise add, so no 32-bit multiply is needed.
+ * |u| <= 7 here, so the 16-bit pair sums cannot saturate.
+ */
 static inline __m256i
-pair_i32(int lo, int hi)
+dot16x2(__m256i u, __m256i s, int lo, int hi)
 {
-	return _mm256_setr_epi32(lo, lo, lo, lo, hi, hi, hi, hi);
+	__m256i f = _mm256_set_m128i(_mm_set1_epi16((short)hi),
+	    _mm_set1_epi16((short)lo));
+
+	return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), f);
 }
 
 /*
@@ -1531,20 +1539,19 @@ q3k_rows(const uint8_t *w, size_t wstride, int nw,
 					    _mm256_or_si256(lo,
 					    _mm256_slli_epi16(hi, 2)),
 					    _mm256_set1_epi8(4));
-					__m256i sv = pair_i32(s[2 * kb],
-					    s[2 * kb + 1]);
+					__m256i u = _mm256_sign_epi8(q, q);
 
 					_Pragma("GCC unroll 16")
 					for (int ra = 0; ra < na; ra++) {
 						const struct qa_block *ar = a +
 						    ra * stride + 8 * i + kb;
 						int k = wr * na + ra;
+						__m256i x = _mm256_sign_epi8(
+						    load32(ar->q), q);
 
 						acc[k] = fma_i32(acc[k],
-						    d * ar->d,
-						    _mm256_mullo_epi32(
-						    dot_i8_i8(q, load32(ar->q)),
-						    sv));
+						    d * ar->d, dot16x2(u, x,
+						    s[2 * kb], s[2 * kb + 1]));
 					}
 				}
 			}
@@ -1583,10 +1590,10 @@ q2k_rows(const uint8_t *w, size_t wstride, int nw,
 					int kb = 4 * h + g;
 					__m256i q = _mm256_and_si256(
 					    _mm256_srli_epi16(qv, 2 * g), m3);
-					__m256i sv = pair_i32(b[2 * kb] & 0xf,
-					    b[2 * kb + 1] & 0xf);
-					__m256i mv = pair_i32(b[2 * kb] >> 4,
-					    b[2 * kb + 1] >> 4);
+					int s0 = b[2 * kb] & 0xf;
+					int s1 = b[2 * kb + 1] & 0xf;
+					int m0 = b[2 * kb] >> 4;
+					int m1 = b[2 * kb + 1] >> 4;
 
 					_Pragma("GCC unroll 16")
 					for (int ra = 0; ra < na; ra++) {
@@ -1597,12 +1604,10 @@ q2k_rows(const uint8_t *w, size_t wstride, int nw,
 
 						acc[k] = fma_i32(acc[k],
 						    d * ar->d,
-						    _mm256_mullo_epi32(
-						    dot_u8_i8(q, x), sv));
+						    dot16x2(q, x, s0, s1));
 						accm[k] = fma_i32(accm[k],
 						    dmin * ar->d,
-						    _mm256_mullo_epi32(
-						    dot_u8_i8(one, x), mv));
+						    dot16x2(one, x, m0, m1));
 					}
 				}
 			}
