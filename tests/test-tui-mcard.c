@@ -109,6 +109,32 @@ test_rejections(void **st)
 	free(why);
 }
 
+/* Model text is hostile like log text: C1 and bidi controls are escaped. */
+static void
+test_json_sanitized(void **st)
+{
+	static const char bidi[] = "{\"title\":\"sda1 \xe2\x80\xae"
+	    "evil \xc2\x9b" "31m\",\"class\":\"filesystem\",\"severity\":"
+	    "\"high\",\"cause\":\"bitmap\",\"confidence\":\"low\","
+	    "\"checks\":[],\"evidence\":[40]}";
+	struct tui_mcard c;
+	char *why = NULL, *dump;
+	json_t *o;
+
+	(void)st;
+	if (tui_mcard_parse(bidi, strlen(bidi), lines, 2, &c, &why) != 0)
+		fail_msg("%s", why);
+	o = tui_mcard_json(&c);
+	dump = json_dumps(o, 0);
+	assert_null(strstr(dump, "\xe2\x80\xae"));
+	assert_null(strstr(dump, "\xc2\x9b"));
+	assert_non_null(strstr(json_string_value(json_object_get(o, "title")),
+	    "evil"));
+	free(dump);
+	json_decref(o);
+	tui_mcard_clear(&c);
+}
+
 static void
 test_schema(void **st)
 {
@@ -135,16 +161,23 @@ test_schema(void **st)
 	free(s);
 }
 
+/*
+ * stories260K is no instruct model: whatever it writes must end as a
+ * checked card or a rejection with a reason.  MCARD_RUNS=1000 for the
+ * figure in the notes (lines and limits vary per run; a limit of 5 on
+ * every fifth run can never finish a card).
+ */
 static void
 test_stories(void **st)
 {
 	const char *sh = getenv("SHARED");
-	char path[512], *why = NULL, *cause = NULL;
+	char path[512], *why = NULL, *cause = NULL, text[2][128];
 	struct eng_load_opts lo = { .n_ctx = 1024, .n_threads = 1 };
 	struct eng_model *m = NULL;
 	struct eng_session *s = NULL;
 	struct tui_mcard c;
-	int valid = 0, rej = 0;
+	int runs = getenv("MCARD_RUNS") ? atoi(getenv("MCARD_RUNS")) : 10;
+	int valid = 0, rej = 0, incomplete = 0;
 
 	(void)st;
 	snprintf(path, sizeof path, "%s/models/stories260K.gguf",
@@ -152,24 +185,39 @@ test_stories(void **st)
 	if (eng_model_open(path, &lo, &m, &cause) != 0)
 		fail_msg("%s", cause);
 	assert_int_equal(eng_session_new(m, &s, &cause), 0);
-	for (uint32_t lim = 5; lim <= 405; lim += 100) {
-		int rc = tui_mcard_ask(m, s, "these lines", lines, 2, lim, &c,
-		    &why);
+	for (int i = 0; i < runs; i++) {
+		struct tui_mcard_line l[2] = {
+			{ (uint64_t)(10 + i), text[0] },
+			{ (uint64_t)(20 + 3 * i), text[1] },
+		};
+		uint32_t lim = i % 5 == 0 ? 5 : 400;
+		int rc;
 
+		snprintf(text[0], sizeof text[0], "kernel: sd%c%d: I/O error, "
+		    "sector %d", 'a' + i % 26, i % 7, 1000 * i);
+		snprintf(text[1], sizeof text[1], "smartd[%d]: Device: /dev/sd%c, "
+		    "%d Currently unreadable sectors", 100 + i, 'a' + i % 26, i);
+		rc = tui_mcard_ask(m, s, "these lines", l, 2, lim, &c, &why);
 		if (rc == 0) {
 			valid++;
 			assert_null(why);
+			assert_true(c.nevidence > 0);
 			tui_mcard_clear(&c);
 		} else {
 			rej++;
 			assert_non_null(why);
+			assert_null(c.title);
+			if (strstr(why, "incomplete") != NULL)
+				incomplete++;
 			if (lim == 5)	/* too short to finish: said so */
 				assert_non_null(strstr(why, "incomplete"));
 			free(why);
 			why = NULL;
 		}
 	}
-	assert_int_equal(valid + rej, 5);
+	print_message("stories260K: %d runs, %d valid cards, %d rejected with "
+	    "a reason (%d incomplete)\n", runs, valid, rej, incomplete);
+	assert_int_equal(valid + rej, runs);
 	eng_session_free(s);
 	eng_model_free(m);
 }
@@ -180,6 +228,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_rejections),
+		cmocka_unit_test(test_json_sanitized),
 		cmocka_unit_test(test_schema),
 		cmocka_unit_test(test_stories),
 	};

@@ -433,21 +433,32 @@ out:
 	return rc;
 }
 
+/* A string for JSON, made safe like log text (pb_sanitize); NULL: "". */
+static json_t *
+safe(const char *s)
+{
+	char *t = pb_sanitize(s, strlen(s));
+	json_t *j = json_string(t != NULL ? t : "");
+
+	free(t);
+	return j;
+}
+
 json_t *
 tui_mcard_json(const struct tui_mcard *c)
 {
 	json_t *o, *checks = json_array(), *ev = json_array();
 
 	for (size_t i = 0; checks != NULL && i < c->nchecks; i++)
-		json_array_append_new(checks, json_pack("{s:s, s:s, s:s, s:b}",
-		    "instruction", c->check[i].instruction, "command",
-		    c->check[i].command, "expected", c->check[i].expected,
-		    "suggested_by_model", 1));
+		json_array_append_new(checks, json_pack("{s:o, s:o, s:o, s:b}",
+		    "instruction", safe(c->check[i].instruction), "command",
+		    safe(c->check[i].command), "expected",
+		    safe(c->check[i].expected), "suggested_by_model", 1));
 	for (size_t i = 0; ev != NULL && i < c->nevidence; i++)
 		json_array_append_new(ev, json_integer((json_int_t)c->evidence[i]));
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "source",
-	    "model", "title", c->title, "class", c->class, "severity",
-	    c->severity, "cause", c->cause, "confidence", c->confidence,
+	o = json_pack("{s:s, s:o, s:s, s:s, s:o, s:s, s:o, s:o}", "source",
+	    "model", "title", safe(c->title), "class", c->class, "severity",
+	    c->severity, "cause", safe(c->cause), "confidence", c->confidence,
 	    "checks", checks, "evidence", ev);
 	return o;
 }
