@@ -899,5 +899,36 @@ expect yankoff "clipboard = off: shown only" "shown for copying \(clipboard = of
 if [ "$("${TM[@]}" show-buffer)" = untouched ]; then ok; else bad "clipboard = off sends nothing"; fi
 keys yankoff q
 quit yankoff
+# --- what lnav and less users reach for ----------------------------------------
+start lnav 160x45 "$SAMPLE"
+expect lnav "sample open" "1/116"
+# search hit count
+keys lnav / "NIC Link is Down" Enter
+expect lnav "a search says which hit of how many" "hit 1/[0-9]+"
+total=$(grep -c "NIC Link is Down" "$SAMPLE")
+keys lnav n
+expect lnav "n: the next hit, counted" "hit 2/$total"
+# L: level filter
+keys lnav L
+expect lnav "L: warnings and errors only" "\[warnings\+\]"
+expect_not lnav "no info line left" "Accepted publickey"
+keys lnav L
+expect lnav "L again: errors only" "\[errors\]"
+keys lnav L
+expect lnav "L a third time: all lines" "^ *[0-9]+/116"
+# :goto a time
+keys lnav ":goto 08:13:50" Enter
+expect lnav ":goto a time" "first line at or after [0-9-]+T08:13:50"
+# evidence lines are marked in the gutter; c opens their card
+keys lnav g / "Out of memory: Killed process" Enter
+expect lnav "the OOM line found" "hit 1/"
+if screen lnav | grep -q "^•.*Out of memory: Killed process"; then ok; else
+	bad "card evidence is marked in the gutter" "$(screen lnav | grep -n "Out of memory")"; fi
+keys lnav c
+expect lnav "c opens the card of the line" "●(CRIT|HIGH) "
+expect lnav "the card is the OOM one" "[Oo]ut of memory|OOM|oom"
+keys lnav Tab g c
+expect lnav "c on a line of no card says so" "not evidence of a card"
+quit lnav
 echo "screen: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

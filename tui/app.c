@@ -1077,8 +1077,11 @@ app_command(struct app *a, const char *line)
 		log_action(a, ACT_WRAP);
 	} else if (strcmp(cmd, "goto") == 0 || (*cmd >= '0' && *cmd <= '9')) {
 		const char *num = *cmd >= '0' && *cmd <= '9' ? cmd : arg;
-		unsigned long long v = strtoull(num, NULL, 10);
-		if (v > 0 && a->nsrc > 0)
+		char *end;
+		unsigned long long v = strtoull(num, &end, 10);
+		if (*end != '\0' || v == 0)	/* a time: 08:13, a date */
+			log_goto_time(a, num);
+		else if (a->nsrc > 0)
 			log_goto(a, a->src[0].name, v);
 	} else
 		app_message(a, true, "unknown command :%s (try :help)", cmd);

@@ -198,6 +198,7 @@ enum action {
 	ACT_LEFT, ACT_RIGHT, ACT_HOME,
 	ACT_NEXT_HIT, ACT_PREV_HIT, ACT_NEXT_ERR, ACT_PREV_ERR, ACT_NEXT_WARN,
 	ACT_PREV_WARN, ACT_WRAP, ACT_FOLLOW, ACT_LINENO, ACT_TIME, ACT_MARK,
+	ACT_LEVEL, ACT_TO_CARD,
 	ACT_OPEN, ACT_TICK, ACT_CLOSE,
 	ACT_IMPORT_SCREEN, ACT_IMPORT_FORCE, ACT_ROLLBACK, ACT_RESCAN,
 	ACT_CONFIRM, ACT_YANK,
@@ -306,6 +307,8 @@ struct logview {
 	uint64_t	 job_row, job_start;
 	enum line_sev	 job_sev;
 	bool		 job_wrapped;
+	enum line_sev	 minsev;	/* L: only lines this bad, or SEV_NONE */
+	bool		 hidden[APP_MAX_SOURCES];	/* H: files not shown */
 	uint64_t	 marks[APP_MAX_MARKS];	/* row refs, for the assistant */
 	int		 nmarks;
 	int		 page;		/* rows on the last draw */
@@ -393,6 +396,7 @@ struct app {
 	struct evmark {
 		uint64_t ref;
 		uint8_t	 sev;	/* enum line_sev */
+		uint32_t card;	/* index of that card */
 	}		*evm;
 	size_t		 nevm;
 	struct tick	*ticks;
@@ -467,6 +471,8 @@ int	 log_add_filter(struct app *, const char *pattern, bool out,
 	    char **cause);
 void	 log_clear_filters(struct app *);
 void	 log_goto(struct app *, const char *file, uint64_t lineno);
+/* :goto 08:13, :goto 2024-03-14T08:13: the first line at or after it */
+int	 log_goto_time(struct app *, const char *when);
 /* The text of row r, sanitized, malloc'd; file and 1-based line number. */
 char	*log_row_text(struct app *, uint64_t r, const char **file,
 	    uint64_t *lineno);
@@ -485,6 +491,8 @@ void	 detail_draw(struct app *, WINDOW *, const struct rect *);
 bool	 tick_get(struct app *, const char *card, int check);
 /* The severity a line has as evidence of a card (SEV_NONE if none). */
 enum line_sev cards_evidence_sev(const struct app *, uint64_t ref);
+/* The card (index) whose evidence the line is, the worst one; -1 if none. */
+long	 cards_of_line(const struct app *, uint64_t ref);
 void	 tick_set(struct app *, const char *card, int check, bool on);
 
 /* screen-assist.c */

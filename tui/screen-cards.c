@@ -411,6 +411,7 @@ evidence_build(struct app *a)
 				cap = ncap;
 			}
 			v[n].ref = ROW_MAKE(src, lineno - 1);
+			v[n].card = (uint32_t)i;
 			v[n++].sev = sev;
 		}
 	}
@@ -420,8 +421,10 @@ evidence_build(struct app *a)
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (m > 0 && v[m - 1].ref == v[i].ref) {
-			if (v[i].sev > v[m - 1].sev)
+			if (v[i].sev > v[m - 1].sev) {
 				v[m - 1].sev = v[i].sev;
+				v[m - 1].card = v[i].card;
+			}
 		} else
 			v[m++] = v[i];
 	}
@@ -434,13 +437,25 @@ evidence_build(struct app *a)
 enum line_sev
 cards_evidence_sev(const struct app *a, uint64_t ref)
 {
-	struct evmark key = { ref, 0 };
+	struct evmark key = { ref, 0, 0 };
 	const struct evmark *e;
 
 	if (a->nevm == 0)
 		return SEV_NONE;
 	e = bsearch(&key, a->evm, a->nevm, sizeof(*a->evm), evm_cmp);
 	return e != NULL ? (enum line_sev)e->sev : SEV_NONE;
+}
+
+long
+cards_of_line(const struct app *a, uint64_t ref)
+{
+	struct evmark key = { ref, 0, 0 };
+	const struct evmark *e;
+
+	if (a->nevm == 0)
+		return -1;
+	e = bsearch(&key, a->evm, a->nevm, sizeof(*a->evm), evm_cmp);
+	return e != NULL ? (long)e->card : -1;
 }
 
 void

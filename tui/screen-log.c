@@ -120,6 +120,21 @@ rows_push(struct app *a, uint64_t ref)
 	v->rows[v->nrows++] = ref;
 }
 
+static enum line_sev row_sev(struct app *a, uint64_t ref, const char *s,
+    size_t len);
+
+/* Are the level filter (L) and hidden files (H) in effect? */
+static bool
+view_narrowed(const struct app *a)
+{
+	if (a->lv.minsev != SEV_NONE)
+		return true;
+	for (int i = 0; i < a->nsrc; i++)
+		if (a->lv.hidden[i])
+			return true;
+	return false;
+}
+
 /* Merge newly indexed lines into the row map; 1 if more may follow. */
 static int
 rows_step(struct app *a, size_t budget)
@@ -164,9 +179,13 @@ rows_step(struct app *a, size_t budget)
 			size_t len;
 			bool marker;
 
-			if (a->lv.nfilters == 0 || (lidx_get(s->ix, s->merged, &t,
-			    &len, &marker) == 0 && (marker ||
-			    filters_pass(a, t, len))))
+			if (a->lv.hidden[best])
+				;	/* H: this file is not shown */
+			else if ((a->lv.nfilters == 0 && a->lv.minsev == SEV_NONE) ||
+			    (lidx_get(s->ix, s->merged, &t, &len, &marker) == 0 &&
+			    (marker || (filters_pass(a, t, len) &&
+			    (a->lv.minsev == SEV_NONE || row_sev(a, ROW_MAKE(best,
+			    s->merged), t, len) >= a->lv.minsev)))))
 				rows_push(a, ROW_MAKE(best, s->merged));
 			s->last_t = s->head_t;
 			s->merged++;
@@ -181,7 +200,7 @@ rows_reset(struct app *a)
 {
 	struct logview *v = &a->lv;
 
-	v->direct = a->nsrc <= 1 && v->nfilters == 0;
+	v->direct = a->nsrc <= 1 && v->nfilters == 0 && !view_narrowed(a);
 	v->nrows = 0;
 	for (int i = 0; i < a->nsrc; i++) {
 		a->src[i].merged = 0;
@@ -391,6 +410,34 @@ row_hits(struct app *a, uint64_t r)
 	    0, a->lv.md, NULL) >= 0;
 }
 
+/*
+ * "hit 3/17": which hit the cursor is on, of how many.  Counting reads
+ * every row, so past HIT_COUNT_MAX rows it says so instead of stalling.
+ */
+#define HIT_COUNT_MAX	2000000
+static void
+hit_count(struct app *a, bool wrapped)
+{
+	uint64_t n = log_nrows(a), k = 0, total = 0;
+	enum job_kind j = a->lv.job;
+
+	if (n > HIT_COUNT_MAX) {
+		app_message(a, false, "hit (not counted: more than %d lines)%s",
+		    HIT_COUNT_MAX, wrapped ? ", search wrapped" : "");
+		return;
+	}
+	a->lv.job = JOB_SEARCH;	/* row_hits tests the pattern */
+	for (uint64_t r = 0; r < n; r++)
+		if (row_hits(a, r)) {
+			total++;
+			if (r <= a->lv.cur)
+				k++;
+		}
+	a->lv.job = j;
+	app_message(a, false, "hit %llu/%llu%s", (unsigned long long)k,
+	    (unsigned long long)total, wrapped ? ", search wrapped" : "");
+}
+
 /* Advance the running scan; 1 while it goes on. */
 static int
 job_step(struct app *a, size_t budget)
@@ -417,12 +464,15 @@ job_step(struct app *a, size_t budget)
 			return 0;
 		}
 		if (row_hits(a, v->job_row)) {
+			bool search = v->job == JOB_SEARCH;
 			v->cur = v->job_row;
 			v->follow = false;
 			v->job = JOB_NONE;
 			ensure_visible(a);
 			a->dirty |= D_LOG | D_STATUS;
-			if (v->job_wrapped)
+			if (search)
+				hit_count(a, v->job_wrapped);
+			else if (v->job_wrapped)
 				app_message(a, false, "search wrapped");
 			return 0;
 		}
@@ -535,6 +585,67 @@ log_goto(struct app *a, const char *file, uint64_t lineno)
 	app_message(a, false, "%s line %llu", file, (unsigned long long)lineno);
 	a->message_where = true;
 	a->dirty |= D_LOG;
+}
+
+/* The time of row r, or of the first of the next rows that has one. */
+static int64_t
+row_time(struct app *a, uint64_t r, uint64_t n)
+{
+	for (uint64_t k = 0; k < 64 && r + k < n; k++) {
+		uint64_t ref = row_ref(a, r + k);
+		const char *s;
+		size_t len;
+		bool marker;
+		int64_t t;
+
+		if (row_line(a, r + k, &s, &len, &marker) != 0 || marker)
+			continue;
+		t = pb_time_parse(s, len, a->src[ROW_SRC(ref)].ref);
+		if (t != PB_TIME_NONE && !pb_time_is_boot(t))
+			return t;
+	}
+	return INT64_MAX;
+}
+
+int
+log_goto_time(struct app *a, const char *when)
+{
+	uint64_t n = log_nrows(a), lo = 0, hi = n;
+	int64_t t, here = n ? row_time(a, a->lv.cur, n) : INT64_MAX;
+	char buf[32];
+
+	/* "08:13" is that time on the day of the line under the cursor, and
+	 * "-1h" an hour before it: the log's clock, not today's */
+	if (here == INT64_MAX)
+		here = a->nsrc ? a->src[0].ref * 1000 : 0;
+	if (a->nsrc == 0 || pb_time_arg(when, here / 1000, &t) != 0) {
+		app_message(a, true, ":goto %s: not a line number or a time "
+		    "(08:13, 2024-03-14T08:13, yesterday, -1h)", when);
+		return -1;
+	}
+	/* the rows are merged in time order: bisect */
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (row_time(a, mid, n) < t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	pb_time_format(t, buf, sizeof(buf));
+	if (lo >= n) {
+		app_message(a, true, "no line at or after %s", buf);
+		return -1;
+	}
+	a->lv.cur = lo;
+	a->lv.follow = false;
+	a->lv.top = lo > (uint64_t)(a->lv.page / 2) ?
+	    lo - (uint64_t)(a->lv.page / 2) : 0;
+	a->lv.top_sub = 0;
+	ensure_visible(a);
+	app_message(a, false, "first line at or after %s", buf);
+	a->message_where = true;
+	a->dirty |= D_LOG | D_STATUS;
+	return 0;
 }
 
 char *
@@ -723,6 +834,29 @@ log_action(struct app *a, enum action act)
 		    v->nmarks, v->nmarks == 1 ? "" : "s");
 		break;
 	}
+	case ACT_LEVEL:
+		/* all lines -> warnings and errors -> errors -> all */
+		v->minsev = v->minsev == SEV_NONE ? SEV_WARN :
+		    v->minsev == SEV_WARN ? SEV_ERROR : SEV_NONE;
+		rows_reset(a);
+		v->cur = v->top = 0;
+		app_message(a, false, "%s", v->minsev == SEV_NONE ? "all lines" :
+		    v->minsev == SEV_WARN ? "warnings and errors only (L: errors "
+		    "only)" : "errors only (L: all lines)");
+		break;
+	case ACT_TO_CARD: {
+		long c = n ? cards_of_line(a, row_ref(a, v->cur)) : -1;
+		if (c < 0) {
+			app_message(a, false, "this line is not evidence of a card "
+			    "(lines marked in the gutter are)");
+			break;
+		}
+		a->card_sel = (size_t)c;
+		cards_open(a, (size_t)c);
+		a->focus = PANE_DETAIL;
+		a->dirty |= D_ALL;
+		break;
+	}
 	default:
 		break;
 	}
@@ -795,9 +929,10 @@ log_draw(struct app *a, WINDOW *win, const struct rect *r)
 	v->page = r->h - 1;
 	/* header */
 	pane_header_begin(a, win, r->w, focus);
-	snprintf(head, sizeof(head), " Log%s%s%s%s", n ? "" : " (empty)",
+	snprintf(head, sizeof(head), " Log%s%s%s%s%s", n ? "" : " (empty)",
 	    v->wrap ? "  [wrap]" : "", v->follow ? "  [follow]" : "",
-	    v->pattern ? "  /" : "");
+	    v->minsev == SEV_WARN ? "  [warnings+]" : v->minsev == SEV_ERROR ?
+	    "  [errors]" : "", v->pattern ? "  /" : "");
 	mvwaddnstr(win, 0, 0, head, r->w);
 	if (v->pattern) {
 		char *c = text_clean(v->pattern, strlen(v->pattern));
@@ -820,6 +955,8 @@ log_draw(struct app *a, WINDOW *win, const struct rect *r)
 
 		if (row_line(a, row, &s, &len, &marker) != 0)
 			continue;
+		enum line_sev evid = cards_evidence_sev(a, ref);
+
 		for (int i = 0; i < v->nmarks; i++)
 			marked |= v->marks[i] == ref;
 		attr = marker ? A_BOLD : sev_attr(a, row_sev(a, ref, s, len),
@@ -859,6 +996,14 @@ log_draw(struct app *a, WINDOW *win, const struct rect *r)
 				if (is_cur)
 					mvwhline(win, y, 0, ' ' | attr, r->w);
 				mvwaddch(win, y, 0, marked ? '*' | A_BOLD : ' ');
+				if (!marked && line == sub && evid != SEV_NONE) {
+					/* evidence of a card: c opens it */
+					short ep;
+					attr_t ea = sev_attr(a, evid, &ep);
+					wattr_set(win, ea | A_BOLD, ep, NULL);
+					mvwaddstr(win, y, 0, "\xe2\x80\xa2");	/* U+2022 */
+					wattr_set(win, A_NORMAL, 0, NULL);
+				}
 				if (line == 0 && v->lineno) {
 					char num[32];
 					snprintf(num, sizeof(num), "%*llu ",
