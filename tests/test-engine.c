@@ -238,7 +238,8 @@ test_ref_new_archs_every_type(void **st)
 	static const char *const archs[] = { "gemma3", "phi3",
 	    "phi3-longrope", "granite", "smollm3", "mistral3", "qwen35" };
 	static const uint32_t qt[] = { QT_F32, QT_F16, QT_BF16, QT_Q8_0,
-	    QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1, QT_Q4_K, QT_Q5_K, QT_Q6_K };
+	    QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1, QT_Q4_K, QT_Q5_K, QT_Q6_K,
+	    QT_Q2_K, QT_Q3_K, QT_IQ4_NL, QT_IQ4_XS, QT_MXFP4 };
 
 	(void)st;
 	for (size_t a = 0; a < sizeof archs / sizeof archs[0]; a++)
