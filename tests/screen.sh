@@ -930,5 +930,31 @@ expect lnav "the card is the OOM one" "[Oo]ut of memory|OOM|oom"
 keys lnav Tab g c
 expect lnav "c on a line of no card says so" "not evidence of a card"
 quit lnav
+# --- several files: full names, hide and show one; the timeline strip ----------
+mkdir -p "$T/a-rather-long-directory-name-for-the-files-view"
+OTHER=$T/a-rather-long-directory-name-for-the-files-view/other-station.log
+for i in 1 2 3; do echo "Mar 14 08:1$i:30 station2 app[7]: ERROR conveyor $i jammed"; done >"$OTHER"
+start multi 160x45 "$SAMPLE" "$OTHER"
+expect multi "both files open" "1/119"
+keys multi ":files" Enter
+expect multi ":files lists full names" "a-rather-long-directory-name-for-the-files-view/other-station.log  \(3 lines\)"
+expect multi ":files says shown" " 2  shown "
+# the first line is the other file's (08:11:30)
+keys multi q g H
+expect multi "H hides the file of the line" "other-station.log hidden \(:show 2 brings it back\)"
+expect multi "only the sample's lines are left" " 1/116"
+keys multi H
+expect multi "H will not hide the last shown file" "this is the only one shown"
+keys multi ":files" Enter
+expect multi ":files says hidden" " 2  hidden "
+keys multi q ":show" Enter
+expect multi ":show brings them back" "1/119"
+# S: errors over time, one line under the log
+keys multi S
+expect multi "S turns the timeline strip on" "timeline strip on"
+expect multi "the strip is drawn" "█"
+keys multi S
+expect_gone multi "S turns it off" "█"
+quit multi
 echo "screen: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1075,6 +1075,10 @@ app_command(struct app *a, const char *line)
 		global_action(a, ACT_PASTE_MODE);
 	} else if (strcmp(cmd, "wrap") == 0) {
 		log_action(a, ACT_WRAP);
+	} else if (strcmp(cmd, "files") == 0) {
+		log_files(a);
+	} else if (strcmp(cmd, "show") == 0) {
+		log_show(a, arg);
 	} else if (strcmp(cmd, "goto") == 0 || (*cmd >= '0' && *cmd <= '9')) {
 		const char *num = *cmd >= '0' && *cmd <= '9' ? cmd : arg;
 		char *end;

@@ -198,7 +198,7 @@ enum action {
 	ACT_LEFT, ACT_RIGHT, ACT_HOME,
 	ACT_NEXT_HIT, ACT_PREV_HIT, ACT_NEXT_ERR, ACT_PREV_ERR, ACT_NEXT_WARN,
 	ACT_PREV_WARN, ACT_WRAP, ACT_FOLLOW, ACT_LINENO, ACT_TIME, ACT_MARK,
-	ACT_LEVEL, ACT_TO_CARD,
+	ACT_LEVEL, ACT_TO_CARD, ACT_HIDE_FILE, ACT_STRIP,
 	ACT_OPEN, ACT_TICK, ACT_CLOSE,
 	ACT_IMPORT_SCREEN, ACT_IMPORT_FORCE, ACT_ROLLBACK, ACT_RESCAN,
 	ACT_CONFIRM, ACT_YANK,
@@ -309,6 +309,11 @@ struct logview {
 	bool		 job_wrapped;
 	enum line_sev	 minsev;	/* L: only lines this bad, or SEV_NONE */
 	bool		 hidden[APP_MAX_SOURCES];	/* H: files not shown */
+	bool		 strip;		/* S: error timeline under the log */
+	uint64_t	 strip_rows;	/* rows it was counted over */
+	uint16_t	 strip_err[256], strip_warn[256];	/* per column */
+	int		 strip_w;
+	int64_t		 strip_t0, strip_t1;
 	uint64_t	 marks[APP_MAX_MARKS];	/* row refs, for the assistant */
 	int		 nmarks;
 	int		 page;		/* rows on the last draw */
@@ -471,6 +476,8 @@ int	 log_add_filter(struct app *, const char *pattern, bool out,
 	    char **cause);
 void	 log_clear_filters(struct app *);
 void	 log_goto(struct app *, const char *file, uint64_t lineno);
+void	 log_files(struct app *);			/* :files */
+void	 log_show(struct app *, const char *arg);	/* :show [N] */
 /* :goto 08:13, :goto 2024-03-14T08:13: the first line at or after it */
 int	 log_goto_time(struct app *, const char *when);
 /* The text of row r, sanitized, malloc'd; file and 1-based line number. */

@@ -75,6 +75,8 @@ static const struct binding table[] = {
 	{ 'm', KC_LOG, ACT_MARK, "m", "mark or unmark the line (context for a)" },
 	{ K_FN(KEY_ENTER), KC_LOG, ACT_MARK, "Enter", NULL },
 	{ 'L', KC_LOG, ACT_LEVEL, "L", "level filter: warnings and errors, errors only, all lines" },
+	{ 'H', KC_LOG, ACT_HIDE_FILE, "H", "hide the file of this line (several files; :files, :show)" },
+	{ 'S', KC_LOG, ACT_STRIP, "S", "timeline strip: errors and warnings over time, under the log" },
 	{ 'c', KC_LOG, ACT_TO_CARD, "c", "open the card this line is evidence of (marked in the gutter)" },
 	{ 'y', KC_LOG | KC_DETAIL, ACT_YANK, "y", "copy the line (in a card: the check's command) to the clipboard by OSC 52, and show it plain for the mouse" },
 

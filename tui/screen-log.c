@@ -587,6 +587,76 @@ log_goto(struct app *a, const char *file, uint64_t lineno)
 	a->dirty |= D_LOG;
 }
 
+/* :files: every open file by its full name, shown or hidden (H). */
+void
+log_files(struct app *a)
+{
+	char **v = app_xmalloc(((size_t)a->nsrc + 2) * sizeof(*v));
+	size_t n = 0;
+
+	for (int i = 0; i < a->nsrc; i++) {
+		const char *p = a->src[i].abspath ? a->src[i].abspath :
+		    a->src[i].name;
+		char *c = text_clean(p, strlen(p));
+		if (asprintf(&v[n], "%2d  %-6s  %s  (%llu lines)", i + 1,
+		    a->lv.hidden[i] ? "hidden" : "shown", c ? c : "?",
+		    (unsigned long long)lidx_lines(a->src[i].ix)) >= 0)
+			n++;
+		free(c);
+	}
+	if (asprintf(&v[n], "H hides the file of the line under the cursor; "
+	    ":show N or :show brings files back") >= 0)
+		n++;
+	pager_lines(a, "open files", v, n);
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* :show N brings file N back; :show alone, all of them. */
+void
+log_show(struct app *a, const char *arg)
+{
+	long k = *arg ? strtol(arg, NULL, 10) : 0;
+
+	if (*arg && (k < 1 || k > a->nsrc)) {
+		app_message(a, true, ":show %s: no such file (:files lists them)",
+		    arg);
+		return;
+	}
+	for (int i = 0; i < a->nsrc; i++)
+		if (k == 0 || i == k - 1)
+			a->lv.hidden[i] = false;
+	rows_reset(a);
+	a->lv.cur = a->lv.top = 0;
+	app_message(a, false, "%s shown again", k ? "the file is" : "all files are");
+	a->dirty |= D_LOG | D_STATUS;
+}
+
+/* H: hide the file of the line under the cursor (one stays shown). */
+static void
+hide_file(struct app *a)
+{
+	struct logview *v = &a->lv;
+	int shown = 0, s;
+
+	for (int i = 0; i < a->nsrc; i++)
+		shown += !v->hidden[i];
+	if (log_nrows(a) == 0 || shown <= 1) {
+		app_message(a, false, "H hides one of several files; this is the "
+		    "only one shown (:files lists them)");
+		return;
+	}
+	s = (int)ROW_SRC(row_ref(a, v->cur));
+	v->hidden[s] = true;
+	rows_reset(a);
+	v->cur = v->top = 0;
+	/* the base name: a long path would push the hint off the status */
+	app_message(a, false, "%s hidden (:show %d brings it back)",
+	    strrchr(a->src[s].name, '/') ? strrchr(a->src[s].name, '/') + 1 :
+	    a->src[s].name, s + 1);
+}
+
 /* The time of row r, or of the first of the next rows that has one. */
 static int64_t
 row_time(struct app *a, uint64_t r, uint64_t n)
@@ -834,6 +904,15 @@ log_action(struct app *a, enum action act)
 		    v->nmarks, v->nmarks == 1 ? "" : "s");
 		break;
 	}
+	case ACT_STRIP:
+		v->strip = !v->strip;
+		v->strip_rows = 0;
+		app_message(a, false, "timeline strip %s", v->strip ? "on: errors "
+		    "(red) and warnings (yellow) over the time of the log" : "off");
+		break;
+	case ACT_HIDE_FILE:
+		hide_file(a);
+		break;
 	case ACT_LEVEL:
 		/* all lines -> warnings and errors -> errors -> all */
 		v->minsev = v->minsev == SEV_NONE ? SEV_WARN :
@@ -865,6 +944,103 @@ log_action(struct app *a, enum action act)
 }
 
 /* ---- drawing --------------------------------------------------------------- */
+
+/*
+ * S: errors and warnings of the rows shown (hidden files and filters
+ * apply), counted per column over the time from the first line to the
+ * last.  Counted again only when the rows or the width change; past
+ * STRIP_MAX rows only the first STRIP_MAX are counted.
+ */
+#define STRIP_MAX	2000000
+static void
+strip_count(struct app *a, int w)
+{
+	struct logview *v = &a->lv;
+	uint64_t n = log_nrows(a), m = n < STRIP_MAX ? n : STRIP_MAX;
+	int64_t last;
+
+	if (w > 256)
+		w = 256;
+	if (v->strip_rows == n && v->strip_w == w)
+		return;
+	v->strip_rows = n;
+	v->strip_w = w;
+	memset(v->strip_err, 0, sizeof(v->strip_err));
+	memset(v->strip_warn, 0, sizeof(v->strip_warn));
+	if (m == 0 || w <= 0)
+		return;
+	v->strip_t0 = row_time(a, 0, m);
+	v->strip_t1 = row_time(a, m > 64 ? m - 64 : 0, m);
+	for (uint64_t r = m > 64 ? m - 64 : 0; r < m; r++) {
+		int64_t t = row_time(a, r, r + 1);
+		if (t != INT64_MAX && t > v->strip_t1)
+			v->strip_t1 = t;
+	}
+	if (v->strip_t0 == INT64_MAX)
+		return;		/* no times: nothing to place */
+	last = v->strip_t0;
+	for (uint64_t r = 0; r < m; r++) {
+		const char *s;
+		size_t len;
+		bool marker;
+		enum line_sev sv;
+		int64_t t, span = v->strip_t1 - v->strip_t0 + 1;
+		uint64_t ref = row_ref(a, r);
+		int col;
+
+		if (row_line(a, r, &s, &len, &marker) != 0 || marker)
+			continue;
+		sv = row_sev(a, ref, s, len);
+		if (sv < SEV_WARN)
+			continue;
+		t = pb_time_parse(s, len, a->src[ROW_SRC(ref)].ref);
+		if (t == PB_TIME_NONE || pb_time_is_boot(t))
+			t = last;
+		last = t;
+		if (t < v->strip_t0)
+			t = v->strip_t0;
+		col = span > 0 ? (int)((double)(t - v->strip_t0) / (double)span *
+		    w) : 0;
+		if (col >= w)
+			col = w - 1;
+		if (sv == SEV_ERROR && v->strip_err[col] < UINT16_MAX)
+			v->strip_err[col]++;
+		else if (sv == SEV_WARN && v->strip_warn[col] < UINT16_MAX)
+			v->strip_warn[col]++;
+	}
+}
+
+static void
+strip_draw(struct app *a, WINDOW *win, int y, int w)
+{
+	static const char *blk[] = { "\xe2\x96\x81", "\xe2\x96\x82",
+	    "\xe2\x96\x83", "\xe2\x96\x84", "\xe2\x96\x85", "\xe2\x96\x86",
+	    "\xe2\x96\x87", "\xe2\x96\x88" };
+	struct logview *v = &a->lv;
+	unsigned max = 1;
+
+	strip_count(a, w);
+	w = v->strip_w;
+	for (int i = 0; i < w; i++) {
+		unsigned c = v->strip_err[i] ? v->strip_err[i] : v->strip_warn[i];
+		if (c > max)
+			max = c;
+	}
+	wmove(win, y, 0);
+	wclrtoeol(win);
+	for (int i = 0; i < w; i++) {
+		unsigned c = v->strip_err[i] ? v->strip_err[i] : v->strip_warn[i];
+		short pair = a->colour ? (v->strip_err[i] ? 1 : 2) : 0;
+		if (c == 0) {
+			mvwaddstr(win, y, i, " ");
+			continue;
+		}
+		wattr_set(win, v->strip_err[i] && !a->colour ? A_BOLD : A_NORMAL,
+		    pair, NULL);
+		mvwaddstr(win, y, i, blk[(c * 7 + max - 1) / max]);
+		wattr_set(win, A_NORMAL, 0, NULL);
+	}
+}
 
 static attr_t
 sev_attr(struct app *a, enum line_sev s, short *pair)
@@ -917,15 +1093,19 @@ put_cells(WINDOW *win, int y, int x, int w, const struct cell *c, size_t from,
 }
 
 void
-log_draw(struct app *a, WINDOW *win, const struct rect *r)
+log_draw(struct app *a, WINDOW *win, const struct rect *rect)
 {
 	struct logview *v = &a->lv;
+	struct rect below = *rect;	/* the rows above the strip */
+	const struct rect *r = &below;
 	uint64_t n = log_nrows(a), row;
 	int y = 1, x0 = text_x0(a), avail = r->w - x0;
 	bool focus = a->focus == PANE_LOG;
 	char head[256];
 
 	werase(win);
+	if (v->strip && below.h > 3)
+		below.h--;
 	v->page = r->h - 1;
 	/* header */
 	pane_header_begin(a, win, r->w, focus);
@@ -1061,5 +1241,7 @@ log_draw(struct app *a, WINDOW *win, const struct rect *r)
 		    "No log open.  Paste one (bracketed paste, or P), "
 		    ":open FILE, or :follow FILE.", r->w - 4);
 	}
+	if (v->strip && below.h < rect->h)
+		strip_draw(a, win, rect->h - 1, rect->w);
 	wnoutrefresh(win);
 }
