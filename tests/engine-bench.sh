@@ -1,7 +1,12 @@
 #!/bin/bash
 # tests/engine-bench.sh - the engine part of `make bench` (issue 4):
-#   1. three synthetic models at real shapes (Qwen3-0.6B Q8_0 and Q4_K_M,
-#      Llama-3.2-1B Q4_K_M), generated once into $B/engine-bench/ and reused
+#   1. five synthetic models at real shapes (Qwen3-0.6B Q8_0 and Q4_K_M,
+#      Llama-3.2-1B, Gemma-3-1B and Qwen3.5-0.8B Q4_K_M), generated once
+#      into $B/engine-bench/ and reused.  Gemma 3 1B: google/gemma-3-1b-it's
+#      config.json.  Qwen3.5-0.8B: 24 layers of 1024, 8:2 heads of 256, one
+#      attention layer in four (published); its DeltaNet heads (16 k, 16 v
+#      of 128), n_ff 3584 and rope sections come from configs derived from
+#      it, not from its own config.json, which could not be read offline
 #   2. this machine's read bandwidth: a parallel sum over a 1 GiB array
 #      with the bench's thread count, reading 1, 2, 4 or 8 streams per
 #      thread, the best (tests/tool-membw); measured again just before
@@ -10,10 +15,12 @@
 #      first token, peak RSS; decode also as a fraction of the bandwidth
 #      bound (weight bytes one token reads / the read bandwidth measured
 #      just before it)
-#   4. time to first token for a 1000-token prompt on the Llama shape
+#   4. time to first token for a 1000-token prompt on the Llama, Gemma 3
+#      and Qwen3.5 shapes (sliding window and DeltaNet layers, issue 14)
 #   5. prefill per type: batched integer kernels vs OpenBLAS sgemm
 # Run with TRIAGE and B set by the Makefile.  BENCH_THREADS overrides the
-# thread count (default: online CPUs), BENCH_REPS the repetitions (3).
+# thread count (default: online CPUs), BENCH_REPS the repetitions (3),
+# BENCH_MODELS the list of preset:type pairs, BENCH_BLAS=0 skips step 5.
 # The machine may be shared: the numbers are what it gave this time.
 set -u
 B=${B:-build/rel}
@@ -27,7 +34,7 @@ mkdir -p "$CACHE" || exit 2
 # the reference runtime's figures from the issue (2 threads, AVX-512)
 declare -A REF_PP=( [qwen3-0.6b-q8_0]=183 [qwen3-0.6b-q4_k_m]=198 [llama-3.2-1b-q4_k_m]=131 )
 declare -A REF_TG=( [qwen3-0.6b-q8_0]=26.1 [qwen3-0.6b-q4_k_m]=36 [llama-3.2-1b-q4_k_m]=19.3 )
-MODELS="qwen3-0.6b:Q8_0 qwen3-0.6b:Q4_K_M llama-3.2-1b:Q4_K_M"
+MODELS=${BENCH_MODELS:-"qwen3-0.6b:Q8_0 qwen3-0.6b:Q4_K_M llama-3.2-1b:Q4_K_M gemma-3-1b:Q4_K_M qwen3.5-0.8b:Q4_K_M"}
 
 echo "== engine: models (cached in $CACHE)"
 for m in $MODELS; do
@@ -64,11 +71,16 @@ for r in "${rows[@]}"; do
 	set -- $r
 	awk -v n="$1" -v pp="$2" -v tg="$3" -v ttft="$4" -v rss="$5" \
 	    -v fb="$6" -v kv="$7" -v wb="$8" -v bw="$9" \
-	    -v rpp="${REF_PP[$1]}" -v rtg="${REF_TG[$1]}" 'BEGIN {
+	    -v rpp="${REF_PP[$1]:-}" -v rtg="${REF_TG[$1]:-}" 'BEGIN {
 		bound = bw * 1e9 / wb;
-		printf "%-22s %9.1f %9.1f %5.2fx %9.2f %9.1f %5.2fx %7.2f %7.1f/s %7.0f%% %8.3f %9.1f\n",
-		    n, pp, rpp, pp / rpp, tg, rtg, tg / rtg, bw, bound,
-		    100 * tg / bound, ttft, rss / 1048576;
+		if (rpp == "")	# no reference figure for this shape
+			printf "%-22s %9.1f %9s %6s %9.2f %9s %6s %7.2f %7.1f/s %7.0f%% %8.3f %9.1f\n",
+			    n, pp, "-", "-", tg, "-", "-", bw, bound,
+			    100 * tg / bound, ttft, rss / 1048576;
+		else
+			printf "%-22s %9.1f %9.1f %5.2fx %9.2f %9.1f %5.2fx %7.2f %7.1f/s %7.0f%% %8.3f %9.1f\n",
+			    n, pp, rpp, pp / rpp, tg, rtg, tg / rtg, bw, bound,
+			    100 * tg / bound, ttft, rss / 1048576;
 		lim = (fb + kv) / 1048576 + 64;
 		if (rss / 1048576 > lim)
 			printf "  peak RSS over file + KV + 64 MiB (%.1f MiB)\n", lim;
@@ -76,10 +88,16 @@ for r in "${rows[@]}"; do
 done
 echo "targets: prefill >= 1.25x and decode >= 1.10x the reference, decode >= 85% of the bound"
 
-echo
-echo "== engine: time to first token, 1000-token prompt, Llama-3.2-1B shape"
-"$TRIAGE" model bench -p 1000 -n 0 -r 1 --threads "$TH" "$CACHE/llama-3.2-1b-q4_k_m.gguf" || exit 1
+for m in $MODELS; do
+	preset=${m%%:*} type=${m##*:}
+	case $preset in llama-3.2-1b|gemma-3-1b|qwen3.5-0.8b) ;; *) continue ;; esac
+	echo
+	echo "== engine: time to first token, 1000-token prompt, $preset $type"
+	"$TRIAGE" model bench -p 1000 -n 0 -r 1 --threads "$TH" \
+	    "$CACHE/$preset-$(echo "$type" | tr 'A-Z' 'a-z').gguf" || exit 1
+done
 
+[ "${BENCH_BLAS:-1}" = 0 ] && exit 0
 echo
 echo "== engine: prefill per type, batched integer kernels vs OpenBLAS sgemm"
 "$TOOLS/tool-prefill-blas" --threads "$TH" --batch 128 || exit 1

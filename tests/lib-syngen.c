@@ -77,7 +77,8 @@ static const struct syn_ftype syn_ftypes[] = {
 	{ "Q5_K_M",	QT_Q5_K,	FT_Q5_K_M,	true },
 };
 
-const char *const syngen_presets[] = { "qwen3-0.6b", "llama-3.2-1b", NULL };
+const char *const syngen_presets[] = { "qwen3-0.6b", "llama-3.2-1b",
+    "gemma-3-1b", "qwen3.5-0.8b", NULL };
 
 /* ==== errors ============================================================== */
 
@@ -304,6 +305,56 @@ syngen_preset(struct syngen_spec *s, const char *name)
 		s->tied = true;
 		return 0;
 	}
+	/* google/gemma-3-1b-it config.json (text only, no rope scaling) */
+	if (strcmp(name, "gemma-3-1b") == 0) {
+		s->arch = "gemma3";
+		s->n_embd = 1152;
+		s->n_ff = 6912;
+		s->n_layer = 26;
+		s->n_head = 4;
+		s->n_head_kv = 1;
+		s->head_dim = 256;
+		s->n_swa = 512;
+		s->n_ctx = 32768;
+		s->n_vocab = 262144;
+		s->rope_base = 1000000.0f;	/* global layers */
+		s->rms_eps = 1e-6f;
+		s->rope_freqs = false;
+		s->tied = true;
+		return 0;
+	}
+	/*
+	 * Qwen3.5-0.8B's text model: 24 layers of 1024, 8:2 heads of 256
+	 * with a quarter rotary, one attention layer in four; the DeltaNet
+	 * head counts and n_ff are those of the published 0.8B-derived
+	 * configs (see tests/engine-bench.sh).
+	 */
+	if (strcmp(name, "qwen3.5-0.8b") == 0) {
+		s->arch = "qwen35";
+		s->n_embd = 1024;
+		s->n_ff = 3584;
+		s->n_layer = 24;
+		s->n_head = 8;
+		s->n_head_kv = 2;
+		s->head_dim = 256;
+		s->n_rot = 64;
+		s->n_ctx = 262144;
+		s->n_vocab = 248320;
+		s->rope_base = 10000000.0f;
+		s->rms_eps = 1e-6f;
+		s->rope_freqs = false;
+		s->tied = true;
+		s->rec_interval = 4;
+		s->ssm_k = 4;
+		s->ssm_d = 128;
+		s->ssm_nk = 16;
+		s->ssm_nv = 16;
+		s->rope_sections[0] = 11;
+		s->rope_sections[1] = 11;
+		s->rope_sections[2] = 10;
+		s->rope_sections[3] = 0;
+		return 0;
+	}
 	return -1;
 }
 
@@ -323,7 +374,14 @@ find_ftype(const char *name)
 static bool
 is_qwen(const char *arch)
 {
-	return strcmp(arch, "qwen2") == 0 || strcmp(arch, "qwen3") == 0;
+	return strcmp(arch, "qwen2") == 0 || strcmp(arch, "qwen3") == 0 ||
+	    strcmp(arch, "qwen35") == 0;
+}
+
+static bool
+is_arch(const struct syngen_spec *s, const char *arch)
+{
+	return strcmp(s->arch, arch) == 0;
 }
 
 static uint32_t
@@ -411,7 +469,7 @@ syngen_tensor_type(const struct syngen_spec *s, const char *name, uint64_t ne0)
 /* ==== the tensor list ===================================================== */
 
 enum syn_init {
-	INIT_NORMAL = 1,	/* N(0, std^2) */
+	INIT_NORMAL = 1,	/* mean + N(0, std^2), mean 0 but for ssm_a */
 	INIT_NORM,		/* 1 + N(0, std^2) */
 	INIT_ROPE_FREQS,	/* computed Llama 3 factors */
 };
@@ -422,7 +480,7 @@ struct syn_tensor {
 	int64_t		 ne[2];
 	uint32_t	 type;
 	enum syn_init	 init;
-	float		 std;
+	float		 std, mean;
 };
 
 struct syn_list {
@@ -454,8 +512,9 @@ add(struct syn_list *l, const struct syngen_spec *s, const char *name,
 		l->t = nt;
 		l->cap = ncap;
 	}
-	if (n_dims == 1) {
-		type = QT_F32;	/* 1-D tensors are never quantized */
+	if (n_dims == 1 || strstr(name, "ssm_conv1d") != NULL) {
+		/* 1-D tensors are never quantized, nor the DeltaNet conv */
+		type = QT_F32;
 	} else if ((type = syngen_tensor_type(s, name, (uint64_t)ne0)) < 0) {
 		return fail(cause, "tensor %s: rows of %lld values do not fit "
 		    "type %s", name, (long long)ne0, s->type);
@@ -472,6 +531,55 @@ add(struct syn_list *l, const struct syngen_spec *s, const char *name,
 	return 0;
 }
 
+/* A Qwen3.5 layer, in llama.cpp's order: gated DeltaNet or attention. */
+static int
+qwen35_layer(struct syn_list *l, const struct syngen_spec *s, uint32_t il,
+    int64_t q, int64_t kv, int64_t vd, int64_t conv, char **cause)
+{
+	char		 nm[GGUF_MAX_NAME];
+	int64_t		 e = s->n_embd, f = s->n_ff, hd = spec_head_dim(s);
+	int		 rc = 0;
+
+#define T2(n, a, b, std)	add(l, s, n, 2, a, b, INIT_NORMAL, std, cause)
+#define NORM(n, a, std)	add(l, s, n, 1, a, 1, INIT_NORM, std, cause)
+#define BLK(suffix)	(snprintf(nm, sizeof(nm), "blk.%u." suffix, il), nm)
+	rc |= NORM(BLK("attn_norm.weight"), e, STD_NORM);
+	if ((il + 1) % s->rec_interval != 0) {
+		rc |= T2(BLK("attn_qkv.weight"), e, conv, STD_ATTN);
+		rc |= T2(BLK("attn_gate.weight"), e, vd, STD_ATTN);
+		rc |= T2(BLK("ssm_beta.weight"), e, s->ssm_nv, STD_ATTN);
+		rc |= T2(BLK("ssm_alpha.weight"), e, s->ssm_nv, STD_ATTN);
+		rc |= add(l, s, BLK("ssm_conv1d.weight"), 2, s->ssm_k, conv,
+		    INIT_NORMAL, 0.5f, cause);
+		rc |= add(l, s, BLK("ssm_dt.bias"), 1, s->ssm_nv, 1,
+		    INIT_NORMAL, 0.5f, cause);
+		/* decay rates: negative, about -0.5 */
+		rc |= add(l, s, BLK("ssm_a"), 1, s->ssm_nv, 1, INIT_NORMAL,
+		    0.1f, cause);
+		if (rc == 0)
+			l->t[l->n - 1].mean = -0.5f;
+		rc |= NORM(BLK("ssm_norm.weight"), s->ssm_d, STD_NORM);
+		rc |= T2(BLK("ssm_out.weight"), vd, e, STD_ATTN);
+	} else {
+		/* per head, the query rows then the output gate's */
+		rc |= T2(BLK("attn_q.weight"), e, 2 * q, STD_ATTN);
+		rc |= T2(BLK("attn_k.weight"), e, kv, STD_ATTN);
+		rc |= T2(BLK("attn_v.weight"), e, kv, STD_ATTN);
+		rc |= NORM(BLK("attn_q_norm.weight"), hd, STD_QKNORM);
+		rc |= NORM(BLK("attn_k_norm.weight"), hd, STD_QKNORM);
+		rc |= T2(BLK("attn_output.weight"), q, e, STD_ATTN);
+	}
+	/* the FFN's pre-norm has this name in qwen35 */
+	rc |= NORM(BLK("post_attention_norm.weight"), e, STD_NORM);
+	rc |= T2(BLK("ffn_gate.weight"), e, f, STD_ATTN);
+	rc |= T2(BLK("ffn_up.weight"), e, f, STD_ATTN);
+	rc |= T2(BLK("ffn_down.weight"), f, e, STD_DOWN);
+#undef T2
+#undef NORM
+#undef BLK
+	return rc != 0 ? -1 : 0;
+}
+
 static int
 build_list(const struct syngen_spec *s, uint32_t n_vocab, struct syn_list *l,
     char **cause)
@@ -479,8 +587,11 @@ build_list(const struct syngen_spec *s, uint32_t n_vocab, struct syn_list *l,
 	char		 nm[GGUF_MAX_NAME];
 	int64_t		 e = s->n_embd, f = s->n_ff, hd = spec_head_dim(s);
 	int64_t		 q = hd * s->n_head, kv = hd * s->n_head_kv;
+	int64_t		 vd = (int64_t)s->ssm_nv * s->ssm_d;
+	int64_t		 conv = 2 * (int64_t)s->ssm_nk * s->ssm_d + vd;
 	uint32_t	 il;
 	int		 rc = 0;
+	bool		 gemma = is_arch(s, "gemma3"), q35 = is_arch(s, "qwen35");
 
 #define T2(n, a, b, std)	add(l, s, n, 2, a, b, INIT_NORMAL, std, cause)
 #define NORM(n, a, std)	add(l, s, n, 1, a, 1, INIT_NORM, std, cause)
@@ -495,6 +606,10 @@ build_list(const struct syngen_spec *s, uint32_t n_vocab, struct syn_list *l,
 		rc |= add(l, s, "rope_freqs.weight", 1, hd / 2, 1,
 		    INIT_ROPE_FREQS, 0, cause);
 	for (il = 0; il < s->n_layer && rc == 0; il++) {
+		if (q35) {
+			rc |= qwen35_layer(l, s, il, q, kv, vd, conv, cause);
+			continue;
+		}
 		rc |= NORM(BLK("attn_norm.weight"), e, STD_NORM);
 		rc |= T2(BLK("attn_q.weight"), e, q, STD_ATTN);
 		rc |= T2(BLK("attn_k.weight"), e, kv, STD_ATTN);
@@ -504,15 +619,20 @@ build_list(const struct syngen_spec *s, uint32_t n_vocab, struct syn_list *l,
 			rc |= BIAS(BLK("attn_k.bias"), kv);
 			rc |= BIAS(BLK("attn_v.bias"), kv);
 		}
-		if (strcmp(s->arch, "qwen3") == 0) {
+		if (strcmp(s->arch, "qwen3") == 0 || gemma) {
 			rc |= NORM(BLK("attn_q_norm.weight"), hd, STD_QKNORM);
 			rc |= NORM(BLK("attn_k_norm.weight"), hd, STD_QKNORM);
 		}
 		rc |= T2(BLK("attn_output.weight"), q, e, STD_ATTN);
+		if (gemma)
+			rc |= NORM(BLK("post_attention_norm.weight"), e,
+			    STD_NORM);
 		rc |= NORM(BLK("ffn_norm.weight"), e, STD_NORM);
 		rc |= T2(BLK("ffn_gate.weight"), e, f, STD_ATTN);
 		rc |= T2(BLK("ffn_up.weight"), e, f, STD_ATTN);
 		rc |= T2(BLK("ffn_down.weight"), f, e, STD_DOWN);
+		if (gemma)
+			rc |= NORM(BLK("post_ffw_norm.weight"), e, STD_NORM);
 	}
 #undef T2
 #undef NORM
@@ -941,9 +1061,17 @@ check_spec(const struct syngen_spec *s, char **cause)
 	if (lo != 1)
 		return fail(cause, "big-endian hosts are not supported");
 	if (s->arch == NULL || (strcmp(s->arch, "llama") != 0 &&
-	    !is_qwen(s->arch)))
+	    !is_qwen(s->arch) && strcmp(s->arch, "gemma3") != 0))
 		return fail(cause, "unknown architecture '%s' (llama, qwen2, "
-		    "qwen3)", s->arch != NULL ? s->arch : "");
+		    "qwen3, gemma3, qwen35)", s->arch != NULL ? s->arch : "");
+	if (is_arch(s, "gemma3") && s->n_swa == 0)
+		return fail(cause, "gemma3 needs a sliding window (a preset)");
+	if (is_arch(s, "qwen35") && (s->rec_interval == 0 || s->ssm_k < 2 ||
+	    s->ssm_d == 0 || s->ssm_nk == 0 || s->ssm_nv % s->ssm_nk != 0 ||
+	    s->rope_sections[0] + s->rope_sections[1] +
+	    s->rope_sections[2] + s->rope_sections[3] <= 0))
+		return fail(cause, "qwen35 needs DeltaNet and rope-section "
+		    "sizes (a preset)");
 	if (find_ftype(s->type) == NULL)
 		return fail(cause, "unknown type '%s'", s->type != NULL ?
 		    s->type : "");
@@ -961,6 +1089,9 @@ check_spec(const struct syngen_spec *s, char **cause)
 	if (hd == 0 || hd % 2 != 0 || (uint64_t)hd * s->n_head > SYNGEN_MAX_DIM)
 		return fail(cause, "head_dim %u must be even and head_dim * "
 		    "n_head at most %u", hd, SYNGEN_MAX_DIM);
+	if (s->n_rot % 2 != 0 || s->n_rot > hd)
+		return fail(cause, "n_rot %u must be even and at most head_dim",
+		    s->n_rot);
 	if (s->rope_freqs && strcmp(s->arch, "llama") != 0)
 		return fail(cause, "rope_freqs is a llama (Llama 3) feature");
 	if (s->rope_freqs && (!(s->rf_factor > 0) || !(s->rf_low > 0) ||
@@ -999,13 +1130,27 @@ write_hparams(struct ggufw *w, const struct syngen_spec *s, uint32_t n_vocab)
 	ggufw_kv_f32(w, KEY("rope.freq_base"),
 	    s->rope_base != 0 ? s->rope_base : 10000.0f);
 	ggufw_kv_f32(w, KEY("attention.layer_norm_rms_epsilon"), eps);
-	ggufw_kv_u32(w, KEY("rope.dimension_count"), hd);
+	ggufw_kv_u32(w, KEY("rope.dimension_count"),
+	    s->n_rot != 0 ? s->n_rot : hd);
 	/* explicit whenever head_dim is not n_embd / n_head (and for qwen3) */
 	if (strcmp(a, "qwen3") == 0 || hd * s->n_head != s->n_embd) {
 		ggufw_kv_u32(w, KEY("attention.key_length"), hd);
 		ggufw_kv_u32(w, KEY("attention.value_length"), hd);
 	}
 	ggufw_kv_u32(w, KEY("vocab_size"), n_vocab);
+	if (strcmp(a, "gemma3") == 0)
+		ggufw_kv_u32(w, KEY("attention.sliding_window"), s->n_swa);
+	if (strcmp(a, "qwen35") == 0) {
+		ggufw_kv_u32(w, KEY("full_attention_interval"),
+		    s->rec_interval);
+		ggufw_kv_u32(w, KEY("ssm.conv_kernel"), s->ssm_k);
+		ggufw_kv_u32(w, KEY("ssm.state_size"), s->ssm_d);
+		ggufw_kv_u32(w, KEY("ssm.group_count"), s->ssm_nk);
+		ggufw_kv_u32(w, KEY("ssm.time_step_rank"), s->ssm_nv);
+		ggufw_kv_u32(w, KEY("ssm.inner_size"), s->ssm_nv * s->ssm_d);
+		ggufw_kv_arr(w, KEY("rope.dimension_sections"), GGUF_I32,
+		    s->rope_sections, 4);
+	}
 #undef KEY
 	return 0;
 }
@@ -1047,7 +1192,7 @@ syn_job_run(void *arg)
 		state = j->state0 + (uint64_t)r * ne0 * SPLITMIX_STEP;
 		switch (t->init) {
 		case INIT_NORMAL:
-			gen_normal(&state, t->std, 0.0f, j->row, ne0);
+			gen_normal(&state, t->std, t->mean, j->row, ne0);
 			break;
 		case INIT_NORM:
 			gen_normal(&state, t->std, 1.0f, j->row, ne0);

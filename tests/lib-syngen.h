@@ -28,7 +28,8 @@
 #define SYNGEN_MAX_VOCAB	(1u << 22)
 
 struct syngen_spec {
-	const char	*arch;		/* "llama", "qwen2", "qwen3" */
+	const char	*arch;		/* "llama", "qwen2", "qwen3", "gemma3",
+					   "qwen35" */
 	const char	*name;		/* general.name; NULL: "syn-<arch>" */
 	const char	*type;		/* "F32" ... "Q6_K", "Q4_K_M" */
 	uint32_t	 n_embd, n_ff, n_layer, n_head, n_head_kv;
@@ -43,6 +44,12 @@ struct syngen_spec {
 	float		 rf_factor, rf_low, rf_high;
 	uint32_t	 rf_orig_ctx;
 	bool		 tied;		/* no output.weight */
+	uint32_t	 n_rot;		/* rope.dimension_count; 0: head_dim */
+	uint32_t	 n_swa;		/* gemma3: attention.sliding_window */
+	/* qwen35: every rec_interval-th layer is attention, the others
+	 * gated DeltaNet (conv kernel, state size d, k and v heads) */
+	uint32_t	 rec_interval, ssm_k, ssm_d, ssm_nk, ssm_nv;
+	int32_t		 rope_sections[4];	/* qwen35 IMROPE */
 	/*
 	 * Vocabulary, one of: vocab_from (copy every tokenizer.* key of that
 	 * GGUF), tok_json (+ optional tok_config: a byte-level BPE from a HF
@@ -61,7 +68,8 @@ struct syngen_spec {
 void	 syngen_defaults(struct syngen_spec *);
 /*
  * Overwrite the shape fields with a real model's: "qwen3-0.6b",
- * "llama-3.2-1b".  Returns -1 for an unknown name.
+ * "llama-3.2-1b", "gemma-3-1b", "qwen3.5-0.8b".  Returns -1 for an
+ * unknown name.
  */
 int	 syngen_preset(struct syngen_spec *, const char *name);
 /* Names of the presets, NULL-terminated, for usage messages. */

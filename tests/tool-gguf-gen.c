@@ -2,7 +2,8 @@
  * tool-gguf-gen.c - write a synthetic GGUF model with deterministic
  * pseudo-random weights (test and benchmark input; see lib-syngen.h).
  *
- *   tool-gguf-gen [--preset NAME] [--arch llama|qwen2|qwen3] [--type T]
+ *   tool-gguf-gen [--preset NAME] [--arch llama|qwen2|qwen3|gemma3|qwen35]
+ *       [--type T]
  *       [--n-embd N] [--n-ff N] [--n-layer N] [--n-head N] [--n-head-kv N]
  *       [--head-dim N] [--n-ctx N] [--rope-base F] [--rms-eps F]
  *       [--rope-freqs FACTOR,LOW,HIGH,ORIG_CTX | --no-rope-freqs]
@@ -76,7 +77,8 @@ usage(FILE *f)
 	for (p = syngen_presets; *p != NULL; p++)
 		fprintf(f, " %s", *p);
 	fprintf(f, "\n"
-	    "  --arch A             llama (default), qwen2, qwen3\n"
+	    "  --arch A             llama (default), qwen2, qwen3; gemma3 and\n"
+	    "                       qwen35 only with their presets\n"
 	    "  --type T             F32 F16 BF16 Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 Q4_K "
 	    "Q5_K Q6_K\n"
 	    "                       (every 2-D weight) or the Q4_K_M / Q5_K_M "
