@@ -1211,6 +1211,92 @@ test_vocab_load_accepts_small_spm(void **state)
 	vocab_free(v);
 }
 
+/*
+ * Gemma 3's size: a SentencePiece vocabulary of 262144 entries with byte
+ * fallback (synthetic pieces: ASCII letters and digits, alone and after
+ * the word-start mark, then every 2-, 3- and 4-letter string, scores
+ * falling with the id), loaded from metadata and run on 1 MiB of logs.
+ */
+static void
+test_vocab_perf_spm_262k(void **state)
+{
+	enum { NTOK = 262144 };
+	static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	char **txt = calloc(NTOK, sizeof *txt);
+	float *sc = malloc(NTOK * sizeof *sc);
+	int32_t *ty = malloc(NTOK * sizeof *ty);
+	struct gb b = { 0 };
+	struct vocab *v = NULL;
+	char *cause = NULL, *paste;
+	size_t n = 0, len, nt;
+	int32_t *ids;
+	double t0, t1, t2;
+
+	(void)state;
+	assert_non_null(txt);
+	assert_non_null(sc);
+	assert_non_null(ty);
+	txt[n] = strdup("<unk>"), ty[n++] = 2;
+	txt[n] = strdup("<s>"), ty[n++] = 3;
+	txt[n] = strdup("</s>"), ty[n++] = 3;
+	for (int c = 0; c < 256; c++) {
+		char t[8];
+
+		snprintf(t, sizeof t, "<0x%02X>", c);
+		txt[n] = strdup(t), ty[n++] = 6;
+	}
+	for (int len4 = 1; len4 <= 4 && n < NTOK; len4++) {
+		size_t base = len4 == 1 ? 62 : 26, total = 1;
+
+		for (int k = 0; k < len4; k++)
+			total *= base;
+		for (size_t i = 0; i < total && n < NTOK; i++)
+			for (int mark = 0; mark < 2 && n < NTOK; mark++) {
+				char t[16];
+				size_t o = 0, x = i;
+
+				if (mark)
+					o += (size_t)snprintf(t, sizeof t,
+					    "\xE2\x96\x81");
+				for (int k = 0; k < len4; k++, x /= base)
+					t[o++] = al[x % base];
+				t[o] = '\0';
+				txt[n] = strdup(t), ty[n++] = 1;
+			}
+	}
+	assert_int_equal(n, NTOK);
+	for (size_t i = 0; i < n; i++)
+		sc[i] = ty[i] == 1 ? -(float)i / 1024.0f : 0.0f;
+	kv_str(&b, "tokenizer.ggml.model", "llama");
+	kv_strs(&b, "tokenizer.ggml.tokens", (const char *const *)txt, n);
+	kv_arr(&b, "tokenizer.ggml.scores", GGUF_F32, 4, sc, n);
+	kv_arr(&b, "tokenizer.ggml.token_type", GGUF_I32, 4, ty, n);
+	t0 = now_s();
+	assert_int_equal(gb_load(&b, &v, &cause), 0);
+	t1 = now_s();
+	paste = log_paste(&len);
+	ids = tok(v, paste, len, false, false, &nt);
+	t2 = now_s();
+	printf("vocab spm-262k        load %.3f s; log paste %zu bytes -> "
+	    "%zu tokens in %.3f s (%.0f tokens/s)\n", t1 - t0, len, nt,
+	    t2 - t1, (double)nt / (t2 - t1));
+	/* every byte is covered: a piece or its byte fallback */
+	assert_true(nt > len / 8 && nt <= len + 1);
+	for (size_t i = 0; i < nt; i++)
+		assert_true(ids[i] > 0 && ids[i] < NTOK);
+	assert_true(t1 - t0 < 2.0);
+	assert_true(t2 - t1 < PERF_BUDGET_S);
+	free(ids);
+	free(paste);
+	vocab_free(v);
+	for (size_t i = 0; i < n; i++)
+		free(txt[i]);
+	free(txt);
+	free(sc);
+	free(ty);
+}
+
 static void
 test_vocab_load_rejects_bad_scores_type(void **state)
 {
@@ -1497,6 +1583,7 @@ main(void)
 		cmocka_unit_test_prestate(test_pretok_splits, "tekken"),
 		cmocka_unit_test_prestate(test_pretok_splits, "qwen35"),
 		cmocka_unit_test(test_pretok_names),
+		cmocka_unit_test(test_vocab_perf_spm_262k),
 		cmocka_unit_test_prestate(test_vocab_chat_golden,
 		    (void *)"llama3"),
 		cmocka_unit_test_prestate(test_vocab_chat_golden,
