@@ -52,8 +52,9 @@ License: MIT
  FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER
  DEALINGS IN THE SOFTWARE.
 COPY
-printf 'triage (%s) stable; urgency=medium\n\n  * Package built from the source tree with make deb.\n\n -- triage maintainers <triage@localhost>  %s\n' \
-	"$version" "$(date -R -u -d @"${SOURCE_DATE_EPOCH:-0}")" |
+maint=${DEB_MAINTAINER:-triage maintainers <triage@example.org>}
+printf 'triage (%s) stable; urgency=medium\n\n  * Package built from the source tree with make deb.\n\n -- %s  %s\n' \
+	"$version" "$maint" "$(date -R -u -d @"${SOURCE_DATE_EPOCH:-0}")" |
 	gzip -9n >"$stage/usr/share/doc/triage/changelog.gz"
 
 # Dependencies: what the binary links, as Debian packages.
@@ -81,12 +82,12 @@ cat >"$stage/DEBIAN/control" <<CTL
 Package: triage
 Version: $version
 Architecture: $arch
-Maintainer: triage maintainers <triage@localhost>
+Maintainer: $maint
 Installed-Size: $size
 Depends: $deps
 Section: admin
 Priority: optional
-Homepage: https://localhost/triage
+Homepage: https://example.org/triage
 Description: offline log triage for field technicians
  triage reads log files and prints a troubleshooting card for each known
  problem it finds: what was found, how often and when, the log lines that
