@@ -554,12 +554,10 @@ eng_grammar_check(const struct eng_grammar *g, const char *text, size_t len)
 
 /* ---- binding to a vocabulary ------------------------------------------- */
 
-static const struct eng_grammar *sort_g;
-
 static int
-cmp_piece(const void *a, const void *b)
+cmp_piece(const void *a, const void *b, void *arg)
 {
-	const struct eng_grammar *g = sort_g;
+	const struct eng_grammar *g = arg;
 	size_t ia = *(const uint32_t *)a, ib = *(const uint32_t *)b;
 	size_t la = g->plen[ia], lb = g->plen[ib];
 	int c = memcmp(g->pbytes + ia * GR_MAXPIECE,
@@ -598,8 +596,7 @@ bind_vocab(struct eng_grammar *g, const struct eng_model *m)
 	}
 	g->plen = plen;
 	g->pbytes = pb;
-	sort_g = g;	/* bind runs before any thread shares g */
-	qsort(idx, k, sizeof *idx, cmp_piece);
+	qsort_r(idx, k, sizeof *idx, cmp_piece, g);
 	/* repack in sorted order */
 	if ((spb = malloc(k * GR_MAXPIECE + 1)) == NULL)
 		goto out;
