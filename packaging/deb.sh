@@ -97,6 +97,7 @@ Description: offline log triage for field technicians
  and model bundles from USB.  It uses no network.
 CTL
 find "$stage" -type d -exec chmod 755 {} +
+(cd "$stage" && find usr -type f -print0 | sort -z | xargs -0 md5sum >DEBIAN/md5sums)
 deb=$out/triage_${version}_$arch.deb
 dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null
 echo "$deb"

@@ -52,7 +52,7 @@ left=$(find "$root/usr" -type f 2>/dev/null | head -3)
 [ -z "$left" ] && ok "remove leaves no files" || bad "left behind: $left"
 
 if command -v lintian >/dev/null; then
-	echo "lintian:"; lintian --no-tag-display-limit "$DEB" 2>&1 | sed 's/^/  /'
+	echo "lintian:"; lintian "$DEB" 2>&1 | sed 's/^/  /'
 else
 	echo "lintian not installed; not run"
 fi
