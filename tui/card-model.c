@@ -212,13 +212,13 @@ tui_mcard_parse(const char *text, size_t len,
 		reason(why, "the output is not a JSON object%s", "");
 		goto out;
 	}
+	card->title = text_of(o, "title", false);
+	card->cause = text_of(o, "cause", false);
 	for (i = 0; i < 2; i++)
-		if (text_of(o, strs[i], false) == NULL) {
+		if ((i == 0 ? card->title : card->cause) == NULL) {
 			reason(why, "the %s is missing or empty", strs[i]);
 			goto out;
 		}
-	card->title = text_of(o, "title", false);
-	card->cause = text_of(o, "cause", false);
 	card->class = text_of(o, "class", false);
 	card->severity = text_of(o, "severity", false);
 	card->confidence = text_of(o, "confidence", false);
