@@ -45,6 +45,7 @@
 #define EPOCH_MAX	4102444800LL	/* 2100-01-01 */
 #define LEARN_AFTER	3	/* lines a format must match to be tried first */
 #define BOOT_SPAN	(1LL << 50)	/* ms: range of boot-relative times */
+#define REL_MAX_SECS	(100LL * 366 * 86400)	/* --since -N units: a century */
 #define DAY_MS (86400LL * 1000)
 
 static const char months[12][4] = {
@@ -817,8 +818,13 @@ relative_arg(const char *s, int64_t ref)
 	ul = (size_t)(ue - u);
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strlen(units[i].name) == ul &&
-		    memcmp(units[i].name, u, ul) == 0)
+		    memcmp(units[i].name, u, ul) == 0) {
+			/* At most a century either way: "-136813136d" is a
+			 * typo, not a time any log holds. */
+			if (n > REL_MAX_SECS / units[i].secs)
+				return PB_TIME_NONE;
 			return (ref + sign * n * units[i].secs) * 1000;
+		}
 	return PB_TIME_NONE;
 }
 

@@ -364,6 +364,20 @@ test_time_arg_accepts_full_timestamp(void **state)
 	assert_int_equal(t, utc_ms(2024, 6, 14, 12, 30, 0, 0));
 }
 
+/* A relative offset beyond a century is refused, not turned into a time no
+ * log can hold (found by fuzz-tstamp: "-136813136d"). */
+static void
+test_time_arg_relative_out_of_range_refused(void **state)
+{
+	int64_t t = 42;
+
+	(void)state;
+	assert_int_equal(pb_time_arg("-136813136d", REF2024, &t), PB_EINVAL);
+	assert_int_equal(t, 42);
+	assert_int_equal(pb_time_arg("+99999999w", REF2024, &t), PB_EINVAL);
+	assert_int_equal(pb_time_arg("-36500d", REF2024, &t), 0);
+}
+
 /* What journalctl users type, relative forms counted from the reference. */
 static void
 test_time_arg_journalctl_forms(void **state)
@@ -763,6 +777,7 @@ main(void)
 		cmocka_unit_test(test_time_format_epoch_and_value),
 		cmocka_unit_test(test_time_format_negative_rounds_down),
 		cmocka_unit_test(test_time_format_none_is_dash),
+		cmocka_unit_test(test_time_arg_relative_out_of_range_refused),
 		cmocka_unit_test(test_time_format_round_trips_through_parse),
 	};
 
