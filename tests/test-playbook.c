@@ -617,12 +617,14 @@ test_analyze_catastrophic_playbook_disabled_with_one_message(void **state)
 	assert_int_equal(d.n, 0);
 	pb_options_init(&o);
 	assert_int_equal(pb_analysis_new(lib, &o, &a), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
 	assert_int_equal(pb_analysis_feed_file(a, logpath, warn_cb, &w, &cause), 0);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	if (secs >= 1.0)
-		fail_msg("10,000 bait lines took %.2f s", secs);
+	/* CPU time, not wall time: a loaded CI machine must not fail it;
+	 * without a match limit this would take minutes, not seconds */
+	if (secs >= 5.0)
+		fail_msg("10,000 bait lines took %.2f s of CPU", secs);
 	assert_int_equal(w.n, 1);
 	assert_non_null(strstr(w.first, "playbook ups-evil disabled"));
 	assert_non_null(strstr(w.first, pbpath));

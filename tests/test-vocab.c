@@ -960,12 +960,13 @@ test_pretok_names(void **state)
 
 /* ---- performance --------------------------------------------------------- */
 
+/* CPU time: budgets must not fail because CI shares the machine */
 static double
 now_s(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
