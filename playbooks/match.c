@@ -52,6 +52,8 @@ struct stage {
 struct tick {
 	int64_t		 t;
 	uint64_t	 n;
+	const char	*file;		/* where it was, for pb_line_fn */
+	uint64_t	 lineno;
 };
 
 struct group {
@@ -115,6 +117,8 @@ struct pb_analysis {
 	struct pb_tslearn tsl;		/* where this file's stamps are */
 	char		**names;	/* file names cards point into */
 	size_t		 nnames;
+	pb_line_fn	 line_fn;	/* who counts which line, or NULL */
+	void		*line_arg;
 };
 
 void
@@ -359,6 +363,22 @@ stage_keep(struct group *g, int i, const char *file, uint64_t lineno,
 	s->t = t;
 }
 
+void
+pb_analysis_set_line_cb(struct pb_analysis *a, pb_line_fn fn, void *arg)
+{
+	a->line_fn = fn;
+	a->line_arg = arg;
+}
+
+/* Tell the caller that line (file, lineno) belongs to playbook pbi's card. */
+static void
+line_report(struct pb_analysis *a, size_t pbi, const char *file,
+    uint64_t lineno, uint64_t n)
+{
+	if (a->line_fn != NULL && file != NULL && lineno > 0)
+		a->line_fn(a->line_arg, file, lineno, a->lib->pbs[pbi], n);
+}
+
 /* Does playbook pbi show this line on a card (after its event)? */
 static int
 speaks_for_line(const struct pb_analysis *a, size_t pbi)
@@ -395,6 +415,7 @@ event(struct pb_analysis *a, size_t pbi, size_t pi, const char *file,
 	if (pb->mode == PB_MODE_ANY && pb->threshold <= 1) {
 		captures(a, card, pb, pt, line);
 		(void)pb_card_add(card, file, lineno, line, len, t, 1);
+		line_report(a, pbi, file, lineno, 1);
 		return;
 	}
 	if (pb_card_count(card) == 0) {
@@ -415,7 +436,8 @@ event(struct pb_analysis *a, size_t pbi, size_t pi, const char *file,
 		    (g->ring = calloc((size_t)cap, sizeof(*g->ring))) == NULL)
 			return;
 		g->nev++;
-		g->ring[(g->rhead + g->rcount) % cap] = (struct tick){ t, g->nev };
+		g->ring[(g->rhead + g->rcount) % cap] = (struct tick){ t, g->nev,
+		    file, lineno };
 		if (g->rcount < cap)
 			g->rcount++;
 		else
@@ -435,6 +457,8 @@ event(struct pb_analysis *a, size_t pbi, size_t pi, const char *file,
 				continue;
 			if (add++ == 0)
 				first = k->t;
+			/* the burst's earlier lines count only now */
+			line_report(a, pbi, k->file, k->lineno, 1);
 		}
 		g->counted = g->nev;
 		captures(a, card, pb, pt, line);
@@ -475,10 +499,18 @@ event(struct pb_analysis *a, size_t pbi, size_t pi, const char *file,
 		if (i == pi)
 			continue;
 		struct stage *st = &g->stages[i];
+		int again = st->lineno == lineno && st->file == file;
 		(void)pb_card_add(card, st->file, st->lineno, st->text, st->len,
 		    st->t, 0);
+		/* one line can fill several stages: report it once */
+		for (size_t k = 0; k < i && !again; k++)
+			again = k != pi && g->stages[k].lineno == st->lineno &&
+			    g->stages[k].file == st->file;
+		if (!again)
+			line_report(a, pbi, st->file, st->lineno, 0);
 	}
 	(void)pb_card_add(card, file, lineno, line, len, t, 1);
+	line_report(a, pbi, file, lineno, 1);
 	for (int i = 0; i < PB_MAX_PATTERNS; i++)
 		g->seen[i] = PB_TIME_NONE;
 }

@@ -162,6 +162,23 @@ int	 pb_analysis_feed_file(struct pb_analysis *, const char *path,
 /* Feed one line (no newline); `file` must stay valid while the analysis lives. */
 void	 pb_analysis_feed_line(struct pb_analysis *, const char *file,
 	    uint64_t lineno, const char *line, size_t len, int64_t ref);
+/*
+ * Which lines make up which card.  With a callback set, `fn` is called for
+ * every line a card counts, with n = 1: exactly the lines that make up
+ * pb_card_count, after exclusions and after a generic playbook has yielded
+ * to a specific one.  When an all or sequence rule completes, the earlier
+ * lines that complete it come too, with n = 0 (evidence, not counted).
+ * `file` is the pointer given to pb_analysis_feed_line (the analysis' own
+ * copy of the name for pb_analysis_feed_file).  A threshold rule reports
+ * the lines of a burst when it is met, after lines fed later; no line is
+ * reported twice for one playbook.  The matcher keeps no list of them (a
+ * card seen millions of times costs nothing here): a caller that wants
+ * one keeps it.  fn = NULL turns it off.
+ */
+typedef void	(*pb_line_fn)(void *arg, const char *file, uint64_t lineno,
+	    const struct pb_playbook *pb, uint64_t n);
+void	 pb_analysis_set_line_cb(struct pb_analysis *, pb_line_fn fn,
+	    void *arg);
 /* Sort cards by severity then first seen; call once after feeding. */
 void	 pb_analysis_finish(struct pb_analysis *);
 

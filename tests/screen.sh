@@ -930,6 +930,80 @@ expect lnav "the card is the OOM one" "[Oo]ut of memory|OOM|oom"
 keys lnav Tab g c
 expect lnav "c on a line of no card says so" "not evidence of a card"
 quit lnav
+# --- every line of a card is marked, and c opens its card (not only examples) --
+# 30 OOM-killer lines (a CRIT card keeps 5 as examples: the first 4 and the
+# newest), 8 MEDIUM link-down lines, one line two cards claim.
+{
+	echo "Mar 14 08:00:00 h app[1]: start"
+	for i in $(seq 1 30); do
+		s=$(printf %02d "$i")
+		echo "Mar 14 08:00:$s h app[1]: tick $i"
+		echo "Mar 14 08:00:$s h kernel: [  100.000000] Out of memory: Killed process 10$s (java) total-vm:100kB"
+	done
+	for i in $(seq 1 8); do echo "Mar 14 08:01:0$i h router: interface,info ether$i link down"; done
+	echo "Mar 14 08:02:00 h kernel: Kernel panic - not syncing: Out of memory: Killed process 999 (init) total-vm:1kB"
+	echo "Mar 14 08:02:01 h app[1]: end"
+} >"$T/gut.log"
+# mark_colour NAME TEXT SGR: the gutter mark of the line with TEXT is
+# drawn in colour SGR (31 red, 33 yellow)
+mark_colour() {
+	local l p
+	l=$("${TM[@]}" capture-pane -e -p -t "$1" | grep -a -m1 -- "$2") || return 1
+	case $l in *•*) ;; *) return 1 ;; esac
+	p=${l%%•*}
+	case $p in *$'\e['*"$3m"*) return 0 ;; esac
+	return 1
+}
+start gut 160x45 "$T/gut.log"
+expect gut "log open" "1/71"
+keys gut / "process 1025 " Enter
+expect gut "the 25th OOM line found" "^ *51/71"
+if screen gut | grep -q "^•.*Killed process 1025 "; then ok; else
+	bad "a card line that is no kept example is marked in the gutter" "$(screen gut | grep -n "process 102")"; fi
+if mark_colour gut "process 1025 " 31; then ok; else
+	bad "the mark has the CRIT card's colour (red)" "$("${TM[@]}" capture-pane -e -p -t gut | grep -a "process 1025 " | cat -v)"; fi
+keys gut c
+expect gut "c on the 25th line opens its card" "●CRIT .*(OOM|[Oo]ut of memory)"
+expect_not gut "a line of one card names no count" "belongs to [0-9]+ cards"
+# a MEDIUM card's line that is no kept example: yellow mark, and w finds it
+keys gut Tab g / "ether5 " Enter
+expect gut "ether5 found" "^ *66/71"
+keys gut w
+expect gut "w stops on the next line of a MEDIUM card" "^ *67/71"
+if mark_colour gut "ether6 link" 33; then ok; else
+	bad "the mark has the MEDIUM card's colour (yellow)" "$("${TM[@]}" capture-pane -e -p -t gut | grep -a "ether6 link" | cat -v)"; fi
+keys gut W
+expect gut "W goes back to it" "^ *66/71"
+keys gut e
+expect gut "e from there: the next line of a CRIT card" "^ *70/71"
+# a line two cards claim
+keys gut c
+expect gut "c on a line of two cards says so" "line belongs to 2 cards"
+expect gut "and opens one of them" "●CRIT "
+# a line of no card
+keys gut Tab g c
+expect gut "c on a line of no card says so" "not evidence of a card"
+quit gut
+# lines that arrive in follow mode, and pasted ones, are marked too
+printf 'Mar 14 09:00:00 h app[1]: first\n' >"$T/gutf.log"
+start gutf 160x45 -f "$T/gutf.log"
+expect gutf "following" "app\[1\]: first"
+for i in $(seq 1 9); do echo "Mar 14 09:00:0$i h kernel: Out of memory: Killed process 200$i (java) total-vm:1kB"; echo "Mar 14 09:00:0$i h app[1]: tock $i"; done >>"$T/gutf.log"
+expect gutf "appended lines shown" "tock 9"
+if wait_for gutf "^•.*Killed process 2007 "; then ok; else
+	bad "an appended card line (no kept example) is marked" "$(screen gutf | grep -n "process 200")"; fi
+keys gutf k k k k k c
+expect gutf "c on it opens its card" "●CRIT "
+quit gutf
+start gutp 160x45
+expect gutp "empty" "No log open"
+for i in $(seq 1 9); do echo "Mar 14 10:00:0$i h kernel: Out of memory: Killed process 300$i (java) total-vm:1kB"; echo "Mar 14 10:00:0$i h app[1]: tock $i"; done >"$T/gutp.txt"
+"${TM[@]}" load-buffer -b gutp "$T/gutp.txt"
+"${TM[@]}" paste-buffer -p -b gutp -t gutp
+expect gutp "pasted" "pasted 18 lines"
+if wait_for gutp "^•.*Killed process 3007 "; then ok; else
+	bad "a pasted card line (no kept example) is marked" "$(screen gutp | grep -n "process 300")"; fi
+quit gutp
 # --- several files: full names, hide and show one; the timeline strip ----------
 mkdir -p "$T/a-rather-long-directory-name-for-the-files-view"
 OTHER=$T/a-rather-long-directory-name-for-the-files-view/other-station.log

@@ -1122,6 +1122,173 @@ test_analysis_write_json_lists_cards_and_counts(void **state)
 	json_decref(doc);
 }
 
+/* ---- which line belongs to which card (pb_analysis_set_line_cb) ------------ */
+
+#define MAX_REPORTS 256
+struct reports {
+	size_t		 n;
+	struct report {
+		const char	*file;
+		uint64_t	 lineno;
+		char		 id[32];
+		uint64_t	 n;
+	}		 r[MAX_REPORTS];
+};
+
+static void
+on_card_line(void *arg, const char *file, uint64_t lineno,
+    const struct pb_playbook *pb, uint64_t n)
+{
+	struct reports *rs = arg;
+
+	assert_true(rs->n < MAX_REPORTS);
+	rs->r[rs->n].file = file;
+	rs->r[rs->n].lineno = lineno;
+	snprintf(rs->r[rs->n].id, sizeof(rs->r[rs->n].id), "%s",
+	    pb_playbook_id(pb));
+	rs->r[rs->n++].n = n;
+}
+
+/* How often line was reported for playbook id (any id if NULL). */
+static int
+reported(const struct reports *rs, uint64_t lineno, const char *id)
+{
+	int k = 0;
+
+	for (size_t i = 0; i < rs->n; i++)
+		k += rs->r[i].lineno == lineno && (id == NULL ||
+		    strcmp(rs->r[i].id, id) == 0);
+	return k;
+}
+
+/* The counted lines reported for a card add up to its count. */
+static void
+assert_counts_match(struct fx *f, const struct reports *rs)
+{
+	pb_analysis_finish(f->a);
+	for (size_t c = 0; c < pb_analysis_ncards(f->a); c++) {
+		const struct pb_card *card = pb_analysis_card(f->a, c);
+		const char *id = pb_playbook_id(pb_card_playbook(card));
+		uint64_t sum = 0;
+
+		for (size_t i = 0; i < rs->n; i++)
+			if (strcmp(rs->r[i].id, id) == 0)
+				sum += rs->r[i].n;
+		assert_int_equal(sum, pb_card_count(card));
+	}
+}
+
+static void
+test_line_cb_reports_every_counted_line_once_with_its_card(void **state)
+{
+	struct fx *f = *state;
+	struct reports *rs = calloc(1, sizeof(*rs));
+	char line[128];
+
+	assert_non_null(rs);
+	playbook(f, "oom", "high", OOM_MATCH);
+	playbook(f, "any-kill", "medium", "{ \"generic\": true, \"patterns\": "
+	    "[ { \"name\": \"k\", \"regex\": \"[Kk]illed process\" } ] }");
+	playbook(f, "ssh", "high", "{ \"patterns\": [ { \"name\": \"f\", "
+	    "\"regex\": \"Failed password for \\\\S+ from\" } ], "
+	    "\"exclude\": [ \"from 127\\\\.0\\\\.0\\\\.1 \" ] }");
+	start(f);
+	pb_analysis_set_line_cb(f->a, on_card_line, rs);
+	/* lines 1..60: 30 OOM lines (a card keeps 5 examples), 30 others */
+	for (int i = 1; i <= 30; i++) {
+		snprintf(line, sizeof(line), "kernel: Out of memory: Killed "
+		    "process %d (java)", 1000 + i);
+		feed_at(f, i, line);
+		feed_at(f, i, "kernel: all is well");
+	}
+	feed_at(f, 40, "app: watchdog Killed process 77");	/* 61: generic */
+	feed_at(f, 41, "sshd[1]: Failed password for root from 127.0.0.1 "
+	    "port 22 ssh2");					/* 62: excluded */
+	feed_at(f, 42, FAIL_A);					/* 63 */
+	for (uint64_t ln = 1; ln <= 60; ln += 2) {
+		/* the generic playbook yielded every OOM line to oom */
+		assert_int_equal(reported(rs, ln, "oom"), 1);
+		assert_int_equal(reported(rs, ln, NULL), 1);
+		assert_int_equal(reported(rs, ln + 1, NULL), 0);
+	}
+	assert_int_equal(reported(rs, 61, "any-kill"), 1);
+	assert_int_equal(reported(rs, 61, NULL), 1);
+	assert_int_equal(reported(rs, 62, NULL), 0);
+	assert_int_equal(reported(rs, 63, "ssh"), 1);
+	assert_int_equal(rs->n, 32);
+	for (size_t i = 0; i < rs->n; i++) {
+		assert_int_equal(rs->r[i].n, 1);
+		assert_string_equal(rs->r[i].file, LOG);
+	}
+	assert_counts_match(f, rs);
+	/* the card itself kept only a few of them */
+	for (size_t c = 0; c < pb_analysis_ncards(f->a); c++)
+		assert_true(pb_card_nexamples(pb_analysis_card(f->a, c)) <= 5);
+	free(rs);
+}
+
+/* A threshold card: the lines before the threshold was met count too (they
+ * come when it is met); a group that never met it reports nothing. */
+static void
+test_line_cb_threshold_reports_the_whole_burst(void **state)
+{
+	struct fx *f = *state;
+	struct reports *rs = calloc(1, sizeof(*rs));
+
+	assert_non_null(rs);
+	playbook(f, "ssh", "high", SSH_THRESHOLD);
+	start(f);
+	pb_analysis_set_line_cb(f->a, on_card_line, rs);
+	feed_at(f, 0, FAIL_A);			/* 1 */
+	feed_at(f, 1, FAIL_B);			/* 2: B never reaches 5 */
+	feed_at(f, 2, FAIL_A);			/* 3 */
+	feed_at(f, 3, FAIL_A);			/* 4 */
+	feed_at(f, 4, FAIL_B);			/* 5 */
+	feed_at(f, 5, FAIL_A);			/* 6 */
+	assert_int_equal(rs->n, 0);		/* not met yet */
+	feed_at(f, 6, FAIL_A);			/* 7: met */
+	assert_int_equal(rs->n, 5);
+	feed_at(f, 7, FAIL_A);			/* 8: counts at once */
+	feed_at(f, 8, "sshd[1]: Accepted password for root");	/* 9 */
+	assert_int_equal(rs->n, 6);
+	for (uint64_t ln = 1; ln <= 9; ln++)
+		assert_int_equal(reported(rs, ln, "ssh"),
+		    ln == 2 || ln == 5 || ln == 9 ? 0 : 1);
+	assert_counts_match(f, rs);
+	assert_int_equal(pb_card_count(only_card(f)), 6);
+	free(rs);
+}
+
+/* A sequence: its first step is evidence (n = 0), the last one counts; a
+ * start that never completes belongs to no card. */
+static void
+test_line_cb_sequence_steps_are_evidence_the_last_counts(void **state)
+{
+	struct fx *f = *state;
+	struct reports *rs = calloc(1, sizeof(*rs));
+
+	assert_non_null(rs);
+	playbook(f, "seq", "medium", SEQ_MATCH);
+	start(f);
+	pb_analysis_set_line_cb(f->a, on_card_line, rs);
+	feed_at(f, 0, "cron: backup job started");	/* 1 */
+	feed_at(f, 10, "cron: unrelated line");		/* 2 */
+	feed_at(f, 60, "cron: backup job failed");	/* 3 */
+	feed_at(f, 100, "cron: backup job started");	/* 4: never completes */
+	assert_int_equal(rs->n, 2);
+	assert_int_equal(reported(rs, 1, "seq"), 1);
+	assert_int_equal(reported(rs, 3, "seq"), 1);
+	for (size_t i = 0; i < rs->n; i++)
+		assert_int_equal(rs->r[i].n, rs->r[i].lineno == 3 ? 1 : 0);
+	assert_counts_match(f, rs);
+	/* turned off: nothing more */
+	pb_analysis_set_line_cb(f->a, NULL, NULL);
+	feed_at(f, 120, "cron: backup job failed");
+	assert_int_equal(rs->n, 2);
+	assert_int_equal(pb_card_count(only_card(f)), 2);
+	free(rs);
+}
+
 int
 main(void)
 {
@@ -1168,6 +1335,9 @@ main(void)
 		T(test_feed_file_crlf_lines_match_without_cr),
 		T(test_feed_file_nul_bytes_warned_and_matched),
 		T(test_analysis_write_json_lists_cards_and_counts),
+		T(test_line_cb_reports_every_counted_line_once_with_its_card),
+		T(test_line_cb_threshold_reports_the_whole_burst),
+		T(test_line_cb_sequence_steps_are_evidence_the_last_counts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

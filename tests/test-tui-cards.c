@@ -373,6 +373,7 @@ test_rematch_covers_every_line_of_every_log(void **state)
 	a.lib = load_library();
 	pb_options_init(&po);
 	assert_int_equal(pb_analysis_new(a.lib, &po, &a.an), 0);
+	assert_int_equal(cards_attach(&a), 0);
 	open_source(&a, small);
 	open_source(&a, big);
 	index_all(&a, 0);
@@ -417,14 +418,29 @@ test_rematch_covers_every_line_of_every_log(void **state)
 	index_all(&a, 0);
 	cards_refresh(&a);
 	assert_int_equal(jam_count(&a, &title), want + 1);
-	/* the card's evidence lines are marked for the log view, and only
-	 * lines of an open source */
-	assert_true(a.nevm > 0);
-	for (size_t i = 0; i < a.nevm; i++) {
-		assert_true(ROW_SRC(a.evm[i].ref) < (unsigned)a.nsrc);
-		assert_int_equal(cards_evidence_sev(&a, a.evm[i].ref),
-		    a.evm[i].sev);
-		assert_int_not_equal(a.evm[i].sev, SEV_NONE);
+	/* every line of the card is marked for the log view (by the new
+	 * playbooks' matcher), not only the few it keeps as examples, and
+	 * only lines of an open source */
+	{
+		uint64_t marked = 0;
+		size_t nlc;
+		for (int i = 0; i < a.nsrc; i++)
+			for (uint64_t ln = 0; ln < lidx_lines(a.src[i].ix); ln++) {
+				uint64_t ref = ROW_MAKE(i, ln);
+				if (cards_evidence_sev(&a, ref) == SEV_NONE)
+					continue;
+				marked++;
+				/* a HIGH card: an error for e/E */
+				assert_int_equal(cards_evidence_sev(&a, ref),
+				    SEV_ERROR);
+				assert_int_equal(cards_line_severity(&a, ref),
+				    PB_SEV_HIGH);
+				assert_true(cards_of_line(&a, ref, &nlc) >= 0);
+				assert_int_equal(nlc, 1);
+			}
+		assert_int_equal(marked, want + 1);
+		assert_true(marked > pb_card_nexamples(pb_analysis_card(a.an,
+		    0)));
 	}
 	assert_int_equal(cards_evidence_sev(&a, ROW_MAKE(a.nsrc, 0)), SEV_NONE);
 
@@ -436,7 +452,7 @@ test_rematch_covers_every_line_of_every_log(void **state)
 	pb_library_free(a.lib);
 	free(a.message);
 	free(a.dl);
-	free(a.evm);
+	cardlines_free(a.cl);
 }
 
 static void
@@ -456,6 +472,7 @@ test_reload_while_rematching_starts_over(void **state)
 	a.lib = load_library();
 	pb_options_init(&po);
 	assert_int_equal(pb_analysis_new(a.lib, &po, &a.an), 0);
+	assert_int_equal(cards_attach(&a), 0);
 	open_source(&a, big);
 	index_all(&a, 0);
 	write_playbook("Conveyor jam, second");
@@ -475,7 +492,7 @@ test_reload_while_rematching_starts_over(void **state)
 	pb_library_free(a.lib);
 	free(a.message);
 	free(a.dl);
-	free(a.evm);
+	cardlines_free(a.cl);
 }
 
 int

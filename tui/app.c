@@ -1188,7 +1188,8 @@ app_free(struct app *a)
 		free(a->missing[i].path);
 	free(a->missing);
 	free(a->sessions_root);
-	free(a->evm);
+	cardlines_free(a->cl);
+	cardlines_free(a->cl_next);
 	free(a->session_id);
 	pb_analysis_free(a->an);
 	pb_library_free(a->lib);
@@ -1267,6 +1268,7 @@ app_run(const struct app_opts *o, char **next)
 	a.retention = cfg.retention;
 	/* clipboard = auto: on where the terminal likely takes OSC 52 */
 	a.osc52 = cfg.clipboard < 0 ? yank_osc52_default(getenv("TERM")) :
+	(void)cards_attach(&a);		/* without memory: no gutter marks */
 	    cfg.clipboard == 1;
 	a.sessions_root = sessions_root(o->session_dir);
 	if (o->resume) {

@@ -98,6 +98,24 @@ int	 lidx_get(struct lidx *, uint64_t line, const char **s, size_t *len,
 /* Memory held by the index, for the benchmark and the status bar. */
 size_t	 lidx_memory(const struct lidx *);
 
+/* ---- cardlines.c --------------------------------------------------------- */
+
+/*
+ * Which cards each line of each source belongs to (0-based line numbers,
+ * as in lidx_get).  Adding the same playbook to a line again is a no-op.
+ */
+struct pb_playbook;
+struct cardlines;
+struct cardlines *cardlines_new(void);
+void	 cardlines_free(struct cardlines *);
+int	 cardlines_add(struct cardlines *, int src, uint64_t line,
+	    const struct pb_playbook *pb);
+/* The playbooks whose cards the line belongs to, most severe first
+ * (borrowed until the next add); returns how many. */
+size_t	 cardlines_get(const struct cardlines *, int src, uint64_t line,
+	    const struct pb_playbook *const **pbs);
+size_t	 cardlines_memory(const struct cardlines *);
+
 /* ---- screen-text.c ------------------------------------------------------- */
 
 enum cell_kind {
@@ -396,14 +414,9 @@ struct app {
 	double		 cards_time;
 	size_t		 card_sel, card_top;
 	char		*open_card;	/* playbook id in the detail pane */
-	/* The evidence lines of the cards, by row ref, with the severity
-	 * of the worst card they prove: the log view marks them so. */
-	struct evmark {
-		uint64_t ref;
-		uint8_t	 sev;	/* enum line_sev */
-		uint32_t card;	/* index of that card */
-	}		*evm;
-	size_t		 nevm;
+	/* Every line of every card (of an, and of an_next while it
+	 * re-matches): the log view marks them, c opens their card. */
+	struct cardlines *cl, *cl_next;
 	struct tick	*ticks;
 	size_t		 nticks;
 	enum detail_mode detail;
@@ -496,10 +509,17 @@ void	 cards_build_detail(struct app *);
 void	 cards_draw(struct app *, WINDOW *, const struct rect *);
 void	 detail_draw(struct app *, WINDOW *, const struct rect *);
 bool	 tick_get(struct app *, const char *card, int check);
-/* The severity a line has as evidence of a card (SEV_NONE if none). */
+/* Start recording which line belongs to which card of a->an (call after
+ * pb_analysis_new); -1 when out of memory (no marks, all else works). */
+int	 cards_attach(struct app *);
+/* The severity a line has as a line of a card (SEV_NONE if none): that
+ * of the worst card it belongs to, as e/E and w/W judge it. */
 enum line_sev cards_evidence_sev(const struct app *, uint64_t ref);
-/* The card (index) whose evidence the line is, the worst one; -1 if none. */
-long	 cards_of_line(const struct app *, uint64_t ref);
+/* That worst card's own severity (a pb_severity), or -1 if none. */
+int	 cards_line_severity(const struct app *, uint64_t ref);
+/* The card (index) of the line, the worst one, and how many cards the
+ * line belongs to in *n; -1 if none.  Finish stale cards first. */
+long	 cards_of_line(struct app *, uint64_t ref, size_t *n);
 void	 tick_set(struct app *, const char *card, int check, bool on);
 
 /* screen-assist.c */

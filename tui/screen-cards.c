@@ -371,91 +371,115 @@ cards_build_detail(struct app *a)
 	a->dirty |= D_DETAIL;
 }
 
-static int
-evm_cmp(const void *x, const void *y)
-{
-	const struct evmark *p = x, *q = y;
+/* ---- which card a line belongs to ------------------------------------------ */
 
-	return p->ref < q->ref ? -1 : p->ref > q->ref;
+/* The source a matcher's file name is (cards_feed passes src->name). */
+static int
+source_of(const struct app *a, const char *file)
+{
+	for (int j = 0; j < a->nsrc; j++)
+		if (a->src[j].name == file)
+			return j;
+	for (int j = 0; j < a->nsrc; j++)
+		if (a->src[j].name != NULL && strcmp(a->src[j].name, file) == 0)
+			return j;
+	return -1;
 }
 
-/* The cards' evidence lines, for the log view's marks and e/E, w/W. */
 static void
-evidence_build(struct app *a)
+line_of_card(struct app *a, struct cardlines *cl, const char *file,
+    uint64_t lineno, const struct pb_playbook *pb)
 {
-	size_t nc = pb_analysis_ncards(a->an), n = 0, cap = 0;
-	struct evmark *v = NULL;
+	int src = source_of(a, file);
 
-	for (size_t i = 0; i < nc; i++) {
-		const struct pb_card *c = pb_analysis_card(a->an, i);
-		enum pb_severity ps = pb_playbook_severity(pb_card_playbook(c));
-		uint8_t sev = ps <= PB_SEV_HIGH ? SEV_ERROR : ps <= PB_SEV_LOW ?
-		    SEV_WARN : SEV_INFO;
-		const char *file;
-		uint64_t lineno;
+	if (src >= 0 && lineno > 0)
+		(void)cardlines_add(cl, src, lineno - 1, pb);
+}
 
-		for (size_t k = 0; pb_card_example(c, k, &file, &lineno) != NULL;
-		    k++) {
-			int src = -1;
-			for (int j = 0; j < a->nsrc && src < 0; j++)
-				if (file != NULL && strcmp(a->src[j].name, file) == 0)
-					src = j;
-			if (src < 0 || lineno == 0)
-				continue;
-			if (n == cap) {
-				struct evmark *nv;
-				size_t ncap = cap ? cap * 2 : 64;
-				if ((nv = realloc(v, ncap * sizeof(*v))) == NULL)
-					break;	/* fewer marks, not none */
-				v = nv;
-				cap = ncap;
-			}
-			v[n].ref = ROW_MAKE(src, lineno - 1);
-			v[n].card = (uint32_t)i;
-			v[n++].sev = sev;
-		}
-	}
-	if (n > 1)
-		qsort(v, n, sizeof(*v), evm_cmp);
-	/* one entry per line: the worst card's severity */
-	size_t m = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (m > 0 && v[m - 1].ref == v[i].ref) {
-			if (v[i].sev > v[m - 1].sev) {
-				v[m - 1].sev = v[i].sev;
-				v[m - 1].card = v[i].card;
-			}
-		} else
-			v[m++] = v[i];
-	}
-	free(a->evm);
-	a->evm = v;
-	a->nevm = m;
+static void
+on_card_line(void *arg, const char *file, uint64_t lineno,
+    const struct pb_playbook *pb, uint64_t n)
+{
+	struct app *a = arg;
+
+	(void)n;	/* counted or evidence of a sequence: both are its lines */
+	line_of_card(a, a->cl, file, lineno, pb);
 	a->dirty |= D_LOG;
+}
+
+static void
+on_card_line_next(void *arg, const char *file, uint64_t lineno,
+    const struct pb_playbook *pb, uint64_t n)
+{
+	struct app *a = arg;
+
+	(void)n;
+	line_of_card(a, a->cl_next, file, lineno, pb);
+}
+
+int
+cards_attach(struct app *a)
+{
+	cardlines_free(a->cl);
+	if ((a->cl = cardlines_new()) == NULL)
+		return -1;
+	pb_analysis_set_line_cb(a->an, on_card_line, a);
+	return 0;
+}
+
+/* The playbooks of a row's line. */
+static size_t
+line_cards(const struct app *a, uint64_t ref,
+    const struct pb_playbook *const **pbs)
+{
+	return cardlines_get(a->cl, (int)ROW_SRC(ref), ROW_LINE(ref), pbs);
+}
+
+int
+cards_line_severity(const struct app *a, uint64_t ref)
+{
+	const struct pb_playbook *const *pbs;
+
+	if (line_cards(a, ref, &pbs) == 0)
+		return -1;
+	return (int)pb_playbook_severity(pbs[0]);
 }
 
 enum line_sev
 cards_evidence_sev(const struct app *a, uint64_t ref)
 {
-	struct evmark key = { ref, 0, 0 };
-	const struct evmark *e;
+	int ps = cards_line_severity(a, ref);
 
-	if (a->nevm == 0)
+	/* the analyzer's judgement: a HIGH or CRIT card is an error, a
+	 * MEDIUM or LOW one a warning */
+	if (ps < 0)
 		return SEV_NONE;
-	e = bsearch(&key, a->evm, a->nevm, sizeof(*a->evm), evm_cmp);
-	return e != NULL ? (enum line_sev)e->sev : SEV_NONE;
+	return ps <= PB_SEV_HIGH ? SEV_ERROR : ps <= PB_SEV_LOW ? SEV_WARN :
+	    SEV_INFO;
 }
 
 long
-cards_of_line(const struct app *a, uint64_t ref)
+cards_of_line(struct app *a, uint64_t ref, size_t *n)
 {
-	struct evmark key = { ref, 0, 0 };
-	const struct evmark *e;
+	const struct pb_playbook *const *pbs;
+	size_t np = line_cards(a, ref, &pbs), nc;
+	long best = -1;
 
-	if (a->nevm == 0)
+	*n = np;
+	if (np == 0)
 		return -1;
-	e = bsearch(&key, a->evm, a->nevm, sizeof(*a->evm), evm_cmp);
-	return e != NULL ? (long)e->card : -1;
+	if (a->cards_stale)
+		cards_refresh(a);
+	nc = pb_analysis_ncards(a->an);
+	/* the list is sorted worst first: the first card of the line */
+	for (size_t i = 0; i < nc && best < 0; i++) {
+		const struct pb_playbook *pb = pb_card_playbook(
+		    pb_analysis_card(a->an, i));
+		for (size_t k = 0; k < np; k++)
+			if (pbs[k] == pb)
+				best = (long)i;
+	}
+	return best;
 }
 
 void
@@ -463,7 +487,7 @@ cards_refresh(struct app *a)
 {
 	pb_analysis_finish(a->an);
 	a->cards_stale = false;
-	evidence_build(a);
+	a->dirty |= D_LOG;
 	if (a->card_sel >= n_items(a))
 		a->card_sel = n_items(a) ? n_items(a) - 1 : 0;
 	if (a->detail == DETAIL_CARD)
@@ -526,8 +550,12 @@ cards_reload(struct app *a, char **cause)
 	/* a second reload while one runs starts over */
 	pb_analysis_free(a->an_next);
 	pb_library_free(a->lib_next);
+	cardlines_free(a->cl_next);
 	a->an_next = an;	/* transferred */
 	a->lib_next = lib;
+	/* no memory for the marks: the new cards come without them */
+	if ((a->cl_next = cardlines_new()) != NULL)
+		pb_analysis_set_line_cb(an, on_card_line_next, a);
 	a->rematch_lines = 0;
 	for (int i = 0; i < a->nsrc; i++)
 		a->src[i].refed = 0;
@@ -570,10 +598,14 @@ cards_rematch(struct app *a, double ms)
 	/* caught up with every source: the new playbooks take over */
 	pb_analysis_free(a->an);
 	pb_library_free(a->lib);
+	cardlines_free(a->cl);
 	a->an = a->an_next;
 	a->lib = a->lib_next;
+	a->cl = a->cl_next;
 	a->an_next = NULL;
 	a->lib_next = NULL;
+	a->cl_next = NULL;
+	pb_analysis_set_line_cb(a->an, a->cl != NULL ? on_card_line : NULL, a);
 	cards_refresh(a);
 	/* an open card whose playbook no longer matches, or an unknown-line
 	 * group whose number may now mean another, is closed */

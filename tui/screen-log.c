@@ -924,7 +924,8 @@ log_action(struct app *a, enum action act)
 		    "only)" : "errors only (L: all lines)");
 		break;
 	case ACT_TO_CARD: {
-		long c = n ? cards_of_line(a, row_ref(a, v->cur)) : -1;
+		size_t nlc = 0;
+		long c = n ? cards_of_line(a, row_ref(a, v->cur), &nlc) : -1;
 		if (c < 0) {
 			app_message(a, false, "this line is not evidence of a card "
 			    "(lines marked in the gutter are)");
@@ -934,6 +935,10 @@ log_action(struct app *a, enum action act)
 		cards_open(a, (size_t)c);
 		a->focus = PANE_DETAIL;
 		a->dirty |= D_ALL;
+		/* cards_open clears the message line: say it after */
+		if (nlc > 1)
+			app_message(a, false, "line belongs to %zu cards: the most "
+			    "severe is open (the others are in the list)", nlc);
 		break;
 	}
 	default:
@@ -1061,6 +1066,21 @@ sev_attr(struct app *a, enum line_sev s, short *pair)
 	}
 }
 
+/* A card's severity as the card list shows it: CRIT red, HIGH magenta,
+ * MEDIUM yellow, LOW and INFO cyan (in monochrome CRIT also underlined,
+ * HIGH bold), so a gutter mark and its card look alike. */
+static attr_t
+card_sev_attr(struct app *a, int s, short *pair)
+{
+	*pair = 0;
+	if (a->colour)
+		*pair = s == PB_SEV_CRITICAL ? 1 : s == PB_SEV_HIGH ? 5 :
+		    s == PB_SEV_MEDIUM ? 2 : 3;
+	if (s == PB_SEV_CRITICAL)
+		return a->colour ? A_BOLD : A_BOLD | A_UNDERLINE;
+	return s == PB_SEV_HIGH && !a->colour ? A_BOLD : 0;
+}
+
 /* Draw cells [from, to) at (y, x), at most w columns; returns columns. */
 static int
 put_cells(WINDOW *win, int y, int x, int w, const struct cell *c, size_t from,
@@ -1135,7 +1155,7 @@ log_draw(struct app *a, WINDOW *win, const struct rect *rect)
 
 		if (row_line(a, row, &s, &len, &marker) != 0)
 			continue;
-		enum line_sev evid = cards_evidence_sev(a, ref);
+		int evid = marker ? -1 : cards_line_severity(a, ref);
 
 		for (int i = 0; i < v->nmarks; i++)
 			marked |= v->marks[i] == ref;
@@ -1176,10 +1196,10 @@ log_draw(struct app *a, WINDOW *win, const struct rect *rect)
 				if (is_cur)
 					mvwhline(win, y, 0, ' ' | attr, r->w);
 				mvwaddch(win, y, 0, marked ? '*' | A_BOLD : ' ');
-				if (!marked && line == sub && evid != SEV_NONE) {
-					/* evidence of a card: c opens it */
+				if (!marked && line == sub && evid >= 0) {
+					/* a line of a card: c opens it */
 					short ep;
-					attr_t ea = sev_attr(a, evid, &ep);
+					attr_t ea = card_sev_attr(a, evid, &ep);
 					wattr_set(win, ea | A_BOLD, ep, NULL);
 					mvwaddstr(win, y, 0, "\xe2\x80\xa2");	/* U+2022 */
 					wattr_set(win, A_NORMAL, 0, NULL);
