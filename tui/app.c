@@ -1263,12 +1263,12 @@ app_run(const struct app_opts *o, char **next)
 	pb_options_init(&po);
 	if (pb_analysis_new(a.lib, &po, &a.an) != 0)
 		goto out;
+	(void)cards_attach(&a);		/* without memory: no gutter marks */
 
 	config_load(&cfg);
 	a.retention = cfg.retention;
 	/* clipboard = auto: on where the terminal likely takes OSC 52 */
 	a.osc52 = cfg.clipboard < 0 ? yank_osc52_default(getenv("TERM")) :
-	(void)cards_attach(&a);		/* without memory: no gutter marks */
 	    cfg.clipboard == 1;
 	a.sessions_root = sessions_root(o->session_dir);
 	if (o->resume) {

@@ -77,7 +77,7 @@ static const struct binding table[] = {
 	{ 'L', KC_LOG, ACT_LEVEL, "L", "level filter: warnings and errors, errors only, all lines" },
 	{ 'H', KC_LOG, ACT_HIDE_FILE, "H", "hide the file of this line (several files; :files, :show)" },
 	{ 'S', KC_LOG, ACT_STRIP, "S", "timeline strip: errors and warnings over time, under the log" },
-	{ 'c', KC_LOG, ACT_TO_CARD, "c", "open the card this line is evidence of (marked in the gutter)" },
+	{ 'c', KC_LOG, ACT_TO_CARD, "c", "open the card this line belongs to (every line of a card is marked in the gutter)" },
 	{ 'y', KC_LOG | KC_DETAIL, ACT_YANK, "y", "copy the line (in a card: the check's command) to the clipboard by OSC 52, and show it plain for the mouse" },
 
 	{ '\r', KC_CARDS, ACT_OPEN, "Enter", "open the card in the detail pane" },

@@ -385,7 +385,7 @@ log_check_follow(struct app *a)
 /* ---- search and jumps ---------------------------------------------------- */
 
 /* How bad a row is: what the line says (the analyzer's judgement), or
- * worse when it is evidence of a card. */
+ * worse when it belongs to a card (every line of one). */
 static enum line_sev
 row_sev(struct app *a, uint64_t ref, const char *s, size_t len)
 {
