@@ -21,7 +21,11 @@
  * and gate|up come from one matmul each (phi3), the FFN may use GELU
  * (gemma3), a layer may skip RoPE (smollm3) or attend to a sliding window
  * only (gemma3, with its own rope base; kern_attention reads just the
- * window), and qwen35 replaces most layers by gated DeltaNet, whose
+ * window).  Gemma 4's layers each have their own head size and KV
+ * heads (struct layer's hd, n_kv; its cache slice starts at kv_base), a
+ * global layer may take V from the K projection, V is RMS-normed, the
+ * stream is scaled after each layer and the logits soft-capped.  Qwen35
+ * replaces most layers by gated DeltaNet, whose
  * fixed-size state (s->rec) lives beside the KV cache: zeroed when a
  * context starts at position 0, and never rolled back (see
  * eng_session_keep_prefix and the error path of eng_session_decode).
@@ -83,7 +87,7 @@ eng_session_new(struct eng_model *m, struct eng_session **out, char **cause)
 	const struct hparams *hp = &m->hp;
 	size_t qd = (size_t)hp->n_head * hp->head_dim;
 	size_t kvd = (size_t)hp->n_head_kv * hp->head_dim;
-	size_t nb = MODEL_CHUNK, widest, n_att;
+	size_t nb = MODEL_CHUNK, widest, kv_all;
 	int rc = ENG_ENOMEM;
 
 	if (cause != NULL)
@@ -100,10 +104,11 @@ eng_session_new(struct eng_model *m, struct eng_session **out, char **cause)
 	s->m = m;
 	s->n_ctx = m->n_ctx;
 	s->kv_dim = kvd;
-	/* attention layers only: DeltaNet layers keep s->rec instead */
-	n_att = hp->n_layer - hp->n_rec ? hp->n_layer - hp->n_rec : 1;
-	s->kcache = calloc(n_att * s->n_ctx * kvd, sizeof(uint16_t));
-	s->vcache = calloc(n_att * s->n_ctx * kvd, sizeof(uint16_t));
+	/* attention layers only, each its own width (gemma4): DeltaNet
+	 * layers keep s->rec instead */
+	kv_all = hp->kv_sum ? (size_t)hp->kv_sum : 1;
+	s->kcache = calloc(kv_all * s->n_ctx, sizeof(uint16_t));
+	s->vcache = calloc(kv_all * s->n_ctx, sizeof(uint16_t));
 	s->rec = calloc(hp->n_rec ? hp->n_rec * (size_t)model_rec_floats(m) :
 	    1, sizeof(float));
 	/* matmul outputs on cache lines: threads write neighbouring rows */
@@ -238,11 +243,10 @@ add_bias(float *y, const struct wt *b, size_t n)
 }
 
 /* Rotate one head's vector in place with the chunk's angle table cs
- * (cos, sin of each pair for this token). */
+ * (cos, sin of each pair for this token), half pairs. */
 static void
-rope(const struct eng_session *s, float *v, const float *cs)
+rope(const struct eng_session *s, float *v, const float *cs, uint32_t half)
 {
-	uint32_t half = s->m->hp.n_rot / 2;
 	bool neox = s->m->arch->rope == ROPE_NEOX;
 
 	for (uint32_t i = 0; i < half; i++) {
@@ -270,6 +274,7 @@ struct tok_job {
 	uint32_t		 layer;
 	const float		*norm;	/* for norm_rows */
 	const float		*post;	/* add_norm_rows: post-norm, or NULL */
+	float			 xscale;	/* add_norm_rows: x *= it after */
 	size_t			 first;	/* norm_rows: first source row */
 };
 
@@ -300,6 +305,9 @@ add_norm_rows(void *arg, size_t t)
 		rmsnorm(y, y, j->post, hp->n_embd, hp->rms_eps);
 	for (size_t i = 0; i < hp->n_embd; i++)
 		x[i] += rs * y[i];
+	/* gemma4 scales the whole stream after a layer */
+	for (size_t i = 0; j->xscale != 1.0f && i < hp->n_embd; i++)
+		x[i] *= j->xscale;
 	if (j->norm != NULL)
 		rmsnorm(j->s->xb + t * hp->n_embd, x, j->norm, hp->n_embd,
 		    hp->rms_eps);
@@ -313,10 +321,11 @@ qkv_rows(void *arg, size_t t)
 	struct eng_session *s = j->s;
 	const struct hparams *hp = &s->m->hp;
 	const struct layer *L = j->L;
-	size_t hd = hp->head_dim, qd = (size_t)hp->n_head * hd;
-	size_t kvd = s->kv_dim, nc = s->n_ctx, p = s->pos + t;
+	size_t hd = L->hd, qd = (size_t)hp->n_head * hd;
+	size_t kvd = (size_t)L->n_kv * hd, nc = s->n_ctx, p = s->pos + t;
 	const float *cs = s->rope + ((size_t)L->rope_set * MODEL_CHUNK + t) *
 	    (hp->n_rot / 2 + 1) * 2;
+	uint32_t half = hp->rot_dims[L->rope_set] / 2;
 	float *q = s->q + t * qd, *k = s->k + t * kvd, *v = s->v + t * kvd;
 	float temp = 1.0f;
 
@@ -343,21 +352,32 @@ qkv_rows(void *arg, size_t t)
 			rmsnorm(q + h * hd, q + h * hd, L->q_norm.data, hd,
 			    hp->rms_eps);
 		if (!L->nope)
-			rope(s, q + h * hd, cs);
+			rope(s, q + h * hd, cs, half);
 		for (size_t i = 0; temp != 1.0f && i < hd; i++)
 			q[h * hd + i] *= temp;
 	}
-	for (uint32_t h = 0; h < hp->n_head_kv; h++) {
+	for (uint32_t h = 0; h < L->n_kv; h++) {
 		/* this layer's KV head h: K (n_ctx, hd), V^T (hd, n_ctx) */
-		size_t base = ((size_t)L->kv_idx * hp->n_head_kv + h) * nc * hd;
+		size_t base = (size_t)L->kv_base * nc + h * nc * hd;
 		uint16_t *Vc = s->vcache + base + p;
 		uint16_t vh[MODEL_MAX_HEAD_DIM];
 
+		/* gemma4: no attn_v, V is K before its norm and rotation;
+		 * then V is RMS-normed without a weight */
+		if (L->v_from_k)
+			memcpy(v + h * hd, k + h * hd, hd * sizeof *v);
+		if (L->v_norm) {
+			float sc = (float)(1.0 / sqrt(kern_sumsq(v + h * hd,
+			    hd) / (double)hd + hp->rms_eps));
+
+			for (size_t i = 0; i < hd; i++)
+				v[h * hd + i] *= sc;
+		}
 		if (L->k_norm.data)
 			rmsnorm(k + h * hd, k + h * hd, L->k_norm.data, hd,
 			    hp->rms_eps);
 		if (!L->nope)
-			rope(s, k + h * hd, cs);
+			rope(s, k + h * hd, cs, half);
 		kern_f32_to_f16(k + h * hd, s->kcache + base + p * hd, hd);
 		kern_f32_to_f16(v + h * hd, vh, hd);
 		for (size_t i = 0; i < hd; i++)
@@ -562,9 +582,8 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 {
 	const struct eng_model *m = s->m;
 	const struct hparams *hp = &m->hp;
-	uint32_t hd = hp->head_dim, E = hp->n_embd, half = hp->n_rot / 2;
-	size_t qd = (size_t)hp->n_head * hd, kvd = s->kv_dim;
-	struct tok_job tj = { .s = s };
+	uint32_t E = hp->n_embd, half = hp->n_rot / 2;
+	struct tok_job tj = { .s = s, .xscale = 1.0f };
 
 	for (uint32_t t = 0; t < nb; t++) {
 		const uint8_t *row = (const uint8_t *)m->tok_embd.data +
@@ -593,6 +612,9 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 	kern_parallel(s->pool, nb, norm_rows, &tj);
 	for (uint32_t l = 0; l < hp->n_layer; l++) {
 		const struct layer *L = &m->layers[l];
+		/* the layer's own attention shape (gemma4's layers differ) */
+		uint32_t hd = L->hd;
+		size_t qd = (size_t)hp->n_head * hd;
 		struct kern_mat qkv[3] = {
 			{ L->wq.type, L->wq.data, L->wq.ne1, s->q },
 			{ L->wk.type, L->wk.data, L->wk.ne1, s->k },
@@ -603,11 +625,11 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 			    s->gate },
 			{ L->w_up.type, L->w_up.data, L->w_up.ne1, s->up },
 		};
-		size_t kvl = (size_t)L->kv_idx * hp->n_head_kv * s->n_ctx * hd;
+		size_t kvl = (size_t)L->kv_base * s->n_ctx;
 		struct kern_att att = {
 			.K = s->kcache + kvl, .Vt = s->vcache + kvl,
 			.n_ctx = s->n_ctx, .Q = s->q, .O = s->att,
-			.n_head = hp->n_head, .n_kv = hp->n_head_kv, .hd = hd,
+			.n_head = hp->n_head, .n_kv = L->n_kv, .hd = hd,
 			.nb = nb, .pos = s->pos,
 			.scale = hp->attn_scale,
 			.window = L->swa ? hp->n_swa : 0,
@@ -661,10 +683,11 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 		tj.norm = l + 1 < hp->n_layer ?
 		    m->layers[l + 1].attn_norm.data : NULL;
 		tj.post = L->post_ffw_norm.data;
+		tj.xscale = L->out_scale;
 		kern_parallel(s->pool, nb, add_norm_rows, &tj);
 		tj.post = NULL;
+		tj.xscale = 1.0f;
 	}
-	(void)kvd;
 	if (out != NULL && first_out < nb) {
 		uint32_t n_out = nb - first_out;
 
@@ -676,6 +699,10 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 		for (size_t i = 0; hp->logit_mul != 1.0f &&
 		    i < (size_t)n_out * hp->n_vocab; i++)
 			out[i] *= hp->logit_mul;
+		/* gemma4: c tanh(l / c) bounds the logits to (-c, c) */
+		for (size_t i = 0; hp->softcap > 0 &&
+		    i < (size_t)n_out * hp->n_vocab; i++)
+			out[i] = hp->softcap * tanhf(out[i] / hp->softcap);
 		/* NaN or inf weights poison every later token: stop here with
 		 * a clear status rather than sample garbage */
 		for (size_t i = 0; i < (size_t)n_out * hp->n_vocab; i++)

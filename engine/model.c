@@ -37,9 +37,10 @@ static const struct arch arches[] = {
 	{ "smollm3",  ARCH_SMOLLM3,  ROPE_NORM, false, false, 1e-6f },
 	{ "mistral3", ARCH_MISTRAL3, ROPE_NORM, false, false, 1e-5f },
 	{ "qwen35",   ARCH_QWEN35,   ROPE_NEOX, false, true,  1e-6f },
+	{ "gemma4",   ARCH_GEMMA4,   ROPE_NEOX, false, true,  1e-6f },
 };
 #define ARCH_NAMES	"llama, qwen2, qwen3, gemma3, phi3, granite, " \
-	"smollm3, mistral3 and qwen35"
+	"smollm3, mistral3, qwen35 and gemma4"
 
 /* Gemma 3: layer il is global iff (il + 1) % 6 == 0, the others slide
  * (a constant of the reference runtime, not a key of the file); its
@@ -48,6 +49,8 @@ static const struct arch arches[] = {
 #define GEMMA3_SWA_BASE		10000.0
 /* SmolLM3: layer il has no RoPE iff (il + 1) % 4 == 0 (also fixed). */
 #define SMOLLM3_NOPE_STEP	4
+/* Gemma 4: the soft-cap of the logits when the file names none. */
+#define GEMMA4_SOFTCAP		30.0f
 
 /* Physical memory share a model may use when the caller gives no limit. */
 #define MEM_LIMIT_PERCENT	80
@@ -173,7 +176,12 @@ rope_tables(struct eng_model *m, char **cause)
 	double yarn_s = 0, lo = 0, hi = 0;
 	int rc;
 
-	hp->n_rope_sets = a->id == ARCH_GEMMA3 ? 2 : 1;
+	hp->n_rope_sets = a->id == ARCH_GEMMA3 || a->id == ARCH_GEMMA4 ? 2 : 1;
+	/* gemma4's sliding layers rotate their own (smaller) head size,
+	 * checked <= n_rot, so every table fits n_rot / 2 pairs */
+	hp->rot_dims[0] = hp->rot_dims[1] = hp->n_rot;
+	if (a->id == ARCH_GEMMA4)
+		hp->rot_dims[1] = hp->n_rot_swa;
 	if (a->id == ARCH_PHI3) {
 		struct wt lf, sf;
 		uint32_t orig;
@@ -224,14 +232,16 @@ rope_tables(struct eng_model *m, char **cause)
 	}
 	for (uint32_t k = 0; k < hp->n_rope_sets; k++) {
 		bool swa = k == 1;
-		double base = swa ? GEMMA3_SWA_BASE : hp->rope_base;
+		double base = !swa ? hp->rope_base : a->id == ARCH_GEMMA4 ?
+		    hp->rope_base_swa : GEMMA3_SWA_BASE;
 		double scale = swa ? 1.0 : hp->rope_scale;
+		uint32_t nrot = hp->rot_dims[k];
 
 		hp->inv_freq[k] = calloc(half + 1, sizeof(double));
 		if (hp->inv_freq[k] == NULL)
 			return fail(cause, ENG_ENOMEM, "out of memory");
-		for (uint32_t i = 0; i < half; i++) {
-			double f = pow(base, -2.0 * i / (double)hp->n_rot);
+		for (uint32_t i = 0; i < nrot / 2; i++) {
+			double f = pow(base, -2.0 * i / (double)nrot);
 
 			if (yarn_s != 0) {
 				double r = (i - lo) / (hi - lo > 0.001 ? hi - lo :
@@ -320,6 +330,183 @@ rope_still(const struct hparams *hp, uint32_t i)
 	    (s % 3 == 1 && s < 3u * sec[1]) || (s % 3 == 2 && s < 3u * sec[2]));
 }
 
+/*
+ * A per-layer integer key: an array of n_layer BOOL, INT32 or UINT32
+ * elements or, when scalar_ok, one unsigned integer for every layer.
+ * Every value must lie in min..max.
+ */
+static int
+get_layer_u32(const struct gguf *g, const struct arch *a, const char *suffix,
+    uint32_t n_layer, bool scalar_ok, uint32_t min, uint32_t max,
+    uint32_t *v, char **cause)
+{
+	char key[96];
+	enum gguf_vtype et;
+	uint64_t cnt;
+	int64_t idx;
+	const uint8_t *p;
+	int rc;
+
+	akey(key, sizeof key, a, suffix);
+	if ((idx = gguf_find(g, key)) < 0)
+		return fail(cause, ENG_EFORMAT, "missing metadata key %s", key);
+	if (gguf_type(g, (uint64_t)idx) != GGUF_ARR && scalar_ok) {
+		if ((rc = get_u32(g, a, suffix, true, 0, min, max, v, cause)))
+			return rc;
+		for (uint32_t i = 1; i < n_layer; i++)
+			v[i] = v[0];
+		return 0;
+	}
+	if (gguf_get_arr(g, key, &et, &cnt, &idx) != 0 || cnt != n_layer ||
+	    (et != GGUF_BOOL && et != GGUF_I32 && et != GGUF_U32) ||
+	    (p = gguf_arr_data(g, (uint64_t)idx)) == NULL)
+		return fail(cause, ENG_EFORMAT, "%s: not an array of %" PRIu32
+		    " booleans or integers (one per layer)", key, n_layer);
+	for (uint32_t i = 0; i < n_layer; i++) {
+		int64_t x;
+
+		if (et == GGUF_BOOL)
+			x = p[i];
+		else if (et == GGUF_I32) {
+			int32_t t;
+
+			memcpy(&t, p + 4 * (size_t)i, sizeof t);
+			x = t;
+		} else {
+			uint32_t t;
+
+			memcpy(&t, p + 4 * (size_t)i, sizeof t);
+			x = t;
+		}
+		if (x < min || x > max)
+			return fail(cause, ENG_EFORMAT, "%s: element %" PRIu32
+			    " is %" PRId64 ", outside %" PRIu32 "..%" PRIu32,
+			    key, i, x, min, max);
+		v[i] = (uint32_t)x;
+	}
+	return 0;
+}
+
+/*
+ * Gemma 4, dense (golden README 8.7): sliding and global layers by a
+ * per-layer pattern, each kind with its own head size, rotary dims and
+ * rope base, KV heads per layer.  What the dense files do not use (per-
+ * layer input embeddings, KV shared between layers, experts) is refused
+ * by name rather than computed wrongly.  Allocates m->layers to hold the
+ * per-layer shapes; bind_gemma4_layer checks the tensors against them.
+ */
+static int
+load_gemma4(struct eng_model *m, char **cause)
+{
+	const struct gguf *g = m->g;
+	const struct arch *a = m->arch;
+	struct hparams *hp = &m->hp;
+	uint32_t *swa = NULL, *nkv = NULL, kl, vl, ple, shared, nexp;
+	int64_t idx;
+	char key[96];
+	int rc;
+
+	if ((rc = get_u32(g, a, "embedding_length_per_layer_input", true, 0, 0,
+	    MODEL_MAX_EMBD, &ple, cause)) ||
+	    (rc = get_u32(g, a, "attention.shared_kv_layers", false, 0, 0,
+	    hp->n_layer, &shared, cause)) ||
+	    (rc = get_u32(g, a, "expert_count", false, 0, 0, 1u << 16, &nexp,
+	    cause)))
+		return rc;
+	if (ple != 0)
+		return fail(cause, ENG_EUNSUPPORTED, "gemma4: per-layer input "
+		    "embeddings (embedding_length_per_layer_input %" PRIu32
+		    ") are not supported", ple);
+	if (shared != 0)
+		return fail(cause, ENG_EUNSUPPORTED, "gemma4: layers sharing "
+		    "another layer's KV cache (attention.shared_kv_layers %"
+		    PRIu32 ") are not supported", shared);
+	if (nexp != 0)
+		return fail(cause, ENG_EUNSUPPORTED, "gemma4: mixture-of-"
+		    "experts layers (expert_count %" PRIu32 ") are not "
+		    "supported; the dense models are", nexp);
+	{
+		struct gguf_str st;
+
+		if (gguf_get_str(g, akey(key, sizeof key, a,
+		    "rope.scaling.type"), &st) == 0 && !str_is(&st, "none"))
+			return fail(cause, ENG_EUNSUPPORTED, "gemma4: rope "
+			    "scaling is not supported");
+	}
+	if ((rc = get_u32(g, a, "attention.sliding_window", true, 0, 1,
+	    MODEL_MAX_CTX, &hp->n_swa, cause)) ||
+	    (rc = get_u32(g, a, "attention.key_length_swa", false,
+	    hp->head_dim, 2, MODEL_MAX_HEAD_DIM, &kl, cause)) ||
+	    (rc = get_u32(g, a, "attention.value_length_swa", false, kl, 2,
+	    MODEL_MAX_HEAD_DIM, &vl, cause)))
+		return rc;
+	if (kl != vl || kl % 2 != 0)
+		return fail(cause, ENG_EUNSUPPORTED, "gemma4.attention."
+		    "key_length_swa %" PRIu32 " and value_length_swa %" PRIu32
+		    " must be equal and even", kl, vl);
+	hp->head_dim_swa = kl;
+	/* the sliding tables share the global ones' size: at most n_rot */
+	if ((rc = get_u32(g, a, "rope.dimension_count_swa", false, hp->n_rot,
+	    2, kl < hp->n_rot ? kl : hp->n_rot, &hp->n_rot_swa, cause)) ||
+	    (rc = get_f32(g, a, "rope.freq_base_swa", hp->rope_base,
+	    &hp->rope_base_swa, cause)))
+		return rc;
+	if (hp->n_rot_swa % 2 != 0)
+		return fail(cause, ENG_EFORMAT, "gemma4.rope.dimension_count_swa "
+		    "%" PRIu32 " is odd", hp->n_rot_swa);
+	/* 0 turns the soft-cap off, so get_f32 (> 0) does not fit */
+	hp->softcap = GEMMA4_SOFTCAP;
+	if ((idx = gguf_find(g, akey(key, sizeof key, a,
+	    "final_logit_softcapping"))) >= 0 && (gguf_get_f32(g, key,
+	    &hp->softcap) != 0 || !(hp->softcap >= 0) ||
+	    hp->softcap > 1e30f))
+		return fail(cause, ENG_EFORMAT, "%s: not a float from 0 (off) "
+		    "up", key);
+	if ((m->layers = calloc(hp->n_layer, sizeof *m->layers)) == NULL ||
+	    (swa = calloc(hp->n_layer, sizeof *swa)) == NULL ||
+	    (nkv = calloc(hp->n_layer, sizeof *nkv)) == NULL) {
+		rc = fail(cause, ENG_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = get_layer_u32(g, a, "attention.sliding_window_pattern",
+	    hp->n_layer, false, 0, 1, swa, cause)) ||
+	    (rc = get_layer_u32(g, a, "attention.head_count_kv", hp->n_layer,
+	    true, 1, MODEL_MAX_HEADS, nkv, cause)))
+		goto out;
+	{
+		uint32_t hd_max = hp->head_dim > kl ? hp->head_dim : kl;
+		uint32_t kv_max = 0;
+
+		for (uint32_t i = 0; i < hp->n_layer; i++) {
+			struct layer *l = &m->layers[i];
+
+			if (hp->n_head % nkv[i] != 0) {
+				rc = fail(cause, ENG_EFORMAT, "gemma4.attention."
+				    "head_count %" PRIu32 " is not a multiple "
+				    "of head_count_kv %" PRIu32 " of layer %"
+				    PRIu32, hp->n_head, nkv[i], i);
+				goto out;
+			}
+			l->swa = swa[i] != 0;
+			l->rope_set = l->swa;
+			l->n_kv = nkv[i];
+			l->hd = l->swa ? kl : hp->head_dim;
+			kv_max = nkv[i] > kv_max ? nkv[i] : kv_max;
+		}
+		/* buffers are sized by the largest layer */
+		hp->head_dim = hd_max;
+		hp->n_head_kv = kv_max;
+	}
+	hp->emb_scale = sqrtf((float)hp->n_embd);
+	hp->attn_scale = 1.0f;	/* the Q and K norms scale the scores */
+	hp->gelu = true;
+	rc = 0;
+out:
+	free(swa);
+	free(nkv);
+	return rc;
+}
+
 /* The switches of the families past llama/qwen: scales, windows, layer
  * patterns.  Defaults first, so llama, qwen2 and qwen3 keep theirs. */
 static int
@@ -391,6 +578,10 @@ load_arch_hparams(struct eng_model *m, char **cause)
 		if ((rc = load_qwen35(m, cause)))
 			return rc;
 		break;
+	case ARCH_GEMMA4:
+		if ((rc = load_gemma4(m, cause)))
+			return rc;
+		break;
 	default:
 		break;
 	}
@@ -404,6 +595,11 @@ load_hparams(struct eng_model *m, char **cause)
 	const struct arch *a = m->arch;
 	struct hparams *hp = &m->hp;
 	uint32_t kl, vl;
+	int64_t kvi = gguf_find(g, akey((char[96]){0}, 96, a,
+	    "attention.head_count_kv"));
+	/* gemma4 lists KV heads per layer: load_gemma4 reads the array */
+	bool kv_arr = a->id == ARCH_GEMMA4 && kvi >= 0 &&
+	    gguf_type(g, (uint64_t)kvi) == GGUF_ARR;
 	int rc;
 
 	if ((rc = get_u32(g, a, "embedding_length", true, 0, 1, MODEL_MAX_EMBD,
@@ -414,11 +610,13 @@ load_hparams(struct eng_model *m, char **cause)
 	    &hp->n_layer, cause)) ||
 	    (rc = get_u32(g, a, "attention.head_count", true, 0, 1,
 	    MODEL_MAX_HEADS, &hp->n_head, cause)) ||
-	    (rc = get_u32(g, a, "attention.head_count_kv", false, hp->n_head, 1,
-	    MODEL_MAX_HEADS, &hp->n_head_kv, cause)) ||
+	    (!kv_arr && (rc = get_u32(g, a, "attention.head_count_kv", false,
+	    hp->n_head, 1, MODEL_MAX_HEADS, &hp->n_head_kv, cause))) ||
 	    (rc = get_u32(g, a, "context_length", true, 0, 1, MODEL_MAX_CTX,
 	    &hp->n_ctx_train, cause)))
 		return rc;
+	if (kv_arr)
+		hp->n_head_kv = hp->n_head;	/* until load_gemma4 */
 	if (hp->n_head % hp->n_head_kv != 0)
 		return fail(cause, ENG_EFORMAT, "%s.attention.head_count %" PRIu32
 		    " is not a multiple of head_count_kv %" PRIu32, a->name,
@@ -561,6 +759,51 @@ bind_qwen35_layer(struct eng_model *m, uint32_t i, char **cause)
 	return 0;
 }
 
+/*
+ * A Gemma 4 layer, shaped by its kind (load_gemma4): attn_v may be
+ * absent (V is then the K projection), layer_output_scale too (1).
+ */
+static int
+bind_gemma4_layer(struct eng_model *m, uint32_t i, char **cause)
+{
+	struct hparams *hp = &m->hp;
+	struct layer *l = &m->layers[i];
+	uint64_t qd = (uint64_t)hp->n_head * l->hd;
+	uint64_t kvd = (uint64_t)l->n_kv * l->hd;
+	char name[GGUF_MAX_NAME];
+	struct wt os;
+	int rc;
+
+#define B(field, suffix, n0, n1, req, f32) \
+	snprintf(name, sizeof name, "blk.%" PRIu32 ".%s", i, suffix); \
+	if ((rc = bind(m, field, name, n0, n1, req, f32, cause))) \
+		return rc;
+	B(&l->attn_norm, "attn_norm.weight", hp->n_embd, 1, true, true);
+	B(&l->wq, "attn_q.weight", hp->n_embd, qd, true, false);
+	B(&l->wk, "attn_k.weight", hp->n_embd, kvd, true, false);
+	B(&l->wv, "attn_v.weight", hp->n_embd, kvd, false, false);
+	B(&l->q_norm, "attn_q_norm.weight", l->hd, 1, true, true);
+	B(&l->k_norm, "attn_k_norm.weight", l->hd, 1, true, true);
+	B(&l->wo, "attn_output.weight", qd, hp->n_embd, true, false);
+	B(&l->post_attn_norm, "post_attention_norm.weight", hp->n_embd, 1,
+	    true, true);
+	B(&l->ffn_norm, "ffn_norm.weight", hp->n_embd, 1, true, true);
+	B(&l->w_gate, "ffn_gate.weight", hp->n_embd, hp->n_ff, true, false);
+	B(&l->w_up, "ffn_up.weight", hp->n_embd, hp->n_ff, true, false);
+	B(&l->w_down, "ffn_down.weight", hp->n_ff, hp->n_embd, true, false);
+	B(&l->post_ffw_norm, "post_ffw_norm.weight", hp->n_embd, 1, true,
+	    true);
+	B(&os, "layer_output_scale.weight", 1, 1, false, true);
+#undef B
+	l->out_scale = os.data != NULL ? *(const float *)os.data : 1.0f;
+	if (!isfinite(l->out_scale) || fabsf(l->out_scale) > 1e30f)
+		return fail(cause, ENG_EFORMAT, "tensor '%s' is not a finite "
+		    "number", name);
+	l->v_from_k = l->wv.data == NULL;
+	l->v_norm = true;
+	return 0;
+}
+
 static int
 bind_tensors(struct eng_model *m, char **cause)
 {
@@ -586,14 +829,20 @@ bind_tensors(struct eng_model *m, char **cause)
 		    false, true, cause)))
 			return rc;
 		m->rope_freqs = rf.data;
+		/* gemma4's global layers rotate only the pairs these let
+		 * turn: without them every pair would */
+		if (m->arch->id == ARCH_GEMMA4 && rf.data == NULL)
+			return fail(cause, ENG_EFORMAT, "tensor "
+			    "'rope_freqs.weight' is missing");
 		for (uint32_t i = 0; m->rope_freqs && i < hp->n_rot / 2; i++)
 			if (!(m->rope_freqs[i] > 0) || m->rope_freqs[i] > 1e30f)
 				return fail(cause, ENG_EFORMAT, "tensor "
 				    "'rope_freqs.weight': element %" PRIu32
 				    " is not a positive number", i);
 	}
-	m->layers = calloc(hp->n_layer, sizeof *m->layers);
-	if (m->layers == NULL)
+	/* gemma4 has them from load_gemma4, with the per-layer shapes */
+	if (m->layers == NULL &&
+	    (m->layers = calloc(hp->n_layer, sizeof *m->layers)) == NULL)
 		return fail(cause, ENG_ENOMEM, "out of memory");
 	for (uint32_t i = 0; i < hp->n_layer; i++) {
 		struct layer *l = &m->layers[i];
@@ -601,6 +850,11 @@ bind_tensors(struct eng_model *m, char **cause)
 
 		if (a->id == ARCH_QWEN35) {
 			if ((rc = bind_qwen35_layer(m, i, cause)))
+				return rc;
+			continue;
+		}
+		if (a->id == ARCH_GEMMA4) {
+			if ((rc = bind_gemma4_layer(m, i, cause)))
 				return rc;
 			continue;
 		}
@@ -650,10 +904,22 @@ bind_tensors(struct eng_model *m, char **cause)
 		    (i + 1) % SMOLLM3_NOPE_STEP == 0;
 #undef B
 	}
-	/* KV cache slots for the attention layers only */
-	for (uint32_t i = 0, n = 0; i < hp->n_layer; i++)
-		if (!m->layers[i].rec)
-			m->layers[i].kv_idx = n++;
+	/* KV cache slots for the attention layers only, each as wide as
+	 * its own KV heads (gemma4's layers differ) */
+	for (uint32_t i = 0, n = 0; i < hp->n_layer; i++) {
+		struct layer *l = &m->layers[i];
+
+		if (m->arch->id != ARCH_GEMMA4) {
+			l->hd = hp->head_dim;
+			l->n_kv = hp->n_head_kv;
+			l->out_scale = 1.0f;
+		}
+		if (l->rec)
+			continue;
+		l->kv_idx = n++;
+		l->kv_base = m->hp.kv_sum;
+		m->hp.kv_sum += (uint64_t)l->n_kv * l->hd;
+	}
 	return 0;
 }
 
@@ -662,8 +928,15 @@ model_kv_bytes(const struct eng_model *m, uint32_t n_ctx)
 {
 	/* K and V, f16, per attention layer and position (DeltaNet layers
 	 * keep a fixed-size state instead, model_rec_floats) */
-	return 2ull * 2 * (m->hp.n_layer - m->hp.n_rec) * (uint64_t)n_ctx *
-	    m->hp.n_head_kv * m->hp.head_dim;
+	const struct hparams *hp = &m->hp;
+	uint64_t sum = hp->kv_sum;
+
+	/* not bound (opened for the tokenizer): from the hparams */
+	for (uint32_t i = 0; hp->kv_sum == 0 && i < hp->n_layer; i++)
+		sum += m->arch->id == ARCH_GEMMA4 && m->layers != NULL ?
+		    (uint64_t)m->layers[i].n_kv * m->layers[i].hd :
+		    (uint64_t)hp->n_head_kv * hp->head_dim;
+	return 2ull * 2 * (uint64_t)n_ctx * sum;
 }
 
 uint64_t
@@ -791,7 +1064,32 @@ describe_features(const struct eng_model *m, char *buf, size_t cap)
 		    PRIu32 " layers (every %dth global, local rope base %g)",
 		    hp->n_swa, nswa, hp->n_layer, GEMMA3_PATTERN,
 		    GEMMA3_SWA_BASE);
-	else if (nswa > 0)
+	else if (m->arch->id == ARCH_GEMMA4) {
+		uint32_t kv_v = 0, hd_g = 0;
+
+		for (uint32_t i = 0; i < hp->n_layer; i++) {
+			const struct layer *l = &m->layers[i];
+
+			kv_v += l->v_from_k;
+			hd_g = l->swa ? hd_g : l->hd;
+		}
+		feat(buf, cap, "sliding window %" PRIu32 " in %" PRIu32 " of %"
+		    PRIu32 " layers (head size %" PRIu32 ", rope %" PRIu32
+		    " dims, base %g)", hp->n_swa, nswa, hp->n_layer,
+		    hp->head_dim_swa, hp->n_rot_swa, (double)hp->rope_base_swa);
+		if (nswa < hp->n_layer)
+			feat(buf, cap, "global layers: head size %" PRIu32
+			    ", rope %" PRIu32 " dims, base %g, frequency "
+			    "factors", hd_g, hp->n_rot, (double)hp->rope_base);
+		feat(buf, cap, "KV heads per layer");
+		if (kv_v > 0 && !m->vocab_only)
+			feat(buf, cap, "K as V in %" PRIu32 " layers", kv_v);
+		feat(buf, cap, "pre+post norms, weightless V norm, layer "
+		    "output scales, GELU(tanh), attention scale 1, embedding "
+		    "x%.4g", (double)hp->emb_scale);
+		if (hp->softcap > 0)
+			feat(buf, cap, "logit soft-cap %g", (double)hp->softcap);
+	} else if (nswa > 0)
 		feat(buf, cap, "sliding window %" PRIu32 " (in all layers)",
 		    hp->n_swa);
 	if (hp->n_rec > 0)
@@ -802,7 +1100,7 @@ describe_features(const struct eng_model *m, char *buf, size_t cap)
 		    hp->rec_interval, hp->ssm_k, hp->ssm_d, hp->ssm_d);
 	if (m->arch->id == ARCH_SMOLLM3)
 		feat(buf, cap, "no RoPE in every %dth layer", SMOLLM3_NOPE_STEP);
-	if (hp->n_rot < hp->head_dim)
+	if (hp->n_rot < hp->head_dim && m->arch->id != ARCH_GEMMA4)
 		feat(buf, cap, "partial rotary %" PRIu32 " of %" PRIu32,
 		    hp->n_rot, hp->head_dim);
 	if (hp->fused_qkv)
@@ -948,10 +1246,7 @@ eng_model_open(const char *path, const struct eng_load_opts *opts,
 		if (o.vocab_only)
 			goto info;	/* tokenizer only: any architecture */
 		/* families people ask for, with what is missing */
-		if (s.n == 6 && memcmp(s.p, "gemma4", 6) == 0)
-			why_not = " yet: its layers differ in head size and "
-			    "KV heads, and its global layers use K as V";
-		else if (s.n == 6 && memcmp(s.p, "gemma2", 6) == 0)
+		if (s.n == 6 && memcmp(s.p, "gemma2", 6) == 0)
 			why_not = ": its attention soft-capping is not "
 			    "implemented; Gemma 3 files work";
 		rc = fail(&why, ENG_EUNSUPPORTED, "architecture \"%.*s\" is not "

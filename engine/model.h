@@ -33,6 +33,7 @@ enum arch_id {
 	ARCH_SMOLLM3,	/* every 4th layer without RoPE */
 	ARCH_MISTRAL3,	/* YaRN and attention temperature */
 	ARCH_QWEN35,	/* gated DeltaNet layers + gated attention */
+	ARCH_GEMMA4,	/* per-layer head size and KV heads, K as V */
 };
 
 /* One row of the architecture table: what differs between families. */
@@ -83,7 +84,15 @@ struct layer {
 	struct wt	 ssm_out;	/* (nv*d, n_embd) */
 	bool		 swa;		/* attends to the last n_swa positions */
 	bool		 nope;		/* no rotation of Q and K */
-	uint8_t		 rope_set;	/* 0 global, 1 sliding (gemma3) */
+	uint8_t		 rope_set;	/* 0 global, 1 sliding (gemma3, 4) */
+	/* attention shape of this layer: the hparams' for every family but
+	 * gemma4, whose sliding and global layers differ */
+	uint32_t	 hd, n_kv;
+	uint64_t	 kv_base;	/* its cache: kv_base * n_ctx values in */
+	/* gemma4: V = the K projection when wv is absent, V RMS-normed
+	 * without a weight, and x *= out_scale after the layer */
+	bool		 v_from_k, v_norm;
+	float		 out_scale;
 };
 
 /* Rotation angles of one kind of layer: pair i turns by
@@ -100,12 +109,14 @@ struct hparams {
 	float		 rope_scale;	/* linear: positions are multiplied by it */
 	uint32_t	 n_swa;		/* sliding window (positions), 0: none */
 	uint32_t	 n_rope_sets;	/* 1, or 2 when sliding layers differ */
+	uint32_t	 rot_dims[MODEL_ROPE_SETS];	/* n_rot of each set */
 	double		*inv_freq[MODEL_ROPE_SETS];	/* (n_rot / 2) each */
 	float		 rope_mscale;	/* LongRoPE attn_factor on cos, sin */
 	float		 emb_scale;	/* x = embedding * emb_scale */
 	float		 resid_scale;	/* x += resid_scale * sub-layer */
 	float		 attn_scale;	/* softmax scale of q.k */
 	float		 logit_mul;	/* logits *= logit_mul */
+	float		 softcap;	/* logits = c tanh(l / c); 0: none */
 	float		 temp_scale;	/* mistral3: q *= 1 + t ln(1 + */
 	uint32_t	 temp_len;	/*   floor((pos + 1) / temp_len)) */
 	bool		 gelu;		/* FFN GELU(tanh) instead of SiLU */
@@ -118,6 +129,11 @@ struct hparams {
 	int32_t		 rope_sections[4];	/* IMROPE t, h, w, e */
 	uint32_t	 ssm_k, ssm_d, ssm_nk, ssm_nv;
 	uint64_t	 conv_ch;	/* 2 nk d + nv d */
+	/* gemma4: head_dim and n_head_kv above are the largest of any
+	 * layer (buffer sizes); the sliding layers' own values */
+	uint32_t	 head_dim_swa, n_rot_swa;
+	float		 rope_base_swa;
+	uint64_t	 kv_sum;	/* n_kv * hd summed over attention layers */
 };
 
 struct eng_model {

@@ -35,10 +35,15 @@ struct ref_layer {
 	bool			 swa, nope, rec;
 	const struct gguf_tensor *z, *beta, *alpha, *conv, *dt, *a, *snorm,
 				 *sout;				/* qwen35 */
+	/* gemma4: this layer's head size and KV heads; no wv means V is
+	 * the K projection; the stream is scaled by out_scale after it */
+	uint32_t		 hd, nkv;
+	double			 out_scale;
+	const struct gguf_tensor *oscale;	/* (1), or NULL: 1 */
 };
 
 enum ref_kind { K_LLAMA, K_QWEN2, K_QWEN3, K_GEMMA3, K_PHI3, K_GRANITE,
-	K_SMOLLM3, K_MISTRAL3, K_QWEN35 };
+	K_SMOLLM3, K_MISTRAL3, K_QWEN35, K_GEMMA4 };
 
 struct refmodel {
 	struct gguf		*g;
@@ -62,6 +67,10 @@ struct refmodel {
 	double			 logit_scale, temp_scale, temp_len;
 	uint32_t		 n_swa, interval;
 	uint32_t		 ck, sd, nk, nv;	/* qwen35 DeltaNet */
+	/* gemma4: sliding layers' head size and rotary dims, the global
+	 * layers' (hd is the larger of the two, for buffers) */
+	uint32_t		 hd_swa, rot_swa, hd_glob;
+	double			 base_swa, softcap;
 	float			*row;		/* one dequantized row */
 	size_t			 row_cap;
 };
@@ -129,6 +138,85 @@ want(struct refmodel *m, const char *name, int64_t ne0, int64_t ne1,
 	return 0;
 }
 
+/*
+ * Element il of a per-layer key (an array of BOOL, INT32 or UINT32), or
+ * the key's one value for every layer.  -1 if absent or odd.
+ */
+static int
+layer_u32(struct refmodel *m, const char *suffix, uint32_t il, uint32_t *v)
+{
+	char		 key[REF_KEY_MAX];
+	enum gguf_vtype	 et;
+	uint64_t	 cnt;
+	int64_t		 idx;
+	const uint8_t	*p;
+
+	snprintf(key, sizeof(key), "%s.%s", m->arch, suffix);
+	if (gguf_get_u32(m->g, key, v) == 0)
+		return 0;
+	if (gguf_get_arr(m->g, key, &et, &cnt, &idx) != 0 || cnt <= il ||
+	    (p = gguf_arr_data(m->g, (uint64_t)idx)) == NULL)
+		return -1;
+	if (et == GGUF_BOOL)
+		*v = p[il];
+	else if (et == GGUF_I32 || et == GGUF_U32)
+		memcpy(v, p + 4 * (size_t)il, sizeof(*v));
+	else
+		return -1;
+	return 0;
+}
+
+static int deq_vec(struct refmodel *, const struct gguf_tensor *, double *);
+
+/* A Gemma 4 layer (golden README 8.7): its kind sets its shape. */
+static int
+load_gemma4_layer(struct refmodel *m, uint32_t il, char **cause)
+{
+	struct ref_layer	*L = &m->l[il];
+	char			 n[GGUF_MAX_NAME];
+	uint32_t		 sw, nkv;
+	int64_t			 e = m->n_embd, f = m->n_ff, q, kv;
+	double			 os;
+
+	if (layer_u32(m, "attention.sliding_window_pattern", il, &sw) != 0 ||
+	    layer_u32(m, "attention.head_count_kv", il, &nkv) != 0 ||
+	    nkv == 0 || m->n_head % nkv != 0 || sw > 1)
+		return fail(cause, "gemma4 layer %u: odd sliding_window_pattern "
+		    "or head_count_kv", il);
+	L->swa = sw != 0;
+	L->hd = L->swa ? m->hd_swa : m->hd_glob;
+	L->nkv = nkv;
+	q = (int64_t)m->n_head * L->hd;
+	kv = (int64_t)nkv * L->hd;
+#define W(field, suffix, a, b, req) \
+	(snprintf(n, sizeof(n), "blk.%u." suffix, il), \
+	    want(m, n, a, b, req, &L->field, cause))
+	if (W(attn_norm, "attn_norm.weight", e, 0, true) != 0 ||
+	    W(wq, "attn_q.weight", e, q, true) != 0 ||
+	    W(wk, "attn_k.weight", e, kv, true) != 0 ||
+	    W(wv, "attn_v.weight", e, kv, false) != 0 ||
+	    W(q_norm, "attn_q_norm.weight", L->hd, 0, true) != 0 ||
+	    W(k_norm, "attn_k_norm.weight", L->hd, 0, true) != 0 ||
+	    W(wo, "attn_output.weight", q, e, true) != 0 ||
+	    W(post_att, "post_attention_norm.weight", e, 0, true) != 0 ||
+	    W(ffn_norm, "ffn_norm.weight", e, 0, true) != 0 ||
+	    W(wg, "ffn_gate.weight", e, f, true) != 0 ||
+	    W(wu, "ffn_up.weight", e, f, true) != 0 ||
+	    W(wd, "ffn_down.weight", f, e, true) != 0 ||
+	    W(post_ffw, "post_ffw_norm.weight", e, 0, true) != 0 ||
+	    W(oscale, "layer_output_scale.weight", 1, 0, false) != 0)
+		return -1;
+#undef W
+	L->out_scale = 1.0;
+	if (L->oscale != NULL) {
+		if (deq_vec(m, L->oscale, &os) != 0)
+			return fail(cause, "blk.%u.layer_output_scale: unreadable",
+			    il);
+		L->out_scale = os;
+	}
+	return 0;
+}
+
 static int
 load_layer(struct refmodel *m, uint32_t il, char **cause)
 {
@@ -142,6 +230,11 @@ load_layer(struct refmodel *m, uint32_t il, char **cause)
 	int64_t			 vd = (int64_t)m->nv * m->sd;
 	int64_t			 cc = 2 * (int64_t)m->nk * m->sd + vd;
 
+	L->hd = m->hd;
+	L->nkv = m->n_kv;
+	L->out_scale = 1.0;
+	if (m->kind == K_GEMMA4)
+		return load_gemma4_layer(m, il, cause);
 #define W(field, suffix, a, b, req) \
 	(snprintf(n, sizeof(n), "blk.%u." suffix, il), \
 	    want(m, n, a, b, req, &L->field, cause))
@@ -283,6 +376,12 @@ kind_params(struct refmodel *m, const char *path, char **cause)
 		m->n_swa = keyu(m, "attention.sliding_window", 0);
 		m->emb_scale = sqrtf((float)m->n_embd);
 		break;
+	case K_GEMMA4:
+		/* no 1/sqrt(hd): the Q and K norms set the scores' scale */
+		m->n_swa = keyu(m, "attention.sliding_window", 0);
+		m->emb_scale = sqrtf((float)m->n_embd);
+		m->attn_scale = 1.0;
+		break;
 	case K_PHI3:
 		m->n_swa = keyu(m, "attention.sliding_window", 0);
 		if (want(m, "rope_factors_long.weight", m->hd / 2, 0, false, &lf,
@@ -321,6 +420,10 @@ kind_params(struct refmodel *m, const char *path, char **cause)
 		m->inv_swa[i] = pow(10000.0, -2.0 * (double)i / m->n_rot);
 		m->inv[i] = th * lin / fac[i];
 	}
+	/* gemma4's sliding layers: their own dims and base, no factors */
+	for (i = 0; m->kind == K_GEMMA4 && i < half; i++)
+		m->inv_swa[i] = i < m->rot_swa / 2 ? pow(m->base_swa,
+		    -2.0 * (double)i / m->rot_swa) : 0;
 	if (m->kind == K_MISTRAL3 && gguf_get_str(m->g, key, &st) == 0 &&
 	    st.n == 4 && memcmp(st.p, "yarn", 4) == 0) {
 		/* YaRN: blend interpolated (s = 1/factor) and original angles
@@ -413,6 +516,7 @@ refmodel_open(const char *path, const struct refmodel_opts *opts,
 			{ "smollm3", K_SMOLLM3, false },
 			{ "mistral3", K_MISTRAL3, false },
 			{ "qwen35", K_QWEN35, true },
+			{ "gemma4", K_GEMMA4, true },
 		};
 
 		for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
@@ -467,6 +571,25 @@ refmodel_open(const char *path, const struct refmodel_opts *opts,
 		    "%s.attention.layer_norm_rms_epsilon", m->arch);
 		m->eps = gguf_get_f32(m->g, key, &f) == 0 ? f :
 		    m->neox ? 1e-6 : 1e-5;
+	}
+	if (m->kind == K_GEMMA4) {
+		m->hd_glob = m->hd;
+		if (hparam(m, "attention.key_length_swa", &m->hd_swa, m->hd,
+		    false, cause) != 0 ||
+		    hparam(m, "rope.dimension_count_swa", &m->rot_swa,
+		    m->n_rot, false, cause) != 0)
+			goto out;
+		if (m->rot_swa % 2 != 0 || m->rot_swa > m->hd_swa ||
+		    m->rot_swa > m->n_rot) {
+			fail(cause, "%s: rope.dimension_count_swa %u", path,
+			    m->rot_swa);
+			goto out;
+		}
+		m->base_swa = keyf(m, "rope.freq_base_swa", m->base);
+		m->softcap = keyf(m, "final_logit_softcapping", 30.0);
+		/* buffers fit the largest layer; each has its own shape */
+		m->hd = m->hd_swa > m->hd ? m->hd_swa : m->hd;
+		m->n_kv = m->n_head;
 	}
 	if (m->kind == K_QWEN35 &&
 	    (hparam(m, "full_attention_interval", &m->interval, 4, false,
@@ -679,9 +802,10 @@ add_bias(struct refmodel *m, const struct gguf_tensor *b, double *y, size_t n,
 /* Rotate the first n_rot values of one head vector at position pos with
  * the angles inv (pos * inv[i]); cos and sin times m->mscale. */
 static void
-rope(const struct refmodel *m, const double *inv, double *v, size_t pos)
+rope(const struct refmodel *m, const double *inv, double *v, size_t pos,
+    uint32_t n_rot)
 {
-	size_t	 i, half = m->n_rot / 2, a, b;
+	size_t	 i, half = n_rot / 2, a, b;
 	double	 theta, c, s, x0, x1;
 
 	for (i = 0; i < half; i++) {
@@ -862,6 +986,11 @@ refmodel_logits(struct refmodel *m, const int32_t *ids, size_t n, float *out)
 	for (il = 0; il < m->n_layer; il++) {
 		const struct ref_layer *L = &m->l[il];
 
+		/* this layer's shape (only gemma4's layers differ) */
+		hd = L->hd;
+		Q = (size_t)m->n_head * hd;
+		KV = (size_t)L->nkv * hd;
+		gqa = m->n_head / L->nkv;
 		if (deq_vec(m, L->attn_norm, wv) != 0)
 			goto out;
 		for (t = 0; t < n; t++)
@@ -901,6 +1030,24 @@ refmodel_logits(struct refmodel *m, const int32_t *ids, size_t n, float *out)
 					memcpy(q + t * Q + hh * hd, gate +
 					    t * 2 * Q + 2 * hh * hd,
 					    hd * sizeof(*q));
+		} else if (m->kind == K_GEMMA4) {
+			/* no wv: V is the K projection, before the K norm;
+			 * then V is RMS-normed per head without a weight */
+			if (matmul(m, L->wq, h, q, n) != 0 ||
+			    matmul(m, L->wk, h, k, n) != 0 ||
+			    (L->wv != NULL && matmul(m, L->wv, h, v, n) != 0))
+				goto out;
+			if (L->wv == NULL)
+				memcpy(v, k, n * KV * sizeof(*v));
+			for (t = 0; t < n * L->nkv; t++) {
+				double ss = 0;
+
+				for (i = 0; i < hd; i++)
+					ss += v[t * hd + i] * v[t * hd + i];
+				ss = 1.0 / sqrt(ss / hd + m->eps);
+				for (i = 0; i < hd; i++)
+					v[t * hd + i] *= ss;
+			}
 		} else if (matmul(m, L->wq, h, q, n) != 0 ||
 		    matmul(m, L->wk, h, k, n) != 0 ||
 		    matmul(m, L->wv, h, v, n) != 0 ||
@@ -916,17 +1063,20 @@ refmodel_logits(struct refmodel *m, const int32_t *ids, size_t n, float *out)
 				rmsnorm(q + t * hd, q + t * hd, wv, hd, m->eps);
 			if (deq_vec(m, L->k_norm, wv) != 0)
 				goto out;
-			for (t = 0; t < n * m->n_kv; t++)
+			for (t = 0; t < n * L->nkv; t++)
 				rmsnorm(k + t * hd, k + t * hd, wv, hd, m->eps);
 		}
 		for (t = 0; t < n && !L->nope; t++) {
-			const double *inv = L->swa && m->kind == K_GEMMA3 ?
-			    m->inv_swa : m->inv;
+			bool sw = L->swa && (m->kind == K_GEMMA3 ||
+			    m->kind == K_GEMMA4);
+			const double *inv = sw ? m->inv_swa : m->inv;
+			uint32_t nr = sw && m->kind == K_GEMMA4 ? m->rot_swa :
+			    m->n_rot;
 
 			for (hh = 0; hh < m->n_head; hh++)
-				rope(m, inv, q + t * Q + hh * hd, t);
-			for (hh = 0; hh < m->n_kv; hh++)
-				rope(m, inv, k + t * KV + hh * hd, t);
+				rope(m, inv, q + t * Q + hh * hd, t, nr);
+			for (hh = 0; hh < L->nkv; hh++)
+				rope(m, inv, k + t * KV + hh * hd, t, nr);
 		}
 		/* mistral3: attention temperature, after RoPE */
 		for (t = 0; t < n && m->temp_scale > 0; t++) {
@@ -1018,7 +1168,8 @@ residual:
 		    matmul(m, L->wu, h, u, n) != 0)
 			goto out;
 		for (i = 0; i < n * F; i++)
-			g[i] = m->kind == K_GEMMA3 ? 0.5 * g[i] * (1.0 +
+			g[i] = m->kind == K_GEMMA3 || m->kind == K_GEMMA4 ?
+			    0.5 * g[i] * (1.0 +
 			    tanh(sqrt(2.0 / M_PI) * (g[i] + 0.044715 * g[i] *
 			    g[i] * g[i]))) * u[i] :
 			    g[i] / (1.0 + exp(-g[i])) * u[i];
@@ -1031,7 +1182,7 @@ residual:
 				rmsnorm(o + t * E, o + t * E, wv, E, m->eps);
 		}
 		for (i = 0; i < n * E; i++)
-			x[i] += m->resid_scale * o[i];
+			x[i] = (x[i] + m->resid_scale * o[i]) * L->out_scale;
 	}
 
 	if (deq_vec(m, m->out_norm, wv) != 0)
@@ -1041,7 +1192,9 @@ residual:
 	if (matmul(m, m->output, h, lg, n) != 0)
 		goto out;
 	for (i = 0; i < n * V; i++)
-		out[i] = (float)(lg[i] / m->logit_scale);
+		out[i] = (float)(m->softcap > 0 ? m->softcap *
+		    tanh(lg[i] / m->logit_scale / m->softcap) :
+		    lg[i] / m->logit_scale);
 	rc = 0;
 out:
 	free(x);

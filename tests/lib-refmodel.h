@@ -43,7 +43,7 @@ struct refmodel_opts {
 
 /*
  * Load `path` (llama, qwen2, qwen3, gemma3, phi3, granite, smollm3,
- * mistral3 or qwen35; section 8 of the golden README gives the newer
+ * mistral3, qwen35 or gemma4; section 8 of the golden README gives the newer
  * ones' formulas) and check every tensor the forward
  * pass needs against the hparams.  opts NULL means all false.  Returns 0
  * or -1 with a malloc'd *cause.  The file stays mapped until refmodel_free.

@@ -236,7 +236,8 @@ static void
 test_ref_new_archs_every_type(void **st)
 {
 	static const char *const archs[] = { "gemma3", "phi3",
-	    "phi3-longrope", "granite", "smollm3", "mistral3", "qwen35" };
+	    "phi3-longrope", "granite", "smollm3", "mistral3", "qwen35",
+	    "gemma4" };
 	static const uint32_t qt[] = { QT_F32, QT_F16, QT_BF16, QT_Q8_0,
 	    QT_Q4_0, QT_Q4_1, QT_Q5_0, QT_Q5_1, QT_Q4_K, QT_Q5_K, QT_Q6_K,
 	    QT_Q2_K, QT_Q3_K, QT_IQ4_NL, QT_IQ4_XS, QT_MXFP4 };
@@ -277,6 +278,9 @@ struct edit {
 	const char	*drop_tensor;	/* leave this tensor out */
 	const char	*nan_tensor;	/* fill this F32 tensor with NaN */
 	const char	*iq_tensor;	/* retype as IQ2_XXS (zero bytes), a type triage does not compute with */
+	const char	*arr_key;	/* ...or set it to a UINT32 array */
+	uint32_t	 arr_n;
+	uint32_t	 arr_val[8];
 };
 
 static void
@@ -285,7 +289,7 @@ rewrite(const char *src, const char *dst, const struct edit *e)
 	struct gguf *g = NULL;
 	struct ggufw *w = NULL;
 	char *cause = NULL;
-	bool did_u32 = false, did_str = false;
+	bool did_u32 = false, did_str = false, did_arr = false;
 
 	assert_int_equal(gguf_open(src, NULL, &g, &cause), 0);
 	assert_int_equal(ggufw_open(dst, gguf_alignment(g), &w, &cause), 0);
@@ -303,11 +307,18 @@ rewrite(const char *src, const char *dst, const struct edit *e)
 			assert_int_equal(ggufw_kv_str(w, key, e->str_val,
 			    strlen(e->str_val)), 0);
 			did_str = true;
+		} else if (e->arr_key && strcmp(key, e->arr_key) == 0) {
+			assert_int_equal(ggufw_kv_arr(w, key, GGUF_U32,
+			    e->arr_val, e->arr_n), 0);
+			did_arr = true;
 		} else
 			assert_int_equal(ggufw_kv_copy(w, g, i), 0);
 	}
 	if (e->u32_key && !did_u32)
 		assert_int_equal(ggufw_kv_u32(w, e->u32_key, e->u32_val), 0);
+	if (e->arr_key && !did_arr)
+		assert_int_equal(ggufw_kv_arr(w, e->arr_key, GGUF_U32,
+		    e->arr_val, e->arr_n), 0);
 	if (e->str_key && !did_str)
 		assert_int_equal(ggufw_kv_str(w, e->str_key, e->str_val,
 		    strlen(e->str_val)), 0);
@@ -423,6 +434,10 @@ test_info_new_archs(void **st)
 		{ "granite-f32", "residual 0.22", 2, 0, 0 },
 		{ "mistral3-f32", "YaRN x16", 2, 0, 0 },
 		{ "smollm3-f32", "no RoPE in every 4th layer", 4, 0, 0 },
+		{ "gemma4-f32", "sliding window 8 in 3 of 4 layers (head size "
+		    "32, rope 32 dims, base 10000); global layers: head size "
+		    "64, rope 64 dims, base 1e+06, frequency factors; KV heads "
+		    "per layer; K as V in 1 layers", 4, 0, 3 },
 	};
 	struct eng_load_opts o = { .n_ctx = 256, .n_threads = 1 };
 	char path[512];
@@ -444,9 +459,10 @@ test_info_new_archs(void **st)
 		assert_int_equal(in->n_att_layers, want[i].att);
 		assert_int_equal(in->n_rec_layers, want[i].rec);
 		assert_int_equal(in->n_swa_layers, want[i].swa);
-		/* K and V, f16, 2 KV heads x 64, 256 positions */
+		/* K and V, f16, 2 KV heads x 64, 256 positions; gemma4:
+		 * 2 x 32 in its sliding layers, 1 x 64 in its global one */
 		assert_int_equal(in->mem_kv, 2ull * 2 * want[i].att * 256 *
-		    2 * 64);
+		    2 * 64 / (strstr(want[i].file, "gemma4") ? 2 : 1));
 		/* qwen35: 3 layers x (3 x 512 conv inputs + 4 x 64 x 64) */
 		assert_int_equal(in->mem_rec, want[i].rec ?
 		    4ull * 3 * (3 * 512 + 4 * 64 * 64) : 0);
@@ -489,8 +505,69 @@ test_hostile_new_archs(void **st)
 		{ "mistral3-f32", { .drop_key =
 		    "mistral3.rope.scaling.original_context_length" },
 		    ENG_EFORMAT, "original_context_length" },
-		{ "gemma4-f32", { .drop_key = "general.name" },
-		    ENG_EUNSUPPORTED, "\"gemma4\" is not supported yet" },
+		/* gemma4: what the dense files do not use is refused by
+		 * name; every per-layer value is checked */
+		{ "gemma4-f32", { .drop_key =
+		    "gemma4.embedding_length_per_layer_input" }, ENG_EFORMAT,
+		    "embedding_length_per_layer_input" },
+		{ "gemma4-f32", { .u32_key =
+		    "gemma4.embedding_length_per_layer_input", .u32_val = 256 },
+		    ENG_EUNSUPPORTED, "per-layer input embeddings" },
+		{ "gemma4-f32", { .u32_key = "gemma4.attention.shared_kv_layers",
+		    .u32_val = 2 }, ENG_EUNSUPPORTED, "shared_kv_layers 2" },
+		{ "gemma4-f32", { .u32_key = "gemma4.expert_count", .u32_val = 8 },
+		    ENG_EUNSUPPORTED, "mixture-of-experts" },
+		{ "gemma4-f32", { .str_key = "gemma4.rope.scaling.type",
+		    .str_val = "linear" }, ENG_EUNSUPPORTED, "rope scaling" },
+		{ "gemma4-f32", { .drop_key =
+		    "gemma4.attention.sliding_window_pattern" }, ENG_EFORMAT,
+		    "sliding_window_pattern" },
+		{ "gemma4-f32", { .u32_key =
+		    "gemma4.attention.sliding_window_pattern", .u32_val = 1 },
+		    ENG_EFORMAT, "sliding_window_pattern: not an array of 4" },
+		{ "gemma4-f32", { .arr_key =
+		    "gemma4.attention.sliding_window_pattern", .arr_n = 4,
+		    .arr_val = { 1, 1, 1, 2 } }, ENG_EFORMAT,
+		    "element 3 is 2" },
+		{ "gemma4-f32", { .u32_key = "gemma4.attention.sliding_window",
+		    .u32_val = 0 }, ENG_EFORMAT, "sliding_window" },
+		{ "gemma4-f32", { .arr_key = "gemma4.attention.head_count_kv",
+		    .arr_n = 3, .arr_val = { 2, 2, 2 } }, ENG_EFORMAT,
+		    "head_count_kv: not an array of 4" },
+		{ "gemma4-f32", { .arr_key = "gemma4.attention.head_count_kv",
+		    .arr_n = 4, .arr_val = { 2, 2, 2, 0 } }, ENG_EFORMAT,
+		    "element 3 is 0" },
+		{ "gemma4-f32", { .arr_key = "gemma4.attention.head_count_kv",
+		    .arr_n = 4, .arr_val = { 2, 3, 2, 1 } }, ENG_EFORMAT,
+		    "head_count_kv 3 of layer 1" },
+		/* a per-layer count the tensors do not have */
+		{ "gemma4-f32", { .arr_key = "gemma4.attention.head_count_kv",
+		    .arr_n = 4, .arr_val = { 2, 2, 2, 2 } }, ENG_EFORMAT,
+		    "blk.3.attn_k.weight" },
+		{ "gemma4-f32", { .u32_key = "gemma4.attention.key_length_swa",
+		    .u32_val = 48 }, ENG_EUNSUPPORTED, "key_length_swa 48" },
+		{ "gemma4-f32", { .u32_key = "gemma4.attention.key_length_swa",
+		    .u32_val = 5000 }, ENG_EFORMAT, "key_length_swa" },
+		{ "gemma4-f32", { .u32_key = "gemma4.rope.dimension_count_swa",
+		    .u32_val = 64 }, ENG_EFORMAT, "dimension_count_swa" },
+		{ "gemma4-f32", { .u32_key = "gemma4.rope.dimension_count_swa",
+		    .u32_val = 31 }, ENG_EFORMAT, "dimension_count_swa" },
+		{ "gemma4-f32", { .str_key = "gemma4.rope.freq_base_swa",
+		    .str_val = "x" }, ENG_EFORMAT, "freq_base_swa" },
+		{ "gemma4-f32", { .str_key = "gemma4.final_logit_softcapping",
+		    .str_val = "x" }, ENG_EFORMAT, "final_logit_softcapping" },
+		{ "gemma4-f32", { .drop_tensor = "rope_freqs.weight" },
+		    ENG_EFORMAT, "rope_freqs.weight" },
+		{ "gemma4-f32", { .drop_tensor = "blk.3.attn_k.weight" },
+		    ENG_EFORMAT, "blk.3.attn_k.weight" },
+		{ "gemma4-f32", { .drop_tensor = "blk.0.attn_q_norm.weight" },
+		    ENG_EFORMAT, "blk.0.attn_q_norm.weight" },
+		{ "gemma4-f32", { .drop_tensor = "blk.1.post_ffw_norm.weight" },
+		    ENG_EFORMAT, "blk.1.post_ffw_norm.weight" },
+		{ "gemma4-f32", { .nan_tensor = "blk.2.layer_output_scale.weight" },
+		    ENG_EFORMAT, "layer_output_scale" },
+		{ "gemma4-f32", { .iq_tensor = "blk.0.ffn_down.weight" },
+		    ENG_EUNSUPPORTED, "IQ2_XXS" },
 		{ "smollm3-f32", { .drop_tensor = "blk.3.attn_k.weight" },
 		    ENG_EFORMAT, "blk.3.attn_k.weight" },
 		{ "qwen35-f32", { .drop_key = "qwen35.rope.dimension_sections" },
@@ -515,6 +592,60 @@ test_hostile_new_archs(void **st)
 		expect_refused(path, &cases[i].e, cases[i].code,
 		    cases[i].what);
 	}
+}
+
+/* Logits of the 24 tokens 3, 4, ... of a model file. */
+static void
+logits_of(const char *path, float *lg)
+{
+	struct eng_load_opts o = { .n_ctx = 64, .n_threads = 2 };
+	struct eng_model *m = NULL;
+	struct eng_session *s = NULL;
+	char *cause = NULL;
+	int32_t ids[24];
+
+	for (int i = 0; i < 24; i++)
+		ids[i] = 3 + 17 * i;
+	if (eng_model_open(path, &o, &m, &cause) != 0)
+		fail_msg("%s", cause);
+	assert_int_equal(eng_session_new(m, &s, &cause), 0);
+	assert_int_equal(eng_session_decode(s, ids, 24, lg, true, NULL, NULL),
+	    0);
+	eng_session_free(s);
+	eng_model_free(m);
+}
+
+/*
+ * Gemma 4's sliding-window pattern may come as an array of integers
+ * instead of booleans: the same model.  And it decides each layer's
+ * shape: marked global, layer 0 expects a query of 4 x 64.
+ */
+static void
+test_gemma4_pattern_forms(void **st)
+{
+	char src[512], *dst = tmp_path("g4pattern.gguf");
+	float *a = calloc(24 * 512, sizeof *a), *b = calloc(24 * 512,
+	    sizeof *b);
+
+	(void)st;
+	assert_non_null(a);
+	assert_non_null(b);
+	snprintf(src, sizeof src, "%s/golden/syn-gemma4-f32.gguf", shared());
+	logits_of(src, a);
+	rewrite(src, dst, &(struct edit){ .arr_key =
+	    "gemma4.attention.sliding_window_pattern", .arr_n = 4,
+	    .arr_val = { 1, 1, 1, 0 } });
+	logits_of(dst, b);
+	assert_memory_equal(a, b, 24 * 512 * sizeof *a);
+	/* layer 0 global: its head size (64) no longer fits attn_q */
+	rewrite(src, dst, &(struct edit){ .arr_key =
+	    "gemma4.attention.sliding_window_pattern", .arr_n = 4,
+	    .arr_val = { 0, 1, 1, 0 } });
+	expect_refused(dst, &(struct edit){ 0 }, ENG_EFORMAT,
+	    "blk.0.attn_q.weight");
+	unlink(dst);
+	free(a);
+	free(b);
 }
 
 static void
@@ -902,6 +1033,7 @@ main(void)
 		cmocka_unit_test(test_hostile_models),
 		cmocka_unit_test(test_hostile_new_archs),
 		cmocka_unit_test(test_info_new_archs),
+		cmocka_unit_test(test_gemma4_pattern_forms),
 		cmocka_unit_test(test_nan_weights),
 		cmocka_unit_test(test_memory_limit),
 		cmocka_unit_test(test_stream_progress_cancel_ctx),
