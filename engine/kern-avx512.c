@@ -404,6 +404,34 @@ small_pair(int four, const uint8_t *b, size_t bs)
 }
 
 /*
+ * The same quants plus a bias that makes them unsigned, as the integer
+ * dot wants them: Q4_0's nibbles as they are (q + 8), Q8_0's bytes with
+ * the sign bit flipped (q + 128; only with VNNI, whose products do not
+ * pass through int16).  The bias comes off again in the integer sums
+ * (small_bias), so every dot is the same integer as with signed quants,
+ * for one XOR (Q8_0) or none (Q4_0) instead of an abs, a sign mask and
+ * a masked negation per weight register.
+ */
+#define SMALL_UNSIGNED(four)	((four) || KERN_VNNI)
+
+static inline __m512i
+small_upair(int four, const uint8_t *b, size_t bs)
+{
+	if (four)
+		return join(nibbles16(b + 2), nibbles16(b + bs + 2));
+	return _mm512_xor_si512(join(load32(b + 2), load32(b + bs + 2)),
+	    _mm512_set1_epi8((char)0x80));
+}
+
+/* -bias * (the sum of each 4 activations of x), per int32 lane. */
+static inline __m512i
+small_bias(int four, __m512i x)
+{
+	return _mm512_sub_epi32(_mm512_setzero_si512(), dot_u8_i8(
+	    _mm512_set1_epi8(four ? 8 : (char)0x80), x));
+}
+
+/*
  * Q8_0 and Q4_0: sixteen blocks per step.  Their weight scales come in
  * by one gather (the f16 at the start of each block), the activation
  * scales by another; per pair of blocks one integer dot, and one FMA
@@ -425,14 +453,25 @@ small_rows(int four, const uint8_t *w, size_t wstride, int nw,
 	for (; i + 16 <= nblk; i += 16) {
 		__m512 da[MAXW];
 
+		__m512i bias[SMALL_UNSIGNED(four) ? MAXW : 1][8];
+
 		_Pragma("GCC unroll 16")
-		for (int ra = 0; ra < na; ra++)
+		for (int ra = 0; ra < na; ra++) {
 			da[ra] = _mm512_i32gather_ps(iota16(10),
 			    &a[ra * stride + i].d, 4);
+			if (!SMALL_UNSIGNED(four))
+				continue;
+			_Pragma("GCC unroll 16")
+			for (int p = 0; p < 8; p++)
+				bias[ra][p] = small_bias(four, act2(a +
+				    ra * stride + i + 2 * p));
+		}
 		_Pragma("GCC unroll 16")
 		for (int wr = 0; wr < nw; wr++) {
 			const uint8_t *b = w + wr * wstride + i * bs;
-			kern_prefetch(b, 16 * bs);
+			_Pragma("GCC unroll 16")
+			for (size_t o = 0; o < 16 * bs; o += 64)
+				__builtin_prefetch(b + KERN_PREFETCH + o, 0, 3);
 			__m512 wd = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(
 			    _mm512_i32gather_epi32(iota16((int)bs), b, 1)));
 			__m512 sc[MAXW];
@@ -440,6 +479,27 @@ small_rows(int four, const uint8_t *w, size_t wstride, int nw,
 			_Pragma("GCC unroll 16")
 			for (int ra = 0; ra < na; ra++)
 				sc[ra] = _mm512_mul_ps(wd, da[ra]);
+			if (SMALL_UNSIGNED(four)) {
+				_Pragma("GCC unroll 16")
+				for (int p = 0; p < 8; p++) {
+					__m512i u = small_upair(four,
+					    b + 2 * p * bs, bs);
+
+					_Pragma("GCC unroll 16")
+					for (int ra = 0; ra < na; ra++) {
+						__m512i dp = dpbusd(
+						    bias[ra][p], u, act2(a +
+						    ra * stride + i + 2 * p));
+
+						acc[wr * na + ra] =
+						    _mm512_fmadd_ps(pick2x(
+						    sc[ra], 2 * p, 2 * p + 1),
+						    _mm512_cvtepi32_ps(dp),
+						    acc[wr * na + ra]);
+					}
+				}
+				continue;
+			}
 			_Pragma("GCC unroll 16")
 			for (int p = 0; p < 8; p++) {
 				__m512i q = small_pair(four, b + 2 * p * bs, bs);
