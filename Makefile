@@ -214,8 +214,8 @@ screen: $(B)/triage $(B)/tests/tool-gguf-gen $(B)/tests/jsonget
 	@TRIAGE=$(CURDIR)/$(B)/triage B=$(B) bash tests/screen.sh
 
 # Local metrics stay content-free; triage stats reads them (tests/stats.sh).
-stats-cli: $(B)/triage $(B)/tests/jsonget
-	@TRIAGE=$(CURDIR)/$(B)/triage JSONGET=$(CURDIR)/$(B)/tests/jsonget bash tests/stats.sh
+stats-cli: $(B)/triage $(B)/tests/jsonget $(B)/tests/tool-gguf-gen
+	@TRIAGE=$(CURDIR)/$(B)/triage JSONGET=$(CURDIR)/$(B)/tests/jsonget GEN=$(CURDIR)/$(B)/tests/tool-gguf-gen bash tests/stats.sh
 
 # triage sessions erase removes what it names and nothing else (tests/erase.sh).
 erase-cli: $(B)/triage

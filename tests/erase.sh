@@ -31,8 +31,10 @@ cat >"$root/$B/session.json" <<JSON
 JSON
 echo "other paste" >"$root/$B/pasted.log"
 touch -d '2026-12-06 01:05' "$root/$A/session.json"; touch -d '2026-12-05 09:00' "$root/$B/session.json"
+# the app keeps a command without its ':' ("note ..."); older lines have it
 printf '%s\n' "why does sda fail" ":note replaced the sda cable" "/EXT4-fs" "other question" \
-	":note other note" ":help" "sshd" >"$XDG_DATA_HOME/triage/history"
+	":note other note" ":help" "sshd" "note replaced the sda cable" "filter-out sshd" \
+	"note other note" "help" >"$XDG_DATA_HOME/triage/history"
 
 "$TRIAGE" sessions list >"$tmp/list" 2>&1 && grep -q "$A" "$tmp/list" && grep -q "$B" "$tmp/list" &&
 	ok "list shows both sessions" || { bad "list"; cat "$tmp/list"; }
@@ -54,11 +56,12 @@ gone=$(comm -23 <(echo "$before") <(echo "$after") | sed 's|^\.|'"$tmp"'|')
 	bad "gone differs from named: $gone"
 [ -f "$tmp/logs/syslog" ] && ok "the user's log is untouched" || bad "user's log removed"
 [ -f "$root/$B/session.json" ] && [ -f "$root/$B/pasted.log" ] && ok "the other session is untouched" || bad "other session"
-grep -q 'removed 4 lines' "$tmp/erase" && ok "4 history lines of the session removed" || bad "history count: $(cat "$tmp/erase")"
+grep -q 'removed 6 lines' "$tmp/erase" && ok "6 history lines of the session removed" || bad "history count: $(cat "$tmp/erase")"
 h=$XDG_DATA_HOME/triage/history
-grep -qE 'sda|EXT4|^sshd$' "$h" && bad "the session's history lines stay: $(cat "$h")" ||
+grep -qE 'sda|EXT4|sshd' "$h" && bad "the session's history lines stay: $(cat "$h")" ||
 	ok "the session's questions, notes, search and filter left the history"
 grep -qx 'other question' "$h" && grep -qx ':note other note' "$h" && grep -qx ':help' "$h" &&
+	grep -qx 'note other note' "$h" && grep -qx 'help' "$h" &&
 	ok "other history lines kept" || bad "other history lines lost"
 "$TRIAGE" sessions erase "$A" 2>"$tmp/err"; [ $? -eq 2 ] && ok "erasing it again: exit 2" || bad "erase twice"
 
@@ -88,6 +91,41 @@ if command -v tmux >/dev/null; then
 	grep -q 'zqx app note' "$h" 2>/dev/null && bad "its history line came back at exit" ||
 		ok "its history line is not written back at exit"
 	[ -f "$tmp/logs/syslog" ] && ok "the log the app had open is untouched" || bad "log removed"
+	# Retention: a session past it is erased at start like `sessions
+	# erase`, its history lines with it; the others' lines stay.
+	D=20261001-080000-old
+	mkdir -p "$root/$D"
+	printf '{"format": 1, "saved": "2026-10-01T08:00:00Z", "sources": [], "notes": ["zqx expired note"], "answers": [{"question": "zqx expired question", "context": "", "answer": "", "stats": ""}], "ticks": [], "view": {"row": 0, "search": "zqxexpiredsearch", "filters": []}}\n' >"$root/$D/session.json"
+	echo "pasted zqx" >"$root/$D/pasted.log"
+	touch -d '40 days ago' "$root/$D/session.json" "$root/$D/pasted.log" "$root/$D"
+	printf '%s\n' "note zqx expired note" "zqx expired question" "/zqxexpiredsearch" ":help" "kept question" >"$h"
+	"${TM[@]}" new-session -d -x 120 -y 40 -e HOME="$HOME" -e XDG_STATE_HOME="$XDG_STATE_HOME" \
+		-e XDG_DATA_HOME="$XDG_DATA_HOME" -e XDG_CONFIG_HOME="$XDG_CONFIG_HOME" \
+		"$TRIAGE $tmp/logs/syslog; sleep 30"
+	for _ in $(seq 1 50); do "${TM[@]}" capture-pane -p | grep -q "user's log" && break; sleep 0.1; done
+	"${TM[@]}" send-keys q; sleep 1
+	"${TM[@]}" kill-server 2>/dev/null
+	[ ! -e "$root/$D" ] && ok "a session past retention is removed at start" || bad "expired session $D left"
+	grep -q 'zqx\|zqxexpiredsearch' "$h" && bad "expired session's history lines stay: $(cat "$h")" ||
+		ok "expiry removed the expired session's history lines"
+	grep -qx ':help' "$h" && grep -qx 'kept question' "$h" && ok "expiry kept the other history lines" ||
+		bad "expiry took other history lines: $(cat "$h")"
+	# retention = 0: nothing of the session is kept after exit, history included
+	mkdir -p "$XDG_CONFIG_HOME/triage"; echo "retention = 0" >"$XDG_CONFIG_HOME/triage/config"
+	"${TM[@]}" new-session -d -x 120 -y 40 -e HOME="$HOME" -e XDG_STATE_HOME="$XDG_STATE_HOME" \
+		-e XDG_DATA_HOME="$XDG_DATA_HOME" -e XDG_CONFIG_HOME="$XDG_CONFIG_HOME" \
+		"$TRIAGE $tmp/logs/syslog; sleep 30"
+	for _ in $(seq 1 50); do "${TM[@]}" capture-pane -p | grep -q "user's log" && break; sleep 0.1; done
+	"${TM[@]}" send-keys ":note zqx zero note" Enter; sleep 0.3
+	"${TM[@]}" send-keys q; sleep 1
+	"${TM[@]}" kill-server 2>/dev/null
+	rm "$XDG_CONFIG_HOME/triage/config"
+	[ -z "$(ls -A "$root" 2>/dev/null)" ] && ok "retention = 0: no session kept after exit" ||
+		bad "retention = 0 kept: $(ls "$root")"
+	grep -q 'zqx zero note' "$h" && bad "retention = 0 kept the session's history line" ||
+		ok "retention = 0: the session's history lines are not kept"
+	grep -qx ':help' "$h" && ok "retention = 0 kept the other history lines" || bad "other lines lost: $(cat "$h")"
+	[ -f "$tmp/logs/syslog" ] && ok "the log survives expiry" || bad "log removed by expiry"
 else
 	echo "tmux not installed: :sessions erase is not driven"
 fi

@@ -6,6 +6,8 @@
 set -u
 TRIAGE=${TRIAGE:?set TRIAGE to the binary}
 JSONGET=${JSONGET:-$(dirname "$TRIAGE")/tests/jsonget}
+GEN=${GEN:-$(dirname "$TRIAGE")/tests/tool-gguf-gen}
+SHARED=${SHARED:-$(cd "$(dirname "$0")/../.." && pwd)/shared}
 fail=0
 ok() { echo "ok - $*"; }
 bad() { echo "FAIL - $*"; fail=1; }
@@ -28,8 +30,11 @@ cp "$log" "$tmp/zqxhost3.log"
 rc=$?; [ $rc -eq 0 ] && ok "analyze found cards" || bad "analyze rc $rc"
 "$TRIAGE" analyze --json "$log" >/dev/null 2>&1
 "$TRIAGE" ask --model "$d/zqxmodel4.gguf" --log "$log" "zqxquestion8 on zqxhost3?" >/dev/null 2>&1
+# --continue reads the kept conversation back: its fallback is not counted again
+"$TRIAGE" ask --continue --model "$d/zqxmodel4.gguf" "zqxquestion8 again?" >/dev/null 2>&1
 printf 'not a bundle zqxlogtext9\n' >"$d/zqxbundle6-1.0.tbundle"
 "$TRIAGE" bundle import "$d/zqxbundle6-1.0.tbundle" >/dev/null 2>&1 && bad "a junk bundle imported"
+"$TRIAGE" stats --json >"$tmp/pre-app.json"
 if command -v tmux >/dev/null; then
 	TM=(tmux -L "triage-stats-$$" -f /dev/null)
 	"${TM[@]}" new-session -d -x 120 -y 40 -e HOME="$HOME" -e XDG_STATE_HOME="$XDG_STATE_HOME" \
@@ -42,6 +47,77 @@ if command -v tmux >/dev/null; then
 	"${TM[@]}" kill-server 2>/dev/null; TM=
 else
 	echo "tmux not installed: the app is not driven"
+fi
+"$TRIAGE" stats --json >"$tmp/post-app.json"
+
+# Answers from a real model, `triage ask` and the app alike: outcome,
+# time to first token and tokens/s buckets, questions, the model's kind.
+# The model file gets a distinctive name, which must not be recorded.
+j() { "$JSONGET" "$1" <"$2"; }
+# sum of the totals under KEY (KEY itself and KEY.*).
+sum() { "$JSONGET" totals <"$1" | grep -Eo "\"$2(\.[a-z0-9._+-]*)?\":[0-9]+" | awk -F: '{ s += $2 } END { print s + 0 }'; }
+apps=1
+appask() {	# NAME MODEL KEYS...: ask in the app, wait for WAIT, quit
+	local name=$1 model=$2 wait=$3; shift 3
+	TM=(tmux -L "triage-stats-$name-$$" -f /dev/null)
+	"${TM[@]}" new-session -d -x 120 -y 40 -e HOME="$HOME" -e XDG_STATE_HOME="$XDG_STATE_HOME" \
+		-e XDG_DATA_HOME="$XDG_DATA_HOME" -e XDG_CONFIG_HOME="$XDG_CONFIG_HOME" \
+		"$TRIAGE --model $model $log; sleep 30"
+	for _ in $(seq 1 50); do "${TM[@]}" capture-pane -p | grep -q zqxhost3 && break; sleep 0.1; done
+	"${TM[@]}" send-keys a "zqxquestion8 in the app on zqxhost3?" Enter
+	"$@"
+	for _ in $(seq 1 200); do "${TM[@]}" capture-pane -p | grep -Eq "$wait" && break; sleep 0.05; done
+	"${TM[@]}" capture-pane -p | grep -Eq "$wait" || bad "$name: no '$wait' on screen"
+	"${TM[@]}" send-keys Escape q; sleep 0.5
+	"${TM[@]}" kill-server 2>/dev/null; TM=
+	apps=$((apps + 1))
+}
+MODEL=$SHARED/models/stories260K.gguf
+if [ -f "$MODEL" ] && command -v tmux >/dev/null; then
+	mkdir -p "$tmp/zqxhost3-m"; cp "$MODEL" "$tmp/zqxhost3-m/zqxmodel4-real.gguf"
+	real=$tmp/zqxhost3-m/zqxmodel4-real.gguf
+	"$TRIAGE" stats --json >"$tmp/s0.json"
+	"$TRIAGE" ask --model "$real" --log "$log" "zqxquestion8 on zqxhost3?" >/dev/null 2>&1 ||
+		bad "ask with the tiny model failed"
+	"$TRIAGE" stats --json >"$tmp/s1.json"
+	appask app "$real" 'tokens in [0-9]+ ms'
+	"$TRIAGE" stats --json >"$tmp/s2.json"
+	for step in "ask:s0:s1" "app:s1:s2"; do
+		IFS=: read -r what a b <<<"$step"
+		dq=$(( $(j totals.questions "$tmp/$b.json") - $(j totals.questions "$tmp/$a.json" || echo 0) ))
+		da=$(( $(sum "$tmp/$b.json" answers) - $(sum "$tmp/$a.json" answers) ))
+		# the tiny model may end its turn, reach the token limit or fill the context
+		dok=0
+		for o in ok token-limit context-full; do
+			dok=$(( dok + $(sum "$tmp/$b.json" answers.$o) - $(sum "$tmp/$a.json" answers.$o) ))
+		done
+		dt=$(( $(sum "$tmp/$b.json" ttft) - $(sum "$tmp/$a.json" ttft) ))
+		dr=$(( $(sum "$tmp/$b.json" tokps) - $(sum "$tmp/$a.json" tokps) ))
+		dm=$(( $(sum "$tmp/$b.json" model.llama) - $(sum "$tmp/$a.json" model.llama) ))
+		[ "$dq $da $dok $dt $dr $dm" = "1 1 1 1 1 1" ] &&
+			ok "$what: question, answer by outcome, time-to-first-token and tokens/s buckets, model kind counted once" ||
+			bad "$what: questions +$dq answers +$da (finished +$dok) ttft +$dt tokps +$dr model +$dm"
+	done
+	"$JSONGET" totals <"$tmp/s2.json" | grep -Eq '"ttft\.(lt|ge)[0-9.]+s":' &&
+		"$JSONGET" totals <"$tmp/s2.json" | grep -Eq '"tokps\.(lt|ge)[0-9]+":' &&
+		ok "speeds are buckets" || bad "no bucket keys: $("$JSONGET" totals <"$tmp/s2.json")"
+	# a slower model, stopped with Ctrl-C in the app: outcome "stopped"
+	if [ -x "$GEN" ] && "$GEN" --type Q8_0 --n-embd 768 --n-ff 2048 --n-layer 6 --n-head 12 \
+		--n-head-kv 4 --n-ctx 2048 --name zqxmodel4-name --vocab-from "$MODEL" --seed 1 \
+		-o "$tmp/zqxhost3-m/zqxmodel4-slow.gguf" 2>/dev/null; then
+		appask slow "$tmp/zqxhost3-m/zqxmodel4-slow.gguf" 'answer stopped' sh -c \
+			'for _ in $(seq 1 100); do tmux -L "triage-stats-slow-'$$'" capture-pane -p | grep -q "answering, [0-9]* tokens" && break; sleep 0.05; done; tmux -L "triage-stats-slow-'$$'" send-keys C-c'
+		"$TRIAGE" stats --json >"$tmp/s3.json"
+		[ $(( $(sum "$tmp/s3.json" answers.stopped) - $(sum "$tmp/s2.json" answers.stopped) )) = 1 ] &&
+			[ $(( $(sum "$tmp/s3.json" model.llama) - $(sum "$tmp/s2.json" model.llama) )) = 1 ] &&
+			"$JSONGET" totals <"$tmp/s3.json" | grep -Eq '"model\.llama\.3[89]m-q8_0":1' &&
+			ok "an answer stopped in the app: answers.stopped; model.llama.<size>-q8_0" ||
+			bad "stopped not counted: $("$JSONGET" totals <"$tmp/s3.json")"
+	else
+		echo "tool-gguf-gen missing: the stopped answer is not driven"
+	fi
+else
+	echo "no $MODEL or no tmux: answers from a model are not checked"
 fi
 
 [ -s "$M" ] && ok "metrics file written" || bad "no metrics file at $M"
@@ -62,14 +138,20 @@ ok "none of the distinctive strings is in the metrics, stats, --json or export"
 grep -Evq '^[0-9]{4}-[0-9]{2}-[0-9]{2}	[a-z0-9._+-]+	[0-9]+$' "$M" &&
 	bad "a metrics line outside DAY<TAB>key<TAB>count" || ok "every line is DAY key count"
 
-j() { "$JSONGET" "$1" <"$2"; }
 [ "$(j totals.analyses "$tmp/stats.json")" = 2 ] && ok "two analyses counted" || bad "analyses: $(j totals.analyses "$tmp/stats.json")"
-grep -q '"cards.ssh-brute-force.high": [1-9]' "$tmp/stats.json" &&
-	ok "cards per playbook and severity" || bad "no ssh-brute-force card counted"
-grep -q '"bundle.refused": 1' "$tmp/stats.json" && ok "bundle refusal counted" || bad "bundle refusal"
-grep -q '"fallback.load-failed": 1' "$tmp/stats.json" && ok "fallback reason counted" || bad "fallback"
+grep -q '"cards.auth.high": [1-9]' "$tmp/stats.json" && grep -q '"cards.filesystem.critical": [1-9]' "$tmp/stats.json" &&
+	ok "cards per class and severity" || bad "no auth/high or filesystem/critical card counted"
+grep -q '"cards.ssh-brute-force' "$tmp/stats.json" && bad "cards are keyed by playbook id, not class"
+[ "$(sum "$tmp/stats.json" bundle.refused)" = 1 ] && ok "bundle refusal counted with its kind of reason" || bad "bundle refusal"
+grep -q '"fallback.load-failed": 2' "$tmp/stats.json" && ok "fallback reason counted, not again on --continue" ||
+	bad "fallback: $(grep fallback "$tmp/stats.json")"
 if command -v tmux >/dev/null; then
-	grep -q '"sessions": 1' "$tmp/stats.json" && ok "app session counted" || bad "app session"
+	[ "$(j totals.sessions "$tmp/stats.json")" = $apps ] && ok "app sessions counted ($apps)" ||
+		bad "app sessions: $(j totals.sessions "$tmp/stats.json") for $apps"
+	[ $(( $(sum "$tmp/post-app.json" cards.auth.high) - $(sum "$tmp/pre-app.json" cards.auth.high) )) = 1 ] &&
+		[ $(( $(sum "$tmp/post-app.json" cards.filesystem) - $(sum "$tmp/pre-app.json" cards.filesystem) )) = 1 ] &&
+		ok "the app's cards counted per class and severity" ||
+		bad "app cards: $("$JSONGET" totals <"$tmp/post-app.json")"
 fi
 cmp -s "$tmp/stats.json" <(sed '$a\' "$tmp/export.json") && ok "export equals --json" || bad "export differs from --json"
 grep -q 'analyses *2' "$tmp/stats.txt" && ok "stats text shows totals" || bad "stats text"

@@ -1339,6 +1339,7 @@ app_run(const struct app_opts *o, char **next)
 		app_message(&a, false, "paste a log (or P for paste mode), "
 		    ":open FILE, or ? for help");
 	rc = loop(&a) == 0 ? 0 : EXIT_TROUBLE;
+	metrics_cards(a.an);	/* the cards this run raised */
 	session_save(&a);
 	if (a.switch_to != NULL && rc == 0) {
 		*next = a.switch_to;

@@ -52,6 +52,8 @@ struct tui_assist {
 	struct tui_think think_f;	/* reasoning held back */
 	bool		 warm;		/* g is a background prefill */
 	bool		 warm_ok;	/* the cache holds what warm would read */
+	bool		 timed_out;	/* the running answer was cancelled by a
+					 * time limit (metrics) */
 	struct tui_turn_info last;
 };
 
@@ -125,18 +127,18 @@ tui_assist_free(struct tui_assist *a)
 	free(a);
 }
 
-void
-tui_assist_fallback(struct tui_assist *a, enum tui_fallback why,
-    const char *detail)
+/* Keep a fallback in the conversation; a restored one is not counted
+ * again in the metrics. */
+static int
+fb_add(struct tui_assist *a, enum tui_fallback why, const char *detail)
 {
 	struct fb *v;
 
-	metrics_count("fallback", tui_fallback_name(why), NULL, 1);
 	if (a->nfb == a->capfb) {
 		size_t cap = a->capfb ? 2 * a->capfb : 4;
 
 		if ((v = realloc(a->fb, cap * sizeof *v)) == NULL)
-			return;
+			return -1;
 		a->fb = v;
 		a->capfb = cap;
 	}
@@ -144,6 +146,15 @@ tui_assist_fallback(struct tui_assist *a, enum tui_fallback why,
 	a->fb[a->nfb].detail = strdup(detail ? detail : "");
 	a->fb[a->nfb].when = time(NULL);
 	a->nfb++;
+	return 0;
+}
+
+void
+tui_assist_fallback(struct tui_assist *a, enum tui_fallback why,
+    const char *detail)
+{
+	metrics_count("fallback", tui_fallback_name(why), NULL, 1);
+	(void)fb_add(a, why, detail);
 }
 
 size_t
@@ -185,6 +196,7 @@ tui_assist_load(struct tui_assist *a, const char *path,
 	a->m = m;
 	a->s = s;
 	a->path = p;
+	metrics_model(eng_model_info(m));
 	return 0;
 }
 
@@ -196,6 +208,8 @@ tui_assist_adopt(struct tui_assist *a, struct eng_model *m,
 	a->m = m;
 	a->s = s;
 	a->path = path ? strdup(path) : NULL;
+	if (m != NULL)
+		metrics_model(eng_model_info(m));
 }
 
 void
@@ -569,15 +583,16 @@ tui_assist_ask(struct tui_assist *a, enum tui_turn_kind kind,
 	int rc = -1;
 
 	*cause = NULL;
-	metrics_count("questions", NULL, NULL, 1);
 	memset(info, 0, sizeof *info);
 	tui_assist_pause(a);	/* a question goes before the warm-up */
 	a->warm_ok = false;
+	a->timed_out = false;
 	if ((kind != TUI_TURN_QUESTION && kind != TUI_TURN_RAW) || a->g != NULL) {
 		*cause = strdup(a->g ? "an answer is still running" :
 		    "unknown kind of turn");
 		return -1;
 	}
+	metrics_count("questions", NULL, NULL, 1);
 	if (a->m == NULL) {
 		*cause = strdup("no language model is loaded");
 		tui_assist_fallback(a, TUI_FB_NO_MODEL, *cause);
@@ -746,8 +761,10 @@ tui_assist_cancel(struct tui_assist *a, bool timed_out)
 	if (a->g == NULL)
 		return;
 	eng_gen_cancel(a->g);
-	if (timed_out)
+	if (timed_out) {
+		a->timed_out = true;
 		tui_assist_fallback(a, TUI_FB_TIMEOUT, "the answer took too long");
+	}
 }
 
 size_t
@@ -881,6 +898,8 @@ tui_assist_next(struct tui_assist *a, struct eng_event *ev, bool wait)
 		ev->text = a->vis;
 		ev->len = n;
 	} else if (ev->kind == ENG_EV_DONE) {
+		/* every answer, from `triage ask` or the app, counted here */
+		metrics_gen_done(ev, a->timed_out);
 		if (ev->stop == ENG_STOP_ERROR)
 			tui_assist_fallback(a, strstr(ev->text, "NaN") ?
 			    TUI_FB_NAN : TUI_FB_ERROR, ev->text);
@@ -1025,7 +1044,8 @@ tui_assist_restore(struct tui_assist *a, const char *path, char **model_path,
 		for (size_t k = 1; k < sizeof fb_names / sizeof fb_names[0]; k++)
 			if (strcmp(r, fb_names[k]) == 0)
 				f = (enum tui_fallback)k;
-		tui_assist_fallback(a, f, jstr(v, "detail"));
+		if (fb_add(a, f, jstr(v, "detail")) != 0)
+			goto out;
 		a->fb[a->nfb - 1].when = (time_t)json_integer_value(
 		    json_object_get(v, "time"));
 	}

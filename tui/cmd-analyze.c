@@ -522,6 +522,7 @@ cmd_analyze(int argc, char **argv)
 			nread++;
 	}
 	pb_analysis_finish(a);
+	metrics_count("analyses", NULL, NULL, 1);
 	metrics_cards(a);
 	if (json && explain) {
 		/* the rule-based document, with the model cards added */

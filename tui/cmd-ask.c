@@ -21,7 +21,6 @@
 #include "../engine/engine.h"
 #include "assist.h"
 #include "tui.h"
-#include "metrics.h"
 
 static const char ask_usage[] =
 "usage: triage ask [options] \"question\"\n"
@@ -554,11 +553,6 @@ done:
 		if (tui_assist_hidden(as) > 0)
 			out_printf(stderr, "reasoning: %zu bytes hidden\n",
 			    tui_assist_hidden(as));
-		metrics_answer(timed_out ? "timeout" : last.stop ==
-		    ENG_STOP_CTX ? "context-full" : last.stop == ENG_STOP_ERROR ?
-		    "error" : last.stop == ENG_STOP_INCOMPLETE ? "invalid-output" :
-		    "ok", last.prompt_ms, last.gen_ms > 0 ?
-		    last.n_gen * 1e3 / last.gen_ms : 0);
 		status = last.stop == ENG_STOP_ERROR || timed_out ?
 		    EXIT_TROUBLE : 0;
 		if (!raw)

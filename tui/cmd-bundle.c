@@ -366,6 +366,7 @@ bundle_model_fallback(const char *bundle, const char *reason)
 		    cause != NULL ? cause : "?");
 		goto out;
 	}
+	metrics_count("bundle", "rollback", "model-failed", 1);
 	i = bdl_store_find(s, bundle);
 	say_safe(stderr, "triage: the model of bundle %s does not load (%s); "
 	    "switched back to the last-known-good version %s", bundle,
@@ -684,7 +685,7 @@ bundle_import(const char *file, int allow_downgrade)
 	r = bdl_store_import(s, kr, file, &o, &res, &cause);
 	progress_end();
 	if (r < 0) {
-		metrics_count("bundle", "refused", NULL, 1);
+		metrics_bundle_refused(r);
 		say_safe(stderr, "triage: bundle: import refused: %s",
 		    cause != NULL ? cause : bdl_strerror(r));
 		rc = r == BDL_EIO || r == BDL_ENOMEM || r == BDL_EBUSY ?
@@ -795,7 +796,7 @@ bundle_rollback(const char *name)
 		rc = r == BDL_EIO || r == BDL_EBUSY || r == BDL_ENOMEM ?
 		    EXIT_TROUBLE : 1;
 	} else {
-		metrics_count("bundle", "rollback", NULL, 1);
+		metrics_count("bundle", "rollback", "user", 1);
 		i = bdl_store_find(s, name);
 		out_printf(stdout, "%s rolled back: %s %s %s\n", name, from, arrow(),
 		    i >= 0 ? bdl_store_active(s, (size_t)i) : "?");

@@ -57,11 +57,21 @@ typed_texts(const char *dir)
 	return out;
 }
 
+/*
+ * The app's commands that take a session's text; the prompt keeps a
+ * command line without its ':' ("note the cable"), a search or question
+ * as typed.
+ */
+static const char *const text_cmds[] = {
+	"note ", "ask ", "filter ", "filter-in ", "filter-out ", NULL
+};
+
 /* Is a history line one of the texts, typed alone or after a :command? */
 static int
 typed_by(const char *line, json_t *texts)
 {
-	size_t i, n = strlen(line), k;
+	size_t i, c, n = strlen(line), k;
+	const char *cmd = line + (line[0] == ':');
 	json_t *v;
 
 	json_array_foreach(texts, i, v) {
@@ -75,6 +85,10 @@ typed_by(const char *line, json_t *texts)
 		    (line[0] == ':' && n > k && line[n - k - 1] == ' ' &&
 		    strcmp(line + n - k, s) == 0))
 			return 1;
+		for (c = 0; text_cmds[c] != NULL; c++)
+			if (strncmp(cmd, text_cmds[c], strlen(text_cmds[c])) == 0 &&
+			    strcmp(cmd + strlen(text_cmds[c]), s) == 0)
+				return 1;
 	}
 	return 0;
 }

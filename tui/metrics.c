@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "../bundles/bundle.h"
+#include "../engine/engine.h"
 #include "tui.h"
 #include "metrics.h"
 
@@ -215,16 +217,19 @@ out:
 	free(path);
 }
 
+/* Per card raised: cards.<class>.<severity>; the class is a word of the
+ * fixed taxonomy (triage-playbook(5)), never a name a playbook author
+ * chose, which might be a host's. */
 void
 metrics_cards(const struct pb_analysis *an)
 {
 	size_t i, n = pb_analysis_ncards(an);
 
-	metrics_count("analyses", NULL, NULL, 1);
 	for (i = 0; i < n; i++) {
 		const struct pb_playbook *pb = pb_card_playbook(pb_analysis_card(an, i));
+		const char *cls = pb_playbook_class(pb);
 
-		metrics_count("cards", pb_playbook_id(pb),
+		metrics_count("cards", pb_class_valid(cls) ? cls : "other",
 		    pb_severity_name(pb_playbook_severity(pb)), 1);
 	}
 }
@@ -250,4 +255,73 @@ metrics_answer(const char *outcome, double ttft_ms, double tok_s)
 			;
 		metrics_count("tokps", rn[i], NULL, 1);
 	}
+}
+
+void
+metrics_gen_done(const struct eng_event *ev, bool timed_out)
+{
+	const char *o;
+
+	switch (ev->stop) {
+	case ENG_STOP_EOG: o = "ok"; break;
+	case ENG_STOP_LENGTH: o = "token-limit"; break;
+	case ENG_STOP_CTX: o = "context-full"; break;
+	case ENG_STOP_CANCEL: o = "stopped"; break;
+	case ENG_STOP_INCOMPLETE: o = "invalid-output"; break;
+	default: o = "error"; break;
+	}
+	if (timed_out)
+		o = "timeout";
+	/* the prompt's prefill ends with the first token sampled */
+	metrics_answer(o, ev->prompt_ms, ev->gen_ms > 0 && ev->n_gen > 0 ?
+	    ev->n_gen * 1e3 / ev->gen_ms : 0);
+}
+
+/*
+ * The model in use: architecture, size and quantization, e.g.
+ * model.qwen3.600m-q8_0; never its file name or its general.name, which
+ * are free text.
+ */
+void
+metrics_model(const struct eng_info *in)
+{
+	char size[16], kind[48];
+	const char *q;
+	double p = (double)in->n_params;
+	size_t i;
+
+	if (p >= 1e9)
+		snprintf(size, sizeof size, "%.*fb", p < 1e10 ? 1 : 0, p / 1e9);
+	else if (p >= 1e6)
+		snprintf(size, sizeof size, "%.0fm", p / 1e6);
+	else
+		snprintf(size, sizeof size, "%.0fk", p / 1e3);
+	/* "mostly F32" is F32 */
+	q = strncmp(in->ftype, "mostly ", 7) == 0 ? in->ftype + 7 : in->ftype;
+	snprintf(kind, sizeof kind, "%s-%s", size, q[0] ? q : "unknown");
+	for (i = 0; kind[i] != '\0'; i++)
+		if (kind[i] >= 'A' && kind[i] <= 'Z')
+			kind[i] = (char)(kind[i] - 'A' + 'a');
+		else if (strchr("abcdefghijklmnopqrstuvwxyz0123456789._+-",
+		    kind[i]) == NULL)
+			kind[i] = '_';
+	metrics_count("model", in->arch[0] ? in->arch : "unknown", kind, 1);
+}
+
+/* An import refused, by the kind of reason (bundle.h's codes). */
+void
+metrics_bundle_refused(int code)
+{
+	const char *why;
+
+	switch (code) {
+	case BDL_ESIG: why = "signature"; break;
+	case BDL_EFORMAT: why = "format"; break;
+	case BDL_EREFUSED: why = "policy"; break;
+	case BDL_ECHECK: why = "self-check"; break;
+	case BDL_EIO: why = "io"; break;
+	case BDL_EBUSY: why = "busy"; break;
+	default: why = "other"; break;
+	}
+	metrics_count("bundle", "refused", why, 1);
 }

@@ -33,6 +33,7 @@
 #include "../playbooks/playbook.h"
 #include "app.h"
 #include "tui.h"
+#include "metrics.h"
 
 /* Places given with :import PATH, kept for rescans. */
 #define IMP_MAX_PATHS	16
@@ -469,6 +470,13 @@ job_import(struct job *j)
 	o.note = on_note;
 	o.arg = j->u;
 	r = bdl_store_import(s, kr, j->arg, &o, &res, &cause);
+	/* counted as `triage bundle import` counts (tui/metrics.c) */
+	if (r < 0)
+		metrics_bundle_refused(r);
+	else {
+		metrics_count("bundle", "imported", NULL, 1);
+		metrics_count("active", res.name, res.version, 1);
+	}
 out:
 	bdl_store_free(s);
 	bdl_keyring_free(kr);
@@ -499,6 +507,8 @@ job_rollback(struct job *j)
 		    bdl_store_active(s, (size_t)i));
 	r = bdl_store_rollback(s, j->arg, "rollback", "by the user, from the "
 	    "import screen", &cause);
+	if (r == 0)
+		metrics_count("bundle", "rollback", "user", 1);
 	if (r == 0 && (i = bdl_store_find(s, j->arg)) >= 0 &&
 	    bdl_store_active(s, (size_t)i) != NULL)
 		snprintf(res.version, sizeof(res.version), "%s",

@@ -349,6 +349,13 @@ session_pick(struct app *a, const char *id, char **cause)
 	return a->session_dir != NULL ? 0 : -1;
 }
 
+static void
+say_nothing(void *arg, const char *line)
+{
+	(void)arg;
+	(void)line;
+}
+
 void
 session_end(struct app *a)
 {
@@ -364,7 +371,13 @@ session_end(struct app *a)
 	    stat(p, &st) == 0 && st.st_size > 0;
 	if (asprintf(&json, "%s/session.json", a->session_dir) < 0)
 		json = NULL;
-	if (a->retention == 0 ||
+	if (a->retention == 0 && a->sessions_root != NULL &&
+	    a->session_id != NULL)
+		/* keep nothing: its history lines go too, as on erase (the
+		 * history was written just before) */
+		(void)sessions_erase(a->sessions_root, a->session_id, 1,
+		    say_nothing, NULL);
+	else if (a->retention == 0 ||
 	    (!keep_log && json != NULL && stat(json, &st) != 0))
 		(void)sessions_remove(a->session_dir);
 	free(p);

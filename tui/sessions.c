@@ -22,6 +22,7 @@
 
 #include "app.h"
 #include "tui.h"
+#include "metrics.h"
 
 /* Sessions looked at, at most: the rest are left alone. */
 #define SESSIONS_MAX	1000
@@ -240,6 +241,15 @@ sessions_remove(const char *dir)
 	return rmdir(dir);
 }
 
+static void
+say_nothing(void *arg, const char *line)
+{
+	(void)arg;
+	(void)line;
+}
+
+/* An expired session goes as `triage sessions erase` takes it: its files
+ * and its lines in the prompt history (read after this, at start). */
 int
 sessions_expire(const char *root, long max_age, const char *keep)
 {
@@ -251,16 +261,11 @@ sessions_expire(const char *root, long max_age, const char *keep)
 	if (max_age < 0 || sessions_list(root, &v, &n) != 0)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		char *dir;
-
 		if ((keep != NULL && strcmp(v[i].id, keep) == 0) ||
 		    (now - v[i].saved < max_age && max_age > 0))
 			continue;
-		if (asprintf(&dir, "%s/%s", root, v[i].id) < 0)
-			continue;
-		if (sessions_remove(dir) == 0)
+		if (sessions_erase(root, v[i].id, 1, say_nothing, NULL) == 0)
 			removed++;
-		free(dir);
 	}
 	sessions_info_free(v, n);
 	return removed;
