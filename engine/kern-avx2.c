@@ -445,20 +445,30 @@ small_rows(uint32_t type, const uint8_t *w, size_t wstride, int nw,
 #define Q6_K_SIZE	210	/* ql[128], qh[64], scales[16], d */
 
 /*
- * The 6-bit scales (bytes 0-7) and mins (bytes 8-15) of a Q4_K/Q5_K
- * block: get_scale_min_k4 for all j at once, with 32-bit masks as ggml
- * does (bytes picked one by one cost more than the block's dots).
+ * The eight 6-bit scales and eight mins of a Q4_K/Q5_K block (q: its 12
+ * scale bytes) as bytes 0..7 and 8..15 (get_scale_min_k4 for all j at
+ * once): two byte shuffles put each value's low bits and high bits in
+ * place, and three masks and two shifts finish them, in vector registers
+ * (the 16-byte load stays inside the block).
  */
 static inline __m128i
 scales_k4(const uint8_t *q)
 {
-	uint32_t u[3];
+	__m128i s = _mm_loadu_si128((const __m128i *)(const void *)q);
+	/* low bits: sc 0-3 = s0-3, sc 4-7 = s8-11 (low nibbles),
+	 * m 0-3 = s4-7, m 4-7 = s8-11 (high nibbles) */
+	__m128i a = _mm_shuffle_epi8(s, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10,
+	    11, 4, 5, 6, 7, 8, 9, 10, 11));
+	/* high 2 bits of sc 4-7 and m 4-7: bits 6, 7 of s0-3 and s4-7 */
+	__m128i c = _mm_shuffle_epi8(s, _mm_setr_epi8(-1, -1, -1, -1, 0, 1,
+	    2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+	__m128i lo = _mm_and_si128(a, _mm_setr_epi8(63, 63, 63, 63, 15, 15,
+	    15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
+	__m128i hn = _mm_and_si128(_mm_srli_epi16(a, 4), _mm_setr_epi8(0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
+	__m128i hb = _mm_and_si128(_mm_srli_epi16(c, 2), _mm_set1_epi8(0x30));
 
-	memcpy(u, q, sizeof u);
-	return _mm_setr_epi32((int)(u[0] & 0x3f3f3f3f),
-	    (int)((u[2] & 0x0f0f0f0f) | ((u[0] >> 6 & 0x03030303) << 4)),
-	    (int)(u[1] & 0x3f3f3f3f),
-	    (int)((u[2] >> 4 & 0x0f0f0f0f) | ((u[1] >> 6 & 0x03030303) << 4)));
+	return _mm_or_si128(_mm_or_si128(lo, hn), hb);
 }
 
 /* Sub-block j (0..7) of 4-bit quants: 32 bytes of nibbles, low for even

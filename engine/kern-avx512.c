@@ -568,26 +568,41 @@ small_rows(int four, const uint8_t *w, size_t wstride, int nw,
 #define Q6_K_SIZE	210	/* ql[128], qh[64], scales[16], d */
 
 /*
- * The eight 6-bit scales and eight mins of a Q4_K/Q5_K block (at b: d,
- * dmin, scales[12]) times d and dmin: lanes 0-7 d * sc_j, lanes 8-15
- * dmin * m_j (get_scale_min_k4 for all j at once, with 32-bit masks as
- * ggml does).
+ * The eight 6-bit scales and eight mins of a Q4_K/Q5_K block (q: its 12
+ * scale bytes) as bytes 0..7 and 8..15 (get_scale_min_k4 for all j at
+ * once): two byte shuffles put each value's low bits and high bits in
+ * place, and three masks and two shifts finish them, in vector registers
+ * (the 16-byte load stays inside the block).
  */
-static inline __m512
-scales_k4(const uint8_t *b)
+static inline __m128i
+scales_k4(const uint8_t *q)
 {
-	uint32_t u[4], dd;
+	__m128i s = _mm_loadu_si128((const __m128i *)(const void *)q);
+	/* low bits: sc 0-3 = s0-3, sc 4-7 = s8-11 (low nibbles),
+	 * m 0-3 = s4-7, m 4-7 = s8-11 (high nibbles) */
+	__m128i a = _mm_shuffle_epi8(s, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10,
+	    11, 4, 5, 6, 7, 8, 9, 10, 11));
+	/* high 2 bits of sc 4-7 and m 4-7: bits 6, 7 of s0-3 and s4-7 */
+	__m128i c = _mm_shuffle_epi8(s, _mm_setr_epi8(-1, -1, -1, -1, 0, 1,
+	    2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+	__m128i lo = _mm_and_si128(a, _mm_setr_epi8(63, 63, 63, 63, 15, 15,
+	    15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
+	__m128i hn = _mm_and_si128(_mm_srli_epi16(a, 4), _mm_setr_epi8(0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
+	__m128i hb = _mm_and_si128(_mm_srli_epi16(c, 2), _mm_set1_epi8(0x30));
 
-	memcpy(u, b + 4, 12);
-	u[3] = ((u[2] >> 4) & 0x0f0f0f0f) | (((u[1] >> 6) & 0x03030303) << 4);
-	uint32_t mins_lo = u[1] & 0x3f3f3f3f;
-	u[1] = (u[2] & 0x0f0f0f0f) | (((u[0] >> 6) & 0x03030303) << 4);
-	u[0] &= 0x3f3f3f3f;
-	u[2] = mins_lo;
+	return _mm_or_si128(_mm_or_si128(lo, hn), hb);
+}
+
+/* The block's scales times d (lanes 0-7) and mins times dmin (8-15). */
+static inline __m512
+scales_k4_d(const uint8_t *b)
+{
+	uint32_t dd;
+
 	memcpy(&dd, b, 4);
-	/* bytes 0..7: scales, 8..15: mins */
-	__m512 scm = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
-	    _mm_loadu_si128((const __m128i *)(const void *)u)));
+	__m512 scm = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(scales_k4(b +
+	    4)));
 	__m512 d2 = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 0, 0,
 	    0, 0, 1, 1, 1, 1, 1, 1, 1, 1), _mm512_castps128_ps512(
 	    _mm_cvtph_ps(_mm_cvtsi32_si128((int)dd))));
@@ -676,7 +691,7 @@ k45_rows(int five, const uint8_t *w, size_t wstride, int nw,
 				_mm512_and_si512(v1, m4),
 				_mm512_and_si512(_mm512_srli_epi16(v1, 4), m4),
 			};
-			__m512 scm = scales_k4(b);
+			__m512 scm = scales_k4_d(b);
 
 			if (five) {
 				__m512i qh = _mm512_broadcast_i64x4(load32(b + 16));
