@@ -36,6 +36,13 @@
  *                   [SYSTEM_PROMPT]S[/SYSTEM_PROMPT][INST]Hi[/INST]A</s>
  *   gemma           <start_of_turn> (Gemma 2, 3)
  *                   <start_of_turn>user\nS\n\nHi<end_of_turn>\n
+ *   gemma4          <|turn> (Gemma 4): a system turn of its own,
+ *                   "model" for the assistant, contents trimmed
+ *                   <|turn>system\nS<turn|>\n<|turn>user\nHi<turn|>\n
+ *                   and the reply opens with <|turn>model\n
+ *   gemma4-channel  <|turn> and an empty thought channel after it
+ *                   (the 26B and 31B templates, thinking off): the reply
+ *                   opens with <|turn>model\n<|channel>thought\n<channel|>
  *   phi4            <|im_start|> and <|im_sep|>
  *                   <|im_start|>user<|im_sep|>Hi<|im_end|>
  *   granite         <|start_of_role|> (Granite 3, 4)
@@ -55,8 +62,8 @@
  * files TinyLlama's template under GLM-Edge (no end of turn at all), and
  * its Zephyr writes <|endoftext|>, StableLM's EOS.
  *
- * Fallback.  A missing template, or one we do not recognise (Gemma 4,
- * Command-R, ... and anything new), gets a plain transcript:
+ * Fallback.  A missing template, or one we do not recognise (Command-R,
+ * ... and anything new), gets a plain transcript:
  *
  *   System: You are a helpful assistant.\n\n
  *   User: Hello!\n\n
@@ -118,6 +125,8 @@ static const char *const family_names[] = {
 	[CHAT_GRANITE] = "granite",
 	[CHAT_MISTRAL_V7_TEKKEN] = "tekken-v7",
 	[CHAT_CHATML_THINK] = "chatml-think",
+	[CHAT_GEMMA4] = "gemma4",
+	[CHAT_GEMMA4_CHANNEL] = "gemma4-channel",
 };
 #define NFAMILIES	(sizeof family_names / sizeof family_names[0])
 
@@ -174,6 +183,12 @@ chat_detect(const char *t)
 		if (has(t, "enable_thinking"))
 			return CHAT_CHATML_THINK;
 		return CHAT_CHATML;
+	}
+	if (has(t, "<|turn>")) {
+		/* the Jinja source writes the newline as backslash-n */
+		if (has(t, "'<|channel>thought\\n<channel|>'"))
+			return CHAT_GEMMA4_CHANNEL;
+		return CHAT_GEMMA4;
 	}
 	if (has(t, "<start_of_turn>"))
 		return CHAT_GEMMA;
@@ -471,6 +486,32 @@ render_gemma(struct rbuf *b, const struct chat_msg *m, size_t n, bool add)
 		tmpl(b, "<start_of_turn>model\n");
 }
 
+/*
+ * Gemma 4: turns in <|turn> ... <turn|>, the system prompt in a turn of
+ * its own, "model" for the assistant, contents trimmed (its template's
+ * | trim).  Thinking stays off: no <|think|> in the system turn.  With
+ * thinking off, the 26B and 31B templates open the reply on an already
+ * closed thought channel, which keeps the model from opening one; the
+ * E2B's does not, and a model given a state it was not trained on
+ * answers worse, so each gets what its own template writes.
+ */
+static void
+render_gemma4(struct rbuf *b, const struct chat_msg *m, size_t n, bool add,
+    bool channel)
+{
+	for (size_t i = 0; i < n; i++) {
+		enum role r = role_of(m[i].role);
+
+		tmpl(b, r == R_SYSTEM ? "<|turn>system\n" : r == R_USER ?
+		    "<|turn>user\n" : "<|turn>model\n");
+		content(b, m[i].content, true);
+		tmpl(b, "<turn|>\n");
+	}
+	if (add)
+		tmpl(b, channel ? "<|turn>model\n<|channel>thought\n<channel|>" :
+		    "<|turn>model\n");
+}
+
 /* Phi-4: ChatML's tokens with <|im_sep|> after the role, no newlines. */
 static void
 render_phi4(struct rbuf *b, const struct chat_msg *m, size_t n, bool add)
@@ -696,6 +737,11 @@ chat_render(enum chat_family f, const struct chat_msg *msgs, size_t n,
 		break;
 	case CHAT_GEMMA:
 		render_gemma(&b, msgs, n, add_assistant);
+		break;
+	case CHAT_GEMMA4:
+	case CHAT_GEMMA4_CHANNEL:
+		render_gemma4(&b, msgs, n, add_assistant,
+		    f == CHAT_GEMMA4_CHANNEL);
 		break;
 	case CHAT_PHI4:
 		render_phi4(&b, msgs, n, add_assistant);

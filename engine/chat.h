@@ -32,6 +32,8 @@ enum chat_family {
 	CHAT_GRANITE,		/* <|start_of_role|>role<|end_of_role|>...<|end_of_text|>\n */
 	CHAT_MISTRAL_V7_TEKKEN,	/* v7 without the spaces (Mistral Small 3.1, Ministral 3) */
 	CHAT_CHATML_THINK,	/* ChatML with a thinking switch (Qwen3, Qwen3.5, SmolLM3) */
+	CHAT_GEMMA4,		/* <|turn>role\n...<turn|>\n, a system turn (Gemma 4) */
+	CHAT_GEMMA4_CHANNEL,	/* ... whose reply opens on an empty thought channel */
 };
 
 struct chat_msg {

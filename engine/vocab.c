@@ -593,17 +593,19 @@ bad:
 	return 0;
 }
 
-/* Texts the reference treats as end of turn / generation. */
+/* Texts the reference treats as end of turn / generation (and Gemma 4's
+ * <turn|>, which closes each of its turns). */
 static const char *const eot_texts[] = {
-	"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
+	"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<turn|>",
 	"<|endoftext|>", "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]",
 	"<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
 	"<end_of_utterance>", NULL
 };
 static const char *const eog_texts[] = {
 	"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>",
-	"<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>",
-	"_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>",
+	"<end_of_turn>", "<turn|>", "<|endoftext|>", "</s>", "<|eom_id|>",
+	"<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
+	"<end_of_utterance>",
 	"<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
 	NULL
 };

@@ -111,6 +111,7 @@ static bool
 trims(enum chat_family f, const char *role)
 {
 	return f == CHAT_LLAMA3 || f == CHAT_LLAMA2 || f == CHAT_GEMMA ||
+	    f == CHAT_GEMMA4 || f == CHAT_GEMMA4_CHANNEL ||
 	    (f == CHAT_MISTRAL_V3 && strcmp(role, "assistant") == 0);
 }
 
@@ -552,6 +553,38 @@ test_chat_detect_newer_families(void **state)
 	    "%}{{- '<think>\n\n</think>\n\n' }}{%- endif %}"),
 	    CHAT_CHATML_THINK);
 	assert_int_equal(chat_detect("{{- '<|im_start|>' }}"), CHAT_CHATML);
+	/* Gemma 4: the E2B's reply opener, then the 26B/31B's with the
+	 * empty thought channel (the E2B names the channel only around
+	 * earlier reasoning) */
+	assert_int_equal(chat_detect("{{- '<|channel>thought\\n' + "
+	    "thinking_text + '\\n<channel|>' -}}{%- if add_generation_prompt "
+	    "-%}{{- '<|turn>model\\n' -}}{%- endif -%}"), CHAT_GEMMA4);
+	assert_int_equal(chat_detect("{{- '<|turn>model\\n' -}}{%- if not "
+	    "enable_thinking | default(false) -%}{{- "
+	    "'<|channel>thought\\n<channel|>' -}}{%- endif -%}"),
+	    CHAT_GEMMA4_CHANNEL);
+}
+
+/* Gemma 4: a system turn of its own, "model" for the assistant,
+ * contents trimmed, every turn closed by <turn|> and a newline. */
+static void
+test_chat_render_gemma4_multi_turn(void **state)
+{
+	(void)state;
+	expect_render(CHAT_GEMMA4, conv, NCONV, true,
+	    "<|turn>system\nYou are a helpful assistant<turn|>\n"
+	    "<|turn>user\nHello<turn|>\n"
+	    "<|turn>model\nHi there<turn|>\n"
+	    "<|turn>user\nWho are you<turn|>\n"
+	    "<|turn>model\nI am an assistant<turn|>\n"
+	    "<|turn>user\nAnother question<turn|>\n"
+	    "<|turn>model\n");
+	expect_render(CHAT_GEMMA4_CHANNEL, conv + 1, 2, false,
+	    "<|turn>user\nHello<turn|>\n<|turn>model\nHi there<turn|>\n");
+	expect_render(CHAT_GEMMA4_CHANNEL, conv, 2, true,
+	    "<|turn>system\nYou are a helpful assistant<turn|>\n"
+	    "<|turn>user\nHello<turn|>\n"
+	    "<|turn>model\n<|channel>thought\n<channel|>");
 }
 
 static void
@@ -894,6 +927,7 @@ main(void)
 		cmocka_unit_test(test_chat_render_phi3_multi_turn),
 		cmocka_unit_test(test_chat_detect_newer_families),
 		cmocka_unit_test(test_chat_render_gemma_multi_turn),
+		cmocka_unit_test(test_chat_render_gemma4_multi_turn),
 		cmocka_unit_test(test_chat_render_phi4_granite_tekken_multi_turn),
 		cmocka_unit_test(test_chat_render_think_switch_multi_turn),
 		cmocka_unit_test(test_chat_render_zephyr_multi_turn),

@@ -1213,6 +1213,46 @@ test_vocab_load_accepts_small_spm(void **state)
 }
 
 /*
+ * Gemma 4 closes every turn with <turn|>: generation ends there, and the
+ * token that opens a turn does not end it.  Typed into text, neither is
+ * found (control tokens).
+ */
+static void
+test_vocab_gemma4_turn_ends_generation(void **state)
+{
+	static const char *const t[] = { "<pad>", "<eos>", "<bos>", "<unk>",
+		"<|turn>", "<turn|>", "\xE2\x96\x81", "a", "b", "<", ">",
+		"|", "t", "u", "r", "n" };
+	enum { N = sizeof t / sizeof t[0] };
+	float sc[N];
+	int32_t ty[N];
+	struct gb b = { 0 };
+	struct vocab *v = NULL;
+	char *cause = NULL;
+	size_t nids;
+	int32_t *ids;
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		sc[i] = -(float)i;
+		ty[i] = i < 6 ? 3 : 1;
+	}
+	ty[3] = 2;
+	kv_str(&b, "tokenizer.ggml.model", "llama");
+	kv_strs(&b, "tokenizer.ggml.tokens", t, N);
+	kv_arr(&b, "tokenizer.ggml.scores", GGUF_F32, 4, sc, N);
+	kv_arr(&b, "tokenizer.ggml.token_type", GGUF_I32, 4, ty, N);
+	assert_int_equal(gb_load(&b, &v, &cause), 0);
+	assert_true(vocab_is_eog(v, 5));	/* <turn|> */
+	assert_false(vocab_is_eog(v, 4));	/* <|turn> */
+	ids = tok(v, "a<turn|>", 8, false, false, &nids);
+	for (size_t i = 0; i < nids; i++)
+		assert_true(ids[i] != 4 && ids[i] != 5);
+	free(ids);
+	vocab_free(v);
+}
+
+/*
  * Gemma 3's size: a SentencePiece vocabulary of 262144 entries with byte
  * fallback (synthetic pieces: ASCII letters and digits, alone and after
  * the word-start mark, then every 2-, 3- and 4-letter string, scores
@@ -1593,6 +1633,7 @@ main(void)
 		cmocka_unit_test(test_vocab_log_line_stays_text_llama3),
 		cmocka_unit_test(test_vocab_spm_control_text_stays_text),
 		cmocka_unit_test(test_vocab_flags_and_eog),
+		cmocka_unit_test(test_vocab_gemma4_turn_ends_generation),
 		cmocka_unit_test(test_vocab_tokenize_adds_bos_eos),
 		cmocka_unit_test(test_vocab_piece),
 		cmocka_unit_test(test_detok_never_splits_a_character),
