@@ -374,12 +374,17 @@ main(int argc, char **argv)
 		putchar('\n');
 	}
 	if (model != NULL) {
-		double ns = 0, bytes = 0;
+		double ns = 0, bytes = 0, other = 0;
 
 		for (size_t i = 0; i < ntypes; i++) {
 			ns += mb[types[i]] / rates[types[i]];
 			bytes += mb[types[i]];
 		}
+		for (uint32_t t = 0; t < QT_COUNT; t++)
+			other += mb[t];
+		if (other > bytes)	/* float matrices: not decode kernels */
+			printf("(%.1f MB of matrices of other types not in the "
+			    "bound)\n", (other - bytes) / 1e6);
 		printf("compute bound: %.1f tok/s (%d threads x the in-cache "
 		    "rates above; %.1f MB of matrices per token)\n",
 		    ns > 0 ? threads * 1e9 / ns : 0.0, threads, bytes / 1e6);
