@@ -2,10 +2,13 @@
  * test-tui-assist.c - the assistant's conversation logic (tui/assist.c)
  * with stories260K: token-budgeted log trimming, follow-ups that reuse the
  * KV cache and answer as a fresh prefill would, the oldest exchanges
- * dropped (never the brief), reasoning hidden, fallbacks recorded.
+ * dropped (never the brief), reasoning hidden, fallbacks recorded; the
+ * brief built again when new lines change the analysis; model cards
+ * written like answers and checked as `analyze --explain` checks them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,9 +17,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "../playbooks/playbook.h"
 #include "../tui/assist.h"
+#include "../tui/card-model.h"
 
 static char model[4096];
 
@@ -469,6 +474,243 @@ test_brief_from_cards(void **st)
 	tui_assist_free(a);
 }
 
+
+/* An analysis of `n` sshd failures and, if disk, kernel I/O errors. */
+static void
+feed(struct pb_analysis *an, int from, int n, bool disk)
+{
+	char line[160];
+
+	for (int i = from; i < from + n; i++) {
+		if (disk)
+			snprintf(line, sizeof line, "Dec 10 07:30:%02d host kernel: "
+			    "I/O error, dev sda, sector %d", i % 60, 1000 + i);
+		else
+			snprintf(line, sizeof line, "Dec 10 07:28:%02d LabSZ "
+			    "sshd[24243]: Failed password for root from "
+			    "112.95.230.3 port 5266%d ssh2", i % 60, i % 10);
+		pb_analysis_feed_line(an, "auth.log", (uint64_t)i + 1, line,
+		    strlen(line), 1765324800000);
+	}
+	pb_analysis_finish(an);
+}
+
+static struct pb_analysis *
+new_analysis(struct pb_library **lib)
+{
+	struct pb_analysis *an = NULL;
+	struct pb_options o;
+	char *cause = NULL;
+
+	assert_int_equal(pb_library_new(lib), 0);
+	if (pb_library_add(*lib, "../share/playbooks", NULL, NULL, &cause) < 0)
+		fail_msg("%s", cause);
+	pb_options_init(&o);
+	o.max_examples = 2;
+	assert_int_equal(pb_analysis_new(*lib, &o, &an), 0);
+	return an;
+}
+
+/*
+ * New lines after the background prefill: the brief is built again (the
+ * new card in it), read again in the background, and the next question
+ * reuses that fresh prefix and answers exactly as an assistant that
+ * never saw the old brief.
+ */
+static void
+test_reground_new_lines(void **st)
+{
+	struct tui_assist *a = open_assist(2048), *b = open_assist(2048);
+	struct pb_library *lib = NULL;
+	struct pb_analysis *an = new_analysis(&lib);
+	struct tui_brief_cut cut;
+	struct tui_turn_info ta, tb;
+	char *x, *y;
+
+	(void)st;
+	feed(an, 0, 12, false);
+	assert_int_equal(tui_assist_ground(a, "You help.", an, 1, NULL, NULL,
+	    900, &cut), 0);
+	assert_non_null(strstr(tui_assist_brief(a), "Problems triage found"));
+	assert_null(strstr(tui_assist_brief(a), "Disk I/O errors"));
+	assert_true(warm_all(a, 64) > 0);
+	/* the same analysis: nothing to do */
+	assert_int_equal(tui_assist_reground(a, an, 1), 0);
+	assert_int_equal(tui_assist_warm(a, 64), 0);
+
+	/* new lines (follow mode, a paste): a new card */
+	feed(an, 12, 5, true);
+	assert_int_equal(tui_assist_reground(a, an, 2), 1);
+	assert_non_null(strstr(tui_assist_brief(a), "Disk I/O errors"));
+	assert_int_equal(tui_assist_cut(a)->tokens,
+	    tui_assist_count(a, tui_assist_brief(a)));
+	assert_int_equal(tui_assist_reground(a, an, 2), 0);
+	/* read again in the background, in slices, from where it differs */
+	assert_true(warm_all(a, 64) > 0);
+	x = ask(a, "What broke?", 12, &ta);
+	assert_true(ta.n_reused > 100);
+	assert_true(ta.n_prompt - ta.n_reused < 20);	/* the question only */
+
+	/* a fresh assistant grounded once in the final analysis */
+	assert_int_equal(tui_assist_ground(b, "You help.", an, 2, NULL, NULL,
+	    900, &cut), 0);
+	assert_string_equal(tui_assist_brief(a), tui_assist_brief(b));
+	y = ask(b, "What broke?", 12, &tb);
+	assert_int_equal(tb.n_reused, 0);
+	assert_int_equal(ta.n_prompt, tb.n_prompt);
+	assert_string_equal(x, y);
+	free(x);
+	free(y);
+
+	/* with a conversation: the brief of the first turn changes, the
+	 * history follows, and the follow-up still matches a fresh one */
+	feed(an, 17, 3, true);
+	assert_int_equal(tui_assist_reground(a, an, 3), 1);
+	assert_int_equal(tui_assist_reground(b, an, 3), 1);
+	warm_all(a, 64);
+	x = ask(a, "And?", 8, &ta);
+	assert_true(ta.n_prompt - ta.n_reused < 20);
+	y = ask(b, "And?", 8, &tb);
+	assert_int_equal(ta.n_history, 1);
+	assert_int_equal(ta.n_prompt, tb.n_prompt);
+	assert_string_equal(x, y);
+	free(x);
+	free(y);
+	pb_analysis_free(an);
+	pb_library_free(lib);
+	tui_assist_free(a);
+	tui_assist_free(b);
+}
+
+/* Drive a model card to its end; the result (1 valid, 0 not). */
+static int
+card(struct tui_assist *a, const struct tui_mcard_line *l, size_t n,
+    uint32_t ntok, const char **reason)
+{
+	struct eng_event ev;
+	char *cause = NULL;
+	size_t text = 0;
+
+	if (tui_assist_card(a, "a template", "story.log",
+	    "an unknown log template", l, n, ntok, &cause) != 0)
+		fail_msg("%s", cause);
+	assert_true(tui_assist_running(a));
+	assert_true(tui_assist_carding(a));
+	assert_int_equal(tui_assist_card_result(a, NULL), -1);
+	while (tui_assist_next(a, &ev, true) == 1 && ev.kind != ENG_EV_DONE)
+		text += ev.kind == ENG_EV_TEXT ? ev.len : 0;
+	assert_int_equal(text, 0);	/* the raw JSON is nobody's answer */
+	assert_false(tui_assist_running(a));
+	assert_int_equal(tui_assist_turns(a), 0);	/* not a conversation turn */
+	return tui_assist_card_result(a, reason);
+}
+
+/*
+ * A model card in the app's way (on the engine's thread, events through
+ * tui_assist_next) ends exactly as tui_mcard_ask (`analyze --explain`)
+ * ends on the same lines; a limit that cuts it is no card and a recorded
+ * fallback; kept cards are checked again when read back.
+ */
+static void
+test_model_card(void **st)
+{
+	static const struct tui_mcard_line l[] = {
+		{ 3, "Mar 14 08:00:03 hmi app[7]: warning: once upon a time "
+		    "they played with happy bird" },
+	};
+	struct tui_assist *a = open_assist(2048), *b;
+	struct eng_session *s = NULL;
+	struct tui_mcard c;
+	const struct tui_mcard *k;
+	const char *reason, *subject, *file, *detail;
+	char *why = NULL, *cause = NULL, *mp = NULL, *text = NULL;
+	char path[] = "/tmp/test-tui-assist-XXXXXX";
+	int fd, rs;
+
+	(void)st;
+	/* the CLI's way, on a session of its own */
+	assert_int_equal(eng_session_new(tui_assist_model(a), &s, &cause), 0);
+	rs = tui_mcard_ask(tui_assist_model(a), s, "an unknown log template",
+	    l, 1, 400, &c, &why);
+	assert_int_equal(card(a, l, 1, 400, &reason), rs == 0 ? 1 : 0);
+	if (rs == 0) {
+		k = tui_assist_mcard(a, 0, &subject, &file);
+		assert_non_null(k);
+		assert_string_equal(k->title, c.title);
+		assert_string_equal(k->cause, c.cause);
+		assert_string_equal(subject, "a template");
+		assert_string_equal(file, "story.log");
+		assert_int_equal(k->evidence[0], 3);
+		text = tui_mcard_text(k, file);
+		assert_non_null(strstr(text, "MODEL CARD - suggested by the model"));
+		assert_non_null(strstr(text, "story.log:3"));
+		free(text);
+		tui_mcard_clear(&c);
+	} else {
+		assert_string_equal(reason, why);
+		free(why);
+	}
+	/* stories260K does write this one valid: the app's test relies on it */
+	assert_int_equal(rs, 0);
+	assert_int_equal(tui_assist_mcards(a), 1);
+
+	/* forced garbage: five tokens cannot finish a card */
+	assert_int_equal(card(a, l, 1, 5, &reason), 0);
+	assert_non_null(strstr(reason, "incomplete"));
+	assert_int_equal(tui_assist_mcards(a), 1);
+	assert_int_equal(tui_assist_fallback_at(a, tui_assist_fallbacks(a) - 1,
+	    &detail), TUI_FB_INVALID_CARD);
+	assert_string_equal(detail, reason);
+
+	/* the cache holds the card's prompt now: a question afterwards
+	 * answers as from an empty cache all the same */
+	{
+		struct tui_assist *f = open_assist(2048);
+		struct tui_turn_info ti, tf;
+		char *x, *y;
+
+		assert_int_equal(tui_assist_set_context(a, "You help.", "x\n"), 0);
+		assert_int_equal(tui_assist_set_context(f, "You help.", "x\n"), 0);
+		x = ask(a, "Why?", 8, &ti);
+		y = ask(f, "Why?", 8, &tf);
+		assert_true(ti.n_reused < ti.n_prompt);
+		assert_string_equal(x, y);
+		free(x);
+		free(y);
+		tui_assist_free(f);
+	}
+
+	/* kept and read back, checked again; a tampered one is dropped */
+	assert_true((fd = mkstemp(path)) >= 0);
+	close(fd);
+	assert_int_equal(tui_assist_save(a, path, &cause), 0);
+	assert_int_equal(tui_assist_new(&b), 0);
+	assert_int_equal(tui_assist_restore(b, path, &mp, &cause), 0);
+	assert_int_equal(tui_assist_mcards(b), 1);
+	assert_string_equal(tui_assist_mcard(b, 0, NULL, NULL)->title,
+	    tui_assist_mcard(a, 0, NULL, NULL)->title);
+	tui_assist_free(b);
+	free(mp);
+	{
+		json_t *o = json_load_file(path, 0, NULL), *ev;
+
+		assert_non_null(o);
+		ev = json_object_get(json_object_get(json_array_get(
+		    json_object_get(o, "model_cards"), 0), "card"), "evidence");
+		json_array_set_new(ev, 0, json_integer(99));	/* not given */
+		assert_int_equal(json_dump_file(o, path, 0), 0);
+		json_decref(o);
+	}
+	assert_int_equal(tui_assist_new(&b), 0);
+	assert_int_equal(tui_assist_restore(b, path, &mp, &cause), 0);
+	assert_int_equal(tui_assist_mcards(b), 0);
+	unlink(path);
+	free(mp);
+	eng_session_free(s);
+	tui_assist_free(a);
+	tui_assist_free(b);
+}
+
 int
 main(void)
 {
@@ -482,6 +724,8 @@ main(void)
 		cmocka_unit_test(test_timeout_recorded),
 		cmocka_unit_test(test_think_hidden),
 		cmocka_unit_test(test_brief_from_cards),
+		cmocka_unit_test(test_reground_new_lines),
+		cmocka_unit_test(test_model_card),
 	};
 
 	return cmocka_run_group_tests(t, setup, NULL);

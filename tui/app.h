@@ -219,7 +219,7 @@ enum action {
 	ACT_LEVEL, ACT_TO_CARD, ACT_HIDE_FILE, ACT_STRIP,
 	ACT_OPEN, ACT_TICK, ACT_CLOSE,
 	ACT_IMPORT_SCREEN, ACT_IMPORT_FORCE, ACT_ROLLBACK, ACT_RESCAN,
-	ACT_CONFIRM, ACT_YANK,
+	ACT_CONFIRM, ACT_YANK, ACT_MCARD,
 	ACT_COUNT
 };
 
@@ -357,6 +357,7 @@ struct turn {				/* one question and its answer */
 	char		*stats;
 	char		*note;		/* e.g. the model fell back */
 	bool		 stopped;
+	int		 kind;		/* enum turn_kind in screen-assist.c */
 };
 
 enum detail_mode { DETAIL_ASSIST, DETAIL_CARD };
@@ -534,6 +535,16 @@ int	 assist_load(struct app *, const char *path);
 void	 assist_free(struct app *);
 void	 assist_draw(struct app *, WINDOW *, const struct rect *);
 void	 assist_status(struct app *, char *buf, size_t size);
+/* M, :explain [TOKENS]: a model card about the open card or template,
+ * or the marked lines. */
+void	 assist_card(struct app *, const char *arg);
+/* The conversation (history, fallbacks, model cards) kept with the
+ * session as assist.json in dir, and read back on --resume. */
+void	 assist_session_save(struct app *, const char *dir);
+void	 assist_session_load(struct app *, const char *dir);
+/* Model cards and fallbacks for :export (a JSON object, new reference). */
+struct json_t;
+struct json_t *assist_report(struct app *);
 
 /* screen-assist.c: open a model and a session without touching the app
  * (any thread); adopt them in the app (UI thread). */

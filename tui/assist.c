@@ -13,6 +13,7 @@
 
 #include "../playbooks/playbook.h"
 #include "assist.h"
+#include "card-model.h"
 #include "metrics.h"
 
 /* Tokens kept for the answer by default. */
@@ -55,7 +56,88 @@ struct tui_assist {
 	bool		 timed_out;	/* the running answer was cancelled by a
 					 * time limit (metrics) */
 	struct tui_turn_info last;
+	/* what the brief was built from (tui_assist_ground), to build it
+	 * again when the analysis changes */
+	bool		 grounded;
+	uint64_t	 an_version;
+	char		*sel_label, *sel;
+	size_t		 brief_budget;
+	struct tui_brief_cut cut;
+	/* the model card being written (g is then that generation) */
+	struct {
+		bool	 on;
+		struct eng_grammar *grammar;
+		struct mc *mc;		/* subject, file and lines given */
+	}		 req;
+	int		 card_state;	/* last request: 1 valid, 0 not, -1 none */
+	char		*card_reason;
+	struct mc	**mcs;		/* valid model cards, oldest first */
+	size_t		 nmcs, capmcs;
 };
+
+/* A model card with what it was about and the lines it was given. */
+struct mc {
+	struct tui_mcard card;
+	char		*subject, *file;
+	struct tui_mcard_line *lines;	/* texts owned */
+	size_t		 nlines;
+};
+
+static void
+mc_free(struct mc *m)
+{
+	if (m == NULL)
+		return;
+	tui_mcard_clear(&m->card);
+	for (size_t i = 0; i < m->nlines; i++)
+		free((char *)m->lines[i].text);
+	free(m->lines);
+	free(m->subject);
+	free(m->file);
+	free(m);
+}
+
+static struct mc *
+mc_new(const char *subject, const char *file,
+    const struct tui_mcard_line *lines, size_t n)
+{
+	struct mc *m = calloc(1, sizeof *m);
+
+	if (m == NULL)
+		return NULL;
+	m->subject = strdup(subject ? subject : "");
+	m->file = strdup(file ? file : "");
+	m->lines = calloc(n ? n : 1, sizeof *m->lines);
+	if (m->subject == NULL || m->file == NULL || m->lines == NULL)
+		goto fail;
+	for (; m->nlines < n; m->nlines++)
+		if ((m->lines[m->nlines].text = strdup(lines[m->nlines].text ?
+		    lines[m->nlines].text : "")) == NULL)
+			goto fail;
+		else
+			m->lines[m->nlines].lineno = lines[m->nlines].lineno;
+	return m;
+fail:
+	mc_free(m);
+	return NULL;
+}
+
+/* Keep a checked card; the list owns it then. */
+static int
+mc_keep(struct tui_assist *a, struct mc *m)
+{
+	if (a->nmcs == a->capmcs) {
+		size_t cap = a->capmcs ? 2 * a->capmcs : 4;
+		struct mc **v = realloc(a->mcs, cap * sizeof *v);
+
+		if (v == NULL)
+			return -1;
+		a->mcs = v;
+		a->capmcs = cap;
+	}
+	a->mcs[a->nmcs++] = m;
+	return 0;
+}
 
 static const char *const fb_names[] = {
 	"none", "no-model", "load-failed", "timeout", "nan", "context-full",
@@ -77,6 +159,7 @@ tui_assist_new(struct tui_assist **out)
 	if (a == NULL)
 		return -1;
 	a->reserve = RESERVE_DEFAULT;
+	a->card_state = -1;
 	*out = a;
 	return 0;
 }
@@ -87,6 +170,9 @@ gen_drop(struct tui_assist *a)
 	eng_gen_free(a->g);
 	a->g = NULL;
 	a->warm = false;
+	eng_grammar_free(a->req.grammar);	/* after the gen that used it */
+	mc_free(a->req.mc);
+	memset(&a->req, 0, sizeof a->req);
 	free(a->q);
 	a->q = NULL;
 	a->nans = 0;
@@ -118,6 +204,12 @@ tui_assist_free(struct tui_assist *a)
 	}
 	for (size_t i = 0; i < a->nfb; i++)
 		free(a->fb[i].detail);
+	for (size_t i = 0; i < a->nmcs; i++)
+		mc_free(a->mcs[i]);
+	free(a->mcs);
+	free(a->card_reason);
+	free(a->sel_label);
+	free(a->sel);
 	free(a->ex);
 	free(a->fb);
 	free(a->system);
@@ -518,6 +610,77 @@ out:
 	return rc;
 }
 
+int
+tui_assist_ground(struct tui_assist *a, const char *system,
+    const struct pb_analysis *an, uint64_t version, const char *label,
+    const char *sel, size_t budget, struct tui_brief_cut *cut)
+{
+	char *brief = NULL, *l = NULL, *t = NULL;
+	struct tui_brief_cut c;
+	int rc = -1;
+
+	if ((label != NULL && (l = strdup(label)) == NULL) ||
+	    (sel != NULL && (t = strdup(sel)) == NULL))
+		goto out;
+	if (tui_assist_brief_build(a, an, label, sel, budget, &brief, &c) != 0 ||
+	    tui_assist_set_context(a, system, brief) != 0)
+		goto out;
+	free(a->sel_label);
+	free(a->sel);
+	a->sel_label = l;
+	a->sel = t;
+	l = t = NULL;
+	a->brief_budget = budget;
+	a->an_version = version;
+	a->grounded = true;
+	a->cut = c;
+	if (cut != NULL)
+		*cut = c;
+	rc = 0;
+out:
+	free(brief);
+	free(l);
+	free(t);
+	return rc;
+}
+
+int
+tui_assist_reground(struct tui_assist *a, const struct pb_analysis *an,
+    uint64_t version)
+{
+	struct tui_brief_cut c;
+	char *brief = NULL;
+	int rc = 0;
+
+	/* an answer or a card in progress keeps its brief; asked again
+	 * when idle */
+	if (!a->grounded || version == a->an_version || a->m == NULL ||
+	    (a->g != NULL && !a->warm))
+		return 0;
+	if (tui_assist_brief_build(a, an, a->sel_label, a->sel,
+	    a->brief_budget, &brief, &c) != 0)
+		return -1;
+	if (strcmp(brief, tui_assist_brief(a)) != 0) {
+		tui_assist_pause(a);	/* it was reading the old one */
+		if (tui_assist_set_context(a, NULL, brief) != 0)
+			rc = -1;
+		else {
+			a->cut = c;
+			rc = 1;
+		}
+	}
+	if (rc >= 0)
+		a->an_version = version;
+	free(brief);
+	return rc;
+}
+
+const struct tui_brief_cut *
+tui_assist_cut(const struct tui_assist *a)
+{
+	return &a->cut;
+}
+
 /* ---- a turn --------------------------------------------------------------- */
 
 static char *
@@ -865,6 +1028,147 @@ record_answer(struct tui_assist *a)
 	a->nex++;
 }
 
+/*
+ * An event of a model card's generation: its text is the raw JSON, not
+ * an answer (TEXT events go out empty, to count tokens by); at DONE the
+ * card is checked (tui_mcard_finish, as `analyze --explain` does) and
+ * kept, or recorded as an invalid-card fallback with the reason.
+ */
+static int
+card_event(struct tui_assist *a, struct eng_event *ev)
+{
+	struct mc *m = a->req.mc;
+	char *why = NULL, msg[160];
+
+	if (ev->kind == ENG_EV_TEXT) {
+		if (grow(&a->ans, &a->capans, a->nans + ev->len + 1) == 0) {
+			memcpy(a->ans + a->nans, ev->text, ev->len);
+			a->nans += ev->len;
+		}
+		ev->text = "";
+		ev->len = 0;
+		return 1;
+	}
+	if (ev->kind != ENG_EV_DONE)
+		return 1;
+	snprintf(msg, sizeof msg, "%.*s", (int)ev->len, ev->text ? ev->text :
+	    "");
+	if (tui_mcard_finish(a->ans, a->nans, ev->stop, msg, m->lines,
+	    m->nlines, &m->card, &why) == 0 && mc_keep(a, m) == 0) {
+		a->req.mc = NULL;	/* kept */
+		a->card_state = 1;
+	} else {
+		a->card_state = 0;
+		a->card_reason = why ? why : strdup("out of memory");
+		why = NULL;
+		tui_assist_fallback(a, TUI_FB_INVALID_CARD, a->card_reason);
+	}
+	free(why);
+	if (grow(&a->vis, &a->capvis, ev->len + 1) == 0) {
+		memcpy(a->vis, ev->text, ev->len);
+		a->vis[ev->len] = '\0';
+		ev->text = a->vis;
+	} else {
+		ev->text = "";
+		ev->len = 0;
+	}
+	gen_drop(a);
+	a->nans = 0;
+	return 1;
+}
+
+int
+tui_assist_card(struct tui_assist *a, const char *subject, const char *file,
+    const char *what, const struct tui_mcard_line *lines, size_t n,
+    uint32_t max_tokens, char **cause)
+{
+	struct eng_sample_params sp;
+	int32_t *ids = NULL;
+	size_t nids = 0;
+	int rc = -1;
+
+	*cause = NULL;
+	tui_assist_pause(a);
+	if (a->g != NULL) {
+		*cause = strdup("the model is still answering");
+		return -1;
+	}
+	a->card_state = -1;
+	free(a->card_reason);
+	a->card_reason = NULL;
+	if (a->m == NULL) {
+		*cause = strdup("no language model is loaded");
+		tui_assist_fallback(a, TUI_FB_NO_MODEL, *cause);
+		return -1;
+	}
+	if ((a->req.mc = mc_new(subject, file, lines, n)) == NULL) {
+		*cause = strdup("out of memory");
+		goto out;
+	}
+	if (tui_mcard_prepare(a->m, what, lines, n, &ids, &nids,
+	    &a->req.grammar, cause) != 0)
+		goto invalid;
+	eng_session_reset(a->s);	/* its own prompt, not the conversation */
+	a->warm_ok = false;
+	eng_sample_defaults(&sp);
+	sp.temp = 0;
+	sp.max_tokens = max_tokens;
+	sp.grammar = a->req.grammar;
+	a->nans = 0;
+	if (eng_gen_start(a->s, ids, nids, &sp, &a->g, cause) != 0)
+		goto invalid;
+	a->req.on = true;
+	rc = 0;
+	goto out;
+invalid:
+	/* no card can come of it: as for a card that failed its checks */
+	a->card_state = 0;
+	a->card_reason = *cause ? strdup(*cause) : NULL;
+	tui_assist_fallback(a, TUI_FB_INVALID_CARD, *cause ? *cause :
+	    "out of memory");
+out:
+	free(ids);
+	if (rc != 0) {
+		eng_grammar_free(a->req.grammar);
+		mc_free(a->req.mc);
+		memset(&a->req, 0, sizeof a->req);
+	}
+	return rc;
+}
+
+bool
+tui_assist_carding(const struct tui_assist *a)
+{
+	return a->g != NULL && a->req.on;
+}
+
+int
+tui_assist_card_result(const struct tui_assist *a, const char **reason)
+{
+	if (reason != NULL)
+		*reason = a->card_reason ? a->card_reason : "";
+	return a->card_state;
+}
+
+size_t
+tui_assist_mcards(const struct tui_assist *a)
+{
+	return a->nmcs;
+}
+
+const struct tui_mcard *
+tui_assist_mcard(const struct tui_assist *a, size_t i, const char **subject,
+    const char **file)
+{
+	if (i >= a->nmcs)
+		return NULL;
+	if (subject != NULL)
+		*subject = a->mcs[i]->subject;
+	if (file != NULL)
+		*file = a->mcs[i]->file;
+	return &a->mcs[i]->card;
+}
+
 int
 tui_assist_next(struct tui_assist *a, struct eng_event *ev, bool wait)
 {
@@ -882,6 +1186,8 @@ tui_assist_next(struct tui_assist *a, struct eng_event *ev, bool wait)
 		if (eng_gen_next(a->g, ev, wait) != 1)
 			return 0;
 	}
+	if (a->req.on)
+		return card_event(a, ev);
 	if (ev->kind == ENG_EV_TEXT) {
 		size_t n;
 
@@ -948,6 +1254,72 @@ tui_assist_dropped(const struct tui_assist *a)
 
 /* ---- kept conversations --------------------------------------------------- */
 
+static const char *
+jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+/* The model cards with what each was given, so a restore checks them
+ * again exactly as when they were made. */
+static json_t *
+mcards_json(const struct tui_assist *a)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr != NULL && i < a->nmcs; i++) {
+		const struct mc *m = a->mcs[i];
+		json_t *lines = json_array();
+
+		for (size_t k = 0; lines != NULL && k < m->nlines; k++)
+			json_array_append_new(lines, json_pack("{s:I, s:s}",
+			    "line", (json_int_t)m->lines[k].lineno, "text",
+			    m->lines[k].text));
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o}",
+		    "subject", m->subject, "file", m->file, "card",
+		    tui_mcard_json(&m->card), "lines", lines ? lines :
+		    json_array()));
+	}
+	return arr;
+}
+
+/*
+ * A kept model card read back: checked again against the lines it was
+ * given (tui_mcard_parse); one that fails is not a card and is dropped.
+ */
+static void
+mcard_restore(struct tui_assist *a, json_t *v)
+{
+	json_t *jl = json_object_get(v, "lines"), *x;
+	struct tui_mcard_line *lines;
+	struct mc *m = NULL;
+	char *text = NULL, *why = NULL;
+	size_t n = json_array_size(jl), i;
+
+	if (n == 0 || n > 4096 || (lines = calloc(n, sizeof *lines)) == NULL)
+		return;
+	json_array_foreach(jl, i, x) {
+		json_int_t ln = json_integer_value(json_object_get(x, "line"));
+
+		lines[i].lineno = ln > 0 ? (uint64_t)ln : 0;
+		lines[i].text = jstr(x, "text");
+	}
+	if ((text = json_dumps(json_object_get(v, "card"), JSON_COMPACT)) ==
+	    NULL || (m = mc_new(jstr(v, "subject"), jstr(v, "file"), lines,
+	    n)) == NULL)
+		goto out;
+	if (tui_mcard_parse(text, strlen(text), m->lines, m->nlines, &m->card,
+	    &why) == 0 && mc_keep(a, m) == 0)
+		m = NULL;
+out:
+	mc_free(m);
+	free(why);
+	free(text);
+	free(lines);
+}
+
 int
 tui_assist_save(const struct tui_assist *a, const char *path, char **cause)
 {
@@ -972,6 +1344,15 @@ tui_assist_save(const struct tui_assist *a, const char *path, char **cause)
 	json_object_set_new(o, "dropped", json_integer((json_int_t)a->dropped));
 	json_object_set(o, "turns", turns);
 	json_object_set(o, "fallbacks", fbs);
+	if (a->grounded) {
+		json_object_set_new(o, "selection_label",
+		    json_string(a->sel_label ? a->sel_label : ""));
+		json_object_set_new(o, "selection", json_string(a->sel ?
+		    a->sel : ""));
+		json_object_set_new(o, "brief_budget",
+		    json_integer((json_int_t)a->brief_budget));
+	}
+	json_object_set_new(o, "model_cards", mcards_json(a));
 	if (json_dump_file(o, path, JSON_INDENT(1)) != 0) {
 		if (asprintf(cause, "%s: cannot write: %s", path,
 		    strerror(errno)) < 0)
@@ -984,14 +1365,6 @@ out:
 	json_decref(fbs);
 	json_decref(o);
 	return rc;
-}
-
-static const char *
-jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
 }
 
 int
@@ -1048,6 +1421,21 @@ tui_assist_restore(struct tui_assist *a, const char *path, char **model_path,
 			goto out;
 		a->fb[a->nfb - 1].when = (time_t)json_integer_value(
 		    json_object_get(v, "time"));
+	}
+	json_array_foreach(json_object_get(o, "model_cards"), i, v)
+		mcard_restore(a, v);
+	if (json_is_string(json_object_get(o, "selection"))) {
+		free(a->sel_label);
+		free(a->sel);
+		a->sel_label = *jstr(o, "selection_label") ?
+		    strdup(jstr(o, "selection_label")) : NULL;
+		a->sel = *jstr(o, "selection") ? strdup(jstr(o, "selection")) :
+		    NULL;
+		a->brief_budget = (size_t)json_integer_value(json_object_get(o,
+		    "brief_budget"));
+		/* built again from the analysis at the next reground */
+		a->grounded = a->brief_budget > 0;
+		a->an_version = UINT64_MAX;
 	}
 	if (*jstr(o, "model") && (*model_path = strdup(jstr(o, "model"))) == NULL)
 		goto out;

@@ -11,8 +11,8 @@
  * history no longer fits, the oldest exchanges are dropped, never the
  * brief, and the caller is told how many.
  *
- * Kinds of turn: TUI_TURN_QUESTION today; a structured request (a model
- * card) is another kind that reuses the same context and budget.
+ * Kinds of turn: TUI_TURN_QUESTION; a model card (tui_assist_card) is a
+ * structured request outside the conversation, on the same model.
  */
 #ifndef TRIAGE_TUI_ASSIST_H
 #define TRIAGE_TUI_ASSIST_H
@@ -115,6 +115,50 @@ int	 tui_assist_brief_build(struct tui_assist *, const struct pb_analysis *,
 	    char **brief, struct tui_brief_cut *cut);
 
 /*
+ * Ground the conversation: build the brief (tui_assist_brief_build) from
+ * the analysis as of `version` (any number that changes when the analysis
+ * does) and the selection, and make it the context.  The selection and
+ * budget are kept, so tui_assist_reground can build the brief again when
+ * new lines change the analysis: it returns 1 if the brief changed (a
+ * background prefill then reads it again from where it differs, and
+ * nothing after a difference is reused), 0 if not or not now (an answer
+ * or a card is being written), -1 on error.
+ */
+int	 tui_assist_ground(struct tui_assist *, const char *system,
+	    const struct pb_analysis *, uint64_t version, const char *label,
+	    const char *selection, size_t budget, struct tui_brief_cut *cut);
+int	 tui_assist_reground(struct tui_assist *, const struct pb_analysis *,
+	    uint64_t version);
+/* What the last ground or reground cut from the brief. */
+const struct tui_brief_cut *tui_assist_cut(const struct tui_assist *);
+
+/*
+ * Model cards (tui/card-model.c) on the assistant's model: the card
+ * schema's prompt about lines[0..n) (what: "an unknown log template", ...)
+ * generated on the engine's thread like an answer, greedy, at most
+ * max_tokens; the session's cache is the card's afterwards (the next
+ * question reads its prefix again).  Events come from tui_assist_next
+ * (TEXT empty: the raw JSON is nobody's answer); at DONE the card is
+ * checked as `triage analyze --explain` checks it and either kept
+ * (tui_assist_mcard) or recorded as an invalid-card fallback with the
+ * reason.  subject says what it was about, file names the lines.
+ */
+struct tui_mcard;
+struct tui_mcard_line;
+int	 tui_assist_card(struct tui_assist *, const char *subject,
+	    const char *file, const char *what,
+	    const struct tui_mcard_line *lines, size_t n, uint32_t max_tokens,
+	    char **cause);
+bool	 tui_assist_carding(const struct tui_assist *);
+/* The last card request: 1 a valid card (the newest kept), 0 none could be
+ * made (*reason says why), -1 none asked or still running. */
+int	 tui_assist_card_result(const struct tui_assist *, const char **reason);
+/* Valid model cards, oldest first. */
+size_t	 tui_assist_mcards(const struct tui_assist *);
+const struct tui_mcard *tui_assist_mcard(const struct tui_assist *, size_t i,
+	    const char **subject, const char **file);
+
+/*
  * Ask: render the conversation plus `question`, drop the oldest
  * exchanges if it does not fit (the brief stays), reuse the cached
  * prefix, and start generating.  Events then come from tui_assist_next.
@@ -181,7 +225,9 @@ enum tui_fallback tui_assist_fallback_at(const struct tui_assist *, size_t i,
 
 /*
  * The conversation as JSON (model path, system, brief, think, turns,
- * dropped, fallbacks) and back; load does not load the model.
+ * dropped, fallbacks, the selection it was grounded in, model cards with
+ * the lines they were given) and back; restore does not load the model,
+ * and checks every model card again (one that fails is dropped).
  */
 int	 tui_assist_save(const struct tui_assist *, const char *path,
 	    char **cause);

@@ -46,6 +46,10 @@ tui_mcard_schema(uint64_t lo, uint64_t hi)
 	    *conf = json_array(), *check = NULL;
 	const char *c;
 	char *out = NULL;
+	/* no more items than distinct lines in range: a model cannot fill
+	 * the array by citing one line again and again */
+	int max_ev = hi >= lo && hi - lo < TUI_MCARD_EVIDENCE ?
+	    (int)(hi - lo + 1) : TUI_MCARD_EVIDENCE;
 
 	if (cls == NULL || sev == NULL || conf == NULL)
 		goto out;
@@ -73,7 +77,7 @@ tui_mcard_schema(uint64_t lo, uint64_t hi)
 	    "confidence", "enum", conf,
 	    "checks", "type", "array", "maxItems", TUI_MCARD_CHECKS, "items",
 	    check,
-	    "evidence", "type", "array", "maxItems", TUI_MCARD_EVIDENCE,
+	    "evidence", "type", "array", "maxItems", max_ev,
 	    "items", "type", "integer", "minimum", (json_int_t)lo, "maximum",
 	    (json_int_t)hi);
 	if (sc != NULL)
@@ -331,26 +335,20 @@ prompt_of(const char *what, const struct tui_mcard_line *lines, size_t n)
 }
 
 int
-tui_mcard_ask(struct eng_model *m, struct eng_session *s, const char *what,
-    const struct tui_mcard_line *lines, size_t n, uint32_t max_tokens,
-    struct tui_mcard *card, char **why)
+tui_mcard_prepare(struct eng_model *m, const char *what,
+    const struct tui_mcard_line *lines, size_t n, int32_t **ids,
+    size_t *nids, struct eng_grammar **gp, char **why)
 {
 	struct eng_grammar *g = NULL;
-	struct eng_gen *gen = NULL;
-	struct eng_sample_params sp;
-	struct eng_event ev;
 	struct eng_msg msg[2];
-	char *schema = NULL, *prompt = NULL, *user = NULL, *out = NULL,
-	    *cause = NULL;
-	int32_t *ids = NULL;
-	size_t nids = 0, nout = 0, cap = 0;
+	char *schema = NULL, *prompt = NULL, *user = NULL, *cause = NULL;
 	uint64_t lo = UINT64_MAX, hi = 0;
-	enum eng_stop stop = ENG_STOP_ERROR;
-	char done_msg[160] = "";
 	int rc = -1;
 
 	*why = NULL;
-	memset(card, 0, sizeof *card);
+	*ids = NULL;
+	*nids = 0;
+	*gp = NULL;
 	if (n == 0)
 		return reason(why, "there are no lines to explain%s", "");
 	for (size_t i = 0; i < n; i++) {
@@ -374,14 +372,64 @@ tui_mcard_ask(struct eng_model *m, struct eng_session *s, const char *what,
 	msg[0].content = "You are a log triage assistant. Answer with JSON only.";
 	msg[1].role = "user";
 	msg[1].content = user;
-	if (eng_chat_tokenize(m, msg, 2, &ids, &nids, NULL, &cause) != 0) {
+	if (eng_chat_tokenize(m, msg, 2, ids, nids, NULL, &cause) != 0) {
 		/* no chat template (a base model): the plain text */
 		free(cause);
 		cause = NULL;
-		if (eng_tokenize(m, prompt, strlen(prompt), true, &ids,
-		    &nids) != 0)
+		if (eng_tokenize(m, prompt, strlen(prompt), true, ids,
+		    nids) != 0)
 			goto oom;
 	}
+	*gp = g;
+	g = NULL;
+	rc = 0;
+	goto out;
+oom:
+	free(*why);
+	*why = strdup("out of memory");
+out:
+	eng_grammar_free(g);
+	free(cause);
+	free(schema);
+	free(prompt);
+	free(user);
+	return rc;
+}
+
+int
+tui_mcard_finish(const char *text, size_t len, enum eng_stop stop,
+    const char *stop_msg, const struct tui_mcard_line *lines, size_t n,
+    struct tui_mcard *card, char **why)
+{
+	memset(card, 0, sizeof *card);
+	*why = NULL;
+	if (stop != ENG_STOP_EOG)
+		return reason(why, "%s", stop_msg && *stop_msg ? stop_msg :
+		    stop == ENG_STOP_CANCEL ? "cancelled" :
+		    "the model stopped early");
+	return tui_mcard_parse(text ? text : "", len, lines, n, card, why);
+}
+
+int
+tui_mcard_ask(struct eng_model *m, struct eng_session *s, const char *what,
+    const struct tui_mcard_line *lines, size_t n, uint32_t max_tokens,
+    struct tui_mcard *card, char **why)
+{
+	struct eng_grammar *g = NULL;
+	struct eng_gen *gen = NULL;
+	struct eng_sample_params sp;
+	struct eng_event ev;
+	char *out = NULL, *cause = NULL;
+	int32_t *ids = NULL;
+	size_t nids = 0, nout = 0, cap = 0;
+	enum eng_stop stop = ENG_STOP_ERROR;
+	char done_msg[160] = "";
+	int rc = -1;
+
+	*why = NULL;
+	memset(card, 0, sizeof *card);
+	if (tui_mcard_prepare(m, what, lines, n, &ids, &nids, &g, why) != 0)
+		return -1;
 	eng_session_reset(s);
 	eng_sample_defaults(&sp);
 	sp.temp = 0;
@@ -398,8 +446,10 @@ tui_mcard_ask(struct eng_model *m, struct eng_session *s, const char *what,
 				size_t nc = (nout + ev.len + 1) * 2;
 				char *p = realloc(out, nc);
 
-				if (p == NULL)
-					goto oom;
+				if (p == NULL) {
+					*why = strdup("out of memory");
+					goto out;
+				}
 				out = p;
 				cap = nc;
 			}
@@ -411,23 +461,11 @@ tui_mcard_ask(struct eng_model *m, struct eng_session *s, const char *what,
 			    ev.text ? ev.text : "");
 		}
 	}
-	if (stop != ENG_STOP_EOG) {
-		reason(why, "%s", done_msg[0] ? done_msg : stop ==
-		    ENG_STOP_CANCEL ? "cancelled" : "the model stopped early");
-		goto out;
-	}
-	rc = tui_mcard_parse(out ? out : "", nout, lines, n, card, why);
-	goto out;
-oom:
-	free(*why);
-	*why = strdup("out of memory");
+	rc = tui_mcard_finish(out, nout, stop, done_msg, lines, n, card, why);
 out:
 	eng_gen_free(gen);
 	eng_grammar_free(g);
 	free(cause);
-	free(schema);
-	free(prompt);
-	free(user);
 	free(ids);
 	free(out);
 	return rc;
@@ -461,4 +499,36 @@ tui_mcard_json(const struct tui_mcard *c)
 	    c->severity, "cause", safe(c->cause), "confidence", c->confidence,
 	    "checks", checks, "evidence", ev);
 	return o;
+}
+
+char *
+tui_mcard_text(const struct tui_mcard *c, const char *file)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return NULL;
+	fprintf(f, "MODEL CARD - suggested by the model, not a playbook; "
+	    "checked by triage\n%s\nclass %s, severity %s, model's confidence "
+	    "%s\nLikely cause (model): %s\nEvidence:", c->title, c->class,
+	    c->severity, c->confidence, c->cause);
+	for (size_t i = 0; i < c->nevidence; i++)
+		fprintf(f, " %s:%llu", file ? file : "line",
+		    (unsigned long long)c->evidence[i]);
+	fputc('\n', f);
+	for (size_t i = 0; i < c->nchecks; i++) {
+		fprintf(f, "Check %zu: %s\n", i + 1, c->check[i].instruction);
+		if (c->check[i].command[0] != '\0')
+			fprintf(f, "  $ %s   (suggested by the model, not run; "
+			    "read it before you run it)\n", c->check[i].command);
+		if (c->check[i].expected[0] != '\0')
+			fprintf(f, "  expected: %s\n", c->check[i].expected);
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }

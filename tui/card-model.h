@@ -60,6 +60,28 @@ int	 tui_mcard_ask(struct eng_model *, struct eng_session *,
 	    const char *what, const struct tui_mcard_line *lines, size_t n,
 	    uint32_t max_tokens, struct tui_mcard *card, char **reason);
 
+/*
+ * The two halves of tui_mcard_ask, for callers that run the generation
+ * themselves (the app, on the engine's thread): the prompt's tokens and
+ * the schema's grammar (both to free), then the checks on what came out
+ * (stop is how it ended, stop_msg the engine's word on it).
+ */
+struct eng_grammar;
+int	 tui_mcard_prepare(struct eng_model *, const char *what,
+	    const struct tui_mcard_line *lines, size_t n, int32_t **ids,
+	    size_t *nids, struct eng_grammar **g, char **reason);
+int	 tui_mcard_finish(const char *text, size_t len, enum eng_stop stop,
+	    const char *stop_msg, const struct tui_mcard_line *lines, size_t n,
+	    struct tui_mcard *card, char **reason);
+
+/*
+ * The card as plain text lines for a pane or a report, marked as the
+ * model's: a first line "model card - suggested by the model, not a
+ * playbook; checked by triage", every command "(suggested by the model,
+ * not run)".  file names the evidence lines.  malloc'd.
+ */
+char	*tui_mcard_text(const struct tui_mcard *, const char *file);
+
 /* The card as a JSON object with "source": "model" (for --json). */
 struct json_t;
 struct json_t *tui_mcard_json(const struct tui_mcard *);

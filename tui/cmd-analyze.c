@@ -59,7 +59,7 @@ explain_json(const struct pb_analysis *a, const char *model)
 	}
 	if (fclose(f) != 0 || (doc = json_loadb(buf, len, 0, NULL)) == NULL)
 		goto out;
-	(void)tui_explain_unknown(a, model, 3, 400, doc);
+	(void)tui_explain_unknown(a, model, 3, TUI_EXPLAIN_TOKENS, doc);
 	if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
 		goto out;
 	fputc('\n', stdout);
@@ -541,7 +541,7 @@ cmd_analyze(int argc, char **argv)
 		}
 		print_summary(a, nread);
 		if (explain && o.unknown)
-			(void)tui_explain_unknown(a, model, 3, 400, NULL);
+			(void)tui_explain_unknown(a, model, 3, TUI_EXPLAIN_TOKENS, NULL);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		trouble = 1;

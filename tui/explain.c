@@ -6,6 +6,7 @@
  * a card failing its checks is reported with its reason and recorded as
  * a fallback (tui/assist.c), and nothing of it is shown as a card.
  */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,123 @@
 #include "card-model.h"
 #include "explain.h"
 #include "tui.h"
+
+void
+tui_explain_req_clear(struct tui_explain_req *r)
+{
+	for (size_t i = 0; r->lines != NULL && i < r->n; i++)
+		free((char *)r->lines[i].text);
+	free(r->lines);
+	free(r->subject);
+	free(r->what);
+	free(r->file);
+	memset(r, 0, sizeof *r);
+}
+
+/* Take lines[0..n) (copied) and the strings (taken). */
+static int
+req_fill(struct tui_explain_req *r, char *subject, char *what,
+    const char *file, const struct tui_mcard_line *lines, size_t n)
+{
+	memset(r, 0, sizeof *r);
+	r->subject = subject;
+	r->what = what;
+	if (subject == NULL || what == NULL || n == 0 ||
+	    (r->file = strdup(file ? file : "")) == NULL ||
+	    (r->lines = calloc(n, sizeof *r->lines)) == NULL)
+		goto fail;
+	for (; r->n < n; r->n++) {
+		r->lines[r->n].lineno = lines[r->n].lineno;
+		if ((r->lines[r->n].text = strdup(lines[r->n].text)) == NULL)
+			goto fail;
+	}
+	return 0;
+fail:
+	if (r->subject == NULL || r->what == NULL) {
+		free(subject);
+		free(what);
+		r->subject = r->what = NULL;
+	}
+	tui_explain_req_clear(r);
+	return -1;
+}
+
+static char *
+dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+dupf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+int
+tui_explain_template(const struct pb_analysis *a, size_t i,
+    struct tui_explain_req *r)
+{
+	const char *text, *ex, *file;
+	uint64_t count, lineno;
+	struct tui_mcard_line l;
+
+	memset(r, 0, sizeof *r);
+	if ((text = pb_analysis_template(a, i, &count, &ex, &file,
+	    &lineno)) == NULL)
+		return -1;
+	l.lineno = lineno;
+	l.text = ex;
+	return req_fill(r, dupf("unknown template \"%s\"", text),
+	    strdup("an unknown log template"), file, &l, 1);
+}
+
+int
+tui_explain_card(const struct pb_card *c, struct tui_explain_req *r)
+{
+	const struct pb_playbook *pb = pb_card_playbook(c);
+	const char *ex = json_string_value(json_object_get(
+	    pb_playbook_json(pb), "explanation"));
+	struct tui_mcard_line l[TUI_MCARD_EVIDENCE];
+	const char *file = NULL, *f;
+	size_t n = 0;
+
+	memset(r, 0, sizeof *r);
+	/* the evidence of one file: the lines' numbers must mean one thing */
+	for (size_t k = 0; k < pb_card_nexamples(c) && n < TUI_MCARD_EVIDENCE;
+	    k++) {
+		uint64_t ln;
+		const char *t = pb_card_example(c, k, &f, &ln);
+
+		if (t == NULL || (file != NULL && f != NULL &&
+		    strcmp(f, file) != 0))
+			continue;
+		file = f;
+		l[n].lineno = ln;
+		l[n++].text = t;
+	}
+	if (n == 0)
+		return -1;
+	return req_fill(r, dupf("explain the playbook card \"%s\"",
+	    pb_playbook_title(pb)), dupf("the playbook card \"%s\" (class %s, "
+	    "severity %s), to explain why it applies to these lines; its "
+	    "playbook says: %.400s", pb_playbook_title(pb),
+	    pb_playbook_class(pb), pb_severity_name(pb_playbook_severity(pb)),
+	    ex ? ex : "(no explanation)"), file, l, n);
+}
+
+int
+tui_explain_lines(const char *file, const struct tui_mcard_line *lines,
+    size_t n, struct tui_explain_req *r)
+{
+	return req_fill(r, dupf("the %zu selected line%s", n, n == 1 ? "" :
+	    "s"), strdup("the log lines a technician selected"), file, lines,
+	    n);
+}
 
 static void
 print_card(const struct tui_mcard *c, const char *file)
@@ -76,20 +194,21 @@ tui_explain_unknown(const struct pb_analysis *a, const char *model,
 	    i++) {
 		const char *text, *ex, *file;
 		uint64_t count, lineno;
-		struct tui_mcard_line l;
+		struct tui_explain_req rq;
 		struct tui_mcard c;
 		char *why = NULL;
+		int r;
 
 		if (pb_analysis_template_suggestion(a, i) >= 0 ||
 		    (text = pb_analysis_template(a, i, &count, &ex, &file,
-		    &lineno)) == NULL)
+		    &lineno)) == NULL || tui_explain_template(a, i, &rq) != 0)
 			continue;
 		done++;
-		l.lineno = lineno;
-		l.text = ex;
-		if (tui_mcard_ask(tui_assist_model(as), s,
-		    "an unknown log template", &l, 1, max_tokens, &c,
-		    &why) != 0) {
+		/* the request the app makes for the same template */
+		r = tui_mcard_ask(tui_assist_model(as), s, rq.what, rq.lines,
+		    rq.n, max_tokens, &c, &why);
+		tui_explain_req_clear(&rq);
+		if (r != 0) {
 			tui_assist_fallback(as, TUI_FB_INVALID_CARD, why);
 			if (doc != NULL)
 				json_array_append_new(rej, json_pack(

@@ -10,6 +10,33 @@
 #include <jansson.h>
 
 struct pb_analysis;
+struct pb_card;
+struct tui_mcard_line;
+
+/* Tokens a model card may take (the CLI and the app). */
+#define TUI_EXPLAIN_TOKENS	400
+
+/*
+ * What to ask the model for a card about, built the same way for
+ * `analyze --explain` and the app: the subject (said to the user), the
+ * task phrase for the prompt, the lines given (numbered as in file).
+ * Everything is owned; tui_explain_req_clear frees it.
+ */
+struct tui_explain_req {
+	char		*subject, *what, *file;
+	struct tui_mcard_line *lines;
+	size_t		 n;
+};
+/* Unknown template i of the analysis: its example line. */
+int	 tui_explain_template(const struct pb_analysis *, size_t i,
+	    struct tui_explain_req *);
+/* "Explain" a playbook card: why it applies here, from its evidence
+ * lines and what its playbook says. */
+int	 tui_explain_card(const struct pb_card *, struct tui_explain_req *);
+/* Lines the technician selected. */
+int	 tui_explain_lines(const char *file, const struct tui_mcard_line *lines,
+	    size_t n, struct tui_explain_req *);
+void	 tui_explain_req_clear(struct tui_explain_req *);
 /*
  * Load model, ask for a card on each of the first max_cards unknown
  * templates (max_tokens each).  doc NULL: print text after the rule-based

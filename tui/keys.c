@@ -31,6 +31,7 @@ static const struct binding table[] = {
 	{ ':', KC_GLOBAL | KC_IMPORT, ACT_COMMAND, ":", "command line (Tab completes; see COMMANDS)" },
 	{ '/', KC_GLOBAL | KC_PAGER, ACT_SEARCH, "/", "search forward (regular expression)" },
 	{ 'a', KC_GLOBAL, ACT_ASK, "a", "ask the assistant about the marked lines or open card" },
+	{ 'M', KC_GLOBAL, ACT_MCARD, "M", "model card: the model's reading of the open unknown template or marked lines, or why the open card applies (checked, marked as the model's)" },
 	{ 'I', KC_GLOBAL, ACT_IMPORT_SCREEN, "I", "import screen: signed bundles from USB media, rollback" },
 	{ 'P', KC_GLOBAL, ACT_PASTE_MODE, "P", "paste mode: type or paste lines, Ctrl-D ends" },
 	{ K_CTRL('l'), KC_GLOBAL | KC_PAGER, ACT_REDRAW, "Ctrl-L", "redraw the screen" },

@@ -35,7 +35,7 @@ static bool installed;
 static const char *const commands[] = {
 	"open", "follow", "filter", "filter-in", "filter-out", "search",
 	"export", "model", "import", "man", "help", "quit", "ask", "note",
-	"paste", "wrap", "goto", "sessions", NULL
+	"paste", "wrap", "goto", "sessions", "explain", "think", NULL
 };
 static const char *const pages[] = {
 	"triage", "triage-playbook", "triage-bundle", "triage-model", NULL

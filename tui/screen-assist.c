@@ -18,9 +18,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "../engine/engine.h"
+#include "../playbooks/playbook.h"
 #include "app.h"
 #include "assist.h"
+#include "card-model.h"
+#include "explain.h"
 #include "tui.h"
 
 /* Share of the context that log text may take, in %. */
@@ -29,6 +34,16 @@
 #define ANSWER_TOKENS	512
 /* Lines around the cursor sent when nothing is marked. */
 #define CONTEXT_LINES	40
+/* Lines at most given for a model card (the newest of the selection). */
+#define CARD_LINES	40
+
+/* What a turn of the pane is (struct turn's kind). */
+enum turn_kind {
+	TK_ANSWER = 0,
+	TK_CARD_RUNNING,	/* a model card being written */
+	TK_CARD,		/* a valid model card, checked by triage */
+	TK_CARD_REJECTED,	/* the model could not produce a valid one */
+};
 
 static const char system_prompt[] =
 "You are triage, an offline assistant for field technicians repairing "
@@ -216,6 +231,9 @@ ensure_model(struct app *a, struct turn *t)
 		t->note = NULL;
 	app_message(a, true, "%s", t->note ? t->note : "model fallback");
 	assist_adopt(a, m, s, back, p);
+	if (a->assist != NULL)	/* kept with the session, with its reason */
+		tui_assist_fallback(a->assist, TUI_FB_LOAD, t->note ? t->note :
+		    cause);
 	free(p);
 	free(back);
 	rc = 0;
@@ -327,27 +345,41 @@ card_text(struct app *a)
  * the analysis has settled and nothing runs.  Before the first question
  * the brief is the cards found (the selection is known only when asked).
  */
+/*
+ * A number that changes whenever the analysis may have: lines fed to
+ * the matcher, and the matcher itself (a re-match swaps it).
+ */
+static uint64_t
+an_version(struct app *a)
+{
+	uint64_t v = (uint64_t)(uintptr_t)a->an;
+
+	for (int i = 0; i < a->nsrc; i++)
+		v = v * 1000003u + a->src[i].fed;
+	return v + pb_analysis_ncards(a->an);
+}
+
 static void
 warm(struct app *a)
 {
-	struct tui_brief_cut bc;
-	char *brief = NULL;
 	uint32_t nctx;
 
 	if (a->assist == NULL || !tui_assist_has_model(a->assist) ||
-	    tui_assist_running(a->assist) || tui_assist_warming(a->assist) ||
-	    a->model_switching || a->cards_stale)
+	    tui_assist_running(a->assist) || a->model_switching ||
+	    a->cards_stale || a->an == NULL)
 		return;
-	if (a->nturns == 0 && *tui_assist_brief(a->assist) == '\0' &&
-	    a->an != NULL) {
+	/* before the first question the brief is the cards found (the
+	 * selection is known only when asked); after it, new lines that
+	 * change the brief build it again with the same selection */
+	if (*tui_assist_brief(a->assist) == '\0') {
 		nctx = tui_assist_ctx(a->assist);
-		if (tui_assist_brief_build(a->assist, a->an, NULL, NULL,
-		    nctx * LOG_CTX_PERCENT / 100, &brief, &bc) == 0)
-			(void)tui_assist_set_context(a->assist, system_prompt,
-			    brief);
-		free(brief);
-	}
-	(void)tui_assist_warm(a->assist, WARM_SLICE);
+		(void)tui_assist_ground(a->assist, system_prompt, a->an,
+		    an_version(a), NULL, NULL, nctx * LOG_CTX_PERCENT / 100,
+		    NULL);
+	} else
+		(void)tui_assist_reground(a->assist, a->an, an_version(a));
+	if (!tui_assist_warming(a->assist))
+		(void)tui_assist_warm(a->assist, WARM_SLICE);
 }
 
 void
@@ -357,7 +389,7 @@ assist_ask(struct app *a, const char *question)
 	struct tui_turn_info ti;
 	struct tui_brief_cut bc;
 	struct turn *t;
-	char *ctx = NULL, *where = NULL, *brief = NULL, *cause = NULL;
+	char *ctx = NULL, *where = NULL, *cause = NULL;
 	size_t nlines = 0;
 	uint32_t nctx, reserve, budget;
 	bool card = a->detail == DETAIL_CARD && a->open_card != NULL;
@@ -397,10 +429,12 @@ assist_ask(struct app *a, const char *question)
 		nlines = a->ndl;
 	} else
 		ctx = gather_lines(a, &nlines, &where);
-	/* the cards found, the unknown templates, then the selection */
-	if (tui_assist_brief_build(a->assist, a->an, where, ctx, budget,
-	    &brief, &bc) != 0 ||
-	    tui_assist_set_context(a->assist, system_prompt, brief) != 0)
+	/* the cards found, the unknown templates, then the selection; from
+	 * the analysis as it is now, never an older brief */
+	if (a->cards_stale)
+		cards_refresh(a);
+	if (tui_assist_ground(a->assist, system_prompt, a->an, an_version(a),
+	    where, ctx, budget, &bc) != 0)
 		goto out;
 	tui_assist_set_reserve(a->assist, reserve);
 	eng_sample_defaults(&sp);
@@ -416,11 +450,13 @@ assist_ask(struct app *a, const char *question)
 	free(t->context);
 	/* two lines at most in a narrow pane: the figures, tersely */
 	if (asprintf(&t->context, "brief: %zu tokens: %zu cards, %zu templates, "
-	    "%zu lines (cut: %zu, %zu, %zu); prompt %zu/%u%s%.0zu%s", bc.tokens,
-	    bc.cards_in, bc.templates_in, nlines - (bc.lines < nlines ?
-	    bc.lines : nlines), bc.cards, bc.templates, bc.lines, ti.n_prompt,
-	    nctx, ti.n_dropped ? "; " : "", ti.n_dropped, ti.n_dropped ?
-	    " oldest dropped to fit" : "") < 0)
+	    "%zu lines (cut: %zu, %zu, %zu); prompt %zu/%u%s%.0zu%s%s%.0zu%s",
+	    bc.tokens, bc.cards_in, bc.templates_in, nlines - (bc.lines <
+	    nlines ? bc.lines : nlines), bc.cards, bc.templates, bc.lines,
+	    ti.n_prompt, nctx, ti.n_dropped ? "; " : "", ti.n_dropped,
+	    ti.n_dropped ? " oldest dropped to fit" : "", ti.n_history ?
+	    "; with " : "", ti.n_history, ti.n_history == 1 ?
+	    " earlier exchange" : ti.n_history ? " earlier exchanges" : "") < 0)
 		t->context = NULL;
 	free(a->budget);
 	a->budget = t->context ? app_xstrdup(t->context) : NULL;
@@ -431,7 +467,6 @@ assist_ask(struct app *a, const char *question)
 out:
 	free(ctx);
 	free(where);
-	free(brief);
 	free(cause);
 }
 
@@ -450,6 +485,290 @@ assist_pause(struct app *a)
 {
 	if (a->assist != NULL)
 		tui_assist_pause(a->assist);
+}
+
+/* ---- model cards ------------------------------------------------------------ */
+
+/* The card just checked (or why there is none), into its turn. */
+static void
+card_done(struct app *a, struct turn *t)
+{
+	const char *reason, *file;
+	size_t n = tui_assist_mcards(a->assist);
+	const struct tui_mcard *c;
+	char *text = NULL;
+
+	free(t->answer);
+	t->answer = NULL;
+	t->alen = t->acap = 0;
+	if (tui_assist_card_result(a->assist, &reason) == 1 && n > 0 &&
+	    (c = tui_assist_mcard(a->assist, n - 1, NULL, &file)) != NULL &&
+	    (text = tui_mcard_text(c, file)) != NULL) {
+		t->kind = TK_CARD;
+		turn_append(t, text, strlen(text));
+		app_message(a, false, "model card: suggested by the model, "
+		    "checked by triage");
+	} else {
+		t->kind = TK_CARD_REJECTED;
+		if (asprintf(&text, "The model could not produce a valid card: "
+		    "%s. The rule-based view stands.", reason && *reason ?
+		    reason : "no card") < 0)
+			text = NULL;
+		if (text != NULL)
+			turn_append(t, text, strlen(text));
+		app_message(a, true, "the model could not produce a valid card");
+	}
+	free(text);
+}
+
+/* Rows of the marked lines (view order), or the lines up to the cursor. */
+static size_t
+selected_rows(struct app *a, uint64_t *rows, size_t max, bool *marked)
+{
+	uint64_t total = log_nrows(a);
+	size_t n = 0;
+
+	*marked = a->lv.nmarks > 0;
+	if (*marked) {
+		for (uint64_t r = 0; r < total && n < (size_t)a->lv.nmarks; r++) {
+			uint64_t ref = a->lv.direct ? ROW_MAKE(0, r) : a->lv.rows[r];
+
+			for (int i = 0; i < a->lv.nmarks; i++)
+				if (a->lv.marks[i] == ref)
+					rows[n++ % max] = r;
+		}
+		/* the newest max of them, oldest first */
+		if (n > max) {
+			uint64_t tmp[CARD_LINES];
+
+			for (size_t i = 0; i < max; i++)
+				tmp[i] = rows[(n + i) % max];
+			memcpy(rows, tmp, max * sizeof *rows);
+			n = max;
+		}
+		return n;
+	}
+	if (total == 0)
+		return 0;
+	for (uint64_t r = a->lv.cur >= max - 1 ? a->lv.cur - (max - 1) : 0;
+	    r <= a->lv.cur && r < total; r++)
+		rows[n++] = r;
+	return n;
+}
+
+/* The selection as a request: the lines of the first line's file. */
+static int
+selection_req(struct app *a, struct tui_explain_req *rq)
+{
+	uint64_t rows[CARD_LINES];
+	struct tui_mcard_line l[CARD_LINES];
+	char *text[CARD_LINES], *file = NULL;
+	size_t nr, n = 0;
+	bool marked;
+	int rc;
+
+	nr = selected_rows(a, rows, CARD_LINES, &marked);
+	for (size_t i = 0; i < nr; i++) {
+		const char *f;
+		uint64_t ln;
+		char *s = log_row_text(a, rows[i], &f, &ln);
+
+		if (s == NULL || (file != NULL && strcmp(f, file) != 0)) {
+			free(s);
+			continue;
+		}
+		if (file == NULL)
+			file = app_xstrdup(f);
+		text[n] = s;
+		l[n].lineno = ln;
+		l[n].text = s;
+		n++;
+	}
+	rc = n > 0 ? tui_explain_lines(file, l, n, rq) : -1;
+	for (size_t i = 0; i < n; i++)
+		free(text[i]);
+	free(file);
+	return rc;
+}
+
+void
+assist_card(struct app *a, const char *arg)
+{
+	struct tui_explain_req rq;
+	struct turn *t;
+	char *cause = NULL, *q = NULL;
+	unsigned long ntok = TUI_EXPLAIN_TOKENS;
+	const char *o = a->detail == DETAIL_CARD ? a->open_card : NULL;
+	int rc;
+
+	if (arg != NULL && *arg != '\0') {
+		char *end;
+
+		ntok = strtoul(arg, &end, 10);
+		if (*end != '\0' || ntok == 0 || ntok > 4096) {
+			app_message(a, true, ":explain [TOKENS]: a number of "
+			    "tokens from 1 to 4096");
+			return;
+		}
+	}
+	if (assist_running(a) || a->model_switching) {
+		app_message(a, true, "the model is busy (Esc stops the answer)");
+		return;
+	}
+	if (a->cards_stale)
+		cards_refresh(a);
+	/* what the card is about: the open card or template, else the
+	 * marked lines (or the lines up to the cursor) */
+	memset(&rq, 0, sizeof rq);
+	if (o != NULL && o[0] == '?')
+		rc = tui_explain_template(a->an, strtoul(o + 1, NULL, 10), &rq);
+	else if (o != NULL && o[0] == '~') {
+		double score;
+		size_t ti;
+
+		rc = pb_analysis_suggested(a->an, strtoul(o + 1, NULL, 10),
+		    &score, &ti) != NULL ? tui_explain_template(a->an, ti, &rq) :
+		    -1;
+	} else if (o != NULL) {
+		rc = -1;
+		for (size_t i = 0; i < pb_analysis_ncards(a->an) && rc != 0; i++) {
+			const struct pb_card *c = pb_analysis_card(a->an, i);
+
+			if (strcmp(pb_playbook_id(pb_card_playbook(c)), o) == 0)
+				rc = tui_explain_card(c, &rq);
+		}
+	} else
+		rc = selection_req(a, &rq);
+	if (rc != 0) {
+		app_message(a, true, "nothing to explain: open a card or an "
+		    "unknown template, or mark lines with m");
+		return;
+	}
+	a->detail = DETAIL_ASSIST;
+	a->afollow = true;
+	a->dirty |= D_DETAIL | D_STATUS;
+	if (asprintf(&q, "model card: %s", rq.subject) < 0 ||
+	    (t = turn_new(a, q)) == NULL) {
+		free(q);
+		tui_explain_req_clear(&rq);
+		return;
+	}
+	free(q);
+	t->kind = TK_CARD_RUNNING;
+	if (ensure_model(a, t) != 0) {
+		const char *msg = a->model_error ? a->model_error : no_model_hint;
+
+		if (a->assist == NULL)
+			(void)tui_assist_new(&a->assist);
+		if (a->assist != NULL)
+			tui_assist_fallback(a->assist, a->model_error ?
+			    TUI_FB_LOAD : TUI_FB_NO_MODEL, msg);
+		t->kind = TK_CARD_REJECTED;
+		turn_append(t, msg, strlen(msg));
+		t->stopped = true;
+		tui_explain_req_clear(&rq);
+		session_save(a);
+		return;
+	}
+	if (tui_assist_card(a->assist, rq.subject, rq.file, rq.what, rq.lines,
+	    rq.n, (uint32_t)ntok, &cause) != 0) {
+		card_done(a, t);	/* the reason, as for a failed check */
+		t->stopped = true;
+		session_save(a);
+	} else {
+		a->prefill_done = 0;
+		a->prefill_total = 0;
+		a->gen_t0 = 0;
+		a->gen_tokens = 0;
+	}
+	free(cause);
+	tui_explain_req_clear(&rq);
+}
+
+/* ---- kept with the session ----------------------------------------------- */
+
+void
+assist_session_save(struct app *a, const char *dir)
+{
+	char *path = NULL, *tmp = NULL, *cause = NULL;
+
+	if (a->assist == NULL || (tui_assist_turns(a->assist) == 0 &&
+	    tui_assist_fallbacks(a->assist) == 0 &&
+	    tui_assist_mcards(a->assist) == 0))
+		return;
+	/* written aside and renamed, as session.json is */
+	if (asprintf(&path, "%s/assist.json", dir) >= 0 &&
+	    asprintf(&tmp, "%s/.assist.json.tmp", dir) >= 0 &&
+	    (tui_assist_save(a->assist, tmp, &cause) != 0 ||
+	    rename(tmp, path) != 0))
+		unlink(tmp);
+	free(cause);
+	free(path);
+	free(tmp);
+}
+
+void
+assist_session_load(struct app *a, const char *dir)
+{
+	char *path = NULL, *cause = NULL, *mp = NULL;
+	struct tui_assist *as = NULL;
+
+	if (asprintf(&path, "%s/assist.json", dir) < 0 ||
+	    access(path, F_OK) != 0 || tui_assist_new(&as) != 0)
+		goto out;
+	/* the model is the session's (session.json), not the one named here */
+	if (tui_assist_restore(as, path, &mp, &cause) != 0) {
+		app_message(a, true, "%s", cause ? cause : path);
+		goto out;
+	}
+	tui_assist_free(a->assist);
+	a->assist = as;
+	as = NULL;
+	a->model = NULL;
+	a->sess = NULL;
+out:
+	tui_assist_free(as);
+	free(mp);
+	free(cause);
+	free(path);
+}
+
+json_t *
+assist_report(struct app *a)
+{
+	json_t *o = json_object(), *cards = json_array(), *fbs = json_array();
+	size_t n = a->assist ? tui_assist_mcards(a->assist) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *subject, *file;
+		const struct tui_mcard *c = tui_assist_mcard(a->assist, i,
+		    &subject, &file);
+		json_t *j = tui_mcard_json(c);
+		char *text = tui_mcard_text(c, file);
+
+		if (j == NULL) {
+			free(text);
+			continue;
+		}
+		/* raw here: the report makes every string printable */
+		json_object_set_new(j, "subject", json_string(subject));
+		json_object_set_new(j, "file", json_string(file));
+		json_object_set_new(j, "text", json_string(text ? text : ""));
+		free(text);
+		json_array_append_new(cards, j);
+	}
+	for (size_t i = 0; a->assist != NULL &&
+	    i < tui_assist_fallbacks(a->assist); i++) {
+		const char *detail;
+		enum tui_fallback f = tui_assist_fallback_at(a->assist, i,
+		    &detail);
+
+		json_array_append_new(fbs, json_pack("{s:s, s:s}", "reason",
+		    tui_fallback_name(f), "detail", detail));
+	}
+	json_object_set_new(o, "model_cards", cards);
+	json_object_set_new(o, "fallbacks", fbs);
+	return o;
 }
 
 void
@@ -487,6 +806,8 @@ assist_events(struct app *a)
 					t->stats = NULL;
 				t->stopped = ev.stop == ENG_STOP_CANCEL;
 			}
+			if (t != NULL && t->kind == TK_CARD_RUNNING)
+				card_done(a, t);
 			a->last_tps = ev.gen_ms > 0 ? ev.n_gen * 1e3 / ev.gen_ms : 0;
 			session_save(a);
 			if (ev.stop == ENG_STOP_CANCEL)
@@ -529,7 +850,10 @@ assist_status(struct app *a, char *buf, size_t size)
 	}
 	if (assist_running(a)) {
 		double el = a->gen_t0 > 0 ? app_now() - a->gen_t0 : 0;
-		if (a->gen_tokens == 0)
+		if (tui_assist_carding(a->assist))
+			snprintf(buf, size, "%s: writing a model card, %u tokens | "
+			    "Esc stops", nm, a->gen_tokens);
+		else if (a->gen_tokens == 0)
 			snprintf(buf, size, "%s: reading the prompt %zu/%zu | Esc "
 			    "stops", nm, a->prefill_done, a->prefill_total);
 		else
@@ -678,8 +1002,17 @@ assist_draw(struct app *a, WINDOW *w, const struct rect *r)
 			    width, NULL);
 		if (t->context)
 			wrap_add(&v, &n, &cap, t->context, A_DIM, 0, width, NULL);
-		wrap_add(&v, &n, &cap, t->answer ? t->answer : (assist_running(a) &&
-		    i + 1 == a->nturns ? "..." : ""), 0, 0, width, NULL);
+		if (t->kind == TK_CARD)	/* the model's, never a playbook's */
+			wrap_add(&v, &n, &cap, t->answer ? t->answer : "",
+			    a->colour ? 0 : A_BOLD, a->colour ? 5 : 0, width,
+			    NULL);
+		else
+			wrap_add(&v, &n, &cap, t->answer ? t->answer :
+			    t->kind == TK_CARD_RUNNING && assist_running(a) &&
+			    i + 1 == a->nturns ? "writing a model card (triage "
+			    "checks it before it is shown)..." :
+			    (assist_running(a) && i + 1 == a->nturns ? "..." :
+			    ""), 0, 0, width, NULL);
 		if (t->stats)
 			wrap_add(&v, &n, &cap, t->stats, A_DIM, a->colour ? 3 : 0,
 			    width, NULL);

@@ -28,6 +28,7 @@ static const char *const command_help[] = {
 	"  :filter-out REGEX      hide matching lines; :filter alone clears",
 	"  :search REGEX          search, like /",
 	"  :ask QUESTION          ask the assistant, like a",
+	"  :explain [TOKENS]      a model card, like M (at most TOKENS tokens)",
 	"  :note TEXT             add a note to the session report",
 	"  :export FILE           write the report: FILE.json as JSON, else Markdown",
 	"  :model [FILE]          show or load the language model",

@@ -154,6 +154,8 @@ session_save(struct app *a)
 		json_object_set_new(o, "context", jstr(t->context));
 		json_object_set_new(o, "answer", jstr(t->answer));
 		json_object_set_new(o, "stats", jstr(t->stats));
+		if (t->kind != 0)	/* a model card's turn (screen-assist.c) */
+			json_object_set_new(o, "kind", json_integer(t->kind));
 		json_array_append_new(arr, o);
 	}
 	json_object_set_new(doc, "answers", arr);
@@ -181,6 +183,8 @@ session_save(struct app *a)
 		unlink(tmp);
 		goto out;
 	}
+	/* the model's side: history, fallbacks, model cards */
+	assist_session_save(a, a->session_dir);
 	rc = 0;
 out:
 	json_decref(doc);
@@ -196,6 +200,7 @@ session_load(struct app *a, char **cause)
 	json_error_t err;
 	char *path = NULL, *paste = NULL;
 	struct stat st;
+	json_int_t kind;
 	size_t i;
 	int rc = -1;
 
@@ -286,7 +291,11 @@ session_load(struct app *a, char **cause)
 		t->acap = t->alen + 1;
 		t->context = cx && *cx ? app_xstrdup(cx) : NULL;
 		t->stats = stt && *stt ? app_xstrdup(stt) : NULL;
+		kind = json_integer_value(json_object_get(o, "kind"));
+		t->kind = kind >= 0 && kind < 16 ? (int)kind : 0;
 	}
+	/* the conversation the model had, so a follow-up has it too */
+	assist_session_load(a, a->session_dir);
 	view = json_object_get(doc, "view");
 	json_array_foreach(json_object_get(view, "filters"), i, o) {
 		const char *p = json_string_value(json_object_get(o, "pattern"));
@@ -602,9 +611,30 @@ report_json(struct app *a)
 	for (size_t i = 0; i < a->nnotes; i++)
 		json_array_append_new(arr, jstr(a->notes[i]));
 	json_object_set_new(doc, "notes", arr);
+	/* model cards, marked as the model's; and why the model fell back */
+	{
+		json_t *mr = assist_report(a), *c;
+		const char *const keys[] = { "subject", "file", "text" };
+		size_t i;
+
+		json_array_foreach(json_object_get(mr, "model_cards"), i, c)
+			for (size_t k = 0; k < 3; k++)
+				json_object_set_new(c, keys[k], jstr(
+				    json_string_value(json_object_get(c,
+				    keys[k]))));
+		json_object_set(doc, "model_cards", json_object_get(mr,
+		    "model_cards"));
+		json_object_set(doc, "fallbacks", json_object_get(mr,
+		    "fallbacks"));
+		json_decref(mr);
+	}
 	arr = json_array();
 	for (size_t i = 0; i < a->nturns; i++) {
-		json_t *o = json_object();
+		json_t *o;
+
+		if (a->turns[i].kind != 0)	/* model cards: above */
+			continue;
+		o = json_object();
 		json_object_set_new(o, "question", jstr(a->turns[i].question));
 		json_object_set_new(o, "context", jstr(a->turns[i].context));
 		json_object_set_new(o, "answer", jstr(a->turns[i].answer));
@@ -669,6 +699,32 @@ report_md(json_t *doc, FILE *fp)
 		fprintf(fp, "## Notes\n\n");
 		json_array_foreach(json_object_get(doc, "notes"), i, v)
 			fprintf(fp, "- %s\n", json_string_value(v));
+		fprintf(fp, "\n");
+	}
+	if (json_array_size(json_object_get(doc, "model_cards")) > 0) {
+		fprintf(fp, "## Model cards (suggested by the model, not "
+		    "playbooks; checked by triage; commands not run)\n\n");
+		json_array_foreach(json_object_get(doc, "model_cards"), i, e) {
+			fprintf(fp, "### Model card: %s\n\n",
+			    json_string_value(json_object_get(e, "subject")));
+			/* indented: Markdown shows it as written */
+			for (const char *p = json_string_value(json_object_get(e,
+			    "text")); p != NULL && *p;) {
+				const char *nl = strchr(p, '\n');
+				size_t l = nl ? (size_t)(nl - p) : strlen(p);
+				fprintf(fp, "    %.*s\n", (int)l, p);
+				p = nl ? nl + 1 : NULL;
+			}
+			fprintf(fp, "\n");
+		}
+	}
+	if (json_array_size(json_object_get(doc, "fallbacks")) > 0) {
+		fprintf(fp, "## Assistant fallbacks (the rule-based cards "
+		    "stood)\n\n");
+		json_array_foreach(json_object_get(doc, "fallbacks"), i, e)
+			fprintf(fp, "- %s: %s\n", json_string_value(
+			    json_object_get(e, "reason")), json_string_value(
+			    json_object_get(e, "detail")));
 		fprintf(fp, "\n");
 	}
 	if (json_array_size(json_object_get(doc, "answers")) > 0) {
