@@ -655,10 +655,6 @@ INLINE void
 q6k_rows(const uint8_t *w, size_t wstride, int nw, const struct qa_block *a,
     size_t stride, int na, size_t n, float *out)
 {
-	/* from dword j of the scales (2j, 2j+1 as int16): 2j in the low
-	 * half of the vector, 2j+1 in the high half */
-	const __m256i pick = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1,
-	    0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
 	__m256 acc[MAXW];
 
 	_Pragma("GCC unroll 16")
@@ -671,9 +667,15 @@ q6k_rows(const uint8_t *w, size_t wstride, int nw, const struct qa_block *a,
 		_Pragma("GCC unroll 16")
 		for (int wr = 0; wr < nw; wr++) {
 			const uint8_t *b = w + wr * wstride + i * Q6_K_SIZE;
-			__m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128(
-			    (const __m128i *)(const void *)(b + 192)));
-			__m256 d = _mm256_set1_ps(f16(b + 208)), dd[MAXW];
+			/* the 16 scales in both halves: group j's int16
+			 * weights are then one byte shuffle, 256 * scale
+			 * (the scale in the high byte), and d / 256 undoes
+			 * that exactly in the float scale (powers of two) */
+			__m256i sc = _mm256_broadcastsi128_si256(
+			    _mm_loadu_si128((const __m128i *)(const void *)
+			    (b + 192)));
+			__m256 d = _mm256_set1_ps(f16(b + 208) * 0x1p-8f),
+			    dd[MAXW];
 
 			kern_prefetch(b, Q6_K_SIZE);
 			/* the gather once per block, kept for the other
@@ -707,9 +709,21 @@ q6k_rows(const uint8_t *w, size_t wstride, int nw, const struct qa_block *a,
 					    2 * g - 4);
 					q = _mm256_or_si256(lo, _mm256_and_si256(
 					    hi, _mm256_set1_epi8(0x30)));
-					s16 = _mm256_shuffle_epi8(
-					    _mm256_permutevar8x32_epi32(sc, idx),
-					    pick);
+					/* [sc 2j << 8] x 8, [sc 2j+1 << 8] x 8:
+					 * |pair sums| <= 8128, so the int32
+					 * sums stay below 2^30 */
+					s16 = _mm256_shuffle_epi8(sc,
+					    _mm256_setr_epi8(-1, (char)(2 * j),
+					    -1, (char)(2 * j), -1, (char)(2 * j),
+					    -1, (char)(2 * j), -1, (char)(2 * j),
+					    -1, (char)(2 * j), -1, (char)(2 * j),
+					    -1, (char)(2 * j), -1,
+					    (char)(2 * j + 1), -1, (char)(2 * j + 1),
+					    -1, (char)(2 * j + 1), -1,
+					    (char)(2 * j + 1), -1, (char)(2 * j + 1),
+					    -1, (char)(2 * j + 1), -1,
+					    (char)(2 * j + 1), -1,
+					    (char)(2 * j + 1)));
 					_Pragma("GCC unroll 16")
 					for (int ra = 0; ra < na; ra++) {
 						const struct qa_block *ar = a +
