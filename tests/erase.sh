@@ -65,8 +65,23 @@ grep -qx 'other question' "$h" && grep -qx ':note other note' "$h" && grep -qx '
 	ok "other history lines kept" || bad "other history lines lost"
 "$TRIAGE" sessions erase "$A" 2>"$tmp/err"; [ $? -eq 2 ] && ok "erasing it again: exit 2" || bad "erase twice"
 
+# `triage ask` keeps its last conversation (brief, questions, answers) for
+# --continue: it goes by the same retention, and with erase --all.
+c=$XDG_DATA_HOME/triage/ask/last.json
+mkdir -p "${c%/*}"; echo '{"format": 1, "turns": []}' >"$c"; touch -d '40 days ago' "$c"
+"$TRIAGE" ask --continue "zqx old question" >/dev/null 2>"$tmp/err"
+[ ! -e "$c" ] && grep -q 'no earlier conversation' "$tmp/err" &&
+	ok "ask's conversation past retention is removed" || bad "old ask conversation: $(cat "$tmp/err")"
+"$TRIAGE" ask --model "$tmp/none.gguf" "zqx kept question" >/dev/null 2>&1
+[ -f "$c" ] && ok "a recent ask conversation is kept" || bad "ask conversation not kept"
+mkdir -p "$XDG_CONFIG_HOME/triage"; echo "retention = 0" >"$XDG_CONFIG_HOME/triage/config"
+"$TRIAGE" ask --model "$tmp/none.gguf" "zqx zero question" >/dev/null 2>&1
+[ ! -e "$c" ] && ok "retention = 0: ask keeps no conversation" || bad "retention = 0 kept $c"
+rm "$XDG_CONFIG_HOME/triage/config"
+"$TRIAGE" ask --model "$tmp/none.gguf" "zqx kept question" >/dev/null 2>&1
 "$TRIAGE" sessions erase --all >"$tmp/all" 2>&1; rc=$?
-[ $rc -eq 0 ] && [ ! -e "$root/$B" ] && [ ! -e "$h" ] && ok "erase --all: sessions and history gone" ||
+[ $rc -eq 0 ] && [ ! -e "$root/$B" ] && [ ! -e "$h" ] && [ ! -e "$c" ] && grep -qx "removed $c" "$tmp/all" &&
+	ok "erase --all: sessions, history and ask's conversation gone" ||
 	{ bad "erase --all rc $rc"; cat "$tmp/all"; }
 [ -f "$tmp/logs/syslog" ] && ok "the user's log survives --all" || bad "log removed by --all"
 "$TRIAGE" sessions bogus 2>/dev/null; [ $? -eq 2 ] && ok "bad subcommand: exit 2" || bad "bad subcommand"

@@ -1290,6 +1290,7 @@ app_run(const struct app_opts *o, char **next)
 	if (a.sessions_root != NULL)
 		(void)sessions_expire(a.sessions_root, a.retention,
 		    a.session_id);
+	(void)ask_conversation_expire(a.retention);	/* `triage ask`'s */
 	for (int i = 0; i < o->nfiles; i++) {
 		if (strcmp(o->files[i], "-") == 0) {
 			a.stdin_fd = STDIN_FILENO;

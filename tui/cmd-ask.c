@@ -21,6 +21,7 @@
 #include "../engine/engine.h"
 #include "assist.h"
 #include "tui.h"
+#include "metrics.h"
 
 static const char ask_usage[] =
 "usage: triage ask [options] \"question\"\n"
@@ -335,6 +336,7 @@ cmd_ask(int argc, char **argv)
 	struct eng_event last = { .kind = 0 };
 	int ch, status = EXIT_TROUBLE, have_last = 0;
 	uint64_t timeout_s = 0;
+	struct config cfg;
 	time_t t0;
 	double v;
 	uint64_t u;
@@ -391,6 +393,9 @@ cmd_ask(int argc, char **argv)
 		fputs(ask_usage, stderr);
 		return EXIT_TROUBLE;
 	}
+	/* the kept conversation goes by the retention setting (triage(1)) */
+	config_load(&cfg);
+	(void)ask_conversation_expire(cfg.retention);
 	if (tui_assist_new(&as) != 0)
 		return EXIT_TROUBLE;
 	if (cont) {
@@ -559,6 +564,8 @@ done:
 			keep_conversation(as);
 	}
 out:
+	if (cfg.retention == 0)	/* nothing kept after exit */
+		(void)ask_conversation_expire(0);
 	tui_assist_free(as);
 	free(logtext);
 	free(brief);

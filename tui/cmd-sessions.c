@@ -184,6 +184,37 @@ history_forget(json_t *texts)
 	}
 }
 
+/* `triage ask`'s kept conversation (tui/cmd-ask.c), malloc'd. */
+static char *
+ask_conversation(void)
+{
+	char *d = path_data_dir(), *p = NULL;
+
+	if (d != NULL && asprintf(&p, "%s/ask/last.json", d) < 0)
+		p = NULL;
+	free(d);
+	return p;
+}
+
+/*
+ * The conversation holds a brief with log lines, questions and answers:
+ * it goes by the sessions' retention (0: at once).  1 if removed.
+ */
+int
+ask_conversation_expire(long max_age)
+{
+	char *p = ask_conversation();
+	struct stat st;
+	int rc = 0;
+
+	if (p != NULL && max_age >= 0 && lstat(p, &st) == 0 &&
+	    S_ISREG(st.st_mode) && (max_age == 0 ||
+	    time(NULL) - st.st_mtime >= max_age))
+		rc = unlink(p) == 0;
+	free(p);
+	return rc;
+}
+
 static void
 say_stdout(void *arg, const char *line)
 {
@@ -335,6 +366,13 @@ cmd_sessions(int argc, char **argv)
 			bad = 1;
 		else
 			out_printf(stdout, "removed the history (%zu lines)\n", nh);
+		{
+			char *p = ask_conversation();
+
+			if (p != NULL && ask_conversation_expire(0))
+				out_printf(stdout, "removed %s\n", p);
+			free(p);
+		}
 		rc = bad ? EXIT_TROUBLE : 0;
 		goto out;
 	}

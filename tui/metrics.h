@@ -47,5 +47,8 @@ int	 sessions_erase(const char *root, const char *id, int history,
 	    void (*say)(void *, const char *), void *arg);
 struct app;
 void	 session_erase_command(struct app *, const char *id);
+/* Remove `triage ask`'s kept conversation if older than max_age seconds
+ * (0: whatever its age); 1 if removed. */
+int	 ask_conversation_expire(long max_age);
 
 #endif
