@@ -218,6 +218,18 @@ if [ -f "$SHARED/models/stories260K.gguf" ] && [ -x "$GEN" ]; then
 	keys ask Escape ":think" Enter
 	expect ask ":think switches thinking" "thinking on for the next" 5
 	stop ask
+	# --resume brings the conversation back as the model had it: a
+	# follow-up goes with the earlier exchanges in its context
+	SESS=ask start askr 120x30 --resume
+	keys askr a "Anything else?" Enter
+	expect askr "the follow-up after --resume is answered" "> Anything else\?" 10
+	i=0; while [ $i -lt 200 ] && ! grep -q 'Anything else' "$T"/sess-ask/*/assist.json 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
+	stop askr
+	sj=$(echo "$T"/sess-ask/*/session.json)
+	na=$("$B/tests/jsonget" answers.# <"$sj")
+	ctx=$("$B/tests/jsonget" answers.$((na - 1)).context <"$sj")
+	if echo "$ctx" | grep -Eq "with [1-9][0-9]* earlier exchanges?"; then ok; else
+		bad "a follow-up after --resume has the earlier exchanges in its context" "$ctx"; fi
 	# a bigger synthetic model answers slowly enough to stop it mid-way
 	"$GEN" --type Q8_0 --n-embd 768 --n-ff 2048 --n-layer 6 --n-head 12 \
 		--n-head-kv 4 --vocab-from "$SHARED/models/stories260K.gguf" --seed 1 \
@@ -240,6 +252,86 @@ if [ -f "$SHARED/models/stories260K.gguf" ] && [ -x "$GEN" ]; then
 else
 	bad "the tiny model or the generator is missing" "$SHARED/models/stories260K.gguf $GEN"
 fi
+
+# --- model cards in the app; fallbacks kept with the session ---------------------------
+MODEL=$SHARED/models/stories260K.gguf
+if [ -f "$MODEL" ]; then
+	# lines no playbook knows, in words the tiny story model writes back:
+	# greedy, it fills a card about the second that passes every check
+	printf '%s\n' \
+		'Mar 14 08:00:01 hmi kernel: error: little girl said there was a big tree with friends' \
+		'Mar 14 08:00:02 hmi kernel: error: little girl said there was a big tree with friends' \
+		'Mar 14 08:00:03 hmi app[7]: warning: once upon a time they played with happy bird' \
+		'Mar 14 08:00:04 hmi app[7]: warning: once upon a time they played with happy bird' >"$T/story.log"
+	start mc 120x40 --model "$MODEL" "$T/story.log"
+	expect mc "two unknown templates" "2 unknown templa"
+	keys mc Tab j Enter
+	expect mc "the unknown template is open" "A warning or error no playbook knows"
+	keys mc M
+	expect mc "M: a valid model card is shown, marked as the model's" \
+		"MODEL CARD - suggested by the model, not a playbook; checked" 15
+	expect mc "the card says what it is about" "> model card: unknown template "
+	expect mc "its evidence is a line it was given" "Evidence: .*story\.log:3"
+	# in its own colour (magenta), unlike the answers around it
+	if "${TM[@]}" capture-pane -e -p -t mc | grep 'MODEL CARD' | grep -q $'\e\\[35m'; then ok; else
+		bad "a model card is drawn in its own colour" "$("${TM[@]}" capture-pane -e -p -t mc | grep 'MODEL CARD' | cat -v)"; fi
+	# forced garbage: five tokens cannot finish a card
+	keys mc Tab Tab j Enter
+	keys mc ":explain 5" Enter
+	expect mc "a card cut by the token limit is not shown" \
+		"The model could not produce a valid card: incomplete: the" 15
+	expect mc "the status says so" "the model could not produce a valid card"
+	keys mc ":export $T/mc.md" Enter
+	expect mc "the report is written" "exported the report"
+	keys mc ":export $T/mc.json" Enter
+	quit mc
+	if [ "$(grep -c 'MODEL CARD' "$T/mc.md")" = 1 ] &&
+	   grep -q '^## Model cards (suggested by the model, not playbooks; checked by triage; commands not run)' "$T/mc.md" &&
+	   grep -q '^- invalid-card: incomplete' "$T/mc.md"; then ok; else
+		bad "the Markdown report has the one valid card, marked, and the rejected one as a fallback" "$(cat "$T/mc.md")"; fi
+	if [ "$("$B/tests/jsonget" model_cards.# <"$T/mc.json")" = 1 ] &&
+	   [ "$("$B/tests/jsonget" model_cards.0.source <"$T/mc.json")" = model ] &&
+	   [ "$("$B/tests/jsonget" fallbacks.0.reason <"$T/mc.json")" = invalid-card ]; then ok; else
+		bad "the JSON report marks the model card and records the fallback" "$(cat "$T/mc.json")"; fi
+	aj=$(echo "$T"/sess-mc/*/assist.json)
+	if [ "$("$B/tests/jsonget" model_cards.# <"$aj")" = 1 ] &&
+	   [ "$("$B/tests/jsonget" fallbacks.# <"$aj")" = 1 ] &&
+	   "$B/tests/jsonget" fallbacks.0.detail <"$aj" | grep -q '^incomplete'; then ok; else
+		bad "the session keeps the model card and the fallback with its reason" "$(cat "$aj")"; fi
+	# resumed: the card is checked again and shown, still marked
+	SESS=mc start mc2 120x40 --resume
+	expect mc2 "resumed" "happy bird"
+	keys mc2 Tab Tab g
+	expect mc2 "a resumed model card is shown marked" "MODEL CARD - suggested by the model" 10
+	quit mc2
+	# explain on a playbook card: why it applies, from its evidence
+	start mce 120x40 --model "$MODEL" "$SAMPLE"
+	expect mce "a card to explain" "CRIT Disk full"
+	keys mce Tab Enter
+	expect mce "the card is open" "Evidence \(Enter shows"
+	keys mce M
+	expect mce "explain asks about the open playbook card" "model card: explain the playbook card \"Disk full" 10
+	expect mce "it ends as a marked card or a reason, nothing else" \
+		"MODEL CARD - suggested by the model|The model could not produce a valid card: " 15
+	quit mce
+else
+	bad "the tiny model is missing" "$MODEL"
+fi
+# with no model: the fallback is said and kept with its reason
+start nomod 120x30 "$SAMPLE"
+keys nomod a "why?" Enter
+expect nomod "no model: the pane says how to add one" "No language model is installed"
+keys nomod M
+expect nomod "M without a model says so too" "model card: the [0-9]+ selected line"
+keys nomod "?"
+expect nomod "? lists M" "M +model card: the model's reading"
+keys nomod q
+quit nomod
+aj=$(echo "$T"/sess-nomod/*/assist.json)
+if [ -f "$aj" ] && [ "$("$B/tests/jsonget" fallbacks.# <"$aj")" = 2 ] &&
+   [ "$("$B/tests/jsonget" fallbacks.0.reason <"$aj")" = no-model ] &&
+   "$B/tests/jsonget" fallbacks.0.detail <"$aj" | grep -q 'No language model'; then ok; else
+	bad "app fallbacks are kept in the session with their reason" "$(cat "$aj" 2>&1)"; fi
 
 # --- hostile text never reaches the terminal as control sequences ----------------------
 printf 'Mar 14 11:00:00 h evil: \033[2J\033]0;pwned\007 \xc2\x9b31m red \xe2\x80\xae txt\r done\n' >"$T/evil.log"

@@ -727,6 +727,9 @@ global_action(struct app *a, enum action act)
 	case ACT_ASK:
 		prompt_open(a, PM_ASK, NULL);
 		break;
+	case ACT_MCARD:
+		assist_card(a, NULL);
+		break;
 	case ACT_IMPORT_SCREEN:
 		import_open(a, NULL);
 		break;
@@ -1061,6 +1064,8 @@ app_command(struct app *a, const char *line)
 			prompt_open(a, PM_ASK, NULL);
 	} else if (strcmp(cmd, "think") == 0) {
 		assist_think(a, arg);
+	} else if (strcmp(cmd, "explain") == 0) {
+		assist_card(a, arg);
 	} else if (strcmp(cmd, "note") == 0) {
 		char **v = realloc(a->notes, (a->nnotes + 1) * sizeof(*v));
 		if (v != NULL && *arg) {
