@@ -1065,28 +1065,29 @@ describe_features(const struct eng_model *m, char *buf, size_t cap)
 		    hp->n_swa, nswa, hp->n_layer, GEMMA3_PATTERN,
 		    GEMMA3_SWA_BASE);
 	else if (m->arch->id == ARCH_GEMMA4) {
-		uint32_t kv_v = 0, hd_g = 0;
+		uint32_t kv_v = 0, hd_g = 0, kv_lo = UINT32_MAX, kv_hi = 0;
 
 		for (uint32_t i = 0; i < hp->n_layer; i++) {
 			const struct layer *l = &m->layers[i];
 
 			kv_v += l->v_from_k;
 			hd_g = l->swa ? hd_g : l->hd;
+			kv_lo = l->n_kv < kv_lo ? l->n_kv : kv_lo;
+			kv_hi = l->n_kv > kv_hi ? l->n_kv : kv_hi;
 		}
 		feat(buf, cap, "sliding window %" PRIu32 " in %" PRIu32 " of %"
-		    PRIu32 " layers (head size %" PRIu32 ", rope %" PRIu32
-		    " dims, base %g)", hp->n_swa, nswa, hp->n_layer,
-		    hp->head_dim_swa, hp->n_rot_swa, (double)hp->rope_base_swa);
+		    PRIu32 " layers (head %" PRIu32 ", rope %" PRIu32 " dims, "
+		    "base %g)", hp->n_swa, nswa, hp->n_layer, hp->head_dim_swa,
+		    hp->n_rot_swa, (double)hp->rope_base_swa);
 		if (nswa < hp->n_layer)
-			feat(buf, cap, "global layers: head size %" PRIu32
-			    ", rope %" PRIu32 " dims, base %g, frequency "
-			    "factors", hd_g, hp->n_rot, (double)hp->rope_base);
-		feat(buf, cap, "KV heads per layer");
-		if (kv_v > 0 && !m->vocab_only)
-			feat(buf, cap, "K as V in %" PRIu32 " layers", kv_v);
-		feat(buf, cap, "pre+post norms, weightless V norm, layer "
-		    "output scales, GELU(tanh), attention scale 1, embedding "
-		    "x%.4g", (double)hp->emb_scale);
+			feat(buf, cap, "global layers: head %" PRIu32 ", rope %"
+			    PRIu32 " dims, base %g, freq factors%s", hd_g,
+			    hp->n_rot, (double)hp->rope_base, kv_v > 0 &&
+			    !m->vocab_only ? ", K as V" : "");
+		feat(buf, cap, "KV heads %" PRIu32 " to %" PRIu32 " per layer",
+		    kv_lo, kv_hi);
+		feat(buf, cap, "post-norms, V norm, layer scales, GELU, "
+		    "embedding x%.4g", (double)hp->emb_scale);
 		if (hp->softcap > 0)
 			feat(buf, cap, "logit soft-cap %g", (double)hp->softcap);
 	} else if (nswa > 0)

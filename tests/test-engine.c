@@ -434,10 +434,11 @@ test_info_new_archs(void **st)
 		{ "granite-f32", "residual 0.22", 2, 0, 0 },
 		{ "mistral3-f32", "YaRN x16", 2, 0, 0 },
 		{ "smollm3-f32", "no RoPE in every 4th layer", 4, 0, 0 },
-		{ "gemma4-f32", "sliding window 8 in 3 of 4 layers (head size "
-		    "32, rope 32 dims, base 10000); global layers: head size "
-		    "64, rope 64 dims, base 1e+06, frequency factors; KV heads "
-		    "per layer; K as V in 1 layers", 4, 0, 3 },
+		{ "gemma4-f32", "sliding window 8 in 3 of 4 layers (head 32, "
+		    "rope 32 dims, base 10000); global layers: head 64, rope 64 "
+		    "dims, base 1e+06, freq factors, K as V; KV heads 1 to 2 "
+		    "per layer; post-norms, V norm, layer scales, GELU, "
+		    "embedding x11.31; logit soft-cap 30", 4, 0, 3 },
 	};
 	struct eng_load_opts o = { .n_ctx = 256, .n_threads = 1 };
 	char path[512];
