@@ -38,7 +38,7 @@ has()   { grep -qE -- "$2" "$T/$1"; }
 check() { local name=$1; shift; if "$@"; then ok; else bad "$name"; fi; }
 
 export NO_COLOR= LC_ALL=C.UTF-8
-unset XDG_DATA_HOME XDG_CONFIG_HOME TRIAGE_MODEL TRIAGE_FAULT
+unset XDG_DATA_HOME XDG_CONFIG_HOME XDG_STATE_HOME TRIAGE_MODEL TRIAGE_FAULT
 export HOME=$T/home GNUPGHOME=$T/signer
 DATA=$HOME/.local/share/triage
 STORE=$DATA/bundles
@@ -185,6 +185,12 @@ run "analyze after rollback" 0 "$TRIAGE" analyze "$T/full.log"
 check "v1 again" has out "Site disk full v1"
 run "list after rollback" 0 "$TRIAGE" bundle list && check "rolled-back version marked" has out "2.0.0 \(rolled back\)"
 run "rollback with nothing left" 1 "$TRIAGE" bundle rollback site
+# the local metrics (triage(1), Metrics) count them, by kind of reason
+run "stats after imports, refusals and a rollback" 0 "$TRIAGE" stats --json
+check "stats: rollback by the user" has out '"bundle.rollback.user": 1'
+check "stats: the version active again after the rollback" has out '"active.site.1.0.0": 2'
+check "stats: a bad signature refused" has out '"bundle.refused.signature": [1-9]'
+check "stats: a downgrade refused by policy" has out '"bundle.refused.policy": [1-9]'
 run "re-import v2 after rollback" 0 "$TRIAGE" bundle import "$V2"
 run "allow-downgrade" 0 "$TRIAGE" bundle import --allow-downgrade "$V1"
 check "downgrade recorded in output" has out "downgrade, recorded"

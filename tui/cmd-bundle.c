@@ -368,6 +368,8 @@ bundle_model_fallback(const char *bundle, const char *reason)
 	}
 	metrics_count("bundle", "rollback", "model-failed", 1);
 	i = bdl_store_find(s, bundle);
+	if (i >= 0)
+		metrics_count("active", bundle, bdl_store_active(s, (size_t)i), 1);
 	say_safe(stderr, "triage: the model of bundle %s does not load (%s); "
 	    "switched back to the last-known-good version %s", bundle,
 	    reason != NULL ? reason : "?", i >= 0 ? bdl_store_active(s,
@@ -798,6 +800,9 @@ bundle_rollback(const char *name)
 	} else {
 		metrics_count("bundle", "rollback", "user", 1);
 		i = bdl_store_find(s, name);
+		if (i >= 0)	/* the version active again */
+			metrics_count("active", name, bdl_store_active(s,
+			    (size_t)i), 1);
 		out_printf(stdout, "%s rolled back: %s %s %s\n", name, from, arrow(),
 		    i >= 0 ? bdl_store_active(s, (size_t)i) : "?");
 	}

@@ -510,9 +510,11 @@ job_rollback(struct job *j)
 	if (r == 0)
 		metrics_count("bundle", "rollback", "user", 1);
 	if (r == 0 && (i = bdl_store_find(s, j->arg)) >= 0 &&
-	    bdl_store_active(s, (size_t)i) != NULL)
+	    bdl_store_active(s, (size_t)i) != NULL) {
 		snprintf(res.version, sizeof(res.version), "%s",
 		    bdl_store_active(s, (size_t)i));
+		metrics_count("active", res.name, res.version, 1);
+	}
 out:
 	bdl_store_free(s);
 	free(dir);
