@@ -97,6 +97,8 @@ $(B)/engine/kern-avx2.o: CFLAGS_ALL += -mavx2 -mfma -mf16c
 $(B)/engine/kern-avx512.o: CFLAGS_ALL += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 $(B)/engine/kern-avx512-vnni.o: CFLAGS_ALL += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx2 -mfma -mf16c
 $(B)/engine/kern-avx2-vnni.o: CFLAGS_ALL += -mavx2 -mfma -mf16c -mavxvnni
+$(B)/engine/att-avx2.o: CFLAGS_ALL += -mavx2 -mfma -mf16c
+$(B)/engine/att-avx512.o: CFLAGS_ALL += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c
 
 # DATADIR is compiled into paths.o only; rebuild it when PREFIX changes.
 $(B)/tui/paths.o: $(B)/.prefix

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "att.h"
 #include "kern.h"
 #include "quant.h"
 
@@ -55,13 +56,6 @@ _Static_assert(sizeof(struct kern_ablk) == 32 * KERN_TT + 12 * KERN_TT,
  * room for KERN_TT; measured with Q4_K rows of 2048 on AVX-512 VNNI, the
  * tiles win from 6 rows, the dot kernels below). */
 #define KERN_GEMM_MIN_NB	6
-/* Bytes at the start of each V^T row the decode attention prefetches. */
-#define KERN_ATT_VPF		256
-/* Query tiles that share one conversion of K and V^T to f32 (prefill
- * attention): more convert less often, fewer leave threads more tasks. */
-#define KERN_ATT_GROUP		4
-/* Queries (tokens x heads per KV head) for the tiled attention. */
-#define KERN_ATT_MIN_Q		8
 /* Bytes of weights per unit of decode work: its lanes must be long
  * streams, and threads should finish together.  Measured on 2 cores
  * (Qwen3-0.6B Q8_0 decode): 64 KiB units were 20 % slower than 256 KiB,
@@ -383,6 +377,18 @@ impl(void)
 	return atomic_load_explicit(&current, memory_order_relaxed);
 }
 
+const struct kern_impl *
+kern_impl_current(void)
+{
+	return impl();
+}
+
+int
+kern_batch_mode(void)
+{
+	return atomic_load_explicit(&batch_mode, memory_order_relaxed);
+}
+
 const char *
 kern_variant(void)
 {
@@ -653,6 +659,18 @@ kern_pool_threads(const struct kern_pool *p)
 	return p != NULL ? p->nthreads : 1;
 }
 
+size_t
+kern_pool_scratch(const struct kern_pool *p)
+{
+	return p != NULL ? p->tbytes : 0;
+}
+
+void *
+kern_pool_tbuf(const struct kern_pool *p, int t)
+{
+	return p != NULL && p->tbuf != NULL ? p->tbuf[t] : NULL;
+}
+
 int
 kern_pool_reserve(struct kern_pool *p, size_t bytes)
 {
@@ -710,6 +728,12 @@ kern_run(struct kern_pool *p, void (*fn)(void *, int, int), void *arg)
 	while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0)
 		pthread_cond_wait(&p->cv_done, &p->mu);
 	pthread_mutex_unlock(&p->mu);
+}
+
+void
+kern_pool_run(struct kern_pool *p, void (*fn)(void *, int, int), void *arg)
+{
+	kern_run(p, fn, arg);
 }
 
 /* Thread t's contiguous share of [0, n). */
@@ -820,25 +844,10 @@ wtile_bytes(size_t n)
 	return add_sat(max_sz(q, f), 2 * KERN_ALIGN);
 }
 
-/* Attention: scores of KERN_TT queries over n_ctx positions, a query tile
- * and one weight tile of f32 rows as long as n_ctx or hd. */
-static size_t
-att_bytes(size_t n_ctx, size_t hd)
-{
-	size_t s = mul_sat(mul_sat(n_ctx + KERN_TR, KERN_TT), sizeof(float));
-	size_t q = mul_sat(mul_sat(hd, KERN_TT), sizeof(float));
-	/* K and V^T (hd rounded up to whole tiles) of one KV head in f32
-	 * (att_tiles) */
-	size_t kv = mul_sat(mul_sat(n_ctx + KERN_TR, add_sat(mul_sat(hd, 2),
-	    KERN_TR)), sizeof(float));
-
-	return add_sat(add_sat(add_sat(s, q), kv), 4 * KERN_ALIGN);
-}
-
 size_t
 kern_thread_bytes(size_t n, size_t n_ctx, size_t hd)
 {
-	return max_sz(wtile_bytes(n), att_bytes(n_ctx, hd));
+	return max_sz(wtile_bytes(n), att_thread_bytes(n_ctx, hd));
 }
 
 static void *
@@ -1455,235 +1464,4 @@ void
 kern_f32_to_f16(const float *src, uint16_t *dst, size_t n)
 {
 	FIND(impl(), cvt_to_f16)(src, dst, n);
-}
-
-/* ==== attention =========================================================== */
-
-struct att_job {
-	const struct kern_att *A;
-	void	(*dotn_f16)(const uint16_t *, size_t, size_t, const float *,
-		    size_t, size_t, size_t, float *, size_t);
-	void	(*cvt_f16)(const void *, float *, size_t);
-	float	(*softmax_exp)(float *, size_t, float);
-	void	(*softmax_tile)(float *, size_t, const int32_t *, float,
-		    float *);
-	void	(*gemm_f32)(const float *, size_t, const float *, float *,
-		    int);
-	size_t		 G, nq, ntile, ntasks;
-	size_t		 ngrp;		/* decode: head groups per token */
-	bool		 tiles;
-	void		**tbuf;
-	atomic_size_t	 next;
-};
-
-/*
- * Query heads h0 .. h0+gn-1 (gn <= KERN_TILE, all of KV head kh) of token
- * t over their positions: the decode path.  The heads that share a KV
- * head go together, so each row of K and V^T is read once for all of
- * them.  S has room for KERN_TILE rows of n_ctx + KERN_TR scores.
- */
-static void
-att_group(const struct att_job *j, uint32_t h0, uint32_t gn, uint32_t t,
-    float *S)
-{
-	const struct kern_att *A = j->A;
-	size_t hd = A->hd, qd = (size_t)A->n_head * hd;
-	size_t kh = h0 / j->G, npos = (size_t)A->pos + t + 1;
-	size_t sst = A->n_ctx + KERN_TR;	/* S row stride */
-	/* a sliding window reads only its last `window` positions */
-	size_t p0 = A->window && npos > A->window ? npos - A->window : 0;
-	const uint16_t *K = A->K + kh * A->n_ctx * hd + p0 * hd;
-	const uint16_t *Vt = A->Vt + kh * hd * A->n_ctx + p0;
-	const float *q = A->Q + t * qd + h0 * hd;
-	float *o = A->O + t * qd + h0 * hd, inv[KERN_TILE];
-	size_t vlen;
-
-	npos -= p0;
-	vlen = npos * sizeof *Vt < KERN_ATT_VPF ? npos * sizeof *Vt :
-	    KERN_ATT_VPF;
-
-	/* V^T is hd rows n_ctx apart and a short context reads only the
-	 * start of each: a string of misses the prefetchers cannot see
-	 * coming.  Ask for them now, to arrive while the scores are done
-	 * (longer rows are streams the hardware follows by itself). */
-	for (size_t d = 0; d < hd; d++)
-		for (size_t off = 0; off < vlen; off += KERN_ALIGN)
-			__builtin_prefetch((const char *)(Vt + d * A->n_ctx) +
-			    off, 0, 3);
-	j->dotn_f16(K, hd, npos, q, hd, gn, hd, S, sst);
-	for (size_t g = 0; g < gn; g++) {
-		float *sg = S + g * sst, mx = -INFINITY;
-
-		for (size_t p = 0; p < npos; p++) {
-			sg[p] *= A->scale;
-			if (sg[p] > mx)
-				mx = sg[p];
-		}
-		inv[g] = 1.0f / j->softmax_exp(sg, npos, mx);
-	}
-	j->dotn_f16(Vt, A->n_ctx, hd, S, sst, gn, npos, o, hd);
-	for (size_t g = 0; g < gn; g++)
-		for (size_t d = 0; d < hd; d++)
-			o[g * hd + d] *= inv[g];
-}
-
-/*
- * Query tiles i0 .. i0+ni-1 of KV head kh (KERN_TT queries a tile; query
- * i is token i / G, head kh*G + i % G) against their positions.  K and
- * V^T up to the group's last position are converted to f32 once, for
- * every tile of the group: converting them per tile made conversion a
- * tenth of a long prefill.  Per tile, scores S = K Q^T and the output
- * O = P V with the float tile kernel; S is kept as (position, query),
- * the layout of an activation tile, so P feeds the second product as it
- * is.  The products with V^T run over the group's positions; S is zero
- * past the tile's own.
- */
-static void
-att_tiles(const struct att_job *j, size_t kh, size_t i0, size_t ni, void *buf)
-{
-	const struct kern_att *A = j->A;
-	size_t hd = A->hd, qd = (size_t)A->n_head * hd, G = j->G;
-	size_t qe = (i0 + ni) * KERN_TT < j->nq ? (i0 + ni) * KERN_TT : j->nq;
-	/* positions lo .. lo+nmax-1 are all the group reads: with a
-	 * sliding window, lo is where its first query's window starts */
-	size_t qp0 = A->pos + i0 * KERN_TT / G;
-	size_t lo = A->window && qp0 + 1 > A->window ? qp0 + 1 - A->window : 0;
-	size_t nmax = A->pos + (qe - 1) / G + 1 - lo;
-	size_t nstr = ceil_div(nmax, KERN_TR) * KERN_TR;	/* V^T stride */
-	size_t hdp = ceil_div(hd, KERN_TR) * KERN_TR;	/* V^T rows */
-	const uint16_t *K = A->K + kh * A->n_ctx * hd + lo * hd;
-	const uint16_t *Vt = A->Vt + kh * hd * A->n_ctx + lo;
-	float *S = align_up(buf);
-	float *Qt = align_up(S + nstr * KERN_TT);
-	float *Kf = align_up(Qt + hd * KERN_TT);
-	float *Vf = align_up(Kf + nstr * hd);
-	float out[KERN_TR][KERN_TT], sum[KERN_TT];
-	int32_t last[KERN_TT];
-	size_t at[KERN_TT];	/* where query s sits in Q and O */
-
-	j->cvt_f16(K, Kf, nmax * hd);	/* K rows are hd apart */
-	memset(Kf + nmax * hd, 0, (nstr - nmax) * hd * sizeof *Kf);
-	for (size_t d = 0; d < hd; d++) {
-		j->cvt_f16(Vt + d * A->n_ctx, Vf + d * nstr, nmax);
-		memset(Vf + d * nstr + nmax, 0, (nstr - nmax) * sizeof *Vf);
-	}
-	/* the last weight tile of O = P V may reach past hd: zero rows */
-	memset(Vf + hd * nstr, 0, (hdp - hd) * nstr * sizeof *Vf);
-	for (size_t i = i0; i < i0 + ni; i++) {
-		size_t q0 = i * KERN_TT;
-		size_t qn = j->nq - q0 < KERN_TT ? j->nq - q0 : KERN_TT;
-		size_t npos = A->pos + (q0 + qn - 1) / G + 1 - lo;
-		size_t npad = ceil_div(npos, KERN_TR) * KERN_TR;
-
-		for (size_t s = 0; s < KERN_TT; s++) {
-			size_t qi = q0 + s;
-
-			at[s] = qi / G * qd + (kh * G + qi % G) * hd;
-			for (size_t d = 0; d < hd; d++)
-				Qt[d * KERN_TT + s] = s < qn ?
-				    A->Q[at[s] + d] : 0.0f;
-		}
-		/* scores; rows past npos are real later positions (or
-		 * the zero pad), masked by the softmax */
-		for (size_t p0 = 0; p0 < npos; p0 += KERN_TR) {
-			j->gemm_f32(Kf + p0 * hd, hd, Qt, out[0], 0);
-			memcpy(S + p0 * KERN_TT, out, sizeof out);
-		}
-		/* each query sees up to its own position; an empty slot
-		 * sees nothing and its output is not stored */
-		for (size_t s = 0; s < KERN_TT; s++)
-			last[s] = s < qn ? (int32_t)(A->pos + (q0 + s) / G -
-			    lo) : -1;
-		/* positions before a query's window: -inf, so exp gives 0 */
-		for (size_t s = 0; A->window && s < qn; s++) {
-			size_t qp = A->pos + (q0 + s) / G;
-			size_t first = qp + 1 > A->window ? qp + 1 - A->window :
-			    0;
-
-			for (size_t p = 0; p + lo < first; p++)
-				S[p * KERN_TT + s] = -INFINITY;
-		}
-		j->softmax_tile(S, npad, last, A->scale, sum);
-		memset(S + npad * KERN_TT, 0, (nstr - npad) * KERN_TT *
-		    sizeof *S);
-		/* O = P V: rows of V^T are the weights, P the activations */
-		for (size_t d0 = 0; d0 < hd; d0 += KERN_TR) {
-			j->gemm_f32(Vf + d0 * nstr, nstr, S, out[0], 0);
-			for (size_t s = 0; s < qn; s++) {
-				float *o = A->O + at[s] + d0;
-				float inv = 1.0f / sum[s];
-
-				for (size_t r = 0; r < KERN_TR && d0 + r < hd;
-				    r++)
-					o[r] = out[r][s] * inv;
-			}
-		}
-	}
-}
-
-static void
-att_run(void *v, int t, int nt)
-{
-	struct att_job *j = v;
-	const struct kern_att *A = j->A;
-	size_t u;
-
-	(void)nt;
-	while ((u = atomic_fetch_add_explicit(&j->next, 1,
-	    memory_order_relaxed)) < j->ntasks) {
-		if (j->tiles) {
-			size_t per = ceil_div(j->ntile, KERN_ATT_GROUP);
-			size_t i0 = u % per * KERN_ATT_GROUP;
-
-			att_tiles(j, u / per, i0, j->ntile - i0 <
-			    KERN_ATT_GROUP ? j->ntile - i0 : KERN_ATT_GROUP,
-			    j->tbuf[t]);
-		}
-		else {
-			/* task u: group u % ngrp of token u / ngrp; a
-			 * group is up to KERN_TILE heads of one KV head */
-			size_t gi = u % j->ngrp, per = j->ngrp / A->n_kv;
-			size_t kh = gi / per, g0 = gi % per * KERN_TILE;
-			size_t gn = j->G - g0 < KERN_TILE ? j->G - g0 :
-			    KERN_TILE;
-
-			att_group(j, (uint32_t)(kh * j->G + g0),
-			    (uint32_t)gn, (uint32_t)(u / j->ngrp),
-			    align_up(j->tbuf[t]));
-		}
-	}
-}
-
-int
-kern_attention(struct kern_pool *pool, const struct kern_att *A)
-{
-	const struct kern_impl *k = impl();
-	struct att_job j;
-
-	if (pool == NULL || A->n_kv == 0 || A->n_head % A->n_kv != 0 ||
-	    A->nb == 0 || (size_t)A->pos + A->nb > A->n_ctx ||
-	    pool->tbytes < att_bytes(A->n_ctx, A->hd))
-		return -1;
-	memset(&j, 0, sizeof j);
-	j.A = A;
-	j.dotn_f16 = FIND(k, dotn_f16);
-	j.cvt_f16 = FIND(k, cvt_f16);
-	j.softmax_exp = FIND(k, softmax_exp);
-	j.softmax_tile = FIND(k, softmax_tile);
-	j.gemm_f32 = FIND(k, gemm_f32);
-	j.G = A->n_head / A->n_kv;
-	j.nq = (size_t)A->nb * j.G;
-	j.tbuf = pool->tbuf;
-	j.tiles = j.gemm_f32 != NULL && j.nq >= KERN_ATT_MIN_Q &&
-	    atomic_load(&batch_mode) != 1;
-	if (j.tiles) {
-		j.ntile = ceil_div(j.nq, KERN_TT);
-		j.ntasks = A->n_kv * ceil_div(j.ntile, KERN_ATT_GROUP);
-	} else {
-		j.ngrp = A->n_kv * ceil_div(j.G, KERN_TILE);
-		j.ntasks = j.ngrp * A->nb;
-	}
-	atomic_init(&j.next, 0);
-	kern_run(pool, att_run, &j);
-	return 0;
 }

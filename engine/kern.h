@@ -81,10 +81,10 @@ void	 kern_matmul_n(struct kern_pool *, const struct kern_mat *mats,
 
 /*
  * Causal attention of nb query tokens (at positions pos .. pos+nb-1) over
- * an f16 cache, every head, spread over the pool.  K is laid out (n_kv,
- * n_ctx, hd) and V transposed (n_kv, hd, n_ctx), so both the scores and
- * the weighted sum read memory sequentially.  Query head h uses KV head
- * h / (n_head / n_kv).  Returns -1 (and does nothing) if the pool has no
+ * an f16 or 8-bit cache (att.h), every head, spread over the pool.  K is
+ * laid out (n_kv, n_ctx, hd) and V transposed (n_kv, hd, n_ctx), so both
+ * the scores and the weighted sum read memory sequentially.  Query head
+ * h uses KV head h / (n_head / n_kv).  Returns -1 (and does nothing) if the pool has no
  * kern_pool_reserve'd scratch for n_ctx and hd, or the shape is wrong.
  */
 struct kern_att {
@@ -99,7 +99,14 @@ struct kern_att {
 	/* sliding window: a query at position p sees only positions
 	 * p - window + 1 .. p, and only those are read; 0: all */
 	uint32_t	 window;
+	/* the cache's format (att.h): ATT_KV_F16 reads K and Vt;
+	 * ATT_KV_Q8 reads Kq (Q8_0 rows) and Vq (int8 V^T, then its
+	 * scales), each n_kv heads of att_kv_head_bytes */
+	int		 kv;
+	const void	*Kq;
+	const void	*Vq;
 };
+/* att.c */
 int	 kern_attention(struct kern_pool *, const struct kern_att *);
 
 /* g[i] = silu(g[i]) * u[i], vectorized and spread over the pool. */
@@ -265,6 +272,16 @@ extern const struct kern_impl kern_impl_avx2_vnni;	/* kern-avx2-vnni.c */
 extern const struct kern_impl kern_impl_avx512;	/* kern-avx512.c */
 /* kern-avx512-vnni.c */
 extern const struct kern_impl kern_impl_avx512_vnni;
+
+/* For att.c: the variant in use, the batch mode, a thread's scratch
+ * (kern_pool_reserve'd bytes each) and running fn(arg, t, nt) on every
+ * thread of the pool (t = 0 is the caller). */
+const struct kern_impl *kern_impl_current(void);
+int	 kern_batch_mode(void);
+size_t	 kern_pool_scratch(const struct kern_pool *);
+void	*kern_pool_tbuf(const struct kern_pool *, int t);
+void	 kern_pool_run(struct kern_pool *, void (*fn)(void *, int, int),
+	    void *arg);
 
 /* The table serving `type` in k (following the fallback chain), or NULL. */
 const struct kern_impl *kern_impl_for(const struct kern_impl *k,

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "att.h"
 #include "kern.h"
 #include "quant.h"
 
@@ -1254,7 +1255,8 @@ test_attention_matches_double_reference(void **state)
 			struct kern_pool *p = kern_pool_new(2);
 			struct kern_att a = { K, Vt, NCTX, Q, O, ac->n_head,
 			    ac->n_kv, ac->hd, ac->nb, ac->pos,
-			    1.0f / sqrtf((float)hd), ac->window };
+			    1.0f / sqrtf((float)hd), ac->window, ATT_KV_F16,
+			    NULL, NULL };
 
 			assert_int_equal(kern_pool_reserve(p,
 			    kern_thread_bytes(64, NCTX, hd)), 0);
@@ -1327,7 +1329,8 @@ test_attention_refuses_without_scratch_or_bad_shape(void **state)
 {
 	uint16_t kv[64] = { 0 };
 	float q[16] = { 0 }, o[16];
-	struct kern_att a = { kv, kv, 4, q, o, 2, 2, 8, 1, 0, 1.0f, 0 };
+	struct kern_att a = { kv, kv, 4, q, o, 2, 2, 8, 1, 0, 1.0f, 0,
+	    ATT_KV_F16, NULL, NULL };
 	struct kern_pool *p = kern_pool_new(1);
 
 	(void)state;

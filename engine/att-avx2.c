@@ -1,0 +1,245 @@
+/*
+ * att-avx2.c - attention kernels for AVX2 + FMA + F16C: see att.h.
+ * Compiled with -mavx2 -mfma -mf16c only; att.c calls them only when
+ * kern.c picked an avx2 variant from cpuid.
+ *
+ * A tile of ATT_TT = 16 queries is two ymm registers; with 16 registers
+ * the products go 4 positions (or 4 rows of the head dim) at a time.
+ */
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "att.h"
+#include "quant.h"
+
+_Static_assert(ATT_TT == 16, "two ymm registers per tile row");
+
+/* e^x as kern-avx2.c's vexp (Cephes expf); below -87.3 gives 0. */
+static inline __m256
+vexp(__m256 x)
+{
+	const __m256 hi = _mm256_set1_ps(88.3762626647949f);
+	const __m256 lo = _mm256_set1_ps(-87.3365447505531f);
+	__m256 k, r, p, zero = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+	__m256i e;
+
+	x = _mm256_max_ps(_mm256_min_ps(x, hi), lo);
+	k = _mm256_round_ps(_mm256_mul_ps(x,
+	    _mm256_set1_ps(1.44269504088896341f)),
+	    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
+	r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
+	p = _mm256_set1_ps(1.9875691500e-4f);
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+	p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+	p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r),
+	    _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+	e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k),
+	    _mm256_set1_epi32(127)), 23);
+	p = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+	return _mm256_andnot_ps(zero, p);
+}
+
+static void
+flash_block(const float *Kf, const float *Vf, size_t vs, size_t np,
+    size_t hd, const float *Qt, const int32_t *first, const int32_t *last,
+    float *m, float *l, float *Ot, float *S)
+{
+	const __m256i one = _mm256_set1_epi32(1);
+	const __m256 ninf = _mm256_set1_ps(-INFINITY);
+	__m256i vf[2], vl[2];
+	__m256 mo[2], mx[2], ms[2], alpha[2], sum[2];
+
+	for (int h = 0; h < 2; h++) {
+		vf[h] = _mm256_loadu_si256((const __m256i *)(const void *)
+		    (first + 8 * h));
+		/* p <= last as p < last + 1 */
+		vl[h] = _mm256_add_epi32(_mm256_loadu_si256(
+		    (const __m256i *)(const void *)(last + 8 * h)), one);
+		mo[h] = mx[h] = _mm256_loadu_ps(m + 8 * h);
+		sum[h] = _mm256_setzero_ps();
+	}
+	/* S = K Q^T, 4 positions at a time (Kf has zero rows to 8) */
+	for (size_t p0 = 0; p0 < np; p0 += 4) {
+		const float *k = Kf + p0 * hd;
+		__m256 acc[4][2];
+
+		_Pragma("GCC unroll 4")
+		for (int r = 0; r < 4; r++)
+			acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+		for (size_t d = 0; d < hd; d++) {
+			__m256 q0 = _mm256_load_ps(Qt + ATT_TT * d);
+			__m256 q1 = _mm256_load_ps(Qt + ATT_TT * d + 8);
+
+			_Pragma("GCC unroll 4")
+			for (int r = 0; r < 4; r++) {
+				__m256 kv = _mm256_broadcast_ss(k + r * hd + d);
+
+				acc[r][0] = _mm256_fmadd_ps(kv, q0, acc[r][0]);
+				acc[r][1] = _mm256_fmadd_ps(kv, q1, acc[r][1]);
+			}
+		}
+		_Pragma("GCC unroll 4")
+		for (int r = 0; r < 4; r++) {
+			_mm256_store_ps(S + ATT_TT * (p0 + r), acc[r][0]);
+			_mm256_store_ps(S + ATT_TT * (p0 + r) + 8, acc[r][1]);
+		}
+	}
+	/* what each query does not see becomes -inf */
+	for (size_t p = 0; p < np; p++) {
+		__m256i vp = _mm256_set1_epi32((int)p);
+
+		for (int h = 0; h < 2; h++) {
+			__m256 out = _mm256_castsi256_ps(_mm256_or_si256(
+			    _mm256_cmpgt_epi32(vf[h], vp),
+			    _mm256_cmpgt_epi32(_mm256_add_epi32(vp, one),
+			    vl[h])));
+			__m256 x = _mm256_blendv_ps(_mm256_load_ps(S +
+			    ATT_TT * p + 8 * h), ninf, out);
+
+			_mm256_store_ps(S + ATT_TT * p + 8 * h, x);
+			mx[h] = _mm256_max_ps(mx[h], x);
+		}
+	}
+	for (int h = 0; h < 2; h++) {
+		/* nothing seen yet: every exp is 0, and so is alpha */
+		ms[h] = _mm256_blendv_ps(mx[h], _mm256_setzero_ps(),
+		    _mm256_cmp_ps(mx[h], ninf, _CMP_EQ_OQ));
+		alpha[h] = vexp(_mm256_sub_ps(mo[h], ms[h]));
+	}
+	for (size_t p = 0; p < np; p++)
+		for (int h = 0; h < 2; h++) {
+			__m256 e = vexp(_mm256_sub_ps(_mm256_load_ps(S +
+			    ATT_TT * p + 8 * h), ms[h]));
+
+			_mm256_store_ps(S + ATT_TT * p + 8 * h, e);
+			sum[h] = _mm256_add_ps(sum[h], e);
+		}
+	for (int h = 0; h < 2; h++) {
+		_mm256_storeu_ps(l + 8 * h, _mm256_fmadd_ps(_mm256_loadu_ps(
+		    l + 8 * h), alpha[h], sum[h]));
+		_mm256_storeu_ps(m + 8 * h, mx[h]);
+	}
+	/* Ot = alpha Ot + V^T P, 4 rows of the head dim at a time (Vf and
+	 * Ot have zero rows up to a multiple of 8) */
+	for (size_t d0 = 0; d0 < hd; d0 += 4) {
+		const float *v = Vf + d0 * vs;
+		__m256 acc[4][2];
+
+		_Pragma("GCC unroll 4")
+		for (int r = 0; r < 4; r++) {
+			acc[r][0] = _mm256_mul_ps(_mm256_load_ps(Ot + ATT_TT *
+			    (d0 + r)), alpha[0]);
+			acc[r][1] = _mm256_mul_ps(_mm256_load_ps(Ot + ATT_TT *
+			    (d0 + r) + 8), alpha[1]);
+		}
+		for (size_t p = 0; p < np; p++) {
+			__m256 p0 = _mm256_load_ps(S + ATT_TT * p);
+			__m256 p1 = _mm256_load_ps(S + ATT_TT * p + 8);
+
+			_Pragma("GCC unroll 4")
+			for (int r = 0; r < 4; r++) {
+				__m256 vv = _mm256_broadcast_ss(v + r * vs + p);
+
+				acc[r][0] = _mm256_fmadd_ps(vv, p0, acc[r][0]);
+				acc[r][1] = _mm256_fmadd_ps(vv, p1, acc[r][1]);
+			}
+		}
+		_Pragma("GCC unroll 4")
+		for (int r = 0; r < 4; r++) {
+			_mm256_store_ps(Ot + ATT_TT * (d0 + r), acc[r][0]);
+			_mm256_store_ps(Ot + ATT_TT * (d0 + r) + 8, acc[r][1]);
+		}
+	}
+}
+
+static __m256
+i8x8(const int8_t *p)
+{
+	return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(
+	    (const __m128i *)(const void *)p)));
+}
+
+static void
+dq_q8_0(const void *src, float *dst, size_t n)
+{
+	const uint8_t *b = src;
+
+	for (size_t i = 0; i < n; i += 32, b += 34) {
+		uint16_t h;
+		__m256 d;
+
+		memcpy(&h, b, 2);
+		d = _mm256_set1_ps(_cvtsh_ss(h));
+		for (int k = 0; k < 4; k++)
+			_mm256_storeu_ps(dst + i + 8 * k, _mm256_mul_ps(i8x8(
+			    (const int8_t *)b + 2 + 8 * k), d));
+	}
+}
+
+static void
+dq_i8(const int8_t *src, const float *sc, float *dst, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(dst + i, _mm256_mul_ps(i8x8(src + i),
+		    _mm256_loadu_ps(sc + i)));
+	for (; i < n; i++)
+		dst[i] = (float)src[i] * sc[i];
+}
+
+static float
+hsum(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v),
+	    _mm256_extractf128_ps(v, 1));
+
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+/* nx <= 4 */
+static void
+dotn_i8(const int8_t *w, size_t wstride, size_t nw, const float *x,
+    size_t xstride, size_t nx, size_t n, float *out, size_t ostride)
+{
+	for (size_t r = 0; r < nw; r++) {
+		const int8_t *wr = w + r * wstride;
+		__m256 acc[4][2];
+		size_t i = 0;
+
+		for (size_t g = 0; g < 4; g++)
+			acc[g][0] = acc[g][1] = _mm256_setzero_ps();
+		for (; i + 16 <= n; i += 16) {
+			__m256 w0 = i8x8(wr + i), w1 = i8x8(wr + i + 8);
+
+			for (size_t g = 0; g < nx; g++) {
+				acc[g][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(
+				    x + g * xstride + i), acc[g][0]);
+				acc[g][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(
+				    x + g * xstride + i + 8), acc[g][1]);
+			}
+		}
+		for (size_t g = 0; g < nx; g++) {
+			float s = hsum(_mm256_add_ps(acc[g][0], acc[g][1]));
+
+			for (size_t k = i; k < n; k++)
+				s += (float)wr[k] * x[g * xstride + k];
+			out[g * ostride + r] = s;
+		}
+	}
+}
+
+const struct att_impl att_impl_avx2 = {
+	.name = "avx2",
+	.flash_block = flash_block,
+	.dq_q8_0 = dq_q8_0,
+	.dq_i8 = dq_i8,
+	.dotn_i8 = dotn_i8,
+};

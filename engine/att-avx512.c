@@ -1,0 +1,206 @@
+/*
+ * att-avx512.c - attention kernels for AVX-512 (F, BW, VL, DQ): see
+ * att.h.  Compiled with -mavx512f ... only; att.c calls them only when
+ * kern.c picked an avx512 variant from cpuid.
+ *
+ * A tile of ATT_TT = 16 queries is one zmm register, so the scores of a
+ * position, its softmax weights and a row of the weighted sum are one
+ * register each, and the staged K and V^T values are broadcast from
+ * memory into the multiply-adds.
+ */
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "att.h"
+#include "quant.h"
+
+_Static_assert(ATT_TT == 16, "one zmm register per tile row");
+
+/* e^x as kern-avx512.c's vexp (Cephes expf, about 1 ulp); masked lanes
+ * are zeroed by the caller, so -inf needs no care here. */
+static inline __m512
+vexp(__m512 x)
+{
+	const __m512 hi = _mm512_set1_ps(88.72283f), lo = _mm512_set1_ps(-104.0f);
+	__m512 k, r, p;
+
+	x = _mm512_max_ps(_mm512_min_ps(x, hi), lo);
+	k = _mm512_roundscale_ps(_mm512_mul_ps(x,
+	    _mm512_set1_ps(1.44269504088896341f)),
+	    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), x);
+	r = _mm512_fnmadd_ps(k, _mm512_set1_ps(-2.12194440e-4f), r);
+	p = _mm512_set1_ps(1.9875691500e-4f);
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+	p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r),
+	    _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+	return _mm512_scalef_ps(p, k);
+}
+
+static void
+flash_block(const float *Kf, const float *Vf, size_t vs, size_t np,
+    size_t hd, const float *Qt, const int32_t *first, const int32_t *last,
+    float *m, float *l, float *Ot, float *S)
+{
+	const __m512i vf = _mm512_loadu_si512((const void *)first);
+	const __m512i vl = _mm512_loadu_si512((const void *)last);
+	const __m512 ninf = _mm512_set1_ps(-INFINITY);
+	__m512 mo = _mm512_loadu_ps(m), mx = mo, ms, alpha;
+	__m512 sum = _mm512_setzero_ps();
+	__mmask16 seen[ATT_BP];
+
+	/* S = K Q^T, 8 positions at a time (Kf has zero rows to 8) */
+	for (size_t p0 = 0; p0 < np; p0 += 8) {
+		const float *k = Kf + p0 * hd;
+		__m512 acc[8];
+
+		_Pragma("GCC unroll 8")
+		for (int r = 0; r < 8; r++)
+			acc[r] = _mm512_setzero_ps();
+		for (size_t d = 0; d < hd; d++) {
+			__m512 q = _mm512_load_ps(Qt + ATT_TT * d);
+
+			_Pragma("GCC unroll 8")
+			for (int r = 0; r < 8; r++)
+				acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(
+				    k[r * hd + d]), q, acc[r]);
+		}
+		_Pragma("GCC unroll 8")
+		for (int r = 0; r < 8; r++)
+			_mm512_store_ps(S + ATT_TT * (p0 + r), acc[r]);
+	}
+	/* the block's maximum over what each query sees */
+	for (size_t p = 0; p < np; p++) {
+		__m512i vp = _mm512_set1_epi32((int)p);
+
+		seen[p] = _mm512_cmple_epi32_mask(vf, vp) &
+		    _mm512_cmpge_epi32_mask(vl, vp);
+		mx = _mm512_max_ps(mx, _mm512_mask_blend_ps(seen[p], ninf,
+		    _mm512_load_ps(S + ATT_TT * p)));
+	}
+	/* nothing seen yet: every exp is 0, and so is alpha */
+	ms = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(mx, ninf, _CMP_EQ_OQ),
+	    mx, _mm512_setzero_ps());
+	alpha = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(mo, ninf, _CMP_NEQ_OQ),
+	    vexp(_mm512_sub_ps(mo, ms)));
+	for (size_t p = 0; p < np; p++) {
+		__m512 e = _mm512_maskz_mov_ps(seen[p], vexp(_mm512_sub_ps(
+		    _mm512_load_ps(S + ATT_TT * p), ms)));
+
+		_mm512_store_ps(S + ATT_TT * p, e);
+		sum = _mm512_add_ps(sum, e);
+	}
+	_mm512_storeu_ps(l, _mm512_fmadd_ps(_mm512_loadu_ps(l), alpha, sum));
+	_mm512_storeu_ps(m, mx);
+	/* Ot = alpha Ot + V^T P, 8 rows of the head dim at a time (Vf and
+	 * Ot have zero rows up to a multiple of 8) */
+	for (size_t d0 = 0; d0 < hd; d0 += 8) {
+		const float *v = Vf + d0 * vs;
+		__m512 acc[8];
+
+		_Pragma("GCC unroll 8")
+		for (int r = 0; r < 8; r++)
+			acc[r] = _mm512_mul_ps(_mm512_load_ps(Ot + ATT_TT *
+			    (d0 + r)), alpha);
+		for (size_t p = 0; p < np; p++) {
+			__m512 pv = _mm512_load_ps(S + ATT_TT * p);
+
+			_Pragma("GCC unroll 8")
+			for (int r = 0; r < 8; r++)
+				acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(
+				    v[r * vs + p]), pv, acc[r]);
+		}
+		_Pragma("GCC unroll 8")
+		for (int r = 0; r < 8; r++)
+			_mm512_store_ps(Ot + ATT_TT * (d0 + r), acc[r]);
+	}
+}
+
+static __m512
+i8x16(const int8_t *p)
+{
+	return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+	    (const __m128i *)(const void *)p)));
+}
+
+static void
+dq_q8_0(const void *src, float *dst, size_t n)
+{
+	const uint8_t *b = src;
+
+	for (size_t i = 0; i < n; i += 32, b += 34) {
+		uint16_t h;
+		__m512 d;
+
+		memcpy(&h, b, 2);
+		d = _mm512_set1_ps(_cvtsh_ss(h));
+		_mm512_storeu_ps(dst + i, _mm512_mul_ps(i8x16((const int8_t *)
+		    b + 2), d));
+		_mm512_storeu_ps(dst + i + 16, _mm512_mul_ps(i8x16(
+		    (const int8_t *)b + 18), d));
+	}
+}
+
+static void
+dq_i8(const int8_t *src, const float *sc, float *dst, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(dst + i, _mm512_mul_ps(i8x16(src + i),
+		    _mm512_loadu_ps(sc + i)));
+	for (; i < n; i++)
+		dst[i] = (float)src[i] * sc[i];
+}
+
+static void
+dotn_i8(const int8_t *w, size_t wstride, size_t nw, const float *x,
+    size_t xstride, size_t nx, size_t n, float *out, size_t ostride)
+{
+	for (size_t r = 0; r < nw; r++) {
+		const int8_t *wr = w + r * wstride;
+		__m512 acc[4][2];
+		size_t i = 0;
+
+		for (size_t g = 0; g < 4; g++)
+			acc[g][0] = acc[g][1] = _mm512_setzero_ps();
+		for (; i + 32 <= n; i += 32) {
+			__m512 w0 = i8x16(wr + i), w1 = i8x16(wr + i + 16);
+
+			for (size_t g = 0; g < nx; g++) {
+				acc[g][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(
+				    x + g * xstride + i), acc[g][0]);
+				acc[g][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(
+				    x + g * xstride + i + 16), acc[g][1]);
+			}
+		}
+		for (; i + 16 <= n; i += 16) {
+			__m512 w0 = i8x16(wr + i);
+
+			for (size_t g = 0; g < nx; g++)
+				acc[g][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(
+				    x + g * xstride + i), acc[g][0]);
+		}
+		for (size_t g = 0; g < nx; g++) {
+			float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[g][0],
+			    acc[g][1]));
+
+			for (size_t k = i; k < n; k++)
+				s += (float)wr[k] * x[g * xstride + k];
+			out[g * ostride + r] = s;
+		}
+	}
+}
+
+const struct att_impl att_impl_avx512 = {
+	.name = "avx512",
+	.flash_block = flash_block,
+	.dq_q8_0 = dq_q8_0,
+	.dq_i8 = dq_i8,
+	.dotn_i8 = dotn_i8,
+};
