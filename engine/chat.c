@@ -508,8 +508,8 @@ render_gemma4(struct rbuf *b, const struct chat_msg *m, size_t n, bool add,
 		tmpl(b, "<turn|>\n");
 	}
 	if (add)
-		tmpl(b, channel ? "<|turn>model\n<|channel>thought\n<channel|>" :
-		    "<|turn>model\n");
+		tmpl(b, channel ? "<|turn>model\n<|channel>thought\n"
+		    "<channel|>" : "<|turn>model\n");
 }
 
 /* Phi-4: ChatML's tokens with <|im_sep|> after the role, no newlines. */
