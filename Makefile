@@ -192,7 +192,7 @@ $(B)/tests/tool-prefill-blas: CFLAGS += $(shell $(PKG_CONFIG) --cflags openblas 
 $(B)/tests/tool-prefill-blas: LDLIBS += $(BLAS_LIBS)
 
 # The engine tests again with each kernel variant the CPU has forced.
-kern-paths: $(B)/tests/test-kern $(B)/tests/test-forward $(B)/tests/test-engine
+kern-paths: $(B)/tests/test-kern $(B)/tests/test-forward $(B)/tests/test-engine $(B)/tests/test-kv
 	@B=$(B) bash tests/kern-paths.sh
 
 # The synthetic-model generator must write the same bytes on every machine.

@@ -54,11 +54,21 @@ struct eng_gen;
 
 /* ---- models -------------------------------------------------------------- */
 
+/*
+ * The KV cache's format: f16, as the reference runtime keeps it, or 8 bits
+ * with an f16 scale per 32 values of a head (Q8_0's blocks): 34 bytes
+ * where f16 takes 64, for logits within a quantized file's tolerance.
+ */
+enum eng_kv { ENG_KV_F16 = 0, ENG_KV_Q8 = 1 };
+/* "f16" or "q8" into *kv; -1 (and *kv untouched) for anything else. */
+int	 eng_kv_parse(const char *s, enum eng_kv *kv);
+
 struct eng_load_opts {
 	uint32_t	 n_ctx;		/* 0: min(model's limit, 4096) */
 	uint64_t	 mem_limit;	/* bytes; 0: 80% of physical memory */
 	int		 n_threads;	/* 0: online CPUs */
 	bool		 vocab_only;	/* tokenizer and metadata only */
+	enum eng_kv	 kv;		/* KV cache format (default f16) */
 };
 
 struct eng_info {
@@ -78,6 +88,7 @@ struct eng_info {
 	float		 rope_base;
 	uint64_t	 mem_weights;	/* bytes mapped for weights */
 	uint64_t	 mem_kv;	/* KV cache at n_ctx */
+	char		 kv[8];		/* its format: "f16" or "q8" */
 	uint64_t	 mem_scratch;	/* activations and logits */
 	/* tensor type mix: count and bytes per ggml type */
 	uint32_t	 type_count[40];

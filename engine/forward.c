@@ -8,7 +8,7 @@
  *     xb = rmsnorm(x) * attn_norm
  *     q, k, v = xb Wq, xb Wk, xb Wv  (+ bias: qwen2)  (nb, n_head*hd) ...
  *     q, k = per-head rmsnorm (qwen3);  q, k = rope(q, k, pos)
- *     K[pos..], V[pos..] = k, v  (stored as f16, as the reference runtime)
+ *     K[pos..], V[pos..] = k, v  (f16 as the reference runtime, or 8-bit)
  *     att = softmax(q K^T / sqrt(hd), causal) V     per head, GQA
  *     x += att Wo
  *     xb = rmsnorm(x) * ffn_norm
@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "att.h"
 #include "kern.h"
 #include "model.h"
 #include "quant.h"
@@ -106,9 +107,9 @@ eng_session_new(struct eng_model *m, struct eng_session **out, char **cause)
 	s->kv_dim = kvd;
 	/* attention layers only, each its own width (gemma4): DeltaNet
 	 * layers keep s->rec instead */
-	kv_all = hp->kv_sum ? (size_t)hp->kv_sum : 1;
-	s->kcache = calloc(kv_all * s->n_ctx, sizeof(uint16_t));
-	s->vcache = calloc(kv_all * s->n_ctx, sizeof(uint16_t));
+	kv_all = hp->kv_sum ? (size_t)hp->kv_sum : ATT_Q8_BLCK;
+	s->kcache = calloc(att_kv_head_bytes(m->kv, s->n_ctx, kv_all), 1);
+	s->vcache = calloc(att_kv_head_bytes(m->kv, s->n_ctx, kv_all), 1);
 	s->rec = calloc(hp->n_rec ? hp->n_rec * (size_t)model_rec_floats(m) :
 	    1, sizeof(float));
 	/* matmul outputs on cache lines: threads write neighbouring rows */
@@ -274,7 +275,7 @@ struct tok_job {
 	uint32_t		 layer;
 	const float		*norm;	/* for norm_rows */
 	const float		*post;	/* add_norm_rows: post-norm, or NULL */
-	float			 xscale;	/* add_norm_rows: x *= it after */
+	float			 xscale;	/* add_norm_rows: then x *= */
 	size_t			 first;	/* norm_rows: first source row */
 };
 
@@ -358,9 +359,8 @@ qkv_rows(void *arg, size_t t)
 	}
 	for (uint32_t h = 0; h < L->n_kv; h++) {
 		/* this layer's KV head h: K (n_ctx, hd), V^T (hd, n_ctx) */
-		size_t base = (size_t)L->kv_base * nc + h * nc * hd;
-		uint16_t *Vc = s->vcache + base + p;
-		uint16_t vh[MODEL_MAX_HEAD_DIM];
+		size_t base = att_kv_head_bytes(s->m->kv, nc, (size_t)
+		    L->kv_base) + h * att_kv_head_bytes(s->m->kv, nc, hd);
 
 		/* gemma4: no attn_v, V is K before its norm and rotation;
 		 * then V is RMS-normed without a weight */
@@ -378,10 +378,8 @@ qkv_rows(void *arg, size_t t)
 			    hp->rms_eps);
 		if (!L->nope)
 			rope(s, k + h * hd, cs, half);
-		kern_f32_to_f16(k + h * hd, s->kcache + base + p * hd, hd);
-		kern_f32_to_f16(v + h * hd, vh, hd);
-		for (size_t i = 0; i < hd; i++)
-			Vc[i * nc] = vh[i];
+		att_kv_put(s->m->kv, s->kcache + base, s->vcache + base, nc,
+		    hd, p, k + h * hd, v + h * hd);
 	}
 }
 
@@ -625,9 +623,13 @@ forward_chunk(struct eng_session *s, const int32_t *ids, uint32_t nb,
 			    s->gate },
 			{ L->w_up.type, L->w_up.data, L->w_up.ne1, s->up },
 		};
-		size_t kvl = (size_t)L->kv_base * s->n_ctx;
+		size_t kvl = att_kv_head_bytes(m->kv, s->n_ctx,
+		    (size_t)L->kv_base);
 		struct kern_att att = {
-			.K = s->kcache + kvl, .Vt = s->vcache + kvl,
+			.K = (const uint16_t *)(const void *)(s->kcache + kvl),
+			.Vt = (const uint16_t *)(const void *)(s->vcache + kvl),
+			.kv = m->kv, .Kq = s->kcache + kvl,
+			.Vq = s->vcache + kvl,
 			.n_ctx = s->n_ctx, .Q = s->q, .O = s->att,
 			.n_head = hp->n_head, .n_kv = L->n_kv, .hd = hd,
 			.nb = nb, .pos = s->pos,

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "att.h"
 #include "chat.h"
 #include "gguf.h"
 #include "kern.h"
@@ -452,8 +453,8 @@ load_gemma4(struct eng_model *m, char **cause)
 	    &hp->rope_base_swa, cause)))
 		return rc;
 	if (hp->n_rot_swa % 2 != 0)
-		return fail(cause, ENG_EFORMAT, "gemma4.rope.dimension_count_swa "
-		    "%" PRIu32 " is odd", hp->n_rot_swa);
+		return fail(cause, ENG_EFORMAT, "gemma4.rope."
+		    "dimension_count_swa %" PRIu32 " is odd", hp->n_rot_swa);
 	/* 0 turns the soft-cap off, so get_f32 (> 0) does not fit */
 	hp->softcap = GEMMA4_SOFTCAP;
 	if ((idx = gguf_find(g, akey(key, sizeof key, a,
@@ -926,8 +927,9 @@ bind_tensors(struct eng_model *m, char **cause)
 uint64_t
 model_kv_bytes(const struct eng_model *m, uint32_t n_ctx)
 {
-	/* K and V, f16, per attention layer and position (DeltaNet layers
-	 * keep a fixed-size state instead, model_rec_floats) */
+	/* K and V, f16 or 8-bit (att.h), per attention layer and position
+	 * (DeltaNet layers keep a fixed-size state instead,
+	 * model_rec_floats) */
 	const struct hparams *hp = &m->hp;
 	uint64_t sum = hp->kv_sum;
 
@@ -936,7 +938,39 @@ model_kv_bytes(const struct eng_model *m, uint32_t n_ctx)
 		sum += m->arch->id == ARCH_GEMMA4 && m->layers != NULL ?
 		    (uint64_t)m->layers[i].n_kv * m->layers[i].hd :
 		    (uint64_t)hp->n_head_kv * hp->head_dim;
-	return 2ull * 2 * (uint64_t)n_ctx * sum;
+	return 2ull * att_kv_head_bytes(m->kv, n_ctx, (size_t)sum);
+}
+
+_Static_assert((int)ENG_KV_F16 == (int)ATT_KV_F16 &&
+    (int)ENG_KV_Q8 == (int)ATT_KV_Q8,
+    "one numbering of the cache formats");
+
+int
+eng_kv_parse(const char *s, enum eng_kv *kv)
+{
+	if (strcmp(s, "f16") == 0)
+		*kv = ENG_KV_F16;
+	else if (strcmp(s, "q8") == 0)
+		*kv = ENG_KV_Q8;
+	else
+		return -1;
+	return 0;
+}
+
+/* An 8-bit cache keeps a scale per 32 values of a head. */
+static int
+check_kv(const struct eng_model *m, char **cause)
+{
+	for (uint32_t i = 0; i < m->hp.n_layer; i++) {
+		const struct layer *L = &m->layers[i];
+
+		if (!L->rec && !att_kv_ok(m->kv, L->hd))
+			return fail(cause, ENG_EUNSUPPORTED, "an 8-bit KV "
+			    "cache needs head sizes that are multiples of "
+			    "%d; layer %" PRIu32 " has %" PRIu32,
+			    ATT_Q8_BLCK, i, L->hd);
+	}
+	return 0;
 }
 
 uint64_t
@@ -1089,7 +1123,8 @@ describe_features(const struct eng_model *m, char *buf, size_t cap)
 		feat(buf, cap, "post-norms, V norm, layer scales, GELU, "
 		    "embedding x%.4g", (double)hp->emb_scale);
 		if (hp->softcap > 0)
-			feat(buf, cap, "logit soft-cap %g", (double)hp->softcap);
+			feat(buf, cap, "logit soft-cap %g",
+			    (double)hp->softcap);
 	} else if (nswa > 0)
 		feat(buf, cap, "sliding window %" PRIu32 " (in all layers)",
 		    hp->n_swa);
@@ -1180,6 +1215,8 @@ fill_info(struct eng_model *m)
 		in->n_ctx = m->n_ctx;
 		in->rope_base = m->hp.rope_base;
 		in->mem_kv = model_kv_bytes(m, m->n_ctx);
+		snprintf(in->kv, sizeof in->kv, "%s", m->kv == ENG_KV_Q8 ?
+		    "q8" : "f16");
 		in->mem_scratch = model_scratch_bytes(m, MODEL_CHUNK);
 		in->mem_rec = 4ull * m->hp.n_rec * (m->hp.n_rec ?
 		    model_rec_floats(m) : 0);
@@ -1258,6 +1295,12 @@ eng_model_open(const char *path, const struct eng_load_opts *opts,
 	if ((rc = load_hparams(m, &why)) != 0)
 		goto out;
 	m->hp.n_vocab = vocab_size(m->vocab);
+	if (o.kv != ENG_KV_F16 && o.kv != ENG_KV_Q8) {
+		rc = fail(&why, ENG_EINVAL, "unknown KV cache format %d",
+		    (int)o.kv);
+		goto out;
+	}
+	m->kv = (int)o.kv;
 	m->n_ctx = o.n_ctx ? o.n_ctx : DEFAULT_CTX;
 	if (m->n_ctx > m->hp.n_ctx_train)
 		m->n_ctx = m->hp.n_ctx_train;
@@ -1266,6 +1309,7 @@ eng_model_open(const char *path, const struct eng_load_opts *opts,
 	if (m->n_threads < 1)
 		m->n_threads = 1;
 	if (!o.vocab_only && ((rc = bind_tensors(m, &why)) != 0 ||
+	    (rc = check_kv(m, &why)) != 0 ||
 	    (rc = rope_tables(m, &why)) != 0))
 		goto out;
 info:

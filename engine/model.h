@@ -152,6 +152,7 @@ struct eng_model {
 	size_t		 n_specials;
 	uint32_t	 n_ctx;		/* context this load uses */
 	int		 n_threads;
+	int		 kv;		/* ENG_KV_F16 or ENG_KV_Q8 */
 	bool		 vocab_only;
 	struct eng_info	 info;
 };

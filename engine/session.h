@@ -19,9 +19,10 @@ struct eng_session {
 	int32_t		*ids;		/* (n_ctx) the token at each cached
 					 * position, for eng_session_keep_prefix */
 	uint64_t	 kv_dim;	/* n_head_kv * head_dim */
-	uint16_t	*kcache;	/* (n_layer, n_head_kv, n_ctx, hd) f16 */
-	uint16_t	*vcache;	/* (n_layer, n_head_kv, hd, n_ctx) f16:
-					 * V transposed */
+	/* per attention layer and KV head, att_kv_head_bytes each, in
+	 * the format of m->kv (att.h): K as (n_ctx, hd), V transposed */
+	uint8_t		*kcache;
+	uint8_t		*vcache;
 	float		*x;		/* (chunk, n_embd) residual stream */
 	float		*xb;		/* (chunk, n_embd) */
 	float		*q;		/* (chunk, n_head * head_dim) */

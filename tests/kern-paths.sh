@@ -20,7 +20,7 @@ for v in scalar avx2 avx2-vnni avx512 avx512-vnni; do
 	[ "$got" = "$v" ] || continue
 	[ "$v" = "$best" ] && continue
 	ran="$ran $v"
-	for t in test-forward test-engine; do
+	for t in test-forward test-engine test-kv; do
 		if TRIAGE_KERN=$v ../$B/tests/$t >"$T/out" 2>&1; then
 			pass=$((pass + 1))
 		else
