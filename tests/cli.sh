@@ -346,6 +346,19 @@ if [ -f "$STORIES" ]; then
 	check "model info shows the vocabulary" has out '512 tokens, SentencePiece'
 	check "model info estimates memory" has out '^memory .*KV cache 1\.2 MiB at 2048 tokens'
 	check "model info prints the sha256" has out '^sha256 +270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d$'
+	# --kv q8: heads of 8 values have no room for a scale per 32
+	run "model info --kv q8: stories260K" 0 "$TRIAGE" model info --kv q8 "$STORIES"
+	check "model info --kv q8 says why it cannot run" has out '^status +cannot run: .*8-bit KV cache needs head sizes that are multiples of 32'
+	run "model info --kv q4" 2 "$TRIAGE" model info --kv q4 "$STORIES"
+	check "--kv q4 is refused by name" has err '--kv: "q4" is not f16 or q8'
+	Q3=$SHARED/golden/syn-qwen3-q8_0.gguf
+	run "model info --kv q8: half the KV cache" 0 "$TRIAGE" model info --ctx 256 --kv q8 "$Q3"
+	check "model info --kv q8 estimates 34 bytes per 32 values" has out 'KV cache 136\.0 KiB at 256 tokens \(q8\)'
+	run "model info: f16 KV cache" 0 "$TRIAGE" model info --ctx 256 "$Q3"
+	check "model info shows the f16 KV cache" has out 'KV cache 256\.0 KiB at 256 tokens \(f16\)'
+	run "model bench --kv q8" 0 "$TRIAGE" model bench -p 32 -n 8 -r 1 --kv q8 --json "$Q3"
+	check "model bench --kv q8 reports it" has out '"kv": "q8", .*"mem_kv": 139264'
+	run "ask --kv q8" 0 "$TRIAGE" ask --model "$Q3" --kv q8 --raw --temp 0 -n 8 "Once upon a time"
 	run "model info --metadata" 0 "$TRIAGE" model info --metadata "$STORIES"
 	check "metadata lists keys" has out 'tokenizer.ggml.tokens +\[str x 512\]'
 	run "ask: greedy story" 0 "$TRIAGE" ask --model "$STORIES" --raw --temp 0 -n 20 "Once upon a time"

@@ -1272,6 +1272,7 @@ app_run(const struct app_opts *o, char **next)
 
 	config_load(&cfg);
 	a.retention = cfg.retention;
+	assist_set_kv(cfg.kv);
 	/* clipboard = auto: on where the terminal likely takes OSC 52 */
 	a.osc52 = cfg.clipboard < 0 ? yank_osc52_default(getenv("TERM")) :
 	    cfg.clipboard == 1;

@@ -550,6 +550,9 @@ struct json_t *assist_report(struct app *);
  * (any thread); adopt them in the app (UI thread). */
 int	 assist_open(const char *path, struct eng_model **m,
 	    struct eng_session **s, char **cause);
+/* The KV cache format assist_open loads with (the kv setting); set once
+ * at start, before any thread opens a model. */
+void	 assist_set_kv(int kv);
 void	 assist_adopt(struct app *, struct eng_model *, struct eng_session *,
 	    const char *path, const char *bundle);
 /* Close the model (the answer must have stopped). */

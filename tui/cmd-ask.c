@@ -43,6 +43,7 @@ static const char ask_usage[] =
 "  --seed S            random seed (default 0); same seed, same answer\n"
 "  -n N                at most N tokens (default: until the model stops)\n"
 "  --ctx N             context size in tokens (default: min(4096, model))\n"
+"  --kv q8             8-bit KV cache: half the memory of f16 (the default)\n"
 "  --threads N         threads (default: all CPUs)\n";
 
 static const char default_system[] =
@@ -296,7 +297,7 @@ cmd_ask(int argc, char **argv)
 {
 	enum { O_MODEL = 256, O_LOG, O_SYSTEM, O_RAW, O_TEMP, O_TOPK, O_TOPP,
 	    O_MINP, O_REP, O_SEED, O_CTX, O_THREADS, O_CONT, O_JSON, O_THINK,
-	    O_TIMEOUT };
+	    O_TIMEOUT, O_KV };
 	static const struct option lo[] = {
 		{ "model", required_argument, NULL, O_MODEL },
 		{ "log", required_argument, NULL, O_LOG },
@@ -309,6 +310,7 @@ cmd_ask(int argc, char **argv)
 		{ "repeat-penalty", required_argument, NULL, O_REP },
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "ctx", required_argument, NULL, O_CTX },
+		{ "kv", required_argument, NULL, O_KV },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "continue", no_argument, NULL, O_CONT },
 		{ "json", no_argument, NULL, O_JSON },
@@ -319,6 +321,8 @@ cmd_ask(int argc, char **argv)
 	};
 	struct eng_sample_params sp;
 	struct eng_load_opts lopt = { 0 };
+	enum eng_kv kv_opt;
+	bool kv_given = false;
 	struct tui_assist *as = NULL;
 	struct tui_turn_info ti = { 0 };
 	const char *model = getenv("TRIAGE_MODEL"), *logpath = NULL;
@@ -379,6 +383,14 @@ cmd_ask(int argc, char **argv)
 		case O_CTX:
 			if (parse_uint("--ctx", optarg, 16, 1 << 20, &u)) return EXIT_TROUBLE;
 			lopt.n_ctx = (uint32_t)u; break;
+		case O_KV:
+			if (eng_kv_parse(optarg, &kv_opt) != 0) {
+				say_safe(stderr, "triage: ask: --kv: \"%s\" is "
+				    "not f16 or q8", optarg);
+				return EXIT_TROUBLE;
+			}
+			kv_given = true;
+			break;
 		case O_THREADS:
 			if (parse_uint("--threads", optarg, 1, 256, &u)) return EXIT_TROUBLE;
 			lopt.n_threads = (int)u; break;
@@ -396,6 +408,8 @@ cmd_ask(int argc, char **argv)
 	/* the kept conversation goes by the retention setting (triage(1)) */
 	config_load(&cfg);
 	(void)ask_conversation_expire(cfg.retention);
+	/* the kv setting, unless --kv says otherwise */
+	lopt.kv = kv_given ? kv_opt : (enum eng_kv)cfg.kv;
 	if (tui_assist_new(&as) != 0)
 		return EXIT_TROUBLE;
 	if (cont) {

@@ -37,12 +37,14 @@
 #define BENCH_MAX_THREADS	256
 
 static const char bench_usage[] =
-"usage: triage model bench [-p N] [-n N] [-r N] [--threads N] [--json] FILE\n"
+"usage: triage model bench [-p N] [-n N] [-r N] [--threads N] [--kv f16|q8]\n"
+"                          [--json] FILE\n"
 "\n"
 "  -p, --prompt N    prompt tokens to prefill (default 512; 0 skips)\n"
 "  -n, --gen N       tokens to decode one by one (default 128; 0 skips)\n"
 "  -r, --reps N      repetitions of each test (default 3)\n"
 "  -t, --threads N   threads (default: the number of online CPUs)\n"
+"  --kv q8           8-bit KV cache (default f16)\n"
 "  --json            one JSON object instead of the table\n";
 
 struct stat_acc {
@@ -254,6 +256,7 @@ print_json(const char *path, const struct eng_info *in, int threads,
 	/* what one decoding step reads: every weight once (with tied
 	 * embeddings; an untied token_embd is read one row per token, so
 	 * for those files this is an upper bound) */
+	out_printf(stdout, ", \"kv\": \"%s\"", in->kv);
 	out_printf(stdout, ", \"weight_bytes\": %" PRIu64 ", \"mem_kv\": %" PRIu64
 	    ", \"peak_rss\": %" PRIu64 "}\n", in->mem_weights, in->mem_kv,
 	    r->rss);
@@ -300,9 +303,9 @@ print_table(const struct eng_info *in, int threads, unsigned long np,
 	if (np > 0)
 		out_printf(stdout, "   time to first token (%lu-token prompt) %.3f s", np,
 		    r->ttft_s);
-	out_printf(stdout, "   peak RSS %.1f MiB (file %.1f MiB + KV cache %.1f MiB at "
-	    "%" PRIu32 " tokens)\n", (double)r->rss / (1024.0 * 1024.0),
-	    (double)in->file_bytes / (1024.0 * 1024.0),
+	out_printf(stdout, "   peak RSS %.1f MiB (file %.1f MiB + %s KV cache %.1f MiB "
+	    "at %" PRIu32 " tokens)\n", (double)r->rss / (1024.0 * 1024.0),
+	    (double)in->file_bytes / (1024.0 * 1024.0), in->kv,
 	    (double)in->mem_kv / (1024.0 * 1024.0), in->n_ctx);
 }
 
@@ -314,6 +317,7 @@ cmd_model_bench(int argc, char **argv)
 		{ "gen", required_argument, NULL, 'n' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "kv", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -351,6 +355,13 @@ cmd_model_bench(int argc, char **argv)
 			if (parse_count("--threads", optarg, 1,
 			    BENCH_MAX_THREADS, &th) != 0)
 				return EXIT_TROUBLE;
+			break;
+		case 'k':
+			if (eng_kv_parse(optarg, &o.kv) != 0) {
+				out_printf(stderr, "triage: --kv: \"%s\" is not "
+				    "f16 or q8\n", optarg);
+				return EXIT_TROUBLE;
+			}
 			break;
 		case 'j': json = true; break;
 		case 'h': fputs(bench_usage, stdout); return 0;

@@ -15,12 +15,14 @@
 #include "tui.h"
 
 static const char model_usage[] =
-"usage: triage model info [--sha256] [--metadata] [--ctx N] FILE\n"
-"       triage model bench [-p N] [-n N] [-r N] [--threads N] [--json] FILE\n"
+"usage: triage model info [--sha256] [--metadata] [--ctx N] [--kv f16|q8] FILE\n"
+"       triage model bench [-p N] [-n N] [-r N] [--threads N] [--kv f16|q8]\n"
+"                          [--json] FILE\n"
 "\n"
 "  --sha256     also print the file's SHA-256 (reads the whole file)\n"
 "  --metadata   list every metadata key and value\n"
-"  --ctx N      estimate memory for an N-token context (default 4096)\n";
+"  --ctx N      estimate memory for an N-token context (default 4096)\n"
+"  --kv q8      estimate it for an 8-bit KV cache (half of f16, the default)\n";
 
 static const char *
 count(uint64_t n, char *buf, size_t cap)
@@ -120,10 +122,11 @@ print_info(const struct eng_model *m, const char *path)
 		char e[32];
 
 		out_printf(stdout, "memory        %s: weights %s (mapped from the file), "
-		    "KV cache %s at %" PRIu32 " tokens", out_size(in->mem_weights +
-		    in->mem_kv + in->mem_scratch + in->mem_rec, a, sizeof a),
+		    "KV cache %s at %" PRIu32 " tokens (%s)", out_size(
+		    in->mem_weights + in->mem_kv + in->mem_scratch +
+		    in->mem_rec, a, sizeof a),
 		    out_size(in->mem_weights, b, sizeof b),
-		    out_size(in->mem_kv, c, sizeof c), in->n_ctx);
+		    out_size(in->mem_kv, c, sizeof c), in->n_ctx, in->kv);
 		/* the KV cache is for attention layers only; recurrent layers
 		 * keep a state whose size does not grow with the context */
 		if (in->n_rec_layers)
@@ -143,6 +146,7 @@ model_info(int argc, char **argv)
 		{ "sha256", no_argument, NULL, 's' },
 		{ "metadata", no_argument, NULL, 'm' },
 		{ "ctx", required_argument, NULL, 'c' },
+		{ "kv", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -169,6 +173,13 @@ model_info(int argc, char **argv)
 			o.n_ctx = (uint32_t)v;
 			break;
 		}
+		case 'k':
+			if (eng_kv_parse(optarg, &o.kv) != 0) {
+				out_printf(stderr, "triage: --kv: \"%s\" is not "
+				    "f16 or q8\n", optarg);
+				return EXIT_TROUBLE;
+			}
+			break;
 		case 'h': fputs(model_usage, stdout); return 0;
 		default: fputs(model_usage, stderr); return EXIT_TROUBLE;
 		}

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../engine/engine.h"
 #include "tui.h"
 
 #define CONFIG_LINE_MAX 512
@@ -64,12 +65,14 @@ config_load(struct config *cfg)
 	FILE *fp;
 	int n = 0;
 	long x;
+	enum eng_kv kv;
 
 	cfg->colour = NULL;
 	cfg->examples = 5;
 	cfg->top = 10;
 	cfg->retention = 30L * 86400;
 	cfg->clipboard = -1;
+	cfg->kv = ENG_KV_F16;
 	if (path == NULL || (fp = fopen(path, "r")) == NULL) {
 		if (path != NULL && errno != ENOENT)
 			out_printf(stderr, "triage: %s: %s\n", path, strerror(errno));
@@ -105,6 +108,8 @@ config_load(struct config *cfg)
 		else if (strcmp(k, "retention") == 0 &&
 		    (x = config_duration(v)) >= 0)
 			cfg->retention = x;
+		else if (strcmp(k, "kv") == 0 && eng_kv_parse(v, &kv) == 0)
+			cfg->kv = (int)kv;
 		else
 			out_printf(stderr, "triage: %s:%d: bad setting \"%s\"; ignored\n",
 			    path, n, k);

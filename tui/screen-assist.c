@@ -89,9 +89,19 @@ assist_free(struct app *a)
 	a->nturns = 0;
 }
 
+/* the kv setting: written once before any model is opened */
+static int open_kv = ENG_KV_F16;
+
+void
+assist_set_kv(int kv)
+{
+	open_kv = kv;
+}
+
 /*
- * Touches nothing but its arguments, so the import screen's worker thread
- * can open the next model while the UI runs.
+ * Touches nothing but its arguments (and the kv setting, fixed at start),
+ * so the import screen's worker thread can open the next model while the
+ * UI runs.
  */
 int
 assist_open(const char *path, struct eng_model **mp, struct eng_session **sp,
@@ -105,6 +115,7 @@ assist_open(const char *path, struct eng_model **mp, struct eng_session **sp,
 	/* leave one CPU to the UI thread: keys stay prompt while it runs */
 	memset(&lo, 0, sizeof(lo));
 	lo.n_threads = ncpu > 1 ? (int)ncpu - 1 : 1;
+	lo.kv = (enum eng_kv)open_kv;
 	if (eng_model_open(path, &lo, &m, cause) != 0 ||
 	    eng_session_new(m, &s, cause) != 0) {
 		eng_model_free(m);

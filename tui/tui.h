@@ -56,6 +56,8 @@ struct config {
 	size_t		 top;
 	long		 retention;	/* seconds a session is kept; 0: none */
 	int		 clipboard;	/* y sets it by OSC 52: 1, 0, -1 auto */
+	int		 kv;		/* the model's KV cache: ENG_KV_F16 or
+					 * ENG_KV_Q8 (kv = f16 | q8) */
 };
 /* "30d", "12h", "0" (days if no unit) to seconds; -1 if malformed. */
 long	 config_duration(const char *v);
