@@ -4,8 +4,10 @@
  * Files, in the order data flows through them:
  *   gguf.c       bounded reader for GGUF v2/v3 over mmap (gguf.h)
  *   quant.c      tensor types: reference dequantize/quantize/dot (quant.h)
- *   kern.c       matmul and attention drivers, thread pool, dispatch;
+ *   kern.c       matmul driver, thread pool, dispatch;
  *                kern-avx2.c, kern-avx512.c SIMD (+ -vnni builds) (kern.h)
+ *   att.c        attention over the f16 or 8-bit KV cache (flash
+ *                attention for prefill); att-avx2.c, att-avx512.c (att.h)
  *   model.c      architecture table (llama, qwen2, qwen3), hparams, tensors
  *   vocab.c      SentencePiece and byte-level BPE tokenizers (vocab.h)
  *   pretok.c     BPE pre-tokenizers, as llama.cpp splits (pretok.h, PCRE2)

@@ -1,6 +1,6 @@
 /*
- * kern.c - matmul and attention drivers, the thread pool, the scalar
- * variant and dispatch.
+ * kern.c - the matmul driver, the thread pool, the scalar variant and
+ * dispatch (attention, on the same pool and variants, is in att.c).
  *
  * kern_matmul prepares the activations once per call (f32 as is, rounded
  * to bf16, or quantized to 8-bit blocks into the caller's scratch) and
