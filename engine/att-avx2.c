@@ -236,10 +236,53 @@ dotn_i8(const int8_t *w, size_t wstride, size_t nw, const float *x,
 	}
 }
 
+/* Two Q8_0 rows against nx (<= 4) vectors: each block is widened to f32
+ * and scaled once for all the vectors. */
+static void
+dotn_q8_0(const void *w, size_t nw, const float *x, size_t xstride,
+    size_t nx, size_t n, float *out, size_t ostride)
+{
+	size_t rb = n / 32 * 34;
+
+	for (size_t r = 0; r < nw; r += 2) {
+		size_t nr = nw - r < 2 ? nw - r : 2;
+		__m256 acc[2][4];
+
+		for (size_t k = 0; k < 2; k++)
+			for (size_t g = 0; g < 4; g++)
+				acc[k][g] = _mm256_setzero_ps();
+		for (size_t i = 0; i < n; i += 32)
+			for (size_t k = 0; k < nr; k++) {
+				const uint8_t *b = (const uint8_t *)w +
+				    (r + k) * rb + i / 32 * 34;
+				uint16_t h;
+				__m256 d, wv[4];
+
+				memcpy(&h, b, 2);
+				d = _mm256_set1_ps(_cvtsh_ss(h));
+				for (int q = 0; q < 4; q++)
+					wv[q] = _mm256_mul_ps(i8x8((const int8_t *)
+					    b + 2 + 8 * q), d);
+				for (size_t g = 0; g < nx; g++) {
+					const float *xg = x + g * xstride + i;
+
+					for (int q = 0; q < 4; q++)
+						acc[k][g] = _mm256_fmadd_ps(wv[q],
+						    _mm256_loadu_ps(xg + 8 * q),
+						    acc[k][g]);
+				}
+			}
+		for (size_t g = 0; g < nx; g++)
+			for (size_t k = 0; k < nr; k++)
+				out[g * ostride + r + k] = hsum(acc[k][g]);
+	}
+}
+
 const struct att_impl att_impl_avx2 = {
 	.name = "avx2",
 	.flash_block = flash_block,
 	.dq_q8_0 = dq_q8_0,
 	.dq_i8 = dq_i8,
 	.dotn_i8 = dotn_i8,
+	.dotn_q8_0 = dotn_q8_0,
 };

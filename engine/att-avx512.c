@@ -197,10 +197,77 @@ dotn_i8(const int8_t *w, size_t wstride, size_t nw, const float *x,
 	}
 }
 
+/* The sums of four vectors (kern-avx512.c's hsum4x512). */
+static inline __m128
+hsum4(__m512 a, __m512 b, __m512 c, __m512 d)
+{
+	__m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b),
+	    _mm512_unpackhi_ps(a, b));
+	__m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d),
+	    _mm512_unpackhi_ps(c, d));
+	__m512 t = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(
+	    _mm512_castps_pd(ab), _mm512_castps_pd(cd))),
+	    _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab),
+	    _mm512_castps_pd(cd))));
+	__m256 h = _mm256_add_ps(_mm512_castps512_ps256(t),
+	    _mm512_extractf32x8_ps(t, 1));
+
+	return _mm_add_ps(_mm256_castps256_ps128(h),
+	    _mm256_extractf128_ps(h, 1));
+}
+
+/* Four Q8_0 rows against nx (<= 4) vectors: each block is widened to
+ * f32 and scaled once for all the vectors; 16 sums in flight. */
+static void
+dotn_q8_0(const void *w, size_t nw, const float *x, size_t xstride,
+    size_t nx, size_t n, float *out, size_t ostride)
+{
+	size_t rb = n / 32 * 34;
+
+	for (size_t r = 0; r < nw; r += 4) {
+		size_t nr = nw - r < 4 ? nw - r : 4;
+		__m512 acc[4][4];
+		float o[4][4];
+
+		for (size_t k = 0; k < 4; k++)
+			for (size_t g = 0; g < 4; g++)
+				acc[k][g] = _mm512_setzero_ps();
+		for (size_t i = 0; i < n; i += 32)
+			for (size_t k = 0; k < nr; k++) {
+				const uint8_t *b = (const uint8_t *)w +
+				    (r + k) * rb + i / 32 * 34;
+				uint16_t h;
+				__m512 d, w0, w1;
+
+				memcpy(&h, b, 2);
+				d = _mm512_set1_ps(_cvtsh_ss(h));
+				w0 = _mm512_mul_ps(i8x16((const int8_t *)b + 2),
+				    d);
+				w1 = _mm512_mul_ps(i8x16((const int8_t *)b +
+				    18), d);
+				for (size_t g = 0; g < nx; g++) {
+					const float *xg = x + g * xstride + i;
+
+					acc[k][g] = _mm512_fmadd_ps(w0,
+					    _mm512_loadu_ps(xg), acc[k][g]);
+					acc[k][g] = _mm512_fmadd_ps(w1,
+					    _mm512_loadu_ps(xg + 16), acc[k][g]);
+				}
+			}
+		for (size_t g = 0; g < nx; g++)
+			_mm_storeu_ps(o[g], hsum4(acc[0][g], acc[1][g],
+			    acc[2][g], acc[3][g]));
+		for (size_t g = 0; g < nx; g++)
+			for (size_t k = 0; k < nr; k++)
+				out[g * ostride + r + k] = o[g][k];
+	}
+}
+
 const struct att_impl att_impl_avx512 = {
 	.name = "avx512",
 	.flash_block = flash_block,
 	.dq_q8_0 = dq_q8_0,
 	.dq_i8 = dq_i8,
 	.dotn_i8 = dotn_i8,
+	.dotn_q8_0 = dotn_q8_0,
 };

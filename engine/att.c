@@ -5,9 +5,9 @@
  * Two paths, as the matmuls have:
  *   decode   a few queries: per token, the query heads that share a KV
  *            head go together, so each row of K and V^T is read once for
- *            all of them (memory-bound).  The q8 cache's scores are
- *            integer dot products with the queries quantized to 8 bits,
- *            as the reference runtime does with its q8_0 cache.
+ *            all of them (memory-bound); 8-bit rows are widened to f32
+ *            in registers, so both paths multiply f32 queries with the
+ *            values the cache holds.
  *   prefill  many queries: flash attention.  A task takes KERN_ATT_GROUP
  *            tiles of ATT_TT queries of one KV head and walks their
  *            positions ATT_BP at a time: each block of K and V^T is
@@ -91,8 +91,8 @@ att_kv_head_bytes(int kv, size_t n_ctx, size_t hd)
 	return mul_sat(mul_sat(n_ctx, hd), sizeof(uint16_t));
 }
 
-/* decode: KERN_TILE rows of scores, of scaled weights, a row of scales
- * and the quantized queries; prefill: per tile Qt and Ot, then the
+/* decode: KERN_TILE rows of scores, of scaled weights and a row of
+ * scales; prefill: per tile Qt and Ot, then the
  * staged block and its scores */
 size_t
 att_thread_bytes(size_t n_ctx, size_t hd)
@@ -104,8 +104,6 @@ att_thread_bytes(size_t n_ctx, size_t hd)
 	size_t pre = mul_sat(ATT_GROUP, add_sat(mul_sat(2 * hdp, ATT_TT),
 	    2 * ATT_TT));
 
-	dec = add_sat(dec, mul_sat(mul_sat(KERN_TILE, ceil_div(hd, QA_BLCK)),
-	    sizeof(struct qa_block)));
 	pre = add_sat(pre, mul_sat(2 * ATT_BP, hdp));
 	pre = mul_sat(add_sat(pre, (ATT_BP + 1) * ATT_TT), sizeof(float));
 	return add_sat(dec > pre ? dec : pre, 12 * ATT_ALIGN);
@@ -222,12 +220,37 @@ dotn_i8_scalar(const int8_t *w, size_t wstride, size_t nw, const float *x,
 		}
 }
 
+static void
+dotn_q8_0_scalar(const void *w, size_t nw, const float *x, size_t xstride,
+    size_t nx, size_t n, float *out, size_t ostride)
+{
+	const uint8_t *p = w;
+
+	for (size_t r = 0; r < nw; r++)
+		for (size_t g = 0; g < nx; g++) {
+			const uint8_t *b = p + r * (n / 32) * Q8_0_BYTES;
+			float acc = 0.0f;
+
+			for (size_t i = 0; i < n; i += 32, b += Q8_0_BYTES) {
+				float d = quant_f16_to_f32((uint16_t)(b[0] |
+				    b[1] << 8)), s = 0.0f;
+
+				for (size_t k = 0; k < 32; k++)
+					s += (float)(int8_t)b[2 + k] *
+					    x[g * xstride + i + k];
+				acc += d * s;
+			}
+			out[g * ostride + r] = acc;
+		}
+}
+
 const struct att_impl att_impl_scalar = {
 	.name = "scalar",
 	.flash_block = flash_block_scalar,
 	.dq_q8_0 = dq_q8_0_scalar,
 	.dq_i8 = dq_i8_scalar,
 	.dotn_i8 = dotn_i8_scalar,
+	.dotn_q8_0 = dotn_q8_0_scalar,
 };
 
 const struct att_impl *
@@ -252,10 +275,6 @@ struct att_job {
 		    size_t, size_t, size_t, float *, size_t);
 	void	(*cvt_f16)(const void *, float *, size_t);
 	float	(*softmax_exp)(float *, size_t, float);
-	void	(*act_q8)(const float *, struct qa_block *, size_t);
-	float	(*dot_q8)(const void *, const struct qa_block *, size_t);
-	void	(*dot4_q8)(const void *, const struct qa_block *, size_t,
-		    size_t, float *);
 	size_t		 G, nq, ntile, ntasks, nblk;
 	size_t		 ngrp;		/* decode: head groups per token */
 	bool		 tiles;
@@ -299,43 +318,29 @@ vs8(const struct kern_att *A, size_t kh)
 
 /*
  * Scores of positions p0 .. p0+np-1 for gn query heads q (hd apart) into
- * S (rows sst apart).  q8: the queries quantized to 8 bits once, each K
- * row read once for all of them.
+ * S (rows sst apart): each K row, f16 or Q8_0, is widened to f32 in
+ * registers and read once for all of them.
  */
 static void
 dec_scores(const struct att_job *j, size_t kh, size_t p0, size_t np,
-    const float *q, size_t gn, float *S, size_t sst, struct qa_block *qa)
+    const float *q, size_t gn, float *S, size_t sst)
 {
 	const struct kern_att *A = j->A;
-	size_t hd = A->hd, rb = j->nblk * Q8_0_BYTES;
-	const uint8_t *K;
-	float out[KERN_TILE];
+	size_t hd = A->hd;
 
-	if (A->kv != ATT_KV_Q8) {
+	if (A->kv == ATT_KV_Q8)
+		j->a->dotn_q8_0(kq8(A, kh) + p0 * j->nblk * Q8_0_BYTES, np, q,
+		    hd, gn, hd, S, sst);
+	else
 		j->dotn_f16(k16(A, kh) + p0 * hd, hd, np, q, hd, gn, hd, S,
 		    sst);
-		return;
-	}
-	K = kq8(A, kh) + p0 * rb;
-	for (size_t g = 0; g < gn; g++)
-		j->act_q8(q + g * hd, qa + g * j->nblk, hd);
-	for (size_t p = 0; p < np; p++) {
-		if (gn == KERN_TILE && j->dot4_q8 != NULL) {
-			j->dot4_q8(K + p * rb, qa, j->nblk, hd, out);
-			for (size_t g = 0; g < gn; g++)
-				S[g * sst + p] = out[g];
-		} else
-			for (size_t g = 0; g < gn; g++)
-				S[g * sst + p] = j->dot_q8(K + p * rb,
-				    qa + g * j->nblk, hd);
-	}
 }
 
 /*
  * Query heads h0 .. h0+gn-1 (gn <= KERN_TILE, all of KV head kh) of token
  * t over their positions: the decode path.  S has room for KERN_TILE
- * rows of n_ctx + 8 scores, then as many of weights times scales, a row
- * of scales and the quantized queries.
+ * rows of n_ctx + 8 scores, then as many of weights times scales and a
+ * row of scales.
  */
 static void
 att_group(const struct att_job *j, uint32_t h0, uint32_t gn, uint32_t t,
@@ -350,7 +355,6 @@ att_group(const struct att_job *j, uint32_t h0, uint32_t gn, uint32_t t,
 	const float *q = A->Q + t * qd + h0 * hd;
 	float *o = A->O + t * qd + h0 * hd, inv[KERN_TILE];
 	float *Pb = S + KERN_TILE * sst, *sc = Pb + KERN_TILE * sst;
-	struct qa_block *qa = align_up(sc + sst);
 	size_t vlen;
 
 	npos -= p0;
@@ -363,7 +367,7 @@ att_group(const struct att_job *j, uint32_t h0, uint32_t gn, uint32_t t,
 		for (size_t off = 0; off < vlen; off += ATT_ALIGN)
 			__builtin_prefetch((const char *)(vt16(A, kh) +
 			    d * n_ctx + p0) + off, 0, 3);
-	dec_scores(j, kh, p0, npos, q, gn, S, sst, qa);
+	dec_scores(j, kh, p0, npos, q, gn, S, sst);
 	for (size_t g = 0; g < gn; g++) {
 		float *sg = S + g * sst, mx = -INFINITY;
 
@@ -571,7 +575,6 @@ kern_attention(struct kern_pool *pool, const struct kern_att *A)
 {
 	const struct kern_impl *k = kern_impl_current();
 	const struct att_impl *ai = att_impl_for(k->name);
-	const struct kern_impl *k8;
 	struct att_impl a;
 	struct att_job j;
 
@@ -585,6 +588,7 @@ kern_attention(struct kern_pool *pool, const struct kern_att *A)
 	a.dq_q8_0 = AFIND(ai, dq_q8_0);
 	a.dq_i8 = AFIND(ai, dq_i8);
 	a.dotn_i8 = AFIND(ai, dotn_i8);
+	a.dotn_q8_0 = AFIND(ai, dotn_q8_0);
 	memset(&j, 0, sizeof j);
 	j.A = A;
 	j.a = &a;
@@ -592,12 +596,6 @@ kern_attention(struct kern_pool *pool, const struct kern_att *A)
 	j.dotn_f16 = KFIND(k, dotn_f16);
 	j.cvt_f16 = KFIND(k, cvt_f16);
 	j.softmax_exp = KFIND(k, softmax_exp);
-	j.act_q8 = KFIND(k, act_q8);
-	k8 = kern_impl_for(k, QT_Q8_0);
-	if (k8 == NULL)
-		k8 = &kern_impl_scalar;
-	j.dot_q8 = k8->dot_q8[QT_Q8_0];
-	j.dot4_q8 = k8->dot4_q8[QT_Q8_0];
 	j.nblk = A->hd / ATT_Q8_BLCK;
 	j.G = A->n_head / A->n_kv;
 	j.nq = (size_t)A->nb * j.G;

@@ -65,10 +65,16 @@ struct att_impl {
 	void	(*dq_i8)(const int8_t *src, const float *sc, float *dst,
 		    size_t n);
 	/* out[g * ostride + r] = dot(int8 row r, x row g): nw rows
-	 * wstride apart, nx vectors xstride apart, n values */
+	 * wstride apart, nx (<= 4) vectors xstride apart, n values */
 	void	(*dotn_i8)(const int8_t *w, size_t wstride, size_t nw,
 		    const float *x, size_t xstride, size_t nx, size_t n,
 		    float *out, size_t ostride);
+	/* the same for nw contiguous rows of n (% 32 == 0) values in
+	 * Q8_0 blocks: the decode scores of a q8 cache, each K row read
+	 * once for all the query heads that share it */
+	void	(*dotn_q8_0)(const void *w, size_t nw, const float *x,
+		    size_t xstride, size_t nx, size_t n, float *out,
+		    size_t ostride);
 };
 
 extern const struct att_impl att_impl_scalar;
