@@ -1639,49 +1639,109 @@ q3k_rows(const uint8_t *w, size_t wstride, int nw,
 /*
  * Q2_K: unsigned 2-bit quants laid out as Q3_K's low bits, a 4-bit scale
  * and a 4-bit min per 16; the min meets the activations' per-16 sums.
+ * Per block and activation row (shared by the weight rows): the eight
+ * a.d and the sixteen half sums times a.d.  Per weight row: the mins are
+ * two vectors against those, and each group's scales one byte shuffle
+ * (256 * scale in int16, undone exactly by d / 256 in the float scale),
+ * so a group is one maddubs, one madd, one permute and one FMA.
  */
 INLINE void
 q2k_rows(const uint8_t *w, size_t wstride, int nw,
     const struct qa_block *a, size_t stride, int na, size_t n, float *out)
 {
 	const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+	const __m256i one16 = _mm256_set1_epi16(1), nib = _mm256_set1_epi8(0xf);
 	__m256 acc[MAXW], accm[MAXW];
 
 	_Pragma("GCC unroll 16")
 	for (int k = 0; k < nw * na; k++)
 		acc[k] = accm[k] = _mm256_setzero_ps();
 	for (size_t i = 0; i < n / 256; i++) {
+		__m256 da[MAXW], hs[MAXW][2];
+
+		_Pragma("GCC unroll 16")
+		for (int ra = 0; ra < na; ra++) {
+			const struct qa_block *ar = a + ra * stride + 8 * i;
+			__m256i v[8], h[2];
+
+			da[ra] = act_d8(ar);
+			_Pragma("GCC unroll 8")
+			for (int kb = 0; kb < 8; kb++)
+				v[kb] = _mm256_madd_epi16(_mm256_maddubs_epi16(
+				    one, load32(ar[kb].q)), one16);
+			/* lanes [group 4c..4c+3, first 16 | the same, last
+			 * 16] of h[c]: j = 2 kb + half in that order */
+			_Pragma("GCC unroll 2")
+			for (int c = 0; c < 2; c++)
+				h[c] = _mm256_hadd_epi32(_mm256_hadd_epi32(
+				    v[4 * c], v[4 * c + 1]), _mm256_hadd_epi32(
+				    v[4 * c + 2], v[4 * c + 3]));
+			hs[ra][0] = _mm256_mul_ps(_mm256_cvtepi32_ps(h[0]),
+			    _mm256_permutevar8x32_ps(da[ra], _mm256_setr_epi32(
+			    0, 1, 2, 3, 0, 1, 2, 3)));
+			hs[ra][1] = _mm256_mul_ps(_mm256_cvtepi32_ps(h[1]),
+			    _mm256_permutevar8x32_ps(da[ra], _mm256_setr_epi32(
+			    4, 5, 6, 7, 4, 5, 6, 7)));
+		}
 		_Pragma("GCC unroll 16")
 		for (int wr = 0; wr < nw; wr++) {
 			const uint8_t *b = w + wr * wstride + i * Q2_K_SIZE;
-			float d = f16(b + 80), dmin = f16(b + 82);
+			__m128i sm = _mm_loadu_si128((const __m128i *)
+			    (const void *)b);
+			/* the scales in both halves; the mins in h's order */
+			__m256i sc = _mm256_and_si256(
+			    _mm256_broadcastsi128_si256(sm), nib);
+			__m128i mo = _mm_shuffle_epi8(_mm_and_si128(
+			    _mm_srli_epi16(sm, 4), _mm256_castsi256_si128(nib)),
+			    _mm_setr_epi8(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14,
+			    9, 11, 13, 15));
+			__m256 mf0 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mo));
+			__m256 mf1 = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(
+			    _mm_srli_si128(mo, 8)));
+			__m256 dd = _mm256_set1_ps(f16(b + 80) * 0x1p-8f);
+			__m256 dmin = _mm256_set1_ps(f16(b + 82)), s[MAXW];
 
 			kern_prefetch(b, Q2_K_SIZE);
-			for (int h = 0; h < 2; h++) {
-				const __m256i qv = load32(b + 16 + 32 * h);
+			_Pragma("GCC unroll 16")
+			for (int ra = 0; ra < na; ra++) {
+				int k = wr * na + ra;
 
+				accm[k] = _mm256_fmadd_ps(dmin, _mm256_fmadd_ps(
+				    mf1, hs[ra][1], _mm256_mul_ps(mf0,
+				    hs[ra][0])), accm[k]);
+				s[ra] = _mm256_mul_ps(dd, da[ra]);
+			}
+			_Pragma("GCC unroll 2")
+			for (int hh = 0; hh < 2; hh++) {
+				const __m256i qv = load32(b + 16 + 32 * hh);
+
+				_Pragma("GCC unroll 4")
 				for (int g = 0; g < 4; g++) {
-					int kb = 4 * h + g;
+					const int kb = 4 * hh + g;
+					const char lo = (char)(2 * kb);
+					const char hi = (char)(2 * kb + 1);
 					__m256i q = _mm256_and_si256(
 					    _mm256_srli_epi16(qv, 2 * g), m3);
-					int s0 = b[2 * kb] & 0xf;
-					int s1 = b[2 * kb + 1] & 0xf;
-					int m0 = b[2 * kb] >> 4;
-					int m1 = b[2 * kb + 1] >> 4;
+					/* [sc 2kb << 8] x 8, [sc 2kb+1 << 8] x 8 */
+					__m256i s16 = _mm256_shuffle_epi8(sc,
+					    _mm256_setr_epi8(-1, lo, -1, lo, -1,
+					    lo, -1, lo, -1, lo, -1, lo, -1, lo,
+					    -1, lo, -1, hi, -1, hi, -1, hi, -1,
+					    hi, -1, hi, -1, hi, -1, hi, -1, hi));
 
 					_Pragma("GCC unroll 16")
 					for (int ra = 0; ra < na; ra++) {
 						const struct qa_block *ar = a +
 						    ra * stride + 8 * i + kb;
-						__m256i x = load32(ar->q);
 						int k = wr * na + ra;
+						__m256i p = _mm256_madd_epi16(
+						    _mm256_maddubs_epi16(q,
+						    load32(ar->q)), s16);
 
-						acc[k] = fma_i32(acc[k],
-						    d * ar->d,
-						    dot16x2(q, x, s0, s1));
-						accm[k] = fma_i32(accm[k],
-						    dmin * ar->d,
-						    dot16x2(one, x, m0, m1));
+						acc[k] = _mm256_fmadd_ps(
+						    _mm256_permutevar8x32_ps(
+						    s[ra], _mm256_set1_epi32(kb)),
+						    _mm256_cvtepi32_ps(p), acc[k]);
 					}
 				}
 			}
