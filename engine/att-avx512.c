@@ -121,6 +121,154 @@ flash_block(const float *Kf, const float *Vf, size_t vs, size_t np,
 	}
 }
 
+/*
+ * NT tiles at once: every broadcast value of K or V^T meets NT query
+ * vectors (NT + 4 loads for 4 NT multiply-adds where one tile takes 5
+ * for 4), the softmax as flash_block's per tile.
+ */
+static inline __attribute__((always_inline)) void
+group_body(const float *Kf, const float *Vf, size_t vs, size_t np,
+    size_t hd, const float *Qt, size_t ts, const int32_t *first,
+    const int32_t *last, float *ml, float *Ot, float *S, const int NT)
+{
+	const __m512 ninf = _mm512_set1_ps(-INFINITY);
+	float alpha[4][ATT_TT] __attribute__((aligned(64)));
+
+	/* S_i = K Q_i^T, 4 positions at a time (Kf has zero rows to 8) */
+	for (size_t p0 = 0; p0 < np; p0 += 4) {
+		const float *k = Kf + p0 * hd;
+		__m512 acc[4][4];
+
+		_Pragma("GCC unroll 4")
+		for (int r = 0; r < 4; r++)
+			_Pragma("GCC unroll 4")
+			for (int i = 0; i < NT; i++)
+				acc[r][i] = _mm512_setzero_ps();
+		for (size_t d = 0; d < hd; d++) {
+			__m512 q[4];
+
+			_Pragma("GCC unroll 4")
+			for (int i = 0; i < NT; i++)
+				q[i] = _mm512_load_ps(Qt + i * ts + ATT_TT * d);
+			_Pragma("GCC unroll 4")
+			for (int r = 0; r < 4; r++) {
+				__m512 kv = _mm512_set1_ps(k[r * hd + d]);
+
+				_Pragma("GCC unroll 4")
+				for (int i = 0; i < NT; i++)
+					acc[r][i] = _mm512_fmadd_ps(kv, q[i],
+					    acc[r][i]);
+			}
+		}
+		_Pragma("GCC unroll 4")
+		for (int r = 0; r < 4; r++)
+			_Pragma("GCC unroll 4")
+			for (int i = 0; i < NT; i++)
+				_mm512_store_ps(S + (i * ATT_BP + p0 + r) *
+				    ATT_TT, acc[r][i]);
+	}
+	/* the online softmax of each tile */
+	for (int i = 0; i < NT; i++) {
+		const __m512i vf = _mm512_loadu_si512((const void *)(first +
+		    i * ATT_TT));
+		const __m512i vl = _mm512_loadu_si512((const void *)(last +
+		    i * ATT_TT));
+		float *m = ml + i * 2 * ATT_TT, *l = m + ATT_TT;
+		float *Si = S + i * ATT_BP * ATT_TT;
+		__m512 mo = _mm512_loadu_ps(m), mx = mo, ms, al;
+		__m512 sum = _mm512_setzero_ps();
+		__mmask16 seen[ATT_BP];
+
+		for (size_t p = 0; p < np; p++) {
+			__m512i vp = _mm512_set1_epi32((int)p);
+
+			seen[p] = _mm512_cmple_epi32_mask(vf, vp) &
+			    _mm512_cmpge_epi32_mask(vl, vp);
+			mx = _mm512_max_ps(mx, _mm512_mask_blend_ps(seen[p],
+			    ninf, _mm512_load_ps(Si + ATT_TT * p)));
+		}
+		ms = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(mx, ninf,
+		    _CMP_EQ_OQ), mx, _mm512_setzero_ps());
+		al = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(mo, ninf,
+		    _CMP_NEQ_OQ), vexp(_mm512_sub_ps(mo, ms)));
+		for (size_t p = 0; p < np; p++) {
+			__m512 e = _mm512_maskz_mov_ps(seen[p], vexp(
+			    _mm512_sub_ps(_mm512_load_ps(Si + ATT_TT * p),
+			    ms)));
+
+			_mm512_store_ps(Si + ATT_TT * p, e);
+			sum = _mm512_add_ps(sum, e);
+		}
+		_mm512_storeu_ps(l, _mm512_fmadd_ps(_mm512_loadu_ps(l), al,
+		    sum));
+		_mm512_storeu_ps(m, mx);
+		_mm512_store_ps(alpha[i], al);
+	}
+	/* Ot_i = alpha_i Ot_i + V^T P_i, 4 rows of the head dim at a time
+	 * (Vf and Ot have zero rows up to a multiple of 8) */
+	for (size_t d0 = 0; d0 < hd; d0 += 4) {
+		const float *v = Vf + d0 * vs;
+		__m512 acc[4][4];
+
+		_Pragma("GCC unroll 4")
+		for (int r = 0; r < 4; r++)
+			_Pragma("GCC unroll 4")
+			for (int i = 0; i < NT; i++)
+				acc[r][i] = _mm512_mul_ps(_mm512_load_ps(Ot +
+				    i * ts + ATT_TT * (d0 + r)),
+				    _mm512_load_ps(alpha[i]));
+		for (size_t p = 0; p < np; p++) {
+			__m512 pv[4];
+
+			_Pragma("GCC unroll 4")
+			for (int i = 0; i < NT; i++)
+				pv[i] = _mm512_load_ps(S + (i * ATT_BP + p) *
+				    ATT_TT);
+			_Pragma("GCC unroll 4")
+			for (int r = 0; r < 4; r++) {
+				__m512 vv = _mm512_set1_ps(v[r * vs + p]);
+
+				_Pragma("GCC unroll 4")
+				for (int i = 0; i < NT; i++)
+					acc[r][i] = _mm512_fmadd_ps(vv, pv[i],
+					    acc[r][i]);
+			}
+		}
+		_Pragma("GCC unroll 4")
+		for (int r = 0; r < 4; r++)
+			_Pragma("GCC unroll 4")
+			for (int i = 0; i < NT; i++)
+				_mm512_store_ps(Ot + i * ts + ATT_TT * (d0 + r),
+				    acc[r][i]);
+	}
+}
+
+static void
+flash_group(const float *Kf, const float *Vf, size_t vs, size_t np,
+    size_t hd, size_t nt, const float *Qt, size_t ts, const int32_t *first,
+    const int32_t *last, float *ml, float *Ot, float *S)
+{
+	/* constant counts, so each compiles to its own unrolled loop */
+	switch (nt) {
+	case 1:
+		group_body(Kf, Vf, vs, np, hd, Qt, ts, first, last, ml, Ot, S,
+		    1);
+		break;
+	case 2:
+		group_body(Kf, Vf, vs, np, hd, Qt, ts, first, last, ml, Ot, S,
+		    2);
+		break;
+	case 3:
+		group_body(Kf, Vf, vs, np, hd, Qt, ts, first, last, ml, Ot, S,
+		    3);
+		break;
+	default:
+		group_body(Kf, Vf, vs, np, hd, Qt, ts, first, last, ml, Ot, S,
+		    4);
+		break;
+	}
+}
+
 static __m512
 i8x16(const int8_t *p)
 {
@@ -266,6 +414,7 @@ dotn_q8_0(const void *w, size_t nw, const float *x, size_t xstride,
 const struct att_impl att_impl_avx512 = {
 	.name = "avx512",
 	.flash_block = flash_block,
+	.flash_group = flash_group,
 	.dq_q8_0 = dq_q8_0,
 	.dq_i8 = dq_i8,
 	.dotn_i8 = dotn_i8,

@@ -105,7 +105,8 @@ att_thread_bytes(size_t n_ctx, size_t hd)
 	    2 * ATT_TT));
 
 	pre = add_sat(pre, mul_sat(2 * ATT_BP, hdp));
-	pre = mul_sat(add_sat(pre, (ATT_BP + 1) * ATT_TT), sizeof(float));
+	pre = mul_sat(add_sat(pre, (ATT_GROUP * ATT_BP + 1) * ATT_TT),
+	    sizeof(float));
 	return add_sat(dec > pre ? dec : pre, 12 * ATT_ALIGN);
 }
 
@@ -449,7 +450,7 @@ att_flash(const struct att_job *j, size_t kh, size_t i0, size_t ni,
 	float *Kf = align_up(ml + ATT_GROUP * 2 * ATT_TT);
 	float *Vf = align_up(Kf + ATT_BP * hdp);
 	float *S = align_up(Vf + hdp * ATT_BP);
-	float *sc = align_up(S + ATT_BP * ATT_TT);
+	float *sc = align_up(S + ATT_GROUP * ATT_BP * ATT_TT);
 	/* per tile: where query s sits in Q and O, the positions it sees,
 	 * and the span of the tile */
 	size_t at[ATT_GROUP][ATT_TT], qn[ATT_GROUP];
@@ -495,26 +496,41 @@ att_flash(const struct att_job *j, size_t kh, size_t i0, size_t ni,
 	for (size_t b0 = lo; b0 <= hi; b0 += ATT_BP) {
 		size_t np = hi + 1 - b0 < ATT_BP ? hi + 1 - b0 : ATT_BP;
 
+		int32_t first[ATT_GROUP][ATT_TT], last[ATT_GROUP][ATT_TT];
+		size_t ilo = ni, ihi = 0;
+
 		stage(j, kh, b0, np, Kf, Vf, sc);
 		for (size_t i = 0; i < ni; i++) {
-			int32_t first[ATT_TT], last[ATT_TT];
-
-			if (b0 > thi[i] || b0 + np <= tlo[i])
-				continue;	/* none of its positions */
+			/* (a tile that sees none of the block gets an empty
+			 * range for every query) */
+			if (b0 <= thi[i] && b0 + np > tlo[i]) {
+				ilo = i < ilo ? i : ilo;
+				ihi = i + 1;
+			}
 			for (size_t s = 0; s < ATT_TT; s++) {
 				int64_t f = fa[i][s] - (int64_t)b0;
 				int64_t e = la[i][s] - (int64_t)b0;
 
-				first[s] = f < 0 ? 0 : f > ATT_BP ? ATT_BP :
+				first[i][s] = f < 0 ? 0 : f > ATT_BP ? ATT_BP :
 				    (int32_t)f;
-				last[s] = e < -1 ? -1 : e >= ATT_BP ?
+				last[i][s] = e < -1 ? -1 : e >= ATT_BP ?
 				    ATT_BP - 1 : (int32_t)e;
 			}
+		}
+		/* the tiles that see the block are consecutive (their
+		 * positions grow with i): all at once if the variant can */
+		if (j->a->flash_group != NULL && ilo < ihi) {
+			j->a->flash_group(Kf, Vf, ATT_BP, np, hd, ihi - ilo,
+			    Qt + ilo * hdp * ATT_TT, hdp * ATT_TT, first[ilo],
+			    last[ilo], ml + ilo * 2 * ATT_TT,
+			    Ot + ilo * hdp * ATT_TT, S);
+			continue;
+		}
+		for (size_t i = ilo; i < ihi; i++)
 			j->a->flash_block(Kf, Vf, ATT_BP, np, hd,
-			    Qt + i * hdp * ATT_TT, first, last,
+			    Qt + i * hdp * ATT_TT, first[i], last[i],
 			    ml + i * 2 * ATT_TT, ml + i * 2 * ATT_TT + ATT_TT,
 			    Ot + i * hdp * ATT_TT, S);
-		}
 	}
 	for (size_t i = 0; i < ni; i++) {
 		const float *ot = Ot + i * hdp * ATT_TT;
@@ -585,6 +601,7 @@ kern_attention(struct kern_pool *pool, const struct kern_att *A)
 		return -1;
 	a.name = ai->name;
 	a.flash_block = AFIND(ai, flash_block);
+	a.flash_group = ai->flash_group;	/* optional */
 	a.dq_q8_0 = AFIND(ai, dq_q8_0);
 	a.dq_i8 = AFIND(ai, dq_i8);
 	a.dotn_i8 = AFIND(ai, dotn_i8);

@@ -59,6 +59,17 @@ struct att_impl {
 		    size_t np, size_t hd, const float *Qt,
 		    const int32_t *first, const int32_t *last, float *m,
 		    float *l, float *Ot, float *S);
+	/*
+	 * The same for nt (1 to 4) tiles at once, so that each staged value
+	 * loaded meets several tiles' queries: Qt and Ot of tile i at
+	 * i * ts floats, its first and last at i * ATT_TT, its m and l at
+	 * ml + i * 2 * ATT_TT and ml + i * 2 * ATT_TT + ATT_TT; S has
+	 * nt * ATT_BP * ATT_TT floats.  NULL: flash_block per tile.
+	 */
+	void	(*flash_group)(const float *Kf, const float *Vf, size_t vs,
+		    size_t np, size_t hd, size_t nt, const float *Qt,
+		    size_t ts, const int32_t *first, const int32_t *last,
+		    float *ml, float *Ot, float *S);
 	/* n values of Q8_0 blocks -> f32 (n % 32 == 0) */
 	void	(*dq_q8_0)(const void *src, float *dst, size_t n);
 	/* dst[i] = src[i] * sc[i] */
