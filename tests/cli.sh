@@ -358,6 +358,10 @@ if [ -f "$STORIES" ]; then
 	check "model info shows the f16 KV cache" has out 'KV cache 256\.0 KiB at 256 tokens \(f16\)'
 	run "model bench --kv q8" 0 "$TRIAGE" model bench -p 32 -n 8 -r 1 --kv q8 --json "$Q3"
 	check "model bench --kv q8 reports it" has out '"kv": "q8", .*"mem_kv": 139264'
+	run "model bench --depth" 0 "$TRIAGE" model bench -p 0 -n 4 -r 1 --depth 100 "$Q3"
+	check "model bench --depth names the test" has out '\| +tg4@d100 \|'
+	run "model bench --depth past the context" 2 "$TRIAGE" model bench -p 0 -n 4 -r 1 --depth 300 "$Q3"
+	check "model bench --depth past the context says so" has err '305 tokens do not fit in the model.s 256-token context'
 	run "ask --kv q8" 0 "$TRIAGE" ask --model "$Q3" --kv q8 --raw --temp 0 -n 8 "Once upon a time"
 	run "model info --metadata" 0 "$TRIAGE" model info --metadata "$STORIES"
 	check "metadata lists keys" has out 'tokenizer.ggml.tokens +\[str x 512\]'

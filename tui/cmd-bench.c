@@ -9,8 +9,9 @@
  *           in memory before anything is timed (as llama-bench does)
  *   pp      prefill of -p tokens from an empty context, repeated -r times
  *   ttft    time to first token: the first prefill plus picking the token
- *   tg      -n tokens decoded one at a time from an empty context, each
- *           fed the previous step's greedy pick, repeated -r times
+ *   tg      -n tokens decoded one at a time from an empty context (or
+ *           after a prefill of --depth tokens, not timed), each fed the
+ *           previous step's greedy pick, repeated -r times
  *   rss     peak resident set size of the process (getrusage)
  * Prompt tokens are a fixed pseudo-random sequence: speed does not depend
  * on which ids they are, and the same command measures the same work.
@@ -38,13 +39,14 @@
 
 static const char bench_usage[] =
 "usage: triage model bench [-p N] [-n N] [-r N] [--threads N] [--kv f16|q8]\n"
-"                          [--json] FILE\n"
+"                          [--depth N] [--json] FILE\n"
 "\n"
 "  -p, --prompt N    prompt tokens to prefill (default 512; 0 skips)\n"
 "  -n, --gen N       tokens to decode one by one (default 128; 0 skips)\n"
 "  -r, --reps N      repetitions of each test (default 3)\n"
 "  -t, --threads N   threads (default: the number of online CPUs)\n"
 "  --kv q8           8-bit KV cache (default f16)\n"
+"  --depth N         decode after N tokens of context (default 0: empty)\n"
 "  --json            one JSON object instead of the table\n";
 
 struct stat_acc {
@@ -140,6 +142,7 @@ struct bench_result {
 	double		 ttft_s;	/* first prefill + argmax */
 	struct stat_acc	 pp, tg;	/* tokens per second */
 	uint64_t	 rss;
+	unsigned long	 depth;		/* tg: tokens in the context first */
 };
 
 /*
@@ -157,11 +160,12 @@ run_tests(struct eng_session *s, uint32_t n_vocab, unsigned long np,
 	int rc;
 
 	if ((logits = malloc((size_t)n_vocab * sizeof *logits)) == NULL ||
-	    (ids = malloc((np ? np : 1) * sizeof *ids)) == NULL) {
+	    (ids = malloc((np > res->depth ? np : res->depth ? res->depth :
+	    1) * sizeof *ids)) == NULL) {
 		rc = ENG_ENOMEM;
 		goto out;
 	}
-	for (unsigned long i = 0; i < np; i++) {
+	for (unsigned long i = 0; i < np || i < res->depth; i++) {
 		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
 		ids[i] = (int32_t)((seed >> 33) % n_vocab);
 	}
@@ -189,9 +193,14 @@ run_tests(struct eng_session *s, uint32_t n_vocab, unsigned long np,
 	}
 	for (unsigned long r = 0; ng > 0 && r < reps; r++) {
 		int32_t tok = 1 % (int32_t)n_vocab;
-		double t0 = now_sec();
+		double t0;
 
 		eng_session_reset(s);
+		/* decoding deep in a context reads its whole KV cache */
+		if (res->depth > 0 && (rc = eng_session_decode(s, ids,
+		    res->depth, NULL, false, NULL, NULL)) != 0)
+			goto out;
+		t0 = now_sec();
 		for (unsigned long i = 0; i < ng; i++) {
 			if ((rc = eng_session_decode(s, &tok, 1, logits, false,
 			    NULL, NULL)) != 0)
@@ -251,8 +260,9 @@ print_json(const char *path, const struct eng_info *in, int threads,
 		    ", \"ttft_s\": %.4f", np, acc_mean(&r->pp), acc_sd(&r->pp),
 		    r->ttft_s);
 	if (ng > 0)
-		out_printf(stdout, ", \"n_gen\": %lu, \"tg_tps\": %.3f, \"tg_sd\": %.3f",
-		    ng, acc_mean(&r->tg), acc_sd(&r->tg));
+		out_printf(stdout, ", \"n_gen\": %lu, \"tg_tps\": %.3f, \"tg_sd\": %.3f"
+		    ", \"depth\": %lu", ng, acc_mean(&r->tg), acc_sd(&r->tg),
+		    r->depth);
 	/* what one decoding step reads: every weight once (with tied
 	 * embeddings; an untied token_embd is read one row per token, so
 	 * for those files this is an upper bound) */
@@ -290,9 +300,12 @@ print_table(const struct eng_info *in, int threads, unsigned long np,
 		    label, size, params, backend, threads, test, tps);
 	}
 	if (ng > 0) {
-		char test[24], tps[32];
+		char test[48], tps[32];
 
-		snprintf(test, sizeof test, "tg%lu", ng);
+		if (r->depth > 0)
+			snprintf(test, sizeof test, "tg%lu@d%lu", ng, r->depth);
+		else
+			snprintf(test, sizeof test, "tg%lu", ng);
 		snprintf(tps, sizeof tps, "%.2f ± %.2f", acc_mean(&r->tg),
 		    acc_sd(&r->tg));
 		/* 18: "±" is two bytes and one column */
@@ -318,6 +331,7 @@ cmd_model_bench(int argc, char **argv)
 		{ "reps", required_argument, NULL, 'r' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "kv", required_argument, NULL, 'k' },
+		{ "depth", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -363,6 +377,11 @@ cmd_model_bench(int argc, char **argv)
 				return EXIT_TROUBLE;
 			}
 			break;
+		case 'd':
+			if (parse_count("--depth", optarg, 0,
+			    BENCH_MAX_TOKENS, &res.depth) != 0)
+				return EXIT_TROUBLE;
+			break;
 		case 'j': json = true; break;
 		case 'h': fputs(bench_usage, stdout); return 0;
 		default: fputs(bench_usage, stderr); return EXIT_TROUBLE;
@@ -373,7 +392,7 @@ cmd_model_bench(int argc, char **argv)
 		return EXIT_TROUBLE;
 	}
 	/* a context just big enough: the KV cache is part of the RSS bound */
-	need = (np > ng ? np : ng) + 1;
+	need = (np > ng + res.depth ? np : ng + res.depth) + 1;
 	o.n_ctx = (uint32_t)(need < 512 ? 512 : need);
 	o.n_threads = (int)th;
 	t0 = now_sec();
