@@ -149,6 +149,39 @@ for m in $MODELS; do
 	    "$CACHE/$preset-$(echo "$type" | tr 'A-Z' 'a-z').gguf" || exit 1
 done
 
+# long prompts (flash attention) and the 8-bit KV cache on the Llama shape:
+# prefill of 2048 and 4096 tokens and decode after 2048, f16 then q8
+# cache, the two interleaved
+KVM=$CACHE/llama-3.2-1b-q4_k_m.gguf
+if [ -s "$KVM" ]; then
+	echo
+	echo "== engine: long prompts and the KV cache, llama-3.2-1b Q4_K_M ($TH threads, f16 and q8 interleaved)"
+	declare -A KVR=()
+	for kv in f16 q8 f16 q8; do
+		for t in "-p 2048 -n 0" "-p 4096 -n 0" "-p 0 -n 128 --depth 2048"; do
+			j=$("$TRIAGE" model bench $t -r 1 --kv $kv --threads "$TH" \
+			    --json "$KVM") || exit 1
+			get() { printf '%s' "$j" | "$TOOLS/jsonget" "$1"; }
+			case $t in
+			*4096*) k=pp4096 v=$(get pp_tps); KVR[$kv.mem]=$(get mem_kv) ;;
+			*2048\ -n\ 0*) k=pp2048 v=$(get pp_tps) ;;
+			*) k=tg128d v=$(get tg_tps) ;;
+			esac
+			# the better of the two rounds
+			awk -v a="${KVR[$kv.$k]:-0}" -v b="$v" 'BEGIN { exit !(b > a) }' &&
+			    KVR[$kv.$k]=$v
+		done
+	done
+	printf '%-4s %14s %9s %9s %14s\n' kv "KV MiB @4096" pp2048 pp4096 "tg128 @2048"
+	for kv in f16 q8; do
+		awk -v kv=$kv -v m="${KVR[$kv.mem]}" -v a="${KVR[$kv.pp2048]}" \
+		    -v b="${KVR[$kv.pp4096]}" -v c="${KVR[$kv.tg128d]}" 'BEGIN {
+			printf "%-4s %14.1f %9.1f %9.1f %14.2f\n", kv, m / 1048576,
+			    a, b, c }'
+	done
+	echo "target: with q8, KV memory halved, prefill and decode no slower"
+fi
+
 [ "${BENCH_BLAS:-1}" = 0 ] && exit 0
 echo
 echo "== engine: prefill per type, batched integer kernels vs OpenBLAS sgemm"
