@@ -1572,60 +1572,112 @@ dot16x2(__m256i u, __m256i s, int lo, int hi)
 /*
  * Q3_K: group g of half h (activation block 4h + g) is bits 2g, 2g+1 of
  * qs[32h ..] plus bit 4h + g of hmask as the third bit; value (q - 4)
- * times a 6-bit scale per 16.
+ * times a 6-bit scale per 16.  The quants go in unsigned (0..7) and the
+ * 4 comes off the int16 pair sums (4 a, once per activation block for all
+ * weight rows); the sixteen scales are unpacked in a vector register and
+ * each group's int16 scales are one byte shuffle (256 * scale, undone
+ * exactly by d / 256 in the float scale).
  */
 INLINE void
 q3k_rows(const uint8_t *w, size_t wstride, int nw,
     const struct qa_block *a, size_t stride, int na, size_t n, float *out)
 {
-	const __m256i m3 = _mm256_set1_epi8(3), m1 = _mm256_set1_epi8(1);
+	const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
 	__m256 acc[MAXW];
 
 	_Pragma("GCC unroll 16")
 	for (int k = 0; k < nw * na; k++)
 		acc[k] = _mm256_setzero_ps();
 	for (size_t i = 0; i < n / 256; i++) {
+		__m256 da[MAXW];
+		__m256i off[MAXW][8];
+
+		_Pragma("GCC unroll 16")
+		for (int ra = 0; ra < na; ra++) {
+			const struct qa_block *ar = a + ra * stride + 8 * i;
+
+			da[ra] = act_d8(ar);
+			_Pragma("GCC unroll 8")
+			for (int kb = 0; kb < 8; kb++)
+				off[ra][kb] = _mm256_maddubs_epi16(m4,
+				    load32(ar[kb].q));
+		}
 		_Pragma("GCC unroll 16")
 		for (int wr = 0; wr < nw; wr++) {
 			const uint8_t *b = w + wr * wstride + i * Q3_K_SIZE;
-			const uint8_t *sc = b + 96;
 			const __m256i hm = load32(b);
-			float d = f16(b + 108);
-			int s[16];
+			/* bytes 2..13: scales[12] (the load ends at the
+			 * block's last byte) */
+			__m128i v = _mm_loadu_si128((const __m128i *)
+			    (const void *)(b + 94));
+			/* low 4 bits: j < 8 low nibble of sc[j], else the
+			 * high nibble of sc[j - 8] */
+			__m128i l = _mm_shuffle_epi8(v, _mm_setr_epi8(2, 3, 4,
+			    5, 6, 7, 8, 9, 2, 3, 4, 5, 6, 7, 8, 9));
+			__m128i lo = _mm_or_si128(_mm_and_si128(l,
+			    _mm_setr_epi8(15, 15, 15, 15, 15, 15, 15, 15, 0,
+			    0, 0, 0, 0, 0, 0, 0)), _mm_and_si128(
+			    _mm_srli_epi16(l, 4), _mm_setr_epi8(0, 0, 0, 0,
+			    0, 0, 0, 0, 15, 15, 15, 15, 15, 15, 15, 15)));
+			/* high 2 bits: bits 2(j/4) of sc[8 + j%4], dword
+			 * j/4 of sc[8..11] shifted by 2(j/4) */
+			__m128i hi = _mm_and_si128(_mm_srlv_epi32(
+			    _mm_shuffle_epi8(v, _mm_setr_epi8(10, 11, 12, 13,
+			    10, 11, 12, 13, 10, 11, 12, 13, 10, 11, 12, 13)),
+			    _mm_setr_epi32(0, 2, 4, 6)), _mm_set1_epi8(3));
+			__m256i sc = _mm256_broadcastsi128_si256(_mm_sub_epi8(
+			    _mm_or_si128(lo, _mm_slli_epi16(hi, 4)),
+			    _mm_set1_epi8(32)));
+			__m256 dd = _mm256_set1_ps(f16(b + 108) * 0x1p-8f);
+			__m256 s[MAXW];
 
 			kern_prefetch(b, Q3_K_SIZE);
-			for (int j = 0; j < 16; j++) {
-				int lo = j < 8 ? sc[j] & 0xf : sc[j - 8] >> 4;
-				int hi = (sc[8 + j % 4] >> (2 * (j / 4))) & 3;
-
-				s[j] = (lo | hi << 4) - 32;
-			}
+			_Pragma("GCC unroll 16")
+			for (int ra = 0; ra < na; ra++)
+				s[ra] = _mm256_mul_ps(dd, da[ra]);
+			_Pragma("GCC unroll 2")
 			for (int h = 0; h < 2; h++) {
 				const __m256i qv = load32(b + 32 + 32 * h);
 
+				_Pragma("GCC unroll 4")
 				for (int g = 0; g < 4; g++) {
-					int kb = 4 * h + g;
-					__m256i lo = _mm256_and_si256(
-					    _mm256_srli_epi16(qv, 2 * g), m3);
-					__m256i hi = _mm256_and_si256(
-					    _mm256_srli_epi16(hm, kb), m1);
-					__m256i q = _mm256_sub_epi8(
-					    _mm256_or_si256(lo,
-					    _mm256_slli_epi16(hi, 2)),
-					    _mm256_set1_epi8(4));
-					__m256i u = _mm256_sign_epi8(q, q);
+					const int kb = 4 * h + g;
+					const char c0 = (char)(2 * kb);
+					const char c1 = (char)(2 * kb + 1);
+					/* bit kb of hmask to bit 2 (bits
+					 * crossing bytes are masked off) */
+					__m256i hb = kb <= 2 ?
+					    _mm256_slli_epi16(hm, 2 - kb) :
+					    _mm256_srli_epi16(hm, kb - 2);
+					__m256i u = _mm256_or_si256(
+					    _mm256_and_si256(_mm256_srli_epi16(
+					    qv, 2 * g), m3),
+					    _mm256_and_si256(hb, m4));
+					/* [sc 2kb << 8] x 8, [sc 2kb+1 << 8] x 8 */
+					__m256i s16 = _mm256_shuffle_epi8(sc,
+					    _mm256_setr_epi8(-1, c0, -1, c0, -1,
+					    c0, -1, c0, -1, c0, -1, c0, -1, c0,
+					    -1, c0, -1, c1, -1, c1, -1, c1, -1,
+					    c1, -1, c1, -1, c1, -1, c1, -1, c1));
 
 					_Pragma("GCC unroll 16")
 					for (int ra = 0; ra < na; ra++) {
 						const struct qa_block *ar = a +
 						    ra * stride + 8 * i + kb;
 						int k = wr * na + ra;
-						__m256i x = _mm256_sign_epi8(
-						    load32(ar->q), q);
+						/* (u - 4) a in int16 pairs:
+						 * |pair| <= 1016, so the
+						 * int32 sums stay below 2^24 */
+						__m256i p = _mm256_madd_epi16(
+						    _mm256_sub_epi16(
+						    _mm256_maddubs_epi16(u,
+						    load32(ar->q)),
+						    off[ra][kb]), s16);
 
-						acc[k] = fma_i32(acc[k],
-						    d * ar->d, dot16x2(u, x,
-						    s[2 * kb], s[2 * kb + 1]));
+						acc[k] = _mm256_fmadd_ps(
+						    _mm256_permutevar8x32_ps(
+						    s[ra], _mm256_set1_epi32(kb)),
+						    _mm256_cvtepi32_ps(p), acc[k]);
 					}
 				}
 			}
