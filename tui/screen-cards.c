@@ -403,8 +403,9 @@ on_card_line(void *arg, const char *file, uint64_t lineno,
 	struct app *a = arg;
 
 	(void)n;	/* counted or evidence of a sequence: both are its lines */
+	/* no redraw per line: new rows redraw the log, and marks that come
+	 * late (a threshold met) show at the next cards_refresh */
 	line_of_card(a, a->cl, file, lineno, pb);
-	a->dirty |= D_LOG;
 }
 
 static void
