@@ -1511,7 +1511,12 @@ grid_rows(int mx, const uint8_t *w, size_t wstride, int nw,
 		out[k] = hsum_ps(acc[k]);
 }
 
-/* IQ4_XS: eight IQ4_NL-like groups of 32 with 6-bit scales. */
+/*
+ * IQ4_XS: eight IQ4_NL-like groups of 32 with 6-bit scales.  The eight
+ * scales come out of the block in one vector (variable shifts of the
+ * nibbles and of the high bits), times d and each activation row's a.d
+ * once per block; a group then takes its float scale by one permute.
+ */
 INLINE void
 iq4xs_rows(const uint8_t *w, size_t wstride, int nw,
     const struct qa_block *a, size_t stride, int na, size_t n, float *out)
@@ -1523,17 +1528,38 @@ iq4xs_rows(const uint8_t *w, size_t wstride, int nw,
 	for (int k = 0; k < nw * na; k++)
 		acc[k] = _mm256_setzero_ps();
 	for (size_t i = 0; i < n / 256; i++) {
+		__m256 da[MAXW];
+
+		_Pragma("GCC unroll 16")
+		for (int ra = 0; ra < na; ra++)
+			da[ra] = act_d8(a + ra * stride + 8 * i);
 		_Pragma("GCC unroll 16")
 		for (int wr = 0; wr < nw; wr++) {
 			const uint8_t *b = w + wr * wstride + i * IQ4_XS_SIZE;
-			float d = f16(b);
-			unsigned sh = (unsigned)(b[2] | b[3] << 8);
+			uint32_t lo4, hi2;
+			__m256i ls;
+			__m256 dj, s[MAXW];
 
+			/* ls_j = nibble j of scales_l | 2 bits j of
+			 * scales_h << 4 */
+			memcpy(&lo4, b + 4, 4);
+			hi2 = (uint32_t)(b[2] | b[3] << 8);
+			ls = _mm256_or_si256(_mm256_and_si256(_mm256_srlv_epi32(
+			    _mm256_set1_epi32((int)lo4), _mm256_setr_epi32(0,
+			    4, 8, 12, 16, 20, 24, 28)), _mm256_set1_epi32(0xf)),
+			    _mm256_slli_epi32(_mm256_and_si256(
+			    _mm256_srlv_epi32(_mm256_set1_epi32((int)hi2),
+			    _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
+			    _mm256_set1_epi32(3)), 4));
+			dj = _mm256_mul_ps(_mm256_set1_ps(f16(b)),
+			    _mm256_cvtepi32_ps(_mm256_sub_epi32(ls,
+			    _mm256_set1_epi32(32))));
 			kern_prefetch(b, IQ4_XS_SIZE);
+			_Pragma("GCC unroll 16")
+			for (int ra = 0; ra < na; ra++)
+				s[ra] = _mm256_mul_ps(dj, da[ra]);
+			_Pragma("GCC unroll 8")
 			for (int j = 0; j < 8; j++) {
-				int ls = ((b[4 + j / 2] >> (4 * (j % 2))) & 0xf) |
-				    (int)(((sh >> (2 * j)) & 3) << 4);
-				float dj = d * (float)(ls - 32);
 				__m256i q = _mm256_shuffle_epi8(grid,
 				    nibbles16(b + 8 + 16 * j));
 
@@ -1543,8 +1569,11 @@ iq4xs_rows(const uint8_t *w, size_t wstride, int nw,
 					    a + ra * stride + 8 * i + j;
 					int k = wr * na + ra;
 
-					acc[k] = fma_i32(acc[k], dj * ar->d,
-					    dot_i8_i8(q, load32(ar->q)));
+					acc[k] = _mm256_fmadd_ps(
+					    _mm256_permutevar8x32_ps(s[ra],
+					    _mm256_set1_epi32(j)),
+					    _mm256_cvtepi32_ps(dot_i8_i8(q,
+					    load32(ar->q))), acc[k]);
 				}
 			}
 		}
