@@ -18,10 +18,13 @@
  *     "ticks":   [ { "card": "modbus-timeout", "check": 0 } ],
  *     "notes":   [ "replaced the cable" ],
  *     "answers": [ { "question": "...", "context": "...", "answer": "...",
- *                    "stats": "..." } ],
+ *                    "stats": "...", "kind": 2 } ],    (kind: a model card's
+ *                    turn, screen-assist.c; absent for an answer)
  *     "view":    { "row": 120, "wrap": false, "search": "timeout",
  *                  "filters": [ { "pattern": "modbus", "out": false } ] } }
- * The pasted text is the file pasted.log beside it.  Everything read back
+ * The pasted text is the file pasted.log beside it; the model's side of
+ * the conversation (history, fallbacks, model cards) is assist.json
+ * (tui_assist_save, written by screen-assist.c).  Everything read back
  * is checked like any input: a bad or foreign file is refused whole.
  */
 #include <errno.h>
