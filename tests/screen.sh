@@ -267,6 +267,9 @@ if [ -f "$MODEL" ]; then
 	expect mc "two unknown templates" "2 unknown templa"
 	keys mc Tab j Enter
 	expect mc "the unknown template is open" "A warning or error no playbook knows"
+	keys mc z
+	expect mc "it says M gets a model card" "model's card for it with M"
+	keys mc z
 	keys mc M
 	expect mc "M: a valid model card is shown, marked as the model's" \
 		"MODEL CARD - suggested by the model, not a playbook; checked" 15

@@ -311,8 +311,9 @@ build_template(struct app *a, size_t t)
 	dl_addf(a, DS_EVID, 0, 2, "%s:%llu  %s", file, (unsigned long long)lineno,
 	    ex);
 	dl_add(a, DS_TEXT, -1, 0, "");
-	dl_add(a, DS_DIM, -1, 0, "Ask the assistant about it with a, or write "
-	    "a playbook (triage-playbook(5)).");
+	dl_add(a, DS_DIM, -1, 0, "Ask the assistant about it with a, get the "
+	    "model's card for it with M, or write a playbook "
+	    "(triage-playbook(5)).");
 }
 
 /* A "possibly" card: the lines, then the playbook they resemble. */
