@@ -1470,42 +1470,94 @@ e8m0_half(uint8_t e)
 	return f;
 }
 
-/* IQ4_NL (mx = 0) and MXFP4 (mx = 1): nibbles looked up in a grid. */
+/* The products d * a.d of eight blocks, as small_scales8; MXFP4's d is
+ * e8m0_half of its first byte, eight at a time. */
+INLINE void
+grid_scales8(int mx, const uint8_t *b, size_t bs, const struct qa_block *a,
+    float *out)
+{
+	const __m256i step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+	__m256i e, bits;
+
+	if (!mx) {
+		small_scales8(b, bs, a, out);
+		return;
+	}
+	e = _mm256_and_si256(_mm256_i32gather_epi32((const int *)(const
+	    void *)b, _mm256_mullo_epi32(step, _mm256_set1_epi32((int)bs)),
+	    1), _mm256_set1_epi32(0xff));
+	/* e < 2: 0x00200000 << e (subnormal); else (e - 1) << 23 */
+	bits = _mm256_blendv_epi8(_mm256_slli_epi32(_mm256_sub_epi32(e,
+	    _mm256_set1_epi32(1)), 23), _mm256_sllv_epi32(_mm256_set1_epi32(
+	    0x00200000), e), _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e));
+	_mm256_storeu_ps(out, _mm256_mul_ps(_mm256_castsi256_ps(bits),
+	    _mm256_i32gather_ps(&a->d, _mm256_mullo_epi32(step,
+	    _mm256_set1_epi32(10)), 4)));
+}
+
+/* Block i of grid_rows for every pair; sc as in small_block. */
+INLINE void
+grid_block(int mx, __m256i grid, const uint8_t *w, size_t wstride, int nw,
+    const struct qa_block *a, size_t stride, int na, size_t i,
+    float (*sc)[8], int j, __m256 *acc)
+{
+	const size_t bs = mx ? MXFP4_SIZE : IQ4_NL_SIZE;
+	__m256i x[MAXW];
+
+	_Pragma("GCC unroll 16")
+	for (int ra = 0; ra < na; ra++)
+		x[ra] = load32(a[ra * stride + i].q);
+	_Pragma("GCC unroll 16")
+	for (int wr = 0; wr < nw; wr++) {
+		const uint8_t *b = w + wr * wstride + i * bs;
+		__m256i q;
+
+		kern_prefetch(b, 32);
+		q = _mm256_shuffle_epi8(grid, nibbles16(b + (mx ? 1 : 2)));
+		_Pragma("GCC unroll 16")
+		for (int ra = 0; ra < na; ra++) {
+			const struct qa_block *ar = a + ra * stride + i;
+			int k = wr * na + ra;
+
+			acc[k] = fma_i32(acc[k], sc != NULL ? sc[k][j] :
+			    (mx ? e8m0_half(b[0]) : f16(b)) * ar->d,
+			    dot_i8_i8(q, x[ra]));
+		}
+	}
+}
+
+/*
+ * IQ4_NL (mx = 0) and MXFP4 (mx = 1): nibbles looked up in a grid; the
+ * scale products of eight blocks at a time, as small_rows.
+ */
 INLINE void
 grid_rows(int mx, const uint8_t *w, size_t wstride, int nw,
     const struct qa_block *a, size_t stride, int na, size_t n, float *out)
 {
-	const size_t bs = mx ? MXFP4_SIZE : IQ4_NL_SIZE;
+	const size_t bs = mx ? MXFP4_SIZE : IQ4_NL_SIZE, nblk = n / 32;
 	const __m256i grid = grid16(mx);
 	__m256 acc[MAXW];
+	float sc[MAXW][8];
+	size_t i = 0;
 
 	_Pragma("GCC unroll 16")
 	for (int k = 0; k < nw * na; k++)
 		acc[k] = _mm256_setzero_ps();
-	for (size_t i = 0; i < n / 32; i++) {
-		__m256i x[MAXW];
-
+	for (; i + 8 <= nblk; i += 8) {
 		_Pragma("GCC unroll 16")
-		for (int ra = 0; ra < na; ra++)
-			x[ra] = load32(a[ra * stride + i].q);
-		_Pragma("GCC unroll 16")
-		for (int wr = 0; wr < nw; wr++) {
-			const uint8_t *b = w + wr * wstride + i * bs;
-			float d = mx ? e8m0_half(b[0]) : f16(b);
-			__m256i q;
-
-			kern_prefetch(b, 32);
-			q = _mm256_shuffle_epi8(grid, nibbles16(b + (mx ? 1 : 2)));
+		for (int wr = 0; wr < nw; wr++)
 			_Pragma("GCC unroll 16")
-			for (int ra = 0; ra < na; ra++) {
-				const struct qa_block *ar = a + ra * stride + i;
-				int k = wr * na + ra;
-
-				acc[k] = fma_i32(acc[k], d * ar->d,
-				    dot_i8_i8(q, x[ra]));
-			}
-		}
+			for (int ra = 0; ra < na; ra++)
+				grid_scales8(mx, w + wr * wstride + i * bs, bs,
+				    a + ra * stride + i, sc[wr * na + ra]);
+		_Pragma("GCC unroll 8")
+		for (int j = 0; j < 8; j++)
+			grid_block(mx, grid, w, wstride, nw, a, stride, na,
+			    i + j, sc, j, acc);
 	}
+	for (; i < nblk; i++)
+		grid_block(mx, grid, w, wstride, nw, a, stride, na, i, NULL, 0,
+		    acc);
 	_Pragma("GCC unroll 16")
 	for (int k = 0; k < nw * na; k++)
 		out[k] = hsum_ps(acc[k]);
