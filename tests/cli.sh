@@ -382,6 +382,15 @@ if [ -f "$STORIES" ]; then
 		run "analyze --json --explain" 0 "$TRIAGE" analyze --json --explain --model "$STORIES" "$SSH"
 		check "explain --json: model cards are marked as the model's" \
 			env F="$T/out" sh -c 'jq -e "(.model_cards | all(.source == \"model\")) and ((.model_cards | length) + (.model_cards_rejected | length) == 3) and (.model_cards_rejected | all(.fallback == \"invalid-card\" and (.reason | length) > 0))" "$F" >/dev/null'
+		# lines in the tiny story model's own words: greedy, it writes
+		# cards that pass every check (the app's screen test asks the
+		# same, through the same prompt and checks)
+		printf '%s\n' \
+			'Mar 14 08:00:01 hmi kernel: error: little girl said there was a big tree with friends' \
+			'Mar 14 08:00:03 hmi app[7]: warning: once upon a time they played with happy bird' >"$T/story.log"
+		run "analyze --json --explain on the tiny model's words (no card: exit 1)" 1 "$TRIAGE" analyze --json --explain --model "$STORIES" "$T/story.log"
+		check "explain: valid cards are kept, marked as the model's, citing the line given" \
+			env F="$T/out" sh -c 'jq -e "(.model_cards | length) >= 1 and (.model_cards | all(.source == \"model\" and (.evidence == [1] or .evidence == [2]))) and ([.model_cards[].checks[] | .suggested_by_model] | all)" "$F" >/dev/null'
 		run "analyze --explain needs --model" 2 "$TRIAGE" analyze --explain "$SSH"
 		check "explain without a model says so" has err 'explain needs --model'
 		run "analyze --explain with a broken model" 0 "$TRIAGE" analyze --explain --model "$SSH" "$SSH"
