@@ -8,18 +8,21 @@
  *            all of them (memory-bound); 8-bit rows are widened to f32
  *            in registers, so both paths multiply f32 queries with the
  *            values the cache holds.
- *   prefill  many queries: flash attention.  A task takes KERN_ATT_GROUP
+ *   prefill  many queries: flash attention.  A task takes ATT_GROUP
  *            tiles of ATT_TT queries of one KV head and walks their
  *            positions ATT_BP at a time: each block of K and V^T is
  *            converted to f32 once into a few KiB of the thread's scratch
  *            (it stays in L1) and every tile of the task takes it through
- *            flash_block, which computes the scores, updates the running
- *            maximum and sum of the softmax (rescaling what it has
- *            summed so far when the maximum grows) and adds P V.  Nothing
- *            proportional to the context is written: the previous kernel
- *            converted all of K and V^T to f32 per task and kept a row of
- *            scores as long as the context, which past 2k tokens spilled
- *            out of L2 and made attention the larger part of prefill.
+ *            flash_block (flash_group: up to four tiles at once), which
+ *            computes the scores, updates the running maximum and sum of
+ *            the softmax (rescaling what it has summed so far when the
+ *            maximum grows) and adds P V.  Nothing proportional to the
+ *            context is written: the previous kernel converted all of K
+ *            and V^T to f32 per task and kept scores as long as the
+ *            context (2.5 MiB of scratch per thread at 4096 tokens of
+ *            head size 64).  The multiply-adds are the same, and they set
+ *            the pace: on a CPU whose L2 held those copies (Zen 5) the
+ *            speed is the same as before.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -32,8 +35,11 @@
 
 /* Bytes at the start of each V^T row the decode attention prefetches. */
 #define ATT_VPF		256
-/* Query tiles that share each staged block of K and V^T (prefill). */
-#define ATT_GROUP	4
+/* Query tiles that share each staged block of K and V^T (prefill):
+ * converting a block costs about what one tile's products with it do,
+ * so 8 make it a small part; flash_group takes 4 of them at a time. */
+#define ATT_GROUP	8
+#define ATT_NT		4
 /* Queries (tokens x heads per KV head) from which prefill is tiled. */
 #define ATT_MIN_Q	8
 #define ATT_ALIGN	64
@@ -519,13 +525,14 @@ att_flash(const struct att_job *j, size_t kh, size_t i0, size_t ni,
 		}
 		/* the tiles that see the block are consecutive (their
 		 * positions grow with i): all at once if the variant can */
-		if (j->a->flash_group != NULL && ilo < ihi) {
-			j->a->flash_group(Kf, Vf, ATT_BP, np, hd, ihi - ilo,
-			    Qt + ilo * hdp * ATT_TT, hdp * ATT_TT, first[ilo],
-			    last[ilo], ml + ilo * 2 * ATT_TT,
-			    Ot + ilo * hdp * ATT_TT, S);
+		for (size_t i = ilo; j->a->flash_group != NULL && i < ihi;
+		    i += ATT_NT)
+			j->a->flash_group(Kf, Vf, ATT_BP, np, hd, ihi - i <
+			    ATT_NT ? ihi - i : ATT_NT, Qt + i * hdp * ATT_TT,
+			    hdp * ATT_TT, first[i], last[i],
+			    ml + i * 2 * ATT_TT, Ot + i * hdp * ATT_TT, S);
+		if (j->a->flash_group != NULL)
 			continue;
-		}
 		for (size_t i = ilo; i < ihi; i++)
 			j->a->flash_block(Kf, Vf, ATT_BP, np, hd,
 			    Qt + i * hdp * ATT_TT, first[i], last[i],
