@@ -4,7 +4,9 @@
  * KV cache and answer as a fresh prefill would, the oldest exchanges
  * dropped (never the brief), reasoning hidden, fallbacks recorded; the
  * brief built again when new lines change the analysis; model cards
- * written like answers and checked as `analyze --explain` checks them.
+ * written like answers and checked as `analyze --explain` checks them;
+ * the time limit on answers and cards (answer_timeout); model cards off
+ * after TUI_ASSIST_BAD_CARDS invalid ones in a row.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 #include "../playbooks/playbook.h"
 #include "../tui/assist.h"
 #include "../tui/card-model.h"
+#include "lib-syngen.h"
 
 static char model[4096];
 
@@ -711,6 +714,213 @@ test_model_card(void **st)
 	tui_assist_free(b);
 }
 
+/* A synthetic model (random weights, stories260K's vocabulary) at path;
+ * a big one writes slowly enough for a time limit to stop it. */
+static void
+syn_model(const char *path, uint32_t n_embd, uint32_t n_ff, uint32_t n_layer)
+{
+	struct syngen_spec sp;
+	char vpath[4200], *cause = NULL;
+
+	snprintf(vpath, sizeof vpath, "%s", model);
+	syngen_defaults(&sp);
+	sp.arch = "llama";
+	sp.type = "Q8_0";
+	sp.n_embd = n_embd;
+	sp.n_ff = n_ff;
+	sp.n_layer = n_layer;
+	sp.n_head = 8;
+	sp.n_head_kv = 4;
+	sp.n_ctx = 2048;
+	sp.vocab_from = vpath;
+	sp.seed = 5;
+	if (syngen_write(&sp, path, &cause) != 0)
+		fail_msg("syngen: %s", cause);
+}
+
+/*
+ * answer_timeout: an answer or a model card that runs past the limit is
+ * stopped by tui_assist_next, whatever the caller does, and recorded as
+ * a timeout fallback with the limit; a timed-out card is no card but
+ * does not count towards turning model cards off; 0 is no limit.
+ */
+static void
+test_time_limit(void **st)
+{
+	static const struct tui_mcard_line l[] = {
+		{ 7, "Mar 14 08:00:07 hmi app[7]: error: pump 2 pressure low" },
+	};
+	char path[] = "/tmp/test-tui-assist-slow-XXXXXX";
+	struct eng_load_opts lo = { .n_ctx = 2048, .n_threads = 2 };
+	struct eng_sample_params sp;
+	struct tui_turn_info ti;
+	struct tui_assist *a = NULL;
+	struct eng_event ev, done = { .kind = 0 };
+	const char *detail, *reason;
+	char *cause = NULL;
+	size_t nfb;
+	int fd;
+
+	(void)st;
+	assert_true((fd = mkstemp(path)) >= 0);
+	close(fd);
+	syn_model(path, 512, 1536, 4);
+	assert_int_equal(tui_assist_new(&a), 0);
+	if (tui_assist_load(a, path, &lo, &cause) != 0)
+		fail_msg("%s", cause);
+	assert_int_equal(tui_assist_set_context(a, "You help.", "x\n"), 0);
+	assert_int_equal(tui_assist_limit(a), 0);	/* none by default */
+	tui_assist_set_limit(a, 30);
+	eng_sample_defaults(&sp);
+	sp.temp = 0;
+	sp.max_tokens = 1500;
+	assert_int_equal(tui_assist_ask(a, TUI_TURN_QUESTION, "Why?", &sp,
+	    &ti, &cause), 0);
+	while (tui_assist_next(a, &ev, true) == 1)
+		if (ev.kind == ENG_EV_DONE) {
+			done = ev;
+			break;
+		}
+	assert_int_equal(done.kind, ENG_EV_DONE);
+	assert_int_equal(done.stop, ENG_STOP_CANCEL);
+	assert_true(done.n_gen < 1500);
+	assert_false(tui_assist_running(a));
+	assert_true(tui_assist_timed_out(a));
+	nfb = tui_assist_fallbacks(a);
+	assert_int_equal(tui_assist_fallback_at(a, nfb - 1, &detail),
+	    TUI_FB_TIMEOUT);
+	assert_string_equal(detail, "the answer took longer than the 0.03 s "
+	    "limit (answer_timeout)");
+
+	/* a model card: stopped the same way, no card, the reason said */
+	for (int i = 0; i < TUI_ASSIST_BAD_CARDS; i++) {
+		if (tui_assist_card(a, "a line", "pump.log", "an unknown log "
+		    "template", l, 1, 1500, &cause) != 0)
+			fail_msg("%s", cause);
+		while (tui_assist_next(a, &ev, true) == 1 &&
+		    ev.kind != ENG_EV_DONE)
+			;
+		assert_false(tui_assist_running(a));
+		assert_true(tui_assist_timed_out(a));
+		assert_int_equal(tui_assist_card_result(a, &reason), 0);
+		assert_string_equal(reason, "the model card took longer than "
+		    "the 0.03 s limit (answer_timeout)");
+		assert_int_equal(tui_assist_fallback_at(a,
+		    tui_assist_fallbacks(a) - 1, &detail), TUI_FB_TIMEOUT);
+		assert_string_equal(detail, reason);
+	}
+	assert_int_equal(tui_assist_mcards(a), 0);
+	/* timeouts are not invalid cards: cards stay on */
+	assert_false(tui_assist_cards_off(a));
+	assert_int_equal(tui_assist_fallbacks(a), nfb + TUI_ASSIST_BAD_CARDS);
+
+	/* no limit: the answer runs to its token limit */
+	tui_assist_set_limit(a, 0);
+	sp.max_tokens = 3;
+	assert_int_equal(tui_assist_ask(a, TUI_TURN_QUESTION, "And?", &sp,
+	    &ti, &cause), 0);
+	while (tui_assist_next(a, &ev, true) == 1 && ev.kind != ENG_EV_DONE)
+		;
+	assert_int_equal(ev.stop, ENG_STOP_LENGTH);
+	assert_false(tui_assist_timed_out(a));
+	assert_int_equal(tui_assist_fallbacks(a), nfb + TUI_ASSIST_BAD_CARDS);
+	unlink(path);
+	tui_assist_free(a);
+}
+
+/*
+ * Repeated invalid structured outputs: TUI_ASSIST_BAD_CARDS invalid cards
+ * in a row (forced garbage: a limit of five tokens) turn model cards off
+ * with a cards-off fallback saying why, once; the next request asks the
+ * model nothing; a valid card resets the count; off stays off when the
+ * session is read back, until cards are turned on or another model is
+ * loaded.
+ */
+static void
+test_cards_off(void **st)
+{
+	static const struct tui_mcard_line l[] = {
+		{ 3, "Mar 14 08:00:03 hmi app[7]: warning: once upon a time "
+		    "they played with happy bird" },
+	};
+	static const char off_why[] = "the model produced 3 invalid cards in "
+	    "a row; model cards are off for this session, the rule-based "
+	    "view stands";
+	struct tui_assist *a = open_assist(2048), *b;
+	struct eng_load_opts lo = { .n_ctx = 2048, .n_threads = 2 };
+	char path[] = "/tmp/test-tui-assist-XXXXXX";
+	char other[] = "/tmp/test-tui-assist-other-XXXXXX";
+	const char *detail, *reason;
+	char *cause = NULL, *mp = NULL;
+	size_t nfb;
+	int fd;
+
+	(void)st;
+	assert_int_equal(TUI_ASSIST_BAD_CARDS, 3);	/* as triage(1) says */
+	for (int i = 0; i < TUI_ASSIST_BAD_CARDS; i++) {
+		assert_false(tui_assist_cards_off(a));
+		assert_int_equal(card(a, l, 1, 5, &reason), 0);
+		assert_non_null(strstr(reason, "incomplete"));
+	}
+	assert_true(tui_assist_cards_off(a));
+	nfb = tui_assist_fallbacks(a);
+	assert_int_equal(nfb, TUI_ASSIST_BAD_CARDS + 1);
+	assert_int_equal(tui_assist_fallback_at(a, nfb - 2, NULL),
+	    TUI_FB_INVALID_CARD);
+	assert_int_equal(tui_assist_fallback_at(a, nfb - 1, &detail),
+	    TUI_FB_CARDS_OFF);
+	assert_string_equal(detail, off_why);
+	assert_string_equal(tui_fallback_name(TUI_FB_CARDS_OFF), "cards-off");
+
+	/* off: not asked, the reason given, recorded once only */
+	assert_int_not_equal(tui_assist_card(a, "a template", "story.log",
+	    "an unknown log template", l, 1, 400, &cause), 0);
+	assert_string_equal(cause, off_why);
+	free(cause);
+	cause = NULL;
+	assert_false(tui_assist_running(a));
+	assert_int_equal(tui_assist_card_result(a, &reason), 0);
+	assert_string_equal(reason, off_why);
+	assert_int_equal(tui_assist_fallbacks(a), nfb);
+
+	/* read back: still off for the same model, with its reason kept */
+	assert_true((fd = mkstemp(path)) >= 0);
+	close(fd);
+	assert_int_equal(tui_assist_save(a, path, &cause), 0);
+	assert_int_equal(tui_assist_new(&b), 0);
+	assert_int_equal(tui_assist_restore(b, path, &mp, &cause), 0);
+	assert_true(tui_assist_cards_off(b));
+	assert_int_equal(tui_assist_fallback_at(b, nfb - 1, NULL),
+	    TUI_FB_CARDS_OFF);
+	if (tui_assist_load(b, mp, &lo, &cause) != 0)
+		fail_msg("%s", cause);
+	assert_true(tui_assist_cards_off(b));
+	/* another model: cards on again */
+	assert_true((fd = mkstemp(other)) >= 0);
+	close(fd);
+	syn_model(other, 64, 128, 1);
+	if (tui_assist_load(b, other, &lo, &cause) != 0)
+		fail_msg("%s", cause);
+	assert_false(tui_assist_cards_off(b));
+	tui_assist_free(b);
+	unlink(other);
+	unlink(path);
+	free(mp);
+
+	/* turned on again; a valid card resets the count */
+	tui_assist_cards_on(a);
+	assert_false(tui_assist_cards_off(a));
+	assert_int_equal(card(a, l, 1, 5, &reason), 0);
+	assert_int_equal(card(a, l, 1, 5, &reason), 0);
+	assert_int_equal(card(a, l, 1, 400, &reason), 1);
+	assert_int_equal(card(a, l, 1, 5, &reason), 0);
+	assert_int_equal(card(a, l, 1, 5, &reason), 0);
+	assert_false(tui_assist_cards_off(a));
+	assert_int_equal(card(a, l, 1, 5, &reason), 0);
+	assert_true(tui_assist_cards_off(a));
+	tui_assist_free(a);
+}
+
 int
 main(void)
 {
@@ -726,6 +936,8 @@ main(void)
 		cmocka_unit_test(test_brief_from_cards),
 		cmocka_unit_test(test_reground_new_lines),
 		cmocka_unit_test(test_model_card),
+		cmocka_unit_test(test_time_limit),
+		cmocka_unit_test(test_cards_off),
 	};
 
 	return cmocka_run_group_tests(t, setup, NULL);

@@ -1273,6 +1273,7 @@ app_run(const struct app_opts *o, char **next)
 	config_load(&cfg);
 	a.retention = cfg.retention;
 	assist_set_kv(cfg.kv);
+	assist_set_timeout(cfg.answer_timeout);
 	/* clipboard = auto: on where the terminal likely takes OSC 52 */
 	a.osc52 = cfg.clipboard < 0 ? yank_osc52_default(getenv("TERM")) :
 	    cfg.clipboard == 1;

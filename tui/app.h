@@ -553,6 +553,8 @@ int	 assist_open(const char *path, struct eng_model **m,
 /* The KV cache format assist_open loads with (the kv setting); set once
  * at start, before any thread opens a model. */
 void	 assist_set_kv(int kv);
+/* answer_timeout: seconds an answer or model card may take; 0: no limit. */
+void	 assist_set_timeout(long seconds);
 void	 assist_adopt(struct app *, struct eng_model *, struct eng_session *,
 	    const char *path, const char *bundle);
 /* Close the model (the answer must have stopped). */

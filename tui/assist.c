@@ -55,6 +55,8 @@ struct tui_assist {
 	bool		 warm_ok;	/* the cache holds what warm would read */
 	bool		 timed_out;	/* the running answer was cancelled by a
 					 * time limit (metrics) */
+	uint32_t	 limit_ms;	/* per answer or card; 0: none */
+	double		 t0;		/* when it started (mono_ms) */
 	struct tui_turn_info last;
 	/* what the brief was built from (tui_assist_ground), to build it
 	 * again when the analysis changes */
@@ -73,6 +75,10 @@ struct tui_assist {
 	char		*card_reason;
 	struct mc	**mcs;		/* valid model cards, oldest first */
 	size_t		 nmcs, capmcs;
+	/* invalid cards in a row, and the model that wrote them: at
+	 * TUI_ASSIST_BAD_CARDS no more are asked of it */
+	size_t		 bad_cards;
+	char		*bad_model;
 };
 
 /* A model card with what it was about and the lines it was given. */
@@ -141,7 +147,7 @@ mc_keep(struct tui_assist *a, struct mc *m)
 
 static const char *const fb_names[] = {
 	"none", "no-model", "load-failed", "timeout", "nan", "context-full",
-	"error", "invalid-card"
+	"error", "invalid-card", "cards-off"
 };
 
 const char *
@@ -208,6 +214,7 @@ tui_assist_free(struct tui_assist *a)
 		mc_free(a->mcs[i]);
 	free(a->mcs);
 	free(a->card_reason);
+	free(a->bad_model);
 	free(a->sel_label);
 	free(a->sel);
 	free(a->ex);
@@ -266,6 +273,25 @@ tui_assist_fallback_at(const struct tui_assist *a, size_t i,
 	return a->fb[i].why;
 }
 
+/* Invalid cards counted against another model do not count for this
+ * one: model cards are on again. */
+static void
+bad_cards_model(struct tui_assist *a)
+{
+	if (a->bad_model != NULL && (a->path == NULL ||
+	    strcmp(a->path, a->bad_model) != 0))
+		tui_assist_cards_on(a);
+}
+
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 int
 tui_assist_load(struct tui_assist *a, const char *path,
     const struct eng_load_opts *lo, char **cause)
@@ -288,6 +314,7 @@ tui_assist_load(struct tui_assist *a, const char *path,
 	a->m = m;
 	a->s = s;
 	a->path = p;
+	bad_cards_model(a);
 	metrics_model(eng_model_info(m));
 	return 0;
 }
@@ -300,6 +327,7 @@ tui_assist_adopt(struct tui_assist *a, struct eng_model *m,
 	a->m = m;
 	a->s = s;
 	a->path = path ? strdup(path) : NULL;
+	bad_cards_model(a);
 	if (m != NULL)
 		metrics_model(eng_model_info(m));
 }
@@ -750,6 +778,7 @@ tui_assist_ask(struct tui_assist *a, enum tui_turn_kind kind,
 	tui_assist_pause(a);	/* a question goes before the warm-up */
 	a->warm_ok = false;
 	a->timed_out = false;
+	a->t0 = mono_ms();
 	if ((kind != TUI_TURN_QUESTION && kind != TUI_TURN_RAW) || a->g != NULL) {
 		*cause = strdup(a->g ? "an answer is still running" :
 		    "unknown kind of turn");
@@ -918,16 +947,86 @@ tui_assist_fd(const struct tui_assist *a)
 	return a->g ? eng_gen_fd(a->g) : -1;
 }
 
+/* What a timeout is said as: the card's reason, the fallback's detail. */
+static char *
+timeout_text(const struct tui_assist *a)
+{
+	char *s;
+
+	if (a->limit_ms == 0)
+		return strdup(a->req.on ? "the model card took too long" :
+		    "the answer took too long");
+	if (asprintf(&s, "the %s took longer than the %.3g s limit "
+	    "(answer_timeout)", a->req.on ? "model card" : "answer",
+	    a->limit_ms / 1e3) < 0)
+		return NULL;
+	return s;
+}
+
 void
 tui_assist_cancel(struct tui_assist *a, bool timed_out)
 {
+	char *why;
+
 	if (a->g == NULL)
 		return;
 	eng_gen_cancel(a->g);
-	if (timed_out) {
+	if (timed_out && !a->timed_out && !a->warm) {
 		a->timed_out = true;
-		tui_assist_fallback(a, TUI_FB_TIMEOUT, "the answer took too long");
+		why = timeout_text(a);
+		tui_assist_fallback(a, TUI_FB_TIMEOUT, why ? why :
+		    "the answer took too long");
+		free(why);
 	}
+}
+
+void
+tui_assist_set_limit(struct tui_assist *a, uint32_t ms)
+{
+	a->limit_ms = ms;
+}
+
+uint32_t
+tui_assist_limit(const struct tui_assist *a)
+{
+	return a->limit_ms;
+}
+
+bool
+tui_assist_timed_out(const struct tui_assist *a)
+{
+	return a->timed_out;
+}
+
+bool
+tui_assist_cards_off(const struct tui_assist *a)
+{
+	return a->bad_cards >= TUI_ASSIST_BAD_CARDS;
+}
+
+void
+tui_assist_cards_on(struct tui_assist *a)
+{
+	a->bad_cards = 0;
+	free(a->bad_model);
+	a->bad_model = NULL;
+}
+
+/* One more invalid card from this model; at the limit, cards go off,
+ * said once as a fallback. */
+static void
+bad_card(struct tui_assist *a)
+{
+	char msg[200];
+
+	if (a->bad_model == NULL && a->path != NULL)
+		a->bad_model = strdup(a->path);
+	if (++a->bad_cards != TUI_ASSIST_BAD_CARDS)
+		return;
+	snprintf(msg, sizeof msg, "the model produced %d invalid cards in a "
+	    "row; model cards are off for this session, the rule-based view "
+	    "stands", TUI_ASSIST_BAD_CARDS);
+	tui_assist_fallback(a, TUI_FB_CARDS_OFF, msg);
 }
 
 size_t
@@ -1053,15 +1152,23 @@ card_event(struct tui_assist *a, struct eng_event *ev)
 		return 1;
 	snprintf(msg, sizeof msg, "%.*s", (int)ev->len, ev->text ? ev->text :
 	    "");
-	if (tui_mcard_finish(a->ans, a->nans, ev->stop, msg, m->lines,
+	if (a->timed_out) {
+		/* recorded as a timeout when stopped; not the model's fault
+		 * more than the limit's, so not counted as invalid */
+		a->card_state = 0;
+		a->card_reason = timeout_text(a);
+	} else if (tui_mcard_finish(a->ans, a->nans, ev->stop, msg, m->lines,
 	    m->nlines, &m->card, &why) == 0 && mc_keep(a, m) == 0) {
 		a->req.mc = NULL;	/* kept */
 		a->card_state = 1;
+		tui_assist_cards_on(a);	/* a valid one: the count starts again */
 	} else {
 		a->card_state = 0;
 		a->card_reason = why ? why : strdup("out of memory");
 		why = NULL;
 		tui_assist_fallback(a, TUI_FB_INVALID_CARD, a->card_reason);
+		if (ev->stop != ENG_STOP_CANCEL)	/* Esc is not the model's */
+			bad_card(a);
 	}
 	free(why);
 	if (grow(&a->vis, &a->capvis, ev->len + 1) == 0) {
@@ -1096,9 +1203,20 @@ tui_assist_card(struct tui_assist *a, const char *subject, const char *file,
 	a->card_state = -1;
 	free(a->card_reason);
 	a->card_reason = NULL;
+	a->timed_out = false;
 	if (a->m == NULL) {
 		*cause = strdup("no language model is loaded");
 		tui_assist_fallback(a, TUI_FB_NO_MODEL, *cause);
+		return -1;
+	}
+	if (tui_assist_cards_off(a)) {
+		/* said and recorded when they went off */
+		if (asprintf(cause, "the model produced %zu invalid cards in a "
+		    "row; model cards are off for this session, the rule-based "
+		    "view stands", a->bad_cards) < 0)
+			*cause = NULL;
+		a->card_state = 0;
+		a->card_reason = *cause ? strdup(*cause) : NULL;
 		return -1;
 	}
 	if ((a->req.mc = mc_new(subject, file, lines, n)) == NULL) {
@@ -1115,6 +1233,7 @@ tui_assist_card(struct tui_assist *a, const char *subject, const char *file,
 	sp.max_tokens = max_tokens;
 	sp.grammar = a->req.grammar;
 	a->nans = 0;
+	a->t0 = mono_ms();
 	if (eng_gen_start(a->s, ids, nids, &sp, &a->g, cause) != 0)
 		goto invalid;
 	a->req.on = true;
@@ -1174,6 +1293,10 @@ tui_assist_next(struct tui_assist *a, struct eng_event *ev, bool wait)
 {
 	int r;
 
+	/* the limit is kept here, whatever the caller's loop does */
+	if (a->g != NULL && !a->warm && a->limit_ms > 0 && !a->timed_out &&
+	    mono_ms() - a->t0 >= a->limit_ms)
+		tui_assist_cancel(a, true);
 	if (a->g == NULL || (r = eng_gen_next(a->g, ev, wait)) != 1)
 		return 0;
 	/* a background prefill: its events (and the one token sampled after
@@ -1353,6 +1476,10 @@ tui_assist_save(const struct tui_assist *a, const char *path, char **cause)
 		    json_integer((json_int_t)a->brief_budget));
 	}
 	json_object_set_new(o, "model_cards", mcards_json(a));
+	if (a->bad_cards > 0)	/* off stays off on --resume */
+		json_object_set_new(o, "invalid_cards", json_pack("{s:I, s:s}",
+		    "in_a_row", (json_int_t)a->bad_cards, "model",
+		    a->bad_model ? a->bad_model : ""));
 	if (json_dump_file(o, path, JSON_INDENT(1)) != 0) {
 		if (asprintf(cause, "%s: cannot write: %s", path,
 		    strerror(errno)) < 0)
@@ -1424,6 +1551,17 @@ tui_assist_restore(struct tui_assist *a, const char *path, char **model_path,
 	}
 	json_array_foreach(json_object_get(o, "model_cards"), i, v)
 		mcard_restore(a, v);
+	if ((v = json_object_get(o, "invalid_cards")) != NULL &&
+	    json_integer_value(json_object_get(v, "in_a_row")) > 0 &&
+	    *jstr(v, "model")) {
+		json_int_t k = json_integer_value(json_object_get(v,
+		    "in_a_row"));
+
+		free(a->bad_model);
+		a->bad_model = strdup(jstr(v, "model"));
+		a->bad_cards = a->bad_model == NULL ? 0 :
+		    k > TUI_ASSIST_BAD_CARDS ? TUI_ASSIST_BAD_CARDS : (size_t)k;
+	}
 	if (json_is_string(json_object_get(o, "selection"))) {
 		free(a->sel_label);
 		free(a->sel);

@@ -36,6 +36,8 @@ enum tui_fallback {
 	TUI_FB_ERROR,		/* "error" */
 	TUI_FB_INVALID_CARD,	/* "invalid-card": a model card failed its
 				   checks (tui/card-model.c) */
+	TUI_FB_CARDS_OFF,	/* "cards-off": TUI_ASSIST_BAD_CARDS invalid
+				   cards in a row; no more are asked */
 };
 const char *tui_fallback_name(enum tui_fallback);
 
@@ -150,6 +152,16 @@ int	 tui_assist_card(struct tui_assist *, const char *subject,
 	    const struct tui_mcard_line *lines, size_t n, uint32_t max_tokens,
 	    char **cause);
 bool	 tui_assist_carding(const struct tui_assist *);
+/*
+ * After this many invalid model cards in a row (a valid one resets the
+ * count; a timed-out one counts neither way) tui_assist_card asks the
+ * model no more: it fails with the reason, recorded once as a cards-off
+ * fallback.  Another model (tui_assist_load, tui_assist_adopt with a
+ * different path) or tui_assist_cards_on turns them back on.
+ */
+#define TUI_ASSIST_BAD_CARDS	3
+bool	 tui_assist_cards_off(const struct tui_assist *);
+void	 tui_assist_cards_on(struct tui_assist *);
 /* The last card request: 1 a valid card (the newest kept), 0 none could be
  * made (*reason says why), -1 none asked or still running. */
 int	 tui_assist_card_result(const struct tui_assist *, const char **reason);
@@ -192,6 +204,17 @@ int	 tui_assist_fd(const struct tui_assist *);
 int	 tui_assist_next(struct tui_assist *, struct eng_event *, bool wait);
 /* Stop the answer (or a background prefill); timed_out records TUI_FB_TIMEOUT. */
 void	 tui_assist_cancel(struct tui_assist *, bool timed_out);
+/*
+ * A time limit on each answer and model card, from its start (prefill
+ * included); 0, the default, is none.  tui_assist_next stops one that
+ * has run longer (as tui_assist_cancel(a, true) does: a timeout fallback
+ * with the limit in its detail), so the caller must call it at least as
+ * often as it wants the limit kept (the app: every pass of its loop).
+ */
+void	 tui_assist_set_limit(struct tui_assist *, uint32_t ms);
+uint32_t tui_assist_limit(const struct tui_assist *);
+/* The last answer or card was stopped by the time limit. */
+bool	 tui_assist_timed_out(const struct tui_assist *);
 /* Bytes of reasoning hidden in the last answer. */
 size_t	 tui_assist_hidden(const struct tui_assist *);
 

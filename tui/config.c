@@ -1,7 +1,7 @@
 /*
  * config.c - $XDG_CONFIG_HOME/triage/config: "key = value" lines, '#'
  * comments.  Keys: color (auto|always|never), examples (1..100), top
- * (0..1000000).  Command-line options win.  A bad line is reported with
+ * (0..1000000), answer_timeout (seconds, 0: none) and more (triage(1)).  Command-line options win.  A bad line is reported with
  * its line number and ignored: a typo must not stop a technician.
  */
 #include <errno.h>
@@ -58,6 +58,25 @@ config_duration(const char *v)
 	return n * unit;
 }
 
+long
+config_seconds(const char *v)
+{
+	char *end;
+	long n, unit = 1;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (end == v || errno != 0 || n < 0 || n > 86400)
+		return -1;
+	if (strcmp(end, "m") == 0)
+		unit = 60;
+	else if (strcmp(end, "h") == 0)
+		unit = 3600;
+	else if (*end != '\0' && strcmp(end, "s") != 0)
+		return -1;
+	return n * unit > 86400 ? -1 : n * unit;
+}
+
 void
 config_load(struct config *cfg)
 {
@@ -73,6 +92,7 @@ config_load(struct config *cfg)
 	cfg->retention = 30L * 86400;
 	cfg->clipboard = -1;
 	cfg->kv = ENG_KV_F16;
+	cfg->answer_timeout = 120;	/* a stuck model must not hold the pane */
 	if (path == NULL || (fp = fopen(path, "r")) == NULL) {
 		if (path != NULL && errno != ENOENT)
 			out_printf(stderr, "triage: %s: %s\n", path, strerror(errno));
@@ -110,6 +130,9 @@ config_load(struct config *cfg)
 			cfg->retention = x;
 		else if (strcmp(k, "kv") == 0 && eng_kv_parse(v, &kv) == 0)
 			cfg->kv = (int)kv;
+		else if (strcmp(k, "answer_timeout") == 0 &&
+		    (x = config_seconds(v)) >= 0)
+			cfg->answer_timeout = x;
 		else
 			out_printf(stderr, "triage: %s:%d: bad setting \"%s\"; ignored\n",
 			    path, n, k);

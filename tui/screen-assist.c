@@ -91,11 +91,20 @@ assist_free(struct app *a)
 
 /* the kv setting: written once before any model is opened */
 static int open_kv = ENG_KV_F16;
+/* answer_timeout: each answer's and card's time limit (assist.c keeps it) */
+static uint32_t answer_limit_ms = 120 * 1000;
 
 void
 assist_set_kv(int kv)
 {
 	open_kv = kv;
+}
+
+void
+assist_set_timeout(long seconds)
+{
+	answer_limit_ms = seconds > 0 && seconds < 86400 * 7 ?
+	    (uint32_t)seconds * 1000 : 0;
 }
 
 /*
@@ -448,6 +457,7 @@ assist_ask(struct app *a, const char *question)
 	    where, ctx, budget, &bc) != 0)
 		goto out;
 	tui_assist_set_reserve(a->assist, reserve);
+	tui_assist_set_limit(a->assist, answer_limit_ms);
 	eng_sample_defaults(&sp);
 	sp.max_tokens = reserve;
 	if (tui_assist_ask(a->assist, TUI_TURN_QUESTION, question, &sp, &ti,
@@ -500,9 +510,16 @@ assist_pause(struct app *a)
 
 /* ---- model cards ------------------------------------------------------------ */
 
-/* The card just checked (or why there is none), into its turn. */
+/* Said when model cards go off (tui_assist_cards_off), and how to turn
+ * them back on. */
+static const char cards_off_hint[] =
+" To ask the model again: :explain on, or load another model "
+"with :model FILE.";
+
+/* The card just checked (or why there is none), into its turn; refused:
+ * none was asked, model cards being off. */
 static void
-card_done(struct app *a, struct turn *t)
+card_done(struct app *a, struct turn *t, bool refused)
 {
 	const char *reason, *file;
 	size_t n = tui_assist_mcards(a->assist);
@@ -519,7 +536,19 @@ card_done(struct app *a, struct turn *t)
 		turn_append(t, text, strlen(text));
 		app_message(a, false, "model card: suggested by the model, "
 		    "checked by triage");
+	} else if (refused) {
+		/* cards are off: no request was made */
+		t->kind = TK_CARD_REJECTED;
+		if (asprintf(&text, "No model card: %s.%s", reason && *reason ?
+		    reason : "model cards are off", cards_off_hint) < 0)
+			text = NULL;
+		if (text != NULL)
+			turn_append(t, text, strlen(text));
+		app_message(a, true, "model cards are off for this session "
+		    "(:explain on asks again)");
 	} else {
+		bool off = tui_assist_cards_off(a->assist);
+
 		t->kind = TK_CARD_REJECTED;
 		if (asprintf(&text, "The model could not produce a valid card: "
 		    "%s. The rule-based view stands.", reason && *reason ?
@@ -527,7 +556,24 @@ card_done(struct app *a, struct turn *t)
 			text = NULL;
 		if (text != NULL)
 			turn_append(t, text, strlen(text));
-		app_message(a, true, "the model could not produce a valid card");
+		free(text);
+		text = NULL;
+		if (off && asprintf(&text, "\nThe model produced %d invalid "
+		    "cards in a row: model cards are off for this session.%s",
+		    TUI_ASSIST_BAD_CARDS, cards_off_hint) < 0)
+			text = NULL;
+		if (text != NULL)
+			turn_append(t, text, strlen(text));
+		if (tui_assist_timed_out(a->assist))
+			app_message(a, true, "the model card timed out; the "
+			    "rule-based view stands");
+		else if (off)
+			app_message(a, true, "model cards are off for this "
+			    "session: %d invalid cards in a row",
+			    TUI_ASSIST_BAD_CARDS);
+		else
+			app_message(a, true, "the model could not produce a "
+			    "valid card");
 	}
 	free(text);
 }
@@ -610,15 +656,18 @@ assist_card(struct app *a, const char *arg)
 	char *cause = NULL, *q = NULL;
 	unsigned long ntok = TUI_EXPLAIN_TOKENS;
 	const char *o = a->detail == DETAIL_CARD ? a->open_card : NULL;
+	bool on = arg != NULL && strcmp(arg, "on") == 0, was_off;
 	int rc;
 
+	if (on)
+		arg = NULL;
 	if (arg != NULL && *arg != '\0') {
 		char *end;
 
 		ntok = strtoul(arg, &end, 10);
 		if (*end != '\0' || ntok == 0 || ntok > 4096) {
-			app_message(a, true, ":explain [TOKENS]: a number of "
-			    "tokens from 1 to 4096");
+			app_message(a, true, ":explain [TOKENS | on]: a number "
+			    "of tokens from 1 to 4096, or on");
 			return;
 		}
 	}
@@ -681,9 +730,14 @@ assist_card(struct app *a, const char *arg)
 		session_save(a);
 		return;
 	}
+	if (on)	/* model cards back on after too many invalid ones */
+		tui_assist_cards_on(a->assist);
+	was_off = tui_assist_cards_off(a->assist);
+	tui_assist_set_limit(a->assist, answer_limit_ms);
 	if (tui_assist_card(a->assist, rq.subject, rq.file, rq.what, rq.lines,
 	    rq.n, (uint32_t)ntok, &cause) != 0) {
-		card_done(a, t);	/* the reason, as for a failed check */
+		/* the reason, as for a failed check */
+		card_done(a, t, was_off);
 		t->stopped = true;
 		session_save(a);
 	} else {
@@ -782,6 +836,26 @@ assist_report(struct app *a)
 	return o;
 }
 
+/* An answer stopped by answer_timeout: said in the turn and the status
+ * line (the fallback is recorded by assist.c). */
+static void
+timed_out(struct app *a, struct turn *t)
+{
+	uint32_t ms = tui_assist_limit(a->assist);
+
+	free(t->stats);
+	if (asprintf(&t->stats, "timed out after %.3g s (answer_timeout); "
+	    "the answer stops here", ms / 1e3) < 0)
+		t->stats = NULL;
+	free(t->note);
+	if (asprintf(&t->note, "The answer timed out (longer than %.3g s, "
+	    "the answer_timeout setting); the rule-based cards stand.",
+	    ms / 1e3) < 0)
+		t->note = NULL;
+	app_message(a, true, "the answer timed out after %.3g s; the "
+	    "rule-based cards stand", ms / 1e3);
+}
+
 void
 assist_events(struct app *a)
 {
@@ -817,12 +891,16 @@ assist_events(struct app *a)
 					t->stats = NULL;
 				t->stopped = ev.stop == ENG_STOP_CANCEL;
 			}
+			if (t != NULL && tui_assist_timed_out(a->assist) &&
+			    t->kind == TK_ANSWER)
+				timed_out(a, t);
 			if (t != NULL && t->kind == TK_CARD_RUNNING)
-				card_done(a, t);
+				card_done(a, t, false);
+			else if (ev.stop == ENG_STOP_CANCEL &&
+			    !tui_assist_timed_out(a->assist))
+				app_message(a, false, "answer stopped");
 			a->last_tps = ev.gen_ms > 0 ? ev.n_gen * 1e3 / ev.gen_ms : 0;
 			session_save(a);
-			if (ev.stop == ENG_STOP_CANCEL)
-				app_message(a, false, "answer stopped");
 			break;
 		}
 	}

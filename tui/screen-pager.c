@@ -29,6 +29,7 @@ static const char *const command_help[] = {
 	"  :search REGEX          search, like /",
 	"  :ask QUESTION          ask the assistant, like a",
 	"  :explain [TOKENS]      a model card, like M (at most TOKENS tokens)",
+	"  :explain on            model cards again after 3 invalid in a row",
 	"  :note TEXT             add a note to the session report",
 	"  :export FILE           write the report: FILE.json as JSON, else Markdown",
 	"  :model [FILE]          show or load the language model",

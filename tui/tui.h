@@ -58,9 +58,14 @@ struct config {
 	int		 clipboard;	/* y sets it by OSC 52: 1, 0, -1 auto */
 	int		 kv;		/* the model's KV cache: ENG_KV_F16 or
 					 * ENG_KV_Q8 (kv = f16 | q8) */
+	long		 answer_timeout; /* seconds an answer or model card
+					 * may take in the app; 0: no limit */
 };
 /* "30d", "12h", "0" (days if no unit) to seconds; -1 if malformed. */
 long	 config_duration(const char *v);
+/* "120s", "2m", "1h", "0" (seconds if no unit) to seconds, at most a
+ * day; -1 if malformed. */
+long	 config_seconds(const char *v);
 void	 config_load(struct config *);
 
 /* cmd-bundle.c: the installed model, from the bundle store. */
