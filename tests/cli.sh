@@ -347,7 +347,7 @@ if [ -f "$STORIES" ]; then
 	check "model info estimates memory" has out '^memory .*KV cache 1\.2 MiB at 2048 tokens'
 	check "model info prints the sha256" has out '^sha256 +270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d$'
 	# --kv q8: heads of 8 values have no room for a scale per 32
-	run "model info --kv q8: stories260K" 0 "$TRIAGE" model info --kv q8 "$STORIES"
+	run "model info --kv q8: stories260K" 1 "$TRIAGE" model info --kv q8 "$STORIES"
 	check "model info --kv q8 says why it cannot run" has out '^status +cannot run: .*8-bit KV cache needs head sizes that are multiples of 32'
 	run "model info --kv q4" 2 "$TRIAGE" model info --kv q4 "$STORIES"
 	check "--kv q4 is refused by name" has err '--kv: "q4" is not f16 or q8'
@@ -363,6 +363,13 @@ if [ -f "$STORIES" ]; then
 	run "model bench --depth past the context" 2 "$TRIAGE" model bench -p 0 -n 4 -r 1 --depth 300 "$Q3"
 	check "model bench --depth past the context says so" has err '305 tokens do not fit in the model.s 256-token context'
 	run "ask --kv q8" 0 "$TRIAGE" ask --model "$Q3" --kv q8 --raw --temp 0 -n 8 "Once upon a time"
+	# the kv setting is the default; --kv wins
+	mkdir -p "$HOME/.config/triage"
+	printf 'kv = q8\n' >"$HOME/.config/triage/config"
+	run "ask: kv = q8 in the settings" 2 "$TRIAGE" ask --model "$STORIES" --raw -n 4 "Once"
+	check "the kv setting reaches ask" has err 'stories260K.gguf: an 8-bit KV cache needs head sizes that are multiples of 32'
+	run "ask: --kv f16 wins over the setting" 0 "$TRIAGE" ask --kv f16 --model "$STORIES" --raw --temp 0 -n 4 "Once"
+	rm -f "$HOME/.config/triage/config"
 	run "model info --metadata" 0 "$TRIAGE" model info --metadata "$STORIES"
 	check "metadata lists keys" has out 'tokenizer.ggml.tokens +\[str x 512\]'
 	run "ask: greedy story" 0 "$TRIAGE" ask --model "$STORIES" --raw --temp 0 -n 20 "Once upon a time"
