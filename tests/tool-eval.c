@@ -13,8 +13,10 @@
  *     "also":     ["other classes that are also right"],   (optional)
  *     "evidence": "a PCRE2 regex for the lines that show the problem",
  *     "split":    "dev" (default: looked at while building) | "test" or
- *                 "fresh" (held out: only their totals are printed, never a
- *                 case, and they stay out of the per-class table) }
+ *                 "fresh" (only their totals are printed, never a case,
+ *                 and they stay out of the per-class table; "fresh" is the
+ *                 held-out split, "test" is development data since
+ *                 2026-12-06 but keeps its own totals line) }
  *
  * For every case it runs `TRIAGE analyze --json --examples 50` and scores:
  *   found     a matched card of the right class whose evidence holds a
@@ -406,7 +408,8 @@ main(int argc, char **argv)
 	report("all cases", &tot);
 	report("public bug reports and forums (set public)", &public_t);
 	report("  public, dev split (cases looked at while building)", &dev_t);
-	report("  public, test split (held out: totals only)", &test_t);
+	report("  public, test split (development data since 2026-12-06: totals only)",
+	    &test_t);
 	report("  public, fresh split (held out: totals only)", &fresh_t);
 	report("the nine samples in ../shared (set shared; the library was "
 	    "written on them)", &shared_t);
