@@ -391,98 +391,48 @@ small_quants(uint32_t type, const uint8_t *b, float *m)
 	}
 }
 
-/*
- * The f16 scales of eight consecutive blocks (bs bytes apart, d first)
- * times the eight activation scales at da (a gather, 40 bytes apart):
- * the products d * a.d of quant.c's order, eight at a time in vectors
- * rather than one scalar conversion and multiply per block and row.
- */
-INLINE void
-small_scales8(const uint8_t *b, size_t bs, const struct qa_block *a,
-    float *out)
-{
-	const __m256i step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-	__m256i d = _mm256_i32gather_epi32((const int *)(const void *)b,
-	    _mm256_mullo_epi32(step, _mm256_set1_epi32((int)bs)), 1);
-	__m256 da = _mm256_i32gather_ps(&a->d, _mm256_mullo_epi32(step,
-	    _mm256_set1_epi32(10)), 4);
-
-	/* the low 16 bits of each lane, packed, to f32 */
-	d = _mm256_shuffle_epi8(d, _mm256_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13,
-	    -1, -1, -1, -1, -1, -1, -1, -1, 0, 1, 4, 5, 8, 9, 12, 13,
-	    -1, -1, -1, -1, -1, -1, -1, -1));
-	d = _mm256_permute4x64_epi64(d, 0x08);
-	_mm256_storeu_ps(out, _mm256_mul_ps(_mm256_cvtph_ps(
-	    _mm256_castsi256_si128(d)), da));
-}
-
-/* Block i for every pair of weight row and activation row: the scale
- * products come from sc[pair][j] (small_scales8), or NULL: computed. */
-INLINE void
-small_block(uint32_t type, const uint8_t *w, size_t wstride, int nw,
-    const struct qa_block *a, size_t stride, int na, size_t i,
-    float (*sc)[8], int j, __m256 *acc, float *mins)
-{
-	const size_t bs = small_size(type);
-	const int is_signed = type != QT_Q4_1 && type != QT_Q5_1;
-	__m256i x[MAXW];
-
-	/* the activations, once per block for all weight rows */
-	_Pragma("GCC unroll 16")
-	for (int ra = 0; ra < na; ra++)
-		x[ra] = load32(a[ra * stride + i].q);
-	_Pragma("GCC unroll 16")
-	for (int wr = 0; wr < nw; wr++) {
-		const uint8_t *b = w + wr * wstride + i * bs;
-		float m = 0.0f;
-		__m256i q;
-
-		kern_prefetch(b, 32);
-		q = small_quants(type, b, &m);
-		_Pragma("GCC unroll 16")
-		for (int ra = 0; ra < na; ra++) {
-			const struct qa_block *ar = a + ra * stride + i;
-			__m256i p = is_signed ? dot_i8_i8(q, x[ra]) :
-			    dot_u8_i8(q, x[ra]);
-			int k = wr * na + ra;
-
-			acc[k] = fma_i32(acc[k], sc != NULL ? sc[k][j] :
-			    f16(b) * ar->d, p);
-			if (!is_signed)
-				mins[k] += m * ar->d * (float)ar->sum;
-		}
-	}
-}
-
 INLINE void
 small_rows(uint32_t type, const uint8_t *w, size_t wstride, int nw,
     const struct qa_block *a, size_t stride, int na, size_t n, float *out)
 {
-	const size_t bs = small_size(type), nblk = n / 32;
+	const size_t bs = small_size(type);
+	const int is_signed = type != QT_Q4_1 && type != QT_Q5_1;
 	__m256 acc[MAXW];
-	float mins[MAXW], sc[MAXW][8];
-	size_t i = 0;
+	float mins[MAXW];
 
 	_Pragma("GCC unroll 16")
 	for (int k = 0; k < nw * na; k++) {
 		acc[k] = _mm256_setzero_ps();
 		mins[k] = 0.0f;
 	}
-	for (; i + 8 <= nblk; i += 8) {
+	for (size_t i = 0; i < n / 32; i++) {
+		__m256i x[MAXW];
+
+		/* the activations, once per block for all weight rows */
 		_Pragma("GCC unroll 16")
-		for (int wr = 0; wr < nw; wr++)
+		for (int ra = 0; ra < na; ra++)
+			x[ra] = load32(a[ra * stride + i].q);
+		_Pragma("GCC unroll 16")
+		for (int wr = 0; wr < nw; wr++) {
+			const uint8_t *b = w + wr * wstride + i * bs;
+			float d = f16(b), m = 0.0f;
+			__m256i q;
+
+			kern_prefetch(b, 32);
+			q = small_quants(type, b, &m);
 			_Pragma("GCC unroll 16")
-			for (int ra = 0; ra < na; ra++)
-				small_scales8(w + wr * wstride + i * bs, bs,
-				    a + ra * stride + i, sc[wr * na + ra]);
-		_Pragma("GCC unroll 8")
-		for (int j = 0; j < 8; j++)
-			small_block(type, w, wstride, nw, a, stride, na, i + j,
-			    sc, j, acc, mins);
+			for (int ra = 0; ra < na; ra++) {
+				const struct qa_block *ar = a + ra * stride + i;
+				__m256i p = is_signed ? dot_i8_i8(q, x[ra]) :
+				    dot_u8_i8(q, x[ra]);
+				int k = wr * na + ra;
+
+				acc[k] = fma_i32(acc[k], d * ar->d, p);
+				if (!is_signed)
+					mins[k] += m * ar->d * (float)ar->sum;
+			}
+		}
 	}
-	for (; i < nblk; i++)
-		small_block(type, w, wstride, nw, a, stride, na, i, NULL, 0,
-		    acc, mins);
 	_Pragma("GCC unroll 16")
 	for (int k = 0; k < nw * na; k++)
 		out[k] = hsum_ps(acc[k]) + mins[k];
@@ -495,30 +445,20 @@ small_rows(uint32_t type, const uint8_t *w, size_t wstride, int nw,
 #define Q6_K_SIZE	210	/* ql[128], qh[64], scales[16], d */
 
 /*
- * The eight 6-bit scales and eight mins of a Q4_K/Q5_K block (q: its 12
- * scale bytes) as bytes 0..7 and 8..15 (get_scale_min_k4 for all j at
- * once): two byte shuffles put each value's low bits and high bits in
- * place, and three masks and two shifts finish them, in vector registers
- * (the 16-byte load stays inside the block).
+ * The 6-bit scales (bytes 0-7) and mins (bytes 8-15) of a Q4_K/Q5_K
+ * block: get_scale_min_k4 for all j at once, with 32-bit masks as ggml
+ * does (bytes picked one by one cost more than the block's dots).
  */
 static inline __m128i
 scales_k4(const uint8_t *q)
 {
-	__m128i s = _mm_loadu_si128((const __m128i *)(const void *)q);
-	/* low bits: sc 0-3 = s0-3, sc 4-7 = s8-11 (low nibbles),
-	 * m 0-3 = s4-7, m 4-7 = s8-11 (high nibbles) */
-	__m128i a = _mm_shuffle_epi8(s, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10,
-	    11, 4, 5, 6, 7, 8, 9, 10, 11));
-	/* high 2 bits of sc 4-7 and m 4-7: bits 6, 7 of s0-3 and s4-7 */
-	__m128i c = _mm_shuffle_epi8(s, _mm_setr_epi8(-1, -1, -1, -1, 0, 1,
-	    2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
-	__m128i lo = _mm_and_si128(a, _mm_setr_epi8(63, 63, 63, 63, 15, 15,
-	    15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
-	__m128i hn = _mm_and_si128(_mm_srli_epi16(a, 4), _mm_setr_epi8(0, 0,
-	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
-	__m128i hb = _mm_and_si128(_mm_srli_epi16(c, 2), _mm_set1_epi8(0x30));
+	uint32_t u[3];
 
-	return _mm_or_si128(_mm_or_si128(lo, hn), hb);
+	memcpy(u, q, sizeof u);
+	return _mm_setr_epi32((int)(u[0] & 0x3f3f3f3f),
+	    (int)((u[2] & 0x0f0f0f0f) | ((u[0] >> 6 & 0x03030303) << 4)),
+	    (int)(u[1] & 0x3f3f3f3f),
+	    (int)((u[2] >> 4 & 0x0f0f0f0f) | ((u[1] >> 6 & 0x03030303) << 4)));
 }
 
 /* Sub-block j (0..7) of 4-bit quants: 32 bytes of nibbles, low for even
@@ -1470,94 +1410,42 @@ e8m0_half(uint8_t e)
 	return f;
 }
 
-/* The products d * a.d of eight blocks, as small_scales8; MXFP4's d is
- * e8m0_half of its first byte, eight at a time. */
-INLINE void
-grid_scales8(int mx, const uint8_t *b, size_t bs, const struct qa_block *a,
-    float *out)
-{
-	const __m256i step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-	__m256i e, bits;
-
-	if (!mx) {
-		small_scales8(b, bs, a, out);
-		return;
-	}
-	e = _mm256_and_si256(_mm256_i32gather_epi32((const int *)(const
-	    void *)b, _mm256_mullo_epi32(step, _mm256_set1_epi32((int)bs)),
-	    1), _mm256_set1_epi32(0xff));
-	/* e < 2: 0x00200000 << e (subnormal); else (e - 1) << 23 */
-	bits = _mm256_blendv_epi8(_mm256_slli_epi32(_mm256_sub_epi32(e,
-	    _mm256_set1_epi32(1)), 23), _mm256_sllv_epi32(_mm256_set1_epi32(
-	    0x00200000), e), _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e));
-	_mm256_storeu_ps(out, _mm256_mul_ps(_mm256_castsi256_ps(bits),
-	    _mm256_i32gather_ps(&a->d, _mm256_mullo_epi32(step,
-	    _mm256_set1_epi32(10)), 4)));
-}
-
-/* Block i of grid_rows for every pair; sc as in small_block. */
-INLINE void
-grid_block(int mx, __m256i grid, const uint8_t *w, size_t wstride, int nw,
-    const struct qa_block *a, size_t stride, int na, size_t i,
-    float (*sc)[8], int j, __m256 *acc)
-{
-	const size_t bs = mx ? MXFP4_SIZE : IQ4_NL_SIZE;
-	__m256i x[MAXW];
-
-	_Pragma("GCC unroll 16")
-	for (int ra = 0; ra < na; ra++)
-		x[ra] = load32(a[ra * stride + i].q);
-	_Pragma("GCC unroll 16")
-	for (int wr = 0; wr < nw; wr++) {
-		const uint8_t *b = w + wr * wstride + i * bs;
-		__m256i q;
-
-		kern_prefetch(b, 32);
-		q = _mm256_shuffle_epi8(grid, nibbles16(b + (mx ? 1 : 2)));
-		_Pragma("GCC unroll 16")
-		for (int ra = 0; ra < na; ra++) {
-			const struct qa_block *ar = a + ra * stride + i;
-			int k = wr * na + ra;
-
-			acc[k] = fma_i32(acc[k], sc != NULL ? sc[k][j] :
-			    (mx ? e8m0_half(b[0]) : f16(b)) * ar->d,
-			    dot_i8_i8(q, x[ra]));
-		}
-	}
-}
-
-/*
- * IQ4_NL (mx = 0) and MXFP4 (mx = 1): nibbles looked up in a grid; the
- * scale products of eight blocks at a time, as small_rows.
- */
+/* IQ4_NL (mx = 0) and MXFP4 (mx = 1): nibbles looked up in a grid. */
 INLINE void
 grid_rows(int mx, const uint8_t *w, size_t wstride, int nw,
     const struct qa_block *a, size_t stride, int na, size_t n, float *out)
 {
-	const size_t bs = mx ? MXFP4_SIZE : IQ4_NL_SIZE, nblk = n / 32;
+	const size_t bs = mx ? MXFP4_SIZE : IQ4_NL_SIZE;
 	const __m256i grid = grid16(mx);
 	__m256 acc[MAXW];
-	float sc[MAXW][8];
-	size_t i = 0;
 
 	_Pragma("GCC unroll 16")
 	for (int k = 0; k < nw * na; k++)
 		acc[k] = _mm256_setzero_ps();
-	for (; i + 8 <= nblk; i += 8) {
+	for (size_t i = 0; i < n / 32; i++) {
+		__m256i x[MAXW];
+
 		_Pragma("GCC unroll 16")
-		for (int wr = 0; wr < nw; wr++)
+		for (int ra = 0; ra < na; ra++)
+			x[ra] = load32(a[ra * stride + i].q);
+		_Pragma("GCC unroll 16")
+		for (int wr = 0; wr < nw; wr++) {
+			const uint8_t *b = w + wr * wstride + i * bs;
+			float d = mx ? e8m0_half(b[0]) : f16(b);
+			__m256i q;
+
+			kern_prefetch(b, 32);
+			q = _mm256_shuffle_epi8(grid, nibbles16(b + (mx ? 1 : 2)));
 			_Pragma("GCC unroll 16")
-			for (int ra = 0; ra < na; ra++)
-				grid_scales8(mx, w + wr * wstride + i * bs, bs,
-				    a + ra * stride + i, sc[wr * na + ra]);
-		_Pragma("GCC unroll 8")
-		for (int j = 0; j < 8; j++)
-			grid_block(mx, grid, w, wstride, nw, a, stride, na,
-			    i + j, sc, j, acc);
+			for (int ra = 0; ra < na; ra++) {
+				const struct qa_block *ar = a + ra * stride + i;
+				int k = wr * na + ra;
+
+				acc[k] = fma_i32(acc[k], d * ar->d,
+				    dot_i8_i8(q, x[ra]));
+			}
+		}
 	}
-	for (; i < nblk; i++)
-		grid_block(mx, grid, w, wstride, nw, a, stride, na, i, NULL, 0,
-		    acc);
 	_Pragma("GCC unroll 16")
 	for (int k = 0; k < nw * na; k++)
 		out[k] = hsum_ps(acc[k]);
