@@ -15,7 +15,11 @@
  *            the pass runs once in a child that this process single-steps
  *            with ptrace, minus an empty pass.  Deterministic, and it
  *            counts every instruction set natively (valgrind stops at
- *            AVX2), so it is the A/B figure on a shared, loaded machine.
+ *            AVX2).  Fewer instructions are not always faster: on a Zen 5
+ *            EPYC, vector scale unpacking for Q4_K cut them by a quarter
+ *            and ran 5 % slower (the vector ports, not the front end, are
+ *            the limit), so a change is judged by the rate, whose best of
+ *            40 short windows repeats to 1 % even on a loaded machine.
  * With --model the model's compute bound is printed too: threads / the
  * sum over its matrices of bytes / rate (every weight is read once per
  * token; token_embd only when there is no output.weight).
