@@ -37,6 +37,9 @@
  *   - refused, where it warns or guesses: duplicate token texts, special
  *     ids outside the vocabulary (given or defaulted), merges whose parts
  *     or result are not tokens, NaN scores, malformed <0xNN> texts;
+ *   - "</s>" typed USER_DEFINED (Gemma 3/4: an HTML word) stays a word
+ *     that text may hold and does not end generation; the reference's
+ *     list of end-of-generation texts makes any "</s>" a control token;
  *   - a merge or piece whose result is a CONTROL/UNKNOWN token is never
  *     made from text (the reference would make it if a vocabulary spells
  *     it), and its gpt-oss workaround that demotes <|end|> & co. to
@@ -741,6 +744,11 @@ load_specials(struct vocab *v, const struct gguf *g, char **cause)
 	}
 	for (const char *const *t = eog_texts; *t != NULL; t++) {
 		id = find(v, *t, strlen(*t));
+		/* Gemma 3/4's "</s>" is a user-defined HTML word that its
+		 * own tokenizer finds in text; it ends nothing there. */
+		if (id >= 0 && v->tok[id].type == TT_USER_DEFINED &&
+		    strcmp(*t, "</s>") == 0)
+			continue;
 		make_control(v, id);
 		mark_eog(v, id);
 	}

@@ -1141,6 +1141,15 @@ kv_u32(struct gb *b, const char *k, uint32_t v)
 }
 
 static void
+kv_bool(struct gb *b, const char *k, bool v)
+{
+	uint8_t c = v;
+
+	gb_key(b, k, GGUF_BOOL);
+	gb_raw(b, &c, 1);
+}
+
+static void
 kv_strs(struct gb *b, const char *k, const char *const *v, size_t n)
 {
 	gb_key(b, k, GGUF_ARR);
@@ -1281,6 +1290,53 @@ test_vocab_gemma4_turn_ends_generation(void **state)
 	ids = tok(v, "a<turn|>", 8, false, false, &nids);
 	for (size_t i = 0; i < nids; i++)
 		assert_true(ids[i] != 4 && ids[i] != 5);
+	free(ids);
+	vocab_free(v);
+}
+
+/*
+ * Gemma 3 (and 4) have "</s>" as a user-defined word (HTML strike-through
+ * end), not as an end token.  The reference's text list of end tokens
+ * makes any "</s>" a control token that ends generation (added for another
+ * model); on Gemma that cut a log line's "</s>" into "</" "s" ">" where
+ * the model's own tokenizer gives the word (tests/fixtures/tokref-gemma3).
+ */
+static void
+test_vocab_user_defined_eos_text_stays_a_word(void **state)
+{
+	static const char *const t[] = { "<pad>", "<eos>", "<bos>", "<unk>",
+		"</s>", "a", "<", "/", "s", ">", "</", "\xE2\x96\x81" };
+	enum { N = sizeof t / sizeof t[0] };
+	float sc[N];
+	int32_t ty[N];
+	struct gb b = { 0 };
+	struct vocab *v = NULL;
+	char *cause = NULL;
+	size_t nids;
+	int32_t *ids;
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		sc[i] = -(float)i;
+		ty[i] = i < 3 ? 3 : 1;
+	}
+	ty[3] = 2;
+	ty[4] = 4;
+	kv_str(&b, "tokenizer.ggml.model", "llama");
+	kv_strs(&b, "tokenizer.ggml.tokens", t, N);
+	kv_arr(&b, "tokenizer.ggml.scores", GGUF_F32, 4, sc, N);
+	kv_arr(&b, "tokenizer.ggml.token_type", GGUF_I32, 4, ty, N);
+	kv_u32(&b, "tokenizer.ggml.bos_token_id", 2);
+	kv_u32(&b, "tokenizer.ggml.eos_token_id", 1);
+	kv_u32(&b, "tokenizer.ggml.unknown_token_id", 3);
+	kv_bool(&b, "tokenizer.ggml.add_space_prefix", false);
+	assert_int_equal(gb_load(&b, &v, &cause), 0);
+	assert_false(vocab_is_eog(v, 4));
+	assert_true(vocab_is_eog(v, 1));
+	ids = tok(v, "a</s>", 5, false, false, &nids);
+	assert_int_equal(nids, 2);
+	assert_int_equal(ids[0], 5);
+	assert_int_equal(ids[1], 4);
 	free(ids);
 	vocab_free(v);
 }
@@ -1667,6 +1723,7 @@ main(void)
 		cmocka_unit_test(test_vocab_spm_control_text_stays_text),
 		cmocka_unit_test(test_vocab_flags_and_eog),
 		cmocka_unit_test(test_vocab_gemma4_turn_ends_generation),
+		cmocka_unit_test(test_vocab_user_defined_eos_text_stays_a_word),
 		cmocka_unit_test(test_vocab_tokenize_adds_bos_eos),
 		cmocka_unit_test(test_vocab_piece),
 		cmocka_unit_test(test_detok_never_splits_a_character),

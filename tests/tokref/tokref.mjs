@@ -108,6 +108,8 @@ const odd = [
 	'NEL\u0085between and vt\u000Bff\u000C',
 	'Turkish \u0130stanbul \u0131 long s \u017Fo',
 	'emoji-only \u2764\uFE0F\u{1F525}\u{1F680}\u2728',
+	'HTML <table><tr><td>500</td></tr></table> <b>bold</b> <s>x</s> [multimodal] <img src=x> </div>',
+	'run of 40 spaces:' + ' '.repeat(40) + 'x' + '\t'.repeat(33) + 'y' + '\n'.repeat(34) + 'z',
 	'',
 	' ',
 	'\t',
