@@ -30,15 +30,28 @@
 //   - Gemma 3: no space is put before the text (llama.cpp's gemma3
 //     conversion sets add_space_prefix off; tokenizer.json has no Prepend).
 //
+//   - Gemma 3: "</s>" is a user-defined HTML word.  llama.cpp's list of
+//     end-of-generation texts would make it a control token; triage keeps
+//     it a word, as Gemma's tokenizer does (engine/vocab.c), so the line
+//     holding it matches.
+//
 // test-vocab.c has the Llama 3 and Qwen3 vocabularies in $SHARED/golden.
 // For Gemma 3 and GPT-4o it needs vocabulary GGUFs built from the same
-// tokenizer.json files, which are not committed (several MB; Gemma's has
-// its own licence):
+// tokenizer.json files by vocab-gguf.mjs (as llama.cpp's converter lays
+// them out; see its header).  They are not committed (several MB; Gemma's
+// has its own licence).  To regenerate the fixtures and run all four
+// checks (exact package versions in package.json / package-lock.json):
 //
+//   cd tests/tokref && npm ci
+//   SHARED=../../../shared node tokref.mjs
 //   node vocab-gguf.mjs /tmp/tokref-vocab
-//   (cd .. && TOKREF_VOCAB_DIR=/tmp/tokref-vocab ../build/tests/test-vocab)
+//   cd .. && make -C .. B=build/x build/x/tests/test-vocab &&
+//       TOKREF_VOCAB_DIR=/tmp/tokref-vocab ../build/x/tests/test-vocab
 //
-// Without them (CI) those two checks say so on one line and are skipped.
+// test-vocab looks for ggml-vocab-{gemma3,gpt4o}.gguf in $TOKREF_VOCAB_DIR,
+// then in $SHARED/golden.  Without them (CI: no network, no such files)
+// those two checks print one line saying so and are skipped; the Llama 3
+// and Qwen3 ones always run.
 'use strict';
 
 import fs from 'node:fs';
@@ -217,8 +230,15 @@ run('gemma3', gemma3(), {
 		'# (add_space_prefix off, as llama.cpp converts gemma3); added tokens',
 		'# that are not control tokens (runs of \\n, \\t, spaces; <b>, <s>...)',
 		'# are user-defined words split out of the text, as llama.cpp does.',
+		'# "</s>" is one of them: llama.cpp would make it a control token',
+		'# (end-of-generation list), triage keeps it a word (engine/vocab.c).',
+		'# Vocab GGUF for test-vocab: tests/tokref/vocab-gguf.mjs (scores',
+		'# rebuilt from the merge ranks; the package has no tokenizer.model).',
 	],
 });
 run('gpt4o', gpt4o(), {
-	notes: ['# o200k vocabulary and "gpt-4o" pattern, as Phi-4-mini uses them.'],
+	notes: [
+		'# o200k vocabulary and "gpt-4o" pattern, as Phi-4-mini uses them.',
+		'# Vocab GGUF for test-vocab: tests/tokref/vocab-gguf.mjs.',
+	],
 });
