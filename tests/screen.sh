@@ -249,6 +249,26 @@ if [ -f "$SHARED/models/stories260K.gguf" ] && [ -x "$GEN" ]; then
 	keys slow q
 	expect slow "then q quits" "EXIT=0"
 	stop slow
+	# answer_timeout: a slow answer is stopped at the limit, said, and
+	# kept as a timeout fallback (a context of 2048: answers of up to 512
+	# tokens, seconds on this model)
+	"$GEN" --type Q8_0 --n-embd 768 --n-ff 2048 --n-layer 6 --n-head 12 \
+		--n-head-kv 4 --n-ctx 2048 --vocab-from "$SHARED/models/stories260K.gguf" \
+		--seed 1 -o "$T/slowto.gguf" 2>/dev/null
+	mkdir -p "$T/cfg-to/triage"; echo "answer_timeout = 1s" >"$T/cfg-to/triage/config"
+	ENVV="XDG_CONFIG_HOME=$T/cfg-to" start slowto 120x30 --model "$T/slowto.gguf" "$SAMPLE"
+	keys slowto a "why" Enter
+	expect slowto "answer_timeout stops a slow answer and says so" \
+		"the answer timed out after 1 s; the rule-based cards stand" 15
+	# (the pane's line, wrapped somewhere: one of its pieces is whole)
+	expect slowto "where the answer stopped, the pane says it timed out" \
+		"timed out after 1 s \(the|answer_timeout setting|setting\); the rule-based"
+	expect_not slowto "a timed-out answer is not a crash" "EXIT="
+	quit slowto
+	aj=$(echo "$T"/sess-slowto/*/assist.json)
+	if [ "$("$B/tests/jsonget" fallbacks.0.reason <"$aj")" = timeout ] &&
+	   "$B/tests/jsonget" fallbacks.0.detail <"$aj" | grep -q 'longer than the 1 s limit (answer_timeout)'; then ok; else
+		bad "the timeout is kept with the session with its reason" "$(cat "$aj")"; fi
 else
 	bad "the tiny model or the generator is missing" "$SHARED/models/stories260K.gguf $GEN"
 fi
@@ -317,6 +337,37 @@ if [ -f "$MODEL" ]; then
 	expect mce "it ends as a marked card or a reason, nothing else" \
 		"MODEL CARD - suggested by the model|The model could not produce a valid card: " 15
 	quit mce
+	# repeated invalid cards: after 3 in a row the model is asked no more,
+	# the pane says why and how to turn them back on
+	start mcoff 120x40 --model "$MODEL" "$T/story.log"
+	expect mcoff "two unknown templates" "2 unknown templa"
+	keys mcoff Tab j Enter
+	expect mcoff "the unknown template is open" "A warning or error no playbook knows"
+	# fallbacks kept so far: each card waits for the one before
+	nfb() { local f; f=$(echo "$T"/sess-mcoff/*/assist.json)
+		if [ -f "$f" ]; then "$B/tests/jsonget" fallbacks.# <"$f"; else echo 0; fi; }
+	for n in 1 2 3; do
+		keys mcoff ":explain 5" Enter
+		i=0; while [ $i -lt 300 ] && [ "$(nfb)" != "$n" ] && [ "$(nfb)" != 4 ]; do
+			sleep 0.05; i=$((i + 1)); done
+	done
+	expect mcoff "the third invalid card turns model cards off, said in the pane" \
+		"The model produced 3 invalid cards in a row: model cards are" 15
+	expect mcoff "and how to turn them on again" "To ask the model again: :explain on, or"
+	keys mcoff Tab Tab j Enter M
+	expect mcoff "the next request asks the model nothing" \
+		"No model card: the model produced 3 invalid cards in a row;" 10
+	aj=$(echo "$T"/sess-mcoff/*/assist.json)
+	i=0; while [ $i -lt 100 ] && ! grep -q cards-off "$aj" 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
+	if [ "$("$B/tests/jsonget" fallbacks.# <"$aj")" = 4 ] &&
+	   [ "$("$B/tests/jsonget" fallbacks.2.reason <"$aj")" = invalid-card ] &&
+	   [ "$("$B/tests/jsonget" fallbacks.3.reason <"$aj")" = cards-off ] &&
+	   "$B/tests/jsonget" fallbacks.3.detail <"$aj" | grep -q '^the model produced 3 invalid cards in a row; model cards are off for this session, the rule-based view stands$'; then ok; else
+		bad "cards-off is recorded once with its reason" "$(cat "$aj")"; fi
+	keys mcoff Tab Tab j Enter ":explain on" Enter
+	expect mcoff ":explain on asks the model again (a valid card)" \
+		"MODEL CARD - suggested by the model, not a playbook; checked" 15
+	quit mcoff
 else
 	bad "the tiny model is missing" "$MODEL"
 fi

@@ -836,26 +836,6 @@ assist_report(struct app *a)
 	return o;
 }
 
-/* An answer stopped by answer_timeout: said in the turn and the status
- * line (the fallback is recorded by assist.c). */
-static void
-timed_out(struct app *a, struct turn *t)
-{
-	uint32_t ms = tui_assist_limit(a->assist);
-
-	free(t->stats);
-	if (asprintf(&t->stats, "timed out after %.3g s (answer_timeout); "
-	    "the answer stops here", ms / 1e3) < 0)
-		t->stats = NULL;
-	free(t->note);
-	if (asprintf(&t->note, "The answer timed out (longer than %.3g s, "
-	    "the answer_timeout setting); the rule-based cards stand.",
-	    ms / 1e3) < 0)
-		t->note = NULL;
-	app_message(a, true, "the answer timed out after %.3g s; the "
-	    "rule-based cards stand", ms / 1e3);
-}
-
 void
 assist_events(struct app *a)
 {
@@ -878,26 +858,34 @@ assist_events(struct app *a)
 				turn_append(t, ev.text, ev.len);
 		} else if (ev.kind == ENG_EV_DONE) {
 			size_t hid = tui_assist_hidden(a->assist);
+			bool late = tui_assist_timed_out(a->assist);
+			char tw[128];
 
+			/* the last line of the turn, so it is seen where the
+			 * answer stopped */
+			snprintf(tw, sizeof tw, "timed out after %.3g s (the "
+			    "answer_timeout setting); the rule-based cards stand",
+			    tui_assist_limit(a->assist) / 1e3);
 			if (t != NULL) {
 				free(t->stats);
 				if (asprintf(&t->stats, "%u tokens in %.0f ms (%.1f "
 				    "tokens/s); prompt %u tokens in %.0f ms; %s%s%s%s",
 				    ev.n_gen, ev.gen_ms, ev.gen_ms > 0 ? ev.n_gen *
 				    1e3 / ev.gen_ms : 0, ev.n_prompt, ev.prompt_ms,
-				    why[ev.stop <= ENG_STOP_ERROR ? ev.stop : 0],
-				    ev.len ? ": " : "", ev.len ? ev.text : "",
+				    late ? tw : why[ev.stop <= ENG_STOP_ERROR ?
+				    ev.stop : 0], ev.len && !late ? ": " : "",
+				    ev.len && !late ? ev.text : "",
 				    hid ? "; reasoning hidden" : "") < 0)
 					t->stats = NULL;
 				t->stopped = ev.stop == ENG_STOP_CANCEL;
 			}
-			if (t != NULL && tui_assist_timed_out(a->assist) &&
-			    t->kind == TK_ANSWER)
-				timed_out(a, t);
 			if (t != NULL && t->kind == TK_CARD_RUNNING)
 				card_done(a, t, false);
-			else if (ev.stop == ENG_STOP_CANCEL &&
-			    !tui_assist_timed_out(a->assist))
+			else if (late)	/* the fallback: recorded by assist.c */
+				app_message(a, true, "the answer timed out after "
+				    "%.3g s; the rule-based cards stand",
+				    tui_assist_limit(a->assist) / 1e3);
+			else if (ev.stop == ENG_STOP_CANCEL)
 				app_message(a, false, "answer stopped");
 			a->last_tps = ev.gen_ms > 0 ? ev.n_gen * 1e3 / ev.gen_ms : 0;
 			session_save(a);
