@@ -1171,6 +1171,14 @@ card_event(struct tui_assist *a, struct eng_event *ev)
 			bad_card(a);
 	}
 	free(why);
+	/* a card is a model answer too: counted by how it ended, a finished
+	 * one that failed its checks as invalid structured output */
+	if (a->timed_out || ev->stop == ENG_STOP_CANCEL ||
+	    ev->stop == ENG_STOP_ERROR || a->card_state == 1)
+		metrics_gen_done(ev, a->timed_out);
+	else
+		metrics_answer("invalid-output", ev->prompt_ms, ev->gen_ms > 0 &&
+		    ev->n_gen > 0 ? ev->n_gen * 1e3 / ev->gen_ms : 0);
 	if (grow(&a->vis, &a->capvis, ev->len + 1) == 0) {
 		memcpy(a->vis, ev->text, ev->len);
 		a->vis[ev->len] = '\0';
