@@ -4,8 +4,9 @@
  *
  * Okapi BM25 (Robertson and Zaragoza, "The Probabilistic Relevance
  * Framework", 2009) over each playbook's title (counted twice), tags,
- * class, explanation and example lines.  Text is lower-cased and split on
- * anything not a letter or digit; tokens with a digit, one-letter tokens,
+ * class, explanation and example lines.  Text is split on anything not a
+ * letter or digit and at camelCase humps (unseen wording often glues words:
+ * "NullPointerException"), then lower-cased; tokens with a digit, one-letter tokens,
  * stop words and level words ("error", "warning": they say how bad, not
  * what) are dropped, and a light suffix strip joins "failed", "failing"
  * and "failure".  A suggestion needs SUGGEST_MIN_TERMS distinct shared
@@ -131,7 +132,10 @@ tokens(const char *s, int (*fn)(void *, const char *), void *arg)
 		unsigned char c = (unsigned char)*s;
 		int word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9');
-		if (word) {
+		/* camelCase is two words: "NullPointer" says "null pointer" */
+		int hump = c >= 'A' && c <= 'Z' && n > 0 && w[n - 1] >= 'a' &&
+		    w[n - 1] <= 'z' && s[-1] >= 'a' && s[-1] <= 'z';
+		if (word && !hump) {
 			if (c >= '0' && c <= '9')
 				has_digit = 1;
 			if (n < TOK_MAX)
@@ -150,6 +154,8 @@ tokens(const char *s, int (*fn)(void *, const char *), void *arg)
 		has_digit = 0;
 		if (c == '\0')
 			return 0;
+		if (hump)
+			s--;	/* the capital starts the next word */
 	}
 }
 

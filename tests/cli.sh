@@ -253,6 +253,16 @@ run "unknown: --no-unknown" 1 "$TRIAGE" analyze --json --no-unknown --playbooks 
 check "unknown: --no-unknown suggests nothing" \
 	bash -c "[ \"\$('$JSONGET' suggested.# <'$T/out')\" = 0 ]"
 
+# camelCase words are split for similarity: "UpstreamServerNotResponding"
+# reads as "upstream server not responding"; a benign line suggests nothing
+{
+	echo "Jun 14 11:00:04 gw lb[77]: ERROR UpstreamServerNotResponding whileReadingResponseHeader backend web1"
+	echo "Jun 14 11:00:05 gw systemd[1]: Started Session 3 of user alice."
+} >"$T/camel.log"
+run "unknown: camelCase line" 1 "$TRIAGE" analyze --json --playbooks "$T/sugg" "$T/camel.log"
+check "unknown: a camelCase paraphrase is suggested, the benign line is not" \
+	bash -c "[ \"\$('$JSONGET' suggested.# <'$T/out')\" = 1 ] && [ \"\$('$JSONGET' suggested.0.id <'$T/out')\" = proxy-upstream-timeout ]"
+
 # --- the shipped library and real logs ----------------------------------------
 if [ -d "$LIB" ]; then
 	run "shipped sample has cards" 0 "$TRIAGE" analyze --playbooks "$LIB" share/samples/field-laptop.log
