@@ -27,7 +27,10 @@
  *             a known problem below its threshold or an unknown template
  *             (what a technician would see);
  *   wrong     a card whose class is not the case's (any card on a negative
- *             control); "loud" if it is high or critical on a negative.
+ *             control); "loud" if it is high or critical on a negative;
+ *   wrong suggestion  likewise for a suggested ("possibly") card, of a
+ *             playbook or of a whole class: its class is not the case's,
+ *             or it is on a negative control.
  * It is a report, not a test: the exit status is 0 unless a case is
  * malformed or triage cannot run.
  */
@@ -194,6 +197,7 @@ cmp_str(const void *a, const void *b)
 struct totals {
 	int	 incidents, found, suggested, visible, negatives, cards, wrong,
 		 loud;
+	int	 sugg, wsugg, negsugg;	/* suggestions: all, wrong, on negatives */
 };
 
 static int
@@ -208,7 +212,7 @@ eval_case(const char *triage, const char *dir, const char *shared,
 	pcre2_code *re = NULL;
 	pcre2_match_data *md = NULL;
 	int rc = -1, errc, found = 0, suggested = 0, visible = 0, wrong = 0;
-	int loud = 0, negative, held;
+	int loud = 0, negative, held, wsugg = 0;
 	PCRE2_SIZE erroff;
 	struct tally *t;
 	size_t i, n = strlen(name) - 5;
@@ -275,7 +279,9 @@ eval_case(const char *triage, const char *dir, const char *shared,
 		int hit = any_string_hits(v, re, md);
 
 		visible |= hit;
-		if (!negative && hit && class_ok(k, klass, also))
+		if (negative || !class_ok(k, klass, also))
+			wsugg++;
+		else if (hit)
 			suggested = 1;
 	}
 	json_array_foreach(unk, i, v)
@@ -291,15 +297,21 @@ eval_case(const char *triage, const char *dir, const char *shared,
 	    (loud ? "LOUD" : (wrong ? "noisy" : "quiet")) :
 	    found ? "FOUND" : suggested ? "suggested" : visible ? "visible" :
 	    "MISSED");
+	if (!held && json_array_size(sugg) > 0)
+		printf("%-44s   %zu suggested, %d wrong\n", "", json_array_size(sugg),
+		    wsugg);
 	for (int k = 0; k < 3; k++) {
 		struct totals *x = k == 2 ? bysplit : k ? byset : tot;
 		if (x == NULL)
 			continue;
 		x->cards += (int)json_array_size(cards);
 		x->wrong += wrong;
+		x->sugg += (int)json_array_size(sugg);
+		x->wsugg += wsugg;
 		if (negative) {
 			x->negatives++;
 			x->loud += loud;
+			x->negsugg += (int)json_array_size(sugg);
 		} else {
 			x->incidents++;
 			x->found += found;
@@ -354,6 +366,8 @@ report(const char *title, const struct totals *t)
 	pct("recall incl. suggested", t->found + t->suggested, t->incidents);
 	pct("visible (card, suggestion, unknown)", t->visible, t->incidents);
 	pct("wrong cards", t->wrong, t->cards);
+	pct("wrong suggestions", t->wsugg, t->sugg);
+	printf("  %-34s %5d\n", "suggestions on negatives", t->negsugg);
 	printf("  %-34s %5d\n", "high/critical cards on negatives", t->loud);
 }
 
