@@ -54,6 +54,9 @@ struct tmpl {
 	const char	*file;
 	uint64_t	 lineno;
 	long		 next;		/* bucket chain */
+	uint64_t	 lvseed;	/* the header's level classes hashed */
+	uint64_t	 skel;		/* lvseed, constants and variable runs */
+	long		 snext;		/* skeleton bucket chain */
 	/* For the ranking (see pb_miner_salience). */
 	enum pb_severity level;		/* worst seen */
 	int64_t		 first, last;	/* ms, PB_TIME_NONE if no line had one */
@@ -67,6 +70,7 @@ struct pb_miner {
 	struct tmpl	*t;
 	size_t		 n, cap, max;
 	long		 bucket[BUCKETS];
+	long		 sbucket[BUCKETS];	/* by skeleton */
 	long		*rank;
 	size_t		 nrank;
 	double		 similarity;
@@ -92,6 +96,7 @@ pb_miner_new(size_t max, struct pb_miner **out)
 	m->similarity = DEF_SIMILARITY;
 	m->key_tokens = DEF_KEY_TOKENS;
 	memset(m->bucket, 0xff, sizeof(m->bucket));	/* all -1: empty */
+	memset(m->sbucket, 0xff, sizeof(m->sbucket));
 	*out = m;
 	return 0;
 }
@@ -464,6 +469,77 @@ mask_word(struct cut *c, const char *s, size_t n)
 	return put(c, out, o);
 }
 
+/*
+ * A number as a word of its own: digits with . , : between them, after
+ * at most two of "([<>~=+-" ("12", "18.4", "(5.05", "<1", "00:01").
+ */
+static int
+is_number(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && i < 2 && strchr("([<>~=+-", s[i]) != NULL)
+		i++;
+	if (i == n || !isdigit((unsigned char)s[i]) ||
+	    !isdigit((unsigned char)s[n - 1]))
+		return 0;
+	for (; i < n; i++)
+		if (!isdigit((unsigned char)s[i]) && strchr(".,:", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * A unit after a number ("KB", "ms", "bytes)", "sec,"): returns the length
+ * of the unit name, the rest being closing punctuation, or 0.
+ */
+static size_t
+unit_len(const char *s, size_t n)
+{
+	static const char *const units[] = { "b", "kb", "mb", "gb", "tb",
+	    "pb", "kib", "mib", "gib", "tib", "byte", "bytes", "bit", "bits",
+	    "kbps", "mbps", "gbps", "bps", "kb/s", "mb/s", "gb/s", "ns", "us",
+	    "ms", "s", "sec", "secs", "second", "seconds", "msec", "msecs",
+	    "usec", "usecs", "nsec", "nsecs", "millis", "milliseconds",
+	    "microseconds", "nanoseconds", "min", "mins", "minute", "minutes",
+	    "h", "hr", "hrs", "hour", "hours", "day", "days", "%", "hz",
+	    "khz", "mhz", "ghz", NULL };
+	size_t u = n;
+
+	while (u > 0 && strchr(")]},;:.", s[u - 1]) != NULL)
+		u--;
+	return u > 0 && u <= 12 && in_list(units, s, u) ? u : 0;
+}
+
+/*
+ * "18846 bytes", "(18.4 KB)", "<1 sec", "5.2 KB,": a number and its unit
+ * are one variable, so a size or a time written with one word more or less
+ * does not make another template.  Returns the mask (with the punctuation
+ * after the unit that is not closing a bracket the number opened), or NULL.
+ */
+static const char *
+number_unit(struct cut *c, const char *num, size_t nl, const char *unit,
+    size_t ul)
+{
+	size_t u, k;
+	char out[8];
+
+	if (!is_number(num, nl) || (u = unit_len(unit, ul)) == 0)
+		return NULL;
+	/* Closing brackets matched by the number's opening ones are eaten. */
+	k = u;
+	for (size_t i = 0; i < nl && k < ul && strchr("([", num[i]) != NULL; i++)
+		if (unit[k] == (num[i] == '(' ? ')' : ']'))
+			k++;
+	if (k == ul)
+		return MASK;
+	if (ul - k > 4)
+		return NULL;
+	memcpy(out, MASK, 3);
+	memcpy(out + 3, unit + k, ul - k);
+	return put(c, out, 3 + ul - k);
+}
+
 /* Does the quoted span starting at word i end at word j?  Within 16 words. */
 static size_t
 quote_end(char **w, const size_t *wl, size_t n, size_t i)
@@ -513,7 +589,11 @@ cut_line(struct cut *c, char **w, size_t *wl, size_t n)
 	for (i = h; i < n; i++) {
 		const char *t;
 
-		if ((j = quote_end(w, wl, n, i)) > 0) {
+		if (i + 1 == MAX_TOKENS && (memchr(w[i], ' ', wl[i]) != NULL ||
+		    memchr(w[i], '\t', wl[i]) != NULL)) {
+			/* The words past the limit: a long list, one variable. */
+			t = MASK;
+		} else if ((j = quote_end(w, wl, n, i)) > 0) {
 			/* key="a b c" -> key=<*>; "a b c" -> <*> */
 			const char *eq = w[i][0] == '"' || w[i][0] == '\'' ?
 			    NULL : memchr(w[i], '=', wl[i]);
@@ -533,7 +613,10 @@ cut_line(struct cut *c, char **w, size_t *wl, size_t n)
 				;
 			t = MASK;
 			i = j;
-		} else
+		} else if (i + 1 < n && (t = number_unit(c, w[i], wl[i],
+		    w[i + 1], wl[i + 1])) != NULL)
+			i++;
+		else
 			t = mask_word(c, w[i], wl[i]);
 		/* Runs of variables are one variable, however long. */
 		if (t == MASK && c->ntok > c->nhdr &&
@@ -545,25 +628,128 @@ cut_line(struct cut *c, char **w, size_t *wl, size_t n)
 
 /* ---- the tree and the merge ------------------------------------------------- */
 
-static uint64_t
-path_key(const struct pb_miner *m, const struct cut *c)
+/* Letters, "_" and inner "-" or "'", with at most one ":" "," or ";" after. */
+static int
+plain_word(const char *s)
 {
-	uint64_t h = 1469598103934665603ull ^ (uint64_t)(c->ntok - c->nhdr);
-	size_t i;
+	size_t n = strlen(s), i;
 
-	h *= 1099511628211ull;
-	/* The header's level stays a constant: INFO and ERROR lines differ. */
-	for (i = 0; i < c->nhdr; i++) {
-		int lc = level_class(c->tok[i], strlen(c->tok[i]));
+	if (n > 0 && strchr(":,;", s[n - 1]) != NULL)
+		n--;
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalpha((unsigned char)s[i]) && s[i] != '_' &&
+		    ((s[i] != '-' && s[i] != '\'') || i == 0 || i + 1 == n))
+			return 0;
+	return 1;
+}
+
+static uint64_t
+hash_word(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (h ^ 0xff) * 1099511628211ull;
+}
+
+static uint64_t
+level_seed(const char *const *tok, size_t nhdr)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < nhdr; i++) {
+		int lc = level_class(tok[i], strlen(tok[i]));
 		if (lc != 0)
 			h = (h ^ (unsigned)lc) * 1099511628211ull;
 	}
-	for (i = c->nhdr; i < c->ntok && i < c->nhdr + m->key_tokens; i++) {
-		for (const char *p = c->tok[i]; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
-		h = (h ^ 0xff) * 1099511628211ull;
+	return h;
+}
+
+/* seed: level_seed() of the header, whose level stays a constant (INFO
+ * and ERROR lines differ). */
+static uint64_t
+path_key(const struct pb_miner *m, const struct cut *c, uint64_t seed)
+{
+	uint64_t h = (seed ^ (uint64_t)(c->ntok - c->nhdr)) * 1099511628211ull;
+	size_t i, k = 0;
+
+	/* The first plain words choose the leaf; others (a dotted name, a
+	 * call, a mask) are passed over, as Drain passes numbers, so
+	 * "com.apple.a: told me" and "com.apple.b: told me" meet and the
+	 * similarity decides.  A message without plain words uses its first
+	 * words as they are. */
+	for (i = c->nhdr; i < c->ntok && k < m->key_tokens; i++)
+		if (plain_word(c->tok[i])) {
+			h = hash_word(h, c->tok[i]);
+			k++;
+		}
+	for (i = c->nhdr; k == 0 && i < c->ntok && i < c->nhdr + m->key_tokens; i++)
+		h = hash_word(h, c->tok[i]);
+	return h;
+}
+
+/*
+ * The skeleton of a message: its constant words in order, each run of
+ * variables counted as one, and the header's level class.  Templates with
+ * equal skeletons differ only in how many variables stand somewhere
+ * ("<*> bytes sent" and "<*> bytes <*> sent" do not; "sent <*>" and
+ * "sent <*> <*>" do).
+ */
+static uint64_t
+skeleton(uint64_t h, const char *const *tok, size_t ntok, size_t nhdr)
+{
+	size_t i;
+
+	for (i = nhdr; i < ntok; i++) {
+		if (tok[i] == MASK && i > nhdr && tok[i - 1] == MASK)
+			continue;
+		h = hash_word(h, tok[i]);
 	}
 	return h;
+}
+
+/* The same skeleton word by word (the hashes agree). */
+static int
+same_skeleton(const struct tmpl *t, const struct cut *c)
+{
+	size_t i = t->nhdr, j = c->nhdr;
+
+	while (i < t->ntok && j < c->ntok) {
+		if (t->tok[i] == MASK || c->tok[j] == MASK) {
+			if (t->tok[i] != c->tok[j])
+				return 0;
+			while (i < t->ntok && t->tok[i] == MASK)
+				i++;
+			while (j < c->ntok && c->tok[j] == MASK)
+				j++;
+		} else if (strcmp(t->tok[i++], c->tok[j++]) != 0)
+			return 0;
+	}
+	return i == t->ntok && j == c->ntok;
+}
+
+static void
+skel_link(struct pb_miner *m, long id)
+{
+	struct tmpl *t = &m->t[id];
+	uint32_t b;
+
+	t->skel = skeleton(t->lvseed, t->tok, t->ntok, t->nhdr);
+	b = (uint32_t)(t->skel % BUCKETS);
+	t->snext = m->sbucket[b];
+	m->sbucket[b] = id;
+}
+
+static void
+skel_unlink(struct pb_miner *m, long id)
+{
+	long *p = &m->sbucket[m->t[id].skel % BUCKETS];
+
+	while (*p >= 0 && *p != id)
+		p = &m->t[*p].snext;
+	if (*p == id)
+		*p = m->t[id].snext;
 }
 
 /* Share of equal message words, or -1 when a state word differs. */
@@ -582,15 +768,19 @@ similarity(const struct tmpl *t, const struct cut *c)
 	return (double)same / (double)n;
 }
 
-static void
+/* Returns whether a message word became a variable. */
+static int
 merge(struct tmpl *t, const struct cut *c)
 {
 	size_t i;
+	int changed = 0;
 
 	for (i = 0; i < c->ntok - c->nhdr; i++) {
 		const char **a = &t->tok[t->nhdr + i];
-		if (*a != MASK && strcmp(*a, c->tok[c->nhdr + i]) != 0)
+		if (*a != MASK && strcmp(*a, c->tok[c->nhdr + i]) != 0) {
 			*a = MASK;
+			changed = 1;
+		}
 	}
 	/* The header is shown only: mask what differs, or all of it. */
 	if (t->nhdr == c->nhdr) {
@@ -604,10 +794,12 @@ merge(struct tmpl *t, const struct cut *c)
 		t->ntok -= t->nhdr - 1;
 		t->nhdr = 1;
 	}
+	return changed;
 }
 
 static long
-create(struct pb_miner *m, const struct cut *c, uint64_t key, uint32_t b)
+create(struct pb_miner *m, const struct cut *c, uint64_t key, uint32_t b,
+    uint64_t seed)
 {
 	struct tmpl *t;
 	size_t i, len = 0;
@@ -645,11 +837,13 @@ create(struct pb_miner *m, const struct cut *c, uint64_t key, uint32_t b)
 	t->ntok = c->ntok;
 	t->nhdr = c->nhdr;
 	t->key = key;
+	t->lvseed = seed;
 	t->hits = 1;
 	t->level = PB_SEV_INFO;
 	t->first = t->last = t->rate_t = PB_TIME_NONE;
 	t->next = m->bucket[b];
 	m->bucket[b] = (long)m->n;
+	skel_link(m, (long)m->n);
 	return (long)m->n++;
 }
 
@@ -659,12 +853,13 @@ add(struct pb_miner *m, struct cut *c)
 	long best = -1, id;
 	double bsim = -1, s;
 	size_t inleaf = 0;
-	uint64_t key;
+	uint64_t key, seed, sk;
 	uint32_t b;
 
 	if (c->ntok == c->nhdr)
 		return -1;
-	key = path_key(m, c);
+	seed = level_seed(c->tok, c->nhdr);
+	key = path_key(m, c, seed);
 	b = (uint32_t)(key % BUCKETS);
 	for (id = m->bucket[b]; id >= 0; id = m->t[id].next) {
 		const struct tmpl *t = &m->t[id];
@@ -679,13 +874,27 @@ add(struct pb_miner *m, struct cut *c)
 	}
 	/* A full leaf takes the line into its closest template (Drain's
 	 * maxChild): the time per line stays bounded. */
-	if (best >= 0 && (bsim >= m->similarity ||
-	    (inleaf >= LEAF_MAX && bsim >= 0))) {
-		merge(&m->t[best], c);
-		m->t[best].hits++;
-		return best;
+	if (best >= 0 && bsim >= m->similarity)
+		goto join;
+	/* Drain's second, length-insensitive pass, kept strict: a template
+	 * with the same constants in the same order, differing only in how
+	 * long a run of variables is, takes the line as it is. */
+	sk = skeleton(seed, c->tok, c->ntok, c->nhdr);
+	for (id = m->sbucket[sk % BUCKETS]; id >= 0; id = m->t[id].snext)
+		if (m->t[id].skel == sk && same_skeleton(&m->t[id], c)) {
+			m->t[id].hits++;
+			return id;
+		}
+	if (best >= 0 && inleaf >= LEAF_MAX && bsim >= 0)
+		goto join;
+	return create(m, c, key, b, seed);
+join:
+	if (merge(&m->t[best], c)) {
+		skel_unlink(m, best);
+		skel_link(m, best);
 	}
-	return create(m, c, key, b);
+	m->t[best].hits++;
+	return best;
 }
 
 /* ---- the API --------------------------------------------------------------- */

@@ -231,6 +231,85 @@ test_miner_variable_length_lists_collapse(void **state)
 }
 
 static void
+test_miner_number_and_unit_are_one_variable(void **state)
+{
+	/* Proxifier writes a size as "N bytes" or "N bytes (M KB)", a time
+	 * as "00:01" or "<1 sec": one event either way. */
+	long a = add(state, "chrome.exe - proxy:5070 close, 0 bytes sent, 0 bytes received, lifetime 00:01");
+	long b = add(state, "chrome.exe - proxy:5070 close, 1190 bytes (1.16 KB) sent, 1671 bytes (1.63 KB) received, lifetime <1 sec");
+	long c = add(state, "chrome.exe - proxy:5070 close, 451 bytes sent, 18846 bytes (18.4 KB) received, lifetime 02:19");
+	long d = add(state, "PM response took 2010 ms (54, powerd)");
+	long e = add(state, "worker retried 3 times before giving up");
+
+	assert_true(a >= 0);
+	assert_int_equal(b, a);
+	assert_int_equal(c, a);
+	assert_non_null(strstr(pb_miner_text(*state, a),
+	    "close, <*> sent, <*> received, lifetime <*>"));
+	/* The punctuation after the unit stays; a count of things is no unit. */
+	assert_string_equal(pb_miner_text(*state, d), "PM response took <*> (<*>, powerd)");
+	assert_string_equal(pb_miner_text(*state, e), "worker retried <*> times before giving up");
+}
+
+static void
+test_miner_dotted_first_word_is_not_in_the_key(void **state)
+{
+	/* A job name in front of the message (Mac com.apple.cts): the first
+	 * plain words choose the leaf, and the words then agree enough. */
+	long a = add(state, "Jul  1 09:19:13 mac com.apple.cts[258]: com.apple.icloud.fmfd.heartbeat: scheduler_evaluate_activity told me to run this job; however, the start time isn't for 439034 seconds.");
+	long b = add(state, "Jul  1 09:19:13 mac com.apple.cts[258]: com.apple.Safari.SafeBrowsing.Update: scheduler_evaluate_activity told me to run this job; however, the start time isn't for 2450 seconds.");
+	long c = add(state, "Jul  1 09:19:13 mac com.apple.cts[258]: com.apple.CacheDelete.daily: scheduler_evaluate_activity told me to run this job; however, the start time isn't for 12119 seconds.");
+	/* Messages of one plain word or none still keep apart. */
+	long d = add(state, "setLightsOn(true)");
+	long e = add(state, "querySoundEffectsEnabled...");
+
+	assert_true(a >= 0 && d >= 0 && e >= 0);
+	assert_int_equal(b, a);
+	assert_int_equal(c, a);
+	assert_int_not_equal(d, e);
+}
+
+static void
+test_miner_templates_differing_in_a_variable_run_join(void **state)
+{
+	/* Drain's length-insensitive second pass, kept strict: the same
+	 * constants in the same order, a variable run one word longer. */
+	long a = add(state, "deleted cache entry alpha 12");
+	long b = add(state, "deleted cache entry beta 13");
+	long c = add(state, "deleted cache entry 14");
+	long d = add(state, "deleted cache 14");
+	long e = add(state, "deleted entry 14");
+
+	assert_true(a >= 0);
+	assert_int_equal(b, a);
+	assert_string_equal(pb_miner_text(*state, a), "deleted cache entry <*> <*>");
+	assert_int_equal(c, a);
+	assert_int_equal(pb_miner_hits(*state, a), 3);
+	/* Other constants are another template. */
+	assert_int_not_equal(d, a);
+	assert_int_not_equal(e, a);
+	assert_int_not_equal(e, d);
+}
+
+static void
+test_miner_words_past_the_limit_are_one_variable(void **state)
+{
+	/* HDFS "ask H to delete blk_1 ... blk_100": 110 words or 11. */
+	char line[4096];
+	size_t o;
+	long a, b;
+
+	o = (size_t)snprintf(line, sizeof(line), "BLOCK* ask 10.0.0.1:50010 to delete");
+	for (int i = 0; i < 100; i++)
+		o += (size_t)snprintf(line + o, sizeof(line) - o, " blk_%d", 1000 + i);
+	a = add(state, line);
+	b = add(state, "BLOCK* ask 10.0.0.2:50010 to delete blk_77 blk_78");
+	assert_true(a >= 0);
+	assert_int_equal(b, a);
+	assert_string_equal(pb_miner_text(*state, a), "BLOCK* ask <*> to delete <*>");
+}
+
+static void
 test_miner_add_sanitizes_text(void **state)
 {
 	const char *t = text_of(state, "bad \x1b[H request");
@@ -398,6 +477,10 @@ main(void)
 		T(test_miner_program_name_after_a_level_is_not_in_the_key),
 		T(test_miner_state_words_stay_constant),
 		T(test_miner_variable_length_lists_collapse),
+		T(test_miner_number_and_unit_are_one_variable),
+		T(test_miner_dotted_first_word_is_not_in_the_key),
+		T(test_miner_templates_differing_in_a_variable_run_join),
+		T(test_miner_words_past_the_limit_are_one_variable),
 		T(test_miner_add_sanitizes_text),
 		T(test_miner_add_empty_line_is_rejected),
 		T(test_miner_add_table_full_returns_minus_one),
