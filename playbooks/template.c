@@ -227,7 +227,13 @@ is_state(const char *s)
 		"ignored", "killed", "aborted", "refused", "expired",
 		"corrected", "uncorrectable", NULL };
 	size_t n = strlen(s), i;
+	const char *eq = strrchr(s, '=');
 
+	/* "force=false": the value is the state. */
+	if (eq != NULL && eq > s && eq[1] != '\0') {
+		s = eq + 1;
+		n = strlen(s);
+	}
 	/* "down," and "(up)" are the same words. */
 	while (n > 0 && strchr(",.;:)]!", s[n - 1]) != NULL)
 		n--;
@@ -369,10 +375,18 @@ header_len(char **w, const size_t *wl, size_t n)
 		if (is_tag(s, l) && (words <= 1 || (words <= 2 &&
 		    (memchr(s, '[', l) != NULL || memchr(s, '(', l) != NULL))))
 			return i + 1;
-		if (words <= 1 && i + 2 < n && wl[i + 1] == 1 &&
-		    (w[i + 1][0] == ':' || w[i + 1][0] == '-') &&
-		    !is_headerish(s, l) && i > 0)
-			return i + 2;
+		/* "host prog: msg", "host prog - msg"; first on the line only
+		 * "prog - msg" or "prog *64 - msg" (Proxifier), where one word
+		 * with a digit or in brackets may stand before the dash. */
+		if (words <= 1 && !is_headerish(s, l) && i + 2 < n) {
+			size_t d = i + 1;
+			if (i == 0 && i + 3 < n && wl[d] > 1 &&
+			    is_headerish(w[d], wl[d]))
+				d++;
+			if (wl[d] == 1 && (w[d][0] == '-' ||
+			    (w[d][0] == ':' && i > 0)))
+				return d + 1;
+		}
 		if (is_headerish(s, l)) {
 			if (words == 0)
 				end = i + 1;
@@ -407,6 +421,34 @@ put(struct cut *c, const char *s, size_t n)
 	return p;
 }
 
+static int
+state_value(const char *s, size_t n)
+{
+	char v[32];
+
+	if (n >= sizeof(v) || memchr(s, '=', n) != NULL)
+		return 0;
+	memcpy(v, s, n);
+	v[n] = '\0';
+	return is_state(v);
+}
+
+/*
+ * A path inside a word, after a bracket, "=" or ":" ("chdir(/p/a/b)",
+ * "file=/var/x/y"): where it ends, or i when there is none.
+ */
+static size_t
+inner_path(const char *s, size_t n, size_t i)
+{
+	size_t j;
+
+	if (s[i] != '/' || i == 0 || strchr("([{=:,<", s[i - 1]) == NULL)
+		return i;
+	for (j = i + 1; j < n && strchr(")]}>,;\"'", s[j]) == NULL; j++)
+		;
+	return j > i + 2 && memchr(s + i + 1, '/', j - i - 2) != NULL ? j : i;
+}
+
 /* Mask one whitespace-free word into the cut; MASK when all of it varies. */
 static const char *
 mask_word(struct cut *c, const char *s, size_t n)
@@ -433,8 +475,10 @@ mask_word(struct cut *c, const char *s, size_t n)
 	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789._-+#@$") == n))
 		return MASK;
-	/* key=value: the key stays, the value is a variable. */
-	if (eq != NULL && eq > s && (size_t)(eq - s) + 1 < n) {
+	/* key=value: the key stays, the value is a variable unless it is a
+	 * state ("force=false"). */
+	if (eq != NULL && eq > s && (size_t)(eq - s) + 1 < n &&
+	    !state_value(eq + 1, n - (size_t)(eq - s) - 1)) {
 		size_t k = (size_t)(eq - s) + 1;
 		memcpy(out, s, k);
 		memcpy(out + k, MASK, 3);
@@ -444,7 +488,14 @@ mask_word(struct cut *c, const char *s, size_t n)
 	 * masked, and masks joined by . : - / are one: "10.0.0.1:22" is <*>,
 	 * "sshd[42]:" is "sshd[<*>]:", "index:0," is "index:<*>,". */
 	while (i < n && o + 4 < sizeof(out)) {
-		if (is_word((unsigned char)s[i]) ||
+		size_t p = inner_path(s, n, i);
+		if (p > i) {
+			/* "chdir(/p/gb2/t800)" is "chdir(<*>)". */
+			memcpy(out + o, MASK, 3);
+			o += 3;
+			last_mask = 1;
+			i = p;
+		} else if (is_word((unsigned char)s[i]) ||
 		    (s[i] == '-' && i + 1 < n && isdigit((unsigned char)s[i + 1]))) {
 			size_t j = i + 1;
 			while (j < n && is_word((unsigned char)s[j]))

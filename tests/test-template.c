@@ -310,6 +310,46 @@ test_miner_words_past_the_limit_are_one_variable(void **state)
 }
 
 static void
+test_miner_state_value_of_key_value_stays_constant(void **state)
+{
+	long a = add(state, "animateCollapsePanels:flags=0, force=false, delayed=false");
+	long b = add(state, "animateCollapsePanels:flags=2, force=true, delayed=false");
+	long c = add(state, "animateCollapsePanels:flags=4, force=false, delayed=false");
+
+	assert_true(a >= 0 && b >= 0);
+	assert_int_not_equal(a, b);
+	assert_int_equal(c, a);
+	assert_string_equal(pb_miner_text(*state, a),
+	    "animateCollapsePanels:flags=<*> force=false, delayed=false");
+}
+
+static void
+test_miner_path_inside_a_word_is_masked(void **state)
+{
+	long a = add(state, "ciod: LOGIN chdir(/p/gb2/glosli/8M_5000K/t800) failed: No such file or directory");
+	long b = add(state, "ciod: LOGIN chdir(/p/gb1/da) failed: No such file or directory");
+
+	assert_true(a >= 0);
+	assert_int_equal(b, a);
+	assert_non_null(strstr(pb_miner_text(*state, a), "LOGIN chdir(<*>) failed:"));
+}
+
+static void
+test_miner_program_before_a_dash_is_header(void **state)
+{
+	/* Proxifier: "[time] program[ *64] - host:port message". */
+	long a = add(state, "[07.26 21:42:16] chrome.exe *64 - mtalk.google.com:443 open through proxy proxy.example.edu:5070 HTTPS");
+	long b = add(state, "[07.26 22:01:22] Dropbox.exe - d.dropbox.com:443 open through proxy proxy.example.edu:5070 HTTPS");
+	long c = add(state, "[07.27 05:05:53] Dropbox.exe - client-cf.dropbox.com:443 error : Could not connect to proxy proxy.example.edu:5070 - connection attempt failed with error 10061");
+	long d = add(state, "[07.27 05:05:54] chrome.exe *64 - www.google.com:443 error : Could not connect to proxy proxy.example.edu:5070 - connection attempt failed with error 10061");
+
+	assert_true(a >= 0 && c >= 0);
+	assert_int_equal(b, a);
+	assert_int_equal(d, c);
+	assert_int_not_equal(a, c);
+}
+
+static void
 test_miner_add_sanitizes_text(void **state)
 {
 	const char *t = text_of(state, "bad \x1b[H request");
@@ -481,6 +521,9 @@ main(void)
 		T(test_miner_dotted_first_word_is_not_in_the_key),
 		T(test_miner_templates_differing_in_a_variable_run_join),
 		T(test_miner_words_past_the_limit_are_one_variable),
+		T(test_miner_state_value_of_key_value_stays_constant),
+		T(test_miner_path_inside_a_word_is_masked),
+		T(test_miner_program_before_a_dash_is_header),
 		T(test_miner_add_sanitizes_text),
 		T(test_miner_add_empty_line_is_rejected),
 		T(test_miner_add_table_full_returns_minus_one),
