@@ -225,7 +225,8 @@ is_state(const char *s)
 		"absent", "missing", "attached", "detached", "mounted",
 		"unmounted", "locked", "unlocked", "recovered", "restored",
 		"ignored", "killed", "aborted", "refused", "expired",
-		"corrected", "uncorrectable", NULL };
+		"corrected", "uncorrectable", "begin", "end", "starting",
+		"stopping", "finished", "completed", NULL };
 	size_t n = strlen(s), i;
 	const char *eq = strrchr(s, '=');
 
@@ -287,6 +288,14 @@ is_hostname(const char *s, size_t n)
 		if (!islower((unsigned char)s[i]))
 			return 0;
 	return 1;
+}
+
+/* A Windows path: "C:\Windows\x.dll", "\\server\share". */
+static int
+is_winpath(const char *s, size_t n)
+{
+	return (n > 3 && isalpha((unsigned char)s[0]) && s[1] == ':' &&
+	    s[2] == '\\') || (n > 2 && s[0] == '\\' && s[1] == '\\');
 }
 
 /* ---- the header ------------------------------------------------------------ */
@@ -460,6 +469,7 @@ mask_word(struct cut *c, const char *s, size_t n)
 
 	if ((n > 1 && s[0] == '/' && memchr(s + 1, '/', n - 1) != NULL) ||
 	    is_name(s, n) || is_hexid(s, n) || is_hostname(s, n) ||
+	    is_winpath(s, n) ||
 	    (n > 3 && memmem(s, n, "://", 3) != NULL) ||
 	    (n >= 2 && (s[0] == '"' || s[0] == '\'') && s[n - 1] == s[0]))
 		return MASK;
@@ -803,7 +813,20 @@ skel_unlink(struct pb_miner *m, long id)
 		*p = m->t[id].snext;
 }
 
-/* Share of equal message words, or -1 when a state word differs. */
+/* "rhost=" and "rhost=<*>": a value missing is not a value that varies. */
+static int
+empty_value(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > lb)
+		return empty_value(b, a);
+	return la >= 2 && a[la - 1] == '=' && lb > la &&
+	    memcmp(a, b, la) == 0;
+}
+
+/* Share of equal message words, or -1 when a state word differs or a
+ * key's value is there in one and not in the other. */
 static double
 similarity(const struct tmpl *t, const struct cut *c)
 {
@@ -813,7 +836,7 @@ similarity(const struct tmpl *t, const struct cut *c)
 		const char *a = t->tok[t->nhdr + i], *b = c->tok[c->nhdr + i];
 		if (a == MASK || strcmp(a, b) == 0)
 			same++;
-		else if (is_state(a) || is_state(b))
+		else if (is_state(a) || is_state(b) || empty_value(a, b))
 			return -1;
 	}
 	return (double)same / (double)n;

@@ -350,6 +350,36 @@ test_miner_program_before_a_dash_is_header(void **state)
 }
 
 static void
+test_miner_begin_and_end_are_states(void **state)
+{
+	long a = add(state, "WindowManager: The change in focus caused us to need to do a layout begin");
+	long b = add(state, "WindowManager: The change in focus caused us to need to do a layout end");
+
+	assert_true(a >= 0 && b >= 0);
+	assert_int_not_equal(a, b);
+}
+
+static void
+test_miner_windows_path_is_masked(void **state)
+{
+	assert_string_equal(text_of(state, "Loaded Servicing Stack with Core: C:\\Windows\\winsxs\\cbscore.dll"),
+	    "Loaded Servicing Stack with Core: <*>");
+}
+
+static void
+test_miner_empty_value_differs_from_a_value(void **state)
+{
+	/* Linux pam: "rhost=" (local) and "rhost=<host>" are two events. */
+	long a = add(state, "authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=zummit.com");
+	long b = add(state, "authentication failure; logname= uid=0 euid=0 tty=:0 ruser= rhost=");
+	long c = add(state, "authentication failure; logname= uid=0 euid=0 tty=NODEVssh ruser= rhost=218.188.2.4");
+
+	assert_true(a >= 0 && b >= 0);
+	assert_int_not_equal(a, b);
+	assert_int_equal(c, a);
+}
+
+static void
 test_miner_add_sanitizes_text(void **state)
 {
 	const char *t = text_of(state, "bad \x1b[H request");
@@ -524,6 +554,9 @@ main(void)
 		T(test_miner_state_value_of_key_value_stays_constant),
 		T(test_miner_path_inside_a_word_is_masked),
 		T(test_miner_program_before_a_dash_is_header),
+		T(test_miner_begin_and_end_are_states),
+		T(test_miner_windows_path_is_masked),
+		T(test_miner_empty_value_differs_from_a_value),
 		T(test_miner_add_sanitizes_text),
 		T(test_miner_add_empty_line_is_rejected),
 		T(test_miner_add_table_full_returns_minus_one),
