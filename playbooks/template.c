@@ -151,8 +151,12 @@ has_alpha(const char *s, size_t n)
 static int
 in_list(const char *const *list, const char *s, size_t n)
 {
+	int c0 = tolower((unsigned char)s[0]);
+
+	/* The first letter first: this runs for many words of every line. */
 	for (size_t i = 0; list[i] != NULL; i++)
-		if (strlen(list[i]) == n && strncasecmp(list[i], s, n) == 0)
+		if (tolower((unsigned char)list[i][0]) == c0 &&
+		    strlen(list[i]) == n && strncasecmp(list[i], s, n) == 0)
 			return 1;
 	return 0;
 }
@@ -539,6 +543,8 @@ is_number(const char *s, size_t n)
 {
 	size_t i = 0;
 
+	if (n == 0 || isalpha((unsigned char)s[0]))
+		return 0;	/* most words: no strchr() */
 	while (i < n && i < 2 && strchr("([<>~=+-", s[i]) != NULL)
 		i++;
 	if (i == n || !isdigit((unsigned char)s[i]) ||
