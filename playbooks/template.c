@@ -8,17 +8,24 @@
  *      message (host, "program[pid]:", a level, "[thread]", a logger name)
  *      are set aside.  They are shown but never compared, so the same
  *      message from two daemons or hosts joins one template.
- *   2. mask: words holding a digit, hex, paths, URLs, month and day names,
- *      quoted strings and the values of key=value become <*>; a list (runs
- *      of masks, "a, b, c") becomes one <*>, so lines with 3 and 5 items
- *      join.
- *   3. tree: the message's word count and its first key_tokens words (a
- *      mask stands for any) select a leaf, as Drain's fixed-depth tree
- *      does; here the path is hashed into a fixed bucket table.
+ *   2. mask: words holding a digit, hex, paths (also inside a word and
+ *      Windows ones), URLs, month and day names, quoted strings and the
+ *      values of key=value (but a state: force=false) become <*>; a number
+ *      and its unit ("18846 bytes", "(18.4 KB)", "<1 sec") are one <*>; a
+ *      list (runs of masks, "a, b, c", the words past MAX_TOKENS) becomes
+ *      one <*>, so lines with 3 and 5 items join.
+ *   3. tree: the message's word count and its first key_tokens plain words
+ *      (letters only: a dotted name or a mask is passed over) select a
+ *      leaf, as Drain's fixed-depth tree does; here the path is hashed
+ *      into a fixed bucket table.
  *   4. merge: the line joins the leaf's template with the most equal words
  *      if at least `similarity` of them agree; words that differ become
  *      <*>.  State and severity words (up/down, ok/error, true/false...)
- *      never become <*>: a template whose word there differs is skipped.
+ *      never become <*>: a template whose word there differs is skipped,
+ *      and so is one where a key has a value and the line's has none.
+ *   5. else a template with the same skeleton (constants in order, each
+ *      run of variables as one) takes the line: Drain's length-insensitive
+ *      pass, kept strict.
  * Everything is bounded: bytes and words per line, templates per miner,
  * templates tried per leaf.  The defaults were chosen once on the LogHub
  * samples (tests/tmpl-eval prints the leave-one-out check) and apply to
