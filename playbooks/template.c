@@ -301,6 +301,17 @@ is_hostname(const char *s, size_t n)
 	return 1;
 }
 
+/* "user@example.com", "<a.b@c.org>": a word with "@" and a dot after it. */
+static int
+is_email(const char *s, size_t n)
+{
+	const char *at = memchr(s, '@', n);
+
+	return at != NULL && at > s && at + 1 < s + n &&
+	    isalnum((unsigned char)at[1]) &&
+	    memchr(at + 1, '.', n - (size_t)(at - s) - 1) != NULL;
+}
+
 /* A Windows path: "C:\Windows\x.dll", "\\server\share". */
 static int
 is_winpath(const char *s, size_t n)
@@ -480,7 +491,7 @@ mask_word(struct cut *c, const char *s, size_t n)
 
 	if ((n > 1 && s[0] == '/' && memchr(s + 1, '/', n - 1) != NULL) ||
 	    is_name(s, n) || is_hexid(s, n) || is_hostname(s, n) ||
-	    is_winpath(s, n) ||
+	    is_winpath(s, n) || is_email(s, n) ||
 	    (n > 3 && memmem(s, n, "://", 3) != NULL) ||
 	    (n >= 2 && (s[0] == '"' || s[0] == '\'') && s[n - 1] == s[0]))
 		return MASK;

@@ -367,6 +367,17 @@ test_miner_windows_path_is_masked(void **state)
 }
 
 static void
+test_miner_email_is_masked(void **state)
+{
+	long a = add(state, "postfix/smtp: delivered mail for alice@example.com");
+	long b = add(state, "postfix/smtp: delivered mail for <bob.smith@corp.example.org>");
+
+	assert_true(a >= 0);
+	assert_int_equal(b, a);
+	assert_string_equal(pb_miner_text(*state, a), "postfix/smtp: delivered mail for <*>");
+}
+
+static void
 test_miner_empty_value_differs_from_a_value(void **state)
 {
 	/* Linux pam: "rhost=" (local) and "rhost=<host>" are two events. */
@@ -557,6 +568,7 @@ main(void)
 		T(test_miner_begin_and_end_are_states),
 		T(test_miner_windows_path_is_masked),
 		T(test_miner_empty_value_differs_from_a_value),
+		T(test_miner_email_is_masked),
 		T(test_miner_add_sanitizes_text),
 		T(test_miner_add_empty_line_is_rejected),
 		T(test_miner_add_table_full_returns_minus_one),
