@@ -301,6 +301,26 @@ is_hostname(const char *s, size_t n)
 	return 1;
 }
 
+/* "db-2.corp.example.com:5432", "04DN8IQ.fareast.corp:54883": a dotted
+ * host and a port; not "index:0" or "localhost:80" (no dot). */
+static int
+is_hostport(const char *s, size_t n)
+{
+	const char *c = memrchr(s, ':', n);
+	size_t h, i;
+
+	if (c == NULL || (h = (size_t)(c - s)) == 0 || n - h - 1 == 0 ||
+	    n - h - 1 > 5 || memchr(s, '.', h) == NULL || s[0] == '.')
+		return 0;
+	for (i = h + 1; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	for (i = 0; i < h; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr(".-_", s[i]) == NULL)
+			return 0;
+	return 1;
+}
+
 /* "user@example.com", "<a.b@c.org>": a word with "@" and a dot after it. */
 static int
 is_email(const char *s, size_t n)
@@ -491,7 +511,7 @@ mask_word(struct cut *c, const char *s, size_t n)
 
 	if ((n > 1 && s[0] == '/' && memchr(s + 1, '/', n - 1) != NULL) ||
 	    is_name(s, n) || is_hexid(s, n) || is_hostname(s, n) ||
-	    is_winpath(s, n) || is_email(s, n) ||
+	    is_winpath(s, n) || is_email(s, n) || is_hostport(s, n) ||
 	    (n > 3 && memmem(s, n, "://", 3) != NULL) ||
 	    (n >= 2 && (s[0] == '"' || s[0] == '\'') && s[n - 1] == s[0]))
 		return MASK;

@@ -378,6 +378,20 @@ test_miner_email_is_masked(void **state)
 }
 
 static void
+test_miner_host_and_port_are_one_variable(void **state)
+{
+	long a = add(state, "Opening proxy : MININT-FNANLI5.fareast.corp.example.com:52368");
+	long b = add(state, "Opening proxy : 04DN8IQ.fareast.corp.example.com:54883");
+
+	assert_true(a >= 0);
+	assert_int_equal(b, a);
+	assert_string_equal(pb_miner_text(*state, a), "Opening proxy : <*>");
+	/* A key and a number stay apart. */
+	assert_string_equal(text_of(state, "cancelNotification index:0"),
+	    "cancelNotification index:<*>");
+}
+
+static void
 test_miner_empty_value_differs_from_a_value(void **state)
 {
 	/* Linux pam: "rhost=" (local) and "rhost=<host>" are two events. */
@@ -569,6 +583,7 @@ main(void)
 		T(test_miner_windows_path_is_masked),
 		T(test_miner_empty_value_differs_from_a_value),
 		T(test_miner_email_is_masked),
+		T(test_miner_host_and_port_are_one_variable),
 		T(test_miner_add_sanitizes_text),
 		T(test_miner_add_empty_line_is_rejected),
 		T(test_miner_add_table_full_returns_minus_one),
