@@ -7,7 +7,10 @@
  *      threadtime " E "), a level word in level position ("ERROR",
  *      "[error]", "level=error", "\"level\":\"error\"", "daemon.err",
  *      the first word after a timestamp such as a Windows "Error" column,
- *      "prog: error:").  It decides, whatever the text says: an INFO line
+ *      "prog: error:"; localized Windows/PostgreSQL names like "Fehler",
+ *      logrus' "ERRO[0000]", X.733 alarm "severity: major" after a key),
+ *      "[E]", numeric "\"level\":50" (pino) and "<Level>2</Level>"
+ *      (Windows XML).  It decides, whatever the text says: an INFO line
  *      that says "failed" is only LOW, a DEBUG line stays DEBUG.
  *   2. a lexicon of failure phrases ("not responding", "no free", "timed
  *      out", "denied", ...), each with a level, guarded against the usual
@@ -15,8 +18,10 @@
  *      ErrorHandler, --on-failure), counted zero ("0 errors", "errors: 0"),
  *      negated ("not failed", "no errors", "without error"), a
  *      configuration key ("error_log = ..", "timeout=30"), a word that
- *      names an error class ("error handler", "error log level"), and
- *      test-suite PASS lines.
+ *      names an error class ("error handler", "error log level"), a key
+ *      set to nothing ("\"failed\": false"), and test-suite PASS lines.
+ *      Some phrases also count as a part of a CamelCase name
+ *      ("DegradedArray", "OOMKilled"), the guards applied to the name.
  * The prefilter literals that gate the judgement (pb_severity_literals)
  * cover every way a line can be judged LOW or worse, so lines without any
  * of them are skipped before this file is ever called.
@@ -30,23 +35,50 @@
 
 /* ---- explicit level fields --------------------------------------------- */
 
+enum {
+	LV_KEYED = 1,	/* only after a level key or in brackets */
+};
+
 struct lvword {
 	const char	*w;
 	int		 sev;
+	int		 flags;
 };
 
 static const struct lvword lvwords[] = {
-	{ "emerg", PB_SEV_CRITICAL }, { "emergency", PB_SEV_CRITICAL },
-	{ "alert", PB_SEV_CRITICAL }, { "panic", PB_SEV_CRITICAL },
-	{ "crit", PB_SEV_CRITICAL }, { "critical", PB_SEV_CRITICAL },
-	{ "fatal", PB_SEV_CRITICAL }, { "severe", PB_SEV_HIGH },
-	{ "err", PB_SEV_HIGH }, { "error", PB_SEV_HIGH },
-	{ "fault", PB_SEV_HIGH },	/* macOS log type, worse than Error */
-	{ "warn", PB_SEV_MEDIUM }, { "warning", PB_SEV_MEDIUM },
-	{ "notice", PB_SEV_INFO }, { "info", PB_SEV_INFO },
-	{ "information", PB_SEV_INFO }, { "informational", PB_SEV_INFO },
-	{ "verbose", PB_LINE_DEBUG },
-	{ "debug", PB_LINE_DEBUG }, { "trace", PB_LINE_DEBUG },
+	{ "emerg", PB_SEV_CRITICAL, 0 }, { "emergency", PB_SEV_CRITICAL, 0 },
+	{ "alert", PB_SEV_CRITICAL, 0 }, { "panic", PB_SEV_CRITICAL, 0 },
+	{ "crit", PB_SEV_CRITICAL, 0 }, { "critical", PB_SEV_CRITICAL, 0 },
+	{ "fatal", PB_SEV_CRITICAL, 0 }, { "severe", PB_SEV_HIGH, 0 },
+	{ "err", PB_SEV_HIGH, 0 }, { "error", PB_SEV_HIGH, 0 },
+	{ "fault", PB_SEV_HIGH, 0 },	/* macOS log type, worse than Error */
+	{ "warn", PB_SEV_MEDIUM, 0 }, { "warning", PB_SEV_MEDIUM, 0 },
+	{ "notice", PB_SEV_INFO, 0 }, { "info", PB_SEV_INFO, 0 },
+	{ "information", PB_SEV_INFO, 0 }, { "informational", PB_SEV_INFO, 0 },
+	{ "verbose", PB_LINE_DEBUG, 0 },
+	{ "debug", PB_LINE_DEBUG, 0 }, { "trace", PB_LINE_DEBUG, 0 },
+	/* logrus' text format cuts levels to four letters: "ERRO[0000]" */
+	{ "erro", PB_SEV_HIGH, 0 }, { "fata", PB_SEV_CRITICAL, 0 },
+	{ "pani", PB_SEV_CRITICAL, 0 }, { "debu", PB_LINE_DEBUG, 0 },
+	/* the level names of localized Windows event logs (Event Viewer's
+	 * Level column, LevelDisplayName) and of PostgreSQL's translated
+	 * messages: German, French, Spanish, Italian, Dutch, Portuguese (the
+	 * ASCII ones; "Crítico" is not matched) */
+	{ "kritisch", PB_SEV_CRITICAL, 0 }, { "critique", PB_SEV_CRITICAL, 0 },
+	{ "critico", PB_SEV_CRITICAL, 0 }, { "kritiek", PB_SEV_CRITICAL, 0 },
+	{ "panik", PB_SEV_CRITICAL, 0 },
+	{ "fehler", PB_SEV_HIGH, 0 }, { "erreur", PB_SEV_HIGH, 0 },
+	{ "errore", PB_SEV_HIGH, 0 }, { "fout", PB_SEV_HIGH, 0 },
+	{ "warnung", PB_SEV_MEDIUM, 0 }, { "avertissement", PB_SEV_MEDIUM, 0 },
+	{ "advertencia", PB_SEV_MEDIUM, 0 }, { "avviso", PB_SEV_MEDIUM, 0 },
+	{ "aviso", PB_SEV_MEDIUM, 0 }, { "waarschuwing", PB_SEV_MEDIUM, 0 },
+	{ "informationen", PB_SEV_INFO, 0 }, { "informazioni", PB_SEV_INFO, 0 },
+	{ "informatie", PB_SEV_INFO, 0 }, { "hinweis", PB_SEV_INFO, 0 },
+	/* alarm severities (ITU-T X.733 perceived severity, as in Cisco,
+	 * Juniper and SNMP alarm tables): words elsewhere ("major version"),
+	 * so only after a severity key or in brackets */
+	{ "major", PB_SEV_HIGH, LV_KEYED }, { "minor", PB_SEV_MEDIUM, LV_KEYED },
+	{ "cleared", PB_SEV_INFO, LV_KEYED },
 };
 
 /* syslog(3) severities 0..7 */
@@ -183,6 +215,54 @@ letter_threadtime(const char *s, size_t n)
 	return PB_LINE_NONE;
 }
 
+/* A bracketed letter among the first fields: "[E] ...", "10:00:01 [W] x" */
+static int
+letter_bracket(const char *s, size_t n)
+{
+	if (n > LEVEL_SCAN)
+		n = LEVEL_SCAN;
+	for (size_t i = 0; i + 2 < n; i++) {
+		int c = (unsigned char)s[i + 1];
+		if (s[i] != '[' || s[i + 2] != ']' || c == 'A' ||
+		    letter_sev(c) == PB_LINE_NONE)
+			continue;
+		if ((i == 0 || s[i - 1] == ' ' || s[i - 1] == ']' ||
+		    s[i - 1] == '\t') && (i + 3 == n || s[i + 3] == ' ' ||
+		    s[i + 3] == ':' || s[i + 3] == '[' || s[i + 3] == '\t'))
+			return letter_sev(c);
+	}
+	return PB_LINE_NONE;
+}
+
+/*
+ * Numbers after a level key: bunyan and pino JSON ("level":50; 10 trace,
+ * 20 debug, 30 info, 40 warn, 50 error, 60 fatal) and Windows event XML
+ * ("<Level>2</Level>"; winmeta.xml: 1 critical, 2 error, 3 warning, 4
+ * information, 5 verbose, 0 log-always says nothing).
+ */
+static int
+numeric_level(const char *s, size_t n)
+{
+	static const int pino[7] = {
+		PB_LINE_NONE, PB_LINE_DEBUG, PB_LINE_DEBUG, PB_SEV_INFO,
+		PB_SEV_MEDIUM, PB_SEV_HIGH, PB_SEV_CRITICAL
+	};
+	static const int win[6] = {
+		PB_LINE_NONE, PB_SEV_CRITICAL, PB_SEV_HIGH, PB_SEV_MEDIUM,
+		PB_SEV_INFO, PB_LINE_DEBUG
+	};
+	const char *p, *end = s + n;
+
+	if ((p = memmem(s, n, "\"level\":", 8)) != NULL && end - p >= 10 &&
+	    p[8] >= '1' && p[8] <= '6' && p[9] == '0' &&
+	    (end - p == 10 || !digit((unsigned char)p[10])))
+		return pino[p[8] - '0'];
+	if ((p = memmem(s, n, "<Level>", 7)) != NULL && end - p >= 16 &&
+	    p[7] >= '0' && p[7] <= '5' && memcmp(p + 8, "</Level>", 8) == 0)
+		return win[p[7] - '0'];
+	return PB_LINE_NONE;
+}
+
 /* Is the key before s[i] (skipping = : " ' and spaces) a level key? */
 static int
 after_level_key(const char *s, size_t i)
@@ -225,6 +305,47 @@ after_facility(const char *s, size_t i)
 }
 
 /*
+ * Letters that belong to a timestamp, at s[k] (before n): ISO 8601's "T"
+ * between date and time and "Z" after it, "AM"/"PM", "UTC"/"GMT".  Returns
+ * the end of them, or k.
+ */
+static size_t
+stamp_letters(const char *s, size_t n, size_t k)
+{
+	size_t t = k;
+
+	while (t < n && alpha((unsigned char)s[t]))
+		t++;
+	if (t == k || k == 0 || (!digit((unsigned char)s[k - 1]) &&
+	    s[k - 1] != ' '))
+		return k;
+	if (t - k == 1 && digit((unsigned char)s[k - 1]) && ((s[k] == 'T' &&
+	    t < n && digit((unsigned char)s[t])) || s[k] == 'Z'))
+		return t;
+	if (s[k - 1] == ' ' && (t == n || !alnum((unsigned char)s[t]))) {
+		static const char *const marks[] = { "AM", "PM", "UTC", "GMT",
+		    NULL };
+		for (size_t m = 0; marks[m] != NULL; m++)
+			if (strlen(marks[m]) == t - k &&
+			    memcmp(s + k, marks[m], t - k) == 0)
+				return t;
+	}
+	return k;
+}
+
+/* After a level key or in brackets: "severity: major", "[minor]". */
+static int
+keyed_position(const char *s, size_t n, size_t i, size_t e)
+{
+	char before = i > 0 ? s[i - 1] : '\0', after = e < n ? s[e] : '\0';
+
+	if ((before == '[' || before == '<' || before == '(') &&
+	    (after == ']' || after == '>' || after == ')'))
+		return 1;
+	return after_level_key(s, i);
+}
+
+/*
  * Is the word s[i..e) in level position?  Upper case anywhere in the head;
  * bracketed ("[error]", "<Error>", "[core:error]"); after a level key or
  * a facility; the first word after a timestamp (everything before it is
@@ -245,7 +366,7 @@ level_position(const char *s, size_t n, size_t i, size_t e)
 	    !eqword(s + i, e - i, "panic") && (after == '\0' || after == ' ' ||
 	    after == ':' || after == ']' || after == '>' || after == '|' ||
 	    after == ',' || after == '\t' || after == ')' || after == '"' ||
-	    after == ';'))
+	    after == ';' || after == '['))	/* logrus "ERRO[0000]" */
 		return 1;
 	if ((before == '[' || before == '<' || before == '(' || before == ':' ||
 	    before == '|') && (after == ']' || after == '>' || after == ')' ||
@@ -261,8 +382,12 @@ level_position(const char *s, size_t n, size_t i, size_t e)
 	/* first word, after nothing but a timestamp and hexadecimal ids
 	 * (macOS `log show`: "... 0x1a2b  Error  0x0  123  0  kernel:") */
 	{
-		size_t k = 0;
+		size_t k = 0, t;
 		while (k < i) {
+			if ((t = stamp_letters(s, i, k)) > k) {
+				k = t;
+				continue;
+			}
 			if (s[k] == '0' && k + 1 < i && s[k + 1] == 'x' &&
 			    (k == 0 || !alnum((unsigned char)s[k - 1]))) {
 				for (k += 2; k < i && (digit((unsigned char)s[k]) ||
@@ -286,6 +411,15 @@ level_position(const char *s, size_t n, size_t i, size_t e)
 }
 
 static int
+lvword_position(const struct lvword *lw, const char *s, size_t n, size_t i,
+    size_t e)
+{
+	if (lw->flags & LV_KEYED)
+		return keyed_position(s, n, i, e);
+	return level_position(s, n, i, e);
+}
+
+static int
 level_words(const char *s, size_t n)
 {
 	if (n > LEVEL_SCAN)
@@ -306,7 +440,7 @@ level_words(const char *s, size_t n)
 			for (size_t k = 0; k < sizeof(lvwords) / sizeof(lvwords[0]);
 			    k++)
 				if (eqword(s + i, e - i, lvwords[k].w) &&
-				    level_position(s, n, i, e))
+				    lvword_position(&lvwords[k], s, n, i, e))
 					return lvwords[k].sev;
 		}
 		i = e;
@@ -346,7 +480,10 @@ explicit_level(const char *s, size_t n)
 	    (v = journald_level(s, n < LEVEL_SCAN * 4 ? n : LEVEL_SCAN * 4)) !=
 	    PB_LINE_NONE ||
 	    (v = level_words(s, n)) != PB_LINE_NONE ||
-	    (v = letter_threadtime(s, n)) != PB_LINE_NONE)
+	    (v = letter_threadtime(s, n)) != PB_LINE_NONE ||
+	    (v = letter_bracket(s, n)) != PB_LINE_NONE ||
+	    (v = numeric_level(s, n < LEVEL_SCAN * 4 ? n : LEVEL_SCAN * 4)) !=
+	    PB_LINE_NONE)
 		return v;
 	return PB_LINE_NONE;
 }
@@ -356,6 +493,7 @@ explicit_level(const char *s, size_t n)
 enum {
 	G_NEG	= 1,	/* negation before it cancels it ("not failed") */
 	G_DOWN	= 2,	/* "down" needs a subject: "link down", "is down" */
+	G_CAMEL	= 4,	/* also a part of a CamelCase name: "DegradedArray" */
 };
 
 struct phrase {
@@ -367,25 +505,25 @@ struct phrase {
 /* Documented in triage(1), UNKNOWN LINES; keep the two in step. */
 static const struct phrase lexicon[] = {
 	/* crashes and data loss */
-	{ "panic", PB_SEV_HIGH, G_NEG }, { "panicked", PB_SEV_HIGH, G_NEG },
-	{ "segfault", PB_SEV_HIGH, 0 }, { "segmentation fault", PB_SEV_HIGH, 0 },
+	{ "panic", PB_SEV_HIGH, G_NEG }, { "panicked", PB_SEV_HIGH, G_NEG | G_CAMEL },
+	{ "segfault", PB_SEV_HIGH, G_CAMEL }, { "segmentation fault", PB_SEV_HIGH, 0 },
 	{ "general protection", PB_SEV_HIGH, 0 },
 	{ "core dumped", PB_SEV_HIGH, 0 }, { "dumped core", PB_SEV_HIGH, 0 },
 	{ "oops", PB_SEV_HIGH, 0 }, { "out of memory", PB_SEV_HIGH, 0 },
-	{ "corrupt", PB_SEV_HIGH, G_NEG }, { "corrupted", PB_SEV_HIGH, G_NEG },
+	{ "corrupt", PB_SEV_HIGH, G_NEG | G_CAMEL }, { "corrupted", PB_SEV_HIGH, G_NEG | G_CAMEL },
 	{ "corruption", PB_SEV_HIGH, G_NEG },
-	{ "uncorrectable", PB_SEV_HIGH, 0 },
+	{ "uncorrectable", PB_SEV_HIGH, G_CAMEL },
 	{ "fatal", PB_SEV_HIGH, G_NEG }, { "critical", PB_SEV_HIGH, G_NEG },
 	{ "emergency", PB_SEV_HIGH, G_NEG },
 	{ "error", PB_SEV_HIGH, G_NEG }, { "errors", PB_SEV_HIGH, G_NEG },
-	{ "crashed", PB_SEV_HIGH, G_NEG }, { "crash", PB_SEV_MEDIUM, G_NEG },
-	{ "abort", PB_SEV_HIGH, G_NEG }, { "aborted", PB_SEV_HIGH, G_NEG },
+	{ "crashed", PB_SEV_HIGH, G_NEG | G_CAMEL }, { "crash", PB_SEV_MEDIUM, G_NEG },
+	{ "abort", PB_SEV_HIGH, G_NEG }, { "aborted", PB_SEV_HIGH, G_NEG | G_CAMEL },
 	{ "aborting", PB_SEV_HIGH, G_NEG },
 	{ "exception", PB_SEV_MEDIUM, G_NEG },
 	{ "traceback", PB_SEV_MEDIUM, 0 },
 	/* failing */
 	{ "fail", PB_SEV_MEDIUM, G_NEG }, { "fails", PB_SEV_MEDIUM, G_NEG },
-	{ "failed", PB_SEV_MEDIUM, G_NEG }, { "failing", PB_SEV_MEDIUM, G_NEG },
+	{ "failed", PB_SEV_MEDIUM, G_NEG | G_CAMEL }, { "failing", PB_SEV_MEDIUM, G_NEG },
 	{ "failure", PB_SEV_MEDIUM, G_NEG }, { "failures", PB_SEV_MEDIUM, G_NEG },
 	{ "cannot", PB_SEV_MEDIUM, 0 }, { "can't", PB_SEV_MEDIUM, 0 },
 	{ "can not", PB_SEV_MEDIUM, 0 },
@@ -393,40 +531,48 @@ static const struct phrase lexicon[] = {
 	{ "couldn't", PB_SEV_MEDIUM, 0 },
 	/* peers and services */
 	{ "not responding", PB_SEV_MEDIUM, 0 }, { "not respond", PB_SEV_MEDIUM, 0 },
-	{ "unresponsive", PB_SEV_MEDIUM, G_NEG },
+	{ "unresponsive", PB_SEV_MEDIUM, G_NEG | G_CAMEL },
 	{ "no response", PB_SEV_MEDIUM, 0 }, { "no answer", PB_SEV_MEDIUM, 0 },
 	{ "not answer", PB_SEV_MEDIUM, 0 }, { "not answering", PB_SEV_MEDIUM, 0 },
 	{ "no reply", PB_SEV_MEDIUM, 0 }, { "not reachable", PB_SEV_MEDIUM, 0 },
-	{ "not running", PB_SEV_MEDIUM, 0 }, { "offline", PB_SEV_MEDIUM, G_NEG },
-	{ "unhealthy", PB_SEV_MEDIUM, G_NEG }, { "no carrier", PB_SEV_MEDIUM, 0 },
+	{ "not running", PB_SEV_MEDIUM, 0 }, { "offline", PB_SEV_MEDIUM, G_NEG | G_CAMEL },
+	{ "unhealthy", PB_SEV_MEDIUM, G_NEG | G_CAMEL }, { "no carrier", PB_SEV_MEDIUM, 0 },
 	{ "connection reset", PB_SEV_MEDIUM, 0 },
 	{ "broken pipe", PB_SEV_MEDIUM, 0 }, { "servfail", PB_SEV_MEDIUM, 0 },
 	{ "deadlock", PB_SEV_HIGH, G_NEG },
-	{ "overloaded", PB_SEV_MEDIUM, G_NEG },
-	{ "throttled", PB_SEV_MEDIUM, G_NEG },
+	{ "overloaded", PB_SEV_MEDIUM, G_NEG | G_CAMEL },
+	{ "throttled", PB_SEV_MEDIUM, G_NEG | G_CAMEL },
 	{ "throttling", PB_SEV_MEDIUM, G_NEG },
-	{ "unreachable", PB_SEV_MEDIUM, G_NEG },
-	{ "unavailable", PB_SEV_MEDIUM, G_NEG },
-	{ "refused", PB_SEV_MEDIUM, G_NEG }, { "denied", PB_SEV_MEDIUM, G_NEG },
-	{ "rejected", PB_SEV_MEDIUM, G_NEG },
+	{ "unreachable", PB_SEV_MEDIUM, G_NEG | G_CAMEL },
+	{ "unavailable", PB_SEV_MEDIUM, G_NEG | G_CAMEL },
+	{ "refused", PB_SEV_MEDIUM, G_NEG | G_CAMEL }, { "denied", PB_SEV_MEDIUM, G_NEG | G_CAMEL },
+	{ "rejected", PB_SEV_MEDIUM, G_NEG | G_CAMEL },
 	{ "timed out", PB_SEV_MEDIUM, G_NEG }, { "timeout", PB_SEV_MEDIUM, G_NEG },
-	{ "lost", PB_SEV_MEDIUM, G_NEG }, { "down", PB_SEV_MEDIUM, G_DOWN },
-	{ "degraded", PB_SEV_MEDIUM, G_NEG }, { "hung", PB_SEV_MEDIUM, G_NEG },
-	{ "killed", PB_SEV_MEDIUM, G_NEG },
+	{ "lost", PB_SEV_MEDIUM, G_NEG | G_CAMEL }, { "down", PB_SEV_MEDIUM, G_DOWN },
+	{ "degraded", PB_SEV_MEDIUM, G_NEG | G_CAMEL }, { "hung", PB_SEV_MEDIUM, G_NEG },
+	{ "killed", PB_SEV_MEDIUM, G_NEG | G_CAMEL },
 	/* limits */
 	{ "no free", PB_SEV_MEDIUM, 0 }, { "is full", PB_SEV_MEDIUM, 0 },
 	{ "no space", PB_SEV_MEDIUM, 0 }, { "too many", PB_SEV_MEDIUM, 0 },
-	{ "exhausted", PB_SEV_MEDIUM, G_NEG },
-	{ "exceeds", PB_SEV_MEDIUM, G_NEG }, { "exceeded", PB_SEV_MEDIUM, G_NEG },
+	{ "exhausted", PB_SEV_MEDIUM, G_NEG | G_CAMEL },
+	{ "exceeds", PB_SEV_MEDIUM, G_NEG }, { "exceeded", PB_SEV_MEDIUM, G_NEG | G_CAMEL },
 	{ "over threshold", PB_SEV_MEDIUM, 0 },
 	{ "above threshold", PB_SEV_MEDIUM, 0 },
 	{ "overheating", PB_SEV_MEDIUM, 0 }, { "overflow", PB_SEV_MEDIUM, G_NEG },
 	/* validity */
-	{ "expired", PB_SEV_MEDIUM, G_NEG }, { "mismatch", PB_SEV_MEDIUM, G_NEG },
-	{ "violation", PB_SEV_MEDIUM, G_NEG },
+	{ "expired", PB_SEV_MEDIUM, G_NEG | G_CAMEL }, { "mismatch", PB_SEV_MEDIUM, G_NEG | G_CAMEL },
+	{ "violation", PB_SEV_MEDIUM, G_NEG | G_CAMEL },
 	{ "warning", PB_SEV_MEDIUM, G_NEG }, { "warn", PB_SEV_MEDIUM, G_NEG },
 	{ "invalid", PB_SEV_LOW, G_NEG }, { "unexpected", PB_SEV_LOW, G_NEG },
 	{ "not found", PB_SEV_LOW, 0 },
+	/* a message sent again for want of an answer (TCP, RFC 6298; DHCP,
+	 * RFC 2131 4.1; IKE, RFC 7296 2.1; corosync's TOTEM "Retransmit
+	 * List"): routine once, so low, listed when rare or in a burst */
+	{ "retransmit", PB_SEV_LOW, G_NEG }, { "retransmits", PB_SEV_LOW, G_NEG },
+	{ "retransmitted", PB_SEV_LOW, G_NEG },
+	{ "retransmitting", PB_SEV_LOW, G_NEG },
+	{ "retransmission", PB_SEV_LOW, G_NEG },
+	{ "retransmissions", PB_SEV_LOW, G_NEG },
 };
 
 /*
@@ -455,7 +601,12 @@ const char *const pb_severity_literals[] = {
 	"exceed", "eshold", "erheat", "rflow", "xpired", "ismatch", "iolation",
 	"nvalid", "unexpected", "found", "o reply", "eachable",
 	"unning", "ffline", "unhealthy", "o carrier", "n reset", "n pipe",
-	"rvfail", "dlock", "rload", "ottl", "unresponsive",
+	"rvfail", "dlock", "rload", "ottl", "unresponsive", "retransmi",
+	/* logrus, localized and alarm level words; "[E]", numeric levels */
+	"fata", "pani", "ehler", "kritis", "kritie", "avertis", "dverten",
+	"aviso", "avviso", "aarsch", "fout", "major", "minor",
+	"[e]", "[w]", "[f]", "level\":40", "level\":50", "level\":60",
+	"<level>1<", "<level>2<", "<level>3<",
 	NULL
 };
 
@@ -532,6 +683,33 @@ zero_after(const char *s, size_t n, size_t e)
 	    !alnum((unsigned char)s[j + 1]) || s[j + 1] == '.');
 }
 
+/* A key set to nothing: "failed": false, error: null, OOMKilled=no */
+static int
+false_after(const char *s, size_t n, size_t e)
+{
+	static const char *const nothing[] = {
+		"false", "null", "none", "no", "off", "nil", NULL
+	};
+	size_t j = e, k;
+
+	if (j < n && (s[j] == '"' || s[j] == '\''))
+		j++;
+	while (j < n && s[j] == ' ')
+		j++;
+	if (j >= n || (s[j] != ':' && s[j] != '='))
+		return 0;
+	for (j++; j < n && (s[j] == ' ' || s[j] == '"' || s[j] == '\''); j++)
+		;
+	for (k = j; k < n && alpha((unsigned char)s[k]); k++)
+		;
+	/* the whole value: "timeout: no successful checkins" says more */
+	if (k == j || (k < n && strchr(",;}])\"' \t", s[k]) == NULL))
+		return 0;
+	if (k < n && s[k] == ' ' && k + 1 < n && alnum((unsigned char)s[k + 1]))
+		return 0;
+	return word_in(s, j, k, nothing);
+}
+
 /* "0 errors", "0 failed", "zero errors" */
 static int
 zero_before(const char *s, size_t i)
@@ -581,7 +759,7 @@ static const char *const naming_before[] = {
 	"on", "if", "setting", "set", "ignore", "ignoring", "suppress",
 	"suppressing", "log", "simulate", "simulated", "test", "testing",
 	"negotiated", "configured", "default", "max", "maximum", "min",
-	"minimum", NULL
+	"minimum", "next", NULL
 };
 
 /* "down" counts only with a subject that goes down. */
@@ -614,7 +792,7 @@ guarded(const char *s, size_t n, size_t i, size_t e, int flags)
 		if (j < n && s[j] == '=' && (j + 1 >= n || s[j + 1] != '='))
 			return 1;
 	}
-	if (zero_after(s, n, e) || zero_before(s, i))
+	if (zero_after(s, n, e) || zero_before(s, i) || false_after(s, n, e))
 		return 1;
 	if ((flags & G_NEG) && word_before(s, i, &ws, &we)) {
 		if (word_in(s, ws, we, negations))
@@ -649,13 +827,79 @@ guarded(const char *s, size_t n, size_t i, size_t e, int flags)
 	return 0;
 }
 
+static int
+upper(int c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+/* Does a CamelCase part start at s[i]: "degradedArray", "OOMKilled"? */
+static int
+camel_at(const char *s, size_t n, size_t i)
+{
+	if (i == 0 || i >= n || !upper((unsigned char)s[i]))
+		return 0;
+	if (s[i - 1] >= 'a' && s[i - 1] <= 'z')
+		return 1;
+	return upper((unsigned char)s[i - 1]) && i + 1 < n &&
+	    s[i + 1] >= 'a' && s[i + 1] <= 'z';
+}
+
+/*
+ * Guards for a phrase that is a part of a CamelCase name s[i..e): the
+ * name as a whole must pass the word guards (java.io.FooDeniedException,
+ * isDegraded=false, FailedCount: 0), the part before it must not negate
+ * it (NotDegraded), nor a part or the word after it name a class of
+ * errors (FailedLoginHandler, OfflineFiles).
+ */
+static int
+camel_guarded(const char *s, size_t n, size_t i, size_t e, int flags)
+{
+	size_t a = i, b = e, p, q, ws, we;
+
+	while (a > 0 && alnum((unsigned char)s[a - 1]))
+		a--;
+	while (b < n && alnum((unsigned char)s[b]))
+		b++;
+	if (guarded(s, n, a, b, 0))
+		return 1;
+	/* a key ("OOMKilled": true, DegradedArray: 2) names the state; its
+	 * value says whether it holds */
+	q = b;
+	if (q < n && (s[q] == '"' || s[q] == '\''))
+		for (q++; q < n && s[q] == ' '; q++)
+			;
+	if (q < n && s[q] == ':')
+		return 1;
+	if (i > a) {
+		for (p = i - 1; p > a && !camel_at(s, n, p); p--)
+			;
+		if (word_in(s, p, i, negations))
+			return 1;
+	} else if ((flags & G_NEG) && word_before(s, a, &ws, &we) &&
+	    (word_in(s, ws, we, negations) || word_in(s, ws, we,
+	    naming_before)))
+		return 1;
+	/* any later part: FailedLoginHandler is a handler */
+	for (p = e; p < b; p = q) {
+		for (q = p + 1; q < b && !camel_at(s, n, q); q++)
+			;
+		if (word_in(s, p, q, naming_after))
+			return 1;
+	}
+	if (e < b)
+		return 0;
+	return (flags & G_NEG) && word_after(s, n, b, &ws, &we) &&
+	    word_in(s, ws, we, naming_after);
+}
+
 /* Is s[i..e) a level word in level position ("WARN", "[error]")? */
 static int
 is_level_field(const char *s, size_t n, size_t i, size_t e)
 {
 	for (size_t k = 0; k < sizeof(lvwords) / sizeof(lvwords[0]); k++)
 		if (eqword(s + i, e - i, lvwords[k].w))
-			return level_position(s, n, i, e);
+			return lvword_position(&lvwords[k], s, n, i, e);
 	return 0;
 }
 
@@ -681,20 +925,29 @@ lexicon_level(const char *s, size_t n, int words_only)
 	if (pass_line(s, n))
 		return PB_LINE_NONE;
 	for (size_t i = 0; i < n; i++) {
-		if (i > 0 && alpha((unsigned char)s[i - 1]))
+		int camel = camel_at(s, n, i);
+		if (i > 0 && alpha((unsigned char)s[i - 1]) && !camel)
 			continue;
 		if (!first[lower((unsigned char)s[i])])
 			continue;
 		for (size_t k = 0; k < sizeof(lexicon) / sizeof(lexicon[0]); k++) {
 			const struct phrase *ph = &lexicon[k];
 			size_t l = strlen(ph->p), e = i + l;
+			int part;
 			if (e > n || (best != PB_LINE_NONE && ph->sev >= best))
 				continue;
 			if (!eqword(s + i, l, ph->p))
 				continue;
-			if (e < n && alpha((unsigned char)s[e]))
+			if (e < n && alpha((unsigned char)s[e]) &&
+			    !camel_at(s, n, e))
 				continue;
-			if (guarded(s, n, i, e, ph->flags))
+			/* a part of a CamelCase name, not a word of its own */
+			part = (i > 0 && alpha((unsigned char)s[i - 1])) ||
+			    (e < n && alpha((unsigned char)s[e]));
+			if (part && (!(ph->flags & G_CAMEL) ||
+			    camel_guarded(s, n, i, e, ph->flags)))
+				continue;
+			if (!part && guarded(s, n, i, e, ph->flags))
 				continue;
 			if (words_only && i < LEVEL_SCAN && is_level_field(s,
 			    n < LEVEL_SCAN ? n : LEVEL_SCAN, i, e))

@@ -149,6 +149,95 @@ test_level_words_in_level_position(void **state)
 	SEV_IS("ts=2024 lvl=info msg=\"started\"", PB_SEV_INFO);
 }
 
+/*
+ * Level names in other languages: a German Windows event export (Event
+ * Viewer's CSV, level column first), PostgreSQL's translated messages,
+ * logrus' four-letter levels.
+ */
+static void
+test_localized_and_short_level_words(void **state)
+{
+	(void)state;
+	SEV_IS("Fehler,10.01.2017 06:41:19,Service Control Manager,7034,Keine,"
+	    "\"Dienst \"\"x\"\" wurde unerwartet beendet.\"", PB_SEV_HIGH);
+	SEV_IS("Warnung,10.01.2017 06:41:19,test-service,0,Keine,\"Child "
+	    "process finished with 1\"", PB_SEV_MEDIUM);
+	SEV_IS("Kritisch\t10.01.2017 06:41:19\tKernel-Power\t41\t(63)\tDas "
+	    "System wurde neu gestartet", PB_SEV_CRITICAL);
+	SEV_IS("Erreur\t10/01/2017 06:41:19\tService Control Manager\t7000",
+	    PB_SEV_HIGH);
+	SEV_IS("Waarschuwing,10-1-2017 06:41:19,Disk,51,Geen,x", PB_SEV_MEDIUM);
+	/* an info column makes a failure word low */
+	SEV_IS("Informationen,10.01.2017 06:41:19,Dienst,7036,Keine,\"job "
+	    "failed\"", PB_SEV_LOW);
+	SEV_IS("2024-06-14 10:00:00.123 CEST [42] FEHLER:  Relation x "
+	    "existiert nicht", PB_SEV_HIGH);
+	SEV_IS("2024-06-14 10:00:00.123 CET [42] ERREUR:  la relation x "
+	    "n'existe pas", PB_SEV_HIGH);
+	SEV_IS("ERRO[0000] shim reaped", PB_SEV_HIGH);
+	SEV_IS("FATA[0001] starting daemon", PB_SEV_CRITICAL);
+	/* the first word after a timestamp with AM/PM, ISO "T" and "Z" */
+	SEV_IS("1/10/2017 6:41:19 AM Fehler Service Control Manager 7034",
+	    PB_SEV_HIGH);
+	SEV_IS("2024-06-14T15:16:04.123Z info proxy: retry 1 failed",
+	    PB_SEV_LOW);
+	SEV_IS("2024-06-14 15:16:02.114 UTC [2231] PANIC:  could not write",
+	    PB_SEV_CRITICAL);
+	/* words of a sentence, not a level column */
+	SEV_IS("Jun 14 15:16:01 h app: Fout tolerance set", PB_LINE_NONE);
+}
+
+/* X.733 alarm severities only after a severity key or in brackets. */
+static void
+test_alarm_severities(void **state)
+{
+	(void)state;
+	SEV_IS("Jun 14 15:16:01 re0 alarmd: severity: major, fan tray 2 removed",
+	    PB_SEV_HIGH);
+	SEV_IS("alarm id=42 Severity=Minor text=\"PEM 1 input voltage\"",
+	    PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 15:16:01 sw1 [major] power supply 2 removed",
+	    PB_SEV_HIGH);
+	SEV_IS("alarm id=42 severity=cleared text=\"link down\"", PB_SEV_LOW);
+	NOT_WARNING("2024-06-14 10:00:00 Major version 5 installed");
+	SEV_IS("Jun 14 15:16:01 h kernel: sd 0:0:0:0: minor 16 registered",
+	    PB_LINE_NONE);
+	SEV_IS("MAJOR MINOR device table loaded", PB_LINE_NONE);
+}
+
+/* "[E]" letters (GPFS mmfs.log, many C++ loggers) and numeric levels. */
+static void
+test_bracket_letters_and_numeric_levels(void **state)
+{
+	(void)state;
+	SEV_IS("2024-03-04_10:12:13.456+0100: [E] File System fs1 unmounted by "
+	    "the system with return code 5", PB_SEV_HIGH);
+	SEV_IS("10:12:13 [W] slow disk", PB_SEV_MEDIUM);
+	SEV_IS("[F] out of cheese", PB_SEV_CRITICAL);
+	SEV_IS("2024-03-04_10:12:13.456+0100: [I] Command: unmount fs1 failed",
+	    PB_SEV_LOW);
+	SEV_IS("Jun 14 15:16:01 h app: see table [A] below", PB_LINE_NONE);
+	SEV_IS("Jun 14 15:16:01 h app: x=array[E] set", PB_LINE_NONE);
+	/* bunyan and pino */
+	SEV_IS("{\"level\":50,\"time\":1718378161000,\"msg\":\"request "
+	    "errored\"}", PB_SEV_HIGH);
+	SEV_IS("{\"level\":40,\"msg\":\"slow\"}", PB_SEV_MEDIUM);
+	SEV_IS("{\"level\":60,\"msg\":\"x\"}", PB_SEV_CRITICAL);
+	SEV_IS("{\"level\":30,\"msg\":\"retry failed\"}", PB_SEV_LOW);
+	SEV_IS("{\"level\":20,\"msg\":\"connect failed\"}",
+	    PB_LINE_DEBUG);
+	SEV_IS("{\"level\":55,\"msg\":\"x\"}", PB_LINE_NONE);
+	/* Windows event XML, one event a line */
+	SEV_IS("<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/"
+	    "event'><System><Provider Name='Service Control Manager'/>"
+	    "<EventID Qualifiers='49152'>7034</EventID><Version>0</Version>"
+	    "<Level>2</Level><Task>0</Task></System></Event>", PB_SEV_HIGH);
+	SEV_IS("<Event><System><Level>4</Level></System><EventData>job "
+	    "failed</EventData></Event>", PB_SEV_LOW);
+	SEV_IS("<Event><System><Level>0</Level></System><EventData>x"
+	    "</EventData></Event>", PB_LINE_NONE);
+}
+
 /* ---- the lexicon -------------------------------------------------------- */
 
 static const char *const medium[] = {
@@ -193,6 +282,60 @@ test_lexicon_families(void **state)
 	for (size_t i = 0; i < sizeof(high) / sizeof(high[0]); i++)
 		SEV_IS(high[i], PB_SEV_HIGH);
 	SEV_IS("Jun 14 15:16:01 h app: all good", PB_LINE_NONE);
+}
+
+/*
+ * A failure word that is a part of a CamelCase name (mdadm events,
+ * Kubernetes reasons, .NET and OPC UA status names), with the word guards
+ * applied to the whole name.
+ */
+static void
+test_camelcase_parts(void **state)
+{
+	static const char *const benign[] = {
+		"            \"OOMKilled\": false,",
+		"Jun 14 15:16:01 h app: isDegraded=false",
+		"Jun 14 15:16:01 h app: FailedCount: 0",
+		"Jun 14 15:16:01 h app: array is NotDegraded",
+		"Jun 14 15:16:01 h app: registered FailedLoginHandler",
+		"Jun 14 15:16:01 h app: loaded org.x.AccessDeniedHandler",
+		"Jun 14 15:16:01 h app: OfflineFilesService started",
+		"Jun 14 15:16:01 h app: DegradedArray: 0",
+		/* a word of its own and a word inside another are unchanged */
+		"Jun 14 15:16:01 h app: Unlosted items",
+		"Jun 14 15:16:01 h app: Download started",
+	};
+
+	(void)state;
+	SEV_IS("A DegradedArray event had been detected on md device /dev/md/1.",
+	    PB_SEV_MEDIUM);
+	SEV_IS("      Reason:       OOMKilled", PB_SEV_MEDIUM);
+	SEV_IS("    Reason:                BackoffLimitExceeded", PB_SEV_MEDIUM);
+	SEV_IS("Opc.Ua.ServiceResultException: BadUserAccessDenied",
+	    PB_SEV_MEDIUM);
+	SEV_IS("web-7d9c8b-x2xq   0/1     OOMKilled   3 (45s ago)   6m",
+	    PB_SEV_MEDIUM);
+	for (size_t i = 0; i < sizeof(benign) / sizeof(benign[0]); i++)
+		NOT_WARNING(benign[i]);
+}
+
+/* A retransmission is a message that got no answer: low, unless guarded. */
+static void
+test_retransmissions(void **state)
+{
+	(void)state;
+	SEV_IS("3072 Feb 24 16:25:11 dev42 corosync[10654]:   [TOTEM ] "
+	    "Retransmit List: 2 3", PB_SEV_LOW);
+	SEV_IS("Mar 14 09:12:01 gw charon: 05[IKE] giving up after 5 "
+	    "retransmits", PB_SEV_LOW);
+	SEV_IS("Nov 20 15:30:41 gw pluto[812]: \"site-a\" #3: STATE_PARENT_I1: "
+	    "retransmission; will wait 0.5 seconds for response", PB_SEV_LOW);
+	/* a schedule, a counter, a rate */
+	SEV_IS("Jun 16 05:55:07 ip-172-31-41-87 systemd-networkd[30710]: ens5: "
+	    "DHCPv6 client: Next retransmission in 1min 52s", PB_LINE_NONE);
+	SEV_IS("Jun 16 05:55:07 h app: tcp retransmissions: 0", PB_LINE_NONE);
+	SEV_IS("Jun 16 05:55:07 h app: retransmission rate 0.1%",
+	    PB_LINE_NONE);
 }
 
 /* ---- guards: these must NOT be warnings or errors ------------------------ */
@@ -240,6 +383,9 @@ test_guards_false_positives(void **state)
 		"Jun 14 15:16:01 h zk: Established session 0x14ede63a5a70000 "
 		    "with negotiated timeout 10000 for client /10.10.34.11:45307",
 		"Jun 14 15:16:01 h app: using default timeout 30s",
+		/* keys set to nothing */
+		"Jun 14 15:16:01 h app: {\"failed\": false, \"error\": null}",
+		"Jun 14 15:16:01 h app: last failure: none",
 		/* going down on purpose is not a failure */
 		"Jun 14 15:16:01 h systemd: shutting down",
 		"Jun 14 15:16:01 h app: scale down to 2 workers",
@@ -639,6 +785,27 @@ test_unknown_lines_follow_the_judgement(void **state)
 	    &last), PB_EINVAL);
 }
 
+/* A burst of low lines (corosync's retransmit lists) is listed. */
+static void
+test_low_burst_is_listed(void **state)
+{
+	struct fx *f = *state;
+	enum pb_severity lv;
+	double sal;
+	int64_t first, last;
+
+	library(f);
+	for (int i = 0; i < 10; i++)
+		feed(f, (uint64_t)i + 1, "3072 Feb 24 16:25:11 dev42 "
+		    "corosync[10654]:   [TOTEM ] Retransmit List: 2 3");
+	pb_analysis_finish(f->a);
+	assert_int_equal(pb_analysis_ntemplates(f->a), 1);
+	assert_int_equal(pb_analysis_template_info(f->a, 0, &lv, &sal, &first,
+	    &last), 0);
+	assert_int_equal(lv, PB_SEV_LOW);
+	assert_true(sal >= PB_SALIENCE_MIN);
+}
+
 /*
  * Every lexicon phrase and level word of triage(1) is judged, and reaches
  * the unknowns through the prefilter (its literals must cover them all).
@@ -670,6 +837,18 @@ test_every_phrase_reaches_the_unknowns(void **state)
 		"EMERG", "CRIT", "SEVERE", "ERR", "WARN", "%LINK-3-UPDOWN:",
 		"[fault]",
 		"[emergency]", "[alert]", "[crit]", "[err]", "[warning]",
+		/* localized, logrus and alarm level words, letters, numbers */
+		"[fehler]", "[kritisch]", "[warnung]", "[erreur]",
+		"[critique]", "[avertissement]", "[advertencia]", "[errore]",
+		"[critico]", "[avviso]", "[aviso]", "[fout]", "[kritiek]",
+		"[waarschuwing]", "[erro]", "[panik]", "[fata]", "[pani]",
+		"[major]", "[minor]", "[E]", "[W]", "[F]",
+		"{\"level\":40}", "{\"level\":50}", "{\"level\":60}",
+		"<Level>1</Level>", "<Level>2</Level>", "<Level>3</Level>",
+		/* CamelCase parts and retransmissions */
+		"DegradedArray", "OOMKilled", "AccessDenied", "ConnectionRefused",
+		"retransmit", "retransmits", "retransmitted", "retransmitting",
+		"retransmission", "retransmissions",
 	};
 	struct fx *f = *state;
 	char line[160];
@@ -698,6 +877,11 @@ main(void)
 		T(test_journald_priority),
 		T(test_single_letter_levels),
 		T(test_level_words_in_level_position),
+		T(test_localized_and_short_level_words),
+		T(test_alarm_severities),
+		T(test_bracket_letters_and_numeric_levels),
+		T(test_camelcase_parts),
+		T(test_retransmissions),
 		T(test_lexicon_families),
 		T(test_guards_false_positives),
 		T(test_explicit_level_wins_over_lexicon),
@@ -711,6 +895,7 @@ main(void)
 		TF(test_unknown_ranked_by_severity_not_count),
 		TF(test_unknown_lines_follow_the_judgement),
 		TF(test_every_phrase_reaches_the_unknowns),
+		TF(test_low_burst_is_listed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
