@@ -6,8 +6,9 @@
  * was not written for:
  *   1. header: the leading timestamp, then the header words before the
  *      message (host, "program[pid]:", a level, "[thread]", a logger name)
- *      are set aside.  They are shown but never compared, so the same
- *      message from two daemons or hosts joins one template.
+ *      are set aside (and "time|comp|pid|" glued to the first word).  They
+ *      are shown but never compared, so the same message from two daemons
+ *      or hosts joins one template.
  *   2. mask: words holding a digit, hex, paths (also inside a word and
  *      Windows ones), URLs, month and day names, quoted strings and the
  *      values of key=value (but a state: force=false) become <*>; a number
@@ -249,7 +250,7 @@ is_state(const char *s)
 	/* "down," and "(up)" are the same words. */
 	while (n > 0 && strchr(",.;:)]!", s[n - 1]) != NULL)
 		n--;
-	while (n > 0 && strchr("([", s[0]) != NULL)
+	while (n > 0 && strchr("([\"'", s[0]) != NULL)
 		s++, n--;
 	if (n >= 2 && n <= 14 && in_list(states, s, n))
 		return 1;
@@ -383,6 +384,20 @@ is_logger(const char *s, size_t n)
 	return dots > 0 && s[n - 1] != '.';
 }
 
+/* After a bracket group with spaces at w[i] ("[req-1 - - -]"), or i. */
+static size_t
+bracket_group(char **w, const size_t *wl, size_t n, size_t i)
+{
+	size_t j;
+
+	if (i + 1 >= n || w[i][0] != '[' || memchr(w[i], ']', wl[i]) != NULL)
+		return i;
+	for (j = i + 1; j + 1 < n && j < i + 8 &&
+	    memchr(w[j], ']', wl[j]) == NULL; j++)
+		;
+	return j + 1 < n && memchr(w[j], ']', wl[j]) != NULL ? j + 1 : i;
+}
+
 /*
  * How many leading words are header.  The header ends after a "program:"
  * tag that has at most one plain word (a host) before it, or after a level
@@ -405,19 +420,16 @@ header_len(char **w, const size_t *wl, size_t n)
 			while (end + 1 < n && (is_bracketed(w[end], wl[end]) ||
 			    (wl[end] <= 2 && strspn(w[end], "-|:") == wl[end])))
 				end++;
-			/* A bracket group with spaces: "[req-1 - - -]". */
-			if (end + 1 < n && w[end][0] == '[' &&
-			    memchr(w[end], ']', wl[end]) == NULL) {
-				size_t j = end + 1;
-				while (j + 1 < n && j < end + 8 &&
-				    memchr(w[j], ']', wl[j]) == NULL)
-					j++;
-				if (j + 1 < n && memchr(w[j], ']', wl[j]) != NULL)
-					end = j + 1;
-			}
+			end = bracket_group(w, wl, n, end);
 			if (end + 1 < n && (is_tag(w[end], wl[end]) ||
-			    is_logger(w[end], wl[end])))
+			    is_logger(w[end], wl[end]))) {
 				end++;
+				/* OpenStack: "INFO nova.x [req-1 - - -] msg". */
+				if (end + 1 < n && is_bracketed(w[end], wl[end]))
+					end++;
+				else
+					end = bracket_group(w, wl, n, end);
+			}
 			while (end + 1 < n && wl[end] <= 2 &&
 			    strspn(w[end], "-|:") == wl[end])
 				end++;
@@ -553,7 +565,7 @@ mask_word(struct cut *c, const char *s, size_t n)
 			while (j < n && is_word((unsigned char)s[j]))
 				j++;
 			if (has_digit(s + i, j - i)) {
-				if (last_mask && strchr(".:-/", out[o - 1]) != NULL)
+				if (last_mask && strchr(".:-/,", out[o - 1]) != NULL)
 					o--;
 				else {
 					memcpy(out + o, MASK, 3);
@@ -645,6 +657,18 @@ number_unit(struct cut *c, const char *num, size_t nl, const char *unit,
 	return put(c, out, 3 + ul - k);
 }
 
+/* Three to ten capitals: a verb or an enum ("GET", "POST"). */
+static int
+caps_word(const char *s, size_t n)
+{
+	if (n < 3 || n > 10)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isupper((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
 /* Does the quoted span starting at word i end at word j?  Within 16 words. */
 static size_t
 quote_end(char **w, const size_t *wl, size_t n, size_t i)
@@ -679,12 +703,12 @@ is_item(const char *s, size_t n)
 
 /*
  * Split, set the header aside, mask and collapse.  w/wl: the words of the
- * sanitized line.
+ * sanitized line; fields: w[0] is a "|"-separated header (split_fields).
  */
 static void
-cut_line(struct cut *c, char **w, size_t *wl, size_t n)
+cut_line(struct cut *c, char **w, size_t *wl, size_t n, int fields)
 {
-	size_t h = header_len(w, wl, n), i, j;
+	size_t h = fields ? 1 : header_len(w, wl, n), i, j;
 
 	c->ntok = 0;
 	c->used = 0;
@@ -708,6 +732,12 @@ cut_line(struct cut *c, char **w, size_t *wl, size_t n)
 				memcpy(kb, w[i], k);
 				memcpy(kb + k, MASK, 3);
 				t = put(c, kb, k + 3);
+			} else if (caps_word(w[i] + 1, wl[i] - 1) &&
+			    c->ntok + 1 < MAX_TOKENS) {
+				/* "GET /x HTTP/1.1" -> "GET <*>: a verb in
+				 * capitals leading a quoted request stays. */
+				c->tok[c->ntok++] = put(c, w[i], wl[i]);
+				t = MASK;
 			} else
 				t = MASK;
 			i = j;
@@ -1046,6 +1076,35 @@ record(struct tmpl *t, enum pb_severity level, int64_t t_ms)
 	t->timed++;
 }
 
+/*
+ * "time|component|pid|message": when the first word holds two or more
+ * "|", what follows the last one is the message's first word and what
+ * comes before it is the whole header.  Returns whether it split.
+ */
+static int
+split_fields(char **w, size_t *wl, size_t *n)
+{
+	const char *bar = memchr(w[0], '|', wl[0]), *last;
+	size_t k;
+
+	if (bar == NULL || *n >= MAX_TOKENS ||
+	    memchr(bar + 1, '|', wl[0] - (size_t)(bar - w[0]) - 1) == NULL)
+		return 0;
+	last = memrchr(w[0], '|', wl[0]);
+	k = (size_t)(last - w[0]) + 1;
+	if (k == wl[0] || k < 2)
+		return 0;
+	memmove(&w[1], &w[0], *n * sizeof(w[0]));
+	memmove(&wl[1], &wl[0], *n * sizeof(wl[0]));
+	w[1] = w[0] + k;
+	wl[1] = wl[0] - k;
+	/* The last "|" ends the header word: words stay C strings. */
+	w[0][k - 1] = '\0';
+	wl[0] = k - 1;
+	(*n)++;
+	return 1;
+}
+
 long
 pb_miner_add(struct pb_miner *m, const char *raw, size_t rawlen)
 {
@@ -1062,6 +1121,7 @@ pb_miner_add_ev(struct pb_miner *m, const char *raw, size_t rawlen,
 	char *w[MAX_TOKENS];
 	size_t wl[MAX_TOKENS], n = 0, i = 0, j, len, off = 0;
 	long id;
+	int fields;
 
 	/* The timestamp says nothing about the message: skip it. */
 	if (pb_time_parse_end(raw, rawlen, 0, &off) != PB_TIME_NONE &&
@@ -1094,7 +1154,8 @@ pb_miner_add_ev(struct pb_miner *m, const char *raw, size_t rawlen,
 	}
 	if (n == 0)
 		return -1;
-	cut_line(&c, w, wl, n);
+	fields = split_fields(w, wl, &n);
+	cut_line(&c, w, wl, n, fields);
 	if ((id = add(m, &c)) >= 0)
 		record(&m->t[id], level, t_ms);
 	return id;

@@ -392,6 +392,55 @@ test_miner_host_and_port_are_one_variable(void **state)
 }
 
 static void
+test_miner_pipe_separated_header(void **state)
+{
+	/* "time|component|pid|message": the fields are the header. */
+	long a = add(state, "20171223-22:15:29:615|Step_LSC|30002312|onExtend:1514038530000 14 0 4");
+	long b = add(state, "20171223-22:15:29:649|Step_StandReportReceiver|30002312|REPORT : 7007 5002 150089 240");
+	long c = add(state, "20171223-22:15:29:737|Step_LSC|30002312|onExtend:1514038530000 0 0 4");
+
+	assert_true(a >= 0 && b >= 0);
+	assert_int_not_equal(a, b);
+	assert_int_equal(c, a);
+	assert_non_null(strstr(pb_miner_text(*state, b), "REPORT : <*>"));
+}
+
+static void
+test_miner_bracket_group_after_a_logger_is_header(void **state)
+{
+	/* OpenStack: "[req-... - - -]" or "[-]" after the logger name. */
+	long a = add(state, "2017-05-16 00:00:10.302 2931 INFO nova.virt.libvirt.driver [-] [instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] Instance spawned successfully.");
+	long b = add(state, "2017-05-16 00:00:10.303 2931 INFO nova.compute.manager [req-8e64797b-fb99-4c8a-87e5-9a8de673412f 113d3a99c3da401fbd62cc2caa5b96d2 54fadb412c4e40cdbaed9335e4c35a9e - - -] [instance: b9000564-fe1a-409b-b8cc-1e88b294cd1d] Instance spawned successfully.");
+
+	assert_true(a >= 0);
+	assert_int_equal(b, a);
+}
+
+static void
+test_miner_comma_joined_values_are_one_variable(void **state)
+{
+	long a = add(state, "client 10.11.21.122,10.11.10.1 fetched meta_data.json");
+	long b = add(state, "client 10.11.10.1 fetched meta_data.json");
+
+	assert_true(a >= 0);
+	assert_int_equal(b, a);
+	assert_string_equal(pb_miner_text(*state, a), "client <*> fetched meta_data.json");
+}
+
+static void
+test_miner_verb_of_a_quoted_request_stays(void **state)
+{
+	long a = add(state, "2017-05-16 00:00:00.008 25746 INFO nova.osapi_compute.wsgi.server [-] 10.11.10.1 \"GET /v2/54fadb/servers/detail HTTP/1.1\" status: 200 len: 1893 time: 0.2477829");
+	long b = add(state, "2017-05-16 00:00:00.008 25746 INFO nova.osapi_compute.wsgi.server [-] 10.11.10.1 \"POST /v2/e97469/os-server-external-events HTTP/1.1\" status: 200 len: 380 time: 0.0913219");
+	long c = add(state, "2017-05-16 00:00:00.008 25746 INFO nova.osapi_compute.wsgi.server [-] 10.11.21.122 \"GET /openstack/2013-10-17 HTTP/1.1\" status: 200 len: 157 time: 0.0008290");
+
+	assert_true(a >= 0 && b >= 0);
+	assert_int_not_equal(a, b);
+	assert_int_equal(c, a);
+	assert_non_null(strstr(pb_miner_text(*state, a), "] <*> \"GET <*> status: <*> len: <*> time: <*>"));
+}
+
+static void
 test_miner_empty_value_differs_from_a_value(void **state)
 {
 	/* Linux pam: "rhost=" (local) and "rhost=<host>" are two events. */
@@ -584,6 +633,10 @@ main(void)
 		T(test_miner_empty_value_differs_from_a_value),
 		T(test_miner_email_is_masked),
 		T(test_miner_host_and_port_are_one_variable),
+		T(test_miner_pipe_separated_header),
+		T(test_miner_bracket_group_after_a_logger_is_header),
+		T(test_miner_comma_joined_values_are_one_variable),
+		T(test_miner_verb_of_a_quoted_request_stays),
 		T(test_miner_add_sanitizes_text),
 		T(test_miner_add_empty_line_is_rejected),
 		T(test_miner_add_table_full_returns_minus_one),
