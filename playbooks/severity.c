@@ -565,6 +565,26 @@ static const struct phrase lexicon[] = {
 	{ "warning", PB_SEV_MEDIUM, G_NEG }, { "warn", PB_SEV_MEDIUM, G_NEG },
 	{ "invalid", PB_SEV_LOW, G_NEG }, { "unexpected", PB_SEV_LOW, G_NEG },
 	{ "not found", PB_SEV_LOW, 0 },
+	/* strerror(3) texts of POSIX/Linux errno values (EPERM, EHOSTUNREACH,
+	 * EROFS, EBUSY, ESTALE, ENOBUFS, EUCLEAN, ENOENT, ENODEV, ENOTCONN)
+	 * and Windows system error and Service Control Manager texts (7031,
+	 * 7034 "terminated unexpectedly", ERROR_NOT_ENOUGH_MEMORY,
+	 * ERROR_NO_SYSTEM_RESOURCES "insufficient", ERROR_NOT_READY) that
+	 * hold none of the words above */
+	{ "structure needs cleaning", PB_SEV_HIGH, 0 },
+	{ "unrecoverable", PB_SEV_HIGH, G_NEG },
+	{ "unexpectedly", PB_SEV_MEDIUM, G_NEG },
+	{ "abnormally", PB_SEV_MEDIUM, G_NEG },
+	{ "not permitted", PB_SEV_MEDIUM, 0 }, { "no route", PB_SEV_MEDIUM, 0 },
+	{ "read-only file system", PB_SEV_MEDIUM, 0 },
+	{ "resource busy", PB_SEV_MEDIUM, 0 },
+	{ "stale file handle", PB_SEV_MEDIUM, 0 },
+	{ "no buffer space", PB_SEV_MEDIUM, 0 },
+	{ "not enough", PB_SEV_MEDIUM, 0 },
+	{ "insufficient", PB_SEV_MEDIUM, G_NEG },
+	{ "giving up", PB_SEV_MEDIUM, 0 }, { "gave up", PB_SEV_MEDIUM, 0 },
+	{ "no such file", PB_SEV_LOW, 0 }, { "no such device", PB_SEV_LOW, 0 },
+	{ "not connected", PB_SEV_LOW, 0 }, { "not ready", PB_SEV_LOW, 0 },
 	/* a message sent again for want of an answer (TCP, RFC 6298; DHCP,
 	 * RFC 2131 4.1; IKE, RFC 7296 2.1; corosync's TOTEM "Retransmit
 	 * List"): routine once, so low, listed when rare or in a burst */
@@ -602,6 +622,10 @@ const char *const pb_severity_literals[] = {
 	"nvalid", "unexpected", "found", "o reply", "eachable",
 	"unning", "ffline", "unhealthy", "o carrier", "n reset", "n pipe",
 	"rvfail", "dlock", "rload", "ottl", "unresponsive", "retransmi",
+	"eds cleaning", "nrecoverab", "bnormal", "ermitted", "o route",
+	"read-only file", "ce busy", "stale file", "t enough", "nsufficien",
+	"iving up", "gave up", "such file", "such device", "t connected",
+	"t ready",
 	/* logrus, localized and alarm level words; "[E]", numeric levels */
 	"fata", "pani", "ehler", "kritis", "kritie", "avertis", "dverten",
 	"aviso", "avviso", "aarsch", "fout", "major", "minor",

@@ -319,6 +319,47 @@ test_camelcase_parts(void **state)
 		NOT_WARNING(benign[i]);
 }
 
+/* strerror(3) and Windows system error texts without a failure word. */
+static void
+test_errno_and_windows_error_texts(void **state)
+{
+	(void)state;
+	SEV_IS("The OpenSSH SSH Server service terminated unexpectedly.  It has "
+	    "done this 1 time(s).", PB_SEV_MEDIUM);
+	SEV_IS("Jun 30 04:03:43 combo logrotate: ALERT exited abnormally with "
+	    "[1]", PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 15:16:01 app01 worker[812]: OSError: [Errno 113] No "
+	    "route to host", PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 15:16:04 app01 agent[600]: setsockopt IP_TRANSPARENT: "
+	    "operation not permitted", PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 15:16:01 app01 agent[600]: open /var/lib/agent/state: "
+	    "read-only file system", PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 15:16:01 h kernel: umount: /srv: device or resource busy",
+	    PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 15:16:01 h app: stat /mnt/nfs/x: stale file handle",
+	    PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 15:16:01 ecu cansend[950]: write to can0: No buffer space "
+	    "available", PB_SEV_MEDIUM);
+	SEV_IS("Not enough memory in the system to start the virtual machine "
+	    "minikube.", PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 15:16:05 ws01 installer[900]: Insufficient disk space to "
+	    "install the update", PB_SEV_MEDIUM);
+	SEV_IS("Mar 14 09:12:01 gw charon: 05[IKE] giving up after 5 "
+	    "retransmits", PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 15:16:01 h kernel: EXT4-fs error (device sda1): x: "
+	    "Structure needs cleaning", PB_SEV_HIGH);
+	SEV_IS("Jun 14 15:16:01 h app: unrecoverable state, stopping",
+	    PB_SEV_HIGH);
+	SEV_IS("Jun 14 15:16:04 app01 agent[600]: open /etc/agent/agent.yaml: "
+	    "no such file or directory", PB_SEV_LOW);
+	SEV_IS("Jul 25 23:23:13 combo ftpd[26484]: getpeername (ftpd): Transport "
+	    "endpoint is not connected", PB_SEV_LOW);
+	SEV_IS("Jun 14 15:16:04 h kernel: sr 1:0:0:0: [sr0] tag#0 Sense Key : "
+	    "Not Ready [current]", PB_SEV_LOW);
+	NOT_WARNING("Jun 14 15:16:01 h app: sufficient memory, no insufficient "
+	    "resources");
+}
+
 /* A retransmission is a message that got no answer: low, unless guarded. */
 static void
 test_retransmissions(void **state)
@@ -326,8 +367,8 @@ test_retransmissions(void **state)
 	(void)state;
 	SEV_IS("3072 Feb 24 16:25:11 dev42 corosync[10654]:   [TOTEM ] "
 	    "Retransmit List: 2 3", PB_SEV_LOW);
-	SEV_IS("Mar 14 09:12:01 gw charon: 05[IKE] giving up after 5 "
-	    "retransmits", PB_SEV_LOW);
+	SEV_IS("Mar 14 09:12:01 gw charon: 05[IKE] retransmit 1 of request "
+	    "with message ID 0", PB_SEV_LOW);
 	SEV_IS("Nov 20 15:30:41 gw pluto[812]: \"site-a\" #3: STATE_PARENT_I1: "
 	    "retransmission; will wait 0.5 seconds for response", PB_SEV_LOW);
 	/* a schedule, a counter, a rate */
@@ -849,6 +890,12 @@ test_every_phrase_reaches_the_unknowns(void **state)
 		"DegradedArray", "OOMKilled", "AccessDenied", "ConnectionRefused",
 		"retransmit", "retransmits", "retransmitted", "retransmitting",
 		"retransmission", "retransmissions",
+		/* errno and Windows error texts */
+		"structure needs cleaning", "unrecoverable", "unexpectedly",
+		"abnormally", "not permitted", "no route", "read-only file system",
+		"resource busy", "stale file handle", "no buffer space",
+		"not enough", "insufficient", "giving up", "gave up",
+		"no such file", "no such device", "not connected", "not ready",
 	};
 	struct fx *f = *state;
 	char line[160];
@@ -881,6 +928,7 @@ main(void)
 		T(test_alarm_severities),
 		T(test_bracket_letters_and_numeric_levels),
 		T(test_camelcase_parts),
+		T(test_errno_and_windows_error_texts),
 		T(test_retransmissions),
 		T(test_lexicon_families),
 		T(test_guards_false_positives),
