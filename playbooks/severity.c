@@ -928,6 +928,42 @@ is_level_field(const char *s, size_t n, size_t i, size_t e)
 }
 
 /*
+ * A line that starts with the name of an exception or error class and its
+ * message: the head of a Java, .NET or Python stack trace
+ * ("java.net.ConnectException: x", "Caused by: x.y.FooException",
+ * "KeyError: 'id'").  The name ends in Exception or Error after more of a
+ * name (not "Error:" itself), and only a colon or the end follows it.
+ */
+static int
+exception_head(const char *s, size_t n)
+{
+	static const char *const sfx[] = { "Exception", "Error", NULL };
+	size_t i = 0, seg, e;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (n - i > 11 && memcmp(s + i, "Caused by: ", 11) == 0)
+		i += 11;
+	for (seg = i, e = i; e < n; e++) {
+		if (s[e] == '.' && e > seg && e + 1 < n &&
+		    alpha((unsigned char)s[e + 1])) {
+			seg = e + 1;
+			continue;
+		}
+		if (!alnum((unsigned char)s[e]) && s[e] != '_' && s[e] != '$')
+			break;
+	}
+	if (e == seg || !alpha((unsigned char)s[seg]) || (e < n && s[e] != ':'))
+		return 0;
+	for (size_t k = 0; sfx[k] != NULL; k++) {
+		size_t l = strlen(sfx[k]);
+		if (e - seg > l && memcmp(s + e - l, sfx[k], l) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
  * The worst unguarded lexicon phrase in the line, or PB_LINE_NONE.  With
  * `words_only`, a level word in level position is the level field, not a
  * phrase ("WARN Send worker leaving thread" states no failure in words).
@@ -948,6 +984,8 @@ lexicon_level(const char *s, size_t n, int words_only)
 		n = LEX_SCAN;
 	if (pass_line(s, n))
 		return PB_LINE_NONE;
+	if (exception_head(s, n))
+		best = PB_SEV_MEDIUM;
 	for (size_t i = 0; i < n; i++) {
 		int camel = camel_at(s, n, i);
 		if (i > 0 && alpha((unsigned char)s[i - 1]) && !camel)

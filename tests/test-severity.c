@@ -360,6 +360,30 @@ test_errno_and_windows_error_texts(void **state)
 	    "resources");
 }
 
+/* The head of a stack trace names an exception class: a failure. */
+static void
+test_exception_heads(void **state)
+{
+	static const char *const benign[] = {
+		"\tat com.example.ErrorMapper.map(ErrorMapper.java:42)",
+		"    raise KeyError(key)",
+		"Jun 14 15:16:01 h app: registered NotFoundExceptionMapper",
+		"ErrorHandler: installed",
+		"com.example.MyException thrown here",
+	};
+
+	(void)state;
+	SEV_IS("java.lang.IllegalStateException: Queue full", PB_SEV_MEDIUM);
+	SEV_IS(" Caused by: java.lang.NullPointerException", PB_SEV_MEDIUM);
+	SEV_IS("KeyError: 'id'", PB_SEV_MEDIUM);
+	SEV_IS("yaml.scanner.ScannerError: mapping values are not allowed here",
+	    PB_SEV_MEDIUM);
+	SEV_IS("System.InvalidOperationException: Sequence contains no elements",
+	    PB_SEV_MEDIUM);
+	for (size_t i = 0; i < sizeof(benign) / sizeof(benign[0]); i++)
+		SEV_IS(benign[i], PB_LINE_NONE);
+}
+
 /* A retransmission is a message that got no answer: low, unless guarded. */
 static void
 test_retransmissions(void **state)
@@ -929,6 +953,7 @@ main(void)
 		T(test_bracket_letters_and_numeric_levels),
 		T(test_camelcase_parts),
 		T(test_errno_and_windows_error_texts),
+		T(test_exception_heads),
 		T(test_retransmissions),
 		T(test_lexicon_families),
 		T(test_guards_false_positives),
