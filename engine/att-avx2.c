@@ -251,6 +251,139 @@ dotn_q8_0(const void *w, size_t nw, const float *x, size_t xstride,
 	}
 }
 
+/* ---- decode: the scores of a few queries against K rows ------------------ */
+
+/* The sums of 8 vectors, lane j = the sum of v[j]. */
+static inline __m256
+hsum8(const __m256 v[8])
+{
+	__m256 a = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]),
+	    _mm256_hadd_ps(v[2], v[3]));
+	__m256 b = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]),
+	    _mm256_hadd_ps(v[6], v[7]));
+
+	return _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20),
+	    _mm256_permute2f128_ps(a, b, 0x31));
+}
+
+/* Lanes lo .. hi-1 set. */
+static inline __m256i
+lanes8(int lo, int hi)
+{
+	__m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+
+	return _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(hi), i),
+	    _mm256_cmpgt_epi32(i, _mm256_set1_epi32(lo - 1)));
+}
+
+/*
+ * att-avx512.c's qk_body with 8 lanes: NQ queries (1, 2 or 4) against
+ * 8 / NQ rows at a time, 8 sums in flight.  A ragged end of hd comes
+ * from a zero-padded copy (AVX2 has no masked 16-bit load).
+ */
+static inline __attribute__((always_inline)) void
+qk_body(const uint16_t *K, size_t np, size_t hd, const float *q, size_t nq,
+    float *S, size_t sst, float *mx, const int NQ)
+{
+	const int P = 8 / NQ;
+	size_t tail = hd % 8, hb = hd - tail;
+	__m256i tm = lanes8(0, (int)tail);
+	const float *qs[4];
+	__m256i perm;
+	__m256 vmx = _mm256_set1_ps(-INFINITY), ninf = vmx;
+	int32_t idx[8];
+	float m[8];
+
+	for (int g = 0; g < NQ; g++) {
+		qs[g] = q + ((size_t)g < nq ? (size_t)g : 0) * hd;
+		for (int p = 0; p < P; p++)
+			idx[g * P + p] = p * NQ + g;
+	}
+	perm = _mm256_loadu_si256((const __m256i *)(const void *)idx);
+	for (size_t p0 = 0; p0 < np; p0 += (size_t)P) {
+		size_t n = np - p0 < (size_t)P ? np - p0 : (size_t)P, i = 0;
+		const uint16_t *kr[8];
+		__m256 acc[8], s;
+
+		_Pragma("GCC unroll 8")
+		for (int p = 0; p < P; p++)
+			kr[p] = K + (p0 + ((size_t)p < n ? (size_t)p : n - 1)) *
+			    hd;
+		_Pragma("GCC unroll 8")
+		for (int j = 0; j < 8; j++)
+			acc[j] = _mm256_setzero_ps();
+		for (size_t o = 0; o < (size_t)P * hd * 2; o += 64)
+			__builtin_prefetch((const char *)(K + p0 * hd) +
+			    ATT_PF + o, 0, 3);
+		for (; i < hb; i += 8) {
+			__m256 qv[4];
+
+			_Pragma("GCC unroll 4")
+			for (int g = 0; g < NQ; g++)
+				qv[g] = _mm256_loadu_ps(qs[g] + i);
+			_Pragma("GCC unroll 8")
+			for (int p = 0; p < P; p++) {
+				__m256 kv = _mm256_cvtph_ps(_mm_loadu_si128(
+				    (const __m128i *)(const void *)(kr[p] + i)));
+
+				_Pragma("GCC unroll 4")
+				for (int g = 0; g < NQ; g++)
+					acc[p * NQ + g] = _mm256_fmadd_ps(kv,
+					    qv[g], acc[p * NQ + g]);
+			}
+		}
+		if (tail != 0) {
+			__m256 qv[4];
+
+			_Pragma("GCC unroll 4")
+			for (int g = 0; g < NQ; g++)
+				qv[g] = _mm256_maskload_ps(qs[g] + i, tm);
+			_Pragma("GCC unroll 8")
+			for (int p = 0; p < P; p++) {
+				uint16_t h[8] = { 0 };
+				__m256 kv;
+
+				memcpy(h, kr[p] + i, tail * sizeof *h);
+				kv = _mm256_cvtph_ps(_mm_loadu_si128(
+				    (const __m128i *)(const void *)h));
+				_Pragma("GCC unroll 4")
+				for (int g = 0; g < NQ; g++)
+					acc[p * NQ + g] = _mm256_fmadd_ps(kv,
+					    qv[g], acc[p * NQ + g]);
+			}
+		}
+		/* lane g * P + p: query g, position p */
+		s = _mm256_permutevar8x32_ps(hsum8(acc), perm);
+		for (int g = 0; g < NQ; g++) {
+			__m256i vm = lanes8(g * P, g * P + (int)n);
+
+			vmx = _mm256_max_ps(vmx, _mm256_blendv_ps(ninf, s,
+			    _mm256_castsi256_ps(vm)));
+			if ((size_t)g < nq)
+				_mm256_maskstore_ps(S + g * sst + p0 -
+				    (size_t)g * P, vm, s);
+		}
+	}
+	_mm256_storeu_ps(m, vmx);
+	for (size_t g = 0; g < nq; g++) {
+		mx[g] = -INFINITY;
+		for (int p = 0; p < P; p++)
+			mx[g] = m[g * P + p] > mx[g] ? m[g * P + p] : mx[g];
+	}
+}
+
+static void
+dec_qk_f16(const uint16_t *K, size_t np, size_t hd, const float *q,
+    size_t nq, float *S, size_t sst, float *mx)
+{
+	if (nq == 1)
+		qk_body(K, np, hd, q, nq, S, sst, mx, 1);
+	else if (nq == 2)
+		qk_body(K, np, hd, q, nq, S, sst, mx, 2);
+	else
+		qk_body(K, np, hd, q, nq, S, sst, mx, 4);
+}
+
 const struct att_impl att_impl_avx2 = {
 	.name = "avx2",
 	.flash_block = flash_block,
@@ -258,4 +391,5 @@ const struct att_impl att_impl_avx2 = {
 	.dq_i8 = dq_i8,
 	.dotn_i8 = dotn_i8,
 	.dotn_q8_0 = dotn_q8_0,
+	.dec_qk_f16 = dec_qk_f16,
 };

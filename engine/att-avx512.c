@@ -388,6 +388,145 @@ dotn_q8_0(const void *w, size_t nw, const float *x, size_t xstride,
 	}
 }
 
+/* ---- decode: the scores of a few queries against K rows ------------------ */
+
+/*
+ * The sums of 16 vectors, lane j = the sum of v[j]: pairs, then quads,
+ * then the 128-bit lanes (45 instructions for 16 sums, and one store).
+ */
+static inline __m512
+hsum16(const __m512 v[16])
+{
+	__m512 u[8], w[4], z0, z1;
+
+	_Pragma("GCC unroll 8")
+	for (int m = 0; m < 8; m++)
+		u[m] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * m], v[2 * m + 1]),
+		    _mm512_unpackhi_ps(v[2 * m], v[2 * m + 1]));
+	_Pragma("GCC unroll 4")
+	for (int m = 0; m < 4; m++) {
+		__m512d a = _mm512_castps_pd(u[2 * m]);
+		__m512d b = _mm512_castps_pd(u[2 * m + 1]);
+
+		w[m] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
+		    _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+	}
+	z0 = _mm512_add_ps(_mm512_shuffle_f32x4(w[0], w[1], 0x88),
+	    _mm512_shuffle_f32x4(w[0], w[1], 0xdd));
+	z1 = _mm512_add_ps(_mm512_shuffle_f32x4(w[2], w[3], 0x88),
+	    _mm512_shuffle_f32x4(w[2], w[3], 0xdd));
+	return _mm512_add_ps(_mm512_shuffle_f32x4(z0, z1, 0x88),
+	    _mm512_shuffle_f32x4(z0, z1, 0xdd));
+}
+
+/*
+ * NQ queries (1, 2 or 4) against 16 / NQ rows of K at a time: 16 sums
+ * in flight, each K value widened once for all the queries, the sums
+ * reduced together (hsum16: lane p * NQ + g is position p, query g) and
+ * put in S's rows by a permutation and a masked store per query.  A
+ * ragged end of hd is read with masked loads, a ragged end of the rows
+ * repeats the last row and stores only what is there.
+ */
+static inline __attribute__((always_inline)) void
+qk_body(const uint16_t *K, size_t np, size_t hd, const float *q, size_t nq,
+    float *S, size_t sst, float *mx, const int NQ)
+{
+	const int P = 16 / NQ;
+	size_t tail = hd % 16;
+	__mmask16 tm = (__mmask16)((1u << tail) - 1);
+	const float *qs[4];
+	__m512i perm;
+	__m512 vmx = _mm512_set1_ps(-INFINITY);
+	int32_t idx[16];
+	float m[16];
+
+	for (int g = 0; g < NQ; g++) {
+		qs[g] = q + ((size_t)g < nq ? (size_t)g : 0) * hd;
+		for (int p = 0; p < P; p++)
+			idx[g * P + p] = p * NQ + g;
+	}
+	perm = _mm512_loadu_si512((const void *)idx);
+	for (size_t p0 = 0; p0 < np; p0 += (size_t)P) {
+		size_t n = np - p0 < (size_t)P ? np - p0 : (size_t)P, i = 0;
+		const uint16_t *kr[16];
+		__m512 acc[16], s;
+		__mmask16 valid;
+
+		_Pragma("GCC unroll 16")
+		for (int p = 0; p < P; p++)
+			kr[p] = K + (p0 + ((size_t)p < n ? (size_t)p : n - 1)) *
+			    hd;
+		_Pragma("GCC unroll 16")
+		for (int j = 0; j < 16; j++)
+			acc[j] = _mm512_setzero_ps();
+		/* the rows a few KiB on: one contiguous stream per head */
+		for (size_t o = 0; o < (size_t)P * hd * 2; o += 64)
+			__builtin_prefetch((const char *)(K + p0 * hd) +
+			    ATT_PF + o, 0, 3);
+		for (; i + 16 <= hd; i += 16) {
+			__m512 qv[4];
+
+			_Pragma("GCC unroll 4")
+			for (int g = 0; g < NQ; g++)
+				qv[g] = _mm512_loadu_ps(qs[g] + i);
+			_Pragma("GCC unroll 16")
+			for (int p = 0; p < P; p++) {
+				__m512 kv = _mm512_cvtph_ps(_mm256_loadu_si256(
+				    (const __m256i *)(const void *)(kr[p] + i)));
+
+				_Pragma("GCC unroll 4")
+				for (int g = 0; g < NQ; g++)
+					acc[p * NQ + g] = _mm512_fmadd_ps(kv,
+					    qv[g], acc[p * NQ + g]);
+			}
+		}
+		if (tail != 0) {
+			__m512 qv[4];
+
+			_Pragma("GCC unroll 4")
+			for (int g = 0; g < NQ; g++)
+				qv[g] = _mm512_maskz_loadu_ps(tm, qs[g] + i);
+			_Pragma("GCC unroll 16")
+			for (int p = 0; p < P; p++) {
+				__m512 kv = _mm512_cvtph_ps(
+				    _mm256_maskz_loadu_epi16(tm, kr[p] + i));
+
+				_Pragma("GCC unroll 4")
+				for (int g = 0; g < NQ; g++)
+					acc[p * NQ + g] = _mm512_fmadd_ps(kv,
+					    qv[g], acc[p * NQ + g]);
+			}
+		}
+		/* lane g * P + p: query g, position p */
+		s = _mm512_permutexvar_ps(perm, hsum16(acc));
+		valid = 0;
+		for (int g = 0; g < NQ; g++)
+			valid |= (__mmask16)(((1u << n) - 1) << (g * P));
+		vmx = _mm512_mask_max_ps(vmx, valid, vmx, s);
+		for (int g = 0; g < NQ && (size_t)g < nq; g++)
+			_mm512_mask_storeu_ps(S + g * sst + p0 - (size_t)g * P,
+			    (__mmask16)(((1u << n) - 1) << (g * P)), s);
+	}
+	_mm512_storeu_ps(m, vmx);
+	for (size_t g = 0; g < nq; g++) {
+		mx[g] = -INFINITY;
+		for (int p = 0; p < P; p++)
+			mx[g] = m[g * P + p] > mx[g] ? m[g * P + p] : mx[g];
+	}
+}
+
+static void
+dec_qk_f16(const uint16_t *K, size_t np, size_t hd, const float *q,
+    size_t nq, float *S, size_t sst, float *mx)
+{
+	if (nq == 1)
+		qk_body(K, np, hd, q, nq, S, sst, mx, 1);
+	else if (nq == 2)
+		qk_body(K, np, hd, q, nq, S, sst, mx, 2);
+	else
+		qk_body(K, np, hd, q, nq, S, sst, mx, 4);
+}
+
 const struct att_impl att_impl_avx512 = {
 	.name = "avx512",
 	.flash_block = flash_block,
@@ -396,4 +535,5 @@ const struct att_impl att_impl_avx512 = {
 	.dq_i8 = dq_i8,
 	.dotn_i8 = dotn_i8,
 	.dotn_q8_0 = dotn_q8_0,
+	.dec_qk_f16 = dec_qk_f16,
 };

@@ -97,15 +97,15 @@ att_kv_head_bytes(int kv, size_t n_ctx, size_t hd)
 	return mul_sat(mul_sat(n_ctx, hd), sizeof(uint16_t));
 }
 
-/* decode: KERN_TILE rows of scores, of scaled weights and a row of
- * scales; prefill: per tile Qt and Ot, then the
- * staged block and its scores */
+/* decode: KERN_TILE rows of scores, of scaled weights, a row of
+ * scales and KERN_TILE scaled queries; prefill: per tile Qt and Ot,
+ * then the staged block and its scores */
 size_t
 att_thread_bytes(size_t n_ctx, size_t hd)
 {
 	size_t row = add_sat(n_ctx, 8);
-	size_t dec = mul_sat(add_sat(mul_sat(2 * KERN_TILE, row), row),
-	    sizeof(float));
+	size_t dec = mul_sat(add_sat(add_sat(mul_sat(2 * KERN_TILE, row), row),
+	    mul_sat(KERN_TILE, hd)), sizeof(float));
 	size_t hdp = round8(hd);
 	size_t pre = mul_sat(ATT_GROUP, add_sat(mul_sat(2 * hdp, ATT_TT),
 	    2 * ATT_TT));
@@ -251,6 +251,24 @@ dotn_q8_0_scalar(const void *w, size_t nw, const float *x, size_t xstride,
 		}
 }
 
+static void
+dec_qk_f16_scalar(const uint16_t *K, size_t np, size_t hd, const float *q,
+    size_t nq, float *S, size_t sst, float *mx)
+{
+	for (size_t g = 0; g < nq; g++)
+		mx[g] = -INFINITY;
+	for (size_t p = 0; p < np; p++)
+		for (size_t g = 0; g < nq; g++) {
+			float acc = 0.0f;
+
+			for (size_t d = 0; d < hd; d++)
+				acc += quant_f16_to_f32(K[p * hd + d]) *
+				    q[g * hd + d];
+			S[g * sst + p] = acc;
+			mx[g] = acc > mx[g] ? acc : mx[g];
+		}
+}
+
 const struct att_impl att_impl_scalar = {
 	.name = "scalar",
 	.flash_block = flash_block_scalar,
@@ -258,6 +276,7 @@ const struct att_impl att_impl_scalar = {
 	.dq_i8 = dq_i8_scalar,
 	.dotn_i8 = dotn_i8_scalar,
 	.dotn_q8_0 = dotn_q8_0_scalar,
+	.dec_qk_f16 = dec_qk_f16_scalar,
 };
 
 const struct att_impl *
@@ -374,16 +393,31 @@ att_group(const struct att_job *j, uint32_t h0, uint32_t gn, uint32_t t,
 		for (size_t off = 0; off < vlen; off += ATT_ALIGN)
 			__builtin_prefetch((const char *)(vt16(A, kh) +
 			    d * n_ctx + p0) + off, 0, 3);
-	dec_scores(j, kh, p0, npos, q, gn, S, sst);
-	for (size_t g = 0; g < gn; g++) {
-		float *sg = S + g * sst, mx = -INFINITY;
+	if (A->kv != ATT_KV_Q8) {
+		/* the scale goes into the queries, and the kernel finds
+		 * each row's maximum as it goes: one pass over the scores
+		 * (the exponentials) instead of two */
+		float *qs = align_up(sc + sst), mx[KERN_TILE];
 
-		for (size_t p = 0; p < npos; p++) {
-			sg[p] *= A->scale;
-			if (sg[p] > mx)
-				mx = sg[p];
+		for (size_t i = 0; i < gn * hd; i++)
+			qs[i] = q[i] * A->scale;
+		j->a->dec_qk_f16(k16(A, kh) + p0 * hd, npos, hd, qs, gn, S,
+		    sst, mx);
+		for (size_t g = 0; g < gn; g++)
+			inv[g] = 1.0f / j->softmax_exp(S + g * sst, npos,
+			    mx[g]);
+	} else {
+		dec_scores(j, kh, p0, npos, q, gn, S, sst);
+		for (size_t g = 0; g < gn; g++) {
+			float *sg = S + g * sst, mx = -INFINITY;
+
+			for (size_t p = 0; p < npos; p++) {
+				sg[p] *= A->scale;
+				if (sg[p] > mx)
+					mx = sg[p];
+			}
+			inv[g] = 1.0f / j->softmax_exp(sg, npos, mx);
 		}
-		inv[g] = 1.0f / j->softmax_exp(sg, npos, mx);
 	}
 	if (A->kv != ATT_KV_Q8)
 		j->dotn_f16(vt16(A, kh) + p0, n_ctx, hd, S, sst, gn, npos, o,
@@ -613,6 +647,7 @@ kern_attention(struct kern_pool *pool, const struct kern_att *A)
 	a.dq_i8 = AFIND(ai, dq_i8);
 	a.dotn_i8 = AFIND(ai, dotn_i8);
 	a.dotn_q8_0 = AFIND(ai, dotn_q8_0);
+	a.dec_qk_f16 = AFIND(ai, dec_qk_f16);
 	memset(&j, 0, sizeof j);
 	j.A = A;
 	j.a = &a;

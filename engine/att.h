@@ -25,6 +25,7 @@ enum { ATT_KV_F16 = 0, ATT_KV_Q8 = 1 };
 #define ATT_Q8_BLCK	32	/* values per scale along the head dim */
 #define ATT_BP		32	/* positions per block of the prefill kernel */
 #define ATT_TT		16	/* queries per tile (= KERN_TT) */
+#define ATT_PF		4096	/* bytes ahead the decode scores prefetch K */
 
 /* True if a cache of `kv` can hold heads of hd values (q8: hd % 32). */
 int	 att_kv_ok(int kv, size_t hd);
@@ -86,6 +87,16 @@ struct att_impl {
 	void	(*dotn_q8_0)(const void *w, size_t nw, const float *x,
 		    size_t xstride, size_t nx, size_t n, float *out,
 		    size_t ostride);
+	/*
+	 * The decode scores of an f16 cache: S[g * sst + p] = dot(K row p,
+	 * query g) for np contiguous rows of hd values and nq (1 to 4)
+	 * queries hd apart (already scaled), and mx[g] the largest of
+	 * query g's.  Each row is read once for all the queries and their
+	 * sums are reduced together, not one horizontal sum per dot.
+	 */
+	void	(*dec_qk_f16)(const uint16_t *K, size_t np, size_t hd,
+		    const float *q, size_t nq, float *S, size_t sst,
+		    float *mx);
 };
 
 extern const struct att_impl att_impl_scalar;

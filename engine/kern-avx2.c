@@ -243,6 +243,9 @@ FLOAT_ROWS(bf16_rows, 2, load_bf16x8, scalar_bf16)
  * row, and the sums are reduced four at a time by horizontal adds.  A
  * ragged end of n goes element by element.  Missing rows or vectors
  * repeat the first; their sums are dropped.
+ * The loops over R and NX are unrolled by pragma: at -O2 GCC kept acc[]
+ * in memory, a load and a store around every multiply-add (the decode
+ * attention at 2,048 positions ran 2.3x slower).
  */
 INLINE void
 dotn_body(const uint16_t *w, size_t wstride, size_t nw, const float *x,
@@ -251,6 +254,7 @@ dotn_body(const uint16_t *w, size_t wstride, size_t nw, const float *x,
 {
 	const float *xs[4];
 
+	_Pragma("GCC unroll 8")
 	for (int g = 0; g < NX; g++)
 		xs[g] = x + ((size_t)g < nx ? (size_t)g : 0) * xstride;
 	for (size_t r = 0; r < nw; r += (size_t)R) {
@@ -259,25 +263,31 @@ dotn_body(const uint16_t *w, size_t wstride, size_t nw, const float *x,
 		__m256 acc[8];
 		float o[8];
 
+		_Pragma("GCC unroll 8")
 		for (int k = 0; k < R; k++)
 			wr[k] = w + (r + ((size_t)k < nr ? (size_t)k : 0)) *
 			    wstride;
+		_Pragma("GCC unroll 8")
 		for (int k = 0; k < R * NX; k++)
 			acc[k] = _mm256_setzero_ps();
 		for (; i + 8 <= n; i += 8) {
 			__m256 xv[4];
 
+			_Pragma("GCC unroll 8")
 			for (int g = 0; g < NX; g++)
 				xv[g] = _mm256_loadu_ps(xs[g] + i);
+			_Pragma("GCC unroll 8")
 			for (int k = 0; k < R; k++) {
 				__m256 wv = _mm256_cvtph_ps(_mm_loadu_si128(
 				    (const __m128i *)(const void *)(wr[k] + i)));
 
+				_Pragma("GCC unroll 8")
 				for (int g = 0; g < NX; g++)
 					acc[k * NX + g] = _mm256_fmadd_ps(wv,
 					    xv[g], acc[k * NX + g]);
 			}
 		}
+		_Pragma("GCC unroll 8")
 		for (int k = 0; k < R * NX; k += 4) {
 			__m256 t = _mm256_hadd_ps(_mm256_hadd_ps(acc[k],
 			    acc[k + 1]), _mm256_hadd_ps(acc[k + 2],

@@ -110,6 +110,23 @@ void	 pb_bm25_free(struct pb_bm25 *);
  * suggest, with its BM25 score; -1 when none does.
  */
 long	 pb_bm25_best(const struct pb_bm25 *, const char *text, double *score);
+/*
+ * A log's own vocabulary (how many of its templates hold each word), so
+ * that its chatter counts less in pb_bm25_class.
+ */
+struct pb_bm25_bg;
+struct pb_bm25_bg *pb_bm25_bg_new(void);
+void	 pb_bm25_bg_free(struct pb_bm25_bg *);
+int	 pb_bm25_bg_add(struct pb_bm25_bg *, const char *text);
+/*
+ * The problem class (index for pb_bm25_class_name) whose document a
+ * failure line resembles clearly enough for "possibly <class>", with its
+ * score; -1 when none does.  bg may be NULL.
+ */
+long	 pb_bm25_class(const struct pb_bm25 *, const struct pb_bm25_bg *bg,
+	    const char *text, double *score);
+/* Class k's name and description (triage-playbook(5)), or NULL. */
+const char *pb_bm25_class_name(long k, const char **desc);
 
 /* ---- jsonpos.c ---- */
 /* Position of the value at `path` ("a.b[2].c") in JSON text; 0 if found. */

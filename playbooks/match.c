@@ -28,7 +28,8 @@
 
 struct suggestion {
 	size_t		 tmpl;		/* rank among the shown templates */
-	uint32_t	 pb;		/* library index */
+	uint32_t	 pb;		/* library index, when klass < 0 */
+	int32_t		 klass;		/* a whole class (suggest.c), or -1 */
 	double		 score;
 };
 
@@ -37,6 +38,8 @@ struct suggestion {
 struct scached {
 	uint32_t	 hash;		/* of the template text; 0 = none */
 	int32_t		 pb;		/* -1: no suggestion */
+	int32_t		 klass;		/* class-level suggestion, or -1 */
+	uint32_t	 ntmpl;		/* templates in the log then */
 	double		 score;
 };
 #define LIMIT_STRIKES	3	/* match-limit hits before a playbook is off */
@@ -763,6 +766,43 @@ pb_analysis_feed_file(struct pb_analysis *a, const char *path,
 }
 
 /*
+ * Look template id up in the similarity index: a playbook, else (for a
+ * line that states a failure in words) a whole class.  Cached per template
+ * text while the log's template count grows by less than a quarter (the
+ * class lookup weighs the log's chatter).
+ */
+static void
+suggest_one(struct pb_analysis *a, long id, const struct pb_bm25_bg *bg,
+    long *best, long *klass, double *score)
+{
+	const char *text = pb_miner_text(a->miner, id), *ex, *file;
+	uint32_t h = fnv(text, strlen(text)) | 1;
+	uint32_t nt = (uint32_t)pb_miner_count(a->miner);
+	uint64_t lineno;
+	struct scached *c;
+
+	if (a->scache == NULL)	/* out of memory: look up each time */
+		a->scache = calloc(MAX_TEMPLATES, sizeof(*a->scache));
+	c = a->scache != NULL && id < MAX_TEMPLATES ? &a->scache[id] : NULL;
+	if (c != NULL && c->hash == h && (uint64_t)nt * 4 <=
+	    (uint64_t)c->ntmpl * 5) {
+		*best = c->pb;
+		*klass = c->klass;
+		*score = c->score;
+		return;
+	}
+	*klass = -1;
+	*best = pb_bm25_best(a->lib->bm25, text, score);
+	if (*best < 0 && (ex = pb_miner_example(a->miner, id, &file,
+	    &lineno)) != NULL && pb_severity_lexicon(ex, strlen(ex)) !=
+	    PB_LINE_NONE)
+		*klass = pb_bm25_class(a->lib->bm25, bg, text, score);
+	if (c != NULL)
+		*c = (struct scached){ h, (int32_t)*best, (int32_t)*klass, nt,
+		    *score };
+}
+
+/*
  * Keep the templates above the salience threshold (they are ranked, so a
  * prefix) and look each up in the library's similarity index.
  */
@@ -770,11 +810,11 @@ static void
 rank_unknown(struct pb_analysis *a)
 {
 	size_t n = pb_miner_count(a->miner), i;
-	const char *ex, *file, *text;
-	uint32_t h;
+	const char *ex, *file;
+	struct pb_bm25_bg *bg = NULL;
 	uint64_t lineno;
 	double score;
-	long id, best;
+	long id, best, klass;
 
 	a->nshown = a->nsugg = 0;
 	free(a->sugg);
@@ -796,6 +836,15 @@ rank_unknown(struct pb_analysis *a)
 		a->tsugg = NULL;
 		return;
 	}
+	/* the log's own words, for the class lookup (NULL: not weighed) */
+	if ((bg = pb_bm25_bg_new()) != NULL)
+		for (i = 0; i < n && i < MAX_TEMPLATES; i++)
+			if (pb_bm25_bg_add(bg, pb_miner_text(a->miner,
+			    (long)i)) != 0) {
+				pb_bm25_bg_free(bg);
+				bg = NULL;
+				break;
+			}
 	for (i = 0; i < a->nshown; i++) {
 		a->tsugg[i] = -1;
 		if (i >= SUGGEST_MAX)
@@ -809,26 +858,14 @@ rank_unknown(struct pb_analysis *a)
 		    ((ex = pb_miner_example(a->miner, id, &file, &lineno)) ==
 		    NULL || pb_severity_lexicon(ex, strlen(ex)) == PB_LINE_NONE)))
 			continue;
-		text = pb_miner_text(a->miner, id);
-		h = fnv(text, strlen(text)) | 1;
-		if (a->scache == NULL)	/* out of memory: look up each time */
-			a->scache = calloc(MAX_TEMPLATES, sizeof(*a->scache));
-		if (a->scache != NULL && id < MAX_TEMPLATES &&
-		    a->scache[id].hash == h) {
-			best = a->scache[id].pb;
-			score = a->scache[id].score;
-		} else {
-			best = pb_bm25_best(a->lib->bm25, text, &score);
-			if (a->scache != NULL && id < MAX_TEMPLATES)
-				a->scache[id] = (struct scached){ h,
-				    (int32_t)best, score };
-		}
-		if (best < 0)
+		suggest_one(a, id, bg, &best, &klass, &score);
+		if (best < 0 && klass < 0)
 			continue;
 		a->tsugg[i] = (long)a->nsugg;
-		a->sugg[a->nsugg++] = (struct suggestion){ i, (uint32_t)best,
-		    score };
+		a->sugg[a->nsugg++] = (struct suggestion){ i, best < 0 ? 0 :
+		    (uint32_t)best, best < 0 ? (int32_t)klass : -1, score };
 	}
+	pb_bm25_bg_free(bg);
 }
 
 void
@@ -954,7 +991,27 @@ pb_analysis_suggested(const struct pb_analysis *a, size_t i, double *score,
 		return NULL;
 	*score = a->sugg[i].score;
 	*tmpl = a->sugg[i].tmpl;
-	return a->lib->pbs[a->sugg[i].pb];
+	return a->sugg[i].klass < 0 ? a->lib->pbs[a->sugg[i].pb] : NULL;
+}
+
+const char *
+pb_analysis_suggested_class(const struct pb_analysis *a, size_t i,
+    const char **desc)
+{
+	if (i >= a->nsugg || a->sugg[i].klass < 0)
+		return NULL;
+	return pb_bm25_class_name(a->sugg[i].klass, desc);
+}
+
+/* "class:disk-io" for a class-level suggestion, else the playbook id. */
+static const char *
+suggestion_id(const struct pb_analysis *a, const struct suggestion *sg,
+    char *buf, size_t len)
+{
+	if (sg->klass < 0)
+		return a->lib->pbs[sg->pb]->id;
+	snprintf(buf, len, "class:%s", pb_bm25_class_name(sg->klass, NULL));
+	return buf;
 }
 
 /* A time as "YYYY-MM-DDTHH:MM:SS", or null. */
@@ -969,18 +1026,29 @@ time_json(int64_t ms)
 	return json_string(buf);
 }
 
-/* One "possibly" card: the playbook, how close, and the lines. */
+/*
+ * One "possibly" card: the playbook (or, "kind": "class", a whole class:
+ * id "class:NAME", its description as title, severity low), how close,
+ * and the lines.
+ */
 static json_t *
 suggestion_json(const struct pb_analysis *a, const struct suggestion *sg)
 {
-	const struct pb_playbook *pb = a->lib->pbs[sg->pb];
-	const char *text, *ex, *file;
+	const struct pb_playbook *pb = sg->klass < 0 ? a->lib->pbs[sg->pb] :
+	    NULL;
+	const char *text, *ex, *file, *desc = "";
+	const char *klass = pb ? pb->klass : pb_bm25_class_name(sg->klass,
+	    &desc);
 	uint64_t count, lineno;
+	char id[64];
 
 	text = pb_analysis_template(a, sg->tmpl, &count, &ex, &file, &lineno);
-	return json_pack("{s:s,s:s,s:s,s:s,s:f,s:I,s:s,s:s,s:[{s:s,s:I,s:s}]}",
-	    "id", pb->id, "class", pb->klass ? pb->klass : "",
-	    "title", pb->title, "severity", pb_severity_name(pb->severity),
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:f,s:I,s:s,s:s,"
+	    "s:[{s:s,s:I,s:s}]}",
+	    "id", suggestion_id(a, sg, id, sizeof(id)), "kind", pb ?
+	    "playbook" : "class", "class", klass ? klass : "",
+	    "title", pb ? pb->title : desc, "severity", pb_severity_name(pb ?
+	    pb->severity : PB_SEV_LOW),
 	    "score", floor(sg->score * 100 + 0.5) / 100, "count",
 	    (json_int_t)count, "level", pb_severity_name(pb_miner_level(a->miner,
 	    pb_miner_rank(a->miner, sg->tmpl))), "template", text ? text : "",
@@ -993,6 +1061,7 @@ pb_analysis_write_json(const struct pb_analysis *a, FILE *fp)
 {
 	json_t *doc, *cards, *tmpls, *files, *sugg, *below;
 	const char *file, *ex, *text;
+	char idbuf[64];
 	uint64_t count, lineno;
 	int rc;
 
@@ -1053,8 +1122,9 @@ pb_analysis_write_json(const struct pb_analysis *a, FILE *fp)
 		json_object_set_new(t, "last", time_json(pb_miner_last(a->miner,
 		    pb_miner_rank(a->miner, i))));
 		json_object_set_new(t, "suggested", a->tsugg != NULL &&
-		    a->tsugg[i] >= 0 ? json_string(a->lib->pbs[a->sugg[
-		    a->tsugg[i]].pb]->id) : json_null());
+		    a->tsugg[i] >= 0 ? json_string(suggestion_id(a,
+		    &a->sugg[a->tsugg[i]], idbuf, sizeof(idbuf))) :
+		    json_null());
 		json_array_append_new(tmpls, t);
 	}
 	json_object_set_new(doc, "unknown", json_pack("{s:I,s:I,s:I,s:f,s:o}",

@@ -254,6 +254,14 @@ size_t	 pb_analysis_nsuggested(const struct pb_analysis *);
 const struct pb_playbook *pb_analysis_suggested(const struct pb_analysis *,
 	    size_t i, double *score, size_t *tmpl);
 long	 pb_analysis_template_suggestion(const struct pb_analysis *, size_t i);
+/*
+ * A suggestion may name a whole problem class instead of one playbook
+ * ("possibly disk-io: ..."): then pb_analysis_suggested returns NULL (it
+ * still sets the score and template) and this returns the class and its
+ * description; NULL for a playbook suggestion.
+ */
+const char *pb_analysis_suggested_class(const struct pb_analysis *,
+	    size_t i, const char **description);
 
 /* Write the stable JSON document (see triage(1), JSON OUTPUT). */
 int	 pb_analysis_write_json(const struct pb_analysis *, FILE *);

@@ -41,6 +41,9 @@
 struct term {
 	char		*s;
 	uint32_t	 df;		/* playbooks that hold it */
+	uint32_t	 cdf;		/* class documents that hold it */
+	uint32_t	 lex;		/* bit k: in class k's name, description
+					 * or lexicon */
 };
 
 struct posting {
@@ -63,7 +66,134 @@ struct pb_bm25 {
 	size_t		 ndocs;
 	double		 avglen;
 	const struct pb_library *lib;
+	/* one document per problem class (class_info order) */
+	struct doc	*cdocs;
+	size_t		 ncdocs;
+	double		 cavglen;
 };
+
+/*
+ * The problem classes (triage-playbook(5), CLASSES; same order and
+ * descriptions): each is also one document, for lines that resemble no
+ * single playbook but plainly belong to a family of failures.  The lexicon
+ * names the family across vendors and programs: the nouns and verbs its
+ * messages use (devices, protocols, daemons, states), written from general
+ * knowledge of those systems, not from any evaluated log.  Level words and
+ * generic failure verbs add nothing here: every class has them.
+ */
+struct class_info {
+	const char	*name, *desc, *lexicon;
+};
+
+static const struct class_info class_info[] = {
+	{ "disk-io",
+	    "a disk, controller or RAID reports I/O, media or link errors",
+	    "disk drive sector medium media ata sata sas scsi nvme ssd hdd "
+	    "hba lun raid mdadm megaraid smart reallocated blk cmd submit "
+	    "transport multipath initiator iscsi fibre namespace io" },
+	{ "filesystem",
+	    "a file system is corrupt, read-only or fails its checks",
+	    "filesystem ext2 ext3 ext4 xfs btrfs zfs zpool ntfs vfat inode "
+	    "superblock journal jbd2 fsck metadata mount remount readonly "
+	    "checksum extent" },
+	{ "disk-full",
+	    "no space or no inodes left, quota exceeded on a volume",
+	    "space full quota inodes capacity usage volume partition enospc" },
+	{ "memory-oom",
+	    "out of memory: a process killed or an allocation failed",
+	    "memory oom killer allocate allocation malloc heap swap rss "
+	    "cgroup gfp vmalloc ram" },
+	{ "crash",
+	    "a process crashed, aborted, asserted or dumped core",
+	    "segfault segmentation signal sigsegv sigabrt sigbus sigill "
+	    "core dump abort assert assertion backtrace trap pointer "
+	    "dereference nil null" },
+	{ "kernel-hang-panic",
+	    "kernel panic, oops, lockup, hung task, bug check",
+	    "kernel panic oops bug lockup hung task rcu stall "
+	    "watchdog nmi bugcheck tainted" },
+	{ "thermal-power",
+	    "temperature, fan, voltage, power supply, UPS and battery",
+	    "temperature thermal overheat fan rpm voltage psu power supply "
+	    "ups battery mains throttle throttling celsius watt" },
+	{ "hardware",
+	    "memory, CPU, bus, USB, sensor and firmware faults",
+	    "hardware mce ecc dimm edac pcie pci aer bus usb firmware bios "
+	    "uefi sensor gpu cpu microcode ipmi bmc" },
+	{ "network-link",
+	    "a link, port or interface went down or reports errors",
+	    "link carrier interface port nic ethernet phy duplex speed flap"
+	    " transceiver sfp lacp bond bonding vlan wifi wireless wlan "
+	    "associate deauthenticated mtu crc" },
+	{ "dhcp",
+	    "no address lease, DHCP pool exhausted, declines",
+	    "dhcp dhcpd dhclient lease offer discover nak decline pool "
+	    "scope bootp dhcpv6" },
+	{ "dns",
+	    "name resolution failed, server failures, zone errors",
+	    "dns resolve resolver resolution lookup nxdomain servfail zone "
+	    "nameserver dnssec getaddrinfo named unbound dnsmasq resolved" },
+	{ "ntp-clock",
+	    "clock not synchronised, time jumps, peers unreachable",
+	    "ntp clock sync synchronise synchronize unsynchronized drift "
+	    "stratum chrony chronyd ntpd timesyncd leap skew" },
+	{ "tls-cert",
+	    "certificate expired, untrusted or mismatched; TLS handshake "
+	    "failures",
+	    "tls ssl certificate cert x509 handshake cipher ca issuer "
+	    "expired untrusted self signed pkix openssl sni" },
+	{ "auth",
+	    "authentication or authorization denied, brute force, "
+	    "lockouts",
+	    "auth authentication authenticate login logon password "
+	    "credential user account unauthorized forbidden kerberos krb5 "
+	    "kdc ticket principal keytab ldap pam sasl token locked" },
+	{ "service-failure",
+	    "a service failed, keeps restarting or is unavailable",
+	    "service unit daemon restart exited terminated respawn systemd "
+	    "supervisor" },
+	{ "container",
+	    "containers, pods, images and their runtimes",
+	    "container docker dockerd containerd pod kubelet kubernetes "
+	    "image pull registry runc shim crio oci podman compose swarm" },
+	{ "database",
+	    "database errors, connection limits, replication, corruption",
+	    "database db sql mysql mariadb postgres postgresql innodb "
+	    "tablespace replication replica deadlock oracle mongodb redis "
+	    "sqlite wal" },
+	{ "web-proxy",
+	    "web servers, reverse proxies and load balancers failing "
+	    "upstreams",
+	    "proxy upstream backend http https gateway nginx apache httpd "
+	    "haproxy squid envoy traefik balancer vhost" },
+	{ "app-exception",
+	    "unhandled exceptions and tracebacks in applications",
+	    "exception traceback stack unhandled uncaught thrown raise java"
+	    " python throwable caused" },
+	{ "update-install",
+	    "updates, packages and installers failing",
+	    "update upgrade install installation installer package dpkg apt"
+	    " yum dnf rpm msi patch wsus hotfix setup repository" },
+	{ "config",
+	    "configuration files invalid or missing",
+	    "config configuration conf parameter syntax parse directive "
+	    "yaml ini" },
+	{ "resource-limit",
+	    "a limit, pool, queue or quota is exhausted (not memory or "
+	    "disk)",
+	    "limit ulimit descriptor descriptors quota pool queue backlog "
+	    "maximum threads rlimit semaphore connections" },
+	{ "peer-unreachable",
+	    "a peer, node or server is not responding, refused or timed "
+	    "out",
+	    "peer refused unreachable timeout cluster heartbeat keepalive" },
+	{ "industrial-bus",
+	    "fieldbuses: Modbus, CAN/CANopen, PROFINET, EtherNet/IP, OPC "
+	    "UA",
+	    "modbus canopen canbus profinet profibus ethercat opc ua plc "
+	    "fieldbus slave register coil cip" },
+};
+#define NCLASS	(sizeof(class_info) / sizeof(class_info[0]))
 
 /* Sorted (bsearch): English stop words, then levels and log furniture
  * ("error", "warning": how bad, not what; months, "pid", "host"). */
@@ -224,6 +354,8 @@ term_add(struct pb_bm25 *ix, const char *s)
 	if ((ix->terms[ix->nterms].s = strdup(s)) == NULL)
 		return -1;
 	ix->terms[ix->nterms].df = 0;
+	ix->terms[ix->nterms].cdf = 0;
+	ix->terms[ix->nterms].lex = 0;
 	{
 		size_t k = hash_str(s) & (ix->hcap - 1);
 		while (ix->hash[k] != 0)
@@ -238,6 +370,7 @@ struct dbuild {
 	struct pb_bm25	*ix;
 	uint32_t	*ids;
 	size_t		 n, cap;
+	uint32_t	 lex;		/* adding class k's words: bit k */
 };
 
 static int
@@ -249,6 +382,7 @@ add_tok(void *p, const char *w)
 
 	if (t < 0)
 		return PB_ENOMEM;
+	b->ix->terms[t].lex |= b->lex;
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 256;
 		if ((ni = realloc(b->ids, cap * sizeof(*ni))) == NULL)
@@ -286,39 +420,89 @@ cmp_u32(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+/* A playbook's words: title (twice), tags, class, explanation, examples. */
+static int
+add_playbook(struct dbuild *b, const struct pb_playbook *pb, int title)
+{
+	const json_t *doc = pb->doc;
+	int rc = 0;
+
+	for (int i = 0; i < title && rc == 0; i++)
+		rc = add_str(b, json_object_get(doc, "title"));
+	if (rc != 0 ||
+	    (rc = add_str(b, json_object_get(doc, "tags"))) != 0 ||
+	    (rc = add_str(b, json_object_get(doc, "class"))) != 0 ||
+	    (rc = add_str(b, json_object_get(doc, "explanation"))) != 0 ||
+	    (rc = add_str(b, json_object_get(json_object_get(doc,
+	    "examples"), "match"))) != 0)
+		return rc;
+	return 0;
+}
+
+/* The collected term ids into postings of d; counts document frequency
+ * in df (playbooks) or cdf (classes). */
+static int
+doc_finish(struct pb_bm25 *ix, struct dbuild *b, struct doc *d, int klass)
+{
+	d->len = b->n;
+	if (b->n == 0)
+		return 0;
+	qsort(b->ids, b->n, sizeof(*b->ids), cmp_u32);
+	if ((d->p = calloc(b->n, sizeof(*d->p))) == NULL)
+		return PB_ENOMEM;
+	for (size_t i = 0; i < b->n; i++) {
+		if (d->n > 0 && d->p[d->n - 1].term == b->ids[i]) {
+			d->p[d->n - 1].tf++;
+			continue;
+		}
+		d->p[d->n].term = b->ids[i];
+		d->p[d->n++].tf = 1;
+		if (klass)
+			ix->terms[b->ids[i]].cdf++;
+		else
+			ix->terms[b->ids[i]].df++;
+	}
+	return 0;
+}
+
 /* The words of one playbook into d. */
 static int
 doc_build(struct pb_bm25 *ix, const struct pb_playbook *pb, struct doc *d)
 {
-	const json_t *doc = pb->doc;
-	struct dbuild b = { ix, NULL, 0, 0 };
+	struct dbuild b = { ix, NULL, 0, 0, 0 };
 	int rc;
 
-	if ((rc = add_str(&b, json_object_get(doc, "title"))) != 0 ||
-	    (rc = add_str(&b, json_object_get(doc, "title"))) != 0 ||
-	    (rc = add_str(&b, json_object_get(doc, "tags"))) != 0 ||
-	    (rc = add_str(&b, json_object_get(doc, "class"))) != 0 ||
-	    (rc = add_str(&b, json_object_get(doc, "explanation"))) != 0 ||
-	    (rc = add_str(&b, json_object_get(json_object_get(doc,
-	    "examples"), "match"))) != 0)
-		goto out;
-	d->len = b.n;
-	if (b.n == 0)
-		goto out;
-	qsort(b.ids, b.n, sizeof(*b.ids), cmp_u32);
-	rc = PB_ENOMEM;
-	if ((d->p = calloc(b.n, sizeof(*d->p))) == NULL)
-		goto out;
-	for (size_t i = 0; i < b.n; i++) {
-		if (d->n > 0 && d->p[d->n - 1].term == b.ids[i]) {
-			d->p[d->n - 1].tf++;
-			continue;
-		}
-		d->p[d->n].term = b.ids[i];
-		d->p[d->n++].tf = 1;
-		ix->terms[b.ids[i]].df++;
-	}
-	rc = 0;
+	if ((rc = add_playbook(&b, pb, 2)) == 0)
+		rc = doc_finish(ix, &b, d, 0);
+	free(b.ids);
+	return rc;
+}
+
+/*
+ * The document of class k: its name, description and lexicon (each
+ * twice: they name the class whatever the vendor), and every playbook of
+ * the class.
+ */
+static int
+class_build(struct pb_bm25 *ix, size_t k, struct doc *d)
+{
+	const struct class_info *ci = &class_info[k];
+	struct dbuild b = { ix, NULL, 0, 0, (uint32_t)1 << k };
+	int rc = 0;
+
+	for (int i = 0; i < 2 && rc == 0; i++)
+		if ((rc = tokens(ci->name, add_tok, &b)) != 0 ||
+		    (rc = tokens(ci->lexicon, add_tok, &b)) != 0)
+			goto out;
+	b.lex = 0;	/* the description's words are not all the class's */
+	for (int i = 0; i < 2 && rc == 0; i++)
+		rc = tokens(ci->desc, add_tok, &b);
+	for (size_t i = 0; i < ix->lib->n && rc == 0; i++)
+		if (ix->lib->pbs[i]->klass != NULL &&
+		    strcmp(ix->lib->pbs[i]->klass, ci->name) == 0)
+			rc = add_playbook(&b, ix->lib->pbs[i], 1);
+	if (rc == 0)
+		rc = doc_finish(ix, &b, d, 1);
 out:
 	free(b.ids);
 	return rc;
@@ -336,6 +520,9 @@ pb_bm25_free(struct pb_bm25 *ix)
 	for (size_t i = 0; i < ix->ndocs; i++)
 		free(ix->docs[i].p);
 	free(ix->docs);
+	for (size_t i = 0; i < ix->ncdocs; i++)
+		free(ix->cdocs[i].p);
+	free(ix->cdocs);
 	free(ix);
 }
 
@@ -360,6 +547,17 @@ pb_bm25_new(const struct pb_library *lib, struct pb_bm25 **out)
 	ix->avglen = lib->n ? (double)total / (double)lib->n : 1;
 	if (ix->avglen < 1)
 		ix->avglen = 1;
+	rc = PB_ENOMEM;
+	if ((ix->cdocs = calloc(NCLASS, sizeof(*ix->cdocs))) == NULL)
+		goto out;
+	ix->ncdocs = NCLASS;
+	total = 0;
+	for (size_t k = 0; k < NCLASS; k++) {
+		if ((rc = class_build(ix, k, &ix->cdocs[k])) != 0)
+			goto out;
+		total += ix->cdocs[k].len;
+	}
+	ix->cavglen = (double)total / NCLASS;
 	*out = ix;	/* transferred */
 	ix = NULL;
 	rc = 0;
@@ -558,4 +756,387 @@ pb_bm25_best(const struct pb_bm25 *ix, const char *text, double *score)
 none:
 	free(q);
 	return -1;
+}
+
+/* ---- class-level suggestions ------------------------------------------- */
+
+/*
+ * A log's own vocabulary: in how many of its templates each word occurs.
+ * Words in many templates are the system's chatter (its host, its
+ * programs, its subsystems), not what one failure line is about.
+ */
+struct bgword {
+	char		*s;
+	uint32_t	 n;
+};
+
+struct pb_bm25_bg {
+	struct bgword	*w;		/* open addressing */
+	size_t		 cap, used;
+	uint32_t	 ntmpl;
+};
+
+struct pb_bm25_bg *
+pb_bm25_bg_new(void)
+{
+	return calloc(1, sizeof(struct pb_bm25_bg));
+}
+
+void
+pb_bm25_bg_free(struct pb_bm25_bg *bg)
+{
+	if (bg == NULL)
+		return;
+	for (size_t i = 0; i < bg->cap; i++)
+		free(bg->w[i].s);
+	free(bg->w);
+	free(bg);
+}
+
+static struct bgword *
+bg_slot(const struct pb_bm25_bg *bg, const char *s)
+{
+	size_t h;
+
+	if (bg == NULL || bg->cap == 0)
+		return NULL;
+	for (h = hash_str(s) & (bg->cap - 1); bg->w[h].s != NULL;
+	    h = (h + 1) & (bg->cap - 1))
+		if (strcmp(bg->w[h].s, s) == 0)
+			break;
+	return &bg->w[h];
+}
+
+static int
+bg_grow(struct pb_bm25_bg *bg)
+{
+	size_t cap = bg->cap ? bg->cap * 2 : 1024;
+	struct bgword *w = calloc(cap, sizeof(*w));
+
+	if (w == NULL)
+		return PB_ENOMEM;
+	for (size_t i = 0; i < bg->cap; i++) {
+		size_t h;
+		if (bg->w[i].s == NULL)
+			continue;
+		for (h = hash_str(bg->w[i].s) & (cap - 1); w[h].s != NULL;
+		    h = (h + 1) & (cap - 1))
+			;
+		w[h] = bg->w[i];
+	}
+	free(bg->w);
+	bg->w = w;
+	bg->cap = cap;
+	return 0;
+}
+
+/* The distinct words of one template. */
+struct wset {
+	char	 w[QUERY_MAX][TOK_MAX + 1];
+	size_t	 n;
+};
+
+static int
+wset_add(void *p, const char *w)
+{
+	struct wset *ws = p;
+
+	for (size_t i = 0; i < ws->n; i++)
+		if (strcmp(ws->w[i], w) == 0)
+			return 0;
+	if (ws->n < QUERY_MAX)
+		strcpy(ws->w[ws->n++], w);
+	return 0;
+}
+
+int
+pb_bm25_bg_add(struct pb_bm25_bg *bg, const char *text)
+{
+	struct wset *ws;
+	struct bgword *b;
+	int rc = 0;
+
+	if ((ws = calloc(1, sizeof(*ws))) == NULL)
+		return PB_ENOMEM;
+	(void)tokens(text, wset_add, ws);
+	bg->ntmpl++;
+	for (size_t i = 0; i < ws->n; i++) {
+		if ((bg->used + 1) * 2 > bg->cap && (rc = bg_grow(bg)) != 0)
+			break;
+		b = bg_slot(bg, ws->w[i]);
+		if (b->s == NULL) {
+			if ((b->s = strdup(ws->w[i])) == NULL) {
+				rc = PB_ENOMEM;
+				break;
+			}
+			bg->used++;
+		}
+		b->n++;
+	}
+	free(ws);
+	return rc;
+}
+
+/* Query weights (triage(1), UNKNOWN LINES; keep the two in step). */
+#define W_HEADER	0.25	/* host and program tag before the message */
+#define W_VARIABLE	0.25	/* glued to a variable part: <*>.example.net */
+#define W_FULL		0.5	/* a word weighing this much is message text */
+#define CHATTER_MIN	6	/* templates in the log before chatter counts */
+/* Class votes: a word's vote is sharpened (its class share squared) and,
+ * outside the lexicons, trusted as n/(n + CLASS_TRUST) for a word of n
+ * playbooks. */
+#define CLASS_TRUST	2.0
+/* Acceptance of a class-level suggestion. */
+#define CLASS_OWN	0.5	/* a word's share of a class to support it */
+#define CLASS_SUPPORT	2	/* support needed: a lexicon word counts 2 */
+#define CLASS_MIN_VOTE	2.0	/* votes for the class, absolute */
+#define CLASS_SHARE	0.5	/* of all class votes */
+#define CLASS_COVER	0.15	/* of the query's whole weight */
+#define CLASS_MARGIN	2.0	/* over the second-best class */
+
+/* How much a word the log says in many templates still counts. */
+static double
+chatter(const struct pb_bm25_bg *bg, const char *w)
+{
+	const struct bgword *b = bg_slot(bg, w);
+	double share;
+
+	if (b == NULL || b->s == NULL || bg->ntmpl < CHATTER_MIN || b->n < 3)
+		return 1;
+	share = (double)b->n / bg->ntmpl;
+	return 1 / (1 + 4 * (share > 0.1 ? share - 0.1 : 0));
+}
+
+struct wquery {
+	const struct pb_bm25 *ix;
+	const struct pb_bm25_bg *bg;
+	uint32_t	 t[QUERY_MAX];
+	double		 w[QUERY_MAX];
+	char		 unk[QUERY_MAX][TOK_MAX + 1];
+	size_t		 n;
+	double		 cur;		/* weight of the words being added */
+};
+
+static int
+add_wquery(void *p, const char *word)
+{
+	struct wquery *q = p;
+	long t = term_find(q->ix, word);
+	double w = q->cur * chatter(q->bg, word);
+
+	for (size_t i = 0; i < q->n; i++)
+		if (t >= 0 ? q->t[i] == (uint32_t)t : q->t[i] == NOTERM &&
+		    strcmp(q->unk[i], word) == 0) {
+			if (w > q->w[i])
+				q->w[i] = w;
+			return 0;
+		}
+	if (q->n == QUERY_MAX)
+		return 0;
+	q->t[q->n] = t >= 0 ? (uint32_t)t : NOTERM;
+	snprintf(q->unk[q->n], sizeof(q->unk[0]), "%s", t >= 0 ? "" : word);
+	q->w[q->n++] = w;
+	return 0;
+}
+
+/*
+ * Bytes of the header before the message: "host prog[pid]:" or "prog:"
+ * (at most two words before the first ": ").  A longer head is message
+ * ("Portal prelogin failed: ...").
+ */
+static size_t
+header_len(const char *text)
+{
+	const char *colon = strstr(text, ": ");
+	int words = 0, in = 0;
+
+	if (colon == NULL || colon - text > 80)
+		return 0;
+	for (const char *p = text; p < colon; p++) {
+		if (*p == ' ')
+			in = 0;
+		else if (!in) {
+			in = 1;
+			words++;
+		}
+	}
+	return words <= 2 ? (size_t)(colon - text) + 1 : 0;
+}
+
+/* Separators of a variable part: "<*>.example.net" is one part. */
+static int
+part_sep(int c)
+{
+	return c == ' ' || c == '\t' || c == ',' || c == ';' || c == '(' ||
+	    c == ')' || c == '[' || c == ']' || c == '{' || c == '}' ||
+	    c == '=' || c == '"' || c == '\'' || c == '/' || c == ':' ||
+	    c == '|' || c == '\0';
+}
+
+/* The words of a template, weighted: header and variable parts count
+ * less, and so does the log's own chatter. */
+static void
+wquery_build(struct wquery *q, const char *text)
+{
+	size_t hdr = header_len(text), i = 0, len = strlen(text);
+	char part[512];
+
+	while (i < len) {
+		size_t e = i, n;
+		while (e < len && !part_sep((unsigned char)text[e]))
+			e++;
+		/* "<*>" holds no separator, so it stays inside one part */
+		if (e > i) {
+			n = e - i < sizeof(part) - 1 ? e - i : sizeof(part) - 1;
+			memcpy(part, text + i, n);
+			part[n] = '\0';
+			q->cur = (i < hdr ? W_HEADER : 1) *
+			    (strstr(part, "<*>") != NULL ? W_VARIABLE : 1);
+			(void)tokens(part, add_wquery, q);
+		}
+		i = e + 1;
+	}
+}
+
+/* How informative a word is: idf over the playbooks (rarest if none). */
+static double
+widf(const struct pb_bm25 *ix, uint32_t t)
+{
+	double n = (double)ix->ndocs, df = t == NOTERM ? 1 : ix->terms[t].df;
+
+	if (df < 1)
+		df = 1;
+	return log(1 + (n - df + 0.5) / (df + 0.5));
+}
+
+/*
+ * Each word's share of belonging to each class: its frequency in the
+ * class document (per word of that document), over the sum of those.
+ * A word the whole library uses spreads thin; "nvme" goes to disk-io.
+ */
+static int
+popcount(uint32_t x)
+{
+	int n = 0;
+
+	for (; x != 0; x &= x - 1)
+		n++;
+	return n;
+}
+
+/* Share of word i's class frequency that is class k's. */
+static double
+class_frac(const struct pb_bm25 *ix, uint32_t t, size_t k)
+{
+	double sum = 0, rk = 0, r;
+
+	if (t == NOTERM)
+		return 0;
+	if (ix->terms[t].lex != 0)
+		return ix->terms[t].lex & ((uint32_t)1 << k) ?
+		    1.0 / popcount(ix->terms[t].lex) : 0;
+	for (size_t c = 0; c < ix->ncdocs; c++) {
+		const struct doc *dc = &ix->cdocs[c];
+		r = dc->len ? (double)tf_of(dc, t) / dc->len : 0;
+		sum += r;
+		if (c == k)
+			rk = r;
+	}
+	return sum > 0 ? rk / sum : 0;
+}
+
+static void
+class_votes(const struct pb_bm25 *ix, const struct wquery *q, double *vote,
+    double *total)
+{
+	double f, n;
+
+	*total = 0;
+	for (size_t k = 0; k < ix->ncdocs; k++)
+		vote[k] = 0;
+	for (size_t i = 0; i < q->n; i++) {
+		double wi = q->w[i] * widf(ix, q->t[i]);
+		*total += wi;
+		if (q->t[i] == NOTERM)
+			continue;
+		/* a word of one playbook says little about its class */
+		n = ix->terms[q->t[i]].df;
+		if (ix->terms[q->t[i]].lex == 0)
+			wi *= n / (n + CLASS_TRUST);
+		for (size_t k = 0; k < ix->ncdocs; k++)
+			if ((f = class_frac(ix, q->t[i], k)) > 0)
+				vote[k] += wi * f * f;
+	}
+}
+
+/*
+ * Words of the query that speak for class k: message text (not header or
+ * variable) whose class share is mostly k's; a lexicon word of k counts
+ * twice.  Also how many distinct message words the class document holds.
+ */
+static int
+class_support(const struct pb_bm25 *ix, const struct wquery *q, size_t k,
+    int *held)
+{
+	int sup = 0;
+
+	*held = 0;
+	for (size_t i = 0; i < q->n; i++) {
+		if (q->w[i] < W_FULL || q->t[i] == NOTERM ||
+		    tf_of(&ix->cdocs[k], q->t[i]) == 0)
+			continue;
+		++*held;
+		if (class_frac(ix, q->t[i], k) >= CLASS_OWN)
+			sup += ix->terms[q->t[i]].lex & ((uint32_t)1 << k) ?
+			    2 : 1;
+	}
+	return sup;
+}
+
+long
+pb_bm25_class(const struct pb_bm25 *ix, const struct pb_bm25_bg *bg,
+    const char *text, double *score)
+{
+	struct wquery *q;
+	double vote[NCLASS], best = 0, second = 0, sum = 0, total;
+	long bi = -1;
+	int held = 0, sup = 0;
+
+	*score = 0;
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return -1;
+	q->ix = ix;
+	q->bg = bg;
+	wquery_build(q, text);
+	class_votes(ix, q, vote, &total);
+	for (size_t k = 0; k < ix->ncdocs; k++) {
+		sum += vote[k];
+		if (vote[k] > best) {
+			second = best;
+			best = vote[k];
+			bi = (long)k;
+		} else if (vote[k] > second)
+			second = vote[k];
+	}
+	if (bi >= 0)
+		sup = class_support(ix, q, (size_t)bi, &held);
+	free(q);
+	/* two words at least, owned by the class; most of the class
+	 * evidence, a fair part of the line, and no close second */
+	if (bi < 0 || held < 2 || sup < CLASS_SUPPORT ||
+	    best < CLASS_MIN_VOTE || best < CLASS_SHARE * sum ||
+	    best < CLASS_COVER * total || best < second * CLASS_MARGIN)
+		return -1;
+	*score = best;
+	return bi;
+}
+
+const char *
+pb_bm25_class_name(long k, const char **desc)
+{
+	if (k < 0 || (size_t)k >= NCLASS)
+		return NULL;
+	if (desc != NULL)
+		*desc = class_info[k].desc;
+	return class_info[k].name;
 }

@@ -4,14 +4,17 @@
  * context, on one session, interleaved rep by rep so that a shared
  * machine's load falls on both alike.
  *
- *   tool-decode-depth [--threads N] [--depth D] [--gen N] [--reps R] FILE
+ *   tool-decode-depth [--threads N] [--depth D] [--gen N] [--reps R]
+ *                     [--kv f16|q8] FILE
  *
  * Each rep: reset, decode N tokens one at a time (each fed the previous
  * step's greedy pick), timed; then reset, prefill D tokens of a fixed
  * pseudo-random prompt (not timed), and decode N more, timed.  Prints
  * one JSON object: tokens per second from empty ("tg_tps") and after
  * the context ("tg_depth_tps"), the best rep of each (the least
- * disturbed), and their ratio.
+ * disturbed), and their ratio; the same per CPU-second of the process
+ * ("cpu_tps", "cpu_depth_tps", "cpu_ratio"), which a shared machine's
+ * load disturbs less (with one thread; more threads add their spinning).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -23,11 +26,11 @@
 #include "engine.h"
 
 static double
-now_sec(void)
+now_sec(clockid_t c)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -42,13 +45,15 @@ argmax(const float *v, uint32_t n)
 	return (int32_t)b;
 }
 
-/* ng greedy steps from the session's current position: tokens/s. */
+/* ng greedy steps from the session's current position: tokens per
+ * second (tps[0]) and per CPU-second of the process (tps[1]). */
 static int
 gen(struct eng_session *s, float *logits, uint32_t n_vocab, unsigned ng,
-    double *tps)
+    double tps[2])
 {
 	int32_t tok = 1 % (int32_t)n_vocab;
-	double t0 = now_sec();
+	double t0 = now_sec(CLOCK_MONOTONIC);
+	double c0 = now_sec(CLOCK_PROCESS_CPUTIME_ID);
 	int rc;
 
 	for (unsigned i = 0; i < ng; i++) {
@@ -57,7 +62,8 @@ gen(struct eng_session *s, float *logits, uint32_t n_vocab, unsigned ng,
 			return rc;
 		tok = argmax(logits, n_vocab);
 	}
-	*tps = ng / (now_sec() - t0);
+	tps[0] = ng / (now_sec(CLOCK_MONOTONIC) - t0);
+	tps[1] = ng / (now_sec(CLOCK_PROCESS_CPUTIME_ID) - c0);
 	return 0;
 }
 
@@ -69,6 +75,7 @@ main(int argc, char **argv)
 		{ "depth", required_argument, NULL, 'd' },
 		{ "gen", required_argument, NULL, 'n' },
 		{ "reps", required_argument, NULL, 'r' },
+		{ "kv", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct eng_load_opts o = { 0 };
@@ -79,7 +86,7 @@ main(int argc, char **argv)
 	int32_t *ids = NULL;
 	char *cause = NULL;
 	unsigned depth = 2048, ng = 128, reps = 3;
-	double best0 = 0, bestd = 0;
+	double best0[2] = { 0, 0 }, bestd[2] = { 0, 0 };
 	uint64_t seed = 0x2545f4914f6cdd1dULL;
 	int ch, rc, status = 1;
 
@@ -89,6 +96,10 @@ main(int argc, char **argv)
 		case 'd': depth = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'n': ng = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'r': reps = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'k':
+			if (eng_kv_parse(optarg, &o.kv) != 0)
+				goto usage;
+			break;
 		default: goto usage;
 		}
 	}
@@ -96,7 +107,7 @@ main(int argc, char **argv)
 	    ng > 1u << 20) {
 usage:
 		fprintf(stderr, "usage: tool-decode-depth [--threads N] "
-		    "[--depth D] [--gen N] [--reps R] FILE\n");
+		    "[--depth D] [--gen N] [--reps R] [--kv f16|q8] FILE\n");
 		return 2;
 	}
 	o.n_ctx = depth + ng + 1;
@@ -123,27 +134,31 @@ usage:
 		ids[i] = (int32_t)((seed >> 33) % in->n_vocab);
 	}
 	/* warm-up: every weight page in memory before anything is timed */
-	if ((rc = gen(s, logits, in->n_vocab, 1, &best0)) != 0)
+	if ((rc = gen(s, logits, in->n_vocab, 1, best0)) != 0)
 		goto fail;
-	best0 = 0;
+	best0[0] = best0[1] = 0;
 	for (unsigned r = 0; r < reps; r++) {
-		double t0, td;
+		double t0[2], td[2];
 
 		eng_session_reset(s);
-		if ((rc = gen(s, logits, in->n_vocab, ng, &t0)) != 0)
+		if ((rc = gen(s, logits, in->n_vocab, ng, t0)) != 0)
 			goto fail;
 		eng_session_reset(s);
 		if (depth > 0 && (rc = eng_session_decode(s, ids, depth, logits,
 		    false, NULL, NULL)) != 0)
 			goto fail;
-		if ((rc = gen(s, logits, in->n_vocab, ng, &td)) != 0)
+		if ((rc = gen(s, logits, in->n_vocab, ng, td)) != 0)
 			goto fail;
-		best0 = t0 > best0 ? t0 : best0;
-		bestd = td > bestd ? td : bestd;
+		for (int c = 0; c < 2; c++) {
+			best0[c] = t0[c] > best0[c] ? t0[c] : best0[c];
+			bestd[c] = td[c] > bestd[c] ? td[c] : bestd[c];
+		}
 	}
 	printf("{\"depth\": %u, \"n_gen\": %u, \"reps\": %u, \"tg_tps\": %.3f, "
-	    "\"tg_depth_tps\": %.3f, \"ratio\": %.4f}\n", depth, ng, reps,
-	    best0, bestd, bestd / best0);
+	    "\"tg_depth_tps\": %.3f, \"ratio\": %.4f, \"cpu_tps\": %.3f, "
+	    "\"cpu_depth_tps\": %.3f, \"cpu_ratio\": %.4f}\n", depth, ng,
+	    reps, best0[0], bestd[0], bestd[0] / best0[0], best0[1], bestd[1],
+	    bestd[1] / best0[1]);
 	status = 0;
 	goto out;
 fail:

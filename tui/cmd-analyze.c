@@ -204,7 +204,7 @@ print_suggested(const struct pb_analysis *a)
 
 	for (size_t i = 0; i < n; i++) {
 		const struct pb_playbook *pb;
-		const char *text, *ex, *file;
+		const char *text, *ex, *file, *klass, *desc = "";
 		uint64_t count, lineno;
 		enum pb_severity lv;
 		int64_t first, last;
@@ -212,20 +212,32 @@ print_suggested(const struct pb_analysis *a)
 		double score, sal;
 		size_t t;
 
-		if ((pb = pb_analysis_suggested(a, i, &score, &t)) == NULL ||
+		pb = pb_analysis_suggested(a, i, &score, &t);
+		klass = pb_analysis_suggested_class(a, i, &desc);
+		if ((pb == NULL && klass == NULL) ||
 		    (text = pb_analysis_template(a, t, &count, &ex, &file,
 		    &lineno)) == NULL ||
 		    pb_analysis_template_info(a, t, &lv, &sal, &first, &last) != 0)
 			continue;
 		pb_time_format(first, f, sizeof(f));
 		pb_time_format(last, l, sizeof(l));
-		out_printf(stdout, "%s[?%zu] possibly:%s %s  %s(%s, %s; similarity "
-		    "%.1f)%s\n", col(C_DIM), i + 1, col(C_RESET),
-		    pb_playbook_title(pb), col(C_DIM), pb_playbook_class(pb),
-		    pb_playbook_id(pb), score, col(C_RESET));
-		out_printf(stdout, "  %sno pattern matched: suggested because the "
-		    "wording resembles this playbook%s\n", col(C_DIM),
-		    col(C_RESET));
+		if (pb == NULL) {	/* a whole class, no one playbook */
+			out_printf(stdout, "%s[?%zu] possibly %s:%s %s  %s(class; "
+			    "similarity %.1f)%s\n", col(C_DIM), i + 1, klass,
+			    col(C_RESET), desc, col(C_DIM), score, col(C_RESET));
+			out_printf(stdout, "  %sno pattern matched and no playbook "
+			    "is close: the wording resembles this class of "
+			    "problem%s\n", col(C_DIM), col(C_RESET));
+		} else {
+			out_printf(stdout, "%s[?%zu] possibly:%s %s  %s(%s, %s; "
+			    "similarity %.1f)%s\n", col(C_DIM), i + 1,
+			    col(C_RESET), pb_playbook_title(pb), col(C_DIM),
+			    pb_playbook_class(pb), pb_playbook_id(pb), score,
+			    col(C_RESET));
+			out_printf(stdout, "  %sno pattern matched: suggested "
+			    "because the wording resembles this playbook%s\n",
+			    col(C_DIM), col(C_RESET));
+		}
 		out_printf(stdout, "  seen %llu time%s (%s), first %s, last %s\n",
 		    (unsigned long long)count, count == 1 ? "" : "s",
 		    pb_severity_name(lv), f, l);
@@ -234,8 +246,10 @@ print_suggested(const struct pb_analysis *a)
 		out_printf(stdout, "  %sEvidence%s\n", col(C_BOLD), col(C_RESET));
 		out_printf(stdout, "    %s%s:%llu%s  %s\n", col(C_MAGENTA), file,
 		    (unsigned long long)lineno, col(C_RESET), ex);
-		out_printf(stdout, "  %splaybook %s%s\n\n", col(C_DIM),
-		    pb_playbook_path(pb), col(C_RESET));
+		if (pb != NULL)
+			out_printf(stdout, "  %splaybook %s%s\n", col(C_DIM),
+			    pb_playbook_path(pb), col(C_RESET));
+		out_printf(stdout, "\n");
 	}
 }
 

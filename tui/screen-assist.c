@@ -684,11 +684,12 @@ assist_card(struct app *a, const char *arg)
 		rc = tui_explain_template(a->an, strtoul(o + 1, NULL, 10), &rq);
 	else if (o != NULL && o[0] == '~') {
 		double score;
-		size_t ti;
+		size_t ti = 0, si = strtoul(o + 1, NULL, 10);
 
-		rc = pb_analysis_suggested(a->an, strtoul(o + 1, NULL, 10),
-		    &score, &ti) != NULL ? tui_explain_template(a->an, ti, &rq) :
-		    -1;
+		/* a class-level suggestion has no playbook, but its template */
+		(void)pb_analysis_suggested(a->an, si, &score, &ti);
+		rc = si < pb_analysis_nsuggested(a->an) ?
+		    tui_explain_template(a->an, ti, &rq) : -1;
 	} else if (o != NULL) {
 		rc = -1;
 		for (size_t i = 0; i < pb_analysis_ncards(a->an) && rc != 0; i++) {

@@ -321,7 +321,7 @@ static void
 build_suggested(struct app *a, size_t si)
 {
 	const struct pb_playbook *pb;
-	const char *text, *ex, *file;
+	const char *text, *ex, *file, *klass, *desc = "";
 	uint64_t count, lineno;
 	enum pb_severity lv;
 	int64_t first, last;
@@ -329,27 +329,42 @@ build_suggested(struct app *a, size_t si)
 	double score, sal;
 	size_t t;
 
-	if ((pb = pb_analysis_suggested(a->an, si, &score, &t)) == NULL ||
+	pb = pb_analysis_suggested(a->an, si, &score, &t);
+	klass = pb_analysis_suggested_class(a->an, si, &desc);
+	if ((pb == NULL && klass == NULL) ||
 	    (text = pb_analysis_template(a->an, t, &count, &ex, &file,
 	    &lineno)) == NULL ||
 	    pb_analysis_template_info(a->an, t, &lv, &sal, &first, &last) != 0)
 		return;
-	dl_addf(a, DS_TITLE, -1, 0, "possibly: %s", pb_playbook_title(pb));
-	dl_addf(a, DS_DIM, -1, 0, "Suggested by similarity of wording (score "
-	    "%.1f), not matched: no pattern of this playbook matched these "
-	    "lines.", score);
 	pb_time_format(first, f, sizeof(f));
 	pb_time_format(last, l, sizeof(l));
-	dl_addf(a, DS_DIM, -1, 0, "%s  %s  %s  seen %llu time%s (%s), first %s, "
-	    "last %s", pb_severity_name(pb_playbook_severity(pb)),
-	    pb_playbook_class(pb), pb_playbook_id(pb), (unsigned long long)count,
-	    count == 1 ? "" : "s", pb_severity_name(lv), f, l);
+	if (pb == NULL) {	/* a whole class: no playbook to show */
+		dl_addf(a, DS_TITLE, -1, 0, "possibly %s: %s", klass, desc);
+		dl_addf(a, DS_DIM, -1, 0, "Suggested by similarity of wording "
+		    "to this class of problem (score %.1f): no playbook "
+		    "matched these lines or is close to them.", score);
+		dl_addf(a, DS_DIM, -1, 0, "class %s  seen %llu time%s (%s), "
+		    "first %s, last %s", klass, (unsigned long long)count,
+		    count == 1 ? "" : "s", pb_severity_name(lv), f, l);
+	} else {
+		dl_addf(a, DS_TITLE, -1, 0, "possibly: %s",
+		    pb_playbook_title(pb));
+		dl_addf(a, DS_DIM, -1, 0, "Suggested by similarity of wording "
+		    "(score %.1f), not matched: no pattern of this playbook "
+		    "matched these lines.", score);
+		dl_addf(a, DS_DIM, -1, 0, "%s  %s  %s  seen %llu time%s (%s), "
+		    "first %s, last %s", pb_severity_name(
+		    pb_playbook_severity(pb)), pb_playbook_class(pb),
+		    pb_playbook_id(pb), (unsigned long long)count,
+		    count == 1 ? "" : "s", pb_severity_name(lv), f, l);
+	}
 	dl_add(a, DS_HEAD, -1, 0, "Template");
 	dl_add(a, DS_TEXT, -1, 2, text);
 	dl_add(a, DS_HEAD, -1, 0, "Example (Enter shows the line in the log)");
 	dl_addf(a, DS_EVID, 0, 2, "%s:%llu  %s", strrchr(file, '/') ?
 	    strrchr(file, '/') + 1 : file, (unsigned long long)lineno, ex);
-	build_body(a, NULL, pb, pb_playbook_id(pb));
+	if (pb != NULL)
+		build_body(a, NULL, pb, pb_playbook_id(pb));
 }
 
 void
@@ -726,9 +741,11 @@ detail_action(struct app *a, enum action act)
 			size_t t = strtoul(a->open_card + 1, NULL, 10);
 			double score;
 
-			if (a->open_card[0] == '~' &&
-			    pb_analysis_suggested(a->an, t, &score, &t) == NULL)
+			if (a->open_card[0] == '~' && t >=
+			    pb_analysis_nsuggested(a->an))
 				return;
+			if (a->open_card[0] == '~')
+				(void)pb_analysis_suggested(a->an, t, &score, &t);
 			if (c != NULL)
 				pb_card_example(c, (size_t)d->item, &file, &lineno);
 			else if ((text = pb_analysis_template(a->an, t, &count, &ex,
@@ -852,7 +869,7 @@ cards_draw(struct app *a, WINDOW *w, const struct rect *r)
 		attr_t at = sel ? (a->focus == PANE_CARDS ? A_REVERSE : A_BOLD) : 0;
 		short pair = 0;
 		const char *lead = "", *title = "";
-		char tail[160];
+		char tail[160], lbuf[64];
 		bool open = false;
 
 		if (i < nc) {
@@ -882,17 +899,26 @@ cards_draw(struct app *a, WINDOW *w, const struct rect *r)
 		} else if (i < nc + ns) {
 			/* a guess, not a match: dim, and says so first */
 			const struct pb_playbook *pb;
-			const char *ex, *file;
+			const char *ex, *file, *klass, *desc = "";
 			uint64_t count = 0, lineno;
 			double score;
 			size_t t;
 
 			pb = pb_analysis_suggested(a->an, i - nc, &score, &t);
-			if (pb != NULL)
+			klass = pb_analysis_suggested_class(a->an, i - nc,
+			    &desc);
+			if (pb != NULL || klass != NULL)
 				(void)pb_analysis_template(a->an, t, &count, &ex,
 				    &file, &lineno);
-			lead = "  ~  possibly: ";
-			title = pb ? pb_playbook_title(pb) : "";
+			if (pb == NULL && klass != NULL) {
+				snprintf(lbuf, sizeof(lbuf), "  ~  possibly %s: ",
+				    klass);
+				lead = lbuf;
+				title = desc;
+			} else {
+				lead = "  ~  possibly: ";
+				title = pb ? pb_playbook_title(pb) : "";
+			}
 			snprintf(tail, sizeof(tail), " (%llu)",
 			    (unsigned long long)count);
 			at |= A_DIM;
