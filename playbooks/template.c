@@ -57,6 +57,7 @@ struct tmpl {
 	const char	*tok[MAX_TOKENS];	/* into buf, or MASK */
 	size_t		 ntok, nhdr;	/* header words are tok[0..nhdr) */
 	uint64_t	 key;		/* tree path */
+	uint64_t	 states;	/* bit i: message word i is a state word */
 	uint64_t	 hits;
 	char		*example;
 	const char	*file;
@@ -89,6 +90,7 @@ struct pb_miner {
 struct cut {
 	const char	*tok[MAX_TOKENS];
 	size_t		 ntok, nhdr;
+	signed char	 st[MAX_TOKENS];	/* is_state() of tok, -1 unknown */
 	char		 buf[LINE_MAX_BYTES * 2 + MAX_TOKENS * 4];
 	size_t		 used;
 };
@@ -307,10 +309,11 @@ is_hostname(const char *s, size_t n)
 static int
 is_hostport(const char *s, size_t n)
 {
-	const char *c = memrchr(s, ':', n);
+	const char *c;
 	size_t h, i;
 
-	if (c == NULL || (h = (size_t)(c - s)) == 0 || n - h - 1 == 0 ||
+	if (n < 4 || !isdigit((unsigned char)s[n - 1]) ||
+	    (c = memrchr(s, ':', n)) == NULL || (h = (size_t)(c - s)) == 0 || n - h - 1 == 0 ||
 	    n - h - 1 > 5 || memchr(s, '.', h) == NULL || s[0] == '.')
 		return 0;
 	for (i = h + 1; i < n; i++)
@@ -326,9 +329,9 @@ is_hostport(const char *s, size_t n)
 static int
 is_email(const char *s, size_t n)
 {
-	const char *at = memchr(s, '@', n);
+	const char *at = n >= 5 ? memchr(s + 1, '@', n - 1) : NULL;
 
-	return at != NULL && at > s && at + 1 < s + n &&
+	return at != NULL && at + 1 < s + n &&
 	    isalnum((unsigned char)at[1]) &&
 	    memchr(at + 1, '.', n - (size_t)(at - s) - 1) != NULL;
 }
@@ -593,15 +596,17 @@ is_number(const char *s, size_t n)
 {
 	size_t i = 0;
 
-	if (n == 0 || isalpha((unsigned char)s[0]))
-		return 0;	/* most words: no strchr() */
-	while (i < n && i < 2 && strchr("([<>~=+-", s[i]) != NULL)
-		i++;
-	if (i == n || !isdigit((unsigned char)s[i]) ||
+	/* Most words fail at the first or last byte: no strchr() for them. */
+	if (n == 0 || isalpha((unsigned char)s[0]) ||
 	    !isdigit((unsigned char)s[n - 1]))
 		return 0;
+	while (i < n && i < 2 && strchr("([<>~=+-", s[i]) != NULL)
+		i++;
+	if (i == n || !isdigit((unsigned char)s[i]))
+		return 0;
 	for (; i < n; i++)
-		if (!isdigit((unsigned char)s[i]) && strchr(".,:", s[i]) == NULL)
+		if (!isdigit((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != ',' && s[i] != ':')
 			return 0;
 	return 1;
 }
@@ -613,19 +618,40 @@ is_number(const char *s, size_t n)
 static size_t
 unit_len(const char *s, size_t n)
 {
-	static const char *const units[] = { "b", "kb", "mb", "gb", "tb",
-	    "pb", "kib", "mib", "gib", "tib", "byte", "bytes", "bit", "bits",
-	    "kbps", "mbps", "gbps", "bps", "kb/s", "mb/s", "gb/s", "ns", "us",
-	    "ms", "s", "sec", "secs", "second", "seconds", "msec", "msecs",
-	    "usec", "usecs", "nsec", "nsecs", "millis", "milliseconds",
-	    "microseconds", "nanoseconds", "min", "mins", "minute", "minutes",
-	    "h", "hr", "hrs", "hour", "hours", "day", "days", "%", "hz",
-	    "khz", "mhz", "ghz", NULL };
-	size_t u = n;
+	/* By first letter, so a word after a number costs a few compares. */
+	static const char *const units[26] = {
+		['b' - 'a'] = "|b|byte|bytes|bit|bits|bps|",
+		['d' - 'a'] = "|day|days|",
+		['g' - 'a'] = "|gb|gib|gbps|gb/s|ghz|",
+		['h' - 'a'] = "|h|hr|hrs|hour|hours|hz|",
+		['k' - 'a'] = "|kb|kib|kbps|kb/s|khz|",
+		['m' - 'a'] = "|mb|mib|mbps|mb/s|mhz|ms|msec|msecs|millis|"
+		    "milliseconds|microseconds|min|mins|minute|minutes|",
+		['n' - 'a'] = "|ns|nsec|nsecs|nanoseconds|",
+		['p' - 'a'] = "|pb|",
+		['s' - 'a'] = "|s|sec|secs|second|seconds|",
+		['t' - 'a'] = "|tb|tib|",
+		['u' - 'a'] = "|us|usec|usecs|",
+	};
+	char key[16];
+	size_t u = n, i;
+	int c0;
 
 	while (u > 0 && strchr(")]},;:.", s[u - 1]) != NULL)
 		u--;
-	return u > 0 && u <= 12 && in_list(units, s, u) ? u : 0;
+	if (u == 1 && s[0] == '%')
+		return 1;
+	if (u == 0 || u > 12 || !isalpha((unsigned char)s[0]))
+		return 0;
+	c0 = tolower((unsigned char)s[0]);
+	if (c0 < 'a' || c0 > 'z' || units[c0 - 'a'] == NULL)
+		return 0;
+	key[0] = '|';
+	for (i = 0; i < u; i++)
+		key[i + 1] = (char)tolower((unsigned char)s[i]);
+	key[u + 1] = '|';
+	key[u + 2] = '\0';
+	return strstr(units[c0 - 'a'], key) != NULL ? u : 0;
 }
 
 /*
@@ -712,6 +738,7 @@ cut_line(struct cut *c, char **w, size_t *wl, size_t n, int fields)
 
 	c->ntok = 0;
 	c->used = 0;
+	memset(c->st, -1, sizeof(c->st));
 	for (i = 0; i < h; i++)
 		c->tok[c->ntok++] = mask_word(c, w[i], wl[i]);
 	c->nhdr = c->ntok;
@@ -901,8 +928,17 @@ empty_value(const char *a, const char *b)
 
 /* Share of equal message words, or -1 when a state word differs or a
  * key's value is there in one and not in the other. */
+/* is_state() of the line's word i, worked out once per line. */
+static int
+cut_state(struct cut *c, size_t i)
+{
+	if (c->st[i] < 0)
+		c->st[i] = (signed char)is_state(c->tok[i]);
+	return c->st[i];
+}
+
 static double
-similarity(const struct tmpl *t, const struct cut *c)
+similarity(const struct tmpl *t, struct cut *c)
 {
 	size_t same = 0, n = c->ntok - c->nhdr;
 
@@ -910,7 +946,8 @@ similarity(const struct tmpl *t, const struct cut *c)
 		const char *a = t->tok[t->nhdr + i], *b = c->tok[c->nhdr + i];
 		if (a == MASK || strcmp(a, b) == 0)
 			same++;
-		else if (is_state(a) || is_state(b) || empty_value(a, b))
+		else if (((t->states >> i) & 1) || cut_state(c, c->nhdr + i) ||
+		    empty_value(a, b))
 			return -1;
 	}
 	return (double)same / (double)n;
@@ -927,6 +964,7 @@ merge(struct tmpl *t, const struct cut *c)
 		const char **a = &t->tok[t->nhdr + i];
 		if (*a != MASK && strcmp(*a, c->tok[c->nhdr + i]) != 0) {
 			*a = MASK;
+			t->states &= ~((uint64_t)1 << i);
 			changed = 1;
 		}
 	}
@@ -984,6 +1022,9 @@ create(struct pb_miner *m, const struct cut *c, uint64_t key, uint32_t b,
 	}
 	t->ntok = c->ntok;
 	t->nhdr = c->nhdr;
+	for (i = c->nhdr; i < c->ntok; i++)
+		if (c->tok[i] != MASK && is_state(c->tok[i]))
+			t->states |= (uint64_t)1 << (i - c->nhdr);
 	t->key = key;
 	t->lvseed = seed;
 	t->hits = 1;
