@@ -1324,6 +1324,185 @@ test_attention_matches_double_reference(void **state)
 	kern_set_variant(best_variant());
 }
 
+/*
+ * The decode scores of an f16 cache (att_impl.dec_qk_f16) of every
+ * variant against a double dot: 1 to 4 queries (a GQA group's share of
+ * a KV head), head sizes that are and are not multiples of 16 and 8,
+ * position counts that end inside a group of rows; S's rows past np keep
+ * what they had, and mx is each row's maximum.
+ */
+static void
+test_decode_scores_match_double(void **state)
+{
+	static const size_t hds[] = { 64, 128, 40, 72, 24, 6 };
+	static const size_t nps[] = { 1, 3, 5, 16, 17, 70 };
+	enum { SST = 80 };
+	const float canary = 1234.5f;
+
+	(void)state;
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		const struct att_impl *a;
+
+		if (!kern_variant_ok(variant_names[v]))
+			continue;
+		a = att_impl_for(variant_names[v]);
+		assert_non_null(a->dec_qk_f16);
+		for (size_t h = 0; h < sizeof hds / sizeof hds[0]; h++)
+		for (size_t c = 0; c < sizeof nps / sizeof nps[0]; c++)
+		for (size_t nq = 1; nq <= 4; nq++) {
+			size_t hd = hds[h], np = nps[c];
+			uint16_t *K = malloc(np * hd * sizeof *K);
+			float *tmp = malloc(np * hd * sizeof *tmp);
+			float q[4 * 128], S[4 * SST], mx[4];
+
+			fill(tmp, np * hd, 1.0f, 0.0f, 61 + 7 * h + c);
+			for (size_t i = 0; i < np * hd; i++)
+				K[i] = quant_f32_to_f16(tmp[i]);
+			fill(q, nq * hd, 0.5f, 0.0f, 71 + nq);
+			for (size_t i = 0; i < 4 * SST; i++)
+				S[i] = canary;
+			a->dec_qk_f16(K, np, hd, q, nq, S, SST, mx);
+			for (size_t g = 0; g < nq; g++) {
+				double best = -INFINITY;
+
+				for (size_t p = 0; p < np; p++) {
+					double d = 0, mag = 0;
+					char what[96];
+
+					for (size_t i = 0; i < hd; i++) {
+						double t = (double)q[g * hd +
+						    i] * quant_f16_to_f32(
+						    K[p * hd + i]);
+
+						d += t;
+						mag += fabs(t);
+					}
+					snprintf(what, sizeof what, "%s scores "
+					    "hd=%zu np=%zu nq=%zu g=%zu p=%zu",
+					    a->name, hd, np, nq, g, p);
+					check_close(what, S[g * SST + p], d,
+					    mag + 1e-6, 1e-5);
+					best = S[g * SST + p] > best ?
+					    S[g * SST + p] : best;
+				}
+				if (mx[g] != (float)best)
+					fail_msg("%s scores hd=%zu np=%zu nq=%zu: "
+					    "max %g, want %g", a->name, hd, np,
+					    nq, mx[g], best);
+				for (size_t p = np; p < SST; p++)
+					if (S[g * SST + p] != canary)
+						fail_msg("%s scores hd=%zu np=%zu "
+						    "nq=%zu: wrote S[%zu][%zu]",
+						    a->name, hd, np, nq, g, p);
+			}
+			for (size_t i = nq * SST; i < 4 * SST; i++)
+				if (S[i] != canary)
+					fail_msg("%s scores hd=%zu np=%zu nq=%zu: "
+					    "wrote row %zu", a->name, hd, np,
+					    nq, i / SST);
+			free(K);
+			free(tmp);
+		}
+	}
+}
+
+/*
+ * Decode deep in a context (issue 17): one token at position 2,048 of
+ * an f16 cache, GQA ratios 1, 4 and 8, head sizes 64, 40 and 72, every
+ * variant, against the double attention over the values the cache
+ * holds.  A wrong position, query or order of the sums anywhere in the
+ * 2,049 shows in the weighted sum.
+ */
+static void
+test_decode_attention_deep_matches_double(void **state)
+{
+	static const struct att_case cases[] = {
+		{ 4, 4, 64, 1, 2048, 0 }, { 8, 2, 64, 1, 2048, 0 },
+		{ 16, 2, 64, 1, 2048, 0 }, { 8, 2, 40, 1, 2048, 0 },
+		{ 8, 1, 72, 1, 2047, 0 }, { 4, 4, 40, 1, 2045, 0 },
+	};
+	enum { NCTX = 2060 };
+
+	(void)state;
+	for (size_t v = 0; v < NVARIANTS; v++) {
+		if (kern_set_variant(variant_names[v]) != 0)
+			continue;
+		for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+			const struct att_case *ac = &cases[c];
+			size_t hd = ac->hd, qd = (size_t)ac->n_head * hd;
+			size_t kvn = (size_t)ac->n_kv * NCTX * hd;
+			size_t np = ac->pos + 1;
+			uint16_t *K = malloc(kvn * 2), *Vt = malloc(kvn * 2);
+			float *Q = malloc(qd * sizeof *Q);
+			float *O = malloc(qd * sizeof *O);
+			float *tmp = malloc(kvn * sizeof *tmp);
+			double *sc = malloc(np * sizeof *sc);
+			struct kern_pool *p = kern_pool_new(2);
+			struct kern_att a = { K, Vt, NCTX, Q, O, ac->n_head,
+			    ac->n_kv, ac->hd, 1, ac->pos,
+			    1.0f / sqrtf((float)hd), 0, ATT_KV_F16, NULL,
+			    NULL };
+
+			assert_int_equal(kern_pool_reserve(p,
+			    kern_thread_bytes(64, NCTX, hd)), 0);
+			fill(tmp, kvn, 1.0f, 0.0f, 131 + c);
+			for (size_t i = 0; i < kvn; i++)
+				K[i] = quant_f32_to_f16(tmp[i]);
+			fill(tmp, kvn, 1.0f, 0.1f, 141 + c);
+			for (size_t i = 0; i < kvn; i++)
+				Vt[i] = quant_f32_to_f16(tmp[i]);
+			/* large queries: a peaked softmax, so one wrong
+			 * score moves the output */
+			fill(Q, qd, 3.0f, 0.0f, 151 + c);
+			assert_int_equal(kern_attention(p, &a), 0);
+			for (uint32_t h = 0; h < ac->n_head; h++) {
+				size_t kh = h / (ac->n_head / ac->n_kv);
+				const float *q = Q + h * hd;
+				double mx = -1e300, sum = 0;
+
+				for (size_t pp = 0; pp < np; pp++) {
+					double d = 0;
+
+					for (size_t i = 0; i < hd; i++)
+						d += q[i] * (double)
+						    quant_f16_to_f32(K[(kh *
+						    NCTX + pp) * hd + i]);
+					sc[pp] = d / sqrt((double)hd);
+					mx = sc[pp] > mx ? sc[pp] : mx;
+				}
+				for (size_t pp = 0; pp < np; pp++)
+					sum += (sc[pp] = exp(sc[pp] - mx));
+				for (size_t d = 0; d < hd; d++) {
+					double o = 0, mag = 0;
+					char what[96];
+
+					for (size_t pp = 0; pp < np; pp++) {
+						double vv = quant_f16_to_f32(
+						    Vt[(kh * hd + d) * NCTX +
+						    pp]);
+
+						o += sc[pp] / sum * vv;
+						mag += sc[pp] / sum * fabs(vv);
+					}
+					snprintf(what, sizeof what, "%s deep "
+					    "attention case %zu h=%u d=%zu",
+					    variant_names[v], c, h, d);
+					check_close(what, O[h * hd + d], o,
+					    mag + 1e-6, 1e-4);
+				}
+			}
+			kern_pool_free(p);
+			free(K);
+			free(Vt);
+			free(Q);
+			free(O);
+			free(tmp);
+			free(sc);
+		}
+	}
+	kern_set_variant(best_variant());
+}
+
 static void
 test_attention_refuses_without_scratch_or_bad_shape(void **state)
 {
@@ -1646,6 +1825,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_matmul_tiles_match_double_reference),
 		cmocka_unit_test(test_matmul_n_equals_separate_calls),
 		cmocka_unit_test(test_attention_matches_double_reference),
+		cmocka_unit_test(test_decode_scores_match_double),
+		cmocka_unit_test(test_decode_attention_deep_matches_double),
 		cmocka_unit_test(test_attention_refuses_without_scratch_or_bad_shape),
 		cmocka_unit_test(test_scratch_bytes_cover_both_formats_and_saturate),
 		cmocka_unit_test(test_parallel_runs_each_index_exactly_once),
