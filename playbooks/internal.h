@@ -100,6 +100,21 @@ int	 pb_severity_head(const char *line, size_t len);
 /* The lexicon alone, level fields left out: the worst failure phrase the
  * text states in words, or PB_LINE_NONE. */
 int	 pb_severity_lexicon(const char *line, size_t len);
+/*
+ * Records spread over lines (Windows event text exports, PowerShell
+ * Format-List): what the line is to its record.  PB_REC_LEVEL sets *level
+ * (a pb_line_severity value); PB_REC_TEXT sets *text to where the text
+ * starts; PB_REC_TEXT_NEXT says the text is on the next line.
+ */
+enum {
+	PB_REC_NONE, PB_REC_BLANK, PB_REC_START, PB_REC_LEVEL, PB_REC_TEXT,
+	PB_REC_TEXT_NEXT
+};
+int	 pb_severity_record(const char *line, size_t len, int *level,
+	    size_t *text);
+/* pb_line_severity with the level of the line's record (or PB_LINE_NONE)
+ * standing for a level field the line lacks. */
+int	 pb_line_severity_in(const char *line, size_t len, int record);
 
 /* ---- suggest.c ---- */
 struct pb_bm25;

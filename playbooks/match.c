@@ -122,6 +122,12 @@ struct pb_analysis {
 	size_t		 nnames;
 	pb_line_fn	 line_fn;	/* who counts which line, or NULL */
 	void		*line_arg;
+	/* A record spread over lines (pb_severity_record): its level, and
+	 * its text line kept while the level is still to come. */
+	int		 rec_sev;
+	int		 rec_next;	/* the next line is its text */
+	int		 rec_kept;
+	struct stage	 rec_text;
 };
 
 void
@@ -150,6 +156,7 @@ pb_analysis_new(struct pb_library *lib, const struct pb_options *opt,
 	if (a->opt.max_examples < 1)
 		a->opt.max_examples = 1;
 	a->last_t = PB_TIME_NONE;
+	a->rec_sev = PB_LINE_NONE;
 	if ((a->st = calloc(lib->n ? lib->n : 1, sizeof(*a->st))) == NULL ||
 	    (a->mark = calloc(lib->ngpats + 1, sizeof(*a->mark))) == NULL ||
 	    (a->cand = calloc(lib->ngpats + 1, sizeof(*a->cand))) == NULL ||
@@ -581,6 +588,64 @@ cmp_u32(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+static void
+add_unknown(struct pb_analysis *a, const char *file, uint64_t lineno,
+    const char *line, size_t len, int sev, int64_t t)
+{
+	long id;
+
+	if (sev == PB_LINE_NONE || sev > PB_SEV_LOW)
+		return;
+	id = pb_miner_add_ev(a->miner, line, len, (enum pb_severity)sev, t);
+	a->unknown++;
+	if (id >= 0 && pb_miner_hits(a->miner, id) == 1)
+		pb_miner_set_example(a->miner, id, file, lineno, line, len);
+}
+
+/*
+ * Follow records spread over lines (Windows event text exports): returns
+ * 1 when this line is a record's text, whose level is then a->rec_sev
+ * (PB_LINE_NONE while the level field is still to come).  Only the text's
+ * first line counts: a Windows message says what happened there.
+ */
+static int
+record_line(struct pb_analysis *a, const char *line, size_t len)
+{
+	int lv = PB_LINE_NONE, next = a->rec_next;
+	size_t text = 0;
+
+	a->rec_next = 0;
+	switch (pb_severity_record(line, len, &lv, &text)) {
+	case PB_REC_BLANK:
+		if (next) {	/* "Description:" may stand apart */
+			a->rec_next = 1;
+			return 0;
+		}
+		/* FALLTHROUGH */
+	case PB_REC_START:
+		a->rec_sev = PB_LINE_NONE;
+		a->rec_kept = 0;
+		return 0;
+	case PB_REC_LEVEL:
+		a->rec_sev = lv;
+		if (a->rec_kept) {	/* Get-WinEvent: the message came first */
+			a->rec_kept = 0;
+			add_unknown(a, a->rec_text.file, a->rec_text.lineno,
+			    a->rec_text.text, a->rec_text.len,
+			    pb_line_severity_in(a->rec_text.text,
+			    a->rec_text.len, lv), a->rec_text.t);
+		}
+		return 0;
+	case PB_REC_TEXT_NEXT:
+		a->rec_next = 1;
+		return 0;
+	case PB_REC_TEXT:
+		return 1;
+	default:
+		return next;
+	}
+}
+
 void
 pb_analysis_feed_line(struct pb_analysis *a, const char *file,
     uint64_t lineno, const char *line, size_t len, int64_t ref)
@@ -588,7 +653,7 @@ pb_analysis_feed_line(struct pb_analysis *a, const char *file,
 	const struct pb_library *lib = a->lib;
 	uint32_t ids[MAX_HITS], *cand = a->cand;
 	size_t nids, ncand = 0, i, j;
-	int keyword = 0, matched = 0;
+	int keyword = 0, matched = 0, rectext = 0;
 	struct gen_hit { uint32_t pbi, pi; } gen[8];
 	size_t ngen = 0;
 	int speaks = 0;
@@ -601,12 +666,15 @@ pb_analysis_feed_line(struct pb_analysis *a, const char *file,
 		a->last_file = file;
 		a->last_t = PB_TIME_NONE;
 		pb_tslearn_reset(&a->tsl);
+		a->rec_sev = PB_LINE_NONE;
+		a->rec_next = a->rec_kept = 0;
 	}
 	nids = pb_prefilter_scan(lib->pf, line, len, ids, MAX_HITS);
 	/* Besides the literals, only a "<3>" or "E/" head can make a line a
 	 * warning: a line with neither costs the one scan. */
 	keyword = a->opt.unknown && pb_severity_head(line, len);
-	if (nids == 0 && !keyword)
+	rectext = a->opt.unknown && record_line(a, line, len);
+	if (nids == 0 && !keyword && !rectext)
 		return;
 	if (++a->gen == 0) {			/* wrapped: clear marks */
 		memset(a->mark, 0, (lib->ngpats + 1) * sizeof(*a->mark));
@@ -633,7 +701,7 @@ pb_analysis_feed_line(struct pb_analysis *a, const char *file,
 				cand[j] = cand[j - 1];
 			cand[j] = v;
 		}
-	if (ncand == 0 && !(keyword && a->opt.unknown))
+	if (ncand == 0 && !((keyword || rectext) && a->opt.unknown))
 		return;
 	t = pb_time_parse_learn(&a->tsl, line, len, ref);
 	if (t == PB_TIME_NONE)
@@ -695,18 +763,24 @@ pb_analysis_feed_line(struct pb_analysis *a, const char *file,
 			    t);
 	}
 	matched |= ngen > 0;
-	if (!matched && keyword && a->opt.unknown) {
-		int sev = pb_line_severity(line, len);
-		long id;
-
-		if (sev == PB_LINE_NONE || sev > PB_SEV_LOW)
-			return;
-		id = pb_miner_add_ev(a->miner, line, len, (enum pb_severity)sev,
-		    t);
-		a->unknown++;
-		if (id >= 0 && pb_miner_hits(a->miner, id) == 1)
-			pb_miner_set_example(a->miner, id, file, lineno, line, len);
-	}
+	if (matched || !a->opt.unknown)
+		return;
+	if (rectext && a->rec_sev == PB_LINE_NONE) {
+		/* its level field comes later in the record: keep it */
+		struct stage *k = &a->rec_text;
+		k->len = len < sizeof(k->text) - 1 ? len : sizeof(k->text) - 1;
+		memcpy(k->text, line, k->len);
+		k->text[k->len] = '\0';
+		k->file = file;
+		k->lineno = lineno;
+		k->t = t;
+		a->rec_kept = 1;
+	} else if (rectext)
+		add_unknown(a, file, lineno, line, len,
+		    pb_line_severity_in(line, len, a->rec_sev), t);
+	else if (keyword)
+		add_unknown(a, file, lineno, line, len,
+		    pb_line_severity(line, len), t);
 }
 
 int

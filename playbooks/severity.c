@@ -22,6 +22,8 @@
  *      set to nothing ("\"failed\": false"), and test-suite PASS lines.
  *      Some phrases also count as a part of a CamelCase name
  *      ("DegradedArray", "OOMKilled"), the guards applied to the name.
+ * A record spread over lines (Windows event text exports) lends its level
+ * field to its text's first line (pb_severity_record, match.c).
  * The prefilter literals that gate the judgement (pb_severity_literals)
  * cover every way a line can be judged LOW or worse, so lines without any
  * of them are skipped before this file is ever called.
@@ -234,6 +236,12 @@ letter_bracket(const char *s, size_t n)
 	return PB_LINE_NONE;
 }
 
+/* Windows event levels (winmeta.xml), 0 log-always saying nothing */
+static const int win_level[6] = {
+	PB_LINE_NONE, PB_SEV_CRITICAL, PB_SEV_HIGH, PB_SEV_MEDIUM,
+	PB_SEV_INFO, PB_LINE_DEBUG
+};
+
 /*
  * Numbers after a level key: bunyan and pino JSON ("level":50; 10 trace,
  * 20 debug, 30 info, 40 warn, 50 error, 60 fatal) and Windows event XML
@@ -247,10 +255,6 @@ numeric_level(const char *s, size_t n)
 		PB_LINE_NONE, PB_LINE_DEBUG, PB_LINE_DEBUG, PB_SEV_INFO,
 		PB_SEV_MEDIUM, PB_SEV_HIGH, PB_SEV_CRITICAL
 	};
-	static const int win[6] = {
-		PB_LINE_NONE, PB_SEV_CRITICAL, PB_SEV_HIGH, PB_SEV_MEDIUM,
-		PB_SEV_INFO, PB_LINE_DEBUG
-	};
 	const char *p, *end = s + n;
 
 	if ((p = memmem(s, n, "\"level\":", 8)) != NULL && end - p >= 10 &&
@@ -259,7 +263,7 @@ numeric_level(const char *s, size_t n)
 		return pino[p[8] - '0'];
 	if ((p = memmem(s, n, "<Level>", 7)) != NULL && end - p >= 16 &&
 	    p[7] >= '0' && p[7] <= '5' && memcmp(p + 8, "</Level>", 8) == 0)
-		return win[p[7] - '0'];
+		return win_level[p[7] - '0'];
 	return PB_LINE_NONE;
 }
 
@@ -1026,15 +1030,88 @@ pb_severity_lexicon(const char *s, size_t n)
 	return lexicon_level(s, n, 1);
 }
 
+/*
+ * Records spread over lines: Event Viewer's "Copy details as text" and
+ * `wevtutil qe /f:text` ("Level: Error" ... "Description:" then the text
+ * on the next line), PowerShell Format-List of Get-EventLog and
+ * Get-WinEvent ("EntryType : Error", "Message : text", "Level : 2").
+ */
+static const char *const rec_starts[] = { "log name", NULL };
+static const char *const rec_levels[] = {
+	"level", "entrytype", "leveldisplayname", NULL
+};
+static const char *const rec_texts[] = { "description", "message", NULL };
+
 int
-pb_line_severity(const char *s, size_t n)
+pb_severity_record(const char *s, size_t n, int *level, size_t *text)
+{
+	size_t i = 0, ke, v, ve;
+
+	if (n > LEVEL_SCAN)
+		n = LEVEL_SCAN;
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i == n || s[i] == '\r')
+		return PB_REC_BLANK;
+	if (!alpha((unsigned char)s[i]))
+		return PB_REC_NONE;
+	/* "Event[0]:" heads a wevtutil record */
+	if (n - i > 6 && memcmp(s + i, "Event[", 6) == 0)
+		return PB_REC_START;
+	/* the key: words, then spaces, then a colon */
+	for (ke = i; ke < n && ke - i < 24 && (alpha((unsigned char)s[ke]) ||
+	    s[ke] == ' '); ke++)
+		;
+	for (v = ke; v > i && s[v - 1] == ' '; v--)
+		;
+	if (ke >= n || s[ke] != ':')
+		return PB_REC_NONE;
+	ke = v;
+	for (v = ke; v < n && s[v] != ':'; v++)
+		;
+	for (v++; v < n && (s[v] == ' ' || s[v] == '\t'); v++)
+		;
+	for (ve = n; ve > v && (s[ve - 1] == ' ' || s[ve - 1] == '\r' ||
+	    s[ve - 1] == '\t'); ve--)
+		;
+	if (word_in(s, i, ke, rec_starts))
+		return PB_REC_START;
+	if (word_in(s, i, ke, rec_texts)) {
+		*text = v;
+		return v < ve ? PB_REC_TEXT : PB_REC_TEXT_NEXT;
+	}
+	if (!word_in(s, i, ke, rec_levels))
+		return PB_REC_NONE;
+	/* "Level : 2": the Windows level number (numeric_level) */
+	if (ve - v == 1 && s[v] >= '1' && s[v] <= '5') {
+		*level = win_level[s[v] - '0'];
+		return PB_REC_LEVEL;
+	}
+	for (size_t k = 0; k < sizeof(lvwords) / sizeof(lvwords[0]); k++)
+		if (eqword(s + v, ve - v, lvwords[k].w)) {
+			*level = lvwords[k].sev;
+			return PB_REC_LEVEL;
+		}
+	return PB_REC_NONE;
+}
+
+int
+pb_line_severity_in(const char *s, size_t n, int record)
 {
 	int lv = explicit_level(s, n), lx;
 
+	if (lv == PB_LINE_NONE)
+		lv = record;
 	if (lv == PB_LINE_DEBUG || (lv != PB_LINE_NONE && lv <= PB_SEV_MEDIUM))
 		return lv;
 	lx = lexicon_level(s, n, 0);
 	if (lv == PB_SEV_INFO)		/* an info line saying "failed" */
 		return lx != PB_LINE_NONE ? PB_SEV_LOW : PB_SEV_INFO;
 	return lx;
+}
+
+int
+pb_line_severity(const char *s, size_t n)
+{
+	return pb_line_severity_in(s, n, PB_LINE_NONE);
 }

@@ -850,6 +850,89 @@ test_unknown_lines_follow_the_judgement(void **state)
 	    &last), PB_EINVAL);
 }
 
+/* Is there an unknown template whose example is `text`, of level `lv`? */
+static int
+has_unknown(struct fx *f, const char *text, enum pb_severity lv)
+{
+	const char *ex, *file;
+	uint64_t count, lineno;
+	enum pb_severity l;
+	double sal;
+	int64_t first, last;
+
+	for (size_t i = 0; i < pb_analysis_ntemplates_all(f->a); i++) {
+		if (pb_analysis_template(f->a, i, &count, &ex, &file,
+		    &lineno) == NULL || ex == NULL || strcmp(ex, text) != 0)
+			continue;
+		return pb_analysis_template_info(f->a, i, &l, &sal, &first,
+		    &last) == 0 && l == lv;
+	}
+	return 0;
+}
+
+/*
+ * Records spread over lines: the level field on one line, the text on
+ * another (after it: wevtutil and Event Viewer text, Get-EventLog |
+ * Format-List; before it: Get-WinEvent | Format-List *).  The text's
+ * first line is an unknown line of the record's level; an Information
+ * record's is not.
+ */
+static void
+test_records_over_lines(void **state)
+{
+	static const char *const lines[] = {
+		"Event[0]:",
+		"  Log Name: System",
+		"  Source: Service Control Manager",
+		"  Event ID: 7034",
+		"  Level: Error",
+		"  Computer: host",
+		"  Description: ",
+		"The Acme Sync service stopped after 1 run.",
+		"",
+		"Event[1]:",
+		"  Log Name: System",
+		"  Level: Information",
+		"  Description: ",
+		"The Acme Sync service entered the running state.",
+		"",
+		"Index              : 1234",
+		"EntryType          : Warning",
+		"Message            : The Acme Mail queue holds 300 items.",
+		"Source             : Acme",
+		"",
+		"Message          : The Acme Print spooler stopped after 2 runs.",
+		"Id               : 7034",
+		"Level            : 2",
+		"LevelDisplayName : Error",
+		"",
+		"Message          : The Acme Print spooler started.",
+		"Id               : 7036",
+		"Level            : 4",
+		"",
+		"The Acme Sync service stopped, no record around it.",
+	};
+	struct fx *f = *state;
+
+	library(f);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		feed(f, i + 1, lines[i]);
+	pb_analysis_finish(f->a);
+	assert_true(has_unknown(f, "The Acme Sync service stopped after 1 run.",
+	    PB_SEV_HIGH));
+	assert_true(has_unknown(f, "Message            : The Acme Mail queue "
+	    "holds 300 items.", PB_SEV_MEDIUM));
+	assert_true(has_unknown(f, "Message          : The Acme Print spooler "
+	    "stopped after 2 runs.", PB_SEV_HIGH));
+	assert_false(has_unknown(f, "The Acme Sync service entered the running "
+	    "state.", PB_SEV_INFO));
+	assert_false(has_unknown(f, "Message          : The Acme Print spooler "
+	    "started.", PB_SEV_INFO));
+	assert_false(has_unknown(f, "The Acme Sync service stopped, no record "
+	    "around it.", PB_SEV_HIGH));
+	assert_false(has_unknown(f, "  Computer: host", PB_SEV_HIGH));
+}
+
 /* A burst of low lines (corosync's retransmit lists) is listed. */
 static void
 test_low_burst_is_listed(void **state)
@@ -969,6 +1052,7 @@ main(void)
 		TF(test_unknown_lines_follow_the_judgement),
 		TF(test_every_phrase_reaches_the_unknowns),
 		TF(test_low_burst_is_listed),
+		TF(test_records_over_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
