@@ -177,78 +177,130 @@ hsum(__m256 v)
 	return _mm_cvtss_f32(s);
 }
 
-/* nx <= 4 */
-static void
-dotn_i8(const int8_t *w, size_t wstride, size_t nw, const float *x,
-    size_t xstride, size_t nx, size_t n, float *out, size_t ostride)
+/* nx <= 4: NX (1, 2 or 4; a missing vector repeats the first, its sums
+ * dropped) as a constant, so the sums stay in registers */
+static inline __attribute__((always_inline)) void
+i8_body(const int8_t *w, size_t wstride, size_t nw, const float *x,
+    size_t xstride, size_t nx, size_t n, float *out, size_t ostride,
+    const int NX)
 {
+	const float *xs[4];
+
+	_Pragma("GCC unroll 4")
+	for (int g = 0; g < NX; g++)
+		xs[g] = x + ((size_t)g < nx ? (size_t)g : 0) * xstride;
 	for (size_t r = 0; r < nw; r++) {
 		const int8_t *wr = w + r * wstride;
 		__m256 acc[4][2];
 		size_t i = 0;
 
-		for (size_t g = 0; g < 4; g++)
+		_Pragma("GCC unroll 4")
+		for (int g = 0; g < NX; g++)
 			acc[g][0] = acc[g][1] = _mm256_setzero_ps();
 		for (; i + 16 <= n; i += 16) {
 			__m256 w0 = i8x8(wr + i), w1 = i8x8(wr + i + 8);
 
-			for (size_t g = 0; g < nx; g++) {
+			_Pragma("GCC unroll 4")
+			for (int g = 0; g < NX; g++) {
 				acc[g][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(
-				    x + g * xstride + i), acc[g][0]);
+				    xs[g] + i), acc[g][0]);
 				acc[g][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(
-				    x + g * xstride + i + 8), acc[g][1]);
+				    xs[g] + i + 8), acc[g][1]);
 			}
 		}
-		for (size_t g = 0; g < nx; g++) {
-			float s = hsum(_mm256_add_ps(acc[g][0], acc[g][1]));
+		_Pragma("GCC unroll 4")
+		for (int g = 0; g < NX; g++) {
+			float sm = hsum(_mm256_add_ps(acc[g][0], acc[g][1]));
 
 			for (size_t k = i; k < n; k++)
-				s += (float)wr[k] * x[g * xstride + k];
-			out[g * ostride + r] = s;
+				sm += (float)wr[k] * xs[g][k];
+			if ((size_t)g < nx)
+				out[g * ostride + r] = sm;
 		}
 	}
 }
 
-/* Two Q8_0 rows against nx (<= 4) vectors: each block is widened to f32
- * and scaled once for all the vectors. */
 static void
-dotn_q8_0(const void *w, size_t nw, const float *x, size_t xstride,
-    size_t nx, size_t n, float *out, size_t ostride)
+dotn_i8(const int8_t *w, size_t wstride, size_t nw, const float *x,
+    size_t xstride, size_t nx, size_t n, float *out, size_t ostride)
+{
+	if (nx == 1)
+		i8_body(w, wstride, nw, x, xstride, nx, n, out, ostride, 1);
+	else if (nx == 2)
+		i8_body(w, wstride, nw, x, xstride, nx, n, out, ostride, 2);
+	else
+		i8_body(w, wstride, nw, x, xstride, nx, n, out, ostride, 4);
+}
+
+/* Two Q8_0 rows against NX (1, 2 or 4) vectors: each block is widened
+ * to f32 and scaled once for all the vectors; constant loops keep the
+ * sums in registers (a missing row or vector repeats the first, its
+ * sums dropped). */
+static inline __attribute__((always_inline)) void
+q8_body(const void *w, size_t nw, const float *x, size_t xstride,
+    size_t nx, size_t n, float *out, size_t ostride, const int NX)
 {
 	size_t rb = n / 32 * 34;
+	const float *xs[4];
 
+	_Pragma("GCC unroll 4")
+	for (int g = 0; g < NX; g++)
+		xs[g] = x + ((size_t)g < nx ? (size_t)g : 0) * xstride;
 	for (size_t r = 0; r < nw; r += 2) {
 		size_t nr = nw - r < 2 ? nw - r : 2;
+		const uint8_t *row[2];
 		__m256 acc[2][4];
 
-		for (size_t k = 0; k < 2; k++)
-			for (size_t g = 0; g < 4; g++)
+		_Pragma("GCC unroll 2")
+		for (int k = 0; k < 2; k++) {
+			row[k] = (const uint8_t *)w + (r + ((size_t)k < nr ?
+			    (size_t)k : 0)) * rb;
+			_Pragma("GCC unroll 4")
+			for (int g = 0; g < NX; g++)
 				acc[k][g] = _mm256_setzero_ps();
-		for (size_t i = 0; i < n; i += 32)
-			for (size_t k = 0; k < nr; k++) {
-				const uint8_t *b = (const uint8_t *)w +
-				    (r + k) * rb + i / 32 * 34;
+		}
+		for (size_t i = 0; i < n; i += 32) {
+			_Pragma("GCC unroll 2")
+			for (int k = 0; k < 2; k++) {
+				const uint8_t *b = row[k] + i / 32 * 34;
 				uint16_t h;
 				__m256 d, wv[4];
 
 				memcpy(&h, b, 2);
 				d = _mm256_set1_ps(_cvtsh_ss(h));
+				_Pragma("GCC unroll 4")
 				for (int q = 0; q < 4; q++)
 					wv[q] = _mm256_mul_ps(i8x8((const int8_t *)
 					    b + 2 + 8 * q), d);
-				for (size_t g = 0; g < nx; g++) {
-					const float *xg = x + g * xstride + i;
-
+				_Pragma("GCC unroll 4")
+				for (int g = 0; g < NX; g++)
+					_Pragma("GCC unroll 4")
 					for (int q = 0; q < 4; q++)
 						acc[k][g] = _mm256_fmadd_ps(wv[q],
-						    _mm256_loadu_ps(xg + 8 * q),
-						    acc[k][g]);
-				}
+						    _mm256_loadu_ps(xs[g] + i +
+						    8 * q), acc[k][g]);
 			}
-		for (size_t g = 0; g < nx; g++)
-			for (size_t k = 0; k < nr; k++)
-				out[g * ostride + r + k] = hsum(acc[k][g]);
+		}
+		_Pragma("GCC unroll 4")
+		for (int g = 0; g < NX; g++)
+			_Pragma("GCC unroll 2")
+			for (int k = 0; k < 2; k++)
+				if ((size_t)g < nx && (size_t)k < nr)
+					out[g * ostride + r + k] =
+					    hsum(acc[k][g]);
 	}
+}
+
+static void
+dotn_q8_0(const void *w, size_t nw, const float *x, size_t xstride,
+    size_t nx, size_t n, float *out, size_t ostride)
+{
+	if (nx == 1)
+		q8_body(w, nw, x, xstride, nx, n, out, ostride, 1);
+	else if (nx == 2)
+		q8_body(w, nw, x, xstride, nx, n, out, ostride, 2);
+	else
+		q8_body(w, nw, x, xstride, nx, n, out, ostride, 4);
 }
 
 /* ---- decode: the scores of a few queries against K rows ------------------ */

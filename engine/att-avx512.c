@@ -283,43 +283,68 @@ dq_i8(const int8_t *src, const float *sc, float *dst, size_t n)
 		dst[i] = (float)src[i] * sc[i];
 }
 
-static void
-dotn_i8(const int8_t *w, size_t wstride, size_t nw, const float *x,
-    size_t xstride, size_t nx, size_t n, float *out, size_t ostride)
+/* dotn_i8 for NX (1, 2 or 4; a missing vector repeats the first, its
+ * sums dropped) vectors: constant loops, so the sums stay in registers */
+static inline __attribute__((always_inline)) void
+i8_body(const int8_t *w, size_t wstride, size_t nw, const float *x,
+    size_t xstride, size_t nx, size_t n, float *out, size_t ostride,
+    const int NX)
 {
+	const float *xs[4];
+
+	_Pragma("GCC unroll 4")
+	for (int g = 0; g < NX; g++)
+		xs[g] = x + ((size_t)g < nx ? (size_t)g : 0) * xstride;
 	for (size_t r = 0; r < nw; r++) {
 		const int8_t *wr = w + r * wstride;
 		__m512 acc[4][2];
 		size_t i = 0;
 
-		for (size_t g = 0; g < 4; g++)
+		_Pragma("GCC unroll 4")
+		for (int g = 0; g < NX; g++)
 			acc[g][0] = acc[g][1] = _mm512_setzero_ps();
 		for (; i + 32 <= n; i += 32) {
 			__m512 w0 = i8x16(wr + i), w1 = i8x16(wr + i + 16);
 
-			for (size_t g = 0; g < nx; g++) {
+			_Pragma("GCC unroll 4")
+			for (int g = 0; g < NX; g++) {
 				acc[g][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(
-				    x + g * xstride + i), acc[g][0]);
+				    xs[g] + i), acc[g][0]);
 				acc[g][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(
-				    x + g * xstride + i + 16), acc[g][1]);
+				    xs[g] + i + 16), acc[g][1]);
 			}
 		}
 		for (; i + 16 <= n; i += 16) {
 			__m512 w0 = i8x16(wr + i);
 
-			for (size_t g = 0; g < nx; g++)
+			_Pragma("GCC unroll 4")
+			for (int g = 0; g < NX; g++)
 				acc[g][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(
-				    x + g * xstride + i), acc[g][0]);
+				    xs[g] + i), acc[g][0]);
 		}
-		for (size_t g = 0; g < nx; g++) {
-			float s = _mm512_reduce_add_ps(_mm512_add_ps(acc[g][0],
-			    acc[g][1]));
+		_Pragma("GCC unroll 4")
+		for (int g = 0; g < NX; g++) {
+			float sm = _mm512_reduce_add_ps(_mm512_add_ps(
+			    acc[g][0], acc[g][1]));
 
 			for (size_t k = i; k < n; k++)
-				s += (float)wr[k] * x[g * xstride + k];
-			out[g * ostride + r] = s;
+				sm += (float)wr[k] * xs[g][k];
+			if ((size_t)g < nx)
+				out[g * ostride + r] = sm;
 		}
 	}
+}
+
+static void
+dotn_i8(const int8_t *w, size_t wstride, size_t nw, const float *x,
+    size_t xstride, size_t nx, size_t n, float *out, size_t ostride)
+{
+	if (nx == 1)
+		i8_body(w, wstride, nw, x, xstride, nx, n, out, ostride, 1);
+	else if (nx == 2)
+		i8_body(w, wstride, nw, x, xstride, nx, n, out, ostride, 2);
+	else
+		i8_body(w, wstride, nw, x, xstride, nx, n, out, ostride, 4);
 }
 
 /* The sums of four vectors (kern-avx512.c's hsum4x512). */
@@ -341,26 +366,38 @@ hsum4(__m512 a, __m512 b, __m512 c, __m512 d)
 	    _mm256_extractf128_ps(h, 1));
 }
 
-/* Four Q8_0 rows against nx (<= 4) vectors: each block is widened to
- * f32 and scaled once for all the vectors; 16 sums in flight. */
-static void
-dotn_q8_0(const void *w, size_t nw, const float *x, size_t xstride,
-    size_t nx, size_t n, float *out, size_t ostride)
+/* Four Q8_0 rows against NX (1, 2 or 4) vectors: each block is widened
+ * to f32 and scaled once for all the vectors; 16 sums in flight, kept in
+ * registers by constant loops (a missing row or vector repeats the
+ * first, its sums dropped). */
+static inline __attribute__((always_inline)) void
+q8_body(const void *w, size_t nw, const float *x, size_t xstride,
+    size_t nx, size_t n, float *out, size_t ostride, const int NX)
 {
 	size_t rb = n / 32 * 34;
+	const float *xs[4];
 
+	_Pragma("GCC unroll 4")
+	for (int g = 0; g < NX; g++)
+		xs[g] = x + ((size_t)g < nx ? (size_t)g : 0) * xstride;
 	for (size_t r = 0; r < nw; r += 4) {
 		size_t nr = nw - r < 4 ? nw - r : 4;
+		const uint8_t *row[4];
 		__m512 acc[4][4];
 		float o[4][4];
 
-		for (size_t k = 0; k < 4; k++)
-			for (size_t g = 0; g < 4; g++)
+		_Pragma("GCC unroll 4")
+		for (int k = 0; k < 4; k++) {
+			row[k] = (const uint8_t *)w + (r + ((size_t)k < nr ?
+			    (size_t)k : 0)) * rb;
+			_Pragma("GCC unroll 4")
+			for (int g = 0; g < NX; g++)
 				acc[k][g] = _mm512_setzero_ps();
-		for (size_t i = 0; i < n; i += 32)
-			for (size_t k = 0; k < nr; k++) {
-				const uint8_t *b = (const uint8_t *)w +
-				    (r + k) * rb + i / 32 * 34;
+		}
+		for (size_t i = 0; i < n; i += 32) {
+			_Pragma("GCC unroll 4")
+			for (int k = 0; k < 4; k++) {
+				const uint8_t *b = row[k] + i / 32 * 34;
 				uint16_t h;
 				__m512 d, w0, w1;
 
@@ -370,22 +407,37 @@ dotn_q8_0(const void *w, size_t nw, const float *x, size_t xstride,
 				    d);
 				w1 = _mm512_mul_ps(i8x16((const int8_t *)b +
 				    18), d);
-				for (size_t g = 0; g < nx; g++) {
-					const float *xg = x + g * xstride + i;
-
+				_Pragma("GCC unroll 4")
+				for (int g = 0; g < NX; g++) {
 					acc[k][g] = _mm512_fmadd_ps(w0,
-					    _mm512_loadu_ps(xg), acc[k][g]);
+					    _mm512_loadu_ps(xs[g] + i),
+					    acc[k][g]);
 					acc[k][g] = _mm512_fmadd_ps(w1,
-					    _mm512_loadu_ps(xg + 16), acc[k][g]);
+					    _mm512_loadu_ps(xs[g] + i + 16),
+					    acc[k][g]);
 				}
 			}
-		for (size_t g = 0; g < nx; g++)
+		}
+		_Pragma("GCC unroll 4")
+		for (int g = 0; g < NX; g++)
 			_mm_storeu_ps(o[g], hsum4(acc[0][g], acc[1][g],
 			    acc[2][g], acc[3][g]));
 		for (size_t g = 0; g < nx; g++)
 			for (size_t k = 0; k < nr; k++)
 				out[g * ostride + r + k] = o[g][k];
 	}
+}
+
+static void
+dotn_q8_0(const void *w, size_t nw, const float *x, size_t xstride,
+    size_t nx, size_t n, float *out, size_t ostride)
+{
+	if (nx == 1)
+		q8_body(w, nw, x, xstride, nx, n, out, ostride, 1);
+	else if (nx == 2)
+		q8_body(w, nw, x, xstride, nx, n, out, ostride, 2);
+	else
+		q8_body(w, nw, x, xstride, nx, n, out, ostride, 4);
 }
 
 /* ---- decode: the scores of a few queries against K rows ------------------ */
