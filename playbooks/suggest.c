@@ -621,6 +621,8 @@ idf(const struct pb_bm25 *ix, uint32_t t)
 {
 	double n = (double)ix->ndocs, df = t == NOTERM ? 1 : ix->terms[t].df;
 
+	if (df < 1)	/* a word only the class documents have */
+		df = 1;
 	return log(1 + (n - df + 0.5) / (df + 0.5));
 }
 
