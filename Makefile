@@ -144,19 +144,21 @@ $(B)/tests/lib-%.o: tests/lib-%.c
 
 # libFuzzer builds (clang only; not part of check).  Run e.g.
 #   build/fuzz/fuzz-gguf tests/fuzz/corpus-gguf -max_total_time=60
+# FUZZ_B=build/<name>/fuzz builds elsewhere (helpers share the checkout).
+FUZZ_B ?= build/fuzz
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=all $(INCS) $(shell $(PKG_CONFIG) --cflags $(PKGS))
 fuzz:
 	@command -v $(FUZZ_CC) >/dev/null || { echo "fuzz: $(FUZZ_CC) not found"; exit 1; }
-	@mkdir -p build/fuzz/obj
-	@for f in $(ENG_SRC) $(BDL_SRC) $(PB_SRC); do o=build/fuzz/obj/$$(basename $$f .c).o; x=; \
+	@mkdir -p $(FUZZ_B)/obj
+	@for f in $(ENG_SRC) $(BDL_SRC) $(PB_SRC); do o=$(FUZZ_B)/obj/$$(basename $$f .c).o; x=; \
 		case $$f in *avx2*) x="-mavx2 -mfma -mf16c";; \
 		*avx512*) x="-mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c";; esac; \
 		$(FUZZ_CC) $(FUZZ_FLAGS) $$x -c -o $$o $$f || exit 1; done
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-		echo "$(FUZZ_CC) $$f -> build/fuzz/$$n"; \
-		$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o build/fuzz/$$n $$f build/fuzz/obj/*.o \
+		echo "$(FUZZ_CC) $$f -> $(FUZZ_B)/$$n"; \
+		$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $(FUZZ_B)/$$n $$f $(FUZZ_B)/obj/*.o \
 			$(shell $(PKG_CONFIG) --libs $(PKGS)) $(SYSLIBS) || exit 1; \
 	done
 
