@@ -854,6 +854,8 @@ suggest_one(struct pb_analysis *a, long id, const struct pb_bm25_bg *bg,
 	uint32_t nt = (uint32_t)pb_miner_count(a->miner);
 	uint64_t lineno;
 	struct scached *c;
+	double ks;
+	long k;
 
 	if (a->scache == NULL)	/* out of memory: look up each time */
 		a->scache = calloc(MAX_TEMPLATES, sizeof(*a->scache));
@@ -867,10 +869,18 @@ suggest_one(struct pb_analysis *a, long id, const struct pb_bm25_bg *bg,
 	}
 	*klass = -1;
 	*best = pb_bm25_best(a->lib->bm25, text, score);
-	if (*best < 0 && (ex = pb_miner_example(a->miner, id, &file,
-	    &lineno)) != NULL && pb_severity_lexicon(ex, strlen(ex)) !=
-	    PB_LINE_NONE)
-		*klass = pb_bm25_class(a->lib->bm25, bg, text, score);
+	if ((ex = pb_miner_example(a->miner, id, &file, &lineno)) != NULL &&
+	    pb_severity_lexicon(ex, strlen(ex)) != PB_LINE_NONE &&
+	    (k = pb_bm25_class(a->lib->bm25, bg, text, &ks)) >= 0) {
+		/* a clear class that is not the playbook's overrules it */
+		if (*best < 0 || (a->lib->pbs[*best]->klass != NULL &&
+		    strcmp(a->lib->pbs[*best]->klass, pb_bm25_class_name(k,
+		    NULL)) != 0)) {
+			*best = -1;
+			*klass = k;
+			*score = ks;
+		}
+	}
 	if (c != NULL)
 		*c = (struct scached){ h, (int32_t)*best, (int32_t)*klass, nt,
 		    *score };

@@ -891,7 +891,8 @@ pb_bm25_bg_add(struct pb_bm25_bg *bg, const char *text)
 /* Acceptance of a class-level suggestion. */
 #define CLASS_OWN	0.5	/* a word's share of a class to support it */
 #define CLASS_SUPPORT	2	/* support needed: a lexicon word counts 2 */
-#define CLASS_MIN_VOTE	2.0	/* votes for the class, absolute */
+#define CLASS_MIN_VOTE	0.35	/* votes for the class: a third of a
+				 * rarest word */
 #define CLASS_SHARE	0.5	/* of all class votes */
 #define CLASS_COVER	0.15	/* of the query's whole weight */
 #define CLASS_MARGIN	2.0	/* over the second-best class */
@@ -1000,15 +1001,18 @@ wquery_build(struct wquery *q, const char *text)
 	}
 }
 
-/* How informative a word is: idf over the playbooks (rarest if none). */
+/* How informative a word is: idf over the playbooks, as a share of the
+ * rarest word's (a word no playbook has), so that the thresholds hold for
+ * a library of any size. */
 static double
 widf(const struct pb_bm25 *ix, uint32_t t)
 {
-	double n = (double)ix->ndocs, df = t == NOTERM ? 1 : ix->terms[t].df;
+	double n = ix->ndocs > 1 ? (double)ix->ndocs : 1;
+	double df = t == NOTERM ? 1 : ix->terms[t].df;
 
 	if (df < 1)
 		df = 1;
-	return log(1 + (n - df + 0.5) / (df + 0.5));
+	return log(1 + (n - df + 0.5) / (df + 0.5)) / log(1 + (n - 0.5) / 1.5);
 }
 
 /*

@@ -263,6 +263,19 @@ run "unknown: camelCase line" 1 "$TRIAGE" analyze --json --playbooks "$T/sugg" "
 check "unknown: a camelCase paraphrase is suggested, the benign line is not" \
 	bash -c "[ \"\$('$JSONGET' suggested.# <'$T/out')\" = 1 ] && [ \"\$('$JSONGET' suggested.0.id <'$T/out')\" = proxy-upstream-timeout ]"
 
+# a failure line no playbook resembles, in words of one problem class
+# (storage), is "possibly disk-io", marked as a class in text and JSON
+{
+	echo "Jun 14 11:00:04 esx01 vmkernel: NVMe transport failed to submit command to the SCSI initiator"
+	echo "Jun 14 11:00:05 esx01 vmkernel: INFO NVMe SCSI transport error handler registered"
+} >"$T/klass.log"
+run "unknown: class-level line" 1 "$TRIAGE" analyze --playbooks "$T/sugg" "$T/klass.log"
+check "unknown: a class-level possibly card names the class and says no playbook is close" \
+	bash -c "grep -q '^\[?1\] possibly disk-io: ' '$T/out' && grep -q 'no playbook is close' '$T/out' && ! grep -q '^\[?2\]' '$T/out'"
+run "unknown: class-level line, JSON" 1 "$TRIAGE" analyze --json --playbooks "$T/sugg" "$T/klass.log"
+check "unknown: JSON class-level card: kind class, id class:disk-io" \
+	bash -c "[ \"\$('$JSONGET' suggested.# <'$T/out')\" = 1 ] && [ \"\$('$JSONGET' suggested.0.kind <'$T/out')\" = class ] && [ \"\$('$JSONGET' suggested.0.id <'$T/out')\" = class:disk-io ] && [ \"\$('$JSONGET' unknown.templates.0.suggested <'$T/out')\" = class:disk-io ]"
+
 # --- the shipped library and real logs ----------------------------------------
 if [ -d "$LIB" ]; then
 	run "shipped sample has cards" 0 "$TRIAGE" analyze --playbooks "$LIB" share/samples/field-laptop.log
