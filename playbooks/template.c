@@ -576,8 +576,12 @@ mask_word(struct cut *c, const char *s, size_t n)
 				}
 				last_mask = 1;
 			} else {
-				memcpy(out + o, s + i, j - i);
-				o += j - i;
+				/* Masks may have grown the word: the rest is
+				 * cut where out ends. */
+				size_t k = j - i < sizeof(out) - 4 - o ?
+				    j - i : sizeof(out) - 4 - o;
+				memcpy(out + o, s + i, k);
+				o += k;
 				last_mask = 0;
 			}
 			i = j;

@@ -601,6 +601,27 @@ test_miner_add_long_line_is_bounded(void **state)
 	assert_non_null(strstr(pb_miner_text(*state, id), "<*>"));
 }
 
+/* A word whose masks grow it ("1(" -> "<*>(") and then a long run of
+ * letters: the masked copy must stay in its buffer (it once wrote past it:
+ * a stack overflow from one 2,000-byte line). */
+static void
+test_miner_word_grown_by_masks_is_bounded(void **state)
+{
+	char line[2001];
+	const char *txt;
+	long id;
+
+	for (size_t i = 0; i < 1000; i += 2)
+		memcpy(line + i, "1(", 2);
+	memset(line + 1000, 'a', 1000);
+	line[2000] = '\0';
+	id = add(state, line);
+	assert_true(id >= 0);
+	txt = pb_miner_text(*state, id);
+	assert_memory_equal(txt, "<*>(<*>(", 8);
+	assert_true(strlen(txt) <= 2 * 2048);
+}
+
 int
 main(void)
 {
@@ -646,6 +667,7 @@ main(void)
 		T(test_miner_level_first_last_track_the_lines),
 		T(test_miner_text_unknown_id_is_null),
 		T(test_miner_add_long_line_is_bounded),
+		T(test_miner_word_grown_by_masks_is_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

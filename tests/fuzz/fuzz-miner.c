@@ -17,6 +17,16 @@
  *     made or joined fully) and makes none;
  *   - sanitized text holds no byte < 0x20 or 0x7f;
  *   - the ranking lists each template once, with salience in [0, 5).
+ *
+ * Many templates: each of the first EXPAND_LINES lines holding '#' is also
+ * fed EXPAND_TIMES times to a second, larger miner with every '#' made a
+ * word of its own per round, in the style the byte after the first '#'
+ * picks: digits (masked: the lines join), lower-case letters (constants:
+ * templates pile up in one leaf past LEAF_MAX) or capitals (state words:
+ * nothing may join, the leaf grows until the table is full), each also
+ * one word longer every other round (the length-insensitive pass).  Ids
+ * stay valid, the table never holds more than its size, and every
+ * template's text stays clean.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +39,10 @@
 #define INPUT_MAX	(256 * 1024)	/* keep iterations fast */
 #define MAX_LINES	32
 #define MAX_TEMPLATES	32
+#define EXPAND_LINES	4
+#define EXPAND_TIMES	160
+#define EXPAND_MAX	128	/* templates: full before the rounds end */
+#define EXPAND_LEN	512	/* bytes of a line that are expanded */
 
 static void
 check_clean(const char *s, const char *what)
@@ -39,6 +53,80 @@ check_clean(const char *s, const char *what)
 			    *p, what);
 			abort();
 		}
+}
+
+/* Round r's word for '#' number k in style c: digits, letters, capitals. */
+static size_t
+expand_word(char *out, unsigned r, unsigned k, int c)
+{
+	unsigned v = r * 7 + k;
+	size_t n = 0;
+
+	if (c % 3 == 0)
+		return (size_t)sprintf(out, "%u", v);
+	do {
+		out[n++] = (char)((c % 3 == 1 ? 'a' : 'A') + v % 26);
+		v /= 26;
+	} while (v > 0 || n < 3);
+	return n;
+}
+
+static void
+expand(struct pb_miner *big, const char *p, size_t len)
+{
+	static char line[EXPAND_LEN * 24];
+	const char *hash = memchr(p, '#', len);
+	int style = hash + 1 < p + len ? (unsigned char)hash[1] : 0;
+
+	for (unsigned r = 0; r < EXPAND_TIMES; r++) {
+		size_t o = 0;
+		unsigned k = 0;
+		long id;
+
+		for (size_t i = 0; i < len; i++) {
+			if (p[i] != '#') {
+				line[o++] = p[i];
+				continue;
+			}
+			o += expand_word(line + o, r, k++, style);
+			/* every other round one variable word longer */
+			if (r % 2 && style % 3 == 0)
+				o += (size_t)sprintf(line + o, " %u", r);
+		}
+		id = pb_miner_add(big, line, o);
+		if (id < -1 || (size_t)(id + 1) > pb_miner_count(big) ||
+		    pb_miner_count(big) > EXPAND_MAX)
+			abort();
+		if (id >= 0)
+			check_clean(pb_miner_text(big, id), "expanded template");
+	}
+}
+
+/* The lines holding '#', each expanded into many (see the top). */
+static void
+expand_all(const char *p, const char *end)
+{
+	struct pb_miner *big;
+	size_t lines = 0;
+
+	if (memchr(p, '#', (size_t)(end - p)) == NULL ||
+	    pb_miner_new(EXPAND_MAX, &big) != 0)
+		return;
+	while (p < end && lines < EXPAND_LINES) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = (size_t)((nl != NULL ? nl : end) - p);
+
+		if (memchr(p, '#', len < EXPAND_LEN ? len : EXPAND_LEN) != NULL) {
+			expand(big, p, len < EXPAND_LEN ? len : EXPAND_LEN);
+			lines++;
+		}
+		p += len + (nl != NULL);
+	}
+	pb_miner_sort(big);
+	for (size_t i = 0; i < pb_miner_count(big); i++)
+		if (pb_miner_rank(big, i) < 0)
+			abort();
+	pb_miner_free(big);
 }
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -60,6 +148,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (pb_miner_new(MAX_TEMPLATES, &m) != 0)
 		return 0;
+	expand_all(p, end);
 	while (p < end && lines++ < MAX_LINES) {
 		enum pb_severity lv = PB_SEV_INFO;
 		int64_t t = PB_TIME_NONE;
