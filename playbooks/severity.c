@@ -799,6 +799,76 @@ static const char *const down_subjects[] = {
 	"session", "adjacency", NULL
 };
 
+/*
+ * A label whose value says it again: "errors: No known data errors" (zpool
+ * status); the phrase in the value is judged on its own.
+ */
+static int
+label_of_itself(const char *s, size_t n, size_t i, size_t e)
+{
+	size_t l = e - i;
+
+	if (e >= n || s[e] != ':')
+		return 0;
+	for (size_t j = e + 1; j + l <= n; j++) {
+		size_t k = 0;
+		if (alpha((unsigned char)s[j - 1]))
+			continue;
+		while (k < l && lower((unsigned char)s[j + k]) ==
+		    lower((unsigned char)s[i + k]))
+			k++;
+		if (k == l && (j + l == n || !alpha((unsigned char)s[j + l])))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A duration, not an event: "timeout in 45 seconds", "with timeout 60",
+ * "timeout of 30s" (the time allowed; "timed out" says it ran out).
+ */
+static int
+duration_after(const char *s, size_t n, size_t i, size_t e)
+{
+	static const char *const links[] = { "in", "of", "is", NULL };
+	size_t j = e, ws, we;
+
+	if (!eqword(s + i, e - i, "timeout"))
+		return 0;
+	if (word_after(s, n, e, &ws, &we) && word_in(s, ws, we, links))
+		j = we;
+	while (j < n && s[j] == ' ')
+		j++;
+	return j > e && j < n && digit((unsigned char)s[j]);
+}
+
+/*
+ * "no" before a short noun phrase that ends in the word: "No known data
+ * errors", "no new failures" (up to two words between, none of them a
+ * preposition or conjunction that would start another phrase).
+ */
+static int
+no_before(const char *s, size_t i)
+{
+	static const char *const stops[] = {
+		"to", "from", "for", "with", "in", "on", "at", "by", "of", "and",
+		"or", "but", "so", "after", "because", "then", NULL
+	};
+	size_t at = i, ws, we;
+
+	for (int k = 0; k < 3; k++) {
+		if (!word_before(s, at, &ws, &we) || (we < at && s[we] != ' '))
+			return 0;
+		if (eqword(s + ws, we - ws, "no"))
+			return k > 0;
+		if (word_in(s, ws, we, stops) || ws == 0 ||
+		    (s[ws - 1] != ' '))
+			return 0;
+		at = ws;
+	}
+	return 0;
+}
+
 /* Is the phrase at s[i..e) a real failure word here? */
 static int
 guarded(const char *s, size_t n, size_t i, size_t e, int flags)
@@ -820,7 +890,10 @@ guarded(const char *s, size_t n, size_t i, size_t e, int flags)
 		if (j < n && s[j] == '=' && (j + 1 >= n || s[j + 1] != '='))
 			return 1;
 	}
-	if (zero_after(s, n, e) || zero_before(s, i) || false_after(s, n, e))
+	if (zero_after(s, n, e) || zero_before(s, i) || false_after(s, n, e) ||
+	    label_of_itself(s, n, i, e) || duration_after(s, n, i, e))
+		return 1;
+	if ((flags & G_NEG) && no_before(s, i))
 		return 1;
 	if ((flags & G_NEG) && word_before(s, i, &ws, &we)) {
 		if (word_in(s, ws, we, negations))

@@ -448,6 +448,18 @@ test_guards_false_positives(void **state)
 		"Jun 14 15:16:01 h zk: Established session 0x14ede63a5a70000 "
 		    "with negotiated timeout 10000 for client /10.10.34.11:45307",
 		"Jun 14 15:16:01 h app: using default timeout 30s",
+		/* a label its value repeats, negated; durations; "no" before a
+		 * short noun phrase */
+		"errors: No known data errors",
+		"Apr 30 13:36:08 h NetworkManager[6739]: dhcp4 (wlp2s0): "
+		    "activation: beginning transaction (timeout in 45 seconds)",
+		"Jun 04 16:17:42 h wickedd-dhcp4[2563]: enp1s0f0: Requesting "
+		    "DHCPv4 lease with timeout 60",
+		"Jun 14 15:16:01 h modbus-bridge[1020]: modbus: timeout 500 ms, "
+		    "retries 3",
+		"Jun 14 15:16:08 h audit[600]: no authentication failures in the "
+		    "last 24 hours",
+		"No component store corruption detected.",
 		/* keys set to nothing */
 		"Jun 14 15:16:01 h app: {\"failed\": false, \"error\": null}",
 		"Jun 14 15:16:01 h app: last failure: none",
@@ -462,6 +474,21 @@ test_guards_false_positives(void **state)
 }
 
 /* An explicit level decides: INFO with "failed" is below an ERROR line. */
+/* The guards above stay narrow: the same words saying a failure count. */
+static void
+test_guards_stay_narrow(void **state)
+{
+	(void)state;
+	SEV_IS("errors: 3 data errors, use -v for a list", PB_SEV_HIGH);
+	SEV_IS("Jun 14 15:16:01 h app: connection timeout after 30000 ms",
+	    PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 15:16:01 h app: Timeout waiting for device",
+	    PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 15:16:01 h app: no route to host errors", PB_SEV_HIGH);
+	SEV_IS("Jun 14 15:16:01 h launchd: timeout: no successful checkins "
+	    "from x in 120 seconds", PB_SEV_MEDIUM);
+}
+
 static void
 test_explicit_level_wins_over_lexicon(void **state)
 {
@@ -1040,6 +1067,7 @@ main(void)
 		T(test_retransmissions),
 		T(test_lexicon_families),
 		T(test_guards_false_positives),
+		T(test_guards_stay_narrow),
 		T(test_explicit_level_wins_over_lexicon),
 		T(test_hostile_lines),
 		TF(test_paraphrase_suggests_the_right_playbook),
