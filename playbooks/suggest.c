@@ -90,7 +90,7 @@ static const struct class_info class_info[] = {
 	    "a disk, controller or RAID reports I/O, media or link errors",
 	    "disk drive sector medium media ata sata sas scsi nvme ssd hdd "
 	    "hba lun raid mdadm megaraid smart reallocated blk cmd submit "
-	    "transport multipath initiator iscsi fibre namespace io" },
+	    "transport multipath initiator iscsi fibre io" },
 	{ "filesystem",
 	    "a file system is corrupt, read-only or fails its checks",
 	    "filesystem ext2 ext3 ext4 xfs btrfs zfs zpool ntfs vfat inode "
@@ -98,7 +98,7 @@ static const struct class_info class_info[] = {
 	    "checksum extent" },
 	{ "disk-full",
 	    "no space or no inodes left, quota exceeded on a volume",
-	    "space full quota inodes capacity usage volume partition enospc" },
+	    "space full quota inodes capacity volume partition enospc" },
 	{ "memory-oom",
 	    "out of memory: a process killed or an allocation failed",
 	    "memory oom killer allocate allocation malloc heap swap rss "
@@ -106,12 +106,11 @@ static const struct class_info class_info[] = {
 	{ "crash",
 	    "a process crashed, aborted, asserted or dumped core",
 	    "segfault segmentation signal sigsegv sigabrt sigbus sigill "
-	    "core dump abort assert assertion backtrace trap pointer "
-	    "dereference nil null" },
+	    "dump abort assert assertion backtrace pointer dereference" },
 	{ "kernel-hang-panic",
 	    "kernel panic, oops, lockup, hung task, bug check",
-	    "kernel panic oops bug lockup hung task rcu stall "
-	    "watchdog nmi bugcheck tainted" },
+	    "panic oops bug lockup hung rcu stall watchdog nmi "
+	    "bugcheck tainted" },
 	{ "thermal-power",
 	    "temperature, fan, voltage, power supply, UPS and battery",
 	    "temperature thermal overheat fan rpm voltage psu power supply "
@@ -122,32 +121,31 @@ static const struct class_info class_info[] = {
 	    "uefi sensor gpu cpu microcode ipmi bmc" },
 	{ "network-link",
 	    "a link, port or interface went down or reports errors",
-	    "link carrier interface port nic ethernet phy duplex speed flap"
-	    " transceiver sfp lacp bond bonding vlan wifi wireless wlan "
+	    "link carrier interface nic ethernet phy duplex flap "
+	    "transceiver sfp lacp bond bonding vlan wifi wireless wlan "
 	    "associate deauthenticated mtu crc" },
 	{ "dhcp",
 	    "no address lease, DHCP pool exhausted, declines",
-	    "dhcp dhcpd dhclient lease offer discover nak decline pool "
-	    "scope bootp dhcpv6" },
+	    "dhcp dhcpd dhclient lease offer nak decline pool bootp dhcpv6" },
 	{ "dns",
 	    "name resolution failed, server failures, zone errors",
 	    "dns resolve resolver resolution lookup nxdomain servfail zone "
-	    "nameserver dnssec getaddrinfo named unbound dnsmasq resolved" },
+	    "nameserver dnssec getaddrinfo unbound dnsmasq" },
 	{ "ntp-clock",
 	    "clock not synchronised, time jumps, peers unreachable",
-	    "ntp clock sync synchronise synchronize unsynchronized drift "
-	    "stratum chrony chronyd ntpd timesyncd leap skew" },
+	    "ntp clock synchronise synchronize unsynchronized drift stratum"
+	    " chrony chronyd ntpd timesyncd leap skew" },
 	{ "tls-cert",
 	    "certificate expired, untrusted or mismatched; TLS handshake "
 	    "failures",
 	    "tls ssl certificate cert x509 handshake cipher ca issuer "
-	    "expired untrusted self signed pkix openssl sni" },
+	    "expired untrusted pkix openssl sni" },
 	{ "auth",
 	    "authentication or authorization denied, brute force, "
 	    "lockouts",
 	    "auth authentication authenticate login logon password "
-	    "credential user account unauthorized forbidden kerberos krb5 "
-	    "kdc ticket principal keytab ldap pam sasl token locked" },
+	    "credential account unauthorized forbidden kerberos krb5 kdc "
+	    "ticket principal keytab ldap pam sasl" },
 	{ "service-failure",
 	    "a service failed, keeps restarting or is unavailable",
 	    "service unit daemon restart exited terminated respawn systemd "
@@ -155,7 +153,7 @@ static const struct class_info class_info[] = {
 	{ "container",
 	    "containers, pods, images and their runtimes",
 	    "container docker dockerd containerd pod kubelet kubernetes "
-	    "image pull registry runc shim crio oci podman compose swarm" },
+	    "registry runc shim crio oci podman swarm" },
 	{ "database",
 	    "database errors, connection limits, replication, corruption",
 	    "database db sql mysql mariadb postgres postgresql innodb "
@@ -168,12 +166,12 @@ static const struct class_info class_info[] = {
 	    "haproxy squid envoy traefik balancer vhost" },
 	{ "app-exception",
 	    "unhandled exceptions and tracebacks in applications",
-	    "exception traceback stack unhandled uncaught thrown raise java"
-	    " python throwable caused" },
+	    "exception traceback unhandled uncaught thrown java python "
+	    "throwable" },
 	{ "update-install",
 	    "updates, packages and installers failing",
 	    "update upgrade install installation installer package dpkg apt"
-	    " yum dnf rpm msi patch wsus hotfix setup repository" },
+	    " yum dnf rpm msi wsus hotfix repository" },
 	{ "config",
 	    "configuration files invalid or missing",
 	    "config configuration conf parameter syntax parse directive "
@@ -182,7 +180,7 @@ static const struct class_info class_info[] = {
 	    "a limit, pool, queue or quota is exhausted (not memory or "
 	    "disk)",
 	    "limit ulimit descriptor descriptors quota pool queue backlog "
-	    "maximum threads rlimit semaphore connections" },
+	    "threads rlimit semaphore" },
 	{ "peer-unreachable",
 	    "a peer, node or server is not responding, refused or timed "
 	    "out",
@@ -191,7 +189,7 @@ static const struct class_info class_info[] = {
 	    "fieldbuses: Modbus, CAN/CANopen, PROFINET, EtherNet/IP, OPC "
 	    "UA",
 	    "modbus canopen canbus profinet profibus ethercat opc ua plc "
-	    "fieldbus slave register coil cip" },
+	    "fieldbus coil cip" },
 };
 #define NCLASS	(sizeof(class_info) / sizeof(class_info[0]))
 
@@ -479,9 +477,9 @@ doc_build(struct pb_bm25 *ix, const struct pb_playbook *pb, struct doc *d)
 }
 
 /*
- * The document of class k: its name, description and lexicon (each
+ * The document of class k: its lexicon, name and description (each
  * twice: they name the class whatever the vendor), and every playbook of
- * the class.
+ * the class.  Only the lexicon's words are marked as the class's own.
  */
 static int
 class_build(struct pb_bm25 *ix, size_t k, struct doc *d)
@@ -491,12 +489,15 @@ class_build(struct pb_bm25 *ix, size_t k, struct doc *d)
 	int rc = 0;
 
 	for (int i = 0; i < 2 && rc == 0; i++)
-		if ((rc = tokens(ci->name, add_tok, &b)) != 0 ||
-		    (rc = tokens(ci->lexicon, add_tok, &b)) != 0)
+		if ((rc = tokens(ci->lexicon, add_tok, &b)) != 0)
 			goto out;
-	b.lex = 0;	/* the description's words are not all the class's */
+	/* the name's and description's words are not all the class's own
+	 * ("service-failure" says "fail", which every class has) */
+	b.lex = 0;
 	for (int i = 0; i < 2 && rc == 0; i++)
-		rc = tokens(ci->desc, add_tok, &b);
+		if ((rc = tokens(ci->name, add_tok, &b)) != 0 ||
+		    (rc = tokens(ci->desc, add_tok, &b)) != 0)
+			goto out;
 	for (size_t i = 0; i < ix->lib->n && rc == 0; i++)
 		if (ix->lib->pbs[i]->klass != NULL &&
 		    strcmp(ix->lib->pbs[i]->klass, ci->name) == 0)
