@@ -753,14 +753,14 @@ test_no_suggestion_for_a_warning_without_failure_words(void **state)
 
 /*
  * The same loose wording suggests a playbook that knows the line's program
- * ("nginx"), not one about other programs ("ciod" is in none).
+ * ("nginx"), not one about other programs ("ciod" is in none): that line
+ * may only read like the class as a whole ("possibly web-proxy").
  */
 static void
 test_another_programs_playbook_needs_closer_wording(void **state)
 {
 	struct fx *f = *state;
-	double score;
-	size_t t;
+	size_t n = 0;
 
 	library(f);
 	feed(f, 1, "Jun 14 15:16:01 h nginx: upstream header timed out, "
@@ -769,11 +769,20 @@ test_another_programs_playbook_needs_closer_wording(void **state)
 	    "closing the stream to client example");
 	pb_analysis_finish(f->a);
 	assert_int_equal(pb_analysis_ntemplates(f->a), 2);
-	assert_int_equal(pb_analysis_nsuggested(f->a), 1);
-	assert_non_null(pb_analysis_suggested(f->a, 0, &score, &t));
-	assert_non_null(strstr(pb_analysis_template(f->a, t, &(uint64_t){ 0 },
-	    &(const char *){ NULL }, &(const char *){ NULL },
-	    &(uint64_t){ 0 }), "nginx"));
+	for (size_t i = 0; i < pb_analysis_nsuggested(f->a); i++) {
+		double score;
+		size_t t;
+		const char *text;
+
+		if (pb_analysis_suggested(f->a, i, &score, &t) == NULL)
+			continue;	/* a class-level card */
+		n++;
+		text = pb_analysis_template(f->a, t, &(uint64_t){ 0 },
+		    &(const char *){ NULL }, &(const char *){ NULL },
+		    &(uint64_t){ 0 });
+		assert_non_null(strstr(text, "nginx"));
+	}
+	assert_int_equal(n, 1);
 }
 
 static void
