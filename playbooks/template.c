@@ -1054,7 +1054,13 @@ add(struct pb_miner *m, struct cut *c)
 	seed = level_seed(c->tok, c->nhdr);
 	key = path_key(m, c, seed);
 	b = (uint32_t)(key % BUCKETS);
-	for (id = m->bucket[b]; id >= 0; id = m->t[id].next) {
+	/* At most LEAF_MAX of the leaf's templates are tried, the newest
+	 * (chains are newest first): a leaf outgrows that only with lines
+	 * none may take (a state word differs: "state AAAB"), and those must
+	 * not make each line cost the whole leaf.  A line seen before still
+	 * finds its older template by skeleton below. */
+	for (id = m->bucket[b]; id >= 0 && inleaf < LEAF_MAX;
+	    id = m->t[id].next) {
 		const struct tmpl *t = &m->t[id];
 		if (t->key != key || t->ntok - t->nhdr != c->ntok - c->nhdr)
 			continue;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -622,6 +623,49 @@ test_miner_word_grown_by_masks_is_bounded(void **state)
 	assert_true(strlen(txt) <= 2 * 2048);
 }
 
+/*
+ * Lines that differ only in a state word ("link state AAAB") never join,
+ * so their leaf grows until the table is full.  Each line tried every
+ * template of it: 30,000 such lines into a table of 10,000 took about 5 s
+ * of CPU (a 10 MB log 45 s).  Bounded, they take a few ms; a line seen
+ * before still finds its own template.
+ */
+static void
+test_miner_leaf_of_state_words_costs_bounded_time(void **state)
+{
+	struct pb_miner *m;
+	struct timespec t0, t1;
+	char line[64];
+	size_t n0;
+	double secs;
+	long id;
+
+	(void)state;
+	assert_int_equal(pb_miner_new(10000, &m), 0);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+	for (unsigned i = 0; i < 30000; i++) {
+		int len = snprintf(line, sizeof(line), "app: link state %c%c%c%c",
+		    'A' + i / 17576 % 26, 'A' + i / 676 % 26, 'A' + i / 26 % 26,
+		    'A' + i % 26);
+		pb_miner_add(m, line, (size_t)len);
+	}
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	/* CPU time, so a loaded machine cannot fail it; generous */
+	if (secs >= 1.5)
+		fail_msg("30000 state-word lines took %.2f s of CPU", secs);
+	assert_int_equal(pb_miner_count(m), 10000);
+	n0 = pb_miner_count(m);
+	id = pb_miner_add(m, "app: link state AAAA", 20);
+	assert_int_equal(id, 0);
+	id = pb_miner_add(m, "app: link state AAHP", 20);
+	assert_int_equal(id, 197);
+	assert_int_equal(pb_miner_count(m), n0);
+	assert_int_equal(pb_miner_hits(m, 0), 2);
+	pb_miner_free(m);
+}
+
 int
 main(void)
 {
@@ -668,6 +712,7 @@ main(void)
 		T(test_miner_text_unknown_id_is_null),
 		T(test_miner_add_long_line_is_bounded),
 		T(test_miner_word_grown_by_masks_is_bounded),
+		T(test_miner_leaf_of_state_words_costs_bounded_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
