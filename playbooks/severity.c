@@ -126,7 +126,7 @@ eqword(const char *s, size_t n, const char *w)
 	size_t i;
 
 	for (i = 0; i < n && w[i]; i++)
-		if (lower((unsigned char)s[i]) != w[i])
+		if (lower((unsigned char)s[i]) != (unsigned char)w[i])
 			return 0;
 	return i == n && w[i] == '\0';
 }
@@ -589,6 +589,38 @@ static const struct phrase lexicon[] = {
 	{ "giving up", PB_SEV_MEDIUM, 0 }, { "gave up", PB_SEV_MEDIUM, 0 },
 	{ "no such file", PB_SEV_LOW, 0 }, { "no such device", PB_SEV_LOW, 0 },
 	{ "not connected", PB_SEV_LOW, 0 }, { "not ready", PB_SEV_LOW, 0 },
+	/* the same families in the words of translated Windows message
+	 * tables and glibc/systemd translations (de, fr, es, pt, it, nl) */
+	{ "fehler", PB_SEV_HIGH, G_NEG }, { "erreur", PB_SEV_HIGH, G_NEG },
+	{ "erreurs", PB_SEV_HIGH, G_NEG }, { "errores", PB_SEV_HIGH, G_NEG },
+	{ "erro", PB_SEV_HIGH, G_NEG }, { "erros", PB_SEV_HIGH, G_NEG },
+	{ "errore", PB_SEV_HIGH, G_NEG }, { "errori", PB_SEV_HIGH, G_NEG },
+	{ "fout", PB_SEV_HIGH, G_NEG }, { "fouten", PB_SEV_HIGH, G_NEG },
+	{ "fehlgeschlagen", PB_SEV_MEDIUM, G_NEG },
+	{ "\xc3\xa9" "chec", PB_SEV_MEDIUM, G_NEG },		/* échec */
+	{ "\xc3\xa9" "chou\xc3\xa9", PB_SEV_MEDIUM, G_NEG },	/* échoué */
+	{ "fallo", PB_SEV_MEDIUM, G_NEG }, { "fall\xc3\xb3", PB_SEV_MEDIUM, G_NEG },
+	{ "falha", PB_SEV_MEDIUM, G_NEG }, { "falhou", PB_SEV_MEDIUM, G_NEG },
+	{ "mislukt", PB_SEV_MEDIUM, G_NEG },
+	{ "non riuscito", PB_SEV_MEDIUM, 0 }, { "non riuscita", PB_SEV_MEDIUM, 0 },
+	{ "unerwartet", PB_SEV_MEDIUM, G_NEG },
+	{ "abgebrochen", PB_SEV_MEDIUM, G_NEG },
+	{ "verweigert", PB_SEV_MEDIUM, G_NEG }, { "abgelehnt", PB_SEV_MEDIUM, G_NEG },
+	{ "refus\xc3\xa9", PB_SEV_MEDIUM, G_NEG },		/* refusé */
+	{ "refus\xc3\xa9" "e", PB_SEV_MEDIUM, G_NEG },
+	{ "denegado", PB_SEV_MEDIUM, G_NEG }, { "denegada", PB_SEV_MEDIUM, G_NEG },
+	{ "negado", PB_SEV_MEDIUM, G_NEG }, { "negada", PB_SEV_MEDIUM, G_NEG },
+	{ "negato", PB_SEV_MEDIUM, G_NEG }, { "negata", PB_SEV_MEDIUM, G_NEG },
+	{ "geweigerd", PB_SEV_MEDIUM, G_NEG },
+	{ "nicht erreichbar", PB_SEV_MEDIUM, 0 },
+	{ "konnte nicht", PB_SEV_MEDIUM, 0 }, { "kann nicht", PB_SEV_MEDIUM, 0 },
+	{ "impossible de", PB_SEV_MEDIUM, 0 }, { "impossibile", PB_SEV_MEDIUM, 0 },
+	{ "no se pudo", PB_SEV_MEDIUM, 0 }, { "no se puede", PB_SEV_MEDIUM, 0 },
+	{ "n\xc3\xa3o foi poss\xc3\xadvel", PB_SEV_MEDIUM, 0 }, /* não foi possível */
+	{ "zeit\xc3\xbc" "berschreitung", PB_SEV_MEDIUM, G_NEG },
+	{ "expir\xc3\xa9", PB_SEV_MEDIUM, G_NEG },		/* expiré */
+	{ "agotado", PB_SEV_MEDIUM, G_NEG },
+	{ "nicht gefunden", PB_SEV_LOW, 0 }, { "introuvable", PB_SEV_LOW, 0 },
 	/* a message sent again for want of an answer (TCP, RFC 6298; DHCP,
 	 * RFC 2131 4.1; IKE, RFC 7296 2.1; corosync's TOTEM "Retransmit
 	 * List"): routine once, so low, listed when rare or in a burst */
@@ -630,6 +662,13 @@ const char *const pb_severity_literals[] = {
 	"read-only file", "ce busy", "stale file", "t enough", "nsufficien",
 	"iving up", "gave up", "such file", "such device", "t connected",
 	"t ready",
+	/* translated */
+	"eschlagen", "\xc3\xa9" "chec", "chou\xc3\xa9", "fallo", "fall\xc3\xb3",
+	"falha", "mislukt", "riuscit", "erwartet", "gebrochen", "weigert",
+	"gelehnt", "efus\xc3\xa9", "negad", "negat", "weigerd", "erreichbar",
+	"nte nicht", "nn nicht", "mpossib", "se pud", "se pue",
+	"o foi poss", "berschreitung", "xpir\xc3\xa9", "agotado", "gefunden",
+	"ntrouvable",
 	/* logrus, localized and alarm level words; "[E]", numeric levels */
 	"fata", "pani", "ehler", "kritis", "kritie", "avertis", "dverten",
 	"aviso", "avviso", "aarsch", "fout", "major", "minor",
@@ -769,7 +808,11 @@ pass_line(const char *s, size_t n)
 static const char *const negations[] = {
 	"not", "no", "never", "without", "didn't", "didnt", "doesn't", "don't",
 	"wasn't", "isn't", "won't", "non", "nothing", "zero", "none", "neither",
-	"nor", NULL
+	"nor",
+	/* de, fr, es, pt, it, nl */
+	"kein", "keine", "keinen", "keiner", "ohne", "sans", "aucun", "aucune",
+	"sin", "sem", "nenhum", "nenhuma", "nessun", "nessuna", "senza", "geen",
+	"zonder", NULL
 };
 
 /* "error handler", "failure policy": names of an error class, not one */

@@ -360,6 +360,40 @@ test_errno_and_windows_error_texts(void **state)
 	    "resources");
 }
 
+/* Translated failure words (Windows, glibc and systemd translations). */
+static void
+test_translated_failure_words(void **state)
+{
+	static const char *const benign[] = {
+		"Jun 14 10:00:00 h app: keine Fehler gefunden",
+		"Jun 14 10:00:00 h app: 0 Fehler, 0 Warnungen",
+		"Jun 14 10:00:00 h app: termin\xc3\xa9 sans erreur",
+		"Jun 14 10:00:00 h app: sin errores",
+		"Jun 14 10:00:00 h app: concluido sem erros",
+	};
+
+	(void)state;
+	SEV_IS("Jun 14 10:00:00 h app: Verbindung zum Server fehlgeschlagen",
+	    PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 10:00:00 h app: Dienst \"x\" wurde unerwartet beendet.",
+	    PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 10:00:00 h app: Zeit\xc3\xbc" "berschreitung beim "
+	    "Verbinden", PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 10:00:00 h app: \xc3\xa9" "chec de la connexion",
+	    PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 10:00:00 h app: connexion refus\xc3\xa9" "e",
+	    PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 10:00:00 h app: no se pudo conectar", PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 10:00:00 h app: n\xc3\xa3o foi poss\xc3\xadvel "
+	    "conectar", PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 10:00:00 h app: connessione non riuscita",
+	    PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 10:00:00 h app: verbinding mislukt", PB_SEV_MEDIUM);
+	SEV_IS("Jun 14 10:00:00 h app: Fehler beim Lesen", PB_SEV_HIGH);
+	for (size_t i = 0; i < sizeof(benign) / sizeof(benign[0]); i++)
+		NOT_WARNING(benign[i]);
+}
+
 /* The head of a stack trace names an exception class: a failure. */
 static void
 test_exception_heads(void **state)
@@ -1039,6 +1073,13 @@ test_every_phrase_reaches_the_unknowns(void **state)
 		"resource busy", "stale file handle", "no buffer space",
 		"not enough", "insufficient", "giving up", "gave up",
 		"no such file", "no such device", "not connected", "not ready",
+		/* translated */
+		"fehlgeschlagen", "unerwartet", "\xc3\xa9" "chec", "fallo",
+		"fall\xc3\xb3", "falha", "mislukt", "verweigert", "refus\xc3\xa9",
+		"denegado", "negato", "nicht erreichbar", "konnte nicht",
+		"impossible de", "no se pudo", "zeit\xc3\xbc" "berschreitung",
+		"expir\xc3\xa9", "agotado", "nicht gefunden", "introuvable",
+		"Fehler", "erreur", "errores", "erros", "errore", "fouten",
 	};
 	struct fx *f = *state;
 	char line[160];
@@ -1072,6 +1113,7 @@ main(void)
 		T(test_bracket_letters_and_numeric_levels),
 		T(test_camelcase_parts),
 		T(test_errno_and_windows_error_texts),
+		T(test_translated_failure_words),
 		T(test_exception_heads),
 		T(test_retransmissions),
 		T(test_lexicon_families),
