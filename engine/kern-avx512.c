@@ -245,7 +245,7 @@ hsum4x512(__m512 a, __m512 b, __m512 c, __m512 d)
 }
 
 /*
- * R f16 rows at a time against NX vectors (R * NX = 4 or 8 sums in
+ * R f16 rows at a time against NX vectors (R * NX = 4, 8 or 16 sums in
  * flight): each row load serves every vector, each vector load every
  * row, and the sums are reduced four at a time.  A ragged end of n is
  * read with masked loads, so rows of any length never touch memory past
@@ -270,14 +270,14 @@ dotn_body(const uint16_t *w, size_t wstride, size_t nw, const float *x,
 	for (size_t r = 0; r < nw; r += (size_t)R) {
 		size_t nr = nw - r < (size_t)R ? nw - r : (size_t)R, i = 0;
 		const uint16_t *wr[4];
-		__m512 acc[8];
-		float o[8];
+		__m512 acc[16];
+		float o[16];
 
 		_Pragma("GCC unroll 8")
 		for (int k = 0; k < R; k++)
 			wr[k] = w + (r + ((size_t)k < nr ? (size_t)k : 0)) *
 			    wstride;
-		_Pragma("GCC unroll 8")
+		_Pragma("GCC unroll 16")
 		for (int k = 0; k < R * NX; k++)
 			acc[k] = _mm512_setzero_ps();
 		for (; i + 16 <= n; i += 16) {
@@ -314,7 +314,7 @@ dotn_body(const uint16_t *w, size_t wstride, size_t nw, const float *x,
 					    xv[g], acc[k * NX + g]);
 			}
 		}
-		_Pragma("GCC unroll 8")
+		_Pragma("GCC unroll 16")
 		for (int k = 0; k < R * NX; k += 4)
 			_mm_storeu_ps(o + k, hsum4x512(acc[k], acc[k + 1],
 			    acc[k + 2], acc[k + 3]));
@@ -335,9 +335,9 @@ dotn_f16(const uint16_t *w, size_t wstride, size_t nw, const float *x,
 	else if (nx == 2)
 		dotn_body(w, wstride, nw, x, xstride, nx, n, out, ostride,
 		    4, 2);
-	else
+	else	/* 16 sums: 4 loads of the vectors for 16 multiply-adds */
 		dotn_body(w, wstride, nw, x, xstride, nx, n, out, ostride,
-		    2, 4);
+		    4, 4);
 }
 
 /* Sixteen floats a step, squared and summed in double (a float's square

@@ -217,14 +217,31 @@ sumsq_scalar(const float *x, size_t n)
 	return (s4[0] + s4[1]) + (s4[2] + s4[3]);
 }
 
+/* Each row is widened once, 64 values at a time, for all the vectors
+ * (nx <= KERN_TILE): the conversion is the cost here, not the multiply. */
 static void
 dotn_f16_scalar(const uint16_t *w, size_t wstride, size_t nw, const float *x,
     size_t xstride, size_t nx, size_t n, float *out, size_t ostride)
 {
-	for (size_t g = 0; g < nx; g++)
-		for (size_t r = 0; r < nw; r++)
-			out[g * ostride + r] = dot_f16_scalar(w + r * wstride,
-			    x + g * xstride, n);
+	float wf[64];
+
+	for (size_t r = 0; r < nw; r++) {
+		float acc[KERN_TILE] = { 0 };
+
+		for (size_t i0 = 0; i0 < n; i0 += 64) {
+			size_t m = n - i0 < 64 ? n - i0 : 64;
+
+			for (size_t i = 0; i < m; i++)
+				wf[i] = quant_f16_to_f32(w[r * wstride + i0 +
+				    i]);
+			for (size_t g = 0; g < nx; g++)
+				for (size_t i = 0; i < m; i++)
+					acc[g] += wf[i] * x[g * xstride + i0 +
+					    i];
+		}
+		for (size_t g = 0; g < nx; g++)
+			out[g * ostride + r] = acc[g];
+	}
 }
 
 static void
