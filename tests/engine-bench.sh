@@ -127,15 +127,15 @@ for m in $DEPTH_MODELS; do
 	    --gen 128 --reps "$REPS" "$CACHE/$name.gguf") || exit 1
 	echo "$j"
 	get() { printf '%s' "$j" | "$TOOLS/jsonget" "$1"; }
-	drows+=("$name $(get tg_tps) $(get tg_depth_tps) $(get ratio)")
+	drows+=("$name $(get tg_tps) $(get tg_depth_tps) $(get ratio) $(get cpu_ratio)")
 done
 if [ ${#drows[@]} -gt 0 ]; then
 	echo
-	echo "== engine: decode deep in a context ($TH threads)"
-	printf '%-22s %12s %14s %7s\n' model "tg128 empty" "tg128 @$DEPTH" ratio
+	echo "== engine: decode deep in a context ($TH threads; cpu ratio: the same per CPU-second, less moved by other load)"
+	printf '%-22s %12s %14s %7s %10s\n' model "tg128 empty" "tg128 @$DEPTH" ratio "cpu ratio"
 	for r in "${drows[@]}"; do
 		set -- $r
-		printf '%-22s %12.2f %14.2f %6.2fx\n' "$1" "$2" "$3" "$4"
+		printf '%-22s %12.2f %14.2f %6.2fx %9.2fx\n' "$1" "$2" "$3" "$4" "$5"
 	done
 	echo "target: tg128 after $DEPTH tokens >= 0.85x tg128 from empty"
 fi
