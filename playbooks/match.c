@@ -621,7 +621,10 @@ record_line(struct pb_analysis *a, const char *line, size_t len)
 			a->rec_next = 1;
 			return 0;
 		}
-		/* FALLTHROUGH */
+		/* a kept text waits on: a message's own blank lines come
+		 * before its level field; the next record's text replaces it */
+		a->rec_sev = PB_LINE_NONE;
+		return 0;
 	case PB_REC_START:
 		a->rec_sev = PB_LINE_NONE;
 		a->rec_kept = 0;

@@ -972,6 +972,8 @@ test_records_over_lines(void **state)
 		"Source             : Acme",
 		"",
 		"Message          : The Acme Print spooler stopped after 2 runs.",
+		"",
+		"                   It has done this 2 time(s).",
 		"Id               : 7034",
 		"Level            : 2",
 		"LevelDisplayName : Error",
