@@ -18,8 +18,16 @@
  * so one common word, or a few common words in a long line, never suggest
  * anything; and it must beat every playbook of another class by
  * SUGGEST_MARGIN: the card carries the playbook's class, so a near tie
- * between classes says nothing (fewer suggestions, more of them right).  The index is built
- * once per library, in pb_library_prepare().
+ * between classes says nothing (fewer suggestions, more of them right).
+ *
+ * When no playbook qualifies, pb_bm25_class() may name a whole class
+ * ("possibly disk-io: ..."): one document per class (its playbooks, a
+ * short lexicon of the class's own words, its description); the query's
+ * words are weighed down in the header, next to variable parts and when
+ * the log says them in many templates (its chatter); each word votes for
+ * the classes that use it, and the best class needs two words it owns,
+ * most of the votes and twice the second's (triage(1), UNKNOWN LINES).
+ * The index is built once per library, in pb_library_prepare().
  */
 #include <math.h>
 #include <stdio.h>
