@@ -228,9 +228,14 @@ letter_bracket(const char *s, size_t n)
 		if (s[i] != '[' || s[i + 2] != ']' || c == 'A' ||
 		    letter_sev(c) == PB_LINE_NONE)
 			continue;
-		if ((i == 0 || s[i - 1] == ' ' || s[i - 1] == ']' ||
-		    s[i - 1] == '\t') && (i + 3 == n || s[i + 3] == ' ' ||
-		    s[i + 3] == ':' || s[i + 3] == '[' || s[i + 3] == '\t'))
+		/* in the head: at the start, or after a stamp, a "prog:" or
+		 * another bracket; not "drive [D] failed" */
+		if ((i == 0 || s[i - 1] == ']' || ((s[i - 1] == ' ' ||
+		    s[i - 1] == '\t') && i > 1 && (s[i - 2] == ':' ||
+		    s[i - 2] == ']' || s[i - 2] == ')' ||
+		    digit((unsigned char)s[i - 2])))) && (i + 3 == n ||
+		    s[i + 3] == ' ' || s[i + 3] == ':' || s[i + 3] == '[' ||
+		    s[i + 3] == '\t'))
 			return letter_sev(c);
 	}
 	return PB_LINE_NONE;

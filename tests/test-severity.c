@@ -218,6 +218,8 @@ test_bracket_letters_and_numeric_levels(void **state)
 	    PB_SEV_LOW);
 	SEV_IS("Jun 14 15:16:01 h app: see table [A] below", PB_LINE_NONE);
 	SEV_IS("Jun 14 15:16:01 h app: x=array[E] set", PB_LINE_NONE);
+	SEV_IS("Jun 14 15:16:01 h app: drive [D] mount failed", PB_SEV_MEDIUM);
+	SEV_IS("Mar  4 10:12:13 node055 mmfs: [I] Unmounted fs1", PB_SEV_INFO);
 	/* bunyan and pino */
 	SEV_IS("{\"level\":50,\"time\":1718378161000,\"msg\":\"request "
 	    "errored\"}", PB_SEV_HIGH);
@@ -1005,6 +1007,25 @@ test_records_over_lines(void **state)
 	assert_false(has_unknown(f, "  Computer: host", PB_SEV_HIGH));
 }
 
+/* "[E]" in the head reaches the unknowns through its prefilter literal. */
+static void
+test_bracket_letter_reaches_the_unknowns(void **state)
+{
+	static const char *const lines[] = {
+		"2024-03-04_10:12:13.456+0100: [E] File System fs1 unmounted",
+		"Mar  4 10:12:13 node055 mmfs: [W] slow disk sdb",
+		"[F] out of cheese",
+	};
+	struct fx *f = *state;
+
+	library(f);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		feed(f, i + 1, lines[i]);
+		if (pb_analysis_unknown_lines(f->a) != i + 1)
+			fail_msg("\"%s\": not among the unknowns", lines[i]);
+	}
+}
+
 /* A burst of low lines (corosync's retransmit lists) is listed. */
 static void
 test_low_burst_is_listed(void **state)
@@ -1062,7 +1083,7 @@ test_every_phrase_reaches_the_unknowns(void **state)
 		"[critique]", "[avertissement]", "[advertencia]", "[errore]",
 		"[critico]", "[avviso]", "[aviso]", "[fout]", "[kritiek]",
 		"[waarschuwing]", "[erro]", "[panik]", "[fata]", "[pani]",
-		"[major]", "[minor]", "[E]", "[W]", "[F]",
+		"[major]", "[minor]",
 		"{\"level\":40}", "{\"level\":50}", "{\"level\":60}",
 		"<Level>1</Level>", "<Level>2</Level>", "<Level>3</Level>",
 		/* CamelCase parts and retransmissions */
@@ -1113,6 +1134,7 @@ main(void)
 		T(test_localized_and_short_level_words),
 		T(test_alarm_severities),
 		T(test_bracket_letters_and_numeric_levels),
+		TF(test_bracket_letter_reaches_the_unknowns),
 		T(test_camelcase_parts),
 		T(test_errno_and_windows_error_texts),
 		T(test_translated_failure_words),
