@@ -197,23 +197,32 @@ letter_head(const char *s, size_t n)
 }
 
 /*
- * logcat threadtime: "MM-DD HH:MM:SS.mmm  PID  TID E Tag: text" - a
- * letter between spaces right after a number, in a line that starts with
- * a digit.
+ * logcat threadtime: "MM-DD HH:MM:SS.mmm  PID  TID E Tag: text" (also with
+ * the year) - a letter between spaces after a number, with nothing but
+ * the time, pid and tid (digits, spaces, - : .) before it.  A letter
+ * after words is a word: "2 A records", "5 W jobs".
  */
 static int
 letter_threadtime(const char *s, size_t n)
 {
+	size_t colons = 0;
+
 	if (n < 8 || !digit((unsigned char)s[0]))
 		return PB_LINE_NONE;
 	if (n > 64)
 		n = 64;
-	for (size_t i = 2; i + 2 < n; i++)
-		if (s[i - 1] == ' ' && s[i + 1] == ' ' &&
+	for (size_t i = 1; i + 2 < n; i++) {
+		int c = (unsigned char)s[i - 1];
+		if (c == ':')
+			colons++;
+		else if (!digit(c) && c != ' ' && c != '-' && c != '.')
+			return PB_LINE_NONE;
+		if (i >= 2 && colons >= 2 && c == ' ' && s[i + 1] == ' ' &&
 		    digit((unsigned char)s[i - 2]) &&
 		    letter_sev((unsigned char)s[i]) != PB_LINE_NONE &&
 		    alnum((unsigned char)s[i + 2]))
 			return letter_sev((unsigned char)s[i]);
+	}
 	return PB_LINE_NONE;
 }
 
@@ -488,8 +497,10 @@ explicit_level(const char *s, size_t n)
 	    (v = letter_head(s, n)) != PB_LINE_NONE ||
 	    (v = journald_level(s, n < LEVEL_SCAN * 4 ? n : LEVEL_SCAN * 4)) !=
 	    PB_LINE_NONE ||
-	    (v = level_words(s, n)) != PB_LINE_NONE ||
+	    /* before level words: the tag after the letter is no level
+	     * ("A DEBUG   : signal 11" is an assert) */
 	    (v = letter_threadtime(s, n)) != PB_LINE_NONE ||
+	    (v = level_words(s, n)) != PB_LINE_NONE ||
 	    (v = letter_bracket(s, n)) != PB_LINE_NONE ||
 	    (v = numeric_level(s, n < LEVEL_SCAN * 4 ? n : LEVEL_SCAN * 4)) !=
 	    PB_LINE_NONE)
@@ -644,8 +655,8 @@ static const struct phrase lexicon[] = {
  * not "res" as in "restart"; "full", not "is "): common keys would
  * wake the comparison on most lines.  The " e "-style ones stand for
  * logcat's threadtime letter (not " a ": the article would match every
- * English line, and assert lines say more than their letter anyway);
- * "<N>", "E/" and "E0928" heads are checked by pb_severity_head().
+ * English line); "<N>", "E/", "E0928" heads and threadtime's "A" are
+ * checked by pb_severity_head().
  */
 const char *const pb_severity_literals[] = {
 	/* level words */
@@ -686,7 +697,9 @@ int
 pb_severity_head(const char *s, size_t n)
 {
 	return pri_level(s, n) != PB_LINE_NONE ||
-	    letter_head(s, n) != PB_LINE_NONE;
+	    letter_head(s, n) != PB_LINE_NONE ||
+	    /* threadtime's "A": no literal stands for it */
+	    letter_threadtime(s, n) == PB_SEV_CRITICAL;
 }
 
 /* Characters that make a word part of a name: error.log, no-error, err_x */

@@ -1121,6 +1121,38 @@ test_every_phrase_reaches_the_unknowns(void **state)
 	}
 }
 
+/*
+ * logcat threadtime's letter "A" (assert, the worst) has no prefilter
+ * literal (" a " would wake on every English line): the line head stands
+ * for it, as for "A/Tag(".  It was judged critical but never reached the
+ * unknowns (the fuzzer's "2 A 29"), a tombstone's "A DEBUG" tag was taken
+ * for the level, and a letter after words ("2 A records") for one.
+ */
+static void
+test_logcat_assert_letter_reaches_the_unknowns(void **state)
+{
+	static const char *const lines[] = {
+		"03-17 16:13:38.811  1702  2395 A DEBUG   : signal 11 (SIGSEGV), "
+		    "code 1 (SEGV_MAPERR), fault addr 0x0",
+		"2024-03-17 16:13:38.812  1702  2395 A libc    : heap tracker "
+		    "says bye",
+	};
+	struct fx *f = *state;
+
+	library(f);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		if (sev(lines[i]) != PB_SEV_CRITICAL)
+			fail_msg("\"%s\": judged %d", lines[i], sev(lines[i]));
+		feed(f, i + 1, lines[i]);
+		assert_int_equal(pb_analysis_unknown_lines(f->a), i + 1);
+	}
+	SEV_IS("2024-03-17 16:13:38.811  1702  2395 W Tag: slow", PB_SEV_MEDIUM);
+	/* a letter after words is a word */
+	SEV_IS("2024-06-10T10:00:00Z dns: got 2 A records for x", PB_LINE_NONE);
+	SEV_IS("10:00:01 queue has 5 W jobs", PB_LINE_NONE);
+	SEV_IS("2 A 29 x", PB_LINE_NONE);
+}
+
 int
 main(void)
 {
@@ -1156,6 +1188,7 @@ main(void)
 		TF(test_every_phrase_reaches_the_unknowns),
 		TF(test_low_burst_is_listed),
 		TF(test_records_over_lines),
+		TF(test_logcat_assert_letter_reaches_the_unknowns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
