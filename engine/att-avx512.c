@@ -283,55 +283,79 @@ dq_i8(const int8_t *src, const float *sc, float *dst, size_t n)
 		dst[i] = (float)src[i] * sc[i];
 }
 
-/* dotn_i8 for NX (1, 2 or 4; a missing vector repeats the first, its
- * sums dropped) vectors: constant loops, so the sums stay in registers */
+static inline __m512 hsum16(const __m512 v[16]);
+
+/*
+ * dotn_i8: 16 / NX rows against NX (1, 2 or 4; a missing vector repeats
+ * the first, its sums dropped) vectors, 16 sums in flight: each vector
+ * load serves every row and the sums are reduced together (hsum16).
+ * Constant loops keep them in registers; a ragged end of n is read with
+ * masked loads.
+ */
 static inline __attribute__((always_inline)) void
 i8_body(const int8_t *w, size_t wstride, size_t nw, const float *x,
     size_t xstride, size_t nx, size_t n, float *out, size_t ostride,
     const int NX)
 {
+	const int R = 16 / NX;
+	size_t tail = n % 16;
+	__mmask16 tm = (__mmask16)((1u << tail) - 1);
 	const float *xs[4];
 
 	_Pragma("GCC unroll 4")
 	for (int g = 0; g < NX; g++)
 		xs[g] = x + ((size_t)g < nx ? (size_t)g : 0) * xstride;
-	for (size_t r = 0; r < nw; r++) {
-		const int8_t *wr = w + r * wstride;
-		__m512 acc[4][2];
-		size_t i = 0;
+	for (size_t r = 0; r < nw; r += (size_t)R) {
+		size_t nr = nw - r < (size_t)R ? nw - r : (size_t)R, i = 0;
+		const int8_t *wr[16];
+		__m512 acc[16];
+		float o[16];
 
-		_Pragma("GCC unroll 4")
-		for (int g = 0; g < NX; g++)
-			acc[g][0] = acc[g][1] = _mm512_setzero_ps();
-		for (; i + 32 <= n; i += 32) {
-			__m512 w0 = i8x16(wr + i), w1 = i8x16(wr + i + 16);
-
-			_Pragma("GCC unroll 4")
-			for (int g = 0; g < NX; g++) {
-				acc[g][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(
-				    xs[g] + i), acc[g][0]);
-				acc[g][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(
-				    xs[g] + i + 16), acc[g][1]);
-			}
-		}
+		_Pragma("GCC unroll 16")
+		for (int k = 0; k < R; k++)
+			wr[k] = w + (r + ((size_t)k < nr ? (size_t)k : 0)) *
+			    wstride;
+		_Pragma("GCC unroll 16")
+		for (int k = 0; k < 16; k++)
+			acc[k] = _mm512_setzero_ps();
 		for (; i + 16 <= n; i += 16) {
-			__m512 w0 = i8x16(wr + i);
+			__m512 xv[4];
 
 			_Pragma("GCC unroll 4")
 			for (int g = 0; g < NX; g++)
-				acc[g][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(
-				    xs[g] + i), acc[g][0]);
-		}
-		_Pragma("GCC unroll 4")
-		for (int g = 0; g < NX; g++) {
-			float sm = _mm512_reduce_add_ps(_mm512_add_ps(
-			    acc[g][0], acc[g][1]));
+				xv[g] = _mm512_loadu_ps(xs[g] + i);
+			_Pragma("GCC unroll 16")
+			for (int k = 0; k < R; k++) {
+				__m512 wv = i8x16(wr[k] + i);
 
-			for (size_t k = i; k < n; k++)
-				sm += (float)wr[k] * xs[g][k];
-			if ((size_t)g < nx)
-				out[g * ostride + r] = sm;
+				_Pragma("GCC unroll 4")
+				for (int g = 0; g < NX; g++)
+					acc[k * NX + g] = _mm512_fmadd_ps(wv,
+					    xv[g], acc[k * NX + g]);
+			}
 		}
+		if (tail != 0) {
+			__m512 xv[4];
+
+			_Pragma("GCC unroll 4")
+			for (int g = 0; g < NX; g++)
+				xv[g] = _mm512_maskz_loadu_ps(tm, xs[g] + i);
+			_Pragma("GCC unroll 16")
+			for (int k = 0; k < R; k++) {
+				__m512 wv = _mm512_cvtepi32_ps(
+				    _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(tm,
+				    wr[k] + i)));
+
+				_Pragma("GCC unroll 4")
+				for (int g = 0; g < NX; g++)
+					acc[k * NX + g] = _mm512_fmadd_ps(wv,
+					    xv[g], acc[k * NX + g]);
+			}
+		}
+		_mm512_storeu_ps(o, hsum16(acc));
+		for (size_t k = 0; k < nr; k++)
+			for (size_t g = 0; g < nx; g++)
+				out[g * ostride + r + k] = o[k * (size_t)NX + g];
 	}
 }
 
