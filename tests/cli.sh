@@ -240,6 +240,20 @@ check "unknown: a paraphrase of a known problem is a possibly card" \
 	has out "possibly: Reverse proxy: upstream server not answering in time"
 check "unknown: the possibly card names the class and the line" \
 	bash -c "grep -A5 'possibly: Reverse' '$T/out' | grep -q 'web-proxy' && grep -A5 'possibly: Reverse' '$T/out' | grep -q 'unknown.log:305'"
+{
+	for m in "could not open the spool directory" "unable to mount the backup volume" \
+	    "cannot bind the listening socket" "failed to load the license file" \
+	    "lost contact with the license server" "the print queue is full" \
+	    "permission denied writing the journal" "the battery is not charging" \
+	    "fan speed below minimum" "scanner returned an invalid response" \
+	    "certificate for the portal expired" "the clock drifted beyond tolerance" \
+	    "checksum mismatch in the firmware image" "too many open files in the indexer"; do
+		echo "Jun 14 12:00:00 h app[1]: ERROR $m"
+	done
+} >"$T/many.log"
+run "unknown: many salient templates" 1 "$TRIAGE" analyze --playbooks "$T/sugg" "$T/many.log"
+check "unknown: by default every template above the threshold is listed, not ten" \
+	bash -c "[ \$(grep -cE '^  (HIGH|MEDIUM|LOW|CRITICAL) ' '$T/out') -ge 13 ] && ! grep -q 'more (--top' '$T/out'"
 run "unknown: --top 1" 1 "$TRIAGE" analyze --top 1 --playbooks "$T/sugg" "$T/unknown.log"
 check "unknown: --top says how many were left out" has out "and [0-9]+ more \(--top 0 lists all\)"
 run "unknown: --json" 1 "$TRIAGE" analyze --json --playbooks "$T/sugg" "$T/unknown.log"

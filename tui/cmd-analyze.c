@@ -33,7 +33,7 @@ static const char usage_text[] =
 "  --until TIME     ignore lines after TIME\n"
 "  --color WHEN     auto (default), always or never; NO_COLOR is honoured\n"
 "  --examples N     evidence lines per card (default 5)\n"
-"  --top N          unknown templates listed (default 10; 0 for all above\n"
+"  --top N          list at most N unknown templates (default 0: all above\n"
 "                   the salience threshold)\n"
 "  --no-unknown     do not group unmatched warning/error lines\n"
 "  --explain        ask the model (--model FILE.gguf) for a checked model card\n"
@@ -420,7 +420,7 @@ cmd_analyze(int argc, char **argv)
 	struct pb_analysis *a = NULL;
 	struct pb_options o;
 	int ndirs = 0, json = 0, ch, rc = EXIT_TROUBLE, trouble = 0, nread = 0;
-	long top = 10, v;
+	long top = 0, v;
 	char *cause = NULL;
 	int64_t now = (int64_t)time(NULL);
 	const char *model = NULL;

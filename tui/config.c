@@ -88,7 +88,7 @@ config_load(struct config *cfg)
 
 	cfg->colour = NULL;
 	cfg->examples = 5;
-	cfg->top = 10;
+	cfg->top = 0;	/* every template above the salience threshold */
 	cfg->retention = 30L * 86400;
 	cfg->clipboard = -1;
 	cfg->kv = ENG_KV_F16;
