@@ -30,6 +30,15 @@
  *   US with AM/PM         2/19/2023 11:07:43 PM (Windows Event Viewer text)
  *   time of day only      [10:07:17], 10:07:17.123 (first field only; the
  *                         day of `ref`, or the day before if later than it)
+ *   European              10.01.2017 06:41:19 (dots and a 4-digit year only)
+ *   Windows Update        2012-04-10  22:46:58:017 (two spaces, ':' millis)
+ *   table columns         | 01/01/2000 | 00:15:20 |, | Nov-25-2024 | 21:47:47 |
+ *                         (ipmitool sel list/elist; the date is MM/DD)
+ *   structured keys       "timestamp", "time", "ts", "@timestamp" (JSON) or
+ *                         ts=, time=, time="..." (logfmt) with an RFC 3339
+ *                         value, or JSON epoch seconds "ts":1670000000.123,
+ *                         anywhere in the first SCAN_KEY_MAX bytes
+ *   grep -n prefix        1:2014-06-04T16:17:42Z (the line is read after "N:")
  * A per-file learner (struct pb_tslearn) remembers which format at which
  * field matched the last lines and tries that first.
  */
@@ -40,6 +49,7 @@
 
 #define SCAN_ACCESS_MAX 200	/* how far into a line to look for [dd/Mon/yyyy */
 #define SCAN_MAX	64	/* how far into a line a stamp may start */
+#define SCAN_KEY_MAX	512	/* how far to look for "time": / time= keys */
 #define EPOCH_FIELDS	5	/* epoch seconds only in the first fields */
 #define EPOCH_MIN	946684800LL	/* 2000-01-01 */
 #define EPOCH_MAX	4102444800LL	/* 2100-01-01 */
@@ -266,8 +276,13 @@ try_iso(struct cur c)
 			return PB_TIME_NONE;
 		ms = fraction(&c);
 	} else {
-		c.p++;
+		/* Windows Update: "2012-04-10  22:46:58:017" */
+		int wu = *c.p == ' ' && c.p + 1 < c.end && c.p[1] == ' ';
+
+		c.p += 1 + wu;
 		if (clock_hms(&c, &h, &mi, &s, &ms))
+			return PB_TIME_NONE;
+		if (wu && lit(&c, ':') == 0 && digits(&c, 3, &ms))
 			return PB_TIME_NONE;
 	}
 	if (!valid(y, mo, d, h, mi, s))
@@ -580,6 +595,42 @@ try_us_ampm(struct cur c, int64_t ref)
 	return done(&c, make(y, mo, d, h, mi, s, ms, 0));
 }
 
+/* European: 10.01.2017 06:41:19.  Only with dots and a 4-digit year, which
+ * no other format here writes, so day and month are not guessed. */
+static int64_t
+try_eu(struct cur c, int64_t ref)
+{
+	int y, mo, d, h, mi, s, ms;
+
+	(void)ref;
+	if (digits(&c, 2, &d) || lit(&c, '.') || digits(&c, 2, &mo) ||
+	    lit(&c, '.') || digits(&c, 4, &y) || lit(&c, ' ') ||
+	    clock_hms(&c, &h, &mi, &s, &ms) || !valid(y, mo, d, h, mi, s))
+		return PB_TIME_NONE;
+	return done(&c, make(y, mo, d, h, mi, s, ms, 0));
+}
+
+/* ipmitool sel list / elist: date and time in their own columns,
+ * "01/01/2000 | 00:15:20" or "Nov-25-2024 | 21:47:47". */
+static int64_t
+try_table(struct cur c, int64_t ref)
+{
+	int y, mo, d, h, mi, s, ms;
+
+	(void)ref;
+	if (digits(&c, 2, &mo) == 0) {
+		if (lit(&c, '/') || digits(&c, 2, &d) || lit(&c, '/'))
+			return PB_TIME_NONE;
+	} else if (month(&c, &mo) || lit(&c, '-') || digits(&c, 2, &d) ||
+	    lit(&c, '-'))
+		return PB_TIME_NONE;
+	if (digits(&c, 4, &y) || lit(&c, ' ') || lit(&c, '|') || lit(&c, ' ') ||
+	    clock_hms(&c, &h, &mi, &s, &ms) || !field_end(&c) ||
+	    !valid(y, mo, d, h, mi, s))
+		return PB_TIME_NONE;
+	return done(&c, make(y, mo, d, h, mi, s, ms, 0));
+}
+
 /* The formats, in the order they are tried at each field. */
 enum { ANY = 0, FIRST = 1, DIGIT = 2, ALPHA = 4, BRACKET = 8 };
 static const struct fmt {
@@ -595,6 +646,8 @@ static const struct fmt {
 	{ try_syslog, DIGIT | ALPHA, SCAN_MAX },
 	{ try_access_r, DIGIT, SCAN_MAX },
 	{ try_us_ampm, DIGIT, SCAN_MAX },
+	{ try_eu, DIGIT, SCAN_MAX },
+	{ try_table, DIGIT | ALPHA, SCAN_MAX },
 	{ try_clock_only, DIGIT | BRACKET, 0 },
 	{ try_ctime, ALPHA, SCAN_MAX },
 	{ try_wday_iso, ALPHA, SCAN_MAX },
@@ -666,12 +719,103 @@ field_start(const char *p, const char *limit, int k)
 	return NULL;
 }
 
+/* JSON epoch seconds after "ts": and the like: 1670000000[.123], ended
+ * by a JSON delimiter. */
+static int64_t
+key_epoch(struct cur c)
+{
+	int64_t v = 0;
+	int n = 0, ms;
+
+	while (c.p < c.end && *c.p >= '0' && *c.p <= '9' && n < 11) {
+		v = v * 10 + (*c.p++ - '0');
+		n++;
+	}
+	if (n != 10 || v < EPOCH_MIN || v >= EPOCH_MAX)
+		return PB_TIME_NONE;
+	ms = fraction(&c);
+	if (c.p < c.end && *c.p != ',' && *c.p != '}' && *c.p != ' ')
+		return PB_TIME_NONE;
+	return done(&c, v * 1000 + ms);
+}
+
+/*
+ * A time under a key, at q (on the 't'): "time":"<RFC 3339>" (also
+ * "timestamp", "ts", "@timestamp"; or an epoch number) in JSON, ts=... or
+ * time="..." in logfmt.  `line` is where the line starts.
+ */
+static int64_t
+try_key(const char *line, const char *q, const char *end)
+{
+	static const char *const keys[] = { "timestamp", "time", "ts" };
+	int json = q > line && (q[-1] == '"' ||
+	    (q[-1] == '@' && q - 1 > line && q[-2] == '"'));
+	struct cur c;
+
+	if (!json && q > line && q[-1] != ' ' && q[-1] != '\t')
+		return PB_TIME_NONE;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t kl = strlen(keys[i]);
+		if ((size_t)(end - q) <= kl || memcmp(q, keys[i], kl) != 0)
+			continue;
+		c = (struct cur){ q + kl, end };
+		if (!json) {
+			if (lit(&c, '='))
+				return PB_TIME_NONE;
+			(void)lit(&c, '"');
+			return try_iso(c);
+		}
+		if (lit(&c, '"'))
+			return PB_TIME_NONE;
+		while (c.p < c.end && *c.p == ' ')
+			c.p++;
+		if (lit(&c, ':'))
+			return PB_TIME_NONE;
+		while (c.p < c.end && *c.p == ' ')
+			c.p++;
+		if (lit(&c, '"') == 0)
+			return try_iso(c);
+		return key_epoch(c);
+	}
+	return PB_TIME_NONE;
+}
+
+/* Structured keys anywhere in the first SCAN_KEY_MAX bytes. */
+static int64_t
+scan_keys(const char *line, size_t len)
+{
+	const char *end = line + len, *q = line;
+	const char *lim = line + (len < SCAN_KEY_MAX ? len : SCAN_KEY_MAX);
+	int64_t t;
+
+	while (q < lim && (q = memchr(q, 't', (size_t)(lim - q))) != NULL) {
+		if ((t = try_key(line, q, end)) != PB_TIME_NONE)
+			return t;
+		q++;
+	}
+	return PB_TIME_NONE;
+}
+
+/* grep -n output: "12:" before the line.  Where the line starts, or NULL. */
+static const char *
+skip_lineno(const char *p, const char *end)
+{
+	const char *q = p;
+
+	while (q < end && q < p + 9 && *q >= '0' && *q <= '9')
+		q++;
+	if (q == p || q + 1 >= end || *q != ':' || delim(q[1]))
+		return NULL;
+	return q + 1;
+}
+
 /*
  * Try every format at every field start in the first SCAN_MAX bytes; the
  * first that parses wins.  *fmt and *field say which.
  */
 static int64_t
-scan(const char *line, size_t len, int64_t ref, int *fmt, int *field)
+scan(const char *line, size_t len, int64_t ref, int *fmt, int *field,
+    int lineno)
 {
 	const char *end = line + len, *p = skip_pri(line, end), *start = p, *q;
 	const char *limit = p + SCAN_MAX < end ? p + SCAN_MAX : end;
@@ -705,7 +849,17 @@ scan(const char *line, size_t len, int64_t ref, int *fmt, int *field)
 		if (q + 1 >= line + lim)
 			break;
 	}
-	return PB_TIME_NONE;
+	*fmt = -1;
+	*field = -1;
+	if ((t = scan_keys(line, len)) != PB_TIME_NONE)
+		return t;
+	if (lineno && (q = skip_lineno(line, end)) != NULL &&
+	    (t = scan(q, (size_t)(end - q), ref, fmt, field, 0)) !=
+	    PB_TIME_NONE) {
+		*fmt = -1;		/* the learner's field count is off */
+		*field = -1;
+	}
+	return t;
 }
 
 int64_t
@@ -722,7 +876,7 @@ pb_time_parse(const char *line, size_t len, int64_t ref)
 {
 	int fmt, field;
 
-	return scan(line, len, ref, &fmt, &field);
+	return scan(line, len, ref, &fmt, &field, 1);
 }
 
 void
@@ -748,7 +902,7 @@ pb_time_parse_learn(struct pb_tslearn *l, const char *line, size_t len,
 		    PB_TIME_NONE)
 			return t;
 	}
-	if ((t = scan(line, len, ref, &fmt, &field)) == PB_TIME_NONE)
+	if ((t = scan(line, len, ref, &fmt, &field, 1)) == PB_TIME_NONE)
 		return t;
 	if (fmt == l->fmt && field == l->field) {
 		if (l->hits < LEARN_AFTER)

@@ -718,6 +718,82 @@ test_time_learn_prefers_the_field_seen_before(void **state)
 	    REF2024), utc_ms(2024, 6, 14, 15, 16, 1, 0));
 }
 
+static void
+test_time_parse_json_and_logfmt_keys_anywhere(void **state)
+{
+	char line[600];
+
+	(void)state;
+	/* The key may come after SCAN_MAX bytes of other fields. */
+	assert_int_equal(parse("{\"level\":\"error\",\"caller\":\"virt-launcher/"
+	    "main.go:123\",\"msg\":\"Failed to start domain\",\"timestamp\":"
+	    "\"2024-06-14T15:16:01.123456789Z\"}", REF2024),
+	    utc_ms(2024, 6, 14, 15, 16, 1, 123));
+	assert_int_equal(parse("{\"msg\":\"x\", \"@timestamp\" : "
+	    "\"2024-06-14T15:16:01.5+02:00\"}", REF2024),
+	    utc_ms(2024, 6, 14, 13, 16, 1, 500));
+	assert_int_equal(parse("{\"level\":\"warn\",\"ts\":1670000000.123,"
+	    "\"msg\":\"x\"}", REF2024), 1670000000LL * 1000 + 123);
+	assert_int_equal(parse("level=warn component=cluster.........................."
+	    "............ ts=2024-06-14T15:16:01.12Z msg=x", REF2024),
+	    utc_ms(2024, 6, 14, 15, 16, 1, 120));
+	assert_int_equal(parse("level=error msg=\"abcdefghijklmnopqrstuvwxyzabcdefghij"
+	    "klmnopqrstuvwxyz\" time=\"2016-11-23T10:53:56.577585843-05:00\"",
+	    REF2024), utc_ms(2016, 11, 23, 15, 53, 56, 577));
+	/* Not a key: glued to a word, or past the bound. */
+	assert_int_equal(parse("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxx uptime=2024-06-14T15:16:01Z", REF2024), PB_TIME_NONE);
+	memset(line, 'x', 520);
+	strcpy(line + 520, " ts=2024-06-14T15:16:01Z");
+	assert_int_equal(parse(line, REF2024), PB_TIME_NONE);
+}
+
+static void
+test_time_parse_european_dotted_date(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("Fehler,10.01.2017 06:41:19,Service Control "
+	    "Manager,7034,Keine,\"Dienst\"", REF2024),
+	    utc_ms(2017, 1, 10, 6, 41, 19, 0));
+	/* A two-digit year is ambiguous: not taken. */
+	assert_int_equal(parse("Fehler,10.01.17 06:41:19,x", REF2024),
+	    PB_TIME_NONE);
+}
+
+static void
+test_time_parse_windows_update_colon_millis(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("2012-04-10  22:46:58:017     956    728 AU  AU "
+	    "received approval", REF2024), utc_ms(2012, 4, 10, 22, 46, 58, 17));
+}
+
+static void
+test_time_parse_ipmitool_date_and_time_columns(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("   1 | 01/02/2000 | 00:15:20 | System Firmware "
+	    "Progress #0x05 | Asserted", REF2024),
+	    utc_ms(2000, 1, 2, 0, 15, 20, 0));
+	assert_int_equal(parse("  3c | Nov-25-2024 | 21:47:47 | Power Supply PS2 "
+	    "| Failure detected | Asserted", REF2024),
+	    utc_ms(2024, 11, 25, 21, 47, 47, 0));
+}
+
+static void
+test_time_parse_grep_n_line_number_prefix(void **state)
+{
+	(void)state;
+	assert_int_equal(parse("1:2014-06-04T16:17:42.020445+02:00 fux "
+	    "wickedd-dhcp4[2563]: enp1s0f0: Request", REF2024),
+	    utc_ms(2014, 6, 4, 14, 17, 42, 20));
+	assert_int_equal(parse("1234:Jun 14 15:16:01 host sshd[1]: x", REF2024),
+	    utc_ms(2024, 6, 14, 15, 16, 1, 0));
+	/* A time of day first is still that, not "line 10". */
+	assert_int_equal(parse("10:07:17 x", utc(2024, 6, 14, 12, 0, 0)),
+	    utc_ms(2024, 6, 14, 10, 7, 17, 0));
+}
+
 int
 main(void)
 {
@@ -765,6 +841,11 @@ main(void)
 		cmocka_unit_test(test_time_parse_us_date_with_am_pm),
 		cmocka_unit_test(test_time_parse_time_of_day_takes_day_of_ref),
 		cmocka_unit_test(test_time_learn_prefers_the_field_seen_before),
+		cmocka_unit_test(test_time_parse_json_and_logfmt_keys_anywhere),
+		cmocka_unit_test(test_time_parse_european_dotted_date),
+		cmocka_unit_test(test_time_parse_windows_update_colon_millis),
+		cmocka_unit_test(test_time_parse_ipmitool_date_and_time_columns),
+		cmocka_unit_test(test_time_parse_grep_n_line_number_prefix),
 		cmocka_unit_test(test_time_parse_garbage_is_none),
 		cmocka_unit_test(test_time_parse_month_13_is_none),
 		cmocka_unit_test(test_time_parse_hour_25_is_none),
