@@ -246,7 +246,9 @@ lint-man:
 	@mandoc -Tlint -W warning $(MANPAGES) && echo "man pages: mandoc -Tlint clean"
 
 # The labelled corpus of real logs (tests/eval/README): a report, not a gate.
-eval: $(B)/triage $(B)/tests/tool-eval
+# From a clean tree the build is most of its time, so it builds on every core.
+eval:
+	@$(MAKE) --no-print-directory -j$$(getconf _NPROCESSORS_ONLN) $(B)/triage $(B)/tests/tool-eval
 	@$(B)/tests/tool-eval $(CURDIR)/$(B)/triage tests/eval/cases $(SHARED)
 
 # The same corpus through the model-card path: make eval-model MODEL=FILE.gguf

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "playbook.h"
+#include "lib-pbwrite.h"
 
 static int
 sev(const char *line)
@@ -635,29 +636,11 @@ diag_fail(void *arg, const char *line)
 
 /* A valid playbook with the given id, class, title, explanation, regex. */
 static void
-playbook(struct fx *f, int n, const char *id, const char *klass,
+playbook(struct fx *f, const char *id, const char *klass,
     const char *title, const char *expl, const char *regex,
     const char *const ex[3])
 {
-	char path[128];
-	json_t *doc;
-
-	(void)n;
-	snprintf(path, sizeof(path), "%s/%s.json", f->dir, id);
-	doc = json_pack("{s:i,s:s,s:i,s:s,s:s,s:s,s:[s],s:[s],"
-	    "s:{s:[{s:s,s:s}]},s:s,s:[s],s:[{s:s,s:s,s:s}],s:[s],s:[s],"
-	    "s:{s:s,s:[s]},s:[s],s:{s:[s,s,s],s:[s,s,s]}}",
-	    "format", 1, "id", id, "version", 1, "title", title,
-	    "class", klass, "severity", "high", "tags", "t", "sources", "any",
-	    "match", "patterns", "name", "p", "regex", regex,
-	    "explanation", expl, "causes", "c",
-	    "checks", "do", "d", "command", "true", "expect", "e",
-	    "fix", "f", "verify", "v", "escalate", "when", "w", "attach", "a",
-	    "references", "r", "examples", "match", ex[0], ex[1], ex[2],
-	    "no_match", "nothing here", "all fine", "ok");
-	assert_non_null(doc);
-	assert_int_equal(json_dump_file(doc, path, JSON_INDENT(1)), 0);
-	json_decref(doc);
+	assert_int_equal(pbw_write(f->dir, id, klass, title, expl, regex, ex), 0);
 }
 
 static void
@@ -683,16 +666,16 @@ library(struct fx *f)
 	char *cause = NULL;
 	struct pb_options o;
 
-	playbook(f, 0, "ntp-unsync", "ntp-clock", "Clock not synchronised: no "
+	playbook(f, "ntp-unsync", "ntp-clock", "Clock not synchronised: no "
 	    "time source reachable", "The time daemon lost its time sources "
 	    "and the clock drifts.", "time source unreachable|no selectable "
 	    "sources|clock unsynchronized", ntp);
-	playbook(f, 1, "proxy-upstream-timeout", "web-proxy", "Reverse proxy: "
+	playbook(f, "proxy-upstream-timeout", "web-proxy", "Reverse proxy: "
 	    "upstream server not answering in time", "The proxy waited for an "
 	    "upstream backend server response header and gave up; clients "
 	    "get 504 gateway errors.", "upstream timed out|no server "
 	    "available|upstream prematurely closed", proxy);
-	playbook(f, 2, "disk-io-error", "disk-io", "Disk I/O errors",
+	playbook(f, "disk-io-error", "disk-io", "Disk I/O errors",
 	    "The kernel could not read or write a block on a disk.",
 	    "I/O error", disk);
 	assert_int_equal(pb_library_new(&f->lib), 0);

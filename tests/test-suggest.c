@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "playbook.h"
+#include "lib-pbwrite.h"
 
 struct fx {
 	char		 dir[64];
@@ -69,28 +70,12 @@ diag_fail(void *arg, const char *line)
 	fail_msg("playbook problem: %s", line);
 }
 
+/* A valid playbook with the given id, class, title, explanation, regex. */
 static void
 playbook(struct fx *f, const char *id, const char *klass, const char *title,
     const char *expl, const char *regex, const char *const ex[3])
 {
-	char path[128];
-	json_t *doc;
-
-	snprintf(path, sizeof(path), "%s/%s.json", f->dir, id);
-	doc = json_pack("{s:i,s:s,s:i,s:s,s:s,s:s,s:[s],s:[s],"
-	    "s:{s:[{s:s,s:s}]},s:s,s:[s],s:[{s:s,s:s,s:s}],s:[s],s:[s],"
-	    "s:{s:s,s:[s]},s:[s],s:{s:[s,s,s],s:[s,s,s]}}",
-	    "format", 1, "id", id, "version", 1, "title", title,
-	    "class", klass, "severity", "high", "tags", "t", "sources", "any",
-	    "match", "patterns", "name", "p", "regex", regex,
-	    "explanation", expl, "causes", "c",
-	    "checks", "do", "d", "command", "true", "expect", "e",
-	    "fix", "f", "verify", "v", "escalate", "when", "w", "attach", "a",
-	    "references", "r", "examples", "match", ex[0], ex[1], ex[2],
-	    "no_match", "nothing here", "all fine", "ok");
-	assert_non_null(doc);
-	assert_int_equal(json_dump_file(doc, path, JSON_INDENT(1)), 0);
-	json_decref(doc);
+	assert_int_equal(pbw_write(f->dir, id, klass, title, expl, regex, ex), 0);
 }
 
 /* Three playbooks; none is about NVMe or SCSI transports. */
